@@ -24,7 +24,10 @@ constexpr Command kCommands[] = {
     {"route", cmd_route, "token ids -> experts and weights per MoE layer and token (JSON)"},
     {"generate", cmd_generate, "prompt -> streamed text, ending with tokens/s"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server with live routing telemetry"},
+    {"demo", cmd_demo, "write the untrained demo model (tiny DeepSeek-V3 architecture) to a directory"},
     {"bench", cmd_bench, "prefill/decode throughput of real-shape synthetic models on the GPU (JSON)"},
+    {"download", cmd_download, "fetch a hub repository into the HF cache, resumable and sha256-verified"},
+    {"hub", cmd_hub, "hub search / files (with a memory estimate) / scan of the local model library"},
 };
 
 void print_usage(FILE* out) {

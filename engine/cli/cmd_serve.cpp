@@ -1,4 +1,4 @@
-// moe-engine serve [--model DIR] [--host 127.0.0.1] [--port N] [--api-key K] [options]
+// moe-engine serve [--model DIR | --demo] [--host 127.0.0.1] [--port N] [--api-key K] [options]
 // The engine behind an OpenAI-compatible HTTP API (engine/server/, docs/api.md). Once listening it
 // prints one JSON line on stdout, {"event":"listening","host":...,"port":...}, so a parent process
 // that asked for --port 0 learns the port; everything else goes to stderr. SIGINT/SIGTERM stop it
@@ -19,6 +19,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "demo/demo_model.h"
+#include "demo/demo_spec.h"
 #include "server/http_server.h"
 #include "server/server_policies.h"
 #include "server/sse.h"
@@ -28,6 +30,8 @@ namespace {
 
 const std::vector<OptionSpec> kSpecs = {
     {"model", true, "checkpoint directory to load at start (else load one via POST /workbench/v1/models/load)"},
+    {"demo", false, "load the embedded untrained demo model (written to the workbench's cache if missing; "
+                    "model id demo-untrained)"},
     {"model-id", true, "the name clients use as \"model\" (default: the directory's name)"},
     {"host", true, "address to listen on (default 127.0.0.1; anything else is reachable from the network)"},
     {"port", true, "port (default 8080; 0 = any free port, printed in the listening line)"},
@@ -102,8 +106,13 @@ private:
 
 bool load_at_start(server::HttpServer& server, const Args& args, const server::ServerOptions& o) {
     server::LoadOptions lo;
-    lo.dir = args.require("model");
-    lo.id = args.get_or("model-id", "");
+    if (args.has("demo")) {
+        lo.dir = demo::ensure_demo_model(demo::default_demo_dir());
+        lo.id = args.get_or("model-id", demo::kDemoModelId);
+    } else {
+        lo.dir = args.require("model");
+        lo.id = args.get_or("model-id", "");
+    }
     lo.backend = o.backend;
     lo.max_context = o.max_context;
     const server::ModelEvent last = server.load_model(lo, [](const server::ModelEvent& ev) {
@@ -142,7 +151,8 @@ int cmd_serve(const std::vector<std::string>& argv) {
                              "address can use the model\n", options.host.c_str());
     SignalStopper::block_signals();  // before any thread starts
     server::HttpServer server(options);
-    if (args.has("model") && !load_at_start(server, args, options)) return 1;
+    if (args.has("model") && args.has("demo")) throw Error("cli.bad_argument", "", "--model and --demo exclude each other");
+    if ((args.has("model") || args.has("demo")) && !load_at_start(server, args, options)) return 1;
     const int port = server.bind();
     SignalStopper stopper(server);
     print_listening(options.host, port);

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "server/server_stats.h"
+#include "server/token_pieces.h"
 
 namespace moe::server {
 namespace {
@@ -61,6 +62,8 @@ void GenerationJob::run(WorkerContext& ctx) {
 
 GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) {
     CompletionText text(*spec_.model->tokenizer, spec_.text);
+    TokenPieces pieces(*spec_.model->tokenizer);
+    const bool want_routing = spec_.routed_experts.enabled;
     const int64_t prompt_len = int64_t(spec_.prompt.size());
     const auto t0 = Clock::now();
     double ttft_ms = 0;
@@ -75,6 +78,7 @@ GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) 
     go.on_token = [&](int32_t id) {
         if (produced++ == 0) ttft_ms = ms_since(t0);
         ctx.stats.on_token(prompt_len + produced - 1);  // the KV cache holds every token but the newest
+        if (want_routing) pieces.push(id);
         ReasoningDelta d = text.push(id);
         if (!d.empty()) events_.push(GenerationEvent{GenerationEvent::Kind::Delta, std::move(d), {}, {}});
         if (ctx.token_delay.count() > 0) std::this_thread::sleep_for(ctx.token_delay);
@@ -108,6 +112,9 @@ GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) 
                                        {"start_len", begin},
                                        {"moe_layers", spec_.model->moe_layers},
                                        {"dense_layer_fill", -1}};
+        out.routed_expert_weights =
+            routed_expert_weights_value(rec.weight_rows(begin, end), rec.num_layers(), rec.top_k(), as_json);
+        out.completion_tokens_json = pieces.finish();
     }
     return out;
 }

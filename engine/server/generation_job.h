@@ -35,6 +35,8 @@ struct GenerationOutcome {
     double decode_tokens_per_second = 0;
     Json routed_experts;           // null unless requested
     Json routed_experts_info;      // shape facts for the payload above
+    Json routed_expert_weights;    // same layout as routed_experts, float32 (null unless requested)
+    Json completion_tokens_json;   // [{"id", "text"}] per completion token (null unless routed experts were requested)
 };
 
 struct GenerationEvent {

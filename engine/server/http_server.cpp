@@ -60,6 +60,10 @@ HttpServer::HttpServer(ServerOptions options)
     http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     http_->set_payload_max_length(o.max_body_bytes);
     http_->set_keep_alive_max_count(1000);
+    // httplib notices a stop only between requests, after an idle connection's keep-alive wait: with
+    // its default of 5 s, one idle client (a health poller, an app between chats) held SIGTERM up
+    // for 5 s. One second keeps connection reuse for bursts of requests and stops promptly.
+    http_->set_keep_alive_timeout(1);
     http_->set_tcp_nodelay(true);  // stream chunks leave as soon as they are written
     install_policies();
     register_openai_routes(*http_, *core_);

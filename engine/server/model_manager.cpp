@@ -37,13 +37,16 @@ std::vector<int32_t> eos_ids(const ModelConfig& config, const Tokenizer& tok) {
     return ids;
 }
 
-std::shared_ptr<ModelInfo> describe(const LoadOptions& o, const Model& model, std::shared_ptr<const Tokenizer> tok) {
+std::shared_ptr<ModelInfo> describe(const LoadOptions& o, const Model& model, std::shared_ptr<const Tokenizer> tok,
+                                    const std::string& backend_name) {
     auto info = std::make_shared<ModelInfo>();
     const ModelConfig& c = model.config();
     info->id = o.id.empty() ? default_id(o.dir) : o.id;
     info->dir = o.dir;
     info->created = int64_t(std::time(nullptr));
     info->architecture = arch_name(c);
+    info->backend = backend_name.rfind("cuda", 0) == 0 ? "cuda" : backend_name;
+    info->backend_detail = backend_name;
     const TokenizerConfig& tc = tok->config();
     if (!tc.chat_template.empty()) info->chat_template = ChatTemplate::compile(tc.chat_template, "chat_template");
     info->bos_token = tc.bos_token.value_or("");
@@ -69,6 +72,8 @@ Json ModelInfo::to_json() const {
                 {"owned_by", "moe-workbench"},
                 {"root", dir},
                 {"architecture", architecture},
+                {"backend", backend},
+                {"backend_detail", backend_detail},
                 {"max_context", max_context},
                 {"num_layers", num_layers},
                 {"moe_layers", moe_layers},
@@ -124,7 +129,7 @@ void ModelManager::load(const LoadOptions& o, const LoadProgress& progress) {
     rt->session.model = load_model(ck, *rt->session.backend, mo);
     progress("tokenizer", "loading the tokenizer and chat template", Json{{"seconds", seconds_since(t0)}});
     std::shared_ptr<const Tokenizer> tok = Tokenizer::load(o.dir);
-    auto info = describe(o, *rt->session.model, std::move(tok));
+    auto info = describe(o, *rt->session.model, std::move(tok), rt->session.backend->name());
     rt->generator = std::make_unique<Generator>(*rt->session.model);
     if (info->is_moe())
         rt->recorder = std::make_unique<RoutingRecorder>(rt->session.model->routing_trace(), info->num_layers, info->top_k);

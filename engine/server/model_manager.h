@@ -33,6 +33,8 @@ struct ModelInfo {
     std::string dir;
     int64_t created = 0;  // unix seconds of the load
     std::string architecture;
+    std::string backend;         // "cpu" | "cuda": the backend the model runs on
+    std::string backend_detail;  // the backend's own description ("cuda: NVIDIA H100 ... (sm_90, ...)")
     std::shared_ptr<const Tokenizer> tokenizer;
     std::optional<ChatTemplate> chat_template;
     std::string bos_token, eos_token;

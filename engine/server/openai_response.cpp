@@ -32,11 +32,15 @@ Json workbench_json(const GenerationOutcome& o) {
               {"decode_tokens_per_second", o.decode_tokens_per_second}};
     w["matched_stop"] = o.matched_stop.empty() ? Json(nullptr) : Json(o.matched_stop);
     if (!o.routed_experts.is_null()) w["routed_experts"] = o.routed_experts_info;
+    if (!o.completion_tokens_json.is_null()) w["completion_tokens"] = o.completion_tokens_json;
     return w;
 }
 
 void add_extensions(Json& body, const GenerationOutcome& o) {
-    if (!o.routed_experts.is_null()) body["sglext"] = Json{{"routed_experts", o.routed_experts}};
+    if (!o.routed_experts.is_null()) {
+        body["sglext"] = Json{{"routed_experts", o.routed_experts}};
+        if (!o.routed_expert_weights.is_null()) body["sglext"]["routed_expert_weights"] = o.routed_expert_weights;
+    }
     body["workbench"] = workbench_json(o);
 }
 

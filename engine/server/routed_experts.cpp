@@ -21,13 +21,18 @@ void RoutingRecorder::on_forward(const ForwardRouting& f) {
     if (f.start_pos > positions()) data_.resize(size_t(f.start_pos * row_size()), -1);  // never seen: unknown
     const size_t base = data_.size();
     data_.resize(base + size_t(f.tokens * row_size()), -1);
+    weights_.resize(std::min(weights_.size(), base), 0.0f);  // drop what the cache dropped,
+    weights_.resize(data_.size(), 0.0f);                       // then zero the new rows
     for (const auto& [layer, routing] : f.layers) {
         if (layer < 0 || layer >= layers_) continue;  // MTP layers sit after the main ones
         const int64_t k = std::min(routing.top_k, top_k_);
         for (int64_t t = 0; t < f.tokens && t < routing.tokens(); ++t)
-            for (int64_t j = 0; j < k; ++j)
-                data_[base + size_t((t * layers_ + layer) * top_k_ + j)] =
-                    routing.expert_ids[size_t(t * routing.top_k + j)];
+            for (int64_t j = 0; j < k; ++j) {
+                const size_t at = base + size_t((t * layers_ + layer) * top_k_ + j);
+                data_[at] = routing.expert_ids[size_t(t * routing.top_k + j)];
+                if (size_t(t * routing.top_k + j) < routing.weights.size())
+                    weights_[at] = routing.weights[size_t(t * routing.top_k + j)];
+            }
     }
 }
 
@@ -35,6 +40,12 @@ std::vector<int32_t> RoutingRecorder::rows(int64_t begin, int64_t end) const {
     begin = std::clamp<int64_t>(begin, 0, positions());
     end = std::clamp<int64_t>(end, begin, positions());
     return {data_.begin() + begin * row_size(), data_.begin() + end * row_size()};
+}
+
+std::vector<float> RoutingRecorder::weight_rows(int64_t begin, int64_t end) const {
+    begin = std::clamp<int64_t>(begin, 0, positions());
+    end = std::clamp<int64_t>(end, begin, positions());
+    return {weights_.begin() + begin * row_size(), weights_.begin() + end * row_size()};
 }
 
 std::string base64_encode(const void* data, size_t bytes) {
@@ -53,10 +64,14 @@ std::string base64_encode(const void* data, size_t bytes) {
     return out;
 }
 
-Json routed_experts_value(const std::vector<int32_t>& rows, int64_t num_layers, int64_t top_k, bool as_json) {
+namespace {
+
+// [tokens][layers][top_k] as nested arrays, or base64 of the raw little-endian values.
+template <typename T>
+Json rows_value(const std::vector<T>& rows, int64_t num_layers, int64_t top_k, bool as_json) {
     if (!as_json) {
-        static_assert(std::endian::native == std::endian::little, "the wire format is little-endian int32");
-        return base64_encode(rows.data(), rows.size() * sizeof(int32_t));
+        static_assert(std::endian::native == std::endian::little, "the wire format is little-endian");
+        return base64_encode(rows.data(), rows.size() * sizeof(T));
     }
     Json tokens = Json::array();
     const size_t row = size_t(num_layers * top_k);
@@ -64,11 +79,22 @@ Json routed_experts_value(const std::vector<int32_t>& rows, int64_t num_layers, 
         Json layers = Json::array();
         for (int64_t l = 0; l < num_layers; ++l) {
             const auto first = rows.begin() + std::ptrdiff_t(t * row + size_t(l * top_k));
-            layers.push_back(std::vector<int32_t>(first, first + top_k));
+            layers.push_back(std::vector<T>(first, first + top_k));
         }
         tokens.push_back(std::move(layers));
     }
     return tokens;
+}
+
+}  // namespace
+
+Json routed_experts_value(const std::vector<int32_t>& rows, int64_t num_layers, int64_t top_k, bool as_json) {
+    return rows_value(rows, num_layers, top_k, as_json);
+}
+
+Json routed_expert_weights_value(const std::vector<float>& rows, int64_t num_layers, int64_t top_k, bool as_json) {
+    static_assert(sizeof(float) == 4, "the wire format is float32");
+    return rows_value(rows, num_layers, top_k, as_json);
 }
 
 }  // namespace moe::server

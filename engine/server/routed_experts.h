@@ -30,6 +30,9 @@ public:
 
     // Rows [begin, end) of the cached sequence: [end - begin, num_layers, top_k].
     std::vector<int32_t> rows(int64_t begin, int64_t end) const;
+    // The routing weights of the same rows (the final, normalised and scaled weights the MoE layer
+    // mixed its experts with); dense layers and never-seen positions hold 0.
+    std::vector<float> weight_rows(int64_t begin, int64_t end) const;
     int64_t positions() const { return int64_t(data_.size()) / row_size(); }
     int64_t num_layers() const { return layers_; }
     int64_t top_k() const { return top_k_; }
@@ -42,12 +45,15 @@ private:
     int observer_id_ = 0;
     int64_t layers_;
     int64_t top_k_;
-    std::vector<int32_t> data_;  // [positions, layers, top_k]; touched only on the forward's thread
+    std::vector<int32_t> data_;     // [positions, layers, top_k]; touched only on the forward's thread
+    std::vector<float> weights_;    // [positions, layers, top_k], same layout
 };
 
 std::string base64_encode(const void* data, size_t bytes);
 
 // The response value: the base64 string, or nested arrays [tokens][layers][top_k] for "json".
 Json routed_experts_value(const std::vector<int32_t>& rows, int64_t num_layers, int64_t top_k, bool as_json);
+// The weights in the same layout: base64 of little-endian float32, or nested arrays for "json".
+Json routed_expert_weights_value(const std::vector<float>& rows, int64_t num_layers, int64_t top_k, bool as_json);
 
 }  // namespace moe::server

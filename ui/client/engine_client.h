@@ -8,14 +8,21 @@
 
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QMetaType>
 #include <QObject>
 #include <QString>
 #include <QUrl>
 #include <QVector>
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
 
 class QNetworkAccessManager;
+class QNetworkReply;
+class QNetworkRequest;
 
 namespace moe::ui {
 
@@ -97,6 +104,55 @@ signals:
     void modelLoadProgress(const QString& stage, const QString& message);
     void modelLoaded(const QJsonObject& model);
     void connectionStateChanged(bool reachable);
+
+public:
+    // Additions beyond the shared contract.
+    // The layer count and top_k used to decode routed experts from a server that sends no shape
+    // (SGLang). Learned from /v1/models of our engine (num_layers, num_experts_per_tok) by refreshModels().
+    void setRoutingShapeHint(int num_layers, int top_k);
+    // Whether the last request reached the server (nullopt before the first answer).
+    std::optional<bool> reachable() const { return reachable_; }
+    // Requests started and not yet finished (telemetry not counted).
+    int activeRequests() const { return int(requests_.size()); }
+
+private:
+    struct Request;
+    struct Telemetry;
+    enum class RequestKind { Chat, Completion, ModelLoad };
+
+    QNetworkRequest makeRequest(const QString& path, bool stream) const;
+    quint64 startStreamed(RequestKind kind, const QString& path, const QJsonObject& body);
+    void onReadyRead(quint64 key);
+    void onFinished(quint64 key);
+    void handleEvent(quint64 key, const QByteArray& data);
+    void handleLoadEvent(quint64 key, const QJsonObject& event);
+    void complete(quint64 key);
+    void fail(quint64 key, const QString& message);
+    void finishTransport(quint64 key);
+    void getJson(const QString& path, std::function<void(const QJsonObject&)> on_ok);
+    void markReachable(bool reachable);
+    bool noteTransport(QNetworkReply* reply);  // false when the server could not be reached
+    static QString transportReason(QNetworkReply* reply);
+    void connectTelemetry();
+    void onTelemetryData();
+    void onTelemetryFinished();
+
+    QNetworkAccessManager* nam_;
+    EngineEndpoint endpoint_;
+    quint64 next_id_ = 1;
+    std::map<quint64, std::unique_ptr<Request>> requests_;
+    std::unique_ptr<Telemetry> telemetry_;
+    std::optional<bool> reachable_;
+    int hint_layers_ = 0;
+    int hint_top_k_ = 0;
 };
 
+// Registers the types above for queued connections (EngineClient's constructor calls it too).
+void registerEngineClientMetaTypes();
+
 }  // namespace moe::ui
+
+Q_DECLARE_METATYPE(moe::ui::EngineEndpoint)
+Q_DECLARE_METATYPE(moe::ui::RoutedExperts)
+Q_DECLARE_METATYPE(moe::ui::CompletionToken)
+Q_DECLARE_METATYPE(moe::ui::CompletionResult)

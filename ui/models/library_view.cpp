@@ -1,0 +1,166 @@
+#include "models/library_view.h"
+
+#include <QDesktopServices>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QJsonArray>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QUrl>
+#include <QVBoxLayout>
+
+#include "models/engine_command.h"
+#include "models/format.h"
+
+namespace moe::ui::models {
+
+namespace {
+enum Column { kRepo, kArchitecture, kSize, kComplete, kSource, kActions, kColumns };
+constexpr int kPathRole = Qt::UserRole + 1;
+}  // namespace
+
+LibraryView::LibraryView(QWidget* parent) : QWidget(parent) {
+    folders_label_ = new QLabel(this);
+    folders_label_->setWordWrap(true);
+    rescan_ = new QPushButton(QStringLiteral("Rescan"), this);
+    add_folder_ = new QPushButton(QStringLiteral("Add folder…"), this);
+    busy_ = new QProgressBar(this);
+    busy_->setRange(0, 0);
+    busy_->setMaximumWidth(120);
+    busy_->setVisible(false);
+    error_ = new QLabel(this);
+    error_->setWordWrap(true);
+    error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    error_->setStyleSheet(QStringLiteral("color: #c62828;"));
+    error_->setVisible(false);
+    table_ = new QTableWidget(0, kColumns, this);
+    table_->setHorizontalHeaderLabels({QStringLiteral("Model"), QStringLiteral("Architecture"), QStringLiteral("Size"),
+                                       QStringLiteral("Complete"), QStringLiteral("Source"), QString()});
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->setSelectionMode(QAbstractItemView::NoSelection);
+    table_->horizontalHeader()->setSectionResizeMode(kRepo, QHeaderView::Stretch);
+    table_->verticalHeader()->setVisible(false);
+
+    auto* bar = new QHBoxLayout;
+    bar->addWidget(folders_label_, 1);
+    bar->addWidget(busy_);
+    bar->addWidget(add_folder_);
+    bar->addWidget(rescan_);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(bar);
+    layout->addWidget(error_);
+    layout->addWidget(table_, 1);
+
+    connect(rescan_, &QPushButton::clicked, this, &LibraryView::rescan);
+    connect(add_folder_, &QPushButton::clicked, this, &LibraryView::chooseFolder);
+    setFolders({});
+}
+
+void LibraryView::setFolders(const QStringList& folders) {
+    folders_ = folders;
+    folders_label_->setText(folders_.isEmpty() ? QStringLiteral("Hub cache only (add folders that hold checkpoints)")
+                                               : QStringLiteral("Hub cache and: %1").arg(folders_.join(QStringLiteral(", "))));
+}
+
+void LibraryView::chooseFolder() {
+    const QString folder = QFileDialog::getExistingDirectory(this, QStringLiteral("Folder with model checkpoints"));
+    if (folder.isEmpty() || folders_.contains(folder)) return;
+    setFolders(folders_ + QStringList{folder});
+    emit folderAdded(folder);
+    rescan();
+}
+
+void LibraryView::rescan() {
+    if (process_) process_->deleteLater();
+    QStringList args{QStringLiteral("hub"), QStringLiteral("scan"), QStringLiteral("--json")};
+    if (!runner_.cache_dir.isEmpty()) args << QStringLiteral("--cache-dir") << runner_.cache_dir;
+    for (const QString& folder : folders_) args << QStringLiteral("--dir") << folder;
+    got_models_ = false;
+    reported_error_.clear();
+    error_->setVisible(false);
+    busy_->setVisible(true);
+    process_ = runner_.create(args, this);
+    connect(process_, &EngineCommand::jsonReceived, this, [this](const QJsonObject& object) {
+        if (const QString message = engine_error_message(object); !message.isEmpty()) reported_error_ = message;
+        else showModels(object);
+    });
+    connect(process_, &EngineCommand::badLine, this, [this](const QString& message) { reported_error_ = message; });
+    connect(process_, &EngineCommand::finished, this, &LibraryView::onFinished);
+    process_->start();
+}
+
+void LibraryView::showModels(const QJsonObject& object) {
+    table_->setRowCount(0);
+    for (const QJsonValue& value : object.value(QStringLiteral("models")).toArray()) {
+        const QJsonObject m = value.toObject();
+        const QString path = m.value(QStringLiteral("path")).toString();
+        const QJsonValue repo = m.value(QStringLiteral("repo"));
+        const QJsonValue arch = m.value(QStringLiteral("architecture"));
+        const bool complete = m.value(QStringLiteral("complete")).toBool();
+        const int row = table_->rowCount();
+        table_->insertRow(row);
+        QString name = repo.isString() ? repo.toString() : path;
+        if (const QJsonValue rev = m.value(QStringLiteral("revision")); rev.isString()) name += QStringLiteral(" @ ") + rev.toString().left(10);
+        auto* name_item = new QTableWidgetItem(name);
+        name_item->setData(kPathRole, path);
+        name_item->setToolTip(path);
+        table_->setItem(row, kRepo, name_item);
+        table_->setItem(row, kArchitecture, new QTableWidgetItem(arch.isString() ? arch.toString() : QStringLiteral("?")));
+        table_->setItem(row, kSize, new QTableWidgetItem(format_bytes(m.value(QStringLiteral("size_bytes")).toInteger())));
+        auto* complete_item = new QTableWidgetItem(complete ? QStringLiteral("yes") : QStringLiteral("no"));
+        if (!complete) complete_item->setToolTip(QStringLiteral("files are missing or still downloading"));
+        table_->setItem(row, kComplete, complete_item);
+        table_->setItem(row, kSource, new QTableWidgetItem(m.value(QStringLiteral("source")).toString()));
+        addRowButtons(row, path, complete);
+    }
+    got_models_ = true;
+}
+
+void LibraryView::addRowButtons(int row, const QString& path, bool complete) {
+    auto* actions = new QWidget(table_);
+    auto* buttons = new QHBoxLayout(actions);
+    buttons->setContentsMargins(0, 0, 0, 0);
+    auto* load_button = new QPushButton(QStringLiteral("Load"), actions);
+    load_button->setObjectName(QStringLiteral("Load"));
+    load_button->setEnabled(complete);
+    auto* show_button = new QPushButton(QStringLiteral("Show in folder"), actions);
+    buttons->addWidget(load_button);
+    buttons->addWidget(show_button);
+    connect(load_button, &QPushButton::clicked, this, [this, path] { emit loadRequested(path); });
+    connect(show_button, &QPushButton::clicked, this, [path] { QDesktopServices::openUrl(QUrl::fromLocalFile(path)); });
+    table_->setCellWidget(row, kActions, actions);
+}
+
+void LibraryView::onFinished(int exit_code, bool crashed, const QString& stderr_tail) {
+    if (sender() != process_) return;
+    busy_->setVisible(false);
+    process_->deleteLater();
+    process_ = nullptr;
+    const bool ok = exit_code == 0 && !crashed && got_models_ && reported_error_.isEmpty();
+    if (!ok) {
+        QString message = reported_error_;
+        if (message.isEmpty()) message = stderr_tail;
+        if (message.isEmpty()) message = QStringLiteral("moe-engine hub scan exited with code %1").arg(exit_code);
+        error_->setText(QStringLiteral("Library scan failed: %1").arg(message));
+        error_->setVisible(true);
+    }
+    table_->resizeColumnToContents(kActions);
+    emit scanFinished(ok);
+}
+
+int LibraryView::modelCount() const { return table_->rowCount(); }
+QString LibraryView::modelPath(int row) const { return table_->item(row, kRepo)->data(kPathRole).toString(); }
+QString LibraryView::modelRepo(int row) const { return table_->item(row, kRepo)->text(); }
+bool LibraryView::isComplete(int row) const { return table_->item(row, kComplete)->text() == QLatin1String("yes"); }
+QString LibraryView::errorText() const { return !error_->isHidden() ? error_->text() : QString(); }
+bool LibraryView::isBusy() const { return process_ && process_->isRunning(); }
+
+void LibraryView::load(int row) {
+    auto* actions = table_->cellWidget(row, kActions);
+    if (auto* button = actions ? actions->findChild<QPushButton*>(QStringLiteral("Load")) : nullptr) button->click();
+}
+
+}  // namespace moe::ui::models

@@ -1,0 +1,111 @@
+#include "specialisation_panel.h"
+
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+#include "csv_writer.h"
+#include "export_bar.h"
+#include "heatmap_widget.h"
+
+namespace moe::ui {
+
+SpecialisationPanel::SpecialisationPanel(const DomainRun* run, QWidget* parent) : QWidget(parent), run_(run) {
+    layer_box_ = new QSpinBox(this);
+    layer_box_->setPrefix(tr("layer "));
+    layer_box_->setRange(0, 0);
+    connect(layer_box_, &QSpinBox::valueChanged, this, &SpecialisationPanel::refresh);
+    heatmap_ = new viz::HeatmapWidget(viz::HeatmapWidget::Palette::Diverging, this);
+    heatmap_->setObjectName(QStringLiteral("routing.specialisation.heatmap"));
+    top_list_ = new QTreeWidget(this);
+    top_list_->setObjectName(QStringLiteral("routing.specialisation.top"));
+    top_list_->setHeaderLabels({tr("domain / expert"), tr("score"), tr("share")});
+    top_list_->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    note_ = new QLabel(
+        tr("score = log2(p_domain(e) / p_mean(e)): p_domain(e) is the share of the domain's routing in this "
+           "layer that goes to expert e (+%1 pseudo-hits per expert), p_mean(e) its mean over the domains. "
+           "Red: the domain uses the expert more than the average domain (+1 = twice as often); blue: less.")
+            .arg(kSpecialisationPseudoCount),
+        this);
+    note_->setWordWrap(true);
+    auto* exports = new ExportBar(this);
+    exports->addCsvTarget(tr("scores of this layer"), QStringLiteral("specialisation"),
+                          [this](const QString& p, QString* e) { return exportCsv(p, e); });
+    exports->addCsvTarget(tr("top experts per domain"), QStringLiteral("top-experts"),
+                          [this](const QString& p, QString* e) { return exportTopCsv(p, e); });
+    exports->addPngTarget(tr("specialisation heatmap"), QStringLiteral("specialisation"),
+                          [this](const QString& p, QString* e) { return exportPng(p, e); });
+
+    auto* controls = new QHBoxLayout;
+    controls->addWidget(layer_box_);
+    controls->addStretch(1);
+    controls->addWidget(exports);
+    auto* splitter = new QSplitter(this);
+    splitter->addWidget(heatmap_);
+    splitter->addWidget(top_list_);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(controls);
+    layout->addWidget(splitter, 1);
+    layout->addWidget(note_);
+    connect(run_, &DomainRun::resultsChanged, this, &SpecialisationPanel::refresh);
+    refresh();
+}
+
+void SpecialisationPanel::setLayer(int layer) { layer_box_->setValue(layer); }
+int SpecialisationPanel::layer() const { return layer_box_->value(); }
+
+void SpecialisationPanel::refresh() {
+    const DomainRoutingResults& results = run_->results();
+    // The layer range and a sensible first layer (the first MoE one) come from whatever domain has data.
+    for (const LayerExpertCounts& c : results.counts) {
+        if (c.moe_layers.isEmpty()) continue;
+        if (layer_box_->maximum() != c.layers - 1) {
+            const QSignalBlocker block(layer_box_);
+            layer_box_->setRange(0, c.layers - 1);
+            if (!c.isMoeLayer(layer_box_->value())) layer_box_->setValue(c.moe_layers.first());
+        }
+        break;
+    }
+    matrix_ = specialisation(results, layer());
+    top_list_->clear();
+    if (matrix_.domains.isEmpty()) {
+        heatmap_->setData(viz::HeatmapData{});
+        auto* item = new QTreeWidgetItem(top_list_, {tr("Run at least two domains (Per-domain view); layer %1 "
+                                                        "must be an MoE layer.").arg(layer())});
+        item->setFirstColumnSpanned(true);
+        return;
+    }
+    heatmap_->setData(matrix_.toHeatmap());
+    for (int d = 0; d < matrix_.domains.size(); ++d) {
+        auto* domain = new QTreeWidgetItem(top_list_, {matrix_.domains[d]});
+        for (const ExpertPreference& p : topExperts(matrix_, d, kTopExperts))
+            new QTreeWidgetItem(domain, {tr("expert %1").arg(p.expert), QString::number(p.score, 'f', 2),
+                                         QString::number(p.share, 'f', 4)});
+        domain->setExpanded(true);
+    }
+}
+
+bool SpecialisationPanel::exportCsv(const QString& path, QString* error) { return heatmap_->saveCsv(path, error); }
+bool SpecialisationPanel::exportPng(const QString& path, QString* error) { return heatmap_->savePng(path, 0, 0, error); }
+
+bool SpecialisationPanel::exportTopCsv(const QString& path, QString* error) const {
+    viz::CsvTable table;
+    table.header = {QStringLiteral("layer"), QStringLiteral("domain"), QStringLiteral("rank"), QStringLiteral("expert"),
+                    QStringLiteral("score_log2"), QStringLiteral("share")};
+    for (int d = 0; d < matrix_.domains.size(); ++d) {
+        int rank = 1;
+        for (const ExpertPreference& p : topExperts(matrix_, d, kTopExperts))
+            table.rows << QStringList{QString::number(matrix_.layer), matrix_.domains[d], QString::number(rank++),
+                                      QString::number(p.expert), QString::number(p.score, 'g', 6),
+                                      QString::number(p.share, 'g', 6)};
+    }
+    return viz::writeCsv(path, table, error);
+}
+
+}  // namespace moe::ui

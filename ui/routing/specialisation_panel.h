@@ -1,0 +1,47 @@
+// The specialisation view: per layer, a domain × expert diverging heatmap of
+// log2(p_domain(e) / p_mean(e)) (specialisation.h) and the top experts of every domain.
+#pragma once
+
+#include <QWidget>
+
+#include "specialisation.h"
+
+class QLabel;
+class QSpinBox;
+class QTreeWidget;
+
+namespace moe::viz {
+class HeatmapWidget;
+}
+
+namespace moe::ui {
+
+class SpecialisationPanel : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr int kTopExperts = 5;
+
+    explicit SpecialisationPanel(const DomainRun* run, QWidget* parent = nullptr);
+
+    void setLayer(int layer);
+    int layer() const;
+    const SpecialisationMatrix& matrix() const { return matrix_; }
+    viz::HeatmapWidget* heatmap() const { return heatmap_; }
+    QTreeWidget* topList() const { return top_list_; }
+
+    bool exportCsv(const QString& path, QString* error);      // the heatmap (scores) of this layer
+    bool exportTopCsv(const QString& path, QString* error) const;  // domain, rank, expert, score, share
+    bool exportPng(const QString& path, QString* error);
+
+private:
+    void refresh();
+
+    const DomainRun* run_;
+    SpecialisationMatrix matrix_;
+    QSpinBox* layer_box_ = nullptr;
+    QLabel* note_ = nullptr;
+    viz::HeatmapWidget* heatmap_ = nullptr;
+    QTreeWidget* top_list_ = nullptr;
+};
+
+}  // namespace moe::ui

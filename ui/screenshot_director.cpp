@@ -1,0 +1,178 @@
+#include "screenshot_director.h"
+
+#include <QDockWidget>
+#include <QJsonArray>
+#include <QPixmap>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTextStream>
+
+#include "chat_panel.h"
+#include "chat_session.h"
+#include "conversation_view.h"
+#include "domain_panel.h"
+#include "models/library_view.h"
+#include "models/models_panel.h"
+#include "engine_client.h"
+#include "main_window.h"
+#include "message_widget.h"
+#include "sampling_controls.h"
+
+namespace moe::ui {
+
+namespace {
+constexpr int kDeadlineMs = 600'000;  // a per-domain run on a busy 2-core machine takes minutes
+constexpr int kTelemetrySnapshotsToWait = 2;
+constexpr int kSettleMs = 800;  // layout and queued replots after the dock is shown
+constexpr int kExplorerToken = 2;
+
+// The first token from kExplorerToken on with readable text (the untrained model also emits
+// partial UTF-8 bytes, which show as U+FFFD), else kExplorerToken.
+int readableToken(const QVector<CompletionToken>& tokens) {
+    for (int i = kExplorerToken; i < tokens.size() - 1; ++i) {
+        const QString text = tokens[i].text.trimmed();
+        if (!text.isEmpty() && !text.contains(QChar::ReplacementCharacter)) return i;
+    }
+    return std::min(kExplorerToken, int(tokens.size()) - 1);
+}
+}  // namespace
+
+ScreenshotDirector::ScreenshotDirector(MainWindow* window, const QString& panel, const QString& out_file,
+                                       int linger_ms, QObject* parent)
+    : QObject(parent), window_(window), panel_(panel), out_(out_file), linger_ms_(linger_ms) {
+    deadline_.setSingleShot(true);
+    connect(&deadline_, &QTimer::timeout, this, [this] {
+        fail(QStringLiteral("no data for panel \"%1\" within %2 s (step %3)")
+                 .arg(panel_)
+                 .arg(kDeadlineMs / 1000)
+                 .arg(int(step_)));
+    });
+}
+
+void ScreenshotDirector::start() {
+    if (panel_ != QLatin1String("window") && !window_->dock(panel_)) {
+        fail(QStringLiteral("there is no panel \"%1\"; panels: %2, window")
+                 .arg(panel_, window_->panelNames().join(QStringLiteral(", "))));
+        return;
+    }
+    ChatPanel* chat = window_->chatPanel();
+    chat->sampling()->setSeed(7);  // the same reply every run
+    chat->sampling()->setMaxTokens(40);
+    chat->sampling()->setRecordRouting(true);
+    connect(window_->client(), &EngineClient::modelsChanged, this,
+            [this](const QJsonArray& models) { onModels(!models.isEmpty()); });
+    connect(chat->session(), &ChatSession::busyChanged, this, [this](bool busy) {
+        if (!busy) onReplyFinished();
+    });
+    connect(window_->client(), &EngineClient::telemetry, this, &ScreenshotDirector::onTelemetry);
+    deadline_.start(kDeadlineMs);
+}
+
+void ScreenshotDirector::onModels(bool any) {
+    if (step_ != Step::WaitModel || !any) return;
+    step_ = Step::WaitReply;
+    window_->chatPanel()->sendMessage(QString::fromLatin1(kPrompt));
+}
+
+void ScreenshotDirector::onReplyFinished() {
+    if (step_ != Step::WaitReply) return;
+    ChatPanel* chat = window_->chatPanel();
+    const auto& messages = chat->session()->messages();
+    if (messages.isEmpty() || !messages.last().error.isEmpty()) {
+        fail(QStringLiteral("the scripted prompt failed: %1").arg(messages.isEmpty() ? QString() : messages.last().error));
+        return;
+    }
+    // The token explorer shows the experts of one token: click one, as a user would.
+    if (MessageWidget* reply = chat->view()->messageWidget(int(messages.size()) - 1))
+        reply->activateToken(readableToken(messages.last().tokens));
+    if (panel_ == QLatin1String("routing.domains") || panel_ == QLatin1String("routing.specialisation")) {
+        runDomains();
+        return;
+    }
+    if (panel_ == QLatin1String("modelsDock")) {
+        scanLibrary();
+        return;
+    }
+    step_ = Step::WaitTelemetry;
+}
+
+void ScreenshotDirector::runDomains() {
+    auto* domains = window_->findChild<DomainPanel*>();
+    if (!domains) {
+        fail(QStringLiteral("the per-domain panel is missing"));
+        return;
+    }
+    step_ = Step::WaitDomains;
+    connect(domains->run(), &DomainRun::finished, this, [this](bool completed, const QString& message) {
+        if (step_ != Step::WaitDomains) return;
+        if (!completed) {
+            fail(QStringLiteral("the per-domain run did not complete: %1").arg(message));
+            return;
+        }
+        step_ = Step::WaitTelemetry;
+    });
+    if (!domains->startRun()) fail(QStringLiteral("the per-domain run did not start: %1").arg(domains->status()));
+}
+
+void ScreenshotDirector::scanLibrary() {
+    auto* panel = window_->findChild<ModelsPanel*>();
+    if (!panel) {
+        fail(QStringLiteral("the models panel is missing"));
+        return;
+    }
+    // The engine wrote the demo checkpoint into the workbench's cache: the library lists it.
+    const QString cache =
+        QStandardPaths::writableLocation(QStandardPaths::GenericCacheLocation) + QStringLiteral("/moe-workbench");
+    step_ = Step::WaitLibrary;
+    connect(panel->libraryView(), &models::LibraryView::scanFinished, this, [this, panel](bool ok) {
+        if (step_ != Step::WaitLibrary) return;
+        if (!ok || panel->libraryView()->modelCount() == 0) {
+            fail(QStringLiteral("the library scan found no model: %1").arg(panel->libraryView()->errorText()));
+            return;
+        }
+        step_ = Step::WaitTelemetry;
+    });
+    if (auto* tabs = panel->findChild<QTabWidget*>(QString(), Qt::FindDirectChildrenOnly))
+        tabs->setCurrentWidget(panel->libraryView());
+    panel->addLibraryFolder(cache);
+}
+
+void ScreenshotDirector::onTelemetry() {
+    if (step_ != Step::WaitTelemetry || ++telemetry_after_reply_ < kTelemetrySnapshotsToWait) return;
+    step_ = Step::Grabbing;
+    presentPanel();
+    QTimer::singleShot(kSettleMs, this, &ScreenshotDirector::grab);
+}
+
+void ScreenshotDirector::presentPanel() {
+    if (panel_ == QLatin1String("window")) return;
+    QDockWidget* dock = window_->dock(panel_);
+    dock->show();
+    dock->raise();
+    dock->setFloating(true);  // readable size whatever the docked layout gives it
+    dock->resize(panel_ == QLatin1String("engineLogDock") ? QSize(1100, 500) : QSize(1280, 820));
+    dock->move(window_->geometry().topLeft() + QPoint(40, 40));
+}
+
+void ScreenshotDirector::grab() {
+    QWidget* target = panel_ == QLatin1String("window") ? static_cast<QWidget*>(window_) : window_->dock(panel_);
+    const QPixmap pixmap = target->grab();
+    if (pixmap.isNull() || !pixmap.save(out_)) {
+        fail(QStringLiteral("%1: cannot write the screenshot of \"%2\"").arg(out_, panel_));
+        return;
+    }
+    QTextStream(stdout) << "screenshot: " << panel_ << " -> " << out_ << Qt::endl;
+    step_ = Step::Done;
+    deadline_.stop();
+    QTimer::singleShot(linger_ms_, this, [this] { emit done(0); });
+}
+
+void ScreenshotDirector::fail(const QString& message) {
+    if (step_ == Step::Done) return;
+    step_ = Step::Done;
+    deadline_.stop();
+    QTextStream(stderr) << "moe-workbench --screenshot-panel: " << message << Qt::endl;
+    emit done(2);
+}
+
+}  // namespace moe::ui

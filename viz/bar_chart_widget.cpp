@@ -1,0 +1,85 @@
+#include "bar_chart_widget.h"
+
+#include <QMouseEvent>
+#include <QToolTip>
+#include <qcustomplot.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "csv_writer.h"
+
+namespace moe::viz {
+
+BarChartWidget::BarChartWidget(QWidget* parent) : CoalescedPlot(parent) {
+    QCustomPlot* p = plot();
+    bars_ = new QCPBars(p->xAxis, p->yAxis);
+    bars_->setWidth(0.8);
+    bars_->setPen(Qt::NoPen);
+    bars_->setBrush(QColor(59, 82, 139));
+    line_ = p->addGraph();
+    line_->setPen(QPen(QColor(33, 145, 140), 1.5));
+    line_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+    line_->setVisible(false);
+    p->yAxis->grid()->setZeroLinePen(QPen(Qt::black, 1));
+    p->setMouseTracking(true);
+    connect(p, &QCustomPlot::mouseMove, this, &BarChartWidget::showTooltip);
+    markDirty();
+}
+
+void BarChartWidget::setValues(const QVector<double>& values, const QString& x_title, const QString& y_title) {
+    values_ = values;
+    x_title_ = x_title;
+    y_title_ = y_title;
+    markDirty();
+}
+
+void BarChartWidget::setStyle(Style style) {
+    style_ = style;
+    markDirty();
+}
+
+void BarChartWidget::applyData() {
+    QVector<double> keys(values_.size());
+    for (int i = 0; i < keys.size(); ++i) keys[i] = i;
+    bars_->setData(keys, values_, true);
+    line_->setData(keys, values_, true);
+    bars_->setVisible(style_ == Style::Bars);
+    line_->setVisible(style_ == Style::Line);
+    QCustomPlot* p = plot();
+    p->xAxis->setLabel(x_title_);
+    p->yAxis->setLabel(y_title_);
+    p->xAxis->setRange(-1, std::max<int>(values_.size(), 1));
+    double lo = 0, hi = 0;
+    for (double v : values_) {
+        if (std::isnan(v)) continue;
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+    }
+    const double pad = (hi - lo) * 0.05;
+    p->yAxis->setRange(lo - pad, hi > lo ? hi + pad : lo + 1);
+}
+
+QString BarChartWidget::describeCategory(int index) const {
+    return QStringLiteral("%1 %2: %3").arg(x_title_).arg(index).arg(QString::number(values_.value(index), 'g', 5));
+}
+
+void BarChartWidget::showTooltip(QMouseEvent* event) {
+    const double key = plot()->xAxis->pixelToCoord(event->position().x());
+    const int index = int(std::lround(key));
+    if (index < 0 || index >= values_.size() || !plot()->axisRect()->rect().contains(event->pos())) {
+        QToolTip::hideText();
+        return;
+    }
+    QToolTip::showText(event->globalPosition().toPoint(), describeCategory(index), plot());
+}
+
+bool BarChartWidget::saveCsv(const QString& path, QString* error) const {
+    CsvTable table;
+    table.header << (x_title_.isEmpty() ? QStringLiteral("index") : x_title_)
+                 << (y_title_.isEmpty() ? QStringLiteral("value") : y_title_);
+    for (int i = 0; i < values_.size(); ++i) table.rows << QStringList{QString::number(i), QString::number(values_[i], 'g', QLocale::FloatingPointShortest)};
+    return writeCsv(path, table, error);
+}
+
+}  // namespace moe::viz

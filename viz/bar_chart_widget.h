@@ -1,0 +1,49 @@
+// One value per category (e.g. the routing bias of each expert of a layer) as bars or a line, with a
+// zero line, a tooltip naming category and value, and CSV/PNG export. Replots are coalesced.
+#pragma once
+
+#include <QString>
+#include <QVector>
+
+#include "coalesced_plot.h"
+
+class QCPBars;
+class QCPGraph;
+class QMouseEvent;
+
+namespace moe::viz {
+
+class BarChartWidget : public CoalescedPlot {
+    Q_OBJECT
+public:
+    enum class Style { Bars, Line };
+
+    explicit BarChartWidget(QWidget* parent = nullptr);
+
+    // values[i] is drawn at x = i. Titles name the axes ("expert", "bias").
+    void setValues(const QVector<double>& values, const QString& x_title, const QString& y_title);
+    const QVector<double>& values() const { return values_; }
+    void setStyle(Style style);
+    Style style() const { return style_; }
+
+    QString describeCategory(int index) const;  // "expert 5: -0.0123"
+    bool saveCsv(const QString& path, QString* error = nullptr) const;
+
+    QCPBars* bars() const { return bars_; }
+    QCPGraph* line() const { return line_; }
+
+protected:
+    void applyData() override;
+
+private:
+    void showTooltip(QMouseEvent* event);
+
+    QVector<double> values_;
+    QString x_title_;
+    QString y_title_;
+    Style style_ = Style::Bars;
+    QCPBars* bars_ = nullptr;
+    QCPGraph* line_ = nullptr;
+};
+
+}  // namespace moe::viz

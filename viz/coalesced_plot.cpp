@@ -1,0 +1,62 @@
+#include "coalesced_plot.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include <algorithm>
+
+namespace moe::viz {
+
+CoalescedPlot::CoalescedPlot(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(plot_);
+    frame_timer_.setSingleShot(true);
+    frame_timer_.setInterval(kFrameIntervalMs);
+    connect(&frame_timer_, &QTimer::timeout, this, &CoalescedPlot::onFrame);
+    connect(plot_, &QCustomPlot::afterReplot, this, [this] { ++replot_count_; });
+}
+
+CoalescedPlot::~CoalescedPlot() = default;
+
+void CoalescedPlot::markDirty() {
+    dirty_ = true;
+    if (!frame_timer_.isActive()) frame_timer_.start();
+}
+
+void CoalescedPlot::onFrame() {
+    if (!dirty_) return;
+    dirty_ = false;
+    applyData();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void CoalescedPlot::flush() {
+    frame_timer_.stop();
+    if (!dirty_) return;
+    dirty_ = false;
+    applyData();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool CoalescedPlot::savePng(const QString& path, int width, int height, QString* error) {
+    flush();
+    const int w = width > 0 ? width : std::max(plot_->width(), 800);
+    const int h = height > 0 ? height : std::max(plot_->height(), 500);
+    const QFileInfo info(path);
+    if (!info.absoluteDir().exists()) {
+        if (error) *error = QStringLiteral("cannot write PNG file %1: folder %2 does not exist")
+                                .arg(path, info.absolutePath());
+        return false;
+    }
+    // savePng lays the plot out at the export size and draws it there, independent of the screen.
+    if (!plot_->savePng(path, w, h)) {
+        if (error) *error = QStringLiteral("cannot write PNG file %1: rendering or writing failed").arg(path);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace moe::viz

@@ -1,0 +1,47 @@
+// Base of every viz widget: a QCustomPlot whose replots are coalesced. Setters only store the latest
+// data and mark the widget dirty; a ~30 Hz single-shot timer applies the data and asks for a queued
+// replot (rpQueuedReplot), so a burst of updates (telemetry, a per-domain run) costs at most one
+// replot per frame and the GUI thread never redraws faster than the eye can follow.
+#pragma once
+
+#include <QTimer>
+#include <QWidget>
+
+class QCustomPlot;
+
+namespace moe::viz {
+
+class CoalescedPlot : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr int kFrameIntervalMs = 33;  // ~30 Hz
+
+    explicit CoalescedPlot(QWidget* parent = nullptr);
+    ~CoalescedPlot() override;
+
+    QCustomPlot* plot() const { return plot_; }
+    int replotCount() const { return replot_count_; }  // replots done so far (tests, diagnostics)
+    bool isDirty() const { return dirty_; }
+
+    // Applies pending data now (no waiting for the frame timer); export and tests use it.
+    void flush();
+
+    // Renders the plot to a PNG file. width/height 0 = the widget's size (at least 800 × 500 so an
+    // export from a hidden or tiny dock is still readable). False + *error naming the file on failure.
+    bool savePng(const QString& path, int width = 0, int height = 0, QString* error = nullptr);
+
+protected:
+    // Subclasses store their data, then call markDirty(); applyData() moves it into the plottables.
+    void markDirty();
+    virtual void applyData() = 0;
+
+private:
+    void onFrame();
+
+    QCustomPlot* plot_ = nullptr;
+    QTimer frame_timer_;
+    bool dirty_ = false;
+    int replot_count_ = 0;
+};
+
+}  // namespace moe::viz

@@ -1,0 +1,17 @@
+// The two colour gradients every heatmap uses. Sequential: dark blue → green → yellow (viridis-like,
+// perceptually ordered, readable in grey) for counts and loads. Diverging: blue → white → red,
+// centred at 0, for signed scores (specialisation, routing bias). NaN cells ("no data") are grey.
+#pragma once
+
+#include <QColor>
+
+class QCPColorGradient;
+
+namespace moe::viz {
+
+inline const QColor kNoDataColour(208, 208, 208);
+
+QCPColorGradient sequentialGradient();
+QCPColorGradient divergingGradient();
+
+}  // namespace moe::viz
