@@ -57,11 +57,11 @@ TEST(DemoModel, WritesTheSameBytesEveryTime) {
 }
 
 TEST(DemoModel, EmbeddedTokenizerFilesEqualTheResources) {
-    // engine/demo/embedded_tokenizer_files.cpp is generated from these by engine/demo/embed_files.cmake.
+    // The build generates the compiled-in copy from these (engine/demo/embed_files.cmake).
     EXPECT_EQ(demo::k_tokenizer_json, read_file(data_path("../../resources/demo/tokenizer.json")))
-        << "resources/demo/tokenizer.json changed: rerun cmake -P engine/demo/embed_files.cmake";
+        << "the compiled-in tokenizer.json differs from resources/demo/";
     EXPECT_EQ(demo::k_tokenizer_config_json, read_file(data_path("../../resources/demo/tokenizer_config.json")))
-        << "resources/demo/tokenizer_config.json changed: rerun cmake -P engine/demo/embed_files.cmake";
+        << "the compiled-in tokenizer_config.json differs from resources/demo/";
 }
 
 // Two workbench windows (or parallel tests) may create the cached model at the same moment.
