@@ -2,40 +2,34 @@
 
 #include <qcustomplot.h>
 
+#include <initializer_list>
+
 namespace moe::viz {
 
-static void markNoData(QCPColorGradient& gradient) {
+// Stops spread evenly over [0, 1], interpolated in RGB over 256 levels; NaN cells (no data) are drawn
+// in kNoDataColour instead of the gradient's end colour.
+static QCPColorGradient evenlySpacedGradient(std::initializer_list<QColor> stops) {
+    QCPColorGradient gradient;
+    gradient.clearColorStops();
+    const double last = double(stops.size() - 1);
+    int i = 0;
+    for (const QColor& colour : stops) gradient.setColorStopAt(i++ / last, colour);
+    gradient.setColorInterpolation(QCPColorGradient::ciRGB);
+    gradient.setLevelCount(256);
     gradient.setNanHandling(QCPColorGradient::nhNanColor);
     gradient.setNanColor(kNoDataColour);
+    return gradient;
 }
 
 QCPColorGradient sequentialGradient() {
     // Stops sampled from matplotlib's viridis (CC0), so counts read the same as in the usual tools.
-    QCPColorGradient gradient;
-    gradient.clearColorStops();
-    gradient.setColorStopAt(0.00, QColor(68, 1, 84));
-    gradient.setColorStopAt(0.25, QColor(59, 82, 139));
-    gradient.setColorStopAt(0.50, QColor(33, 145, 140));
-    gradient.setColorStopAt(0.75, QColor(94, 201, 98));
-    gradient.setColorStopAt(1.00, QColor(253, 231, 37));
-    gradient.setColorInterpolation(QCPColorGradient::ciRGB);
-    gradient.setLevelCount(256);
-    markNoData(gradient);
-    return gradient;
+    return evenlySpacedGradient(
+        {QColor(68, 1, 84), QColor(59, 82, 139), QColor(33, 145, 140), QColor(94, 201, 98), QColor(253, 231, 37)});
 }
 
 QCPColorGradient divergingGradient() {
-    QCPColorGradient gradient;
-    gradient.clearColorStops();
-    gradient.setColorStopAt(0.0, QColor(33, 102, 172));
-    gradient.setColorStopAt(0.25, QColor(146, 197, 222));
-    gradient.setColorStopAt(0.5, QColor(247, 247, 247));
-    gradient.setColorStopAt(0.75, QColor(244, 165, 130));
-    gradient.setColorStopAt(1.0, QColor(178, 24, 43));
-    gradient.setColorInterpolation(QCPColorGradient::ciRGB);
-    gradient.setLevelCount(256);
-    markNoData(gradient);
-    return gradient;
+    return evenlySpacedGradient(
+        {QColor(33, 102, 172), QColor(146, 197, 222), QColor(247, 247, 247), QColor(244, 165, 130), QColor(178, 24, 43)});
 }
 
 }  // namespace moe::viz

@@ -20,13 +20,18 @@ const json* find_model(const json& models, const std::string& key, const std::st
     return nullptr;
 }
 
-TEST(HubScan, FindsOurDownloadsHuggingfaceHubCachesAndFolders) {
-    FakeHub hub;
-    TempDir home;
-    const auto env = hub_env(hub, home.path());
-    ASSERT_EQ(run_engine({"download", "moe-test/tiny-deepseek"}, env).status, 0);
+// Every test talks to its own fake hub, with an empty HF_HOME.
+class HubScan : public ::testing::Test {
+protected:
+    FakeHub hub_;
+    TempDir home_;
+    const std::vector<std::string> env_ = hub_env(hub_, home_.path());
+};
+
+TEST_F(HubScan, FindsOurDownloadsHuggingfaceHubCachesAndFolders) {
+    ASSERT_EQ(run_engine({"download", "moe-test/tiny-deepseek"}, env_).status, 0);
     // An incomplete snapshot, laid out as huggingface_hub leaves one: config and index, one shard missing.
-    const std::string other = home.path() + "/hub/models--someone--partial";
+    const std::string other = home_.path() + "/hub/models--someone--partial";
     fs::create_directories(other + "/snapshots/0123456789012345678901234567890123456789");
     fs::create_directories(other + "/blobs");
     fs::create_directories(other + "/refs");
@@ -39,7 +44,7 @@ TEST(HubScan, FindsOurDownloadsHuggingfaceHubCachesAndFolders) {
     fs::create_symlink("../../blobs/bbbb", snap + "model.safetensors.index.json");
     fs::create_symlink("../../blobs/cccc", snap + "model-00001-of-00002.safetensors");
 
-    const DownloadRun run = run_engine({"hub", "scan", "--dir", data_path("models")}, env);
+    const DownloadRun run = run_engine({"hub", "scan", "--dir", data_path("models")}, env_);
     ASSERT_EQ(run.status, 0);
     const json& models = run.events.at(0)["models"];
     const json* ours = find_model(models, "repo", "moe-test/tiny-deepseek");
@@ -61,20 +66,17 @@ TEST(HubScan, FindsOurDownloadsHuggingfaceHubCachesAndFolders) {
 }
 
 // search -> files -> download -> the engine opens the snapshot: the whole path a person takes.
-TEST(HubScan, ADownloadedFixtureModelOpensInTheEngine) {
-    FakeHub hub;
-    TempDir home;
-    const auto env = hub_env(hub, home.path());
-    const DownloadRun search = run_engine({"hub", "search", "v3-tiny", "--arch", "deepseek_v3"}, env);
+TEST_F(HubScan, ADownloadedFixtureModelOpensInTheEngine) {
+    const DownloadRun search = run_engine({"hub", "search", "v3-tiny", "--arch", "deepseek_v3"}, env_);
     ASSERT_EQ(search.status, 0);
     ASSERT_EQ(search.events.at(0)["models"].size(), 1u);
     const std::string repo = search.events.at(0)["models"][0]["id"];
-    const DownloadRun run = run_engine({"download", repo}, env);
+    const DownloadRun run = run_engine({"download", repo}, env_);
     ASSERT_EQ(run.status, 0);
     const std::string snapshot = run.last("done")->at("snapshot");
     for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"})
         EXPECT_EQ(sha256_file_hex(snapshot + "/" + f), sha256_file_hex(data_path(std::string("models/deepseek-v3-tiny/") + f))) << f;
-    ChildProcess inspect({engine_bin(), "inspect", snapshot, "--json"}, env);
+    ChildProcess inspect({engine_bin(), "inspect", snapshot, "--json"}, env_);
     std::vector<std::string> lines;
     ASSERT_EQ(inspect.wait(&lines), 0);
     std::string text;
@@ -83,25 +85,22 @@ TEST(HubScan, ADownloadedFixtureModelOpensInTheEngine) {
     EXPECT_EQ(summary["model_type"], "deepseek_v3");
 }
 
-TEST(HubScan, SearchAndFilesFollowTheJsonContract) {
-    FakeHub hub;
-    TempDir home;
-    const auto env = hub_env(hub, home.path());
-    const DownloadRun search = run_engine({"hub", "search", "tiny-qwen", "--arch", "qwen2"}, env);
+TEST_F(HubScan, SearchAndFilesFollowTheJsonContract) {
+    const DownloadRun search = run_engine({"hub", "search", "tiny-qwen", "--arch", "qwen2"}, env_);
     ASSERT_EQ(search.status, 0);
     const json& models = search.events.at(0)["models"];
     ASSERT_EQ(models.size(), 1u);
     EXPECT_EQ(models[0]["id"], "moe-test/tiny-qwen");
     EXPECT_EQ(models[0]["architecture"], "qwen2");
     // The architecture filter keeps exactly the qwen2 repositories.
-    const DownloadRun all_qwen = run_engine({"hub", "search", "", "--arch", "qwen2"}, env);
+    const DownloadRun all_qwen = run_engine({"hub", "search", "", "--arch", "qwen2"}, env_);
     for (const auto& m : all_qwen.events.at(0)["models"]) EXPECT_EQ(m["architecture"], "qwen2") << m["id"];
     EXPECT_EQ(all_qwen.events.at(0)["models"].size(), 2u);
     for (const char* k : {"downloads", "likes", "last_modified", "gated", "tags"}) EXPECT_TRUE(models[0].contains(k)) << k;
-    const DownloadRun gated = run_engine({"hub", "search", "gated"}, env);
+    const DownloadRun gated = run_engine({"hub", "search", "gated"}, env_);
     EXPECT_EQ(gated.events.at(0)["models"][0]["gated"], "manual");
 
-    const DownloadRun files = run_engine({"hub", "files", "moe-test/tiny-deepseek", "--ctx", "1000"}, env);
+    const DownloadRun files = run_engine({"hub", "files", "moe-test/tiny-deepseek", "--ctx", "1000"}, env_);
     ASSERT_EQ(files.status, 0);
     const json& f = files.events.at(0);
     EXPECT_EQ(f["revision_requested"], "main");
@@ -128,11 +127,11 @@ TEST(HubScan, SearchAndFilesFollowTheJsonContract) {
     EXPECT_TRUE(e["ram"]["fits"].get<bool>());
     EXPECT_TRUE(e["gpu"].is_null() || e["gpu"].contains("free_bytes"));
     // Gated: the listing is public, the config is not; the error says why.
-    const DownloadRun gated_files = run_engine({"hub", "files", "moe-test/gated-model"}, env);
+    const DownloadRun gated_files = run_engine({"hub", "files", "moe-test/gated-model"}, env_);
     ASSERT_EQ(gated_files.status, 0);
     EXPECT_TRUE(gated_files.events.at(0)["config"].is_null());
     EXPECT_EQ(gated_files.events.at(0)["config_error"]["code"], "hub.gated");
-    const DownloadRun pickle = run_engine({"hub", "files", "moe-test/pickle-only"}, env);
+    const DownloadRun pickle = run_engine({"hub", "files", "moe-test/pickle-only"}, env_);
     ASSERT_EQ(pickle.status, 0);
     EXPECT_EQ(pickle.events.at(0)["download_bytes"], pickle.events.at(0)["files"][0]["size"]);  // config.json only
 }

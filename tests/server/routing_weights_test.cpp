@@ -12,8 +12,8 @@
 #include "api_client.h"
 #include "cli/model_session.h"
 #include "generate/generator.h"
-#include "server_process.h"
 #include "support/test_paths.h"
+#include "tiny_server_suite.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moe::test {
@@ -28,17 +28,7 @@ std::vector<float> decode_float32_base64(const std::string& b64) {
     return out;
 }
 
-class RoutingWeightsTest : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() { server_ = new ServerProcess({model_dir("deepseek-v3-tiny"), "", {}}); }
-    static void TearDownTestSuite() {
-        EXPECT_EQ(server_->stop(), 0);
-        delete server_;
-    }
-    static ApiClient client() { return ApiClient(server_->port()); }
-    static ServerProcess* server_;
-};
-ServerProcess* RoutingWeightsTest::server_ = nullptr;
+class RoutingWeightsTest : public TinyServerSuite {};
 
 TEST_F(RoutingWeightsTest, WeightsMatchTheReferenceRouting) {
     const Json ref = Json::parse(read_file(data_path("models/deepseek-v3-tiny/reference/reference.json")));

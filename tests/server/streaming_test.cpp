@@ -7,23 +7,13 @@
 #include <unistd.h>
 
 #include "api_client.h"
-#include "server_process.h"
 #include "support/test_paths.h"
+#include "tiny_server_suite.h"
 
 namespace moe::test {
 namespace {
 
-class StreamingTest : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() { server_ = new ServerProcess({model_dir("deepseek-v3-tiny"), "", {}}); }
-    static void TearDownTestSuite() {
-        EXPECT_EQ(server_->stop(), 0);
-        delete server_;
-    }
-    static ApiClient client() { return ApiClient(server_->port()); }
-    static ServerProcess* server_;
-};
-ServerProcess* StreamingTest::server_ = nullptr;
+class StreamingTest : public TinyServerSuite {};
 
 Json chat(const std::string& text, Json extra) {
     Json j = {{"messages", {{{"role", "user"}, {"content", text}}}}};

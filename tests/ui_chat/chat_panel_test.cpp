@@ -20,7 +20,7 @@
 #include "conversation_sidebar.h"
 #include "conversation_store.h"
 #include "conversation_view.h"
-#include "engine_fixture.h"
+#include "demo_engine_fixture.h"
 #include "message_widget.h"
 
 using namespace moe::ui;
@@ -75,7 +75,7 @@ private:
         engine_.client().refreshModels();  // the panel learns the model id and template
     }
 
-    test::EngineFixture engine_;
+    test::DemoEngineFixture engine_;
     std::unique_ptr<QTemporaryDir> dir_;
     std::unique_ptr<ConversationStore> store_;
     std::unique_ptr<ChatPanel> panel_;

@@ -17,7 +17,7 @@
 #include "engine_banner.h"
 #include "engine_client.h"
 #include "engine_connection.h"
-#include "engine_fixture.h"
+#include "demo_engine_fixture.h"
 #include "engine_status_bar.h"
 #include "main_window.h"
 
@@ -59,7 +59,7 @@ void MainWindowCrashTest::statusBarShowsTheEngine() {
     QVERIFY(window.dock(QStringLiteral("chatDock")));
     QVERIFY(window.dock(QStringLiteral("engineLogDock")));
     QSignalSpy telemetry(window.client(), &EngineClient::telemetry);
-    window.useManagedEngine(test::engineOptions(0));
+    window.useManagedEngine(test::demo_engine_options(0));
     window.show();
     QTRY_VERIFY_WITH_TIMEOUT(window.engineStatus()->modelText().startsWith(QStringLiteral("model: ")), kTimeoutMs);
     QTRY_VERIFY_WITH_TIMEOUT(telemetry.count() >= 1, kTimeoutMs);
@@ -77,7 +77,7 @@ void MainWindowCrashTest::killedEngineIsRestartedAndTheConversationKept() {
     window.finishLayout();
     QSignalSpy models(window.client(), &EngineClient::modelsChanged);
     QSignalSpy ready(window.connection(), &EngineConnection::ready);
-    window.useManagedEngine(test::engineOptions(30));  // 30 ms a token: time to kill it mid-reply
+    window.useManagedEngine(test::demo_engine_options(30));  // 30 ms a token: time to kill it mid-reply
     window.show();
     QTRY_VERIFY_WITH_TIMEOUT(models.count() >= 1, kTimeoutMs);
     ChatSession* session = window.chatPanel()->session();
@@ -117,7 +117,7 @@ void MainWindowCrashTest::killedEngineIsRestartedAndTheConversationKept() {
 }
 
 void MainWindowCrashTest::connectsToAServerByUrlAndKey() {
-    test::EngineFixture server;  // stands in for any OpenAI-compatible server with a key
+    test::DemoEngineFixture server;  // stands in for any OpenAI-compatible server with a key
     QString error;
     QVERIFY2(server.start(0, &error), qPrintable(error));
     QVERIFY(!server.process().endpoint().api_key.isEmpty());

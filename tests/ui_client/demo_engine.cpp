@@ -2,7 +2,8 @@
 
 #include <QDir>
 #include <QJsonArray>
-#include <QSignalSpy>
+
+#include "demo_engine_fixture.h"
 
 namespace moe::ui::test {
 
@@ -13,20 +14,24 @@ void prepare_environment() {
     qputenv("XDG_CACHE_HOME", cache.toUtf8());
 }
 
-std::unique_ptr<EngineProcess> start_demo_engine(const QStringList& extra_args) {
+EngineProcessOptions demo_options(const QStringList& extra_args) {
     prepare_environment();
-    auto engine = std::make_unique<EngineProcess>();
     EngineProcessOptions o;
     o.backend = QStringLiteral("cpu");
     o.extra_args = extra_args;
-    engine->setOptions(o);
-    QSignalSpy ready(engine.get(), &EngineProcess::ready);
-    QSignalSpy gave_up(engine.get(), &EngineProcess::gaveUp);
-    engine->start();
-    if (!ready.wait(120'000) && ready.isEmpty()) {
-        qWarning("the engine did not become ready: %s\n%s",
-                 gave_up.isEmpty() ? "timeout" : qPrintable(gave_up.first().first().toString()),
-                 qPrintable(engine->recentLog().join('\n')));
+    return o;
+}
+
+std::unique_ptr<EngineProcess> start_demo_engine(const QStringList& extra_args) {
+    return start_engine(demo_options(extra_args));
+}
+
+std::unique_ptr<EngineProcess> start_engine(const EngineProcessOptions& options) {
+    prepare_environment();
+    auto engine = std::make_unique<EngineProcess>();
+    engine->setOptions(options);
+    if (QString error; !start_and_wait_until_ready(*engine, 120'000, &error)) {
+        qWarning("the engine did not become ready: %s", qPrintable(error));
         return nullptr;
     }
     return engine;

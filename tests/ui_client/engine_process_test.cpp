@@ -93,43 +93,35 @@ private slots:
     // A stopped (SIGSTOP) engine keeps its process but answers nothing: /health polling notices,
     // kills it and starts a new one.
     void killsAndRestartsAHungEngine() {
-        prepare_environment();
-        EngineProcess engine;
-        EngineProcessOptions o;
-        o.backend = QStringLiteral("cpu");
+        EngineProcessOptions o = demo_options();
         o.health_interval_ms = 300;
-        engine.setOptions(o);
-        QSignalSpy ready(&engine, &EngineProcess::ready);
-        QSignalSpy crashed(&engine, &EngineProcess::crashed);
-        engine.start();
-        QVERIFY(ready.wait(60'000));
-        QVERIFY(::kill(pid_t(engine.pid()), SIGSTOP) == 0);
+        auto engine = start_engine(o);
+        QVERIFY(engine);
+        QSignalSpy ready(engine.get(), &EngineProcess::ready);
+        QSignalSpy crashed(engine.get(), &EngineProcess::crashed);
+        QVERIFY(::kill(pid_t(engine->pid()), SIGSTOP) == 0);
         QVERIFY(crashed.wait(15'000));
         QVERIFY2(crashed.first()[0].toString().contains("/health"), qPrintable(crashed.first()[0].toString()));
         QVERIFY(ready.wait(60'000));
-        QVERIFY(chat_works(engine.endpoint()));
+        QVERIFY(chat_works(engine->endpoint()));
     }
 
     void givesUpAfterTooManyCrashes() {
-        prepare_environment();
-        EngineProcess engine;
-        EngineProcessOptions o;
-        o.backend = QStringLiteral("cpu");
+        EngineProcessOptions o = demo_options();
         o.max_restarts_per_minute = 1;
-        engine.setOptions(o);
-        QSignalSpy ready(&engine, &EngineProcess::ready);
-        QSignalSpy gave_up(&engine, &EngineProcess::gaveUp);
-        QSignalSpy restarting(&engine, &EngineProcess::restarting);
-        engine.start();
-        QVERIFY(ready.wait(60'000));
-        QVERIFY(::kill(pid_t(engine.pid()), SIGKILL) == 0);
+        auto engine = start_engine(o);
+        QVERIFY(engine);
+        QSignalSpy ready(engine.get(), &EngineProcess::ready);
+        QSignalSpy gave_up(engine.get(), &EngineProcess::gaveUp);
+        QSignalSpy restarting(engine.get(), &EngineProcess::restarting);
+        QVERIFY(::kill(pid_t(engine->pid()), SIGKILL) == 0);
         QVERIFY(ready.wait(60'000));  // restart 1 of 1
-        QVERIFY(::kill(pid_t(engine.pid()), SIGKILL) == 0);
+        QVERIFY(::kill(pid_t(engine->pid()), SIGKILL) == 0);
         QVERIFY(gave_up.wait(10'000));
         QCOMPARE(restarting.size(), 1);
         QVERIFY2(gave_up.first().first().toString().contains("within a minute"),
                  qPrintable(gave_up.first().first().toString()));
-        QVERIFY(!engine.isRunning());
+        QVERIFY(!engine->isRunning());
     }
 
     void stopEndsTheProcess() {

@@ -21,7 +21,7 @@
 #include "heatmap_widget.h"
 #include "live_heatmap_panel.h"
 #include "routing_docks.h"
-#include "routing_engine_fixture.h"
+#include "demo_engine_fixture.h"
 #include "specialisation_panel.h"
 #include "token_explorer_panel.h"
 
@@ -350,7 +350,7 @@ private slots:
     void cleanupTestCase() { domains_.reset(); }
 
 private:
-    test::RoutingEngineFixture engine_;
+    test::DemoEngineFixture engine_;
     QTemporaryDir corpus_dir_;
     std::unique_ptr<DomainPanel> domains_;
 };

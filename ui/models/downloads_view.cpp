@@ -11,6 +11,7 @@
 
 #include "models/download_queue.h"
 #include "models/format.h"
+#include "models/table_setup.h"
 
 namespace moe::ui::models {
 
@@ -34,14 +35,10 @@ constexpr Action kActions[] = {
 }  // namespace
 
 DownloadsView::DownloadsView(DownloadQueue* queue, QWidget* parent) : QWidget(parent), queue_(queue) {
-    table_ = new QTableWidget(0, kColumns, this);
-    table_->setHorizontalHeaderLabels({QStringLiteral("Repository"), QStringLiteral("Progress"), QStringLiteral("Bytes"),
-                                       QStringLiteral("Speed"), QStringLiteral("ETA"), QStringLiteral("State"), QString()});
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->setSelectionMode(QAbstractItemView::NoSelection);
-    table_->horizontalHeader()->setSectionResizeMode(kState, QHeaderView::Stretch);
+    table_ = make_read_only_table({QStringLiteral("Repository"), QStringLiteral("Progress"), QStringLiteral("Bytes"),
+                                   QStringLiteral("Speed"), QStringLiteral("ETA"), QStringLiteral("State"), QString()},
+                                  kState, this);
     for (int column : {kRepo, kBytes, kSpeed, kEta}) table_->horizontalHeader()->setSectionResizeMode(column, QHeaderView::ResizeToContents);
-    table_->verticalHeader()->setVisible(false);
     auto* parallel = new QSpinBox(this);
     parallel->setRange(1, 2);  // more would only split the same bandwidth and disk
     parallel->setValue(queue_->maxParallel());

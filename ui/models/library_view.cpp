@@ -3,7 +3,6 @@
 #include <QDesktopServices>
 #include <QFileDialog>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QJsonArray>
 #include <QLabel>
 #include <QProgressBar>
@@ -12,8 +11,8 @@
 #include <QUrl>
 #include <QVBoxLayout>
 
-#include "models/engine_command.h"
 #include "models/format.h"
+#include "models/table_setup.h"
 
 namespace moe::ui::models {
 
@@ -27,22 +26,11 @@ LibraryView::LibraryView(QWidget* parent) : QWidget(parent) {
     folders_label_->setWordWrap(true);
     rescan_ = new QPushButton(QStringLiteral("Rescan"), this);
     add_folder_ = new QPushButton(QStringLiteral("Add folder…"), this);
-    busy_ = new QProgressBar(this);
-    busy_->setRange(0, 0);
-    busy_->setMaximumWidth(120);
-    busy_->setVisible(false);
-    error_ = new QLabel(this);
-    error_->setWordWrap(true);
-    error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    error_->setStyleSheet(QStringLiteral("color: #c62828;"));
-    error_->setVisible(false);
-    table_ = new QTableWidget(0, kColumns, this);
-    table_->setHorizontalHeaderLabels({QStringLiteral("Model"), QStringLiteral("Architecture"), QStringLiteral("Size"),
-                                       QStringLiteral("Complete"), QStringLiteral("Source"), QString()});
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->setSelectionMode(QAbstractItemView::NoSelection);
-    table_->horizontalHeader()->setSectionResizeMode(kRepo, QHeaderView::Stretch);
-    table_->verticalHeader()->setVisible(false);
+    busy_ = make_busy_indicator(this);
+    error_ = make_error_label(this);
+    table_ = make_read_only_table({QStringLiteral("Model"), QStringLiteral("Architecture"), QStringLiteral("Size"),
+                                   QStringLiteral("Complete"), QStringLiteral("Source"), QString()},
+                                  kRepo, this);
 
     auto* bar = new QHBoxLayout;
     bar->addWidget(folders_label_, 1);
@@ -74,22 +62,13 @@ void LibraryView::chooseFolder() {
 }
 
 void LibraryView::rescan() {
-    if (process_) process_->deleteLater();
     QStringList args{QStringLiteral("hub"), QStringLiteral("scan"), QStringLiteral("--json")};
     if (!runner_.cache_dir.isEmpty()) args << QStringLiteral("--cache-dir") << runner_.cache_dir;
     for (const QString& folder : folders_) args << QStringLiteral("--dir") << folder;
-    got_models_ = false;
-    reported_error_.clear();
     error_->setVisible(false);
     busy_->setVisible(true);
-    process_ = runner_.create(args, this);
-    connect(process_, &EngineCommand::jsonReceived, this, [this](const QJsonObject& object) {
-        if (const QString message = engine_error_message(object); !message.isEmpty()) reported_error_ = message;
-        else showModels(object);
-    });
-    connect(process_, &EngineCommand::badLine, this, [this](const QString& message) { reported_error_ = message; });
-    connect(process_, &EngineCommand::finished, this, &LibraryView::onFinished);
-    process_->start();
+    request_.start(runner_, args, this, [this](const QJsonObject& answer) { showModels(answer); },
+                 [this](int exit_code, bool crashed, const QString& stderr_tail) { onFinished(exit_code, crashed, stderr_tail); });
 }
 
 void LibraryView::showModels(const QJsonObject& object) {
@@ -116,7 +95,6 @@ void LibraryView::showModels(const QJsonObject& object) {
         table_->setItem(row, kSource, new QTableWidgetItem(m.value(QStringLiteral("source")).toString()));
         addRowButtons(row, path, complete);
     }
-    got_models_ = true;
 }
 
 void LibraryView::addRowButtons(int row, const QString& path, bool complete) {
@@ -135,15 +113,11 @@ void LibraryView::addRowButtons(int row, const QString& path, bool complete) {
 }
 
 void LibraryView::onFinished(int exit_code, bool crashed, const QString& stderr_tail) {
-    if (sender() != process_) return;
     busy_->setVisible(false);
-    process_->deleteLater();
-    process_ = nullptr;
-    const bool ok = exit_code == 0 && !crashed && got_models_ && reported_error_.isEmpty();
+    const bool ok = request_.succeeded(exit_code, crashed);
     if (!ok) {
-        QString message = reported_error_;
-        if (message.isEmpty()) message = stderr_tail;
-        if (message.isEmpty()) message = QStringLiteral("moe-engine hub scan exited with code %1").arg(exit_code);
+        const QString message =
+            request_.failureReason(stderr_tail, QStringLiteral("moe-engine hub scan exited with code %1").arg(exit_code));
         error_->setText(QStringLiteral("Library scan failed: %1").arg(message));
         error_->setVisible(true);
     }
@@ -156,7 +130,7 @@ QString LibraryView::modelPath(int row) const { return table_->item(row, kRepo)-
 QString LibraryView::modelRepo(int row) const { return table_->item(row, kRepo)->text(); }
 bool LibraryView::isComplete(int row) const { return table_->item(row, kComplete)->text() == QLatin1String("yes"); }
 QString LibraryView::errorText() const { return !error_->isHidden() ? error_->text() : QString(); }
-bool LibraryView::isBusy() const { return process_ && process_->isRunning(); }
+bool LibraryView::isBusy() const { return request_.isRunning(); }
 
 void LibraryView::load(int row) {
     auto* actions = table_->cellWidget(row, kActions);

@@ -4,11 +4,11 @@
 #pragma once
 
 #include <QJsonObject>
-#include <QPointer>
 #include <QStringList>
 #include <QWidget>
 
 #include "models/engine_runner.h"
+#include "models/table_setup.h"
 
 class QLabel;
 class QProgressBar;
@@ -16,8 +16,6 @@ class QPushButton;
 class QTableWidget;
 
 namespace moe::ui::models {
-
-class EngineCommand;
 
 class LibraryView : public QWidget {
     Q_OBJECT
@@ -56,9 +54,7 @@ private:
     QProgressBar* busy_;
     QLabel* error_;
     QTableWidget* table_;
-    QPointer<EngineCommand> process_;
-    bool got_models_ = false;
-    QString reported_error_;
+    JsonQuery request_;
 };
 
 }  // namespace moe::ui::models

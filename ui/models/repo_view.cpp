@@ -1,7 +1,6 @@
 #include "models/repo_view.h"
 
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
@@ -13,6 +12,7 @@
 #include "models/engine_command.h"
 #include "models/estimate_view.h"
 #include "models/format.h"
+#include "models/table_setup.h"
 
 namespace moe::ui::models {
 
@@ -50,21 +50,10 @@ RepositoryView::RepositoryView(QWidget* parent) : QWidget(parent) {
     reload_ = new QPushButton(QStringLiteral("Reload"), this);
     resolved_ = new QLabel(this);
     resolved_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    busy_ = new QProgressBar(this);
-    busy_->setRange(0, 0);
-    busy_->setMaximumWidth(120);
-    busy_->setVisible(false);
-    error_ = new QLabel(this);
-    error_->setWordWrap(true);
-    error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    error_->setStyleSheet(QStringLiteral("color: #c62828;"));
-    error_->setVisible(false);
-    files_ = new QTableWidget(0, kColumns, this);
-    files_->setHorizontalHeaderLabels({QStringLiteral("File"), QStringLiteral("Kind"), QStringLiteral("Size"), QStringLiteral("SHA-256")});
-    files_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    files_->setSelectionMode(QAbstractItemView::NoSelection);
-    files_->horizontalHeader()->setSectionResizeMode(kPath, QHeaderView::Stretch);
-    files_->verticalHeader()->setVisible(false);
+    busy_ = make_busy_indicator(this);
+    error_ = make_error_label(this);
+    files_ = make_read_only_table({QStringLiteral("File"), QStringLiteral("Kind"), QStringLiteral("Size"), QStringLiteral("SHA-256")},
+                                  kPath, this);
     summary_ = new QLabel(this);
     estimate_ = new EstimateView(this);
     download_ = new QPushButton(QStringLiteral("Download"), this);
@@ -104,7 +93,6 @@ void RepositoryView::open(const QString& repo, const QString& revision) {
 
 void RepositoryView::reload() {
     if (repo_.isEmpty()) return;
-    if (process_) process_->deleteLater();
     title_->setText(repo_);
     resolved_->clear();
     resolved_revision_.clear();
@@ -113,19 +101,11 @@ void RepositoryView::reload() {
     download_->setEnabled(false);
     error_->setVisible(false);
     busy_->setVisible(true);
-    got_files_ = false;
-    reported_error_.clear();
     const QStringList args{QStringLiteral("hub"), QStringLiteral("files"), repo_,
                            QStringLiteral("--revision"), revision_->text().trimmed(),
                            QStringLiteral("--ctx"), QString::number(estimate_->context()), QStringLiteral("--json")};
-    process_ = runner_.create(args, this);
-    connect(process_, &EngineCommand::jsonReceived, this, [this](const QJsonObject& object) {
-        if (const QString message = engine_error_message(object); !message.isEmpty()) reported_error_ = message;
-        else showFiles(object);
-    });
-    connect(process_, &EngineCommand::badLine, this, [this](const QString& message) { reported_error_ = message; });
-    connect(process_, &EngineCommand::finished, this, &RepositoryView::onFinished);
-    process_->start();
+    request_.start(runner_, args, this, [this](const QJsonObject& answer) { showFiles(answer); },
+                 [this](int exit_code, bool crashed, const QString& stderr_tail) { onFinished(exit_code, crashed, stderr_tail); });
 }
 
 void RepositoryView::showFiles(const QJsonObject& object) {
@@ -144,7 +124,6 @@ void RepositoryView::showFiles(const QJsonObject& object) {
     else if (!config_error.isEmpty()) why = QStringLiteral("no estimate without config.json");
     else why = QStringLiteral("no estimate: the repository has no config.json of a supported architecture");
     estimate_->setEstimate(parsed, why);
-    got_files_ = true;
     updateSelectionSummary();
 }
 
@@ -179,15 +158,11 @@ void RepositoryView::addFileRow(const QJsonObject& f) {
 }
 
 void RepositoryView::onFinished(int exit_code, bool crashed, const QString& stderr_tail) {
-    if (sender() != process_) return;  // a replaced request
     busy_->setVisible(false);
-    process_->deleteLater();
-    process_ = nullptr;
-    const bool ok = exit_code == 0 && !crashed && got_files_ && reported_error_.isEmpty();
+    const bool ok = request_.succeeded(exit_code, crashed);
     if (!ok) {
-        QString message = reported_error_;
-        if (message.isEmpty()) message = stderr_tail;
-        if (message.isEmpty()) message = QStringLiteral("moe-engine hub files exited with code %1").arg(exit_code);
+        const QString message =
+            request_.failureReason(stderr_tail, QStringLiteral("moe-engine hub files exited with code %1").arg(exit_code));
         showError(QStringLiteral("Cannot list %1: %2").arg(repo_, message));
     }
     updateSelectionSummary();
@@ -204,14 +179,14 @@ void RepositoryView::updateSelectionSummary() {
     }
     summary_->setText(QStringLiteral("%1 of %2 files selected, %3 to download")
                           .arg(chosen).arg(fileCount()).arg(format_bytes(selectedBytes())));
-    if (got_files_ && weights == 0 && pickle > 0)
+    if (request_.answered() && weights == 0 && pickle > 0)
         showError(QStringLiteral("%1 has only pickle weights (.bin/.pt). The engine refuses them because loading pickle can "
                                  "run arbitrary code; look for a safetensors version of this model.").arg(repo_));
     download_->setEnabled(canDownload());
 }
 
 bool RepositoryView::canDownload() const {
-    if (!got_files_ || resolved_revision_.isEmpty()) return false;
+    if (!request_.answered() || resolved_revision_.isEmpty()) return false;
     for (int row = 0; row < fileCount(); ++row)
         if (isFileSelected(row) && files_->item(row, kKind)->text() == QLatin1String("safetensors")) return true;
     return false;

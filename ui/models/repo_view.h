@@ -5,11 +5,11 @@
 #pragma once
 
 #include <QJsonObject>
-#include <QPointer>
 #include <QStringList>
 #include <QWidget>
 
 #include "models/engine_runner.h"
+#include "models/table_setup.h"
 
 class QLabel;
 class QLineEdit;
@@ -19,7 +19,6 @@ class QTableWidget;
 
 namespace moe::ui::models {
 
-class EngineCommand;
 class EstimateView;
 
 class RepositoryView : public QWidget {
@@ -69,9 +68,7 @@ private:
     QLabel* summary_;
     EstimateView* estimate_;
     QPushButton* download_;
-    QPointer<EngineCommand> process_;
-    bool got_files_ = false;
-    QString reported_error_;
+    JsonQuery request_;
     QStringList default_selection_;
 };
 

@@ -12,7 +12,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
-#include "models/engine_command.h"
+#include "models/table_setup.h"
 
 namespace moe::ui::models {
 
@@ -43,25 +43,17 @@ SearchView::SearchView(QWidget* parent) : QWidget(parent) {
     search_button_ = new QPushButton(QStringLiteral("Search"), this);
     open_button_ = new QPushButton(QStringLiteral("Open"), this);
     open_button_->setEnabled(false);
-    busy_ = new QProgressBar(this);
-    busy_->setRange(0, 0);  // indeterminate: the hub gives no progress for a search
-    busy_->setMaximumWidth(120);
-    busy_->setVisible(false);
-    error_ = new QLabel(this);
-    error_->setWordWrap(true);
-    error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    error_->setStyleSheet(QStringLiteral("color: #c62828;"));
-    error_->setVisible(false);
+    busy_ = make_busy_indicator(this);
+    error_ = make_error_label(this);
 
-    results_ = new QTableWidget(0, kColumns, this);
-    results_->setHorizontalHeaderLabels({QStringLiteral("Repository"), QStringLiteral("Architecture"),
-                                         QStringLiteral("Downloads"), QStringLiteral("Likes"), QStringLiteral("Access")});
+    results_ = make_read_only_table({QStringLiteral("Repository"), QStringLiteral("Architecture"), QStringLiteral("Downloads"),
+                                     QStringLiteral("Likes"), QStringLiteral("Access")},
+                                    kId, this);
     results_->setSelectionBehavior(QAbstractItemView::SelectRows);
     results_->setSelectionMode(QAbstractItemView::SingleSelection);
-    results_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    // Every column but the repository fits its content (setting all sections resets kId's Stretch).
     results_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     results_->horizontalHeader()->setSectionResizeMode(kId, QHeaderView::Stretch);
-    results_->verticalHeader()->setVisible(false);
 
     auto* bar = new QHBoxLayout;
     bar->addWidget(query_, 1);
@@ -88,7 +80,7 @@ void SearchView::search(const QString& query, const QString& architecture) {
     startSearch();
 }
 
-bool SearchView::isBusy() const { return process_ && process_->isRunning(); }
+bool SearchView::isBusy() const { return request_.isRunning(); }
 int SearchView::resultCount() const { return results_->rowCount(); }
 QString SearchView::resultId(int row) const {
     const QTableWidgetItem* item = results_->item(row, kId);
@@ -97,21 +89,13 @@ QString SearchView::resultId(int row) const {
 QString SearchView::errorText() const { return !error_->isHidden() ? error_->text() : QString(); }
 
 void SearchView::startSearch() {
-    if (process_) process_->deleteLater();  // a newer search replaces the running one (its child is stopped)
     QStringList args{QStringLiteral("hub"), QStringLiteral("search"), query_->text().trimmed(), QStringLiteral("--json")};
     if (const QString arch = architecture_->currentData().toString(); !arch.isEmpty()) args << QStringLiteral("--arch") << arch;
-    got_results_ = false;
-    reported_error_.clear();
     error_->setVisible(false);
     busy_->setVisible(true);
-    process_ = runner_.create(args, this);
-    connect(process_, &EngineCommand::jsonReceived, this, [this](const QJsonObject& object) {
-        if (const QString message = engine_error_message(object); !message.isEmpty()) reported_error_ = message;
-        else showResults(object);
-    });
-    connect(process_, &EngineCommand::badLine, this, [this](const QString& message) { reported_error_ = message; });
-    connect(process_, &EngineCommand::finished, this, &SearchView::onFinished);
-    process_->start();
+    // A newer search replaces the running one (its child is stopped).
+    request_.start(runner_, args, this, [this](const QJsonObject& answer) { showResults(answer); },
+                 [this](int exit_code, bool crashed, const QString& stderr_tail) { onFinished(exit_code, crashed, stderr_tail); });
 }
 
 void SearchView::showResults(const QJsonObject& object) {
@@ -135,19 +119,14 @@ void SearchView::showResults(const QJsonObject& object) {
         results_->setItem(row, kGated, gated);
     }
     results_->setSortingEnabled(true);
-    got_results_ = true;
 }
 
 void SearchView::onFinished(int exit_code, bool crashed, const QString& stderr_tail) {
-    if (sender() != process_) return;  // a replaced search
     busy_->setVisible(false);
-    process_->deleteLater();
-    process_ = nullptr;
-    const bool ok = exit_code == 0 && !crashed && got_results_ && reported_error_.isEmpty();
+    const bool ok = request_.succeeded(exit_code, crashed);
     if (!ok) {
-        QString message = reported_error_;
-        if (message.isEmpty()) message = stderr_tail;
-        if (message.isEmpty()) message = QStringLiteral("moe-engine hub search exited with code %1 and no results").arg(exit_code);
+        const QString message = request_.failureReason(
+            stderr_tail, QStringLiteral("moe-engine hub search exited with code %1 and no results").arg(exit_code));
         showError(QStringLiteral("Search failed: %1").arg(message));
     } else if (results_->rowCount() == 0) {
         showError(QStringLiteral("No models match \"%1\"").arg(query_->text()));

@@ -3,10 +3,10 @@
 // Activating a row (double click or "Open") asks for that repository's files.
 #pragma once
 
-#include <QPointer>
 #include <QWidget>
 
 #include "models/engine_runner.h"
+#include "models/table_setup.h"
 
 class QComboBox;
 class QLabel;
@@ -16,8 +16,6 @@ class QPushButton;
 class QTableWidget;
 
 namespace moe::ui::models {
-
-class EngineCommand;
 
 class SearchView : public QWidget {
     Q_OBJECT
@@ -50,9 +48,7 @@ private:
     QProgressBar* busy_;
     QLabel* error_;
     QTableWidget* results_;
-    QPointer<EngineCommand> process_;
-    bool got_results_ = false;
-    QString reported_error_;
+    JsonQuery request_;
 };
 
 }  // namespace moe::ui::models

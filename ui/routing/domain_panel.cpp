@@ -1,6 +1,5 @@
 #include "domain_panel.h"
 
-#include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -18,6 +17,7 @@
 #include <QVBoxLayout>
 
 #include "csv_writer.h"
+#include "heatmap_view_controls.h"
 #include "export_bar.h"
 #include "heatmap_widget.h"
 
@@ -92,15 +92,8 @@ QWidget* DomainPanel::buildHeatmapColumn() {
     domain_box_->setObjectName(QStringLiteral("routing.domains.shown"));
     domain_box_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     connect(domain_box_, &QComboBox::currentTextChanged, this, &DomainPanel::refreshHeatmap);
-    scale_box_ = new QComboBox(this);
-    scale_box_->addItems({tr("Linear"), tr("Log")});
-    shares_box_ = new QCheckBox(tr("Shares per layer"), this);
     heatmap_ = new viz::HeatmapWidget(viz::HeatmapWidget::Palette::Sequential, this);
     heatmap_->setObjectName(QStringLiteral("routing.domains.heatmap"));
-    connect(scale_box_, &QComboBox::currentIndexChanged, this, [this](int index) {
-        heatmap_->setScale(index == 0 ? viz::HeatmapWidget::Scale::Linear : viz::HeatmapWidget::Scale::Log);
-    });
-    connect(shares_box_, &QCheckBox::toggled, heatmap_, &viz::HeatmapWidget::setRowNormalised);
     auto* exports = new ExportBar(this);
     exports->addCsvTarget(tr("this domain"), QStringLiteral("domain-routing"),
                           [this](const QString& p, QString* e) { return exportDomainCsv(p, e); });
@@ -118,8 +111,7 @@ QWidget* DomainPanel::buildHeatmapColumn() {
     auto* controls = new QHBoxLayout;
     controls->addWidget(new QLabel(tr("Domain:"), column));
     controls->addWidget(domain_box_);
-    controls->addWidget(scale_box_);
-    controls->addWidget(shares_box_);
+    add_heatmap_view_controls(controls, heatmap_, column);
     controls->addStretch(1);
     controls->addWidget(exports);
     layout->addLayout(controls);

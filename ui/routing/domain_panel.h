@@ -10,7 +10,6 @@
 #include "domain_corpus.h"
 #include "domain_run.h"
 
-class QCheckBox;
 class QComboBox;
 class QLabel;
 class QListWidget;
@@ -71,8 +70,6 @@ private:
     QProgressBar* progress_ = nullptr;
     QLabel* status_ = nullptr;
     QComboBox* domain_box_ = nullptr;
-    QComboBox* scale_box_ = nullptr;
-    QCheckBox* shares_box_ = nullptr;
     QLabel* summary_ = nullptr;
     viz::HeatmapWidget* heatmap_ = nullptr;
 };

@@ -1,6 +1,5 @@
 #include "live_heatmap_panel.h"
 
-#include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -8,6 +7,7 @@
 #include <QVBoxLayout>
 
 #include "export_bar.h"
+#include "heatmap_view_controls.h"
 #include "heatmap_widget.h"
 
 namespace moe::ui {
@@ -39,17 +39,9 @@ void LiveHeatmapPanel::buildControls() {
     window_box_->setRange(2, int(TelemetryHistory::kKeepSeconds));
     window_box_->setValue(window_seconds_);
     window_box_->setSuffix(tr(" s"));
-    scale_box_ = new QComboBox(this);
-    scale_box_->addItems({tr("Linear"), tr("Log")});
-    shares_box_ = new QCheckBox(tr("Shares per layer"), this);
-    shares_box_->setToolTip(tr("Each layer's row as the share of its hits (rows sum to 1)"));
     connect(mode_box_, &QComboBox::currentIndexChanged, this,
             [this](int index) { setMode(index == 0 ? Mode::Window : Mode::Cumulative); });
     connect(window_box_, &QSpinBox::valueChanged, this, &LiveHeatmapPanel::setWindowSeconds);
-    connect(scale_box_, &QComboBox::currentIndexChanged, this, [this](int index) {
-        heatmap_->setScale(index == 0 ? viz::HeatmapWidget::Scale::Linear : viz::HeatmapWidget::Scale::Log);
-    });
-    connect(shares_box_, &QCheckBox::toggled, heatmap_, &viz::HeatmapWidget::setRowNormalised);
 
     auto* exports = new ExportBar(this);
     exports->addCsvTarget(tr("live expert load"), QStringLiteral("expert-load"),
@@ -60,8 +52,7 @@ void LiveHeatmapPanel::buildControls() {
     auto* controls = new QHBoxLayout;
     controls->addWidget(mode_box_);
     controls->addWidget(window_box_);
-    controls->addWidget(scale_box_);
-    controls->addWidget(shares_box_);
+    add_heatmap_view_controls(controls, heatmap_, this);
     controls->addStretch(1);
     controls->addWidget(exports);
     summary_label_ = new QLabel(this);

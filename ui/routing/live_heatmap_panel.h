@@ -15,7 +15,6 @@
 #include "layer_expert_counts.h"
 #include "telemetry_frame.h"
 
-class QCheckBox;
 class QComboBox;
 class QLabel;
 class QSpinBox;
@@ -71,8 +70,6 @@ private:
     viz::HeatmapWidget* heatmap_ = nullptr;
     QComboBox* mode_box_ = nullptr;
     QSpinBox* window_box_ = nullptr;
-    QComboBox* scale_box_ = nullptr;
-    QCheckBox* shares_box_ = nullptr;
     QLabel* summary_label_ = nullptr;
 };
 
