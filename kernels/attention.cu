@@ -42,12 +42,23 @@ __global__ void gqa_cache_write_kernel(const float* __restrict__ k, const float*
 // x 8 row groups of one (token, head); the 8 partial sums meet in shared memory.
 //   q_abs[c] = Σ_i q_nope[i] W_UK[i, c] for c < kv_lora, then the copied rope part.
 constexpr int kAbsorbCols = 64, kAbsorbGroups = 8;
-__global__ void __launch_bounds__(kAbsorbGroups * kAbsorbCols / 2)
-    mla_absorb_kernel(const float* __restrict__ q, const uint16_t* __restrict__ kv_b, MlaShape s,
-                      float* __restrict__ q_abs) {
-    pdl_begin();
+constexpr int kAbsorbThreads = kAbsorbGroups * kAbsorbCols / 2;
+
+// Element d of rope(v[0 .. dim)) at position pos (rope.cu's arithmetic: cosf/sinf of pos * inv_freq).
+__device__ __forceinline__ float rope_element(const float* v, int64_t d, float pos, const RopeParams& r) {
+    const int64_t half = r.dim / 2;
+    const int64_t i = r.interleaved ? d / 2 : (d < half ? d : d - half);
+    const int64_t ia = r.interleaved ? 2 * i : i, ib = r.interleaved ? 2 * i + 1 : i + half;
+    const float angle = pos * r.inv_freq[i];
+    const float c = cosf(angle) * r.attention_factor, s = sinf(angle) * r.attention_factor;
+    return d == ia ? v[ia] * c - v[ib] * s : v[ib] * c + v[ia] * s;
+}
+
+// Columns [blockIdx.x * 64, +64) of q_abs[t, h]; the rope part copied, or rotated when `rope` is set.
+__device__ __forceinline__ void absorb_columns(const float* __restrict__ q, const uint16_t* __restrict__ kv_b,
+                                               const MlaShape& s, float* __restrict__ q_abs, int64_t h, int64_t t,
+                                               const RopeParams* rope, float pos) {
     __shared__ float part[kAbsorbGroups][kAbsorbCols];
-    const int64_t h = blockIdx.y, t = blockIdx.z;
     const int64_t qk = s.qk_nope + s.qk_rope, width = s.kv_lora + s.qk_rope;
     const float* qh = q + t * s.n_heads * qk + h * qk;
     float* dst = q_abs + (t * s.n_heads + h) * width;
@@ -75,8 +86,80 @@ __global__ void __launch_bounds__(kAbsorbGroups * kAbsorbCols / 2)
             for (int g = 0; g < kAbsorbGroups; ++g) sum += part[g][threadIdx.x];
             dst[col] = sum;
         } else if (col < width) {
-            dst[col] = qh[s.qk_nope + col - s.kv_lora];
+            const int64_t d = col - s.kv_lora;
+            dst[col] = rope ? rope_element(qh + s.qk_nope, d, pos, *rope) : qh[s.qk_nope + d];
         }
+    }
+}
+
+// Block = 64 output columns (32 column pairs, bf16x2 loads: 128 contiguous bytes per warp and row)
+// x 8 row groups of one (token, head); the 8 partial sums meet in shared memory.
+//   q_abs[c] = Σ_i q_nope[i] W_UK[i, c] for c < kv_lora, then the copied rope part.
+__global__ void __launch_bounds__(kAbsorbThreads)
+    mla_absorb_kernel(const float* __restrict__ q, const uint16_t* __restrict__ kv_b, MlaShape s,
+                      float* __restrict__ q_abs) {
+    pdl_begin();
+    absorb_columns(q, kv_b, s, q_abs, blockIdx.y, blockIdx.z, nullptr, 0.0f);
+}
+
+__device__ float block_sum_256(float v) {
+    __shared__ float red[kAbsorbThreads / 32];
+    v = warp_sum(v);
+    if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = v;
+    __syncthreads();
+    float total = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kAbsorbThreads / 32; ++w) total += red[w];
+    return total;
+}
+
+// Grid (column blocks, H + 1, T): blocks y < H absorb head y (rope part rotated); block (0, H)
+// writes the token's cache row: the normalised latent and the rotated k_pe.
+__global__ void __launch_bounds__(kAbsorbThreads) mla_prep_kernel(MlaPrepArgs a) {
+    pdl_begin();
+    const MlaShape& s = a.shape;
+    const int64_t t = blockIdx.z;
+    const int64_t p = first_position(a.dev_pos, a.start_pos) + t;
+    if (blockIdx.y < s.n_heads) {
+        absorb_columns(a.q, a.kv_b, s, a.q_abs, blockIdx.y, t, &a.rope, float(p));
+        return;
+    }
+    if (blockIdx.x != 0) return;
+    const int64_t width = s.kv_lora + s.qk_rope;
+    const float* c = a.ckv + t * width;
+    float* row = a.cache + p * width;
+    float ss = 0.0f;
+    for (int64_t i = threadIdx.x; i < s.kv_lora; i += kAbsorbThreads) ss = fmaf(c[i], c[i], ss);
+    const float inv_rms = 1.0f / sqrtf(block_sum_256(ss) / float(s.kv_lora) + a.eps);
+    for (int64_t i = threadIdx.x; i < s.kv_lora; i += kAbsorbThreads) row[i] = a.norm_w[i] * (c[i] * inv_rms);
+    for (int64_t d = threadIdx.x; d < s.qk_rope; d += kAbsorbThreads)
+        row[s.kv_lora + d] = rope_element(c + s.kv_lora, d, float(p), a.rope);
+}
+
+// Grid (Hq + Hkv + 1, T): block x < Hq rotates q head x in place (one thread per rotary pair);
+// the next Hkv blocks write rotated k heads into the cache; the last copies v into the cache.
+__global__ void gqa_prep_kernel(GqaPrepArgs a) {
+    pdl_begin();
+    const int64_t hh = blockIdx.x, t = blockIdx.y, D = a.head_dim, kv_cols = a.n_kv_heads * D;
+    const int64_t p = first_position(a.dev_pos, a.start_pos) + t;
+    const float pos = float(p);
+    const int64_t half = a.rope.dim / 2;
+    if (hh < a.n_heads) {
+        float* v = a.q + t * a.n_heads * D + hh * D;
+        for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
+            const int64_t ia = a.rope.interleaved ? 2 * i : i, ib = a.rope.interleaved ? 2 * i + 1 : i + half;
+            const float ya = rope_element(v, ia, pos, a.rope), yb = rope_element(v, ib, pos, a.rope);
+            v[ia] = ya;
+            v[ib] = yb;
+        }
+    } else if (hh < a.n_heads + a.n_kv_heads) {
+        const int64_t kh = hh - a.n_heads;
+        const float* src = a.k + t * kv_cols + kh * D;
+        float* dst = a.k_cache + p * kv_cols + kh * D;
+        for (int64_t d = threadIdx.x; d < D; d += blockDim.x)
+            dst[d] = d < a.rope.dim ? rope_element(src, d, pos, a.rope) : src[d];
+    } else {
+        for (int64_t c = threadIdx.x; c < kv_cols; c += blockDim.x) a.v_cache[p * kv_cols + c] = a.v[t * kv_cols + c];
     }
 }
 
@@ -839,7 +922,26 @@ cudaError_t mla_absorb_q(const float* q, const uint16_t* kv_b, int64_t T, const 
     if (s.kv_lora % 2 != 0) return cudaErrorInvalidValue;  // bf16 pairs
     const dim3 grid(ceil_div(s.kv_lora + s.qk_rope, kAbsorbCols), unsigned(s.n_heads), unsigned(T));
     MOE_PREFER_SHARED((mla_absorb_kernel));
-    MOE_LAUNCH((mla_absorb_kernel), grid, kAbsorbGroups * kAbsorbCols / 2, 0, stream, q, kv_b, s, q_abs);
+    MOE_LAUNCH((mla_absorb_kernel), grid, kAbsorbThreads, 0, stream, q, kv_b, s, q_abs);
+    return cudaGetLastError();
+}
+
+cudaError_t mla_decode_prep(const MlaPrepArgs& a, cudaStream_t stream) {
+    if (a.T <= 0) return cudaSuccess;
+    const MlaShape& s = a.shape;
+    if (s.kv_lora % 2 != 0 || a.rope.dim != s.qk_rope || a.rope.dim % 2 != 0) return cudaErrorInvalidValue;
+    const dim3 grid(ceil_div(s.kv_lora + s.qk_rope, kAbsorbCols), unsigned(s.n_heads + 1), unsigned(a.T));
+    MOE_PREFER_SHARED((mla_prep_kernel));
+    MOE_LAUNCH((mla_prep_kernel), grid, kAbsorbThreads, 0, stream, a);
+    return cudaGetLastError();
+}
+
+cudaError_t gqa_decode_prep(const GqaPrepArgs& a, cudaStream_t stream) {
+    if (a.T <= 0) return cudaSuccess;
+    if (a.rope.dim % 2 != 0 || a.rope.dim > a.head_dim) return cudaErrorInvalidValue;
+    const dim3 grid(unsigned(a.n_heads + a.n_kv_heads + 1), unsigned(a.T));
+    MOE_PREFER_SHARED((gqa_prep_kernel));
+    MOE_LAUNCH((gqa_prep_kernel), grid, 128, 0, stream, a);
     return cudaGetLastError();
 }
 

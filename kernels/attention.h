@@ -33,6 +33,48 @@ struct MlaShape {
 cudaError_t mla_absorb_q(const float* q, const uint16_t* kv_b, int64_t T, const MlaShape& s, float* q_abs,
                          cudaStream_t stream);
 
+// The rotation of rope.h (RopeArgs), for kernels that rotate on the fly.
+struct RopeParams {
+    const float* inv_freq = nullptr;  // device [dim / 2]
+    int64_t dim = 0;
+    float attention_factor = 1.0f;
+    bool interleaved = true;
+};
+
+// MLA decode prologue from the raw projections, one launch (decode, few tokens). Token t at
+// position p = (dev_pos ? *dev_pos : start_pos) + t:
+//   cache[p] = [rmsnorm(ckv[t, :kv_lora], norm_w, eps) ; rope(ckv[t, kv_lora:])]
+//   q_abs[t, h] = [W_UK[h]ᵀ q_nope[t, h] ; rope(q_pe[t, h])]      (rope.dim == qk_rope)
+struct MlaPrepArgs {
+    const float* q = nullptr;    // [T, H * (nope + rope)], not rotated
+    const float* ckv = nullptr;  // [T, kv_lora + rope], the kv_a output
+    const float* norm_w = nullptr;
+    float eps = 0.0f;
+    const uint16_t* kv_b = nullptr;
+    MlaShape shape;
+    RopeParams rope;
+    int64_t T = 0, start_pos = 0;
+    const int32_t* dev_pos = nullptr;
+    float* q_abs = nullptr;      // [T, H, kv_lora + rope]
+    float* cache = nullptr;      // [capacity, kv_lora + rope]
+};
+cudaError_t mla_decode_prep(const MlaPrepArgs& args, cudaStream_t stream);
+
+// GQA decode prologue, one launch: q rotated in place; k_cache[p] = rope(k[t]); v_cache[p] = v[t]
+// (rope over the first rope.dim columns of every head).
+struct GqaPrepArgs {
+    float* q = nullptr;          // [T, Hq * D]
+    const float* k = nullptr;    // [T, Hkv * D]
+    const float* v = nullptr;    // [T, Hkv * D]
+    int64_t T = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
+    RopeParams rope;
+    int64_t start_pos = 0;
+    const int32_t* dev_pos = nullptr;
+    float* k_cache = nullptr;
+    float* v_cache = nullptr;
+};
+cudaError_t gqa_decode_prep(const GqaPrepArgs& args, cudaStream_t stream);
+
 // Element addressing shared by the attention kernels: q(t, h, d) = q[t * q_row + h * q_head + d],
 // K(j, kvh, d) = k[j * k_row + kvh * k_head + d], likewise V and out(t, h, c). kvh = h / group.
 struct DecodeAttnArgs {

@@ -78,17 +78,28 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     }
 }
 
-// Few output rows (router gates, kv_a, attention projections): a whole block per 2 rows, the
-// input dimension split across its 8 warps, partial sums combined in shared memory. Eight times the
-// warps of gemv_kernel for the same rows, so small matrices still fill the GPU's memory pipes.
+// Few output rows (router gates, kv_a, attention projections) and several projections of one x
+// (q | kv_a, q | k | v): a whole block per 2 rows, the input dimension split across its 8 warps,
+// partial sums combined in shared memory. Eight times the warps of gemv_kernel for the same rows,
+// so small matrices still fill the GPU's memory pipes; the segments of a GemvSegments share one
+// launch (block b belongs to the segment whose block range holds b).
 template <int TT>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    gemv_splitk_kernel(const float* __restrict__ x, int64_t T, int64_t in, const uint16_t* __restrict__ W, int64_t out,
-                       const float* __restrict__ bias, float* __restrict__ y) {
+    gemv_splitk_kernel(const float* __restrict__ x, int64_t T, int64_t in, GemvSegments segs) {
     pdl_begin();
     __shared__ float part[kWarpsPerBlock][kRowsPerWarp][TT];
+    int seg = 0;
+    int64_t first_block = 0;
+    while (seg + 1 < segs.n && int64_t(blockIdx.x) >= first_block + ceil_div(segs.s[seg].out, kRowsPerWarp)) {
+        first_block += ceil_div(segs.s[seg].out, kRowsPerWarp);
+        ++seg;
+    }
+    const uint16_t* __restrict__ W = segs.s[seg].W;
+    const int64_t out = segs.s[seg].out;
+    const float* __restrict__ bias = segs.s[seg].bias;
+    float* __restrict__ y = segs.s[seg].y;
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-    const int64_t row0 = int64_t(blockIdx.x) * kRowsPerWarp;
+    const int64_t row0 = (int64_t(blockIdx.x) - first_block) * kRowsPerWarp;
     const int64_t t0 = int64_t(blockIdx.y) * TT;
     const int nt = int(T - t0 < TT ? T - t0 : TT);
     const float* xc = x + t0 * in;
@@ -137,6 +148,16 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     }
 }
 
+template <int TT>
+cudaError_t launch_splitk(const float* x, int64_t T, int64_t in, const GemvSegments& segs, cudaStream_t stream) {
+    int64_t blocks = 0;
+    for (int i = 0; i < segs.n; ++i) blocks += ceil_div(segs.s[i].out, kRowsPerWarp);
+    MOE_PREFER_SHARED((gemv_splitk_kernel<TT>));
+    MOE_LAUNCH((gemv_splitk_kernel<TT>), dim3(unsigned(blocks), ceil_div(T, TT)), kWarpsPerBlock * 32, 0, stream, x, T,
+               in, segs);
+    return cudaGetLastError();
+}
+
 // Below this many output rows the split-K kernel is used (the plain one would launch fewer
 // than 2 blocks per SM on an H100).
 constexpr int64_t kSplitKMaxRows = 4096;
@@ -148,9 +169,10 @@ cudaError_t launch(const float* x, int64_t T, int64_t in, const uint16_t* W, int
     const bool vec = in % 8 == 0 && (reinterpret_cast<uintptr_t>(W) % 16) == 0 &&
                      (reinterpret_cast<uintptr_t>(x) % 16) == 0;
     if (vec && out < kSplitKMaxRows) {
-        const dim3 sgrid(ceil_div(out, kRowsPerWarp), ceil_div(T, TT));
-        MOE_PREFER_SHARED((gemv_splitk_kernel<TT>));
-        MOE_LAUNCH((gemv_splitk_kernel<TT>), sgrid, kWarpsPerBlock * 32, 0, stream, x, T, in, W, out, bias, y);
+        GemvSegments one;
+        one.s[0] = GemvSegment{W, out, bias, y};
+        one.n = 1;
+        return launch_splitk<TT>(x, T, in, one, stream);
     } else if (vec) {
         MOE_PREFER_SHARED((gemv_kernel<TT, true>));
         MOE_LAUNCH((gemv_kernel<TT, true>), grid, kWarpsPerBlock * 32, 0, stream, x, T, in, W, out, bias, y);
@@ -176,6 +198,22 @@ cudaError_t gemv_bf16(const float* x, int64_t T, int64_t in, const uint16_t* W, 
     if (T == 2) return launch<2>(x, T, in, W, out, bias, y, stream);
     if (T <= 4) return launch<4>(x, T, in, W, out, bias, y, stream);
     return launch<8>(x, T, in, W, out, bias, y, stream);
+}
+
+bool gemv_multi_supported(const float* x, int64_t in, const GemvSegments& segs) {
+    if (in % 8 != 0 || (reinterpret_cast<uintptr_t>(x) % 16) != 0 || segs.n < 1 || segs.n > kMaxGemvSegments) return false;
+    for (int i = 0; i < segs.n; ++i)
+        if ((reinterpret_cast<uintptr_t>(segs.s[i].W) % 16) != 0 || segs.s[i].out <= 0) return false;
+    return true;
+}
+
+cudaError_t gemv_multi_bf16(const float* x, int64_t T, int64_t in, const GemvSegments& segs, cudaStream_t stream) {
+    if (T <= 0) return cudaSuccess;
+    if (!gemv_multi_supported(x, in, segs)) return cudaErrorInvalidValue;
+    if (T == 1) return launch_splitk<1>(x, T, in, segs, stream);
+    if (T == 2) return launch_splitk<2>(x, T, in, segs, stream);
+    if (T <= 4) return launch_splitk<4>(x, T, in, segs, stream);
+    return launch_splitk<8>(x, T, in, segs, stream);
 }
 
 cudaError_t add_bias_rows(float* y, int64_t T, int64_t out, const float* bias, cudaStream_t stream) {

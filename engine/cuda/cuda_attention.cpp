@@ -20,55 +20,151 @@ namespace {
 
 constexpr int64_t kDecodeMaxQueries = 8;
 
+// The decode kernels' view of MLA: absorbed queries [T, H, kv_lora + rope] against the latent
+// cache rows, V = the first kv_lora columns of the same rows (every head shares them, MQA-like).
+kernels::DecodeAttnArgs mla_decode_args(const float* q_abs, const Tensor& cache, int64_t T, int64_t start_pos,
+                                        const int32_t* dev_pos, const MlaDims& d) {
+    const int64_t width = d.cache_cols();
+    kernels::DecodeAttnArgs a;
+    a.q = q_abs;
+    a.q_row = d.n_heads * width;
+    a.q_head = width;
+    a.k = f32(cache);
+    a.k_row = width;
+    a.v = a.k;
+    a.v_row = width;
+    a.dk = width;
+    a.dv = d.kv_lora;
+    a.n_heads = d.n_heads;
+    a.group = d.n_heads;
+    a.T = T;
+    a.start_pos = start_pos;
+    a.dev_pos = dev_pos;
+    a.max_keys = dev_pos ? cache.rows() : start_pos + T;
+    a.scale = d.softmax_scale;
+    return a;
+}
 
-}  // namespace
+kernels::DecodeAttnArgs gqa_decode_args(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                                        const int32_t* dev_pos, const GqaDims& d, Tensor& out) {
+    const int64_t D = d.head_dim, kv_cols = d.n_kv_heads * D;
+    kernels::DecodeAttnArgs a;
+    a.q = f32(q);
+    a.q_row = d.n_heads * D;
+    a.q_head = D;
+    a.k = f32(k_cache);
+    a.k_row = kv_cols;
+    a.k_head = D;
+    a.v = f32(v_cache);
+    a.v_row = kv_cols;
+    a.v_head = D;
+    a.dk = D;
+    a.dv = D;
+    a.n_heads = d.n_heads;
+    a.group = d.n_heads / d.n_kv_heads;
+    a.T = q.rows();
+    a.start_pos = start_pos;
+    a.dev_pos = dev_pos;
+    a.max_keys = dev_pos ? k_cache.rows() : start_pos + q.rows();
+    a.scale = d.softmax_scale;
+    a.out = f32(out);
+    a.out_row = d.n_heads * D;
+    a.out_head = D;
+    return a;
+}
 
-Tensor CudaBackend::mla_attention(const Tensor& q, const Tensor& latent, const Tensor& k_pe, const Weight& kv_b,
-                                  Tensor& cache, int64_t start_pos, const MlaDims& d) {
-    const int64_t T = q.rows(), H = d.n_heads, width = d.cache_cols();
+void check_mla_shapes(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos, const MlaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads;
     require_shape(q, T, H * d.qk_head(), "mla_attention q");
-    require_shape(latent, T, d.kv_lora, "mla_attention latent");
-    require_shape(k_pe, T, d.qk_rope, "mla_attention k_pe");
-    require_shape(cache, cache.rows(), width, "mla_attention cache");
+    require_shape(cache, cache.rows(), d.cache_cols(), "mla_attention cache");
     const CudaWeightStorage& w = weight_storage(kv_b);
     if (w.rows != H * (d.qk_nope + d.v_head) || w.cols != d.kv_lora)
         throw_invalid_argument("mla_attention: kv_b has the wrong shape");
     check_cache_room(cache, start_pos, T);
+}
+
+void check_gqa_shapes(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& k_cache, const Tensor& v_cache,
+                      int64_t start_pos, const GqaDims& d) {
+    const int64_t T = q.rows(), kv_cols = d.n_kv_heads * d.head_dim;
+    if (d.n_kv_heads <= 0 || d.n_heads % d.n_kv_heads != 0)
+        throw_invalid_argument("gqa_attention: n_heads must be a multiple of n_kv_heads");
+    require_shape(q, T, d.n_heads * d.head_dim, "gqa_attention q");
+    require_shape(k, T, kv_cols, "gqa_attention k");
+    require_shape(v, T, kv_cols, "gqa_attention v");
+    require_shape(k_cache, k_cache.rows(), kv_cols, "gqa_attention k_cache");
+    require_shape(v_cache, k_cache.rows(), kv_cols, "gqa_attention v_cache");
+    check_cache_room(k_cache, start_pos, T);
+}
+
+}  // namespace
+
+kernels::RopeParams CudaBackend::rope_params(const RopeTable& table) {
+    kernels::RopeParams r;
+    r.inv_freq = inv_freq_on_device(table);
+    r.dim = table.dim();
+    r.attention_factor = table.attention_factor;
+    r.interleaved = table.layout == RopeLayout::Interleaved;
+    return r;
+}
+
+// Split-K attention over the latent cache for absorbed queries, then the combine fused with W_UV.
+Tensor CudaBackend::mla_decode(const float* q_abs, const Weight& kv_b, const Tensor& cache, int64_t T,
+                               int64_t start_pos, const MlaDims& d) {
     cudaStream_t s = ctx_->stream();
-    MOE_CUDA_CHECK(kernels::mla_cache_write(f32(latent), f32(k_pe), f32(cache), T, d.kv_lora, d.qk_rope, start_pos,
-                                            dev_pos_, s));
-    if (T > kDecodeMaxQueries && !dev_pos_) return mla_prefill(q, kv_b, cache, start_pos, d);
-
-    const kernels::MlaShape shape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
-    Scratch q_abs(*ctx_, size_t(T * H * width) * 4, "absorbed MLA queries");
-    MOE_CUDA_CHECK(kernels::mla_absorb_q(f32(q), w.bf16(), T, shape, q_abs.as<float>(), s));
-
-    kernels::DecodeAttnArgs a;
-    a.q = q_abs.as<float>();
-    a.q_row = H * width;
-    a.q_head = width;
-    a.k = f32(cache);
-    a.k_row = width;
-    a.k_head = 0;
-    a.v = a.k;  // V = the latent part of the same rows
-    a.v_row = width;
-    a.v_head = 0;
-    a.dk = width;
-    a.dv = d.kv_lora;
-    a.n_heads = H;
-    a.group = H;  // every head reads the one latent "kv head"
-    a.T = T;
-    a.start_pos = start_pos;
-    a.dev_pos = dev_pos_;
-    a.max_keys = dev_pos_ ? cache.rows() : start_pos + T;
-    a.scale = d.softmax_scale;
+    kernels::DecodeAttnArgs a = mla_decode_args(q_abs, cache, T, start_pos, dev_pos_, d);
     a.sm_count = ctx_->info().sm_count;
     const int splits = kernels::attention_decode_splits(a);
     Scratch ws(*ctx_, size_t(kernels::attention_decode_workspace(a, splits)) * 4, "split-K attention partials");
     MOE_CUDA_CHECK(kernels::attention_decode_partials(a, splits, ws.as<float>(), s));
-    Tensor out = make(T, H * d.v_head);
-    MOE_CUDA_CHECK(kernels::mla_combine_value_up(a, splits, ws.as<float>(), w.bf16(), shape, f32(out), s));
+    Tensor out = make(T, d.n_heads * d.v_head);
+    const kernels::MlaShape shape{d.n_heads, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    MOE_CUDA_CHECK(kernels::mla_combine_value_up(a, splits, ws.as<float>(), weight_storage(kv_b).bf16(), shape, f32(out), s));
     return out;
+}
+
+Tensor CudaBackend::mla_attention(const Tensor& q, const Tensor& latent, const Tensor& k_pe, const Weight& kv_b,
+                                  Tensor& cache, int64_t start_pos, const MlaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads;
+    check_mla_shapes(q, kv_b, cache, start_pos, d);
+    require_shape(latent, T, d.kv_lora, "mla_attention latent");
+    require_shape(k_pe, T, d.qk_rope, "mla_attention k_pe");
+    cudaStream_t s = ctx_->stream();
+    MOE_CUDA_CHECK(kernels::mla_cache_write(f32(latent), f32(k_pe), f32(cache), T, d.kv_lora, d.qk_rope, start_pos,
+                                            dev_pos_, s));
+    if (T > kDecodeMaxQueries && !dev_pos_) return mla_prefill(q, kv_b, cache, start_pos, d);
+    const kernels::MlaShape shape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    Scratch q_abs(*ctx_, size_t(T * H * d.cache_cols()) * 4, "absorbed MLA queries");
+    MOE_CUDA_CHECK(kernels::mla_absorb_q(f32(q), weight_storage(kv_b).bf16(), T, shape, q_abs.as<float>(), s));
+    return mla_decode(q_abs.as<float>(), kv_b, cache, T, start_pos, d);
+}
+
+// Decode: one prologue kernel (latent norm, both ropes, cache write, query absorption) instead of
+// seven, then the two attention kernels. Prefill takes the generic sequence.
+Tensor CudaBackend::mla_attention_from_projections(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm,
+                                                   float norm_eps, const RopeTable& rope, const Weight& kv_b,
+                                                   Tensor& cache, int64_t start_pos, const MlaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads;
+    if ((T > kDecodeMaxQueries && !dev_pos_) || rope.dim() != d.qk_rope)
+        return Backend::mla_attention_from_projections(q, ckv, kv_a_norm, norm_eps, rope, kv_b, cache, start_pos, d);
+    check_mla_shapes(q, kv_b, cache, start_pos, d);
+    require_shape(ckv, T, d.cache_cols(), "mla_attention_from_projections ckv");
+    require_shape(kv_a_norm, 1, d.kv_lora, "mla_attention_from_projections kv_a_norm");
+    Scratch q_abs(*ctx_, size_t(T * H * d.cache_cols()) * 4, "absorbed MLA queries");
+    kernels::MlaPrepArgs a;
+    a.q = f32(q);
+    a.ckv = f32(ckv);
+    a.norm_w = f32(kv_a_norm);
+    a.eps = norm_eps;
+    a.kv_b = weight_storage(kv_b).bf16();
+    a.shape = kernels::MlaShape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    a.rope = rope_params(rope);
+    a.T = T;
+    a.start_pos = start_pos;
+    a.dev_pos = dev_pos_;
+    a.q_abs = q_abs.as<float>();
+    a.cache = f32(cache);
+    MOE_CUDA_CHECK(kernels::mla_decode_prep(a, ctx_->stream()));
+    return mla_decode(q_abs.as<float>(), kv_b, cache, T, start_pos, d);
 }
 
 Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
@@ -114,72 +210,76 @@ Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tenso
 
 Tensor CudaBackend::gqa_attention(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& k_cache, Tensor& v_cache,
                                   int64_t start_pos, const GqaDims& d) {
+    check_gqa_shapes(q, k, v, k_cache, v_cache, start_pos, d);
     const int64_t T = q.rows(), D = d.head_dim, kv_cols = d.n_kv_heads * D;
-    if (d.n_kv_heads <= 0 || d.n_heads % d.n_kv_heads != 0)
-        throw_invalid_argument("gqa_attention: n_heads must be a multiple of n_kv_heads");
-    require_shape(q, T, d.n_heads * D, "gqa_attention q");
-    require_shape(k, T, kv_cols, "gqa_attention k");
-    require_shape(v, T, kv_cols, "gqa_attention v");
-    require_shape(k_cache, k_cache.rows(), kv_cols, "gqa_attention k_cache");
-    require_shape(v_cache, k_cache.rows(), kv_cols, "gqa_attention v_cache");
-    check_cache_room(k_cache, start_pos, T);
     cudaStream_t s = ctx_->stream();
     MOE_CUDA_CHECK(kernels::gqa_cache_write(f32(k), f32(v), f32(k_cache), f32(v_cache), T, kv_cols, start_pos, dev_pos_, s));
-    const int64_t group = d.n_heads / d.n_kv_heads;
+    if (T > kDecodeMaxQueries && !dev_pos_) return gqa_prefill(q, k_cache, v_cache, start_pos, d);
+    return gqa_decode(q, k_cache, v_cache, start_pos, d);
+}
+
+Tensor CudaBackend::gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                                const GqaDims& d) {
+    const int64_t T = q.rows(), D = d.head_dim, kv_cols = d.n_kv_heads * D;
     Tensor out = make(T, d.n_heads * D);
-
-    if (T > kDecodeMaxQueries && !dev_pos_) {
-        kernels::PrefillAttnArgs a;
-        a.q = f32(q);
-        a.q_row = d.n_heads * D;
-        a.q_head = D;
-        a.k1 = f32(k_cache);
-        a.k1_row = kv_cols;
-        a.k1_head = D;
-        a.dk1 = D;
-        a.v = f32(v_cache);
-        a.v_row = kv_cols;
-        a.v_head = D;
-        a.dv = D;
-        a.n_heads = d.n_heads;
-        a.group = group;
-        a.T = T;
-        a.start_pos = start_pos;
-        a.scale = d.softmax_scale;
-        a.out = f32(out);
-        a.out_row = d.n_heads * D;
-        a.out_head = D;
-        MOE_CUDA_CHECK(kernels::attention_prefill(a, s));
-        return out;
-    }
-
-    kernels::DecodeAttnArgs a;
+    kernels::PrefillAttnArgs a;
     a.q = f32(q);
     a.q_row = d.n_heads * D;
     a.q_head = D;
-    a.k = f32(k_cache);
-    a.k_row = kv_cols;
-    a.k_head = D;
+    a.k1 = f32(k_cache);
+    a.k1_row = kv_cols;
+    a.k1_head = D;
+    a.dk1 = D;
     a.v = f32(v_cache);
     a.v_row = kv_cols;
     a.v_head = D;
-    a.dk = D;
     a.dv = D;
     a.n_heads = d.n_heads;
-    a.group = group;
+    a.group = d.n_heads / d.n_kv_heads;
     a.T = T;
     a.start_pos = start_pos;
-    a.dev_pos = dev_pos_;
-    a.max_keys = dev_pos_ ? k_cache.rows() : start_pos + T;
     a.scale = d.softmax_scale;
-    a.sm_count = ctx_->info().sm_count;
     a.out = f32(out);
     a.out_row = d.n_heads * D;
     a.out_head = D;
+    MOE_CUDA_CHECK(kernels::attention_prefill(a, ctx_->stream()));
+    return out;
+}
+
+Tensor CudaBackend::gqa_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                               const GqaDims& d) {
+    Tensor out = make(q.rows(), d.n_heads * d.head_dim);
+    kernels::DecodeAttnArgs a = gqa_decode_args(q, k_cache, v_cache, start_pos, dev_pos_, d, out);
+    a.sm_count = ctx_->info().sm_count;
     const int splits = kernels::attention_decode_splits(a);
     Scratch ws(*ctx_, size_t(kernels::attention_decode_workspace(a, splits)) * 4, "split-K attention partials");
-    MOE_CUDA_CHECK(kernels::attention_decode(a, splits, ws.as<float>(), s));
+    MOE_CUDA_CHECK(kernels::attention_decode(a, splits, ws.as<float>(), ctx_->stream()));
     return out;
+}
+
+// Decode: one prologue kernel (both ropes and the cache writes) instead of three.
+Tensor CudaBackend::gqa_attention_from_projections(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope,
+                                                   Tensor& k_cache, Tensor& v_cache, int64_t start_pos,
+                                                   const GqaDims& d) {
+    const int64_t T = q.rows();
+    if ((T > kDecodeMaxQueries && !dev_pos_) || rope.dim() > d.head_dim)
+        return Backend::gqa_attention_from_projections(q, k, v, rope, k_cache, v_cache, start_pos, d);
+    check_gqa_shapes(q, k, v, k_cache, v_cache, start_pos, d);
+    kernels::GqaPrepArgs a;
+    a.q = f32(q);
+    a.k = f32(k);
+    a.v = f32(v);
+    a.T = T;
+    a.n_heads = d.n_heads;
+    a.n_kv_heads = d.n_kv_heads;
+    a.head_dim = d.head_dim;
+    a.rope = rope_params(rope);
+    a.start_pos = start_pos;
+    a.dev_pos = dev_pos_;
+    a.k_cache = f32(k_cache);
+    a.v_cache = f32(v_cache);
+    MOE_CUDA_CHECK(kernels::gqa_decode_prep(a, ctx_->stream()));
+    return gqa_decode(q, k_cache, v_cache, start_pos, d);
 }
 
 }  // namespace moe

@@ -10,6 +10,10 @@
 // Decode graphs: set_device_inputs() makes embedding, rope and attention read the token ids and
 // the position from device memory, so one captured forward replays for every decode step
 // (engine/cuda/bench/ does this; the Backend interface has no hook for it yet).
+//
+// Decode kernels per layer (the fused Backend steps): DeepSeek MLA + MoE 10 (add+norm, q|kv_a
+// GEMV, MLA prologue, attention, combine+W_UV, o GEMV, add+norm, router, expert gate/up, expert
+// down), Qwen2 9.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +28,11 @@
 typedef struct CUstream_st* cudaStream_t;
 
 namespace moe {
+
+namespace kernels {
+struct MoeDecodeArgs;
+struct RopeParams;
+}  // namespace kernels
 
 namespace cuda {
 class DeviceContext;
@@ -77,6 +86,17 @@ public:
     Tensor ffn(const Tensor& x, const FfnWeights& w) override;
     Tensor moe_experts(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts) override;
 
+    // Fused decode steps (few tokens; more tokens take the Backend defaults).
+    std::vector<Tensor> linear_multi(const Tensor& x, std::span<const Weight* const> weights,
+                                     std::span<const Tensor* const> biases) override;
+    Tensor mla_attention_from_projections(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
+                                          const RopeTable& rope, const Weight& kv_b, Tensor& cache, int64_t start_pos,
+                                          const MlaDims& dims) override;
+    Tensor gqa_attention_from_projections(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope, Tensor& k_cache,
+                                          Tensor& v_cache, int64_t start_pos, const GqaDims& dims) override;
+    Tensor moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
+                     const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) override;
+
     // ---- beyond the Backend interface ------------------------------------------------------
     const cuda::CudaDeviceInfo& device() const;
     cudaStream_t stream() const;
@@ -125,6 +145,12 @@ private:
     Tensor linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias);
     Tensor moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts);
     Tensor mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos, const MlaDims& d);
+    Tensor mla_decode(const float* q_abs, const Weight& kv_b, const Tensor& cache, int64_t T, int64_t start_pos,
+                      const MlaDims& d);
+    Tensor gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
+    Tensor gqa_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
+    kernels::RopeParams rope_params(const RopeTable& table);
+    void run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out);
     struct LoadReadback;
 
     std::shared_ptr<cuda::DeviceContext> ctx_;

@@ -52,6 +52,29 @@ Tensor CudaBackend::linear(const Tensor& x, const Weight& w, const Tensor* bias)
     return y;
 }
 
+// Few tokens: every projection in one split-K GEMV launch (q | kv_a, q | k | v).
+std::vector<Tensor> CudaBackend::linear_multi(const Tensor& x, std::span<const Weight* const> weights,
+                                              std::span<const Tensor* const> biases) {
+    if (biases.size() != weights.size()) throw_invalid_argument("linear_multi: one bias slot per weight");
+    if (x.rows() > kGemvMaxTokens || weights.size() > size_t(kernels::kMaxGemvSegments))
+        return Backend::linear_multi(x, weights, biases);
+    std::vector<Tensor> outs;
+    kernels::GemvSegments segs;
+    for (size_t i = 0; i < weights.size(); ++i) {
+        const CudaWeightStorage& ws = weight_storage(*weights[i]);
+        if (x.cols() != ws.cols)
+            throw_invalid_argument("linear_multi: x has " + std::to_string(x.cols()) + " columns, weight " +
+                                   std::to_string(i) + " expects " + std::to_string(ws.cols));
+        if (biases[i]) require_shape(*biases[i], 1, ws.rows, "linear_multi bias");
+        outs.push_back(make(x.rows(), ws.rows));
+        segs.s[i] = kernels::GemvSegment{ws.bf16(), ws.rows, biases[i] ? f32(*biases[i]) : nullptr, f32(outs.back())};
+    }
+    segs.n = int(weights.size());
+    if (!kernels::gemv_multi_supported(f32(x), x.cols(), segs)) return Backend::linear_multi(x, weights, biases);
+    MOE_CUDA_CHECK(kernels::gemv_multi_bf16(f32(x), x.rows(), x.cols(), segs, ctx_->stream()));
+    return outs;
+}
+
 Tensor CudaBackend::embedding(const Weight& table, std::span<const int32_t> tokens) {
     const CudaWeightStorage& ws = weight_storage(table);
     const int64_t T = int64_t(tokens.size());

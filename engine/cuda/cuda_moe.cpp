@@ -1,7 +1,8 @@
 // CUDA: SwiGLU FFN and the routed-expert mixture (kernels/moe.cu; CPU twin cpu_moe.cpp).
 //
 // T <= kFusedMaxTokens: the fused decode kernels read the expert ids on the device and stream
-// only the chosen experts' rows (no host round trip; CUDA-graph safe).
+// only the chosen experts' rows (no host round trip; CUDA-graph safe); moe_block runs the router,
+// the routed experts and the shared expert as three kernels.
 // Prefill: the ids come to the host once per layer (a sync, fine outside decode), tokens are
 // grouped by expert, each active expert runs two cuBLAS GEMMs over its rows (gate|up stacked in
 // one), and a combine kernel adds w_k · y_k per token in k order.
@@ -19,6 +20,38 @@ using namespace cuda;
 
 namespace {
 constexpr int64_t kFusedMaxTokens = 2;
+
+void set_routed(kernels::MoeDecodeArgs& a, const RouterOutput& routing, const CudaExpertSetStorage& es) {
+    a.ids = i32(routing.expert_ids);
+    a.weights = f32(routing.weights);
+    a.top_k = routing.expert_ids.cols();
+    a.inter = es.inter;
+    a.gate_up = es.gate_up.as<uint16_t>();
+    a.down = es.down.as<uint16_t>();
+}
+
+void set_shared(kernels::MoeDecodeArgs& a, const FfnWeights& w, int64_t inter) {
+    const CudaWeightStorage& gate = weight_storage(w.gate);
+    const CudaWeightStorage& up = weight_storage(w.up);
+    const CudaWeightStorage& down = weight_storage(w.down);
+    if (gate.rows != inter || up.rows != inter || up.cols != gate.cols || down.cols != inter || down.rows != gate.cols)
+        throw_invalid_argument("ffn: gate/up/down shapes do not fit together");
+    a.s_gate = gate.bf16();
+    a.s_up = up.bf16();
+    a.s_down = down.bf16();
+    a.shared_inter = inter;
+}
+}  // namespace
+
+// The fused decode kernels over whatever experts `a` names; out [T, hidden] is overwritten.
+void CudaBackend::run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out) {
+    a.x = f32(x);
+    a.T = x.rows();
+    a.hidden = x.cols();
+    Scratch h(*ctx_, size_t(kernels::moe_decode_hidden_floats(a)) * 4, "expert hidden activations");
+    a.h = h.as<float>();
+    a.out = f32(out);
+    MOE_CUDA_CHECK(kernels::moe_decode(a, ctx_->stream()));
 }
 
 Tensor CudaBackend::ffn(const Tensor& x, const FfnWeights& w) {
@@ -32,18 +65,9 @@ Tensor CudaBackend::ffn(const Tensor& x, const FfnWeights& w) {
     cudaStream_t s = ctx_->stream();
     Tensor out = make(T, H);
     if (T <= kFusedMaxTokens) {
-        Scratch h(*ctx_, size_t(T * I) * 4, "FFN hidden activations");
-        kernels::MoeDecodeArgs a;  // one "expert": the down kernel writes `out` directly
-        a.x = f32(x);
-        a.T = T;
-        a.hidden = H;
-        a.inter = I;
-        a.gate = gate.bf16();
-        a.up = up.bf16();
-        a.down = down.bf16();
-        a.h = h.as<float>();
-        a.out = f32(out);
-        MOE_CUDA_CHECK(kernels::moe_decode(a, s));
+        kernels::MoeDecodeArgs a;  // no routed experts: the FFN is the "shared" one
+        set_shared(a, w, I);
+        run_moe_decode(x, a, out);
         return out;
     }
     Scratch xb(*ctx_, size_t(T * H) * 2, "bf16 FFN input");
@@ -65,27 +89,29 @@ Tensor CudaBackend::moe_experts(const Tensor& x, const RouterOutput& routing, co
     if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_experts: expert set does not match x");
     if (T > kFusedMaxTokens && !dev_tokens_) return moe_prefill(x, routing, set);
 
-    const int64_t I = es.inter;
-    Scratch h(*ctx_, size_t(T * K * I) * 4, "expert hidden activations");
-    Scratch partial(*ctx_, size_t(T * K * H) * 4, "per-expert down outputs");
     Tensor out = make(T, H);
     kernels::MoeDecodeArgs a;
-    a.x = f32(x);
-    a.T = T;
-    a.hidden = H;
-    a.inter = I;
-    a.ids = i32(routing.expert_ids);
-    a.weights = f32(routing.weights);
-    a.top_k = K;
-    a.gate = es.gate_up.as<uint16_t>();
-    a.up = es.gate_up.as<uint16_t>() + I * H;
-    a.gu_stride = 2 * I * H;
-    a.down = es.down.as<uint16_t>();
-    a.down_stride = H * I;
-    a.h = h.as<float>();
-    a.partial = partial.as<float>();
-    a.out = f32(out);
-    MOE_CUDA_CHECK(kernels::moe_decode(a, ctx_->stream()));
+    set_routed(a, routing, es);
+    run_moe_decode(x, a, out);
+    return out;
+}
+
+Tensor CudaBackend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
+                              const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) {
+    const int64_t T = x.rows(), H = x.cols();
+    if (T > kFusedMaxTokens && !dev_tokens_) return Backend::moe_block(x, gate, bias, params, experts, shared, routing);
+    const CudaExpertSetStorage& es = expert_storage(experts);
+    if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_block: expert set does not match x");
+    routing = route(x, gate, bias, params);
+    kernels::MoeDecodeArgs a;
+    set_routed(a, routing, es);
+    if (shared) {
+        const CudaWeightStorage& g = weight_storage(shared->gate);
+        if (g.cols != H) throw_invalid_argument("moe_block: shared expert does not match x");
+        set_shared(a, *shared, g.rows);
+    }
+    Tensor out = make(T, H);
+    run_moe_decode(x, a, out);
     return out;
 }
 

@@ -26,8 +26,9 @@ public:
     int64_t mtp_cached_tokens() const override { return mtp_cached_; }
 
 private:
-    // h [T, hidden] <- h + attn(norm(h)); h <- h + ffn(norm(h)), in place.
-    void decoder_layer(Tensor& h, const DecoderLayerWeights& w, Tensor& cache, int64_t start_pos);
+    // h [T, hidden] += pending (the previous layer's FFN output); h += attn(norm(h)); then
+    // pending = ffn(norm(h)), left for the next norm to add.
+    void decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w, Tensor& cache, int64_t start_pos);
     // x [T, hidden] (normed) -> [T, hidden]
     Tensor attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos);
     Tensor moe(const Tensor& x, const MoeWeights& w, int64_t layer);

@@ -29,7 +29,8 @@ private:
     };
 
     void load_layers(const Checkpoint& checkpoint);
-    void decoder_layer(Tensor& h, Layer& layer, int64_t start_pos);
+    // h += pending; h += attn(norm(h)); pending = ffn(norm(h)) (added by the next norm).
+    void decoder_layer(Tensor& h, Tensor& pending, Layer& layer, int64_t start_pos);
     Tensor attention(const Tensor& x, Layer& layer, int64_t start_pos);
 
     ModelConfig config_;
