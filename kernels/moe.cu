@@ -5,9 +5,10 @@ namespace moe::kernels {
 namespace {
 
 constexpr int kWarps = 8;
-constexpr int kLoadBatch = 4;      // 16-byte chunks per lane and matrix in flight together (gate/up)
+constexpr int kLoadBatch = 8;      // 16-byte chunks per lane and matrix in flight together (gate/up)
 constexpr int kDownThreads = 256;
 constexpr int kDownBatch = 8;      // 16-byte chunks per thread in flight together (down)
+constexpr int kMaxParts = 17;      // top_k <= 16 routed experts + the shared one
 
 // Row r of the concatenated hidden layer [expert_0 | .. | expert_K-1 | shared] of token t: its
 // gate and up rows, and the weight its output gets.
@@ -19,7 +20,7 @@ struct GateUpRow {
 __device__ __forceinline__ GateUpRow gate_up_row(const MoeDecodeArgs& a, int64_t t, int64_t r) {
     const int64_t routed = a.top_k * a.inter;
     if (r < routed) {
-        const int64_t k = r / a.inter, i = r - k * a.inter;
+        const int64_t k = unsigned(r) / unsigned(a.inter), i = r - k * a.inter;  // 32-bit: rows < 2^32
         const int64_t e = a.ids[t * a.top_k + k];
         const uint16_t* g = a.gate_up + e * 2 * a.inter * a.hidden + i * a.hidden;
         return {g, g + a.inter * a.hidden, a.weights[t * a.top_k + k]};
@@ -77,18 +78,6 @@ __global__ void __launch_bounds__(kWarps * 32) gate_up_kernel(MoeDecodeArgs a) {
     if (lane == 0) a.h[t * R + r] = row.weight * (silu(g) * u);
 }
 
-// Row j of the down projections, columns [c, ...) of the concatenation: expert k's row j or the
-// shared expert's row j, at column c inside it.
-__device__ __forceinline__ const uint16_t* down_at(const MoeDecodeArgs& a, int64_t t, int64_t j, int64_t c) {
-    const int64_t routed = a.top_k * a.inter;
-    if (c < routed) {
-        const int64_t k = c / a.inter, i = c - k * a.inter;
-        const int64_t e = a.ids[t * a.top_k + k];
-        return a.down + e * a.hidden * a.inter + j * a.inter + i;
-    }
-    return a.s_down + j * a.shared_inter + (c - routed);
-}
-
 __device__ __forceinline__ float block_sum_ordered(float v, float* scratch) {
     v = warp_sum(v);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -101,23 +90,39 @@ __device__ __forceinline__ float block_sum_ordered(float v, float* scratch) {
 }
 
 // Block per (output row j, token t): out[t, j] = Σ_c down_cat[j, c] · h[t, c] over the
-// concatenated columns of every expert of the token. VEC: inter and shared_inter multiples of 8.
+// concatenated columns of every expert of the token. The block first puts each expert's row-j
+// address in shared memory (one expert-id read per block, not per load); each thread then walks
+// its chunks c = tid + 256 n with a running (expert, offset), no division per load.
+// VEC: inter and shared_inter multiples of 8 (16-byte chunks never straddle two experts).
 template <bool VEC>
 __global__ void __launch_bounds__(kDownThreads) down_kernel(MoeDecodeArgs a) {
     pdl_begin();
     __shared__ float scratch[kDownThreads / 32];
+    __shared__ const uint16_t* rows[kMaxParts];
     const int64_t j = blockIdx.x, t = blockIdx.y;
-    const int64_t R = a.top_k * a.inter + a.shared_inter;
+    const int K = int(a.top_k), parts = K + (a.shared_inter > 0 ? 1 : 0);
+    if (threadIdx.x < parts) {
+        const int k = threadIdx.x;
+        rows[k] = k < K ? a.down + int64_t(a.ids[t * K + k]) * a.hidden * a.inter + j * a.inter
+                        : a.s_down + j * a.shared_inter;
+    }
+    __syncthreads();
+    const int R = int(a.top_k * a.inter + a.shared_inter);
     const float* h = a.h + t * R;
     float acc = 0.0f;
     if constexpr (VEC) {
-        const int nch = int(R / 8);
+        const int per = int(a.inter / 8);          // chunks per routed expert
+        const int nch = R / 8;
+        int part = 0, off = threadIdx.x;           // chunk c = (part, off): c = part * per + off while routed
+        while (part < K && off >= per) off -= per, ++part;
         for (int c0 = threadIdx.x; c0 < nch; c0 += kDownThreads * kDownBatch) {
             uint4 w[kDownBatch];
 #pragma unroll
             for (int b = 0; b < kDownBatch; ++b) {
-                const int c = c0 + kDownThreads * b;
-                if (c < nch) w[b] = ld_stream(reinterpret_cast<const uint4*>(down_at(a, t, j, int64_t(c) * 8)));
+                if (c0 + kDownThreads * b < nch)
+                    w[b] = ld_stream(reinterpret_cast<const uint4*>(rows[part] + int64_t(off) * 8));
+                off += kDownThreads;
+                while (part < K && off >= per) off -= per, ++part;
             }
 #pragma unroll
             for (int b = 0; b < kDownBatch; ++b) {
@@ -129,8 +134,11 @@ __global__ void __launch_bounds__(kDownThreads) down_kernel(MoeDecodeArgs a) {
             }
         }
     } else {
-        for (int64_t c = threadIdx.x; c < R; c += kDownThreads)
-            acc = fmaf(bf16_bits_to_f32(*down_at(a, t, j, c)), h[c], acc);
+        for (int c = threadIdx.x; c < R; c += kDownThreads) {
+            const int k = c < K * int(a.inter) ? c / int(a.inter) : K;
+            const int i = c - k * int(a.inter);
+            acc = fmaf(bf16_bits_to_f32(rows[k][i]), h[c], acc);
+        }
     }
     const float total = block_sum_ordered(acc, scratch);
     if (threadIdx.x == 0) a.out[t * a.hidden + j] = total;
@@ -168,7 +176,8 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 
 cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     const int64_t R = a.top_k * a.inter + a.shared_inter;
     if (a.T <= 0) return cudaSuccess;
-    if (R <= 0 || (a.top_k > 0 && (!a.ids || !a.weights || !a.gate_up || !a.down)) ||
+    if (R <= 0 || a.top_k + 1 > kMaxParts || R >= (int64_t(1) << 31) ||
+        (a.top_k > 0 && (!a.ids || !a.weights || !a.gate_up || !a.down)) ||
         (a.shared_inter > 0 && (!a.s_gate || !a.s_up || !a.s_down)))
         return cudaErrorInvalidValue;
     bool vec_gu = a.hidden % 8 == 0 && aligned16(a.x);
