@@ -5,9 +5,8 @@ namespace moe::kernels {
 namespace {
 
 constexpr int kWarps = 8;
-constexpr int kLoadBatch = 8;      // 16-byte chunks per lane and matrix in flight together (gate/up)
-constexpr int kDownThreads = 256;
-constexpr int kDownBatch = 8;      // 16-byte chunks per thread in flight together (down)
+constexpr int kLoadBatch = 4;      // 16-byte chunks per lane and matrix in flight together (gate/up)
+constexpr int kDownBatch = 8;      // 16-byte chunks per lane in flight together (down)
 constexpr int kMaxParts = 17;      // top_k <= 16 routed experts + the shared one
 
 // Row r of the concatenated hidden layer [expert_0 | .. | expert_K-1 | shared] of token t: its
@@ -78,70 +77,81 @@ __global__ void __launch_bounds__(kWarps * 32) gate_up_kernel(MoeDecodeArgs a) {
     if (lane == 0) a.h[t * R + r] = row.weight * (silu(g) * u);
 }
 
-__device__ __forceinline__ float block_sum_ordered(float v, float* scratch) {
-    v = warp_sum(v);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    float total = 0.0f;
-    if (threadIdx.x == 0)
-        for (int w = 0; w < int(blockDim.x / 32); ++w) total += scratch[w];
-    return total;
+// The down projections as segments: routed expert k's row j is one segment of `inter` columns;
+// the shared expert's row j (or a dense FFN's) is cut into pieces of about the same length, so
+// that every warp of a block streams a similar number of bytes.
+struct DownSegments {
+    int routed = 0;      // segments 0 .. routed-1: the routed experts, `inter` columns each
+    int shared = 0;      // then the shared expert's row in `shared` pieces of `piece` columns
+    int piece = 0;       // (the last one shorter), piece % 8 == 0
+    __host__ __device__ int count() const { return routed + shared; }
+};
+constexpr int kMaxSegments = 32;  // one warp each: at most 1024 threads
+DownSegments down_segments(const MoeDecodeArgs& a) {
+    DownSegments d;
+    d.routed = int(a.top_k);
+    if (a.shared_inter > 0) {
+        int64_t target = a.top_k > 0 ? a.inter : (a.shared_inter + 7) / 8;  // dense FFN: 8 pieces
+        const int64_t room = kMaxSegments - a.top_k;
+        if (room > 0 && (a.shared_inter + target - 1) / target > room) target = (a.shared_inter + room - 1) / room;
+        d.piece = int((target + 7) / 8 * 8);
+        d.shared = int((a.shared_inter + d.piece - 1) / d.piece);
+    }
+    return d;
 }
 
-// Block per (output row j, token t): out[t, j] = Σ_c down_cat[j, c] · h[t, c] over the
-// concatenated columns of every expert of the token. The block first puts each expert's row-j
-// address in shared memory (one expert-id read per block, not per load); each thread then walks
-// its chunks c = tid + 256 n with a running (expert, offset), no division per load.
-// VEC: inter and shared_inter multiples of 8 (16-byte chunks never straddle two experts).
+// Block per (output row j, token t), one warp per segment: out[t, j] = Σ_s down_s[j] · h_s, the
+// segments' sums added in a fixed order (deterministic, no atomics). Each warp issues all its
+// 16-byte loads (a 2.8 KB run of one expert's row for Moonlight) before the first use.
+// VEC: inter, shared_inter and piece multiples of 8.
 template <bool VEC>
-__global__ void __launch_bounds__(kDownThreads) down_kernel(MoeDecodeArgs a) {
+__global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
     pdl_begin();
-    __shared__ float scratch[kDownThreads / 32];
-    __shared__ const uint16_t* rows[kMaxParts];
+    __shared__ float sums[kMaxSegments];
     const int64_t j = blockIdx.x, t = blockIdx.y;
-    const int K = int(a.top_k), parts = K + (a.shared_inter > 0 ? 1 : 0);
-    if (threadIdx.x < parts) {
-        const int k = threadIdx.x;
-        rows[k] = k < K ? a.down + int64_t(a.ids[t * K + k]) * a.hidden * a.inter + j * a.inter
-                        : a.s_down + j * a.shared_inter;
-    }
-    __syncthreads();
-    const int R = int(a.top_k * a.inter + a.shared_inter);
+    const int seg = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t R = a.top_k * a.inter + a.shared_inter;
+    const uint16_t* w;
     const float* h = a.h + t * R;
+    int64_t len;
+    if (seg < d.routed) {
+        const int64_t e = a.ids[t * a.top_k + seg];
+        w = a.down + e * a.hidden * a.inter + j * a.inter;
+        h += seg * a.inter;
+        len = a.inter;
+    } else {
+        const int64_t c0 = int64_t(seg - d.routed) * d.piece;
+        w = a.s_down + j * a.shared_inter + c0;
+        h += a.top_k * a.inter + c0;
+        len = a.shared_inter - c0 < d.piece ? a.shared_inter - c0 : d.piece;
+    }
     float acc = 0.0f;
     if constexpr (VEC) {
-        const int per = int(a.inter / 8);          // chunks per routed expert
-        const int nch = R / 8;
-        int part = 0, off = threadIdx.x;           // chunk c = (part, off): c = part * per + off while routed
-        while (part < K && off >= per) off -= per, ++part;
-        for (int c0 = threadIdx.x; c0 < nch; c0 += kDownThreads * kDownBatch) {
-            uint4 w[kDownBatch];
+        const int nch = int(len / 8);
+        const uint4* w4 = reinterpret_cast<const uint4*>(w);
+        const float4* h4 = reinterpret_cast<const float4*>(h);
+        for (int c0 = lane; c0 < nch; c0 += 32 * kDownBatch) {
+            uint4 wv[kDownBatch];
+#pragma unroll
+            for (int b = 0; b < kDownBatch; ++b)
+                if (c0 + 32 * b < nch) wv[b] = ld_stream(w4 + c0 + 32 * b);
 #pragma unroll
             for (int b = 0; b < kDownBatch; ++b) {
-                if (c0 + kDownThreads * b < nch)
-                    w[b] = ld_stream(reinterpret_cast<const uint4*>(rows[part] + int64_t(off) * 8));
-                off += kDownThreads;
-                while (part < K && off >= per) off -= per, ++part;
-            }
-#pragma unroll
-            for (int b = 0; b < kDownBatch; ++b) {
-                const int c = c0 + kDownThreads * b;
-                if (c < nch) {
-                    const float4* h4 = reinterpret_cast<const float4*>(h) + 2 * c;
-                    acc += dot8(w[b], __ldg(h4), __ldg(h4 + 1));
-                }
+                const int c = c0 + 32 * b;
+                if (c < nch) acc += dot8(wv[b], __ldg(h4 + 2 * c), __ldg(h4 + 2 * c + 1));
             }
         }
     } else {
-        for (int c = threadIdx.x; c < R; c += kDownThreads) {
-            const int k = c < K * int(a.inter) ? c / int(a.inter) : K;
-            const int i = c - k * int(a.inter);
-            acc = fmaf(bf16_bits_to_f32(rows[k][i]), h[c], acc);
-        }
+        for (int64_t c = lane; c < len; c += 32) acc = fmaf(bf16_bits_to_f32(w[c]), h[c], acc);
     }
-    const float total = block_sum_ordered(acc, scratch);
-    if (threadIdx.x == 0) a.out[t * a.hidden + j] = total;
+    acc = warp_sum(acc);
+    if (lane == 0) sums[seg] = acc;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float total = 0.0f;
+        for (int s = 0; s < d.count(); ++s) total += sums[s];
+        a.out[t * a.hidden + j] = total;
+    }
 }
 
 // Grid (column blocks, row blocks), looping over rows: no per-element division.
@@ -193,16 +203,19 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     }
     const cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
+    const DownSegments d = down_segments(a);
+    if (d.count() > kMaxSegments) return cudaErrorInvalidValue;
     bool vec_d = a.inter % 8 == 0 && a.shared_inter % 8 == 0 && aligned16(a.h);
     if (a.top_k > 0) vec_d = vec_d && aligned16(a.down);
     if (a.shared_inter > 0) vec_d = vec_d && aligned16(a.s_down);
     const dim3 grid_d(unsigned(a.hidden), unsigned(a.T));
+    const unsigned threads = unsigned(32 * d.count());
     if (vec_d) {
         MOE_PREFER_SHARED((down_kernel<true>));
-        MOE_LAUNCH((down_kernel<true>), grid_d, kDownThreads, 0, stream, a);
+        MOE_LAUNCH((down_kernel<true>), grid_d, threads, 0, stream, a, d);
     } else {
         MOE_PREFER_SHARED((down_kernel<false>));
-        MOE_LAUNCH((down_kernel<false>), grid_d, kDownThreads, 0, stream, a);
+        MOE_LAUNCH((down_kernel<false>), grid_d, threads, 0, stream, a, d);
     }
     return cudaGetLastError();
 }

@@ -5,8 +5,9 @@
 // round trip, CUDA-graph safe):
 //   moe_decode gate/up: warp per hidden row of the concatenation [expert_0 | .. | expert_K-1 | shared]
 //                       h = w_k · silu(g) u (the router weight folded in; 1 for the shared expert)
-//   moe_decode down:    block per output element (t, j): Σ over all K + 1 experts' columns of one
-//                       row, every 16-byte load of the row in flight at once, reduced in a fixed
+//   moe_decode down:    block per output element (t, j), one warp per expert (the shared expert's
+//                       row cut into expert-sized pieces): Σ over all K + 1 experts' row j, each
+//                       warp's 16-byte loads in flight at once, the warps' sums added in a fixed
 //                       order (deterministic, no atomics, no separate combine kernel).
 // Prefill: tokens are permuted by expert (gather_rows_bf16), each active expert runs two cuBLAS
 // GEMMs over its contiguous rows (engine/cuda/cuda_moe.cpp), and moe_combine adds the weighted
