@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "rmsnorm.h"
+
 namespace moe::kernels {
 
 constexpr unsigned kFullMask = 0xffffffffu;
@@ -119,6 +121,39 @@ inline cudaError_t launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, s
             ::moe::kernels::launch_pdl(kernel, dim3(grid), dim3(block), size_t(smem), stream, __VA_ARGS__);   \
         if (moe_launch_err_ != cudaSuccess) return moe_launch_err_;                                          \
     } while (0)
+
+// Called by every thread of every block after the block's last write of `delta` (see rmsnorm.h).
+// Rows are summed in the block-reduction order of rmsnorm.cu; the output is w * (v * inv_rms).
+__device__ inline void residual_norm_epilogue(const ResidualNormEpilogue& e, const float* delta) {
+    __shared__ bool last;
+    __shared__ float red[32];
+    __threadfence();  // this block's delta is visible device-wide before it is counted
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(e.counter, 1u) == gridDim.x * gridDim.y * gridDim.z - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    const int warps = int(blockDim.x + 31) / 32, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    for (int64_t t = 0; t < e.T; ++t) {
+        float* r = e.residual + t * e.C;
+        const float* d = delta + t * e.C;
+        float ss = 0.0f;
+        for (int64_t i = threadIdx.x; i < e.C; i += blockDim.x) {
+            const float v = r[i] + __ldcg(d + i);
+            r[i] = v;
+            ss = fmaf(v, v, ss);
+        }
+        ss = warp_sum(ss);
+        if (lane == 0) red[warp] = ss;
+        __syncthreads();
+        float total = 0.0f;
+        for (int w = 0; w < warps; ++w) total += red[w];
+        const float inv_rms = 1.0f / sqrtf(total / float(e.C) + e.eps);
+        for (int64_t i = threadIdx.x; i < e.C; i += blockDim.x) e.out[t * e.C + i] = e.weight[i] * (r[i] * inv_rms);
+        __syncthreads();  // red is reused by the next row
+    }
+    if (threadIdx.x == 0) *e.counter = 0u;
+}
 
 __host__ __device__ inline unsigned ceil_div(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 

@@ -152,6 +152,7 @@ __global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
         for (int s = 0; s < d.count(); ++s) total += sums[s];
         a.out[t * a.hidden + j] = total;
     }
+    if (a.epilogue.residual) residual_norm_epilogue(a.epilogue, a.out);
 }
 
 // Grid (column blocks, row blocks), looping over rows: no per-element division.
@@ -186,6 +187,8 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 
 cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     const int64_t R = a.top_k * a.inter + a.shared_inter;
     if (a.T <= 0) return cudaSuccess;
+    if (a.epilogue.residual && (!a.epilogue.counter || a.epilogue.C != a.hidden || a.epilogue.T != a.T))
+        return cudaErrorInvalidValue;
     if (R <= 0 || a.top_k + 1 > kMaxParts || R >= (int64_t(1) << 31) ||
         (a.top_k > 0 && (!a.ids || !a.weights || !a.gate_up || !a.down)) ||
         (a.shared_inter > 0 && (!a.s_gate || !a.s_up || !a.s_down)))
