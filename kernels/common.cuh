@@ -127,9 +127,13 @@ inline cudaError_t launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, s
 __device__ inline void residual_norm_epilogue(const ResidualNormEpilogue& e, const float* delta) {
     __shared__ bool last;
     __shared__ float red[32];
-    __threadfence();  // this block's delta is visible device-wide before it is counted
+    // One fence per block, by the thread that counts it: the barrier orders the block's writes
+    // before it and the fence is cumulative. (A fence in every thread cost ~1 us per wave of blocks.)
     __syncthreads();
-    if (threadIdx.x == 0) last = atomicAdd(e.counter, 1u) == gridDim.x * gridDim.y * gridDim.z - 1;
+    if (threadIdx.x == 0) {
+        __threadfence();  // this block's delta is visible device-wide before it is counted
+        last = atomicAdd(e.counter, 1u) == gridDim.x * gridDim.y * gridDim.z - 1;
+    }
     __syncthreads();
     if (!last) return;
     __threadfence();
