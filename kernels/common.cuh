@@ -137,15 +137,35 @@ __device__ inline void residual_norm_epilogue(const ResidualNormEpilogue& e, con
     __syncthreads();
     if (!last) return;
     __threadfence();
+    // Every load of a pass is issued before the first use (kPer per thread in flight): a plain
+    // strided loop waited one memory latency per element and made the epilogue cost more than the
+    // norm kernel it replaces.
+    constexpr int kPer = 8;
     const int warps = int(blockDim.x + 31) / 32, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t step = int64_t(blockDim.x) * kPer;
     for (int64_t t = 0; t < e.T; ++t) {
         float* r = e.residual + t * e.C;
         const float* d = delta + t * e.C;
         float ss = 0.0f;
-        for (int64_t i = threadIdx.x; i < e.C; i += blockDim.x) {
-            const float v = r[i] + __ldcg(d + i);
-            r[i] = v;
-            ss = fmaf(v, v, ss);
+        for (int64_t base = threadIdx.x; base < e.C; base += step) {
+            float a[kPer], b[kPer];
+#pragma unroll
+            for (int k = 0; k < kPer; ++k) {
+                const int64_t i = base + int64_t(k) * blockDim.x;
+                if (i < e.C) {
+                    a[k] = r[i];
+                    b[k] = __ldcg(d + i);
+                }
+            }
+#pragma unroll
+            for (int k = 0; k < kPer; ++k) {
+                const int64_t i = base + int64_t(k) * blockDim.x;
+                if (i < e.C) {
+                    const float v = a[k] + b[k];
+                    r[i] = v;
+                    ss = fmaf(v, v, ss);
+                }
+            }
         }
         ss = warp_sum(ss);
         if (lane == 0) red[warp] = ss;
@@ -153,7 +173,22 @@ __device__ inline void residual_norm_epilogue(const ResidualNormEpilogue& e, con
         float total = 0.0f;
         for (int w = 0; w < warps; ++w) total += red[w];
         const float inv_rms = 1.0f / sqrtf(total / float(e.C) + e.eps);
-        for (int64_t i = threadIdx.x; i < e.C; i += blockDim.x) e.out[t * e.C + i] = e.weight[i] * (r[i] * inv_rms);
+        for (int64_t base = threadIdx.x; base < e.C; base += step) {
+            float a[kPer], w[kPer];
+#pragma unroll
+            for (int k = 0; k < kPer; ++k) {
+                const int64_t i = base + int64_t(k) * blockDim.x;
+                if (i < e.C) {
+                    a[k] = r[i];  // this thread's own write above
+                    w[k] = e.weight[i];
+                }
+            }
+#pragma unroll
+            for (int k = 0; k < kPer; ++k) {
+                const int64_t i = base + int64_t(k) * blockDim.x;
+                if (i < e.C) e.out[t * e.C + i] = w[k] * (a[k] * inv_rms);
+            }
+        }
         __syncthreads();  // red is reused by the next row
     }
     if (threadIdx.x == 0) *e.counter = 0u;
