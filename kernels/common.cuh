@@ -10,8 +10,6 @@
 
 #include <cstdint>
 
-#include "rmsnorm.h"
-
 namespace moe::kernels {
 
 constexpr unsigned kFullMask = 0xffffffffu;
@@ -121,78 +119,6 @@ inline cudaError_t launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, s
             ::moe::kernels::launch_pdl(kernel, dim3(grid), dim3(block), size_t(smem), stream, __VA_ARGS__);   \
         if (moe_launch_err_ != cudaSuccess) return moe_launch_err_;                                          \
     } while (0)
-
-// Called by every thread of every block after the block's last write of `delta` (see rmsnorm.h).
-// Rows are summed in the block-reduction order of rmsnorm.cu; the output is w * (v * inv_rms).
-__device__ inline void residual_norm_epilogue(const ResidualNormEpilogue& e, const float* delta) {
-    __shared__ bool last;
-    __shared__ float red[32];
-    // One fence per block, by the thread that counts it: the barrier orders the block's writes
-    // before it and the fence is cumulative. (A fence in every thread cost ~1 us per wave of blocks.)
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();  // this block's delta is visible device-wide before it is counted
-        last = atomicAdd(e.counter, 1u) == gridDim.x * gridDim.y * gridDim.z - 1;
-    }
-    __syncthreads();
-    if (!last) return;
-    __threadfence();
-    // Every load of a pass is issued before the first use (kPer per thread in flight): a plain
-    // strided loop waited one memory latency per element and made the epilogue cost more than the
-    // norm kernel it replaces.
-    constexpr int kPer = 8;
-    const int warps = int(blockDim.x + 31) / 32, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int64_t step = int64_t(blockDim.x) * kPer;
-    for (int64_t t = 0; t < e.T; ++t) {
-        float* r = e.residual + t * e.C;
-        const float* d = delta + t * e.C;
-        float ss = 0.0f;
-        for (int64_t base = threadIdx.x; base < e.C; base += step) {
-            float a[kPer], b[kPer];
-#pragma unroll
-            for (int k = 0; k < kPer; ++k) {
-                const int64_t i = base + int64_t(k) * blockDim.x;
-                if (i < e.C) {
-                    a[k] = r[i];
-                    b[k] = __ldcg(d + i);
-                }
-            }
-#pragma unroll
-            for (int k = 0; k < kPer; ++k) {
-                const int64_t i = base + int64_t(k) * blockDim.x;
-                if (i < e.C) {
-                    const float v = a[k] + b[k];
-                    r[i] = v;
-                    ss = fmaf(v, v, ss);
-                }
-            }
-        }
-        ss = warp_sum(ss);
-        if (lane == 0) red[warp] = ss;
-        __syncthreads();
-        float total = 0.0f;
-        for (int w = 0; w < warps; ++w) total += red[w];
-        const float inv_rms = 1.0f / sqrtf(total / float(e.C) + e.eps);
-        for (int64_t base = threadIdx.x; base < e.C; base += step) {
-            float a[kPer], w[kPer];
-#pragma unroll
-            for (int k = 0; k < kPer; ++k) {
-                const int64_t i = base + int64_t(k) * blockDim.x;
-                if (i < e.C) {
-                    a[k] = r[i];  // this thread's own write above
-                    w[k] = e.weight[i];
-                }
-            }
-#pragma unroll
-            for (int k = 0; k < kPer; ++k) {
-                const int64_t i = base + int64_t(k) * blockDim.x;
-                if (i < e.C) e.out[t * e.C + i] = w[k] * (a[k] * inv_rms);
-            }
-        }
-        __syncthreads();  // red is reused by the next row
-    }
-    if (threadIdx.x == 0) *e.counter = 0u;
-}
 
 __host__ __device__ inline unsigned ceil_div(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 

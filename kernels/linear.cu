@@ -86,7 +86,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 // launch (block b belongs to the segment whose block range holds b).
 template <int TT>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    gemv_splitk_kernel(const float* __restrict__ x, int64_t T, int64_t in, GemvSegments segs, ResidualNormEpilogue epi) {
+    gemv_splitk_kernel(const float* __restrict__ x, int64_t T, int64_t in, GemvSegments segs) {
     pdl_begin();
     __shared__ float part[kWarpsPerBlock][kSplitRows][TT];
     int seg = 0;
@@ -147,17 +147,15 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
             y[(t0 + t) * out + row] = v + (bias ? bias[row] : 0.0f);
         }
     }
-    if (epi.residual) residual_norm_epilogue(epi, y);
 }
 
 template <int TT>
-cudaError_t launch_splitk(const float* x, int64_t T, int64_t in, const GemvSegments& segs, cudaStream_t stream,
-                          const ResidualNormEpilogue& epi = {}) {
+cudaError_t launch_splitk(const float* x, int64_t T, int64_t in, const GemvSegments& segs, cudaStream_t stream) {
     int64_t blocks = 0;
     for (int i = 0; i < segs.n; ++i) blocks += ceil_div(segs.s[i].out, kSplitRows);
     MOE_PREFER_SHARED((gemv_splitk_kernel<TT>));
     MOE_LAUNCH((gemv_splitk_kernel<TT>), dim3(unsigned(blocks), ceil_div(T, TT)), kWarpsPerBlock * 32, 0, stream, x, T,
-               in, segs, epi);
+               in, segs);
     return cudaGetLastError();
 }
 
@@ -217,26 +215,6 @@ cudaError_t gemv_multi_bf16(const float* x, int64_t T, int64_t in, const GemvSeg
     if (T == 2) return launch_splitk<2>(x, T, in, segs, stream);
     if (T <= 4) return launch_splitk<4>(x, T, in, segs, stream);
     return launch_splitk<8>(x, T, in, segs, stream);
-}
-
-bool gemv_residual_norm_supported(const float* x, int64_t T, int64_t in, const uint16_t* W, int64_t out) {
-    GemvSegments one;
-    one.s[0] = GemvSegment{W, out, nullptr, nullptr};
-    one.n = 1;
-    return T >= 1 && T <= 8 && out < kSplitKMaxRows && gemv_multi_supported(x, in, one);
-}
-
-cudaError_t gemv_residual_norm_bf16(const float* x, int64_t T, int64_t in, const uint16_t* W, int64_t out, float* y,
-                                    const ResidualNormEpilogue& epi, cudaStream_t stream) {
-    if (!gemv_residual_norm_supported(x, T, in, W, out) || !epi.residual || !epi.counter || epi.C != out || epi.T != T)
-        return cudaErrorInvalidValue;
-    GemvSegments one;
-    one.s[0] = GemvSegment{W, out, nullptr, y};
-    one.n = 1;
-    if (T == 1) return launch_splitk<1>(x, T, in, one, stream, epi);
-    if (T == 2) return launch_splitk<2>(x, T, in, one, stream, epi);
-    if (T <= 4) return launch_splitk<4>(x, T, in, one, stream, epi);
-    return launch_splitk<8>(x, T, in, one, stream, epi);
 }
 
 cudaError_t add_bias_rows(float* y, int64_t T, int64_t out, const float* bias, cudaStream_t stream) {

@@ -7,8 +7,6 @@
 
 #include <cstdint>
 
-#include "rmsnorm.h"
-
 namespace moe::kernels {
 
 // Any T: tokens are processed in chunks of up to 8 per block (each chunk re-reads W, from L2 when
@@ -34,12 +32,6 @@ struct GemvSegments {
 // True when gemv_multi_bf16 takes these: in % 8 == 0, 16-byte aligned x and weights, 1..4 segments.
 bool gemv_multi_supported(const float* x, int64_t in, const GemvSegments& segs);
 cudaError_t gemv_multi_bf16(const float* x, int64_t T, int64_t in, const GemvSegments& segs, cudaStream_t stream);
-
-// y = x · Wᵀ through the split-K kernel, then its last block runs the residual-norm epilogue
-// (rmsnorm.h) on y: the o projection and the post-attention norm in one launch.
-bool gemv_residual_norm_supported(const float* x, int64_t T, int64_t in, const uint16_t* W, int64_t out);
-cudaError_t gemv_residual_norm_bf16(const float* x, int64_t T, int64_t in, const uint16_t* W, int64_t out, float* y,
-                                    const ResidualNormEpilogue& epi, cudaStream_t stream);
 
 // y [T, out] += bias [out] broadcast over rows.
 cudaError_t add_bias_rows(float* y, int64_t T, int64_t out, const float* bias, cudaStream_t stream);

@@ -1,6 +1,3 @@
-#include <algorithm>
-#include <atomic>
-
 #include "common.cuh"
 #include "moe.h"
 
@@ -103,82 +100,58 @@ DownSegments down_segments(const MoeDecodeArgs& a) {
     return d;
 }
 
-// One warp per segment, the block walking output elements (t, j) with a grid stride: out[t, j] =
-// Σ_s down_s[j] · h_s, the segments' sums added in a fixed order (deterministic, no atomics). Each
-// warp issues all its 16-byte loads (a 2.8 KB run of one expert's row for Moonlight) before the
-// first use. The grid is one wave of resident blocks, so the residual-norm epilogue's per-block
-// fence and count happen once per block, not once per output element.
+// Block per (output row j, token t), one warp per segment: out[t, j] = Σ_s down_s[j] · h_s, the
+// segments' sums added in a fixed order (deterministic, no atomics). Each warp issues all its
+// 16-byte loads (a 2.8 KB run of one expert's row for Moonlight) before the first use.
 // VEC: inter, shared_inter and piece multiples of 8.
 template <bool VEC>
 __global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
     pdl_begin();
     __shared__ float sums[kMaxSegments];
+    const int64_t j = blockIdx.x, t = blockIdx.y;
     const int seg = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t R = a.top_k * a.inter + a.shared_inter;
-    for (int64_t item = blockIdx.x; item < a.T * a.hidden; item += gridDim.x) {
-        const int64_t t = item / a.hidden, j = item - t * a.hidden;
-        const uint16_t* w;
-        const float* h = a.h + t * R;
-        int64_t len;
-        if (seg < d.routed) {
-            const int64_t e = a.ids[t * a.top_k + seg];
-            w = a.down + e * a.hidden * a.inter + j * a.inter;
-            h += seg * a.inter;
-            len = a.inter;
-        } else {
-            const int64_t c0 = int64_t(seg - d.routed) * d.piece;
-            w = a.s_down + j * a.shared_inter + c0;
-            h += a.top_k * a.inter + c0;
-            len = a.shared_inter - c0 < d.piece ? a.shared_inter - c0 : d.piece;
-        }
-        float acc = 0.0f;
-        if constexpr (VEC) {
-            const int nch = int(len / 8);
-            const uint4* w4 = reinterpret_cast<const uint4*>(w);
-            const float4* h4 = reinterpret_cast<const float4*>(h);
-            for (int c0 = lane; c0 < nch; c0 += 32 * kDownBatch) {
-                uint4 wv[kDownBatch];
+    const uint16_t* w;
+    const float* h = a.h + t * R;
+    int64_t len;
+    if (seg < d.routed) {
+        const int64_t e = a.ids[t * a.top_k + seg];
+        w = a.down + e * a.hidden * a.inter + j * a.inter;
+        h += seg * a.inter;
+        len = a.inter;
+    } else {
+        const int64_t c0 = int64_t(seg - d.routed) * d.piece;
+        w = a.s_down + j * a.shared_inter + c0;
+        h += a.top_k * a.inter + c0;
+        len = a.shared_inter - c0 < d.piece ? a.shared_inter - c0 : d.piece;
+    }
+    float acc = 0.0f;
+    if constexpr (VEC) {
+        const int nch = int(len / 8);
+        const uint4* w4 = reinterpret_cast<const uint4*>(w);
+        const float4* h4 = reinterpret_cast<const float4*>(h);
+        for (int c0 = lane; c0 < nch; c0 += 32 * kDownBatch) {
+            uint4 wv[kDownBatch];
 #pragma unroll
-                for (int b = 0; b < kDownBatch; ++b)
-                    if (c0 + 32 * b < nch) wv[b] = ld_stream(w4 + c0 + 32 * b);
+            for (int b = 0; b < kDownBatch; ++b)
+                if (c0 + 32 * b < nch) wv[b] = ld_stream(w4 + c0 + 32 * b);
 #pragma unroll
-                for (int b = 0; b < kDownBatch; ++b) {
-                    const int c = c0 + 32 * b;
-                    if (c < nch) acc += dot8(wv[b], __ldg(h4 + 2 * c), __ldg(h4 + 2 * c + 1));
-                }
+            for (int b = 0; b < kDownBatch; ++b) {
+                const int c = c0 + 32 * b;
+                if (c < nch) acc += dot8(wv[b], __ldg(h4 + 2 * c), __ldg(h4 + 2 * c + 1));
             }
-        } else {
-            for (int64_t c = lane; c < len; c += 32) acc = fmaf(bf16_bits_to_f32(w[c]), h[c], acc);
         }
-        acc = warp_sum(acc);
-        if (lane == 0) sums[seg] = acc;
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            float total = 0.0f;
-            for (int s = 0; s < d.count(); ++s) total += sums[s];
-            a.out[item] = total;
-        }
-        __syncthreads();  // sums is reused by the next element
+    } else {
+        for (int64_t c = lane; c < len; c += 32) acc = fmaf(bf16_bits_to_f32(w[c]), h[c], acc);
     }
-    if (a.epilogue.residual) residual_norm_epilogue(a.epilogue, a.out);
-}
-
-// Resident blocks of `kernel` at `threads` per block on the whole device (one wave), asked of the
-// runtime once per (kernel, block size).
-template <typename K>
-unsigned one_wave(K kernel, int threads) {
-    static std::atomic<unsigned> cached[kMaxSegments + 1];
-    const int slot = std::min(threads / 32, kMaxSegments);
-    if (const unsigned c = cached[slot].load(std::memory_order_relaxed)) return c;
-    int device = 0, sms = 0, per_sm = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
-        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0) != cudaSuccess || per_sm < 1) {
-        (void)cudaGetLastError();
-        return 1024;
+    acc = warp_sum(acc);
+    if (lane == 0) sums[seg] = acc;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float total = 0.0f;
+        for (int s = 0; s < d.count(); ++s) total += sums[s];
+        a.out[t * a.hidden + j] = total;
     }
-    cached[slot].store(unsigned(sms * per_sm), std::memory_order_relaxed);
-    return unsigned(sms * per_sm);
 }
 
 // Grid (column blocks, row blocks), looping over rows: no per-element division.
@@ -213,8 +186,6 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 
 cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     const int64_t R = a.top_k * a.inter + a.shared_inter;
     if (a.T <= 0) return cudaSuccess;
-    if (a.epilogue.residual && (!a.epilogue.counter || a.epilogue.C != a.hidden || a.epilogue.T != a.T))
-        return cudaErrorInvalidValue;
     if (R <= 0 || a.top_k + 1 > kMaxParts || R >= (int64_t(1) << 31) ||
         (a.top_k > 0 && (!a.ids || !a.weights || !a.gate_up || !a.down)) ||
         (a.shared_inter > 0 && (!a.s_gate || !a.s_up || !a.s_down)))
@@ -237,16 +208,14 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     bool vec_d = a.inter % 8 == 0 && a.shared_inter % 8 == 0 && aligned16(a.h);
     if (a.top_k > 0) vec_d = vec_d && aligned16(a.down);
     if (a.shared_inter > 0) vec_d = vec_d && aligned16(a.s_down);
-    const int threads = 32 * d.count();
-    const int64_t items = a.T * a.hidden;
+    const dim3 grid_d(unsigned(a.hidden), unsigned(a.T));
+    const unsigned threads = unsigned(32 * d.count());
     if (vec_d) {
         MOE_PREFER_SHARED((down_kernel<true>));
-        const unsigned grid = unsigned(std::min<int64_t>(items, one_wave(down_kernel<true>, threads)));
-        MOE_LAUNCH((down_kernel<true>), grid, threads, 0, stream, a, d);
+        MOE_LAUNCH((down_kernel<true>), grid_d, threads, 0, stream, a, d);
     } else {
         MOE_PREFER_SHARED((down_kernel<false>));
-        const unsigned grid = unsigned(std::min<int64_t>(items, one_wave(down_kernel<false>, threads)));
-        MOE_LAUNCH((down_kernel<false>), grid, threads, 0, stream, a, d);
+        MOE_LAUNCH((down_kernel<false>), grid_d, threads, 0, stream, a, d);
     }
     return cudaGetLastError();
 }

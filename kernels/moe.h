@@ -18,8 +18,6 @@
 
 #include <cstdint>
 
-#include "rmsnorm.h"
-
 namespace moe::kernels {
 
 struct MoeDecodeArgs {
@@ -39,7 +37,6 @@ struct MoeDecodeArgs {
     int64_t shared_inter = 0;
     float* h = nullptr;                // workspace [T, top_k * inter + shared_inter]
     float* out = nullptr;              // [T, hidden], overwritten
-    ResidualNormEpilogue epilogue;     // optional: residual += out, then its rmsnorm (rmsnorm.h)
 };
 // Workspace floats moe_decode needs in `h`.
 inline int64_t moe_decode_hidden_floats(const MoeDecodeArgs& a) { return a.T * (a.top_k * a.inter + a.shared_inter); }

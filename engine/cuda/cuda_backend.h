@@ -11,9 +11,9 @@
 // the position from device memory, so one captured forward replays for every decode step
 // (engine/cuda/bench/ does this; the Backend interface has no hook for it yet).
 //
-// Decode kernels per layer (the fused Backend steps): DeepSeek MLA + MoE 8 (q|kv_a GEMV, MLA
-// prologue, attention, combine+W_UV, o GEMV + residual norm, router, expert gate/up, expert down +
-// residual norm), Qwen2 7.
+// Decode kernels per layer (the fused Backend steps): DeepSeek MLA + MoE 10 (add+norm, q|kv_a
+// GEMV, MLA prologue, attention, combine+W_UV, o GEMV, add+norm, router, expert gate/up, expert
+// down), Qwen2 9.
 #pragma once
 
 #include <cstdint>
@@ -96,11 +96,6 @@ public:
                                           Tensor& v_cache, int64_t start_pos, const GqaDims& dims) override;
     Tensor moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
                      const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) override;
-    Tensor linear_residual_norm(const Tensor& x, const Weight& w, const ResidualNorm& rn) override;
-    Tensor ffn_residual_norm(const Tensor& x, const FfnWeights& w, const ResidualNorm& rn) override;
-    Tensor moe_block_residual_norm(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
-                                   const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing,
-                                   const ResidualNorm& rn) override;
 
     // ---- beyond the Backend interface ------------------------------------------------------
     const cuda::CudaDeviceInfo& device() const;
@@ -155,10 +150,7 @@ private:
     Tensor gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
     Tensor gqa_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
     kernels::RopeParams rope_params(const RopeTable& table);
-    Tensor run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, const ResidualNorm* rn);
-    Tensor moe_block_decode(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
-                            const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing,
-                            const ResidualNorm* rn);
+    void run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out);
     struct LoadReadback;
 
     std::shared_ptr<cuda::DeviceContext> ctx_;

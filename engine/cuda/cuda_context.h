@@ -37,7 +37,7 @@ public:
     // Device words that are 0 between kernels: fused kernels count finished blocks in them to find
     // their last block (which resets the word). One slot per kernel family; kernels on the one
     // compute stream never overlap, so a slot is never shared by two running kernels.
-    enum class CounterSlot { Router = 0, GemvNorm, MoeNorm, Argmax, Count };
+    enum class CounterSlot { Router = 0, Count };
     unsigned* counter(CounterSlot slot) const { return counters_.as<unsigned>() + int(slot); }
 
     // Stream-ordered allocation on the compute stream. Throws cuda.out_of_memory (needed vs free GiB)

@@ -75,24 +75,6 @@ std::vector<Tensor> CudaBackend::linear_multi(const Tensor& x, std::span<const W
     return outs;
 }
 
-// Few tokens and a split-K-sized weight: the GEMV's last block runs the residual step.
-Tensor CudaBackend::linear_residual_norm(const Tensor& x, const Weight& w, const ResidualNorm& rn) {
-    const CudaWeightStorage& ws = weight_storage(w);
-    const int64_t T = x.rows();
-    if (x.cols() != ws.cols)
-        throw_invalid_argument("linear: x has " + std::to_string(x.cols()) + " columns, the weight expects " +
-                               std::to_string(ws.cols));
-    if (!kernels::gemv_residual_norm_supported(f32(x), T, ws.cols, ws.bf16(), ws.rows))
-        return Backend::linear_residual_norm(x, w, rn);
-    require_shape(*rn.residual, T, ws.rows, "residual of a fused linear");
-    require_shape(*rn.weight, 1, ws.rows, "norm weight of a fused linear");
-    Tensor y = make(T, ws.rows), normed = make(T, ws.rows);
-    const kernels::ResidualNormEpilogue epi{f32(*rn.residual), f32(*rn.weight), rn.eps, f32(normed), T, ws.rows,
-                                            ctx_->counter(DeviceContext::CounterSlot::GemvNorm)};
-    MOE_CUDA_CHECK(kernels::gemv_residual_norm_bf16(f32(x), T, ws.cols, ws.bf16(), ws.rows, f32(y), epi, ctx_->stream()));
-    return normed;
-}
-
 Tensor CudaBackend::embedding(const Weight& table, std::span<const int32_t> tokens) {
     const CudaWeightStorage& ws = weight_storage(table);
     const int64_t T = int64_t(tokens.size());

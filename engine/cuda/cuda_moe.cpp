@@ -43,29 +43,15 @@ void set_shared(kernels::MoeDecodeArgs& a, const FfnWeights& w, int64_t inter) {
 }
 }  // namespace
 
-// The fused decode kernels over whatever experts `a` names: returns their output [T, hidden], or
-// with `rn` the residual step after it (the down kernel's last block adds the output to the
-// residual and writes its rmsnorm).
-Tensor CudaBackend::run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, const ResidualNorm* rn) {
-    const int64_t T = x.rows(), H = x.cols();
+// The fused decode kernels over whatever experts `a` names; out [T, hidden] is overwritten.
+void CudaBackend::run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out) {
     a.x = f32(x);
-    a.T = T;
-    a.hidden = H;
+    a.T = x.rows();
+    a.hidden = x.cols();
     Scratch h(*ctx_, size_t(kernels::moe_decode_hidden_floats(a)) * 4, "expert hidden activations");
     a.h = h.as<float>();
-    Tensor out = make(T, H);
     a.out = f32(out);
-    if (!rn) {
-        MOE_CUDA_CHECK(kernels::moe_decode(a, ctx_->stream()));
-        return out;
-    }
-    require_shape(*rn->residual, T, H, "residual of a fused FFN");
-    require_shape(*rn->weight, 1, H, "norm weight of a fused FFN");
-    Tensor normed = make(T, H);
-    a.epilogue = kernels::ResidualNormEpilogue{f32(*rn->residual), f32(*rn->weight), rn->eps, f32(normed), T, H,
-                                               ctx_->counter(DeviceContext::CounterSlot::MoeNorm)};
     MOE_CUDA_CHECK(kernels::moe_decode(a, ctx_->stream()));
-    return normed;
 }
 
 Tensor CudaBackend::ffn(const Tensor& x, const FfnWeights& w) {
@@ -77,12 +63,13 @@ Tensor CudaBackend::ffn(const Tensor& x, const FfnWeights& w) {
     if (x.cols() != gate.cols) throw_invalid_argument("ffn: x width does not match the gate weight");
     const int64_t T = x.rows(), H = gate.cols, I = gate.rows;
     cudaStream_t s = ctx_->stream();
+    Tensor out = make(T, H);
     if (T <= kFusedMaxTokens) {
         kernels::MoeDecodeArgs a;  // no routed experts: the FFN is the "shared" one
         set_shared(a, w, I);
-        return run_moe_decode(x, a, nullptr);
+        run_moe_decode(x, a, out);
+        return out;
     }
-    Tensor out = make(T, H);
     Scratch xb(*ctx_, size_t(T * H) * 2, "bf16 FFN input");
     MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), H, T, H, xb.as<uint16_t>(), H, s));
     Scratch gu(*ctx_, size_t(T * 2 * I) * 4, "FFN gate/up output");
@@ -102,40 +89,17 @@ Tensor CudaBackend::moe_experts(const Tensor& x, const RouterOutput& routing, co
     if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_experts: expert set does not match x");
     if (T > kFusedMaxTokens && !dev_tokens_) return moe_prefill(x, routing, set);
 
+    Tensor out = make(T, H);
     kernels::MoeDecodeArgs a;
     set_routed(a, routing, es);
-    return run_moe_decode(x, a, nullptr);
+    run_moe_decode(x, a, out);
+    return out;
 }
 
 Tensor CudaBackend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
                               const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) {
-    if (x.rows() > kFusedMaxTokens && !dev_tokens_)
-        return Backend::moe_block(x, gate, bias, params, experts, shared, routing);
-    return moe_block_decode(x, gate, bias, params, experts, shared, routing, nullptr);
-}
-
-Tensor CudaBackend::moe_block_residual_norm(const Tensor& x, const Weight& gate, const Tensor* bias,
-                                            const RouterParams& params, const ExpertSet& experts,
-                                            const FfnWeights* shared, RouterOutput& routing, const ResidualNorm& rn) {
-    if (x.rows() > kFusedMaxTokens && !dev_tokens_)
-        return Backend::moe_block_residual_norm(x, gate, bias, params, experts, shared, routing, rn);
-    return moe_block_decode(x, gate, bias, params, experts, shared, routing, &rn);
-}
-
-Tensor CudaBackend::ffn_residual_norm(const Tensor& x, const FfnWeights& w, const ResidualNorm& rn) {
-    if (x.rows() > kFusedMaxTokens && !dev_tokens_) return Backend::ffn_residual_norm(x, w, rn);
-    const CudaWeightStorage& gate = weight_storage(w.gate);
-    if (x.cols() != gate.cols) throw_invalid_argument("ffn: x width does not match the gate weight");
-    kernels::MoeDecodeArgs a;
-    set_shared(a, w, gate.rows);
-    return run_moe_decode(x, a, &rn);
-}
-
-// Router, then the routed and shared experts in the two fused kernels (three launches).
-Tensor CudaBackend::moe_block_decode(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
-                                     const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing,
-                                     const ResidualNorm* rn) {
-    const int64_t H = x.cols();
+    const int64_t T = x.rows(), H = x.cols();
+    if (T > kFusedMaxTokens && !dev_tokens_) return Backend::moe_block(x, gate, bias, params, experts, shared, routing);
     const CudaExpertSetStorage& es = expert_storage(experts);
     if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_block: expert set does not match x");
     routing = route(x, gate, bias, params);
@@ -146,7 +110,9 @@ Tensor CudaBackend::moe_block_decode(const Tensor& x, const Weight& gate, const 
         if (g.cols != H) throw_invalid_argument("moe_block: shared expert does not match x");
         set_shared(a, *shared, g.rows);
     }
-    return run_moe_decode(x, a, rn);
+    Tensor out = make(T, H);
+    run_moe_decode(x, a, out);
+    return out;
 }
 
 Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& set) {

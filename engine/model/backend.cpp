@@ -18,6 +18,10 @@ RouterParams router_params_from_config(const ModelConfig& c) {
     return p;
 }
 
+Tensor add_pending_rmsnorm(Backend& backend, Tensor& h, const Tensor& pending, const Tensor& weight, float eps) {
+    return pending.empty() ? backend.rmsnorm(h, weight, eps) : backend.add_rmsnorm(h, pending, weight, eps);
+}
+
 std::vector<Tensor> Backend::linear_multi(const Tensor& x, std::span<const Weight* const> weights,
                                           std::span<const Tensor* const> biases) {
     if (biases.size() != weights.size()) throw_invalid_argument("linear_multi: one bias slot per weight");
@@ -49,24 +53,6 @@ Tensor Backend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bia
     Tensor y = moe_experts(x, routing, experts);
     if (shared) add_inplace(y, ffn(x, *shared));
     return y;
-}
-
-}  // namespace moe
-
-namespace moe {
-
-Tensor Backend::linear_residual_norm(const Tensor& x, const Weight& w, const ResidualNorm& rn) {
-    return add_rmsnorm(*rn.residual, linear(x, w), *rn.weight, rn.eps);
-}
-
-Tensor Backend::ffn_residual_norm(const Tensor& x, const FfnWeights& w, const ResidualNorm& rn) {
-    return add_rmsnorm(*rn.residual, ffn(x, w), *rn.weight, rn.eps);
-}
-
-Tensor Backend::moe_block_residual_norm(const Tensor& x, const Weight& gate, const Tensor* bias,
-                                        const RouterParams& params, const ExpertSet& experts,
-                                        const FfnWeights* shared, RouterOutput& routing, const ResidualNorm& rn) {
-    return add_rmsnorm(*rn.residual, moe_block(x, gate, bias, params, experts, shared, routing), *rn.weight, rn.eps);
 }
 
 }  // namespace moe

@@ -75,15 +75,11 @@ struct RouterParams {
 // The router parameters a DeepSeek config implies.
 RouterParams router_params_from_config(const ModelConfig& config);
 
-// The pre-norm residual step that follows an op producing a residual update (the o projection, an
-// FFN, a MoE block): residual += update, then rmsnorm(residual, weight, eps) is the next input.
-// The …_residual_norm ops take it as their last step (a GPU backend runs it in the op's last
-// kernel); `weight` is the next sub-layer's norm (or the final norm after the last layer).
-struct ResidualNorm {
-    Tensor* residual = nullptr;  // [T, hidden], updated in place
-    const Tensor* weight = nullptr;
-    float eps = 0.0f;
-};
+class Backend;
+// The pre-norm residual step with a deferred add: h += pending (when not empty), then
+// rmsnorm(h). The graphs keep each layer's FFN output pending so that the next norm adds it
+// (one fused kernel instead of an add and a norm).
+Tensor add_pending_rmsnorm(Backend& backend, Tensor& h, const Tensor& pending, const Tensor& weight, float eps);
 
 // Per token, the chosen experts in selection order and their final weights (bias-free scores,
 // normalised and scaled as the config says).
@@ -204,12 +200,6 @@ public:
     // `routing` receives the router's choice (telemetry).
     virtual Tensor moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
                              const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing);
-    // The same three followed by the residual step: residual += result; returns rmsnorm(residual).
-    virtual Tensor linear_residual_norm(const Tensor& x, const Weight& w, const ResidualNorm& rn);
-    virtual Tensor ffn_residual_norm(const Tensor& x, const FfnWeights& w, const ResidualNorm& rn);
-    virtual Tensor moe_block_residual_norm(const Tensor& x, const Weight& gate, const Tensor* bias,
-                                           const RouterParams& params, const ExpertSet& experts,
-                                           const FfnWeights* shared, RouterOutput& routing, const ResidualNorm& rn);
 };
 
 }  // namespace moe

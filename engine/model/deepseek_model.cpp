@@ -40,13 +40,10 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
 
     trace_.begin_forward(start_pos, T, false);
     Tensor h = backend_.embedding(weights_.embed, tokens);
-    const auto& layers = weights_.layers;
-    Tensor x = backend_.rmsnorm(h, layers.front().input_norm, eps_);
-    for (size_t i = 0; i < layers.size(); ++i) {
-        const Tensor& next_norm = i + 1 < layers.size() ? layers[i + 1].input_norm : weights_.final_norm;
-        x = decoder_layer(h, x, layers[i], caches_[i], start_pos, next_norm);
-    }
-    last_hidden_ = x;
+    Tensor pending;  // the latest FFN output, added to h by the next norm
+    for (size_t i = 0; i < weights_.layers.size(); ++i)
+        decoder_layer(h, pending, weights_.layers[i], caches_[i], start_pos);
+    last_hidden_ = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
     last_hidden_start_ = start_pos;
     cached_ = start_pos + T;
     trace_.end_forward();
@@ -65,15 +62,15 @@ void DeepseekModel::truncate(int64_t n) {
     mtp_cached_ = std::min(mtp_cached_, n);
 }
 
-Tensor DeepseekModel::decoder_layer(Tensor& h, const Tensor& x, const DecoderLayerWeights& w, Tensor& cache,
-                                    int64_t start_pos, const Tensor& next_norm) {
-    const Tensor x2 = attention(x, w.attn, cache, start_pos, ResidualNorm{&h, &w.post_norm, eps_});
-    const ResidualNorm to_next{&h, &next_norm, eps_};
-    return w.is_moe ? moe(x2, w.moe, w.index, to_next) : backend_.ffn_residual_norm(x2, w.mlp, to_next);
+void DeepseekModel::decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w, Tensor& cache,
+                                  int64_t start_pos) {
+    const Tensor x = add_pending_rmsnorm(backend_, h, pending, w.input_norm, eps_);  // h += pending
+    const Tensor attn_out = attention(x, w.attn, cache, start_pos);
+    const Tensor x2 = backend_.add_rmsnorm(h, attn_out, w.post_norm, eps_);  // h += attn_out
+    pending = w.is_moe ? moe(x2, w.moe, w.index) : backend_.ffn(x2, w.mlp);
 }
 
-Tensor DeepseekModel::attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos,
-                                const ResidualNorm& rn) {
+Tensor DeepseekModel::attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos) {
     // q [T, H * (nope + rope)], head-major, nope first; ckv [T, kv_lora + qk_rope] = [c ; k_pe]:
     // both projections of x in one step. Rope, the latent norm and the cache write follow inside
     // mla_attention_from_projections.
@@ -84,13 +81,13 @@ Tensor DeepseekModel::attention(const Tensor& x, const MlaWeights& w, Tensor& ca
     Tensor q = w.q_lora ? backend_.linear(backend_.rmsnorm(proj[0], w.q_a_norm, kLatentNormEps), w.q_b) : proj[0];
     const Tensor o = backend_.mla_attention_from_projections(q, proj[1], w.kv_a_norm, kLatentNormEps, rope_, w.kv_b,
                                                              cache, start_pos, mla_);
-    return backend_.linear_residual_norm(o, w.o, rn);
+    return backend_.linear(o, w.o);
 }
 
-Tensor DeepseekModel::moe(const Tensor& x, const MoeWeights& w, int64_t layer, const ResidualNorm& rn) {
+Tensor DeepseekModel::moe(const Tensor& x, const MoeWeights& w, int64_t layer) {
     RouterOutput routing;
-    Tensor y = backend_.moe_block_residual_norm(x, w.gate, w.bias.empty() ? nullptr : &w.bias, router_, w.experts,
-                                                w.shared ? &*w.shared : nullptr, routing, rn);
+    Tensor y = backend_.moe_block(x, w.gate, w.bias.empty() ? nullptr : &w.bias, router_, w.experts,
+                                  w.shared ? &*w.shared : nullptr, routing);
     if (trace_.enabled())
         trace_.record(layer, router_.top_k, backend_.download_i32(routing.expert_ids),
                       backend_.download(routing.weights));
@@ -122,11 +119,11 @@ Logits DeepseekModel::mtp_forward(std::span<const int32_t> next_tokens, int64_t 
     Tensor h = backend_.linear(backend_.concat_cols(e, backend_.rmsnorm(h_main, m.hnorm, eps_)), m.eh_proj);
 
     trace_.begin_forward(start_pos, n, true);
-    const Tensor x = backend_.rmsnorm(h, m.layer.input_norm, eps_);
-    const Tensor normed = decoder_layer(h, x, m.layer, mtp_cache_, start_pos, m.head_norm);
+    Tensor pending;
+    decoder_layer(h, pending, m.layer, mtp_cache_, start_pos);
     mtp_cached_ = start_pos + n;
     trace_.end_forward();
-    return head_logits(normed, m.head, LogitRows::All);
+    return head_logits(add_pending_rmsnorm(backend_, h, pending, m.head_norm, eps_), m.head, LogitRows::All);
 }
 
 }  // namespace moe

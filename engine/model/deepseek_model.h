@@ -26,13 +26,12 @@ public:
     int64_t mtp_cached_tokens() const override { return mtp_cached_; }
 
 private:
-    // x = rmsnorm(h) with this layer's input norm. h += attn(x); h += ffn(rmsnorm(h)), in place;
-    // returns rmsnorm(h) with `next_norm` (the next layer's input norm, or the final / head norm).
-    Tensor decoder_layer(Tensor& h, const Tensor& x, const DecoderLayerWeights& w, Tensor& cache, int64_t start_pos,
-                         const Tensor& next_norm);
-    // x [T, hidden] (normed): h += attention(x) through rn, returns the post-attention normed input.
-    Tensor attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos, const ResidualNorm& rn);
-    Tensor moe(const Tensor& x, const MoeWeights& w, int64_t layer, const ResidualNorm& rn);
+    // h [T, hidden] += pending (the previous layer's FFN output); h += attn(norm(h)); then
+    // pending = ffn(norm(h)), left for the next norm to add.
+    void decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w, Tensor& cache, int64_t start_pos);
+    // x [T, hidden] (normed) -> [T, hidden]
+    Tensor attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos);
+    Tensor moe(const Tensor& x, const MoeWeights& w, int64_t layer);
     // normed hidden [T, hidden] -> logits through `head`.
     Logits head_logits(const Tensor& normed, const Weight& head, LogitRows rows);
 

@@ -59,13 +59,10 @@ Logits Qwen2Model::forward(std::span<const int32_t> tokens, int64_t start_pos, L
     cached_ = start_pos;
 
     Tensor h = backend_.embedding(embed_, tokens);
-    Tensor x = backend_.rmsnorm(h, layers_.front().input_norm, eps_);
-    for (size_t i = 0; i < layers_.size(); ++i) {
-        const Tensor& next_norm = i + 1 < layers_.size() ? layers_[i + 1].input_norm : final_norm_;
-        x = decoder_layer(h, x, layers_[i], start_pos, next_norm);
-    }
+    Tensor pending;  // the latest FFN output, added to h by the next norm
+    for (Layer& layer : layers_) decoder_layer(h, pending, layer, start_pos);
     cached_ = start_pos + T;
-    Tensor normed = x;
+    Tensor normed = add_pending_rmsnorm(backend_, h, pending, final_norm_, eps_);
     if (rows == LogitRows::Last) normed = backend_.slice_rows(normed, T - 1, 1);
     return download_logits(backend_, backend_.linear(normed, lm_head_));
 }
@@ -75,18 +72,20 @@ void Qwen2Model::truncate(int64_t n) {
     cached_ = std::min(cached_, n);
 }
 
-Tensor Qwen2Model::decoder_layer(Tensor& h, const Tensor& x, Layer& layer, int64_t start_pos, const Tensor& next_norm) {
-    const Tensor x2 = attention(x, layer, start_pos, ResidualNorm{&h, &layer.post_norm, eps_});
-    return backend_.ffn_residual_norm(x2, layer.mlp, ResidualNorm{&h, &next_norm, eps_});
+void Qwen2Model::decoder_layer(Tensor& h, Tensor& pending, Layer& layer, int64_t start_pos) {
+    const Tensor x = add_pending_rmsnorm(backend_, h, pending, layer.input_norm, eps_);  // h += pending
+    const Tensor attn_out = attention(x, layer, start_pos);
+    const Tensor x2 = backend_.add_rmsnorm(h, attn_out, layer.post_norm, eps_);  // h += attn_out
+    pending = backend_.ffn(x2, layer.mlp);
 }
 
-Tensor Qwen2Model::attention(const Tensor& x, Layer& layer, int64_t start_pos, const ResidualNorm& rn) {
+Tensor Qwen2Model::attention(const Tensor& x, Layer& layer, int64_t start_pos) {
     const Weight* weights[] = {&layer.q, &layer.k, &layer.v};
     const Tensor* biases[] = {&layer.q_bias, &layer.k_bias, &layer.v_bias};
     std::vector<Tensor> qkv = backend_.linear_multi(x, weights, biases);
     const Tensor o = backend_.gqa_attention_from_projections(qkv[0], qkv[1], qkv[2], rope_, layer.k_cache,
                                                              layer.v_cache, start_pos, gqa_);
-    return backend_.linear_residual_norm(o, layer.o, rn);
+    return backend_.linear(o, layer.o);
 }
 
 }  // namespace moe

@@ -29,11 +29,9 @@ private:
     };
 
     void load_layers(const Checkpoint& checkpoint);
-    // x = rmsnorm(h) with this layer's input norm. h += attn(x); h += ffn(rmsnorm(h)); returns
-    // rmsnorm(h) with `next_norm` (the next layer's input norm or the final norm).
-    Tensor decoder_layer(Tensor& h, const Tensor& x, Layer& layer, int64_t start_pos, const Tensor& next_norm);
-    // h += attention(x) through rn; returns the post-attention normed input.
-    Tensor attention(const Tensor& x, Layer& layer, int64_t start_pos, const ResidualNorm& rn);
+    // h += pending; h += attn(norm(h)); pending = ffn(norm(h)) (added by the next norm).
+    void decoder_layer(Tensor& h, Tensor& pending, Layer& layer, int64_t start_pos);
+    Tensor attention(const Tensor& x, Layer& layer, int64_t start_pos);
 
     ModelConfig config_;
     Backend& backend_;

@@ -109,48 +109,50 @@ SyntheticModel::SyntheticModel(CudaBackend& be, const ModelConfig& c, int64_t ca
 
 SyntheticModel::~SyntheticModel() { backend_.set_device_inputs(nullptr, nullptr); }
 
-Tensor SyntheticModel::deepseek_layer(Tensor& h, const Tensor& x, Layer& l, int64_t start_pos, const Tensor& next_norm) {
+Tensor SyntheticModel::deepseek_layer(Tensor& h, const Tensor& pending, Layer& l, int64_t start_pos) {
     CudaBackend& be = backend_;
     const float eps = float(c_.rms_norm_eps);
     // attention (deepseek_model.cpp DeepseekModel::decoder_layer / attention)
+    const Tensor x = add_pending_rmsnorm(be, h, pending, l.input_norm, eps);
     const Weight* weights[] = {l.q_lora ? &l.q_a : &l.q, &l.kv_a};
     const Tensor* biases[] = {nullptr, nullptr};
     std::vector<Tensor> proj = be.linear_multi(x, weights, biases);
     Tensor q = l.q_lora ? be.linear(be.rmsnorm(proj[0], l.q_a_norm, kLatentNormEps), l.q_b) : proj[0];
-    const Tensor o = be.mla_attention_from_projections(q, proj[1], l.kv_a_norm, kLatentNormEps, rope_, l.kv_b, l.cache,
-                                                       start_pos, mla_dims_);
-    const Tensor x2 = be.linear_residual_norm(o, l.o, ResidualNorm{&h, &l.post_norm, eps});
-    // ffn (DeepseekModel::decoder_layer / moe)
-    const ResidualNorm to_next{&h, &next_norm, eps};
-    if (!l.is_moe) return be.ffn_residual_norm(x2, l.mlp, to_next);
+    const Tensor attn = be.linear(
+        be.mla_attention_from_projections(q, proj[1], l.kv_a_norm, kLatentNormEps, rope_, l.kv_b, l.cache, start_pos,
+                                          mla_dims_),
+        l.o);
+    // ffn (DeepseekModel::decoder_layer / moe): the output stays pending for the next norm
+    const Tensor x2 = be.add_rmsnorm(h, attn, l.post_norm, eps);
+    if (!l.is_moe) return be.ffn(x2, l.mlp);
     RouterOutput routing;
-    return be.moe_block_residual_norm(x2, l.gate, l.bias.empty() ? nullptr : &l.bias, router_, l.experts,
-                                      l.shared ? &*l.shared : nullptr, routing, to_next);
+    return be.moe_block(x2, l.gate, l.bias.empty() ? nullptr : &l.bias, router_, l.experts,
+                        l.shared ? &*l.shared : nullptr, routing);
 }
 
-Tensor SyntheticModel::qwen_layer(Tensor& h, const Tensor& x, Layer& l, int64_t start_pos, const Tensor& next_norm) {
+Tensor SyntheticModel::qwen_layer(Tensor& h, const Tensor& pending, Layer& l, int64_t start_pos) {
     CudaBackend& be = backend_;
     const float eps = float(c_.rms_norm_eps);
     // qwen2_model.cpp Qwen2Model::decoder_layer / attention
+    const Tensor x = add_pending_rmsnorm(be, h, pending, l.input_norm, eps);
     const Weight* weights[] = {&l.q, &l.k, &l.v};
     const Tensor* biases[] = {&l.q_bias, &l.k_bias, &l.v_bias};
     std::vector<Tensor> qkv = be.linear_multi(x, weights, biases);
-    const Tensor o =
-        be.gqa_attention_from_projections(qkv[0], qkv[1], qkv[2], rope_, l.k_cache, l.v_cache, start_pos, gqa_dims_);
-    const Tensor x2 = be.linear_residual_norm(o, l.o, ResidualNorm{&h, &l.post_norm, eps});
-    return be.ffn_residual_norm(x2, l.mlp, ResidualNorm{&h, &next_norm, eps});
+    const Tensor attn = be.linear(
+        be.gqa_attention_from_projections(qkv[0], qkv[1], qkv[2], rope_, l.k_cache, l.v_cache, start_pos, gqa_dims_),
+        l.o);
+    const Tensor x2 = be.add_rmsnorm(h, attn, l.post_norm, eps);
+    return be.ffn(x2, l.mlp);
 }
 
 Tensor SyntheticModel::forward(std::span<const int32_t> tokens, int64_t start_pos) {
     CudaBackend& be = backend_;
     const int64_t T = int64_t(tokens.size());
     Tensor h = be.embedding(embed_, tokens);
-    Tensor x = be.rmsnorm(h, layers_.front().input_norm, float(c_.rms_norm_eps));
-    for (size_t i = 0; i < layers_.size(); ++i) {
-        const Tensor& next_norm = i + 1 < layers_.size() ? layers_[i + 1].input_norm : final_norm_;
-        x = mla_ ? deepseek_layer(h, x, layers_[i], start_pos, next_norm) : qwen_layer(h, x, layers_[i], start_pos, next_norm);
-    }
-    return be.linear(T == 1 ? x : be.slice_rows(x, T - 1, 1), lm_head_);
+    Tensor pending;
+    for (Layer& l : layers_) pending = mla_ ? deepseek_layer(h, pending, l, start_pos) : qwen_layer(h, pending, l, start_pos);
+    const Tensor normed = add_pending_rmsnorm(be, h, pending, final_norm_, float(c_.rms_norm_eps));
+    return be.linear(T == 1 ? normed : be.slice_rows(normed, T - 1, 1), lm_head_);
 }
 
 Tensor SyntheticModel::prefill(const std::vector<int32_t>& tokens, int64_t start_pos) {

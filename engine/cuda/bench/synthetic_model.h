@@ -45,9 +45,9 @@ public:
 private:
     struct Layer;
     Tensor forward(std::span<const int32_t> tokens, int64_t start_pos);
-    // x = the layer's normed input; h += attention, h += ffn; returns rmsnorm(h) with next_norm.
-    Tensor deepseek_layer(Tensor& h, const Tensor& x, Layer& l, int64_t start_pos, const Tensor& next_norm);
-    Tensor qwen_layer(Tensor& h, const Tensor& x, Layer& l, int64_t start_pos, const Tensor& next_norm);
+    // h += pending; h += attention(norm(h)); returns the FFN output (the next pending).
+    Tensor deepseek_layer(Tensor& h, const Tensor& pending, Layer& l, int64_t start_pos);
+    Tensor qwen_layer(Tensor& h, const Tensor& pending, Layer& l, int64_t start_pos);
     void decode_body();
 
     CudaBackend& backend_;
