@@ -223,9 +223,11 @@ __global__ void __launch_bounds__(kFusedWarps * 32)
             const_cast<float*>(a.logits)[t * a.E + row] = v;
         }
     }
-    __threadfence();  // this block's logits are visible device-wide before it is counted
     __syncthreads();
-    if (threadIdx.x == 0) last = atomicAdd(counter, 1u) == gridDim.x - 1;
+    if (threadIdx.x == 0) {  // one cumulative fence per block (see common.cuh residual_norm_epilogue)
+        __threadfence();     // this block's logits are visible device-wide before it is counted
+        last = atomicAdd(counter, 1u) == gridDim.x - 1;
+    }
     __syncthreads();
     if (!last) return;
     __threadfence();
