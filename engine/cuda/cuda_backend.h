@@ -8,8 +8,9 @@
 // activations (selection must match the reference).
 //
 // Decode graphs: set_device_inputs() makes embedding, rope and attention read the token ids and
-// the position from device memory, so one captured forward replays for every decode step
-// (engine/cuda/bench/ does this; the Backend interface has no hook for it yet).
+// the position from device memory, so one captured forward replays for every decode step: the
+// models' batch-1 forwards go through decode_step() (cuda_step_graph.cpp), the benchmark captures
+// its own step (engine/cuda/bench/).
 //
 // Decode kernels per layer (the fused Backend steps): DeepSeek MLA + MoE 10 (add+norm, q|kv_a
 // GEMV, MLA prologue, attention, combine+W_UV, o GEMV, add+norm, router, expert gate/up, expert
@@ -44,6 +45,8 @@ struct CudaBackendOptions {
     int device = 0;
     // Tests: guard bytes around every tensor and NaN-filled fresh outputs (slower; never in production).
     bool debug_guards = false;
+    // Batch-1 decode steps (Backend::decode_step) recorded once per model and replayed as graphs.
+    bool step_graphs = true;
 };
 
 class CudaBackend final : public Backend {
@@ -96,6 +99,11 @@ public:
                                           Tensor& v_cache, int64_t start_pos, const GqaDims& dims) override;
     Tensor moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
                      const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) override;
+
+    // Decode steps as replayed graphs (cuda_step_graph.cpp).
+    std::vector<HostTensor> decode_step(const void* owner, int32_t token, int64_t pos,
+                                        const std::function<std::vector<Tensor>()>& body) override;
+    void forget_steps(const void* owner) override;
 
     // ---- beyond the Backend interface ------------------------------------------------------
     const cuda::CudaDeviceInfo& device() const;
@@ -159,6 +167,9 @@ private:
     const int32_t* dev_tokens_ = nullptr;
     const int32_t* dev_pos_ = nullptr;
     std::shared_ptr<cuda::WeightBytes> weight_bytes_;
+    struct StepGraph;
+    bool step_graphs_ = true;
+    std::map<const void*, std::shared_ptr<StepGraph>> steps_;
 };
 
 // For the CLI's --backend choice: the CUDA backend on device 0 (throws as the constructor does).

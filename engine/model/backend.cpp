@@ -55,4 +55,20 @@ Tensor Backend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bia
     return y;
 }
 
+std::vector<HostTensor> Backend::decode_step(const void*, int32_t, int64_t,
+                                             const std::function<std::vector<Tensor>()>& body) {
+    std::vector<HostTensor> host;
+    for (const Tensor& t : body()) {
+        HostTensor h{t.rows(), t.cols(), t.dtype(), {}, {}};
+        if (t.dtype() == DType::I32)
+            h.i32 = download_i32(t);
+        else
+            h.f32 = download(t);
+        host.push_back(std::move(h));
+    }
+    return host;
+}
+
+void Backend::forget_steps(const void*) {}
+
 }  // namespace moe

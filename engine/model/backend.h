@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -93,6 +94,14 @@ struct FfnWeights {
     Weight gate;  // [inter, hidden]
     Weight up;    // [inter, hidden]
     Weight down;  // [hidden, inter]
+};
+
+// A tensor's contents on the host (F32 in f32, I32 in i32).
+struct HostTensor {
+    int64_t rows = 0, cols = 0;
+    DType dtype = DType::F32;
+    std::vector<float> f32;
+    std::vector<int32_t> i32;
 };
 
 // The routed experts of one MoE layer, prepared once by the backend (a GPU backend packs pointer
@@ -200,6 +209,17 @@ public:
     // `routing` receives the router's choice (telemetry).
     virtual Tensor moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
                              const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing);
+
+    // ---- decode steps (optional) -------------------------------------------------------------
+    // One batch-1 forward: `body` runs it for token `token` at position `pos` and returns the
+    // tensors to read back; decode_step returns their contents in the same order, read in one go
+    // after the step. A GPU backend may record body once per `owner` (a device graph fed the token
+    // and position from device memory) and replay the recording for later steps, so body must do
+    // the same ops every time, keep no tensor it makes, and read nothing back itself. The default
+    // runs body and downloads. forget_steps(owner) drops a recording (the owner's buffers are gone).
+    virtual std::vector<HostTensor> decode_step(const void* owner, int32_t token, int64_t pos,
+                                                const std::function<std::vector<Tensor>()>& body);
+    virtual void forget_steps(const void* owner);
 };
 
 }  // namespace moe

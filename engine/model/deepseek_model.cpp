@@ -39,6 +39,7 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
     truncate(start_pos);
 
     trace_.begin_forward(start_pos, T, false);
+    if (T == 1) return forward_one(tokens[0], start_pos);
     Tensor h = backend_.embedding(weights_.embed, tokens);
     Tensor pending;  // the latest FFN output, added to h by the next norm
     for (size_t i = 0; i < weights_.layers.size(); ++i)
@@ -48,6 +49,59 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
     cached_ = start_pos + T;
     trace_.end_forward();
     return head_logits(last_hidden_, weights_.lm_head, rows);
+}
+
+DeepseekModel::~DeepseekModel() {
+    backend_.forget_steps(step_owner(false));
+    backend_.forget_steps(step_owner(true));
+}
+
+const void* DeepseekModel::step_owner(bool traced) const {
+    return reinterpret_cast<const char*>(this) + (traced ? 1 : 0);  // one recording per trace setting
+}
+
+// One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA), and
+// everything the host needs comes back in one read after it: the logits, the normed hidden state
+// (the MTP layer's input) and, when routing is traced, every MoE layer's expert ids and weights.
+Logits DeepseekModel::forward_one(int32_t token, int64_t pos) {
+    check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
+    const bool traced = trace_.enabled(), keep_hidden = weights_.mtp.has_value();
+    auto body = [&]() {
+        std::vector<std::pair<int64_t, RouterOutput>> routing;
+        step_routing_ = &routing;
+        Tensor h = backend_.embedding(weights_.embed, std::span<const int32_t>(&token, 1));
+        Tensor pending;
+        for (size_t i = 0; i < weights_.layers.size(); ++i)
+            decoder_layer(h, pending, weights_.layers[i], caches_[i], pos);
+        step_routing_ = nullptr;
+        const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
+        std::vector<Tensor> outs{backend_.linear(normed, weights_.lm_head)};
+        if (keep_hidden) outs.push_back(normed);
+        step_traced_layers_.clear();
+        for (const auto& [layer, r] : routing) {
+            if (!traced) break;
+            step_traced_layers_.push_back(layer);
+            outs.push_back(r.expert_ids);
+            outs.push_back(r.weights);
+        }
+        return outs;
+    };
+    std::vector<HostTensor> out = backend_.decode_step(step_owner(traced), token, pos, body);
+    size_t i = 0;
+    Logits logits{out[i].rows, out[i].cols, std::move(out[i].f32)};
+    ++i;
+    if (keep_hidden) {
+        last_hidden_ = backend_.upload(out[i].f32, out[i].rows, out[i].cols);
+        last_hidden_start_ = pos;
+        ++i;
+    }
+    for (int64_t layer : step_traced_layers_) {
+        trace_.record(layer, router_.top_k, std::move(out[i].i32), std::move(out[i + 1].f32));
+        i += 2;
+    }
+    cached_ = pos + 1;
+    trace_.end_forward();
+    return logits;
 }
 
 void DeepseekModel::reset() {
@@ -88,7 +142,9 @@ Tensor DeepseekModel::moe(const Tensor& x, const MoeWeights& w, int64_t layer) {
     RouterOutput routing;
     Tensor y = backend_.moe_block(x, w.gate, w.bias.empty() ? nullptr : &w.bias, router_, w.experts,
                                   w.shared ? &*w.shared : nullptr, routing);
-    if (trace_.enabled())
+    if (step_routing_)
+        step_routing_->emplace_back(layer, routing);  // read back after the decode step
+    else if (trace_.enabled())
         trace_.record(layer, router_.top_k, backend_.download_i32(routing.expert_ids),
                       backend_.download(routing.weights));
     return y;

@@ -57,6 +57,7 @@ Logits Qwen2Model::forward(std::span<const int32_t> tokens, int64_t start_pos, L
     const int64_t T = int64_t(tokens.size());
     check_forward_range(start_pos, T, cached_, capacity_);
     cached_ = start_pos;
+    if (T == 1) return forward_one(tokens[0], start_pos);
 
     Tensor h = backend_.embedding(embed_, tokens);
     Tensor pending;  // the latest FFN output, added to h by the next norm
@@ -65,6 +66,23 @@ Logits Qwen2Model::forward(std::span<const int32_t> tokens, int64_t start_pos, L
     Tensor normed = add_pending_rmsnorm(backend_, h, pending, final_norm_, eps_);
     if (rows == LogitRows::Last) normed = backend_.slice_rows(normed, T - 1, 1);
     return download_logits(backend_, backend_.linear(normed, lm_head_));
+}
+
+Qwen2Model::~Qwen2Model() { backend_.forget_steps(this); }
+
+// One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA).
+Logits Qwen2Model::forward_one(int32_t token, int64_t pos) {
+    check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
+    auto body = [&]() {
+        Tensor h = backend_.embedding(embed_, std::span<const int32_t>(&token, 1));
+        Tensor pending;
+        for (Layer& layer : layers_) decoder_layer(h, pending, layer, pos);
+        const Tensor normed = add_pending_rmsnorm(backend_, h, pending, final_norm_, eps_);
+        return std::vector<Tensor>{backend_.linear(normed, lm_head_)};
+    };
+    std::vector<HostTensor> out = backend_.decode_step(this, token, pos, body);
+    cached_ = pos + 1;
+    return Logits{out[0].rows, out[0].cols, std::move(out[0].f32)};
 }
 
 void Qwen2Model::truncate(int64_t n) {
