@@ -685,7 +685,7 @@ cudaError_t launch_decode(const DecodeAttnArgs& a, int splits, float* ws, cudaSt
 // MLA: the split combine fused with W_UV. Block = (head h, 32 output rows, token t): it combines the
 // head's latent output into shared memory (every block of the head repeats this small part), then
 // each warp takes 4 rows of W_UV[h] with 16-byte loads.
-constexpr int kVuRows = 32, kVuThreads = 256;
+constexpr int kVuRows = 32, kVuThreads = 512;
 __global__ void __launch_bounds__(kVuThreads)
     mla_combine_value_up_kernel(int splits, const float* __restrict__ part_o, const float* __restrict__ part_ml,
                                 const uint16_t* __restrict__ kv_b, MlaShape sh, float* __restrict__ out) {
@@ -724,11 +724,44 @@ __global__ void __launch_bounds__(kVuThreads)
     for (int w = 0; w < kVuThreads / 32; ++w) L += red[w];
     const float inv = 1.0f / L;
     const int n = active_s;
-    for (int64_t c = threadIdx.x; c < sh.kv_lora; c += kVuThreads) {
-        float o = 0.0f;
+    const int q4 = int(sh.kv_lora / 4);  // float4 columns of a latent row
+    if (sh.kv_lora % 4 == 0 && q4 <= kVuThreads) {
+        // The splits are shared out among `groups` thread groups, each reading whole 16-byte
+        // columns; a thread walking all splits alone waited one latency per 8 splits (129 splits
+        // at a 4096 context: the longest kernel of the layer).
+        float* o_part = w_s + splits;  // [groups][kv_lora]
+        const int groups = kVuThreads / q4, g = threadIdx.x / q4, c4 = threadIdx.x % q4;
+        if (g < groups) {
+            float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            const float4* p4 = reinterpret_cast<const float4*>(part_o) + base * q4 + c4;
+#pragma unroll 4
+            for (int s = g; s < n; s += groups) {
+                const float w = w_s[s];
+                const float4 v = __ldg(p4 + int64_t(s) * q4);
+                o.x = fmaf(w, v.x, o.x);
+                o.y = fmaf(w, v.y, o.y);
+                o.z = fmaf(w, v.z, o.z);
+                o.w = fmaf(w, v.w, o.w);
+            }
+            float* dst = o_part + g * sh.kv_lora + 4 * c4;
+            dst[0] = o.x;
+            dst[1] = o.y;
+            dst[2] = o.z;
+            dst[3] = o.w;
+        }
+        __syncthreads();
+        for (int64_t c = threadIdx.x; c < sh.kv_lora; c += kVuThreads) {
+            float o = 0.0f;
+            for (int gg = 0; gg < groups; ++gg) o += o_part[gg * sh.kv_lora + c];
+            o_s[c] = o * inv;
+        }
+    } else {
+        for (int64_t c = threadIdx.x; c < sh.kv_lora; c += kVuThreads) {
+            float o = 0.0f;
 #pragma unroll 8
-        for (int s = 0; s < n; ++s) o = fmaf(w_s[s], part_o[(base + s) * sh.kv_lora + c], o);
-        o_s[c] = o * inv;
+            for (int s = 0; s < n; ++s) o = fmaf(w_s[s], part_o[(base + s) * sh.kv_lora + c], o);
+            o_s[c] = o * inv;
+        }
     }
     __syncthreads();
     constexpr int kRowsPerWarp = kVuRows / (kVuThreads / 32);
@@ -989,7 +1022,15 @@ cudaError_t mla_combine_value_up(const DecodeAttnArgs& a, int splits, const floa
     const float* part_o = workspace;
     const float* part_ml = workspace + a.T * a.n_heads * splits * a.dv;
     const dim3 grid(unsigned(s.n_heads), ceil_div(s.v_head, kVuRows), unsigned(a.T));
-    const size_t smem = size_t(s.kv_lora + splits) * sizeof(float);
+    // o_s [kv_lora], w_s [splits], the split groups' partial sums (at most 4 kVuThreads floats).
+    const size_t smem = size_t(s.kv_lora + splits + 4 * kVuThreads) * sizeof(float);
+    static size_t configured = 48 * 1024;
+    if (smem > configured) {
+        const cudaError_t e =
+            cudaFuncSetAttribute(mla_combine_value_up_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+        if (e != cudaSuccess) return e;
+        configured = smem;
+    }
     MOE_PREFER_SHARED((mla_combine_value_up_kernel));
     MOE_LAUNCH((mla_combine_value_up_kernel), grid, kVuThreads, smem, stream, splits, part_o, part_ml, kv_b, s, out);
     return cudaGetLastError();
