@@ -219,6 +219,31 @@ __device__ __forceinline__ bool aligned4(const float* p, int64_t stride, int64_t
 
 // ---- split-K decode ---------------------------------------------------------------------------
 
+// Keys [begin, end) of split `split` for query t: the n_keys visible keys cut into `splits` chunks
+// of a multiple of `grain` keys (empty for the trailing splits at short contexts).
+struct KeyRange {
+    int64_t begin, end;
+};
+__device__ __forceinline__ KeyRange split_keys(const DecodeAttnArgs& a, int64_t t, int split, int splits, int grain) {
+    const int64_t n_keys = first_position(a.dev_pos, a.start_pos) + t + 1;
+    const int64_t per_split = (n_keys + splits - 1) / splits;
+    const int64_t chunk = (per_split + grain - 1) / grain * grain;
+    const int64_t begin = int64_t(split) * chunk;
+    return {begin, begin + chunk < n_keys ? begin + chunk : n_keys};
+}
+
+// One 32-key tile of online softmax for a warp whose lane j holds score s of key j (lanes >= nk
+// hold no key): updates the running max m and sum l, returns lane j's probability and sets corr,
+// the factor the running output must be scaled by (0 on the first tile, where m = -inf).
+__device__ __forceinline__ float online_softmax_tile(float s, int lane, int nk, float& m, float& l, float& corr) {
+    const float m_new = fmaxf(m, warp_max(s));
+    const float p = lane < nk ? expf(s - m_new) : 0.0f;
+    corr = expf(m - m_new);
+    l = l * corr + warp_sum(p);
+    m = m_new;
+    return p;
+}
+
 // Heads per block: they must share one kv head, so a divisor of `group`; at most 8 warps, so that
 // MLA's 16+ heads spread over two or more blocks per key split (more SMs busy at short contexts).
 int64_t decode_heads_per_block(const DecodeAttnArgs& a) {
@@ -254,11 +279,8 @@ __global__ void decode_kernel(DecodeAttnArgs a, int splits, float* __restrict__ 
     float* k_s = q_s + HB * a.dk;               // [32][dk + 1] (+1: lanes read different rows, no bank conflicts)
     float* v_s = k_s + kKeyTile * (a.dk + 1);   // [32][dv] when V is not inside K
 
-    const int64_t n_keys = first_position(a.dev_pos, a.start_pos) + t + 1;
-    const int64_t per_split = (n_keys + splits - 1) / splits;
-    const int64_t chunk = (per_split + kKeyTile - 1) / kKeyTile * kKeyTile;
-    const int64_t j_begin = int64_t(split) * chunk;
-    const int64_t j_end = j_begin + chunk < n_keys ? j_begin + chunk : n_keys;
+    const KeyRange keys = split_keys(a, t, split, splits, kKeyTile);
+    const int64_t j_begin = keys.begin, j_end = keys.end;
 
     const int64_t slot = (t * a.n_heads + h) * splits + split;
     if (j_begin >= j_end) {  // nothing to attend in this split (short context, splits sized for the capacity)
@@ -318,10 +340,8 @@ __global__ void decode_kernel(DecodeAttnArgs a, int splits, float* __restrict__ 
             for (; d < dk; ++d) d0 = fmaf(qr[d], kr[d], d0);
             s = ((d0 + d1) + (d2 + d3)) * a.scale;
         }
-        const float m_new = fmaxf(m, warp_max(s));
-        const float p = lane < nk ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new);  // 0 on the first tile (m = -inf)
-        l = l * corr + warp_sum(p);
+        float corr;
+        const float p = online_softmax_tile(s, lane, nk, m, l, corr);
 #pragma unroll
         for (int r = 0; r < NV; ++r) acc[r] *= corr;
 #pragma unroll 4
@@ -334,7 +354,6 @@ __global__ void decode_kernel(DecodeAttnArgs a, int splits, float* __restrict__ 
                 if (c < a.dv) acc[r] = fmaf(pj, vr[c], acc[r]);
             }
         }
-        m = m_new;
     }
 
 #pragma unroll
@@ -370,11 +389,8 @@ __global__ void decode_kernel_vec(DecodeAttnArgs a, int splits, float* __restric
     float* k_s = q_s + HB * dk;            // [32][KS]
     float* v_s = k_s + kKeyTile * KS;      // [32][dv] when V is not inside K
 
-    const int64_t n_keys = first_position(a.dev_pos, a.start_pos) + t + 1;
-    const int64_t per_split = (n_keys + splits - 1) / splits;
-    const int64_t chunk = (per_split + kKeyTile - 1) / kKeyTile * kKeyTile;
-    const int64_t j_begin = int64_t(split) * chunk;
-    const int64_t j_end = j_begin + chunk < n_keys ? j_begin + chunk : n_keys;
+    const KeyRange keys = split_keys(a, t, split, splits, kKeyTile);
+    const int64_t j_begin = keys.begin, j_end = keys.end;
     const int64_t slot = (t * a.n_heads + h) * splits + split;
     float4 acc[QV];
 #pragma unroll
@@ -406,10 +422,8 @@ __global__ void decode_kernel_vec(DecodeAttnArgs a, int splits, float* __restric
                 }
                 s = ((d0 + d1) + (d2 + d3)) * a.scale;
             }
-            const float m_new = fmaxf(m, warp_max(s));
-            const float p = lane < nk ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m - m_new);  // 0 on the first tile (m = -inf)
-            l = l * corr + warp_sum(p);
+            float corr;
+            const float p = online_softmax_tile(s, lane, nk, m, l, corr);
 #pragma unroll
             for (int q = 0; q < QV; ++q) {
                 acc[q].x *= corr;
@@ -435,7 +449,6 @@ __global__ void decode_kernel_vec(DecodeAttnArgs a, int splits, float* __restric
                     }
                 }
             }
-            m = m_new;
         }
     }
 #pragma unroll
@@ -473,14 +486,11 @@ __global__ void __launch_bounds__(256) decode_kernel_lanes(DecodeAttnArgs a, int
     const int64_t kvh = h0 / a.group;
     const int dv = int(a.dv);
 
-    const int64_t n_keys = first_position(a.dev_pos, a.start_pos) + t + 1;
-    const int64_t per_split = (n_keys + splits - 1) / splits;
     // Splits are sized for the cache capacity (graphs), so at short contexts most are empty and
     // each busy one walks its keys KB at a time, one memory latency per step: 16-key chunks
     // (4 steps) spread a 512-key context over 33 splits instead of 17 splits of 8 steps.
-    const int64_t chunk = (per_split + kLanesChunk - 1) / kLanesChunk * kLanesChunk;
-    const int64_t j_begin = int64_t(split) * chunk;
-    const int64_t j_end = j_begin + chunk < n_keys ? j_begin + chunk : n_keys;
+    const KeyRange keys = split_keys(a, t, split, splits, kLanesChunk);
+    const int64_t j_begin = keys.begin, j_end = keys.end;
     const int64_t slot = (t * a.n_heads + h) * splits + split;
 
     float4 qv[KV4];
