@@ -945,7 +945,71 @@ cudaError_t launch_prefill(const PrefillAttnArgs& a, cudaStream_t stream) {
     return cudaGetLastError();
 }
 
+__global__ void fill_rope_keys_kernel(const float* __restrict__ cache, int64_t width, int64_t S, MlaShape s,
+                                      uint16_t* __restrict__ k) {
+    pdl_begin();
+    const int64_t qk = s.qk_nope + s.qk_rope;
+    const int64_t d = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;  // over H * rope
+    if (d >= s.n_heads * s.qk_rope) return;
+    const int64_t h = d / s.qk_rope, r = d % s.qk_rope;
+    for (int64_t j = blockIdx.y; j < S; j += gridDim.y)
+        k[(j * s.n_heads + h) * qk + s.qk_nope + r] = f32_to_bf16_bits(cache[j * width + s.kv_lora + r]);
+}
+
+// Block per (query t, head h) row of S scores: masked max, exponentials, sum, then the bf16
+// probabilities (0 for keys after the query's position).
+constexpr int kSoftmaxThreads = 256;
+__global__ void __launch_bounds__(kSoftmaxThreads)
+    causal_softmax_kernel(const float* __restrict__ scores, int64_t T, int64_t S, int64_t start_pos, float scale,
+                          uint16_t* __restrict__ p) {
+    pdl_begin();
+    __shared__ float red[kSoftmaxThreads / 32];
+    const int64_t t = blockIdx.x, h = blockIdx.y;
+    const float* row = scores + (h * T + t) * S;
+    uint16_t* out = p + (h * T + t) * S;
+    const int64_t visible = start_pos + t + 1 < S ? start_pos + t + 1 : S;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    float mx = kNegInf;
+    for (int64_t j = threadIdx.x; j < visible; j += kSoftmaxThreads) mx = fmaxf(mx, row[j] * scale);
+    mx = warp_max(mx);
+    if (lane == 0) red[warp] = mx;
+    __syncthreads();
+    float M = red[0];
+    for (int w = 1; w < kSoftmaxThreads / 32; ++w) M = fmaxf(M, red[w]);
+    __syncthreads();
+    float sum = 0.0f;
+    for (int64_t j = threadIdx.x; j < visible; j += kSoftmaxThreads) sum += expf(row[j] * scale - M);
+    sum = warp_sum(sum);
+    if (lane == 0) red[warp] = sum;
+    __syncthreads();
+    float L = 0.0f;
+    for (int w = 0; w < kSoftmaxThreads / 32; ++w) L += red[w];
+    const float inv = 1.0f / L;
+    for (int64_t j = threadIdx.x; j < S; j += kSoftmaxThreads)
+        out[j] = f32_to_bf16_bits(j < visible ? expf(row[j] * scale - M) * inv : 0.0f);
+}
+
 }  // namespace
+
+cudaError_t mla_fill_rope_keys_bf16(const float* cache, int64_t width, int64_t S, const MlaShape& s, uint16_t* k,
+                                    cudaStream_t stream) {
+    const int64_t n = s.n_heads * s.qk_rope;
+    if (S <= 0 || n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((fill_rope_keys_kernel));
+    MOE_LAUNCH((fill_rope_keys_kernel), dim3(ceil_div(n, 256), unsigned(S < 65535 ? S : 65535)), 256, 0, stream, cache,
+               width, S, s, k);
+    return cudaGetLastError();
+}
+
+cudaError_t causal_softmax_bf16(const float* scores, int64_t H, int64_t T, int64_t S, int64_t start_pos, float scale,
+                                uint16_t* p, cudaStream_t stream) {
+    if (H <= 0 || T <= 0 || S <= 0) return cudaSuccess;
+    if (T > 2147483647 || H > 65535) return cudaErrorInvalidValue;
+    MOE_PREFER_SHARED((causal_softmax_kernel));
+    MOE_LAUNCH((causal_softmax_kernel), dim3(unsigned(T), unsigned(H)), kSoftmaxThreads, 0, stream, scores, T, S,
+               start_pos, scale, p);
+    return cudaGetLastError();
+}
 
 cudaError_t mla_cache_write(const float* latent, const float* k_pe, float* cache, int64_t T, int64_t kv_lora,
                             int64_t rope, int64_t start_pos, const int32_t* dev_pos, cudaStream_t stream) {

@@ -124,4 +124,14 @@ struct PrefillAttnArgs {
 };
 cudaError_t attention_prefill(const PrefillAttnArgs& a, cudaStream_t stream);
 
+// Pieces of the tensor-core MLA prefill (engine/cuda/cuda_attention.cpp runs the GEMMs in cuBLAS):
+// k [S, H, qk_head] bf16: columns [qk_nope, qk_nope + rope) of every head <- the shared roped k_pe,
+// cache[:, kv_lora:] (f32, row stride `width`).
+cudaError_t mla_fill_rope_keys_bf16(const float* cache, int64_t width, int64_t S, const MlaShape& s, uint16_t* k,
+                                    cudaStream_t stream);
+// p [H, T, S] bf16 = softmax over each row of scale * scores [H, T, S] f32, causal: query t sees
+// keys j <= start_pos + t (the others get probability 0).
+cudaError_t causal_softmax_bf16(const float* scores, int64_t H, int64_t T, int64_t S, int64_t start_pos, float scale,
+                                uint16_t* p, cudaStream_t stream);
+
 }  // namespace moe::kernels

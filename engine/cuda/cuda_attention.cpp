@@ -2,9 +2,11 @@
 //
 // Few queries (decode, T <= kDecodeMaxQueries, and always in decode-graph mode): split-K decode
 // kernels over the cache; MLA in the weight-absorbed form over the 576-wide latent rows.
-// Many queries (prefill): the flash-style tiled kernel; MLA first expands k_nope and v for every
-// cached position from the latent through kv_b (one cuBLAS GEMM), since absorbed attention costs
-// (kv_lora + rope + kv_lora) / (nope + rope + v) = 3.4x more flops per (query, key, head).
+// Many queries (prefill): MLA expands k_nope and v for every cached position from the latent
+// through kv_b (absorbed attention costs (kv_lora + rope + kv_lora) / (nope + rope + v) = 3.4x
+// more flops per (query, key, head)), then runs on the tensor cores through cuBLAS with the score
+// matrices materialised (mla_prefill), or for long prompts the flash-style kernel. GQA prefill
+// uses the flash-style kernel.
 #include <string>
 
 #include "attention.h"
@@ -19,6 +21,17 @@ using namespace cuda;
 namespace {
 
 constexpr int64_t kDecodeMaxQueries = 8;
+
+// Strided-batched bf16 GEMM with f32 accumulation, in cuBLAS's column-major terms (the row-major
+// mapping is gemm_bf16's, cuda_linear.cpp): C_b = op(A_b) op(B_b) for b < batch.
+void batched_gemm_bf16(cublasHandle_t handle, cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n,
+                       int64_t k, const uint16_t* A, int64_t lda, int64_t stride_a, const uint16_t* B, int64_t ldb,
+                       int64_t stride_b, void* C, cudaDataType_t c_type, int64_t ldc, int64_t stride_c, int64_t batch) {
+    const float alpha = 1.0f, beta = 0.0f;
+    MOE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(handle, ta, tb, int(m), int(n), int(k), &alpha, A, CUDA_R_16BF, int(lda),
+                                                stride_a, B, CUDA_R_16BF, int(ldb), stride_b, &beta, C, c_type, int(ldc),
+                                                stride_c, int(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
 
 // The decode kernels' view of MLA: absorbed queries [T, H, kv_lora + rope] against the latent
 // cache rows, V = the first kv_lora columns of the same rows (every head shares them, MQA-like).
@@ -167,8 +180,43 @@ Tensor CudaBackend::mla_attention_from_projections(Tensor& q, const Tensor& ckv,
     return mla_decode(q_abs.as<float>(), kv_b, cache, T, start_pos, d);
 }
 
+// Prefill on the tensor cores while the score matrices fit: per head, K = [latent · W_UKᵀ ; k_pe]
+// and V = latent · W_UVᵀ in bf16 (strided-batched GEMMs over the heads, written straight into the
+// [S, H, dim] layouts), scores = Q Kᵀ in f32, a causal softmax into bf16 probabilities, O = P V.
+// Longer prompts take the flash kernel (CUDA cores, no score matrix).
 Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
                                 const MlaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads, S = start_pos + T, width = d.cache_cols();
+    const int64_t qk = d.qk_head(), nope = d.qk_nope, vh = d.v_head, L = d.kv_lora;
+    if (size_t(H * T * S) * 6 > prefill_score_bytes_) return mla_prefill_flash(q, kv_b, cache, start_pos, d);
+    const uint16_t* w = weight_storage(kv_b).bf16();
+    cudaStream_t s = ctx_->stream();
+    cublasHandle_t cb = ctx_->cublas();
+    Scratch lat(*ctx_, size_t(S * L) * 2, "bf16 cached latents");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(cache), width, S, L, lat.as<uint16_t>(), L, s));
+    Scratch kb(*ctx_, size_t(S * H * qk) * 2, "bf16 MLA keys"), vb(*ctx_, size_t(S * H * vh) * 2, "bf16 MLA values");
+    // Head h's kv_b rows: nope key rows, then v_head value rows.
+    batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, nope, S, L, w, L, (nope + vh) * L, lat.as<uint16_t>(), L, 0,
+                      kb.as<uint16_t>(), CUDA_R_16BF, H * qk, qk, H);
+    batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, vh, S, L, w + nope * L, L, (nope + vh) * L, lat.as<uint16_t>(), L,
+                      0, vb.as<uint16_t>(), CUDA_R_16BF, H * vh, vh, H);
+    const kernels::MlaShape shape{H, nope, d.qk_rope, vh, L};
+    MOE_CUDA_CHECK(kernels::mla_fill_rope_keys_bf16(f32(cache), width, S, shape, kb.as<uint16_t>(), s));
+    Scratch qb(*ctx_, size_t(T * H * qk) * 2, "bf16 MLA queries");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(q), H * qk, T, H * qk, qb.as<uint16_t>(), H * qk, s));
+    Scratch sc(*ctx_, size_t(H * T * S) * 4, "attention scores");
+    batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, S, T, qk, kb.as<uint16_t>(), H * qk, qk, qb.as<uint16_t>(), H * qk,
+                      qk, sc.as<float>(), CUDA_R_32F, S, T * S, H);
+    Scratch pb(*ctx_, size_t(H * T * S) * 2, "attention probabilities");
+    MOE_CUDA_CHECK(kernels::causal_softmax_bf16(sc.as<float>(), H, T, S, start_pos, d.softmax_scale, pb.as<uint16_t>(), s));
+    Tensor out = make(T, H * vh);
+    batched_gemm_bf16(cb, CUBLAS_OP_N, CUBLAS_OP_N, vh, T, S, vb.as<uint16_t>(), H * vh, vh, pb.as<uint16_t>(), S,
+                      T * S, f32(out), CUDA_R_32F, H * vh, vh, H);
+    return out;
+}
+
+Tensor CudaBackend::mla_prefill_flash(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
+                                      const MlaDims& d) {
     const int64_t T = q.rows(), H = d.n_heads, S = start_pos + T, width = d.cache_cols();
     const int64_t kv_cols = H * (d.qk_nope + d.v_head);
     const CudaWeightStorage& w = weight_storage(kv_b);

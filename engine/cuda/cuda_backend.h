@@ -47,6 +47,9 @@ struct CudaBackendOptions {
     bool debug_guards = false;
     // Batch-1 decode steps (Backend::decode_step) recorded once per model and replayed as graphs.
     bool step_graphs = true;
+    // MLA prefill runs on the tensor cores with its [H, T, S] scores (f32) and probabilities (bf16)
+    // materialised while they fit in this many bytes, else on the flash kernel.
+    size_t prefill_score_bytes = size_t(3) << 29;  // 1.5 GiB
 };
 
 class CudaBackend final : public Backend {
@@ -153,6 +156,8 @@ private:
     Tensor linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias);
     Tensor moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts);
     Tensor mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos, const MlaDims& d);
+    Tensor mla_prefill_flash(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
+                             const MlaDims& d);
     Tensor mla_decode(const float* q_abs, const Weight& kv_b, const Tensor& cache, int64_t T, int64_t start_pos,
                       const MlaDims& d);
     Tensor gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
@@ -169,6 +174,7 @@ private:
     std::shared_ptr<cuda::WeightBytes> weight_bytes_;
     struct StepGraph;
     bool step_graphs_ = true;
+    size_t prefill_score_bytes_ = 0;
     std::map<const void*, std::shared_ptr<StepGraph>> steps_;
 };
 

@@ -28,6 +28,11 @@ TEST_F(CudaAttention, MlaMatchesCpu) {
                              {moonlight, 40, 0, 64, kNmseBf16},  {moonlight, 33, 50, 128, kNmseBf16},
                              {tiny, 20, 9, 40, kNmseBf16},       {odd, 2, 7, 16, kNmseF32},
                              {odd, 12, 3, 16, kNmseBf16}};
+    // Prefill (T > 8) runs on the tensor cores with materialised scores; a backend with no room
+    // for them runs the flash kernel that longer prompts take.
+    CudaBackendOptions no_scores{0, true};
+    no_scores.prefill_score_bytes = 0;
+    CudaBackend flash(no_scores);
     uint64_t s = seed;
     for (const MlaCase& c : cases) {
         const MlaDims& d = c.d;
@@ -36,17 +41,30 @@ TEST_F(CudaAttention, MlaMatchesCpu) {
         std::vector<float> cache(size_t(c.capacity * d.cache_cols()), 0.0f);
         const auto filled = random_f32(size_t(c.start_pos * d.cache_cols()), ++s);
         std::copy(filled.begin(), filled.end(), cache.begin());
+        const auto qv = random_f32(size_t(T * H * d.qk_head()), ++s);
+        const auto lv = random_f32(size_t(T * d.kv_lora), ++s);
+        const auto pv = random_f32(size_t(T * d.qk_rope), ++s);
+        const auto wv = random_bf16_exact(size_t(H * (d.qk_nope + d.v_head) * d.kv_lora), ++s, -0.2f, 0.2f);
+        const int64_t w_rows = H * (d.qk_nope + d.v_head);
         auto [cc, gc] = both(cache, c.capacity, d.cache_cols());
-        auto [cq, gq] = both(random_f32(size_t(T * H * d.qk_head()), ++s), T, H * d.qk_head());
-        auto [cl, gl] = both(random_f32(size_t(T * d.kv_lora), ++s), T, d.kv_lora);
-        auto [cp, gp] = both(random_f32(size_t(T * d.qk_rope), ++s), T, d.qk_rope);
-        auto [cw, gw] = both_weights(random_bf16_exact(size_t(H * (d.qk_nope + d.v_head) * d.kv_lora), ++s, -0.2f, 0.2f),
-                                     H * (d.qk_nope + d.v_head), d.kv_lora);
+        auto [cq, gq] = both(qv, T, H * d.qk_head());
+        auto [cl, gl] = both(lv, T, d.kv_lora);
+        auto [cp, gp] = both(pv, T, d.qk_rope);
+        auto [cw, gw] = both_weights(wv, w_rows, d.kv_lora);
         const auto g = gpu->download(gpu->mla_attention(gq, gl, gp, gw, gc, c.start_pos, d));
         const auto r = cpu.download(cpu.mla_attention(cq, cl, cp, cw, cc, c.start_pos, d));
         EXPECT_TRUE(close(g, r, c.tol)) << "H " << H << " T " << T << " start " << c.start_pos;
         EXPECT_EQ(gpu->download(gc), cpu.download(cc)) << "cache rows";
+        if (T > 8) {
+            Tensor fc = flash.upload(cache, c.capacity, d.cache_cols());
+            const Tensor fq = flash.upload(qv, T, H * d.qk_head()), fl = flash.upload(lv, T, d.kv_lora),
+                         fp = flash.upload(pv, T, d.qk_rope);
+            const Weight fw = flash.weight_from_f32(wv, w_rows, d.kv_lora);
+            const auto f = flash.download(flash.mla_attention(fq, fl, fp, fw, fc, c.start_pos, d));
+            EXPECT_TRUE(close(f, r, c.tol)) << "flash kernel, H " << H << " T " << T << " start " << c.start_pos;
+        }
     }
+    EXPECT_EQ(flash.damaged_guards(), 0);
 }
 
 struct GqaCase {
