@@ -160,7 +160,10 @@ __global__ void gather_kernel(const float* __restrict__ src, int64_t cols, const
     pdl_begin();
     const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (c >= cols) return;
-    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) dst[r * cols + c] = f32_to_bf16_bits(src[int64_t(rows[r]) * cols + c]);
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const int64_t from = rows[r];
+        dst[r * cols + c] = from < 0 ? uint16_t(0) : f32_to_bf16_bits(src[from * cols + c]);
+    }
 }
 
 __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __restrict__ slot,

@@ -42,7 +42,7 @@ struct MoeDecodeArgs {
 inline int64_t moe_decode_hidden_floats(const MoeDecodeArgs& a) { return a.T * (a.top_k * a.inter + a.shared_inter); }
 cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream);
 
-// dst [n, cols] bf16 = src[rows[i]] (src f32 [*, cols]).
+// dst [n, cols] bf16 = src[rows[i]] (src f32 [*, cols]); rows[i] < 0 gives a zero row (padding).
 cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows, int64_t n, uint16_t* dst,
                              cudaStream_t stream);
 

@@ -32,10 +32,16 @@ TEST_F(CudaMoe, FfnMatchesCpu) {
     }
 }
 
+// Prefill routing: random, every token to the same experts (so uneven that each expert's GEMMs run
+// over its exact rows), and round-robin (perfectly even: one batched GEMM over padded slots).
+enum class Routing { Random, Skewed, RoundRobin };
+
 TEST_F(CudaMoe, ExpertsMatchCpu) {
-    struct Case { int64_t T, E, K, H, I; double tol; };
-    const Case cases[] = {{1, 64, 6, 2048, 1408, kNmseF32}, {2, 16, 4, 128, 32, kNmseF32},
-                          {40, 64, 6, 512, 352, kNmseBf16}, {13, 16, 4, 128, 32, kNmseBf16}};
+    struct Case { int64_t T, E, K, H, I; double tol; Routing routing = Routing::Random; };
+    const Case cases[] = {{1, 64, 6, 2048, 1408, kNmseF32},  {2, 16, 4, 128, 32, kNmseF32},
+                          {40, 64, 6, 512, 352, kNmseBf16},  {13, 16, 4, 128, 32, kNmseBf16},
+                          {24, 16, 4, 128, 64, kNmseBf16, Routing::Skewed},
+                          {24, 16, 4, 128, 64, kNmseBf16, Routing::RoundRobin}};
     uint64_t s = seed;
     for (const Case& c : cases) {
         SCOPED_TRACE("T " + std::to_string(c.T) + " E " + std::to_string(c.E));
@@ -54,7 +60,8 @@ TEST_F(CudaMoe, ExpertsMatchCpu) {
         std::vector<int32_t> all(size_t(c.E));
         std::iota(all.begin(), all.end(), 0);
         for (int64_t t = 0; t < c.T; ++t) {
-            std::shuffle(all.begin(), all.end(), rng);
+            if (c.routing == Routing::Random) std::shuffle(all.begin(), all.end(), rng);
+            if (c.routing == Routing::RoundRobin) std::rotate(all.begin(), all.begin() + c.K, all.end());
             ids.insert(ids.end(), all.begin(), all.begin() + c.K);
         }
         const auto w = random_f32(size_t(c.T * c.K), ++s, 0.05f, 1.0f);
