@@ -956,6 +956,15 @@ __global__ void fill_rope_keys_kernel(const float* __restrict__ cache, int64_t w
         k[(j * s.n_heads + h) * qk + s.qk_nope + r] = f32_to_bf16_bits(cache[j * width + s.kv_lora + r]);
 }
 
+__global__ void expand_kv_kernel(const float* __restrict__ src, int64_t ld_src, int64_t S, int64_t n_heads,
+                                 int64_t group, int64_t D, uint16_t* __restrict__ dst) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;  // over n_heads * D
+    if (c >= n_heads * D) return;
+    const int64_t h = c / D, d = c % D, from = (h / group) * D + d;
+    for (int64_t j = blockIdx.y; j < S; j += gridDim.y) dst[j * n_heads * D + c] = f32_to_bf16_bits(src[j * ld_src + from]);
+}
+
 // Block per (query t, head h) row of S scores: masked max, exponentials, sum, then the bf16
 // probabilities (0 for keys after the query's position).
 constexpr int kSoftmaxThreads = 256;
@@ -998,6 +1007,17 @@ cudaError_t mla_fill_rope_keys_bf16(const float* cache, int64_t width, int64_t S
     MOE_PREFER_SHARED((fill_rope_keys_kernel));
     MOE_LAUNCH((fill_rope_keys_kernel), dim3(ceil_div(n, 256), unsigned(S < 65535 ? S : 65535)), 256, 0, stream, cache,
                width, S, s, k);
+    return cudaGetLastError();
+}
+
+cudaError_t expand_kv_heads_bf16(const float* src, int64_t ld_src, int64_t S, int64_t n_heads, int64_t group,
+                                 int64_t head_dim, uint16_t* dst, cudaStream_t stream) {
+    const int64_t n = n_heads * head_dim;
+    if (S <= 0 || n <= 0) return cudaSuccess;
+    if (group <= 0) return cudaErrorInvalidValue;
+    MOE_PREFER_SHARED((expand_kv_kernel));
+    MOE_LAUNCH((expand_kv_kernel), dim3(ceil_div(n, 256), unsigned(S < 65535 ? S : 65535)), 256, 0, stream, src, ld_src,
+               S, n_heads, group, head_dim, dst);
     return cudaGetLastError();
 }
 

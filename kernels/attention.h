@@ -129,6 +129,10 @@ cudaError_t attention_prefill(const PrefillAttnArgs& a, cudaStream_t stream);
 // cache[:, kv_lora:] (f32, row stride `width`).
 cudaError_t mla_fill_rope_keys_bf16(const float* cache, int64_t width, int64_t S, const MlaShape& s, uint16_t* k,
                                     cudaStream_t stream);
+// dst [S, Hq * D] bf16: every query head's copy of its kv head's rows, from src [S, Hkv * D] f32
+// (row stride ld_src), query head h reading kv head h / group (GQA prefill on the tensor cores).
+cudaError_t expand_kv_heads_bf16(const float* src, int64_t ld_src, int64_t S, int64_t n_heads, int64_t group,
+                                 int64_t head_dim, uint16_t* dst, cudaStream_t stream);
 // p [H, T, S] bf16 = softmax over each row of scale * scores [H, T, S] f32, causal: query t sees
 // keys j <= start_pos + t (the others get probability 0).
 cudaError_t causal_softmax_bf16(const float* scores, int64_t H, int64_t T, int64_t S, int64_t start_pos, float scale,

@@ -5,8 +5,8 @@
 // Many queries (prefill): MLA expands k_nope and v for every cached position from the latent
 // through kv_b (absorbed attention costs (kv_lora + rope + kv_lora) / (nope + rope + v) = 3.4x
 // more flops per (query, key, head)), then runs on the tensor cores through cuBLAS with the score
-// matrices materialised (mla_prefill), or for long prompts the flash-style kernel. GQA prefill
-// uses the flash-style kernel.
+// matrices materialised (mla_prefill), or for long prompts the flash-style kernel; GQA prefill
+// likewise (gqa_prefill), every query head reading a bf16 copy of its kv head.
 #include <string>
 
 #include "attention.h"
@@ -266,8 +266,33 @@ Tensor CudaBackend::gqa_attention(const Tensor& q, const Tensor& k, const Tensor
     return gqa_decode(q, k_cache, v_cache, start_pos, d);
 }
 
+// Prefill on the tensor cores while the score matrices fit (as mla_prefill): every query head gets
+// a bf16 copy of its kv head's keys and values, then scores, causal softmax and P·V per head.
 Tensor CudaBackend::gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
                                 const GqaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads, D = d.head_dim, S = start_pos + T, kv_cols = d.n_kv_heads * D;
+    if (size_t(H * T * S) * 6 > prefill_score_bytes_) return gqa_prefill_flash(q, k_cache, v_cache, start_pos, d);
+    const int64_t group = H / d.n_kv_heads;
+    cudaStream_t s = ctx_->stream();
+    cublasHandle_t cb = ctx_->cublas();
+    Scratch kb(*ctx_, size_t(S * H * D) * 2, "bf16 keys per query head"), vb(*ctx_, size_t(S * H * D) * 2, "bf16 values per query head");
+    MOE_CUDA_CHECK(kernels::expand_kv_heads_bf16(f32(k_cache), kv_cols, S, H, group, D, kb.as<uint16_t>(), s));
+    MOE_CUDA_CHECK(kernels::expand_kv_heads_bf16(f32(v_cache), kv_cols, S, H, group, D, vb.as<uint16_t>(), s));
+    Scratch qb(*ctx_, size_t(T * H * D) * 2, "bf16 queries");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(q), H * D, T, H * D, qb.as<uint16_t>(), H * D, s));
+    Scratch sc(*ctx_, size_t(H * T * S) * 4, "attention scores");
+    batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, S, T, D, kb.as<uint16_t>(), H * D, D, qb.as<uint16_t>(), H * D, D,
+                      sc.as<float>(), CUDA_R_32F, S, T * S, H);
+    Scratch pb(*ctx_, size_t(H * T * S) * 2, "attention probabilities");
+    MOE_CUDA_CHECK(kernels::causal_softmax_bf16(sc.as<float>(), H, T, S, start_pos, d.softmax_scale, pb.as<uint16_t>(), s));
+    Tensor out = make(T, H * D);
+    batched_gemm_bf16(cb, CUBLAS_OP_N, CUBLAS_OP_N, D, T, S, vb.as<uint16_t>(), H * D, D, pb.as<uint16_t>(), S, T * S,
+                      f32(out), CUDA_R_32F, H * D, D, H);
+    return out;
+}
+
+Tensor CudaBackend::gqa_prefill_flash(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                                      const GqaDims& d) {
     const int64_t T = q.rows(), D = d.head_dim, kv_cols = d.n_kv_heads * D;
     Tensor out = make(T, d.n_heads * D);
     kernels::PrefillAttnArgs a;

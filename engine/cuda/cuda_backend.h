@@ -47,8 +47,8 @@ struct CudaBackendOptions {
     bool debug_guards = false;
     // Batch-1 decode steps (Backend::decode_step) recorded once per model and replayed as graphs.
     bool step_graphs = true;
-    // MLA prefill runs on the tensor cores with its [H, T, S] scores (f32) and probabilities (bf16)
-    // materialised while they fit in this many bytes, else on the flash kernel.
+    // MLA and GQA prefill run on the tensor cores with their [H, T, S] scores (f32) and
+    // probabilities (bf16) materialised while they fit in this many bytes, else on the flash kernel.
     size_t prefill_score_bytes = size_t(3) << 29;  // 1.5 GiB
 };
 
@@ -164,6 +164,8 @@ private:
     Tensor mla_decode(const float* q_abs, const Weight& kv_b, const Tensor& cache, int64_t T, int64_t start_pos,
                       const MlaDims& d);
     Tensor gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
+    Tensor gqa_prefill_flash(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                             const GqaDims& d);
     Tensor gqa_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
     kernels::RopeParams rope_params(const RopeTable& table);
     void run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out);

@@ -76,29 +76,43 @@ struct GqaCase {
 TEST_F(CudaAttention, GqaMatchesCpu) {
     const GqaDims q15{12, 2, 128, 0.0883883f}, q7{28, 4, 128, 0.0883883f}, tiny{4, 2, 32, 0.176777f}, mha{4, 4, 64, 0.125f};
     const GqaDims odd{6, 2, 30, 0.18f};  // head_dim 30: the scalar decode and prefill paths
+    // Decode (T <= 8) stays f32; prefill runs on the tensor cores (bf16 keys, values, queries and
+    // probabilities), and through a backend with no room for score matrices on the f32 flash kernel.
     const GqaCase cases[] = {{q15, 1, 0, 16, kNmseF32},    {q15, 1, 900, 1024, kNmseF32}, {q7, 2, 300, 512, kNmseF32},
-                             {tiny, 5, 3, 16, kNmseF32},   {q15, 48, 0, 64, kNmseF32},    {q7, 20, 100, 256, kNmseF32},
-                             {mha, 17, 31, 64, kNmseF32},   {odd, 2, 9, 16, kNmseF32},     {odd, 11, 4, 32, kNmseF32}};
+                             {tiny, 5, 3, 16, kNmseF32},   {q15, 48, 0, 64, kNmseBf16},   {q7, 20, 100, 256, kNmseBf16},
+                             {mha, 17, 31, 64, kNmseBf16}, {odd, 2, 9, 16, kNmseF32},     {odd, 11, 4, 32, kNmseBf16}};
+    CudaBackendOptions no_scores{0, true};
+    no_scores.prefill_score_bytes = 0;
+    CudaBackend flash(no_scores);
     uint64_t s = seed;
     for (const GqaCase& c : cases) {
         const GqaDims& d = c.d;
-        const int64_t T = c.T, kv = d.n_kv_heads * d.head_dim;
+        const int64_t T = c.T, kv = d.n_kv_heads * d.head_dim, qc = d.n_heads * d.head_dim;
         std::vector<float> kc(size_t(c.capacity * kv), 0.0f), vc(size_t(c.capacity * kv), 0.0f);
         const auto kf = random_f32(size_t(c.start_pos * kv), ++s), vf = random_f32(size_t(c.start_pos * kv), ++s);
         std::copy(kf.begin(), kf.end(), kc.begin());
         std::copy(vf.begin(), vf.end(), vc.begin());
+        const auto qv = random_f32(size_t(T * qc), ++s), knew = random_f32(size_t(T * kv), ++s),
+                   vnew = random_f32(size_t(T * kv), ++s);
         auto [ckc, gkc] = both(kc, c.capacity, kv);
         auto [cvc, gvc] = both(vc, c.capacity, kv);
-        auto [cq, gq] = both(random_f32(size_t(T * d.n_heads * d.head_dim), ++s), T, d.n_heads * d.head_dim);
-        auto [ck, gk] = both(random_f32(size_t(T * kv), ++s), T, kv);
-        auto [cv, gv] = both(random_f32(size_t(T * kv), ++s), T, kv);
+        auto [cq, gq] = both(qv, T, qc);
+        auto [ck, gk] = both(knew, T, kv);
+        auto [cv, gv] = both(vnew, T, kv);
         const auto g = gpu->download(gpu->gqa_attention(gq, gk, gv, gkc, gvc, c.start_pos, d));
         const auto r = cpu.download(cpu.gqa_attention(cq, ck, cv, ckc, cvc, c.start_pos, d));
         EXPECT_TRUE(close(g, r, c.tol)) << "heads " << d.n_heads << "/" << d.n_kv_heads << " T " << T << " start "
                                         << c.start_pos;
         EXPECT_EQ(gpu->download(gkc), cpu.download(ckc));
         EXPECT_EQ(gpu->download(gvc), cpu.download(cvc));
+        if (T > 8) {
+            Tensor fkc = flash.upload(kc, c.capacity, kv), fvc = flash.upload(vc, c.capacity, kv);
+            const Tensor fq = flash.upload(qv, T, qc), fk = flash.upload(knew, T, kv), fv = flash.upload(vnew, T, kv);
+            const auto f = flash.download(flash.gqa_attention(fq, fk, fv, fkc, fvc, c.start_pos, d));
+            EXPECT_TRUE(close(f, r, kNmseF32)) << "flash kernel, heads " << d.n_heads << " T " << T;
+        }
     }
+    EXPECT_EQ(flash.damaged_guards(), 0);
 }
 
 TEST_F(CudaAttention, DecodeWithTheDevicePositionMatchesHostPosition) {
@@ -181,7 +195,7 @@ TEST_F(CudaAttention, MlaFromProjectionsMatchesCpu) {
 TEST_F(CudaAttention, GqaFromProjectionsMatchesCpu) {
     const GqaDims q15{12, 2, 128, 0.0883883f}, tiny{4, 2, 32, 0.176777f};
     const GqaCase cases[] = {{q15, 1, 0, 16, kNmseF32}, {q15, 1, 900, 1024, kNmseF32}, {tiny, 5, 3, 16, kNmseF32},
-                             {q15, 20, 4, 64, kNmseF32}};
+                             {q15, 20, 4, 64, kNmseBf16}};
     uint64_t s = seed;
     for (RopeLayout layout : {RopeLayout::NeoxHalves, RopeLayout::Interleaved}) {
         for (const GqaCase& c : cases) {
