@@ -9,6 +9,7 @@ namespace moe::kernels {
 namespace {
 
 constexpr int kKeyTile = 32;  // keys per shared-memory tile: one per lane when scoring
+constexpr int kLanesChunk = 16;  // key granularity of a split in the register-resident kernel
 constexpr float kNegInf = -__builtin_huge_valf();
 
 // ---- cache writes ---------------------------------------------------------------------------
@@ -42,12 +43,23 @@ __global__ void gqa_cache_write_kernel(const float* __restrict__ k, const float*
 // x 8 row groups of one (token, head); the 8 partial sums meet in shared memory.
 //   q_abs[c] = Σ_i q_nope[i] W_UK[i, c] for c < kv_lora, then the copied rope part.
 constexpr int kAbsorbCols = 64, kAbsorbGroups = 8;
-__global__ void __launch_bounds__(kAbsorbGroups * kAbsorbCols / 2)
-    mla_absorb_kernel(const float* __restrict__ q, const uint16_t* __restrict__ kv_b, MlaShape s,
-                      float* __restrict__ q_abs) {
-    pdl_begin();
+constexpr int kAbsorbThreads = kAbsorbGroups * kAbsorbCols / 2;
+
+// Element d of rope(v[0 .. dim)) at position pos (rope.cu's arithmetic: cosf/sinf of pos * inv_freq).
+__device__ __forceinline__ float rope_element(const float* v, int64_t d, float pos, const RopeParams& r) {
+    const int64_t half = r.dim / 2;
+    const int64_t i = r.interleaved ? d / 2 : (d < half ? d : d - half);
+    const int64_t ia = r.interleaved ? 2 * i : i, ib = r.interleaved ? 2 * i + 1 : i + half;
+    const float angle = pos * r.inv_freq[i];
+    const float c = cosf(angle) * r.attention_factor, s = sinf(angle) * r.attention_factor;
+    return d == ia ? v[ia] * c - v[ib] * s : v[ib] * c + v[ia] * s;
+}
+
+// Columns [blockIdx.x * 64, +64) of q_abs[t, h]; the rope part copied, or rotated when `rope` is set.
+__device__ __forceinline__ void absorb_columns(const float* __restrict__ q, const uint16_t* __restrict__ kv_b,
+                                               const MlaShape& s, float* __restrict__ q_abs, int64_t h, int64_t t,
+                                               const RopeParams* rope, float pos) {
     __shared__ float part[kAbsorbGroups][kAbsorbCols];
-    const int64_t h = blockIdx.y, t = blockIdx.z;
     const int64_t qk = s.qk_nope + s.qk_rope, width = s.kv_lora + s.qk_rope;
     const float* qh = q + t * s.n_heads * qk + h * qk;
     float* dst = q_abs + (t * s.n_heads + h) * width;
@@ -75,8 +87,80 @@ __global__ void __launch_bounds__(kAbsorbGroups * kAbsorbCols / 2)
             for (int g = 0; g < kAbsorbGroups; ++g) sum += part[g][threadIdx.x];
             dst[col] = sum;
         } else if (col < width) {
-            dst[col] = qh[s.qk_nope + col - s.kv_lora];
+            const int64_t d = col - s.kv_lora;
+            dst[col] = rope ? rope_element(qh + s.qk_nope, d, pos, *rope) : qh[s.qk_nope + d];
         }
+    }
+}
+
+// Block = 64 output columns (32 column pairs, bf16x2 loads: 128 contiguous bytes per warp and row)
+// x 8 row groups of one (token, head); the 8 partial sums meet in shared memory.
+//   q_abs[c] = Σ_i q_nope[i] W_UK[i, c] for c < kv_lora, then the copied rope part.
+__global__ void __launch_bounds__(kAbsorbThreads)
+    mla_absorb_kernel(const float* __restrict__ q, const uint16_t* __restrict__ kv_b, MlaShape s,
+                      float* __restrict__ q_abs) {
+    pdl_begin();
+    absorb_columns(q, kv_b, s, q_abs, blockIdx.y, blockIdx.z, nullptr, 0.0f);
+}
+
+__device__ float block_sum_256(float v) {
+    __shared__ float red[kAbsorbThreads / 32];
+    v = warp_sum(v);
+    if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = v;
+    __syncthreads();
+    float total = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kAbsorbThreads / 32; ++w) total += red[w];
+    return total;
+}
+
+// Grid (column blocks, H + 1, T): blocks y < H absorb head y (rope part rotated); block (0, H)
+// writes the token's cache row: the normalised latent and the rotated k_pe.
+__global__ void __launch_bounds__(kAbsorbThreads) mla_prep_kernel(MlaPrepArgs a) {
+    pdl_begin();
+    const MlaShape& s = a.shape;
+    const int64_t t = blockIdx.z;
+    const int64_t p = first_position(a.dev_pos, a.start_pos) + t;
+    if (blockIdx.y < s.n_heads) {
+        absorb_columns(a.q, a.kv_b, s, a.q_abs, blockIdx.y, t, &a.rope, float(p));
+        return;
+    }
+    if (blockIdx.x != 0) return;
+    const int64_t width = s.kv_lora + s.qk_rope;
+    const float* c = a.ckv + t * width;
+    float* row = a.cache + p * width;
+    float ss = 0.0f;
+    for (int64_t i = threadIdx.x; i < s.kv_lora; i += kAbsorbThreads) ss = fmaf(c[i], c[i], ss);
+    const float inv_rms = 1.0f / sqrtf(block_sum_256(ss) / float(s.kv_lora) + a.eps);
+    for (int64_t i = threadIdx.x; i < s.kv_lora; i += kAbsorbThreads) row[i] = a.norm_w[i] * (c[i] * inv_rms);
+    for (int64_t d = threadIdx.x; d < s.qk_rope; d += kAbsorbThreads)
+        row[s.kv_lora + d] = rope_element(c + s.kv_lora, d, float(p), a.rope);
+}
+
+// Grid (Hq + Hkv + 1, T): block x < Hq rotates q head x in place (one thread per rotary pair);
+// the next Hkv blocks write rotated k heads into the cache; the last copies v into the cache.
+__global__ void gqa_prep_kernel(GqaPrepArgs a) {
+    pdl_begin();
+    const int64_t hh = blockIdx.x, t = blockIdx.y, D = a.head_dim, kv_cols = a.n_kv_heads * D;
+    const int64_t p = first_position(a.dev_pos, a.start_pos) + t;
+    const float pos = float(p);
+    const int64_t half = a.rope.dim / 2;
+    if (hh < a.n_heads) {
+        float* v = a.q + t * a.n_heads * D + hh * D;
+        for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
+            const int64_t ia = a.rope.interleaved ? 2 * i : i, ib = a.rope.interleaved ? 2 * i + 1 : i + half;
+            const float ya = rope_element(v, ia, pos, a.rope), yb = rope_element(v, ib, pos, a.rope);
+            v[ia] = ya;
+            v[ib] = yb;
+        }
+    } else if (hh < a.n_heads + a.n_kv_heads) {
+        const int64_t kh = hh - a.n_heads;
+        const float* src = a.k + t * kv_cols + kh * D;
+        float* dst = a.k_cache + p * kv_cols + kh * D;
+        for (int64_t d = threadIdx.x; d < D; d += blockDim.x)
+            dst[d] = d < a.rope.dim ? rope_element(src, d, pos, a.rope) : src[d];
+    } else {
+        for (int64_t c = threadIdx.x; c < kv_cols; c += blockDim.x) a.v_cache[p * kv_cols + c] = a.v[t * kv_cols + c];
     }
 }
 
@@ -135,6 +219,31 @@ __device__ __forceinline__ bool aligned4(const float* p, int64_t stride, int64_t
 
 // ---- split-K decode ---------------------------------------------------------------------------
 
+// Keys [begin, end) of split `split` for query t: the n_keys visible keys cut into `splits` chunks
+// of a multiple of `grain` keys (empty for the trailing splits at short contexts).
+struct KeyRange {
+    int64_t begin, end;
+};
+__device__ __forceinline__ KeyRange split_keys(const DecodeAttnArgs& a, int64_t t, int split, int splits, int grain) {
+    const int64_t n_keys = first_position(a.dev_pos, a.start_pos) + t + 1;
+    const int64_t per_split = (n_keys + splits - 1) / splits;
+    const int64_t chunk = (per_split + grain - 1) / grain * grain;
+    const int64_t begin = int64_t(split) * chunk;
+    return {begin, begin + chunk < n_keys ? begin + chunk : n_keys};
+}
+
+// One 32-key tile of online softmax for a warp whose lane j holds score s of key j (lanes >= nk
+// hold no key): updates the running max m and sum l, returns lane j's probability and sets corr,
+// the factor the running output must be scaled by (0 on the first tile, where m = -inf).
+__device__ __forceinline__ float online_softmax_tile(float s, int lane, int nk, float& m, float& l, float& corr) {
+    const float m_new = fmaxf(m, warp_max(s));
+    const float p = lane < nk ? expf(s - m_new) : 0.0f;
+    corr = expf(m - m_new);
+    l = l * corr + warp_sum(p);
+    m = m_new;
+    return p;
+}
+
 // Heads per block: they must share one kv head, so a divisor of `group`; at most 8 warps, so that
 // MLA's 16+ heads spread over two or more blocks per key split (more SMs busy at short contexts).
 int64_t decode_heads_per_block(const DecodeAttnArgs& a) {
@@ -170,11 +279,8 @@ __global__ void decode_kernel(DecodeAttnArgs a, int splits, float* __restrict__ 
     float* k_s = q_s + HB * a.dk;               // [32][dk + 1] (+1: lanes read different rows, no bank conflicts)
     float* v_s = k_s + kKeyTile * (a.dk + 1);   // [32][dv] when V is not inside K
 
-    const int64_t n_keys = first_position(a.dev_pos, a.start_pos) + t + 1;
-    const int64_t per_split = (n_keys + splits - 1) / splits;
-    const int64_t chunk = (per_split + kKeyTile - 1) / kKeyTile * kKeyTile;
-    const int64_t j_begin = int64_t(split) * chunk;
-    const int64_t j_end = j_begin + chunk < n_keys ? j_begin + chunk : n_keys;
+    const KeyRange keys = split_keys(a, t, split, splits, kKeyTile);
+    const int64_t j_begin = keys.begin, j_end = keys.end;
 
     const int64_t slot = (t * a.n_heads + h) * splits + split;
     if (j_begin >= j_end) {  // nothing to attend in this split (short context, splits sized for the capacity)
@@ -234,10 +340,8 @@ __global__ void decode_kernel(DecodeAttnArgs a, int splits, float* __restrict__ 
             for (; d < dk; ++d) d0 = fmaf(qr[d], kr[d], d0);
             s = ((d0 + d1) + (d2 + d3)) * a.scale;
         }
-        const float m_new = fmaxf(m, warp_max(s));
-        const float p = lane < nk ? expf(s - m_new) : 0.0f;
-        const float corr = expf(m - m_new);  // 0 on the first tile (m = -inf)
-        l = l * corr + warp_sum(p);
+        float corr;
+        const float p = online_softmax_tile(s, lane, nk, m, l, corr);
 #pragma unroll
         for (int r = 0; r < NV; ++r) acc[r] *= corr;
 #pragma unroll 4
@@ -250,7 +354,6 @@ __global__ void decode_kernel(DecodeAttnArgs a, int splits, float* __restrict__ 
                 if (c < a.dv) acc[r] = fmaf(pj, vr[c], acc[r]);
             }
         }
-        m = m_new;
     }
 
 #pragma unroll
@@ -286,11 +389,8 @@ __global__ void decode_kernel_vec(DecodeAttnArgs a, int splits, float* __restric
     float* k_s = q_s + HB * dk;            // [32][KS]
     float* v_s = k_s + kKeyTile * KS;      // [32][dv] when V is not inside K
 
-    const int64_t n_keys = first_position(a.dev_pos, a.start_pos) + t + 1;
-    const int64_t per_split = (n_keys + splits - 1) / splits;
-    const int64_t chunk = (per_split + kKeyTile - 1) / kKeyTile * kKeyTile;
-    const int64_t j_begin = int64_t(split) * chunk;
-    const int64_t j_end = j_begin + chunk < n_keys ? j_begin + chunk : n_keys;
+    const KeyRange keys = split_keys(a, t, split, splits, kKeyTile);
+    const int64_t j_begin = keys.begin, j_end = keys.end;
     const int64_t slot = (t * a.n_heads + h) * splits + split;
     float4 acc[QV];
 #pragma unroll
@@ -322,10 +422,8 @@ __global__ void decode_kernel_vec(DecodeAttnArgs a, int splits, float* __restric
                 }
                 s = ((d0 + d1) + (d2 + d3)) * a.scale;
             }
-            const float m_new = fmaxf(m, warp_max(s));
-            const float p = lane < nk ? expf(s - m_new) : 0.0f;
-            const float corr = expf(m - m_new);  // 0 on the first tile (m = -inf)
-            l = l * corr + warp_sum(p);
+            float corr;
+            const float p = online_softmax_tile(s, lane, nk, m, l, corr);
 #pragma unroll
             for (int q = 0; q < QV; ++q) {
                 acc[q].x *= corr;
@@ -351,7 +449,6 @@ __global__ void decode_kernel_vec(DecodeAttnArgs a, int splits, float* __restric
                     }
                 }
             }
-            m = m_new;
         }
     }
 #pragma unroll
@@ -389,11 +486,11 @@ __global__ void __launch_bounds__(256) decode_kernel_lanes(DecodeAttnArgs a, int
     const int64_t kvh = h0 / a.group;
     const int dv = int(a.dv);
 
-    const int64_t n_keys = first_position(a.dev_pos, a.start_pos) + t + 1;
-    const int64_t per_split = (n_keys + splits - 1) / splits;
-    const int64_t chunk = (per_split + kKeyTile - 1) / kKeyTile * kKeyTile;
-    const int64_t j_begin = int64_t(split) * chunk;
-    const int64_t j_end = j_begin + chunk < n_keys ? j_begin + chunk : n_keys;
+    // Splits are sized for the cache capacity (graphs), so at short contexts most are empty and
+    // each busy one walks its keys KB at a time, one memory latency per step: 16-key chunks
+    // (4 steps) spread a 512-key context over 33 splits instead of 17 splits of 8 steps.
+    const KeyRange keys = split_keys(a, t, split, splits, kLanesChunk);
+    const int64_t j_begin = keys.begin, j_end = keys.end;
     const int64_t slot = (t * a.n_heads + h) * splits + split;
 
     float4 qv[KV4];
@@ -598,7 +695,7 @@ cudaError_t launch_decode(const DecodeAttnArgs& a, int splits, float* ws, cudaSt
 // MLA: the split combine fused with W_UV. Block = (head h, 32 output rows, token t): it combines the
 // head's latent output into shared memory (every block of the head repeats this small part), then
 // each warp takes 4 rows of W_UV[h] with 16-byte loads.
-constexpr int kVuRows = 32, kVuThreads = 256;
+constexpr int kVuRows = 32, kVuThreads = 512;
 __global__ void __launch_bounds__(kVuThreads)
     mla_combine_value_up_kernel(int splits, const float* __restrict__ part_o, const float* __restrict__ part_ml,
                                 const uint16_t* __restrict__ kv_b, MlaShape sh, float* __restrict__ out) {
@@ -637,11 +734,44 @@ __global__ void __launch_bounds__(kVuThreads)
     for (int w = 0; w < kVuThreads / 32; ++w) L += red[w];
     const float inv = 1.0f / L;
     const int n = active_s;
-    for (int64_t c = threadIdx.x; c < sh.kv_lora; c += kVuThreads) {
-        float o = 0.0f;
+    const int q4 = int(sh.kv_lora / 4);  // float4 columns of a latent row
+    if (sh.kv_lora % 4 == 0 && q4 <= kVuThreads) {
+        // The splits are shared out among `groups` thread groups, each reading whole 16-byte
+        // columns; a thread walking all splits alone waited one latency per 8 splits (129 splits
+        // at a 4096 context: the longest kernel of the layer).
+        float* o_part = w_s + splits;  // [groups][kv_lora]
+        const int groups = kVuThreads / q4, g = threadIdx.x / q4, c4 = threadIdx.x % q4;
+        if (g < groups) {
+            float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            const float4* p4 = reinterpret_cast<const float4*>(part_o) + base * q4 + c4;
+#pragma unroll 4
+            for (int s = g; s < n; s += groups) {
+                const float w = w_s[s];
+                const float4 v = __ldg(p4 + int64_t(s) * q4);
+                o.x = fmaf(w, v.x, o.x);
+                o.y = fmaf(w, v.y, o.y);
+                o.z = fmaf(w, v.z, o.z);
+                o.w = fmaf(w, v.w, o.w);
+            }
+            float* dst = o_part + g * sh.kv_lora + 4 * c4;
+            dst[0] = o.x;
+            dst[1] = o.y;
+            dst[2] = o.z;
+            dst[3] = o.w;
+        }
+        __syncthreads();
+        for (int64_t c = threadIdx.x; c < sh.kv_lora; c += kVuThreads) {
+            float o = 0.0f;
+            for (int gg = 0; gg < groups; ++gg) o += o_part[gg * sh.kv_lora + c];
+            o_s[c] = o * inv;
+        }
+    } else {
+        for (int64_t c = threadIdx.x; c < sh.kv_lora; c += kVuThreads) {
+            float o = 0.0f;
 #pragma unroll 8
-        for (int s = 0; s < n; ++s) o = fmaf(w_s[s], part_o[(base + s) * sh.kv_lora + c], o);
-        o_s[c] = o * inv;
+            for (int s = 0; s < n; ++s) o = fmaf(w_s[s], part_o[(base + s) * sh.kv_lora + c], o);
+            o_s[c] = o * inv;
+        }
     }
     __syncthreads();
     constexpr int kRowsPerWarp = kVuRows / (kVuThreads / 32);
@@ -815,7 +945,91 @@ cudaError_t launch_prefill(const PrefillAttnArgs& a, cudaStream_t stream) {
     return cudaGetLastError();
 }
 
+__global__ void fill_rope_keys_kernel(const float* __restrict__ cache, int64_t width, int64_t S, MlaShape s,
+                                      uint16_t* __restrict__ k) {
+    pdl_begin();
+    const int64_t qk = s.qk_nope + s.qk_rope;
+    const int64_t d = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;  // over H * rope
+    if (d >= s.n_heads * s.qk_rope) return;
+    const int64_t h = d / s.qk_rope, r = d % s.qk_rope;
+    for (int64_t j = blockIdx.y; j < S; j += gridDim.y)
+        k[(j * s.n_heads + h) * qk + s.qk_nope + r] = f32_to_bf16_bits(cache[j * width + s.kv_lora + r]);
+}
+
+__global__ void expand_kv_kernel(const float* __restrict__ src, int64_t ld_src, int64_t S, int64_t n_heads,
+                                 int64_t group, int64_t D, uint16_t* __restrict__ dst) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;  // over n_heads * D
+    if (c >= n_heads * D) return;
+    const int64_t h = c / D, d = c % D, from = (h / group) * D + d;
+    for (int64_t j = blockIdx.y; j < S; j += gridDim.y) dst[j * n_heads * D + c] = f32_to_bf16_bits(src[j * ld_src + from]);
+}
+
+// Block per (query t, head h) row of S scores: masked max, exponentials, sum, then the bf16
+// probabilities (0 for keys after the query's position).
+constexpr int kSoftmaxThreads = 256;
+__global__ void __launch_bounds__(kSoftmaxThreads)
+    causal_softmax_kernel(const float* __restrict__ scores, int64_t T, int64_t S, int64_t start_pos, float scale,
+                          uint16_t* __restrict__ p) {
+    pdl_begin();
+    __shared__ float red[kSoftmaxThreads / 32];
+    const int64_t t = blockIdx.x, h = blockIdx.y;
+    const float* row = scores + (h * T + t) * S;
+    uint16_t* out = p + (h * T + t) * S;
+    const int64_t visible = start_pos + t + 1 < S ? start_pos + t + 1 : S;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    float mx = kNegInf;
+    for (int64_t j = threadIdx.x; j < visible; j += kSoftmaxThreads) mx = fmaxf(mx, row[j] * scale);
+    mx = warp_max(mx);
+    if (lane == 0) red[warp] = mx;
+    __syncthreads();
+    float M = red[0];
+    for (int w = 1; w < kSoftmaxThreads / 32; ++w) M = fmaxf(M, red[w]);
+    __syncthreads();
+    float sum = 0.0f;
+    for (int64_t j = threadIdx.x; j < visible; j += kSoftmaxThreads) sum += expf(row[j] * scale - M);
+    sum = warp_sum(sum);
+    if (lane == 0) red[warp] = sum;
+    __syncthreads();
+    float L = 0.0f;
+    for (int w = 0; w < kSoftmaxThreads / 32; ++w) L += red[w];
+    const float inv = 1.0f / L;
+    for (int64_t j = threadIdx.x; j < S; j += kSoftmaxThreads)
+        out[j] = f32_to_bf16_bits(j < visible ? expf(row[j] * scale - M) * inv : 0.0f);
+}
+
 }  // namespace
+
+cudaError_t mla_fill_rope_keys_bf16(const float* cache, int64_t width, int64_t S, const MlaShape& s, uint16_t* k,
+                                    cudaStream_t stream) {
+    const int64_t n = s.n_heads * s.qk_rope;
+    if (S <= 0 || n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((fill_rope_keys_kernel));
+    MOE_LAUNCH((fill_rope_keys_kernel), dim3(ceil_div(n, 256), unsigned(S < 65535 ? S : 65535)), 256, 0, stream, cache,
+               width, S, s, k);
+    return cudaGetLastError();
+}
+
+cudaError_t expand_kv_heads_bf16(const float* src, int64_t ld_src, int64_t S, int64_t n_heads, int64_t group,
+                                 int64_t head_dim, uint16_t* dst, cudaStream_t stream) {
+    const int64_t n = n_heads * head_dim;
+    if (S <= 0 || n <= 0) return cudaSuccess;
+    if (group <= 0) return cudaErrorInvalidValue;
+    MOE_PREFER_SHARED((expand_kv_kernel));
+    MOE_LAUNCH((expand_kv_kernel), dim3(ceil_div(n, 256), unsigned(S < 65535 ? S : 65535)), 256, 0, stream, src, ld_src,
+               S, n_heads, group, head_dim, dst);
+    return cudaGetLastError();
+}
+
+cudaError_t causal_softmax_bf16(const float* scores, int64_t H, int64_t T, int64_t S, int64_t start_pos, float scale,
+                                uint16_t* p, cudaStream_t stream) {
+    if (H <= 0 || T <= 0 || S <= 0) return cudaSuccess;
+    if (T > 2147483647 || H > 65535) return cudaErrorInvalidValue;
+    MOE_PREFER_SHARED((causal_softmax_kernel));
+    MOE_LAUNCH((causal_softmax_kernel), dim3(unsigned(T), unsigned(H)), kSoftmaxThreads, 0, stream, scores, T, S,
+               start_pos, scale, p);
+    return cudaGetLastError();
+}
 
 cudaError_t mla_cache_write(const float* latent, const float* k_pe, float* cache, int64_t T, int64_t kv_lora,
                             int64_t rope, int64_t start_pos, const int32_t* dev_pos, cudaStream_t stream) {
@@ -839,7 +1053,26 @@ cudaError_t mla_absorb_q(const float* q, const uint16_t* kv_b, int64_t T, const 
     if (s.kv_lora % 2 != 0) return cudaErrorInvalidValue;  // bf16 pairs
     const dim3 grid(ceil_div(s.kv_lora + s.qk_rope, kAbsorbCols), unsigned(s.n_heads), unsigned(T));
     MOE_PREFER_SHARED((mla_absorb_kernel));
-    MOE_LAUNCH((mla_absorb_kernel), grid, kAbsorbGroups * kAbsorbCols / 2, 0, stream, q, kv_b, s, q_abs);
+    MOE_LAUNCH((mla_absorb_kernel), grid, kAbsorbThreads, 0, stream, q, kv_b, s, q_abs);
+    return cudaGetLastError();
+}
+
+cudaError_t mla_decode_prep(const MlaPrepArgs& a, cudaStream_t stream) {
+    if (a.T <= 0) return cudaSuccess;
+    const MlaShape& s = a.shape;
+    if (s.kv_lora % 2 != 0 || a.rope.dim != s.qk_rope || a.rope.dim % 2 != 0) return cudaErrorInvalidValue;
+    const dim3 grid(ceil_div(s.kv_lora + s.qk_rope, kAbsorbCols), unsigned(s.n_heads + 1), unsigned(a.T));
+    MOE_PREFER_SHARED((mla_prep_kernel));
+    MOE_LAUNCH((mla_prep_kernel), grid, kAbsorbThreads, 0, stream, a);
+    return cudaGetLastError();
+}
+
+cudaError_t gqa_decode_prep(const GqaPrepArgs& a, cudaStream_t stream) {
+    if (a.T <= 0) return cudaSuccess;
+    if (a.rope.dim % 2 != 0 || a.rope.dim > a.head_dim) return cudaErrorInvalidValue;
+    const dim3 grid(unsigned(a.n_heads + a.n_kv_heads + 1), unsigned(a.T));
+    MOE_PREFER_SHARED((gqa_prep_kernel));
+    MOE_LAUNCH((gqa_prep_kernel), grid, 128, 0, stream, a);
     return cudaGetLastError();
 }
 
@@ -883,7 +1116,15 @@ cudaError_t mla_combine_value_up(const DecodeAttnArgs& a, int splits, const floa
     const float* part_o = workspace;
     const float* part_ml = workspace + a.T * a.n_heads * splits * a.dv;
     const dim3 grid(unsigned(s.n_heads), ceil_div(s.v_head, kVuRows), unsigned(a.T));
-    const size_t smem = size_t(s.kv_lora + splits) * sizeof(float);
+    // o_s [kv_lora], w_s [splits], the split groups' partial sums (at most 4 kVuThreads floats).
+    const size_t smem = size_t(s.kv_lora + splits + 4 * kVuThreads) * sizeof(float);
+    static size_t configured = 48 * 1024;
+    if (smem > configured) {
+        const cudaError_t e =
+            cudaFuncSetAttribute(mla_combine_value_up_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+        if (e != cudaSuccess) return e;
+        configured = smem;
+    }
     MOE_PREFER_SHARED((mla_combine_value_up_kernel));
     MOE_LAUNCH((mla_combine_value_up_kernel), grid, kVuThreads, smem, stream, splits, part_o, part_ml, kv_b, s, out);
     return cudaGetLastError();

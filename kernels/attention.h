@@ -33,6 +33,48 @@ struct MlaShape {
 cudaError_t mla_absorb_q(const float* q, const uint16_t* kv_b, int64_t T, const MlaShape& s, float* q_abs,
                          cudaStream_t stream);
 
+// The rotation of rope.h (RopeArgs), for kernels that rotate on the fly.
+struct RopeParams {
+    const float* inv_freq = nullptr;  // device [dim / 2]
+    int64_t dim = 0;
+    float attention_factor = 1.0f;
+    bool interleaved = true;
+};
+
+// MLA decode prologue from the raw projections, one launch (decode, few tokens). Token t at
+// position p = (dev_pos ? *dev_pos : start_pos) + t:
+//   cache[p] = [rmsnorm(ckv[t, :kv_lora], norm_w, eps) ; rope(ckv[t, kv_lora:])]
+//   q_abs[t, h] = [W_UK[h]ᵀ q_nope[t, h] ; rope(q_pe[t, h])]      (rope.dim == qk_rope)
+struct MlaPrepArgs {
+    const float* q = nullptr;    // [T, H * (nope + rope)], not rotated
+    const float* ckv = nullptr;  // [T, kv_lora + rope], the kv_a output
+    const float* norm_w = nullptr;
+    float eps = 0.0f;
+    const uint16_t* kv_b = nullptr;
+    MlaShape shape;
+    RopeParams rope;
+    int64_t T = 0, start_pos = 0;
+    const int32_t* dev_pos = nullptr;
+    float* q_abs = nullptr;      // [T, H, kv_lora + rope]
+    float* cache = nullptr;      // [capacity, kv_lora + rope]
+};
+cudaError_t mla_decode_prep(const MlaPrepArgs& args, cudaStream_t stream);
+
+// GQA decode prologue, one launch: q rotated in place; k_cache[p] = rope(k[t]); v_cache[p] = v[t]
+// (rope over the first rope.dim columns of every head).
+struct GqaPrepArgs {
+    float* q = nullptr;          // [T, Hq * D]
+    const float* k = nullptr;    // [T, Hkv * D]
+    const float* v = nullptr;    // [T, Hkv * D]
+    int64_t T = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
+    RopeParams rope;
+    int64_t start_pos = 0;
+    const int32_t* dev_pos = nullptr;
+    float* k_cache = nullptr;
+    float* v_cache = nullptr;
+};
+cudaError_t gqa_decode_prep(const GqaPrepArgs& args, cudaStream_t stream);
+
 // Element addressing shared by the attention kernels: q(t, h, d) = q[t * q_row + h * q_head + d],
 // K(j, kvh, d) = k[j * k_row + kvh * k_head + d], likewise V and out(t, h, c). kvh = h / group.
 struct DecodeAttnArgs {
@@ -81,5 +123,19 @@ struct PrefillAttnArgs {
     int64_t out_row = 0, out_head = 0;
 };
 cudaError_t attention_prefill(const PrefillAttnArgs& a, cudaStream_t stream);
+
+// Pieces of the tensor-core MLA prefill (engine/cuda/cuda_attention.cpp runs the GEMMs in cuBLAS):
+// k [S, H, qk_head] bf16: columns [qk_nope, qk_nope + rope) of every head <- the shared roped k_pe,
+// cache[:, kv_lora:] (f32, row stride `width`).
+cudaError_t mla_fill_rope_keys_bf16(const float* cache, int64_t width, int64_t S, const MlaShape& s, uint16_t* k,
+                                    cudaStream_t stream);
+// dst [S, Hq * D] bf16: every query head's copy of its kv head's rows, from src [S, Hkv * D] f32
+// (row stride ld_src), query head h reading kv head h / group (GQA prefill on the tensor cores).
+cudaError_t expand_kv_heads_bf16(const float* src, int64_t ld_src, int64_t S, int64_t n_heads, int64_t group,
+                                 int64_t head_dim, uint16_t* dst, cudaStream_t stream);
+// p [H, T, S] bf16 = softmax over each row of scale * scores [H, T, S] f32, causal: query t sees
+// keys j <= start_pos + t (the others get probability 0).
+cudaError_t causal_softmax_bf16(const float* scores, int64_t H, int64_t T, int64_t S, int64_t start_pos, float scale,
+                                uint16_t* p, cudaStream_t stream);
 
 }  // namespace moe::kernels

@@ -120,6 +120,6 @@ inline cudaError_t launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, s
         if (moe_launch_err_ != cudaSuccess) return moe_launch_err_;                                          \
     } while (0)
 
-inline unsigned ceil_div(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
+__host__ __device__ inline unsigned ceil_div(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 
 }  // namespace moe::kernels

@@ -10,6 +10,7 @@ namespace {
 
 constexpr int kWarpsPerBlock = 8;
 constexpr int kRowsPerWarp = 2;
+constexpr int kSplitRows = 4;  // rows per block of the split-K kernel: 4 weight loads in flight per thread
 
 // VEC: in % 8 == 0, so every row starts 16-byte aligned and x rows can be read as float4.
 template <int TT, bool VEC>
@@ -78,54 +79,65 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     }
 }
 
-// Few output rows (router gates, kv_a, attention projections): a whole block per 2 rows, the
-// input dimension split across its 8 warps, partial sums combined in shared memory. Eight times the
-// warps of gemv_kernel for the same rows, so small matrices still fill the GPU's memory pipes.
+// Few output rows (router gates, kv_a, attention projections) and several projections of one x
+// (q | kv_a, q | k | v): a whole block per 4 rows, the input dimension split across its 8 warps,
+// partial sums combined in shared memory. Eight times the warps of gemv_kernel for the same rows,
+// so small matrices still fill the GPU's memory pipes; the segments of a GemvSegments share one
+// launch (block b belongs to the segment whose block range holds b).
 template <int TT>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    gemv_splitk_kernel(const float* __restrict__ x, int64_t T, int64_t in, const uint16_t* __restrict__ W, int64_t out,
-                       const float* __restrict__ bias, float* __restrict__ y) {
+    gemv_splitk_kernel(const float* __restrict__ x, int64_t T, int64_t in, GemvSegments segs) {
     pdl_begin();
-    __shared__ float part[kWarpsPerBlock][kRowsPerWarp][TT];
+    __shared__ float part[kWarpsPerBlock][kSplitRows][TT];
+    int seg = 0;
+    int64_t first_block = 0;
+    while (seg + 1 < segs.n && int64_t(blockIdx.x) >= first_block + ceil_div(segs.s[seg].out, kSplitRows)) {
+        first_block += ceil_div(segs.s[seg].out, kSplitRows);
+        ++seg;
+    }
+    const uint16_t* __restrict__ W = segs.s[seg].W;
+    const int64_t out = segs.s[seg].out;
+    const float* __restrict__ bias = segs.s[seg].bias;
+    float* __restrict__ y = segs.s[seg].y;
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-    const int64_t row0 = int64_t(blockIdx.x) * kRowsPerWarp;
+    const int64_t row0 = (int64_t(blockIdx.x) - first_block) * kSplitRows;
     const int64_t t0 = int64_t(blockIdx.y) * TT;
     const int nt = int(T - t0 < TT ? T - t0 : TT);
     const float* xc = x + t0 * in;
-    float acc[kRowsPerWarp][TT];
+    float acc[kSplitRows][TT];
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r)
+    for (int r = 0; r < kSplitRows; ++r)
 #pragma unroll
         for (int t = 0; t < TT; ++t) acc[r][t] = 0.0f;
     const int64_t nch = in / 8;
-    const uint4* wrow[kRowsPerWarp];
+    const uint4* wrow[kSplitRows];
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r)
+    for (int r = 0; r < kSplitRows; ++r)
         wrow[r] = reinterpret_cast<const uint4*>(W + (row0 + r < out ? row0 + r : row0) * in);
 #pragma unroll 2
     for (int64_t c = threadIdx.x; c < nch; c += kWarpsPerBlock * 32) {
-        uint4 w[kRowsPerWarp];
+        uint4 w[kSplitRows];
 #pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r) w[r] = ld_stream(wrow[r] + c);
+        for (int r = 0; r < kSplitRows; ++r) w[r] = ld_stream(wrow[r] + c);
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
             if (t < nt) {
                 const float4* xr = reinterpret_cast<const float4*>(xc + t * in) + 2 * c;
                 const float4 xa = __ldg(xr), xb = __ldg(xr + 1);
 #pragma unroll
-                for (int r = 0; r < kRowsPerWarp; ++r) acc[r][t] += dot8(w[r], xa, xb);
+                for (int r = 0; r < kSplitRows; ++r) acc[r][t] += dot8(w[r], xa, xb);
             }
         }
     }
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r)
+    for (int r = 0; r < kSplitRows; ++r)
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
             const float v = warp_sum(acc[r][t]);
             if (lane == 0) part[warp][r][t] = v;
         }
     __syncthreads();
-    if (threadIdx.x < kRowsPerWarp * TT) {
+    if (threadIdx.x < kSplitRows * TT) {
         const int r = threadIdx.x / TT, t = threadIdx.x % TT;
         const int64_t row = row0 + r;
         if (t < nt && row < out) {
@@ -135,6 +147,16 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
             y[(t0 + t) * out + row] = v + (bias ? bias[row] : 0.0f);
         }
     }
+}
+
+template <int TT>
+cudaError_t launch_splitk(const float* x, int64_t T, int64_t in, const GemvSegments& segs, cudaStream_t stream) {
+    int64_t blocks = 0;
+    for (int i = 0; i < segs.n; ++i) blocks += ceil_div(segs.s[i].out, kSplitRows);
+    MOE_PREFER_SHARED((gemv_splitk_kernel<TT>));
+    MOE_LAUNCH((gemv_splitk_kernel<TT>), dim3(unsigned(blocks), ceil_div(T, TT)), kWarpsPerBlock * 32, 0, stream, x, T,
+               in, segs);
+    return cudaGetLastError();
 }
 
 // Below this many output rows the split-K kernel is used (the plain one would launch fewer
@@ -148,9 +170,10 @@ cudaError_t launch(const float* x, int64_t T, int64_t in, const uint16_t* W, int
     const bool vec = in % 8 == 0 && (reinterpret_cast<uintptr_t>(W) % 16) == 0 &&
                      (reinterpret_cast<uintptr_t>(x) % 16) == 0;
     if (vec && out < kSplitKMaxRows) {
-        const dim3 sgrid(ceil_div(out, kRowsPerWarp), ceil_div(T, TT));
-        MOE_PREFER_SHARED((gemv_splitk_kernel<TT>));
-        MOE_LAUNCH((gemv_splitk_kernel<TT>), sgrid, kWarpsPerBlock * 32, 0, stream, x, T, in, W, out, bias, y);
+        GemvSegments one;
+        one.s[0] = GemvSegment{W, out, bias, y};
+        one.n = 1;
+        return launch_splitk<TT>(x, T, in, one, stream);
     } else if (vec) {
         MOE_PREFER_SHARED((gemv_kernel<TT, true>));
         MOE_LAUNCH((gemv_kernel<TT, true>), grid, kWarpsPerBlock * 32, 0, stream, x, T, in, W, out, bias, y);
@@ -176,6 +199,22 @@ cudaError_t gemv_bf16(const float* x, int64_t T, int64_t in, const uint16_t* W, 
     if (T == 2) return launch<2>(x, T, in, W, out, bias, y, stream);
     if (T <= 4) return launch<4>(x, T, in, W, out, bias, y, stream);
     return launch<8>(x, T, in, W, out, bias, y, stream);
+}
+
+bool gemv_multi_supported(const float* x, int64_t in, const GemvSegments& segs) {
+    if (in % 8 != 0 || (reinterpret_cast<uintptr_t>(x) % 16) != 0 || segs.n < 1 || segs.n > kMaxGemvSegments) return false;
+    for (int i = 0; i < segs.n; ++i)
+        if ((reinterpret_cast<uintptr_t>(segs.s[i].W) % 16) != 0 || segs.s[i].out <= 0) return false;
+    return true;
+}
+
+cudaError_t gemv_multi_bf16(const float* x, int64_t T, int64_t in, const GemvSegments& segs, cudaStream_t stream) {
+    if (T <= 0) return cudaSuccess;
+    if (!gemv_multi_supported(x, in, segs)) return cudaErrorInvalidValue;
+    if (T == 1) return launch_splitk<1>(x, T, in, segs, stream);
+    if (T == 2) return launch_splitk<2>(x, T, in, segs, stream);
+    if (T <= 4) return launch_splitk<4>(x, T, in, segs, stream);
+    return launch_splitk<8>(x, T, in, segs, stream);
 }
 
 cudaError_t add_bias_rows(float* y, int64_t T, int64_t out, const float* bias, cudaStream_t stream) {

@@ -16,6 +16,23 @@ namespace moe::kernels {
 cudaError_t gemv_bf16(const float* x, int64_t T, int64_t in, const uint16_t* W, int64_t out, const float* bias,
                       float* y, cudaStream_t stream);
 
+// Several projections of the same x in one launch (q | kv_a, q | k | v): segment i computes
+// y_i [T, out_i] = x · W_iᵀ (+ bias_i), all W_i [out_i, in].
+constexpr int kMaxGemvSegments = 4;
+struct GemvSegment {
+    const uint16_t* W = nullptr;
+    int64_t out = 0;
+    const float* bias = nullptr;  // [out] or nullptr
+    float* y = nullptr;
+};
+struct GemvSegments {
+    GemvSegment s[kMaxGemvSegments];
+    int n = 0;
+};
+// True when gemv_multi_bf16 takes these: in % 8 == 0, 16-byte aligned x and weights, 1..4 segments.
+bool gemv_multi_supported(const float* x, int64_t in, const GemvSegments& segs);
+cudaError_t gemv_multi_bf16(const float* x, int64_t T, int64_t in, const GemvSegments& segs, cudaStream_t stream);
+
 // y [T, out] += bias [out] broadcast over rows.
 cudaError_t add_bias_rows(float* y, int64_t T, int64_t out, const float* bias, cudaStream_t stream);
 

@@ -5,85 +5,153 @@ namespace moe::kernels {
 namespace {
 
 constexpr int kWarps = 8;
+constexpr int kLoadBatch = 4;      // 16-byte chunks per lane and matrix in flight together (gate/up)
+constexpr int kDownBatch = 8;      // 16-byte chunks per lane in flight together (down)
+constexpr int kMaxParts = 17;      // top_k <= 16 routed experts + the shared one
 
-__device__ __forceinline__ int64_t expert_of(const MoeDecodeArgs& a, int64_t pair) {
-    return a.ids ? int64_t(a.ids[pair]) : 0;
+// Row r of the concatenated hidden layer [expert_0 | .. | expert_K-1 | shared] of token t: its
+// gate and up rows, and the weight its output gets.
+struct GateUpRow {
+    const uint16_t* gate;
+    const uint16_t* up;
+    float weight;
+};
+__device__ __forceinline__ GateUpRow gate_up_row(const MoeDecodeArgs& a, int64_t t, int64_t r) {
+    const int64_t routed = a.top_k * a.inter;
+    if (r < routed) {
+        const int64_t k = unsigned(r) / unsigned(a.inter), i = r - k * a.inter;  // 32-bit: rows < 2^32
+        const int64_t e = a.ids[t * a.top_k + k];
+        const uint16_t* g = a.gate_up + e * 2 * a.inter * a.hidden + i * a.hidden;
+        return {g, g + a.inter * a.hidden, a.weights[t * a.top_k + k]};
+    }
+    const int64_t i = r - routed;
+    return {a.s_gate + i * a.hidden, a.s_up + i * a.hidden, 1.0f};
 }
 
-// Warp per (token-expert pair, row i): g = gate_e[i] · x_t, u = up_e[i] · x_t, h = silu(g) u.
+// Warp per (row r, token t): h[t, r] = weight · silu(gate_r · x_t) · (up_r · x_t).
 template <bool VEC>
 __global__ void __launch_bounds__(kWarps * 32) gate_up_kernel(MoeDecodeArgs a) {
     pdl_begin();
     const int lane = threadIdx.x % 32;
-    const int64_t i = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32;
-    const int64_t pair = blockIdx.y;  // t * top_k + k
-    if (i >= a.inter) return;
-    const int64_t t = pair / a.top_k, e = expert_of(a, pair);
+    const int64_t R = a.top_k * a.inter + a.shared_inter;
+    const int64_t r = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32;
+    const int64_t t = blockIdx.y;
+    if (r >= R) return;
+    const GateUpRow row = gate_up_row(a, t, r);
     const float* x = a.x + t * a.hidden;
-    const uint16_t* gr = a.gate + e * a.gu_stride + i * a.hidden;
-    const uint16_t* ur = a.up + e * a.gu_stride + i * a.hidden;
     float g = 0.0f, u = 0.0f;
     int64_t done = 0;
     if constexpr (VEC) {
-        const int64_t nch = a.hidden / 8;
-        const uint4* g4 = reinterpret_cast<const uint4*>(gr);
-        const uint4* u4 = reinterpret_cast<const uint4*>(ur);
+        const int nch = int(a.hidden / 8);
+        const uint4* g4 = reinterpret_cast<const uint4*>(row.gate);
+        const uint4* u4 = reinterpret_cast<const uint4*>(row.up);
         const float4* x4 = reinterpret_cast<const float4*>(x);
-#pragma unroll 4
-        for (int64_t c = lane; c < nch; c += 32) {
-            const uint4 wg = ld_stream(g4 + c), wu = ld_stream(u4 + c);
-            const float4 xa = __ldg(x4 + 2 * c), xb = __ldg(x4 + 2 * c + 1);
-            g += dot8(wg, xa, xb);
-            u += dot8(wu, xa, xb);
+        for (int c0 = lane; c0 < nch; c0 += 32 * kLoadBatch) {
+            uint4 wg[kLoadBatch], wu[kLoadBatch];
+#pragma unroll
+            for (int b = 0; b < kLoadBatch; ++b) {
+                const int c = c0 + 32 * b;
+                if (c < nch) {
+                    wg[b] = ld_stream(g4 + c);
+                    wu[b] = ld_stream(u4 + c);
+                }
+            }
+#pragma unroll
+            for (int b = 0; b < kLoadBatch; ++b) {
+                const int c = c0 + 32 * b;
+                if (c < nch) {
+                    const float4 xa = __ldg(x4 + 2 * c), xb = __ldg(x4 + 2 * c + 1);
+                    g += dot8(wg[b], xa, xb);
+                    u += dot8(wu[b], xa, xb);
+                }
+            }
         }
-        done = nch * 8;
+        done = int64_t(nch) * 8;
     }
     for (int64_t c = done + lane; c < a.hidden; c += 32) {
-        g = fmaf(bf16_bits_to_f32(gr[c]), x[c], g);
-        u = fmaf(bf16_bits_to_f32(ur[c]), x[c], u);
+        g = fmaf(bf16_bits_to_f32(row.gate[c]), x[c], g);
+        u = fmaf(bf16_bits_to_f32(row.up[c]), x[c], u);
     }
     g = warp_sum(g);
     u = warp_sum(u);
-    if (lane == 0) a.h[pair * a.inter + i] = silu(g) * u;
+    if (lane == 0) a.h[t * R + r] = row.weight * (silu(g) * u);
 }
 
-// Warp per (token-expert pair, output row j): partial[pair, j] = w · down_e[j] · h_pair. One short
-// row per warp (all its 16-byte loads issued at once) and T * top_k * hidden warps in flight: a warp
-// walking all K experts' rows in turn left most of the memory bandwidth idle.
-template <bool VEC>
-__global__ void __launch_bounds__(kWarps * 32) down_kernel(MoeDecodeArgs a) {
-    pdl_begin();
-    const int lane = threadIdx.x % 32;
-    const int64_t j = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32;
-    const int64_t pair = blockIdx.y;
-    if (j >= a.hidden) return;
-    const uint16_t* dr = a.down + expert_of(a, pair) * a.down_stride + j * a.inter;
-    const float* h = a.h + pair * a.inter;
-    float acc = 0.0f;
-    int64_t done = 0;
-    if constexpr (VEC) {
-        const int nch = int(a.inter / 8);
-        const uint4* d4 = reinterpret_cast<const uint4*>(dr);
-        const float4* h4 = reinterpret_cast<const float4*>(h);
-#pragma unroll 8
-        for (int c = lane; c < nch; c += 32) acc += dot8(ld_stream(d4 + c), h4[2 * c], h4[2 * c + 1]);
-        done = int64_t(nch) * 8;
+// The down projections as segments: routed expert k's row j is one segment of `inter` columns;
+// the shared expert's row j (or a dense FFN's) is cut into pieces of about the same length, so
+// that every warp of a block streams a similar number of bytes.
+struct DownSegments {
+    int routed = 0;      // segments 0 .. routed-1: the routed experts, `inter` columns each
+    int shared = 0;      // then the shared expert's row in `shared` pieces of `piece` columns
+    int piece = 0;       // (the last one shorter), piece % 8 == 0
+    __host__ __device__ int count() const { return routed + shared; }
+};
+constexpr int kMaxSegments = 32;  // one warp each: at most 1024 threads
+DownSegments down_segments(const MoeDecodeArgs& a) {
+    DownSegments d;
+    d.routed = int(a.top_k);
+    if (a.shared_inter > 0) {
+        int64_t target = a.top_k > 0 ? a.inter : (a.shared_inter + 7) / 8;  // dense FFN: 8 pieces
+        const int64_t room = kMaxSegments - a.top_k;
+        if (room > 0 && (a.shared_inter + target - 1) / target > room) target = (a.shared_inter + room - 1) / room;
+        d.piece = int((target + 7) / 8 * 8);
+        d.shared = int((a.shared_inter + d.piece - 1) / d.piece);
     }
-    for (int64_t c = done + lane; c < a.inter; c += 32) acc = fmaf(bf16_bits_to_f32(dr[c]), h[c], acc);
-    acc = warp_sum(acc);
-    if (lane == 0) a.partial[pair * a.hidden + j] = (a.ids ? a.weights[pair] : 1.0f) * acc;
+    return d;
 }
 
-// out[t, j] = Σ_k partial[t * K + k, j], k in order: deterministic.
-__global__ void reduce_pairs_kernel(const float* __restrict__ partial, int64_t T, int64_t K, int64_t hidden,
-                                    float* __restrict__ out) {
+// Block per (output row j, token t), one warp per segment: out[t, j] = Σ_s down_s[j] · h_s, the
+// segments' sums added in a fixed order (deterministic, no atomics). Each warp issues all its
+// 16-byte loads (a 2.8 KB run of one expert's row for Moonlight) before the first use.
+// VEC: inter, shared_inter and piece multiples of 8.
+template <bool VEC>
+__global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
     pdl_begin();
-    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= T * hidden) return;
-    const int64_t t = i / hidden, j = i % hidden;
-    float s = 0.0f;
-    for (int64_t k = 0; k < K; ++k) s += partial[(t * K + k) * hidden + j];
-    out[i] = s;
+    __shared__ float sums[kMaxSegments];
+    const int64_t j = blockIdx.x, t = blockIdx.y;
+    const int seg = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t R = a.top_k * a.inter + a.shared_inter;
+    const uint16_t* w;
+    const float* h = a.h + t * R;
+    int64_t len;
+    if (seg < d.routed) {
+        const int64_t e = a.ids[t * a.top_k + seg];
+        w = a.down + e * a.hidden * a.inter + j * a.inter;
+        h += seg * a.inter;
+        len = a.inter;
+    } else {
+        const int64_t c0 = int64_t(seg - d.routed) * d.piece;
+        w = a.s_down + j * a.shared_inter + c0;
+        h += a.top_k * a.inter + c0;
+        len = a.shared_inter - c0 < d.piece ? a.shared_inter - c0 : d.piece;
+    }
+    float acc = 0.0f;
+    if constexpr (VEC) {
+        const int nch = int(len / 8);
+        const uint4* w4 = reinterpret_cast<const uint4*>(w);
+        const float4* h4 = reinterpret_cast<const float4*>(h);
+        for (int c0 = lane; c0 < nch; c0 += 32 * kDownBatch) {
+            uint4 wv[kDownBatch];
+#pragma unroll
+            for (int b = 0; b < kDownBatch; ++b)
+                if (c0 + 32 * b < nch) wv[b] = ld_stream(w4 + c0 + 32 * b);
+#pragma unroll
+            for (int b = 0; b < kDownBatch; ++b) {
+                const int c = c0 + 32 * b;
+                if (c < nch) acc += dot8(wv[b], __ldg(h4 + 2 * c), __ldg(h4 + 2 * c + 1));
+            }
+        }
+    } else {
+        for (int64_t c = lane; c < len; c += 32) acc = fmaf(bf16_bits_to_f32(w[c]), h[c], acc);
+    }
+    acc = warp_sum(acc);
+    if (lane == 0) sums[seg] = acc;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float total = 0.0f;
+        for (int s = 0; s < d.count(); ++s) total += sums[s];
+        a.out[t * a.hidden + j] = total;
+    }
 }
 
 // Grid (column blocks, row blocks), looping over rows: no per-element division.
@@ -92,7 +160,10 @@ __global__ void gather_kernel(const float* __restrict__ src, int64_t cols, const
     pdl_begin();
     const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (c >= cols) return;
-    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) dst[r * cols + c] = f32_to_bf16_bits(src[int64_t(rows[r]) * cols + c]);
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const int64_t from = rows[r];
+        dst[r * cols + c] = from < 0 ? uint16_t(0) : f32_to_bf16_bits(src[from * cols + c]);
+    }
 }
 
 __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __restrict__ slot,
@@ -116,9 +187,16 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 
 }  // namespace
 
 cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
+    const int64_t R = a.top_k * a.inter + a.shared_inter;
     if (a.T <= 0) return cudaSuccess;
-    const bool vec_gu = a.hidden % 8 == 0 && a.gu_stride % 8 == 0 && aligned16(a.gate) && aligned16(a.up) && aligned16(a.x);
-    const dim3 grid_gu(ceil_div(a.inter, kWarps), unsigned(a.T * a.top_k));
+    if (R <= 0 || a.top_k + 1 > kMaxParts || R >= (int64_t(1) << 31) ||
+        (a.top_k > 0 && (!a.ids || !a.weights || !a.gate_up || !a.down)) ||
+        (a.shared_inter > 0 && (!a.s_gate || !a.s_up || !a.s_down)))
+        return cudaErrorInvalidValue;
+    bool vec_gu = a.hidden % 8 == 0 && aligned16(a.x);
+    if (a.top_k > 0) vec_gu = vec_gu && aligned16(a.gate_up);
+    if (a.shared_inter > 0) vec_gu = vec_gu && aligned16(a.s_gate) && aligned16(a.s_up);
+    const dim3 grid_gu(ceil_div(R, kWarps), unsigned(a.T));
     if (vec_gu) {
         MOE_PREFER_SHARED((gate_up_kernel<true>));
         MOE_LAUNCH((gate_up_kernel<true>), grid_gu, kWarps * 32, 0, stream, a);
@@ -126,25 +204,22 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
         MOE_PREFER_SHARED((gate_up_kernel<false>));
         MOE_LAUNCH((gate_up_kernel<false>), grid_gu, kWarps * 32, 0, stream, a);
     }
-    cudaError_t e = cudaGetLastError();
+    const cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
-    const bool vec_d = a.inter % 8 == 0 && a.down_stride % 8 == 0 && aligned16(a.down) && aligned16(a.h);
-    // One expert per token (dense FFN): the down kernel writes the output itself, no reduction.
-    MoeDecodeArgs b = a;
-    const bool direct = a.top_k == 1;
-    if (direct) b.partial = a.out;
-    const dim3 grid_d(ceil_div(a.hidden, kWarps), unsigned(a.T * a.top_k));
+    const DownSegments d = down_segments(a);
+    if (d.count() > kMaxSegments) return cudaErrorInvalidValue;
+    bool vec_d = a.inter % 8 == 0 && a.shared_inter % 8 == 0 && aligned16(a.h);
+    if (a.top_k > 0) vec_d = vec_d && aligned16(a.down);
+    if (a.shared_inter > 0) vec_d = vec_d && aligned16(a.s_down);
+    const dim3 grid_d(unsigned(a.hidden), unsigned(a.T));
+    const unsigned threads = unsigned(32 * d.count());
     if (vec_d) {
         MOE_PREFER_SHARED((down_kernel<true>));
-        MOE_LAUNCH((down_kernel<true>), grid_d, kWarps * 32, 0, stream, b);
+        MOE_LAUNCH((down_kernel<true>), grid_d, threads, 0, stream, a, d);
     } else {
         MOE_PREFER_SHARED((down_kernel<false>));
-        MOE_LAUNCH((down_kernel<false>), grid_d, kWarps * 32, 0, stream, b);
+        MOE_LAUNCH((down_kernel<false>), grid_d, threads, 0, stream, a, d);
     }
-    e = cudaGetLastError();
-    if (e != cudaSuccess || direct) return e;
-    MOE_PREFER_SHARED((reduce_pairs_kernel));
-    MOE_LAUNCH((reduce_pairs_kernel), ceil_div(a.T * a.hidden, 256), 256, 0, stream, a.partial, a.T, a.top_k, a.hidden, a.out);
     return cudaGetLastError();
 }
 

@@ -1,7 +1,14 @@
 // SwiGLU FFN and the routed-expert mixture (CPU twin: engine/model/cpu_moe.cpp).
-//   ffn(x) = down(silu(gate x) * up x);   moe(x) = Σ_k w_k · Expert_{id_k}(x)
-// Decode (few tokens): two fused bandwidth-bound kernels that read only the chosen experts' rows,
-// with the expert ids taken from device memory (no host round trip, CUDA-graph safe).
+//   ffn(x) = down(silu(gate x) * up x);   moe(x) = Σ_k w_k · Expert_{id_k}(x) (+ shared(x))
+// Decode (few tokens): two bandwidth-bound kernels for the whole block, the chosen routed experts
+// AND the shared expert (or one dense FFN) together, the expert ids read on the device (no host
+// round trip, CUDA-graph safe):
+//   moe_decode gate/up: warp per hidden row of the concatenation [expert_0 | .. | expert_K-1 | shared]
+//                       h = w_k · silu(g) u (the router weight folded in; 1 for the shared expert)
+//   moe_decode down:    block per output element (t, j), one warp per expert (the shared expert's
+//                       row cut into expert-sized pieces): Σ over all K + 1 experts' row j, each
+//                       warp's 16-byte loads in flight at once, the warps' sums added in a fixed
+//                       order (deterministic, no atomics, no separate combine kernel).
 // Prefill: tokens are permuted by expert (gather_rows_bf16), each active expert runs two cuBLAS
 // GEMMs over its contiguous rows (engine/cuda/cuda_moe.cpp), and moe_combine adds the weighted
 // expert outputs back per token in a fixed order (deterministic, no atomics).
@@ -15,22 +22,27 @@ namespace moe::kernels {
 
 struct MoeDecodeArgs {
     const float* x = nullptr;          // [T, hidden]
-    int64_t T = 0, hidden = 0, inter = 0;
-    const int32_t* ids = nullptr;      // [T, top_k] expert ids; nullptr: one dense FFN, weight 1
+    int64_t T = 0, hidden = 0;
+    // Routed experts (top_k == 0: none): expert e's gate rows [inter, hidden] at gate_up + e * 2 inter
+    // hidden, its up rows right after; down [E, hidden, inter].
+    const int32_t* ids = nullptr;      // [T, top_k]
     const float* weights = nullptr;    // [T, top_k]
-    int64_t top_k = 1;
-    const uint16_t* gate = nullptr;    // expert e's gate rows at gate + e * gu_stride: [inter, hidden]
-    const uint16_t* up = nullptr;      // likewise
-    int64_t gu_stride = 0;
-    const uint16_t* down = nullptr;    // expert e at down + e * down_stride: [hidden, inter]
-    int64_t down_stride = 0;
-    float* h = nullptr;                // workspace [T * top_k, inter]
-    float* partial = nullptr;          // workspace [T * top_k, hidden]: each expert's weighted down output
+    int64_t top_k = 0, inter = 0;
+    const uint16_t* gate_up = nullptr;
+    const uint16_t* down = nullptr;
+    // The shared expert or a dense FFN (shared_inter == 0: none), weight 1.
+    const uint16_t* s_gate = nullptr;  // [shared_inter, hidden]
+    const uint16_t* s_up = nullptr;    // [shared_inter, hidden]
+    const uint16_t* s_down = nullptr;  // [hidden, shared_inter]
+    int64_t shared_inter = 0;
+    float* h = nullptr;                // workspace [T, top_k * inter + shared_inter]
     float* out = nullptr;              // [T, hidden], overwritten
 };
+// Workspace floats moe_decode needs in `h`.
+inline int64_t moe_decode_hidden_floats(const MoeDecodeArgs& a) { return a.T * (a.top_k * a.inter + a.shared_inter); }
 cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream);
 
-// dst [n, cols] bf16 = src[rows[i]] (src f32 [*, cols]).
+// dst [n, cols] bf16 = src[rows[i]] (src f32 [*, cols]); rows[i] < 0 gives a zero row (padding).
 cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows, int64_t n, uint16_t* dst,
                              cudaStream_t stream);
 

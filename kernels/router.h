@@ -31,4 +31,13 @@ struct RouterArgs {
 // E <= 1024, n_group <= 32.
 cudaError_t router_select(const RouterArgs& args, cudaStream_t stream);
 
+// Logits AND selection in one launch (decode): args.logits is then a workspace [T, E] the kernel
+// fills from x [T, hidden] f32 and gate [E, hidden] bf16 (the same arithmetic as gemv_bf16).
+// `counter` is a device word that is 0 between calls (the kernel leaves it 0).
+constexpr int64_t kRouterFusedMaxTokens = 8;
+constexpr int64_t kRouterFusedMaxExperts = 512;  // the selection scratch of 8 warps fits the default 48 KB
+bool router_fused_supported(const RouterArgs& args, const float* x, int64_t hidden, const uint16_t* gate);
+cudaError_t router_fused(const RouterArgs& args, const float* x, int64_t hidden, const uint16_t* gate,
+                         unsigned* counter, cudaStream_t stream);
+
 }  // namespace moe::kernels

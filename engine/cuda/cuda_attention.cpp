@@ -2,9 +2,11 @@
 //
 // Few queries (decode, T <= kDecodeMaxQueries, and always in decode-graph mode): split-K decode
 // kernels over the cache; MLA in the weight-absorbed form over the 576-wide latent rows.
-// Many queries (prefill): the flash-style tiled kernel; MLA first expands k_nope and v for every
-// cached position from the latent through kv_b (one cuBLAS GEMM), since absorbed attention costs
-// (kv_lora + rope + kv_lora) / (nope + rope + v) = 3.4x more flops per (query, key, head).
+// Many queries (prefill): MLA expands k_nope and v for every cached position from the latent
+// through kv_b (absorbed attention costs (kv_lora + rope + kv_lora) / (nope + rope + v) = 3.4x
+// more flops per (query, key, head)), then runs on the tensor cores through cuBLAS with the score
+// matrices materialised (mla_prefill), or for long prompts the flash-style kernel; GQA prefill
+// likewise (gqa_prefill), every query head reading a bf16 copy of its kv head.
 #include <string>
 
 #include "attention.h"
@@ -20,59 +22,201 @@ namespace {
 
 constexpr int64_t kDecodeMaxQueries = 8;
 
+// Strided-batched bf16 GEMM with f32 accumulation, in cuBLAS's column-major terms (the row-major
+// mapping is gemm_bf16's, cuda_linear.cpp): C_b = op(A_b) op(B_b) for b < batch.
+void batched_gemm_bf16(cublasHandle_t handle, cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n,
+                       int64_t k, const uint16_t* A, int64_t lda, int64_t stride_a, const uint16_t* B, int64_t ldb,
+                       int64_t stride_b, void* C, cudaDataType_t c_type, int64_t ldc, int64_t stride_c, int64_t batch) {
+    const float alpha = 1.0f, beta = 0.0f;
+    MOE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(handle, ta, tb, int(m), int(n), int(k), &alpha, A, CUDA_R_16BF, int(lda),
+                                                stride_a, B, CUDA_R_16BF, int(ldb), stride_b, &beta, C, c_type, int(ldc),
+                                                stride_c, int(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
 
-}  // namespace
+// The decode kernels' view of MLA: absorbed queries [T, H, kv_lora + rope] against the latent
+// cache rows, V = the first kv_lora columns of the same rows (every head shares them, MQA-like).
+kernels::DecodeAttnArgs mla_decode_args(const float* q_abs, const Tensor& cache, int64_t T, int64_t start_pos,
+                                        const int32_t* dev_pos, const MlaDims& d) {
+    const int64_t width = d.cache_cols();
+    kernels::DecodeAttnArgs a;
+    a.q = q_abs;
+    a.q_row = d.n_heads * width;
+    a.q_head = width;
+    a.k = f32(cache);
+    a.k_row = width;
+    a.v = a.k;
+    a.v_row = width;
+    a.dk = width;
+    a.dv = d.kv_lora;
+    a.n_heads = d.n_heads;
+    a.group = d.n_heads;
+    a.T = T;
+    a.start_pos = start_pos;
+    a.dev_pos = dev_pos;
+    a.max_keys = dev_pos ? cache.rows() : start_pos + T;
+    a.scale = d.softmax_scale;
+    return a;
+}
 
-Tensor CudaBackend::mla_attention(const Tensor& q, const Tensor& latent, const Tensor& k_pe, const Weight& kv_b,
-                                  Tensor& cache, int64_t start_pos, const MlaDims& d) {
-    const int64_t T = q.rows(), H = d.n_heads, width = d.cache_cols();
+kernels::DecodeAttnArgs gqa_decode_args(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                                        const int32_t* dev_pos, const GqaDims& d, Tensor& out) {
+    const int64_t D = d.head_dim, kv_cols = d.n_kv_heads * D;
+    kernels::DecodeAttnArgs a;
+    a.q = f32(q);
+    a.q_row = d.n_heads * D;
+    a.q_head = D;
+    a.k = f32(k_cache);
+    a.k_row = kv_cols;
+    a.k_head = D;
+    a.v = f32(v_cache);
+    a.v_row = kv_cols;
+    a.v_head = D;
+    a.dk = D;
+    a.dv = D;
+    a.n_heads = d.n_heads;
+    a.group = d.n_heads / d.n_kv_heads;
+    a.T = q.rows();
+    a.start_pos = start_pos;
+    a.dev_pos = dev_pos;
+    a.max_keys = dev_pos ? k_cache.rows() : start_pos + q.rows();
+    a.scale = d.softmax_scale;
+    a.out = f32(out);
+    a.out_row = d.n_heads * D;
+    a.out_head = D;
+    return a;
+}
+
+void check_mla_shapes(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos, const MlaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads;
     require_shape(q, T, H * d.qk_head(), "mla_attention q");
-    require_shape(latent, T, d.kv_lora, "mla_attention latent");
-    require_shape(k_pe, T, d.qk_rope, "mla_attention k_pe");
-    require_shape(cache, cache.rows(), width, "mla_attention cache");
+    require_shape(cache, cache.rows(), d.cache_cols(), "mla_attention cache");
     const CudaWeightStorage& w = weight_storage(kv_b);
     if (w.rows != H * (d.qk_nope + d.v_head) || w.cols != d.kv_lora)
         throw_invalid_argument("mla_attention: kv_b has the wrong shape");
     check_cache_room(cache, start_pos, T);
+}
+
+void check_gqa_shapes(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& k_cache, const Tensor& v_cache,
+                      int64_t start_pos, const GqaDims& d) {
+    const int64_t T = q.rows(), kv_cols = d.n_kv_heads * d.head_dim;
+    if (d.n_kv_heads <= 0 || d.n_heads % d.n_kv_heads != 0)
+        throw_invalid_argument("gqa_attention: n_heads must be a multiple of n_kv_heads");
+    require_shape(q, T, d.n_heads * d.head_dim, "gqa_attention q");
+    require_shape(k, T, kv_cols, "gqa_attention k");
+    require_shape(v, T, kv_cols, "gqa_attention v");
+    require_shape(k_cache, k_cache.rows(), kv_cols, "gqa_attention k_cache");
+    require_shape(v_cache, k_cache.rows(), kv_cols, "gqa_attention v_cache");
+    check_cache_room(k_cache, start_pos, T);
+}
+
+}  // namespace
+
+kernels::RopeParams CudaBackend::rope_params(const RopeTable& table) {
+    kernels::RopeParams r;
+    r.inv_freq = inv_freq_on_device(table);
+    r.dim = table.dim();
+    r.attention_factor = table.attention_factor;
+    r.interleaved = table.layout == RopeLayout::Interleaved;
+    return r;
+}
+
+// Split-K attention over the latent cache for absorbed queries, then the combine fused with W_UV.
+Tensor CudaBackend::mla_decode(const float* q_abs, const Weight& kv_b, const Tensor& cache, int64_t T,
+                               int64_t start_pos, const MlaDims& d) {
     cudaStream_t s = ctx_->stream();
-    MOE_CUDA_CHECK(kernels::mla_cache_write(f32(latent), f32(k_pe), f32(cache), T, d.kv_lora, d.qk_rope, start_pos,
-                                            dev_pos_, s));
-    if (T > kDecodeMaxQueries && !dev_pos_) return mla_prefill(q, kv_b, cache, start_pos, d);
-
-    const kernels::MlaShape shape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
-    Scratch q_abs(*ctx_, size_t(T * H * width) * 4, "absorbed MLA queries");
-    MOE_CUDA_CHECK(kernels::mla_absorb_q(f32(q), w.bf16(), T, shape, q_abs.as<float>(), s));
-
-    kernels::DecodeAttnArgs a;
-    a.q = q_abs.as<float>();
-    a.q_row = H * width;
-    a.q_head = width;
-    a.k = f32(cache);
-    a.k_row = width;
-    a.k_head = 0;
-    a.v = a.k;  // V = the latent part of the same rows
-    a.v_row = width;
-    a.v_head = 0;
-    a.dk = width;
-    a.dv = d.kv_lora;
-    a.n_heads = H;
-    a.group = H;  // every head reads the one latent "kv head"
-    a.T = T;
-    a.start_pos = start_pos;
-    a.dev_pos = dev_pos_;
-    a.max_keys = dev_pos_ ? cache.rows() : start_pos + T;
-    a.scale = d.softmax_scale;
+    kernels::DecodeAttnArgs a = mla_decode_args(q_abs, cache, T, start_pos, dev_pos_, d);
     a.sm_count = ctx_->info().sm_count;
     const int splits = kernels::attention_decode_splits(a);
     Scratch ws(*ctx_, size_t(kernels::attention_decode_workspace(a, splits)) * 4, "split-K attention partials");
     MOE_CUDA_CHECK(kernels::attention_decode_partials(a, splits, ws.as<float>(), s));
-    Tensor out = make(T, H * d.v_head);
-    MOE_CUDA_CHECK(kernels::mla_combine_value_up(a, splits, ws.as<float>(), w.bf16(), shape, f32(out), s));
+    Tensor out = make(T, d.n_heads * d.v_head);
+    const kernels::MlaShape shape{d.n_heads, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    MOE_CUDA_CHECK(kernels::mla_combine_value_up(a, splits, ws.as<float>(), weight_storage(kv_b).bf16(), shape, f32(out), s));
     return out;
 }
 
+Tensor CudaBackend::mla_attention(const Tensor& q, const Tensor& latent, const Tensor& k_pe, const Weight& kv_b,
+                                  Tensor& cache, int64_t start_pos, const MlaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads;
+    check_mla_shapes(q, kv_b, cache, start_pos, d);
+    require_shape(latent, T, d.kv_lora, "mla_attention latent");
+    require_shape(k_pe, T, d.qk_rope, "mla_attention k_pe");
+    cudaStream_t s = ctx_->stream();
+    MOE_CUDA_CHECK(kernels::mla_cache_write(f32(latent), f32(k_pe), f32(cache), T, d.kv_lora, d.qk_rope, start_pos,
+                                            dev_pos_, s));
+    if (T > kDecodeMaxQueries && !dev_pos_) return mla_prefill(q, kv_b, cache, start_pos, d);
+    const kernels::MlaShape shape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    Scratch q_abs(*ctx_, size_t(T * H * d.cache_cols()) * 4, "absorbed MLA queries");
+    MOE_CUDA_CHECK(kernels::mla_absorb_q(f32(q), weight_storage(kv_b).bf16(), T, shape, q_abs.as<float>(), s));
+    return mla_decode(q_abs.as<float>(), kv_b, cache, T, start_pos, d);
+}
+
+// Decode: one prologue kernel (latent norm, both ropes, cache write, query absorption) instead of
+// seven, then the two attention kernels. Prefill takes the generic sequence.
+Tensor CudaBackend::mla_attention_from_projections(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm,
+                                                   float norm_eps, const RopeTable& rope, const Weight& kv_b,
+                                                   Tensor& cache, int64_t start_pos, const MlaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads;
+    if ((T > kDecodeMaxQueries && !dev_pos_) || rope.dim() != d.qk_rope)
+        return Backend::mla_attention_from_projections(q, ckv, kv_a_norm, norm_eps, rope, kv_b, cache, start_pos, d);
+    check_mla_shapes(q, kv_b, cache, start_pos, d);
+    require_shape(ckv, T, d.cache_cols(), "mla_attention_from_projections ckv");
+    require_shape(kv_a_norm, 1, d.kv_lora, "mla_attention_from_projections kv_a_norm");
+    Scratch q_abs(*ctx_, size_t(T * H * d.cache_cols()) * 4, "absorbed MLA queries");
+    kernels::MlaPrepArgs a;
+    a.q = f32(q);
+    a.ckv = f32(ckv);
+    a.norm_w = f32(kv_a_norm);
+    a.eps = norm_eps;
+    a.kv_b = weight_storage(kv_b).bf16();
+    a.shape = kernels::MlaShape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    a.rope = rope_params(rope);
+    a.T = T;
+    a.start_pos = start_pos;
+    a.dev_pos = dev_pos_;
+    a.q_abs = q_abs.as<float>();
+    a.cache = f32(cache);
+    MOE_CUDA_CHECK(kernels::mla_decode_prep(a, ctx_->stream()));
+    return mla_decode(q_abs.as<float>(), kv_b, cache, T, start_pos, d);
+}
+
+// Prefill on the tensor cores while the score matrices fit: per head, K = [latent · W_UKᵀ ; k_pe]
+// and V = latent · W_UVᵀ in bf16 (strided-batched GEMMs over the heads, written straight into the
+// [S, H, dim] layouts), scores = Q Kᵀ in f32, a causal softmax into bf16 probabilities, O = P V.
+// Longer prompts take the flash kernel (CUDA cores, no score matrix).
 Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
                                 const MlaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads, S = start_pos + T, width = d.cache_cols();
+    const int64_t qk = d.qk_head(), nope = d.qk_nope, vh = d.v_head, L = d.kv_lora;
+    if (size_t(H * T * S) * 6 > prefill_score_bytes_) return mla_prefill_flash(q, kv_b, cache, start_pos, d);
+    const uint16_t* w = weight_storage(kv_b).bf16();
+    cudaStream_t s = ctx_->stream();
+    cublasHandle_t cb = ctx_->cublas();
+    Scratch lat(*ctx_, size_t(S * L) * 2, "bf16 cached latents");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(cache), width, S, L, lat.as<uint16_t>(), L, s));
+    Scratch kb(*ctx_, size_t(S * H * qk) * 2, "bf16 MLA keys"), vb(*ctx_, size_t(S * H * vh) * 2, "bf16 MLA values");
+    // Head h's kv_b rows: nope key rows, then v_head value rows.
+    batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, nope, S, L, w, L, (nope + vh) * L, lat.as<uint16_t>(), L, 0,
+                      kb.as<uint16_t>(), CUDA_R_16BF, H * qk, qk, H);
+    batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, vh, S, L, w + nope * L, L, (nope + vh) * L, lat.as<uint16_t>(), L,
+                      0, vb.as<uint16_t>(), CUDA_R_16BF, H * vh, vh, H);
+    const kernels::MlaShape shape{H, nope, d.qk_rope, vh, L};
+    MOE_CUDA_CHECK(kernels::mla_fill_rope_keys_bf16(f32(cache), width, S, shape, kb.as<uint16_t>(), s));
+    Scratch qb(*ctx_, size_t(T * H * qk) * 2, "bf16 MLA queries");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(q), H * qk, T, H * qk, qb.as<uint16_t>(), H * qk, s));
+    Scratch sc(*ctx_, size_t(H * T * S) * 4, "attention scores");
+    batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, S, T, qk, kb.as<uint16_t>(), H * qk, qk, qb.as<uint16_t>(), H * qk,
+                      qk, sc.as<float>(), CUDA_R_32F, S, T * S, H);
+    Scratch pb(*ctx_, size_t(H * T * S) * 2, "attention probabilities");
+    MOE_CUDA_CHECK(kernels::causal_softmax_bf16(sc.as<float>(), H, T, S, start_pos, d.softmax_scale, pb.as<uint16_t>(), s));
+    Tensor out = make(T, H * vh);
+    batched_gemm_bf16(cb, CUBLAS_OP_N, CUBLAS_OP_N, vh, T, S, vb.as<uint16_t>(), H * vh, vh, pb.as<uint16_t>(), S,
+                      T * S, f32(out), CUDA_R_32F, H * vh, vh, H);
+    return out;
+}
+
+Tensor CudaBackend::mla_prefill_flash(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
+                                      const MlaDims& d) {
     const int64_t T = q.rows(), H = d.n_heads, S = start_pos + T, width = d.cache_cols();
     const int64_t kv_cols = H * (d.qk_nope + d.v_head);
     const CudaWeightStorage& w = weight_storage(kv_b);
@@ -114,72 +258,101 @@ Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tenso
 
 Tensor CudaBackend::gqa_attention(const Tensor& q, const Tensor& k, const Tensor& v, Tensor& k_cache, Tensor& v_cache,
                                   int64_t start_pos, const GqaDims& d) {
+    check_gqa_shapes(q, k, v, k_cache, v_cache, start_pos, d);
     const int64_t T = q.rows(), D = d.head_dim, kv_cols = d.n_kv_heads * D;
-    if (d.n_kv_heads <= 0 || d.n_heads % d.n_kv_heads != 0)
-        throw_invalid_argument("gqa_attention: n_heads must be a multiple of n_kv_heads");
-    require_shape(q, T, d.n_heads * D, "gqa_attention q");
-    require_shape(k, T, kv_cols, "gqa_attention k");
-    require_shape(v, T, kv_cols, "gqa_attention v");
-    require_shape(k_cache, k_cache.rows(), kv_cols, "gqa_attention k_cache");
-    require_shape(v_cache, k_cache.rows(), kv_cols, "gqa_attention v_cache");
-    check_cache_room(k_cache, start_pos, T);
     cudaStream_t s = ctx_->stream();
     MOE_CUDA_CHECK(kernels::gqa_cache_write(f32(k), f32(v), f32(k_cache), f32(v_cache), T, kv_cols, start_pos, dev_pos_, s));
-    const int64_t group = d.n_heads / d.n_kv_heads;
+    if (T > kDecodeMaxQueries && !dev_pos_) return gqa_prefill(q, k_cache, v_cache, start_pos, d);
+    return gqa_decode(q, k_cache, v_cache, start_pos, d);
+}
+
+// Prefill on the tensor cores while the score matrices fit (as mla_prefill): every query head gets
+// a bf16 copy of its kv head's keys and values, then scores, causal softmax and P·V per head.
+Tensor CudaBackend::gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                                const GqaDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads, D = d.head_dim, S = start_pos + T, kv_cols = d.n_kv_heads * D;
+    if (size_t(H * T * S) * 6 > prefill_score_bytes_) return gqa_prefill_flash(q, k_cache, v_cache, start_pos, d);
+    const int64_t group = H / d.n_kv_heads;
+    cudaStream_t s = ctx_->stream();
+    cublasHandle_t cb = ctx_->cublas();
+    Scratch kb(*ctx_, size_t(S * H * D) * 2, "bf16 keys per query head"), vb(*ctx_, size_t(S * H * D) * 2, "bf16 values per query head");
+    MOE_CUDA_CHECK(kernels::expand_kv_heads_bf16(f32(k_cache), kv_cols, S, H, group, D, kb.as<uint16_t>(), s));
+    MOE_CUDA_CHECK(kernels::expand_kv_heads_bf16(f32(v_cache), kv_cols, S, H, group, D, vb.as<uint16_t>(), s));
+    Scratch qb(*ctx_, size_t(T * H * D) * 2, "bf16 queries");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(q), H * D, T, H * D, qb.as<uint16_t>(), H * D, s));
+    Scratch sc(*ctx_, size_t(H * T * S) * 4, "attention scores");
+    batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, S, T, D, kb.as<uint16_t>(), H * D, D, qb.as<uint16_t>(), H * D, D,
+                      sc.as<float>(), CUDA_R_32F, S, T * S, H);
+    Scratch pb(*ctx_, size_t(H * T * S) * 2, "attention probabilities");
+    MOE_CUDA_CHECK(kernels::causal_softmax_bf16(sc.as<float>(), H, T, S, start_pos, d.softmax_scale, pb.as<uint16_t>(), s));
+    Tensor out = make(T, H * D);
+    batched_gemm_bf16(cb, CUBLAS_OP_N, CUBLAS_OP_N, D, T, S, vb.as<uint16_t>(), H * D, D, pb.as<uint16_t>(), S, T * S,
+                      f32(out), CUDA_R_32F, H * D, D, H);
+    return out;
+}
+
+Tensor CudaBackend::gqa_prefill_flash(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                                      const GqaDims& d) {
+    const int64_t T = q.rows(), D = d.head_dim, kv_cols = d.n_kv_heads * D;
     Tensor out = make(T, d.n_heads * D);
-
-    if (T > kDecodeMaxQueries && !dev_pos_) {
-        kernels::PrefillAttnArgs a;
-        a.q = f32(q);
-        a.q_row = d.n_heads * D;
-        a.q_head = D;
-        a.k1 = f32(k_cache);
-        a.k1_row = kv_cols;
-        a.k1_head = D;
-        a.dk1 = D;
-        a.v = f32(v_cache);
-        a.v_row = kv_cols;
-        a.v_head = D;
-        a.dv = D;
-        a.n_heads = d.n_heads;
-        a.group = group;
-        a.T = T;
-        a.start_pos = start_pos;
-        a.scale = d.softmax_scale;
-        a.out = f32(out);
-        a.out_row = d.n_heads * D;
-        a.out_head = D;
-        MOE_CUDA_CHECK(kernels::attention_prefill(a, s));
-        return out;
-    }
-
-    kernels::DecodeAttnArgs a;
+    kernels::PrefillAttnArgs a;
     a.q = f32(q);
     a.q_row = d.n_heads * D;
     a.q_head = D;
-    a.k = f32(k_cache);
-    a.k_row = kv_cols;
-    a.k_head = D;
+    a.k1 = f32(k_cache);
+    a.k1_row = kv_cols;
+    a.k1_head = D;
+    a.dk1 = D;
     a.v = f32(v_cache);
     a.v_row = kv_cols;
     a.v_head = D;
-    a.dk = D;
     a.dv = D;
     a.n_heads = d.n_heads;
-    a.group = group;
+    a.group = d.n_heads / d.n_kv_heads;
     a.T = T;
     a.start_pos = start_pos;
-    a.dev_pos = dev_pos_;
-    a.max_keys = dev_pos_ ? k_cache.rows() : start_pos + T;
     a.scale = d.softmax_scale;
-    a.sm_count = ctx_->info().sm_count;
     a.out = f32(out);
     a.out_row = d.n_heads * D;
     a.out_head = D;
+    MOE_CUDA_CHECK(kernels::attention_prefill(a, ctx_->stream()));
+    return out;
+}
+
+Tensor CudaBackend::gqa_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                               const GqaDims& d) {
+    Tensor out = make(q.rows(), d.n_heads * d.head_dim);
+    kernels::DecodeAttnArgs a = gqa_decode_args(q, k_cache, v_cache, start_pos, dev_pos_, d, out);
+    a.sm_count = ctx_->info().sm_count;
     const int splits = kernels::attention_decode_splits(a);
     Scratch ws(*ctx_, size_t(kernels::attention_decode_workspace(a, splits)) * 4, "split-K attention partials");
-    MOE_CUDA_CHECK(kernels::attention_decode(a, splits, ws.as<float>(), s));
+    MOE_CUDA_CHECK(kernels::attention_decode(a, splits, ws.as<float>(), ctx_->stream()));
     return out;
+}
+
+// Decode: one prologue kernel (both ropes and the cache writes) instead of three.
+Tensor CudaBackend::gqa_attention_from_projections(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope,
+                                                   Tensor& k_cache, Tensor& v_cache, int64_t start_pos,
+                                                   const GqaDims& d) {
+    const int64_t T = q.rows();
+    if ((T > kDecodeMaxQueries && !dev_pos_) || rope.dim() > d.head_dim)
+        return Backend::gqa_attention_from_projections(q, k, v, rope, k_cache, v_cache, start_pos, d);
+    check_gqa_shapes(q, k, v, k_cache, v_cache, start_pos, d);
+    kernels::GqaPrepArgs a;
+    a.q = f32(q);
+    a.k = f32(k);
+    a.v = f32(v);
+    a.T = T;
+    a.n_heads = d.n_heads;
+    a.n_kv_heads = d.n_kv_heads;
+    a.head_dim = d.head_dim;
+    a.rope = rope_params(rope);
+    a.start_pos = start_pos;
+    a.dev_pos = dev_pos_;
+    a.k_cache = f32(k_cache);
+    a.v_cache = f32(v_cache);
+    MOE_CUDA_CHECK(kernels::gqa_decode_prep(a, ctx_->stream()));
+    return gqa_decode(q, k_cache, v_cache, start_pos, d);
 }
 
 }  // namespace moe

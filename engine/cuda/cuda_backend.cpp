@@ -18,7 +18,9 @@ using namespace cuda;
 
 CudaBackend::CudaBackend(const CudaBackendOptions& options)
     : ctx_(std::make_shared<DeviceContext>(require_cuda_device(options.device), options.debug_guards)),
-      weight_bytes_(std::make_shared<WeightBytes>()) {}
+      weight_bytes_(std::make_shared<WeightBytes>()),
+      step_graphs_(options.step_graphs),
+      prefill_score_bytes_(options.prefill_score_bytes) {}
 
 size_t CudaBackend::weight_bytes() const { return size_t(weight_bytes_->n.load()); }
 

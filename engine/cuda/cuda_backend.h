@@ -8,8 +8,13 @@
 // activations (selection must match the reference).
 //
 // Decode graphs: set_device_inputs() makes embedding, rope and attention read the token ids and
-// the position from device memory, so one captured forward replays for every decode step
-// (engine/cuda/bench/ does this; the Backend interface has no hook for it yet).
+// the position from device memory, so one captured forward replays for every decode step: the
+// models' batch-1 forwards go through decode_step() (cuda_step_graph.cpp), the benchmark captures
+// its own step (engine/cuda/bench/).
+//
+// Decode kernels per layer (the fused Backend steps): DeepSeek MLA + MoE 10 (add+norm, q|kv_a
+// GEMV, MLA prologue, attention, combine+W_UV, o GEMV, add+norm, router, expert gate/up, expert
+// down), Qwen2 9.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +30,11 @@ typedef struct CUstream_st* cudaStream_t;
 
 namespace moe {
 
+namespace kernels {
+struct MoeDecodeArgs;
+struct RopeParams;
+}  // namespace kernels
+
 namespace cuda {
 class DeviceContext;
 class DeviceBuffer;
@@ -35,6 +45,11 @@ struct CudaBackendOptions {
     int device = 0;
     // Tests: guard bytes around every tensor and NaN-filled fresh outputs (slower; never in production).
     bool debug_guards = false;
+    // Batch-1 decode steps (Backend::decode_step) recorded once per model and replayed as graphs.
+    bool step_graphs = true;
+    // MLA and GQA prefill run on the tensor cores with their [H, T, S] scores (f32) and
+    // probabilities (bf16) materialised while they fit in this many bytes, else on the flash kernel.
+    size_t prefill_score_bytes = size_t(3) << 29;  // 1.5 GiB
 };
 
 class CudaBackend final : public Backend {
@@ -76,6 +91,22 @@ public:
 
     Tensor ffn(const Tensor& x, const FfnWeights& w) override;
     Tensor moe_experts(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts) override;
+
+    // Fused decode steps (few tokens; more tokens take the Backend defaults).
+    std::vector<Tensor> linear_multi(const Tensor& x, std::span<const Weight* const> weights,
+                                     std::span<const Tensor* const> biases) override;
+    Tensor mla_attention_from_projections(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
+                                          const RopeTable& rope, const Weight& kv_b, Tensor& cache, int64_t start_pos,
+                                          const MlaDims& dims) override;
+    Tensor gqa_attention_from_projections(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope, Tensor& k_cache,
+                                          Tensor& v_cache, int64_t start_pos, const GqaDims& dims) override;
+    Tensor moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
+                     const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) override;
+
+    // Decode steps as replayed graphs (cuda_step_graph.cpp).
+    std::vector<HostTensor> decode_step(const void* owner, int32_t token, int64_t pos,
+                                        const std::function<std::vector<Tensor>()>& body) override;
+    void forget_steps(const void* owner) override;
 
     // ---- beyond the Backend interface ------------------------------------------------------
     const cuda::CudaDeviceInfo& device() const;
@@ -122,9 +153,22 @@ private:
     const float* inv_freq_on_device(const RopeTable& table);
     // y [T, out] = x_bf16 [T, in] · Wᵀ through cuBLAS (f32 output, row stride ldy).
     void gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint16_t* w, int64_t out, float* y, int64_t ldy);
+    // `batch` of them in one cuBLAS call; w, x, y: device arrays of device pointers (contiguous rows).
+    void gemm_bf16_batched(const void* const* w, const void* const* x, void* const* y, int64_t batch, int64_t T,
+                           int64_t in, int64_t out);
     Tensor linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias);
     Tensor moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts);
     Tensor mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos, const MlaDims& d);
+    Tensor mla_prefill_flash(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
+                             const MlaDims& d);
+    Tensor mla_decode(const float* q_abs, const Weight& kv_b, const Tensor& cache, int64_t T, int64_t start_pos,
+                      const MlaDims& d);
+    Tensor gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
+    Tensor gqa_prefill_flash(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
+                             const GqaDims& d);
+    Tensor gqa_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
+    kernels::RopeParams rope_params(const RopeTable& table);
+    void run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out);
     struct LoadReadback;
 
     std::shared_ptr<cuda::DeviceContext> ctx_;
@@ -133,6 +177,10 @@ private:
     const int32_t* dev_tokens_ = nullptr;
     const int32_t* dev_pos_ = nullptr;
     std::shared_ptr<cuda::WeightBytes> weight_bytes_;
+    struct StepGraph;
+    bool step_graphs_ = true;
+    size_t prefill_score_bytes_ = 0;
+    std::map<const void*, std::shared_ptr<StepGraph>> steps_;
 };
 
 // For the CLI's --backend choice: the CUDA backend on device 0 (throws as the constructor does).

@@ -21,6 +21,9 @@ DeviceContext::DeviceContext(const CudaDeviceInfo& info, bool debug_guards) : in
     cublas_workspace_ = DeviceBuffer(kCublasWorkspaceBytes, "the cuBLAS workspace");
     MOE_CUBLAS_CHECK(cublasSetStream(cublas_.get(), stream_.get()));
     MOE_CUBLAS_CHECK(cublasSetWorkspace(cublas_.get(), cublas_workspace_.get(), kCublasWorkspaceBytes));
+    counters_ = DeviceBuffer(size_t(CounterSlot::Count) * sizeof(unsigned), "the fused-kernel block counters");
+    MOE_CUDA_CHECK(cudaMemsetAsync(counters_.get(), 0, counters_.bytes(), stream_.get()));
+    MOE_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
 }
 
 DeviceContext::~DeviceContext() {

@@ -34,6 +34,12 @@ public:
     bool debug() const { return debug_; }
     bool capturing() const;  // the compute stream is being captured into a graph
 
+    // Device words that are 0 between kernels: fused kernels count finished blocks in them to find
+    // their last block (which resets the word). One slot per kernel family; kernels on the one
+    // compute stream never overlap, so a slot is never shared by two running kernels.
+    enum class CounterSlot { Router = 0, Count };
+    unsigned* counter(CounterSlot slot) const { return counters_.as<unsigned>() + int(slot); }
+
     // Stream-ordered allocation on the compute stream. Throws cuda.out_of_memory (needed vs free GiB)
     // after trimming the pool's cache and retrying once.
     void* alloc(size_t bytes, const std::string& what);
@@ -55,6 +61,7 @@ private:
     Stream side_;
     CublasHandle cublas_;
     DeviceBuffer cublas_workspace_;
+    DeviceBuffer counters_;
     bool debug_ = false;
     std::mutex mutex_;
     std::unordered_map<const void*, size_t> live_sizes_;

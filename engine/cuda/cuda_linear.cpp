@@ -26,6 +26,15 @@ void CudaBackend::gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint
                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
+void CudaBackend::gemm_bf16_batched(const void* const* w, const void* const* x, void* const* y, int64_t batch,
+                                    int64_t T, int64_t in, int64_t out) {
+    // Entry b: y_b [T, out] (f32) = x_b [T, in] · W_bᵀ, all bf16 inputs (gemm_bf16's mapping).
+    const float alpha = 1.0f, beta = 0.0f;
+    MOE_CUBLAS_CHECK(cublasGemmBatchedEx(ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(T), int(in), &alpha, w,
+                                         CUDA_R_16BF, int(in), x, CUDA_R_16BF, int(in), &beta, y, CUDA_R_32F, int(out),
+                                         int(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
 Tensor CudaBackend::linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias) {
     const int64_t T = x.rows(), in = x.cols();
     Scratch xb(*ctx_, size_t(T * in) * 2, "bf16 activations for a GEMM");
@@ -50,6 +59,29 @@ Tensor CudaBackend::linear(const Tensor& x, const Weight& w, const Tensor* bias)
     Tensor y = make(x.rows(), ws.rows);
     MOE_CUDA_CHECK(kernels::gemv_bf16(f32(x), x.rows(), ws.cols, ws.bf16(), ws.rows, b, f32(y), ctx_->stream()));
     return y;
+}
+
+// Few tokens: every projection in one split-K GEMV launch (q | kv_a, q | k | v).
+std::vector<Tensor> CudaBackend::linear_multi(const Tensor& x, std::span<const Weight* const> weights,
+                                              std::span<const Tensor* const> biases) {
+    if (biases.size() != weights.size()) throw_invalid_argument("linear_multi: one bias slot per weight");
+    if (x.rows() > kGemvMaxTokens || weights.size() > size_t(kernels::kMaxGemvSegments))
+        return Backend::linear_multi(x, weights, biases);
+    std::vector<Tensor> outs;
+    kernels::GemvSegments segs;
+    for (size_t i = 0; i < weights.size(); ++i) {
+        const CudaWeightStorage& ws = weight_storage(*weights[i]);
+        if (x.cols() != ws.cols)
+            throw_invalid_argument("linear_multi: x has " + std::to_string(x.cols()) + " columns, weight " +
+                                   std::to_string(i) + " expects " + std::to_string(ws.cols));
+        if (biases[i]) require_shape(*biases[i], 1, ws.rows, "linear_multi bias");
+        outs.push_back(make(x.rows(), ws.rows));
+        segs.s[i] = kernels::GemvSegment{ws.bf16(), ws.rows, biases[i] ? f32(*biases[i]) : nullptr, f32(outs.back())};
+    }
+    segs.n = int(weights.size());
+    if (!kernels::gemv_multi_supported(f32(x), x.cols(), segs)) return Backend::linear_multi(x, weights, biases);
+    MOE_CUDA_CHECK(kernels::gemv_multi_bf16(f32(x), x.rows(), x.cols(), segs, ctx_->stream()));
+    return outs;
 }
 
 Tensor CudaBackend::embedding(const Weight& table, std::span<const int32_t> tokens) {

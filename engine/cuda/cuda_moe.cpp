@@ -1,10 +1,12 @@
 // CUDA: SwiGLU FFN and the routed-expert mixture (kernels/moe.cu; CPU twin cpu_moe.cpp).
 //
 // T <= kFusedMaxTokens: the fused decode kernels read the expert ids on the device and stream
-// only the chosen experts' rows (no host round trip; CUDA-graph safe).
+// only the chosen experts' rows (no host round trip; CUDA-graph safe); moe_block runs the router,
+// the routed experts and the shared expert as three kernels.
 // Prefill: the ids come to the host once per layer (a sync, fine outside decode), tokens are
 // grouped by expert, each active expert runs two cuBLAS GEMMs over its rows (gate|up stacked in
 // one), and a combine kernel adds w_k · y_k per token in k order.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,38 @@ using namespace cuda;
 
 namespace {
 constexpr int64_t kFusedMaxTokens = 2;
+
+void set_routed(kernels::MoeDecodeArgs& a, const RouterOutput& routing, const CudaExpertSetStorage& es) {
+    a.ids = i32(routing.expert_ids);
+    a.weights = f32(routing.weights);
+    a.top_k = routing.expert_ids.cols();
+    a.inter = es.inter;
+    a.gate_up = es.gate_up.as<uint16_t>();
+    a.down = es.down.as<uint16_t>();
+}
+
+void set_shared(kernels::MoeDecodeArgs& a, const FfnWeights& w, int64_t inter) {
+    const CudaWeightStorage& gate = weight_storage(w.gate);
+    const CudaWeightStorage& up = weight_storage(w.up);
+    const CudaWeightStorage& down = weight_storage(w.down);
+    if (gate.rows != inter || up.rows != inter || up.cols != gate.cols || down.cols != inter || down.rows != gate.cols)
+        throw_invalid_argument("ffn: gate/up/down shapes do not fit together");
+    a.s_gate = gate.bf16();
+    a.s_up = up.bf16();
+    a.s_down = down.bf16();
+    a.shared_inter = inter;
+}
+}  // namespace
+
+// The fused decode kernels over whatever experts `a` names; out [T, hidden] is overwritten.
+void CudaBackend::run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out) {
+    a.x = f32(x);
+    a.T = x.rows();
+    a.hidden = x.cols();
+    Scratch h(*ctx_, size_t(kernels::moe_decode_hidden_floats(a)) * 4, "expert hidden activations");
+    a.h = h.as<float>();
+    a.out = f32(out);
+    MOE_CUDA_CHECK(kernels::moe_decode(a, ctx_->stream()));
 }
 
 Tensor CudaBackend::ffn(const Tensor& x, const FfnWeights& w) {
@@ -32,18 +66,9 @@ Tensor CudaBackend::ffn(const Tensor& x, const FfnWeights& w) {
     cudaStream_t s = ctx_->stream();
     Tensor out = make(T, H);
     if (T <= kFusedMaxTokens) {
-        Scratch h(*ctx_, size_t(T * I) * 4, "FFN hidden activations");
-        kernels::MoeDecodeArgs a;  // one "expert": the down kernel writes `out` directly
-        a.x = f32(x);
-        a.T = T;
-        a.hidden = H;
-        a.inter = I;
-        a.gate = gate.bf16();
-        a.up = up.bf16();
-        a.down = down.bf16();
-        a.h = h.as<float>();
-        a.out = f32(out);
-        MOE_CUDA_CHECK(kernels::moe_decode(a, s));
+        kernels::MoeDecodeArgs a;  // no routed experts: the FFN is the "shared" one
+        set_shared(a, w, I);
+        run_moe_decode(x, a, out);
         return out;
     }
     Scratch xb(*ctx_, size_t(T * H) * 2, "bf16 FFN input");
@@ -65,44 +90,55 @@ Tensor CudaBackend::moe_experts(const Tensor& x, const RouterOutput& routing, co
     if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_experts: expert set does not match x");
     if (T > kFusedMaxTokens && !dev_tokens_) return moe_prefill(x, routing, set);
 
-    const int64_t I = es.inter;
-    Scratch h(*ctx_, size_t(T * K * I) * 4, "expert hidden activations");
-    Scratch partial(*ctx_, size_t(T * K * H) * 4, "per-expert down outputs");
     Tensor out = make(T, H);
     kernels::MoeDecodeArgs a;
-    a.x = f32(x);
-    a.T = T;
-    a.hidden = H;
-    a.inter = I;
-    a.ids = i32(routing.expert_ids);
-    a.weights = f32(routing.weights);
-    a.top_k = K;
-    a.gate = es.gate_up.as<uint16_t>();
-    a.up = es.gate_up.as<uint16_t>() + I * H;
-    a.gu_stride = 2 * I * H;
-    a.down = es.down.as<uint16_t>();
-    a.down_stride = H * I;
-    a.h = h.as<float>();
-    a.partial = partial.as<float>();
-    a.out = f32(out);
-    MOE_CUDA_CHECK(kernels::moe_decode(a, ctx_->stream()));
+    set_routed(a, routing, es);
+    run_moe_decode(x, a, out);
     return out;
 }
 
+Tensor CudaBackend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
+                              const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) {
+    const int64_t T = x.rows(), H = x.cols();
+    if (T > kFusedMaxTokens && !dev_tokens_) return Backend::moe_block(x, gate, bias, params, experts, shared, routing);
+    const CudaExpertSetStorage& es = expert_storage(experts);
+    if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_block: expert set does not match x");
+    routing = route(x, gate, bias, params);
+    kernels::MoeDecodeArgs a;
+    set_routed(a, routing, es);
+    if (shared) {
+        const CudaWeightStorage& g = weight_storage(shared->gate);
+        if (g.cols != H) throw_invalid_argument("moe_block: shared expert does not match x");
+        set_shared(a, *shared, g.rows);
+    }
+    Tensor out = make(T, H);
+    run_moe_decode(x, a, out);
+    return out;
+}
+
+// Prefill: the ids come to the host once per layer, tokens are grouped by expert into slots of
+// max_count rows per expert (padding rows are zero), and each projection of every active expert
+// runs in ONE batched cuBLAS GEMM (uniform shapes thanks to the padding); a combine kernel adds
+// w_k · y_k per token in k order. When routing is so uneven that padding would more than double
+// the rows, each active expert runs its own GEMMs over its exact rows instead.
 Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& set) {
     const CudaExpertSetStorage& es = expert_storage(set);
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), E = es.n_experts, I = es.inter;
     cudaStream_t s = ctx_->stream();
     const std::vector<int32_t> ids = download_i32(routing.expert_ids);
 
-    // Slots sorted by expert (token order inside an expert); slot_of[t, k] is where (t, k) went.
-    std::vector<int64_t> count(size_t(E), 0), offset(size_t(E) + 1, 0);
+    std::vector<int64_t> count(size_t(E), 0);
     for (int32_t e : ids) {
         if (e < 0 || e >= E) throw_invalid_argument("moe_experts: expert id " + std::to_string(e) + " out of range");
         ++count[size_t(e)];
     }
-    for (int64_t e = 0; e < E; ++e) offset[size_t(e) + 1] = offset[size_t(e)] + count[size_t(e)];
-    std::vector<int32_t> token_of(size_t(T * K)), slot_of(size_t(T * K));
+    const int64_t N = T * K, max_count = *std::max_element(count.begin(), count.end());
+    const bool padded = E * max_count <= 2 * N;
+    // Expert e's rows start at offset[e]: e * max_count when padded, else packed.
+    std::vector<int64_t> offset(size_t(E) + 1, 0);
+    for (int64_t e = 0; e < E; ++e) offset[size_t(e) + 1] = offset[size_t(e)] + (padded ? max_count : count[size_t(e)]);
+    const int64_t P = offset[size_t(E)];
+    std::vector<int32_t> token_of(static_cast<size_t>(P), -1), slot_of(static_cast<size_t>(N));
     std::vector<int64_t> fill(offset.begin(), offset.end() - 1);
     for (int64_t t = 0; t < T; ++t)
         for (int64_t k = 0; k < K; ++k) {
@@ -110,35 +146,58 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
             token_of[size_t(slot)] = int32_t(t);
             slot_of[size_t(t * K + k)] = int32_t(slot);
         }
-    const int64_t N = T * K;
-    Scratch maps(*ctx_, size_t(2 * N) * 4, "MoE token permutation");
+    Scratch maps(*ctx_, size_t(P + N) * 4, "MoE token permutation");
     int32_t* d_token_of = maps.as<int32_t>();
-    int32_t* d_slot_of = d_token_of + N;
-    MOE_CUDA_CHECK(cudaMemcpyAsync(d_token_of, token_of.data(), size_t(N) * 4, cudaMemcpyHostToDevice, s));
+    int32_t* d_slot_of = d_token_of + P;
+    MOE_CUDA_CHECK(cudaMemcpyAsync(d_token_of, token_of.data(), size_t(P) * 4, cudaMemcpyHostToDevice, s));
     MOE_CUDA_CHECK(cudaMemcpyAsync(d_slot_of, slot_of.data(), size_t(N) * 4, cudaMemcpyHostToDevice, s));
 
-    Scratch xp(*ctx_, size_t(N * H) * 2, "permuted bf16 expert inputs");
-    MOE_CUDA_CHECK(kernels::gather_rows_bf16(f32(x), H, d_token_of, N, xp.as<uint16_t>(), s));
-    Scratch gu(*ctx_, size_t(N * 2 * I) * 4, "expert gate/up outputs");
+    Scratch xp(*ctx_, size_t(P * H) * 2, "permuted bf16 expert inputs");
+    MOE_CUDA_CHECK(kernels::gather_rows_bf16(f32(x), H, d_token_of, P, xp.as<uint16_t>(), s));
+    Scratch gu(*ctx_, size_t(P * 2 * I) * 4, "expert gate/up outputs");
+    Scratch hb(*ctx_, size_t(P * I) * 2, "bf16 expert hidden activations");
+    Scratch yp(*ctx_, size_t(P * H) * 4, "expert outputs");
     const uint16_t* gate_up = es.gate_up.as<uint16_t>();
     const uint16_t* down = es.down.as<uint16_t>();
-    for (int64_t e = 0; e < E; ++e) {
-        if (count[size_t(e)] == 0) continue;
-        const int64_t o = offset[size_t(e)];
-        gemm_bf16(xp.as<uint16_t>() + o * H, count[size_t(e)], H, gate_up + e * 2 * I * H, 2 * I,
-                  gu.as<float>() + o * 2 * I, 2 * I);
-    }
-    Scratch hb(*ctx_, size_t(N * I) * 2, "bf16 expert hidden activations");
-    MOE_CUDA_CHECK(kernels::silu_mul_to_bf16(gu.as<float>(), N, I, hb.as<uint16_t>(), s));
-    Scratch yp(*ctx_, size_t(N * H) * 4, "expert outputs");
-    for (int64_t e = 0; e < E; ++e) {
-        if (count[size_t(e)] == 0) continue;
-        const int64_t o = offset[size_t(e)];
-        gemm_bf16(hb.as<uint16_t>() + o * I, count[size_t(e)], I, down + e * H * I, H, yp.as<float>() + o * H, H);
+    std::vector<const void*> ptrs;  // per active expert: gate/up A, B, C, then down A, B, C
+    if (padded) {
+        std::vector<int64_t> active;
+        for (int64_t e = 0; e < E; ++e)
+            if (count[size_t(e)] > 0) active.push_back(e);
+        const size_t n = active.size();
+        ptrs.resize(6 * n);
+        for (size_t i = 0; i < n; ++i) {
+            const int64_t e = active[i], o = offset[size_t(e)];
+            ptrs[i] = gate_up + e * 2 * I * H;
+            ptrs[n + i] = xp.as<uint16_t>() + o * H;
+            ptrs[2 * n + i] = gu.as<float>() + o * 2 * I;
+            ptrs[3 * n + i] = down + e * H * I;
+            ptrs[4 * n + i] = hb.as<uint16_t>() + o * I;
+            ptrs[5 * n + i] = yp.as<float>() + o * H;
+        }
+        Scratch d_ptrs(*ctx_, ptrs.size() * sizeof(void*), "batched GEMM pointer arrays");
+        MOE_CUDA_CHECK(cudaMemcpyAsync(d_ptrs.as<void>(), ptrs.data(), ptrs.size() * sizeof(void*), cudaMemcpyHostToDevice, s));
+        const void* const* dp = d_ptrs.as<const void*>();
+        gemm_bf16_batched(dp, dp + n, const_cast<void* const*>(dp + 2 * n), int64_t(n), max_count, H, 2 * I);
+        MOE_CUDA_CHECK(kernels::silu_mul_to_bf16(gu.as<float>(), P, I, hb.as<uint16_t>(), s));
+        gemm_bf16_batched(dp + 3 * n, dp + 4 * n, const_cast<void* const*>(dp + 5 * n), int64_t(n), max_count, I, H);
+    } else {
+        for (int64_t e = 0; e < E; ++e) {
+            if (count[size_t(e)] == 0) continue;
+            const int64_t o = offset[size_t(e)];
+            gemm_bf16(xp.as<uint16_t>() + o * H, count[size_t(e)], H, gate_up + e * 2 * I * H, 2 * I,
+                      gu.as<float>() + o * 2 * I, 2 * I);
+        }
+        MOE_CUDA_CHECK(kernels::silu_mul_to_bf16(gu.as<float>(), P, I, hb.as<uint16_t>(), s));
+        for (int64_t e = 0; e < E; ++e) {
+            if (count[size_t(e)] == 0) continue;
+            const int64_t o = offset[size_t(e)];
+            gemm_bf16(hb.as<uint16_t>() + o * I, count[size_t(e)], I, down + e * H * I, H, yp.as<float>() + o * H, H);
+        }
     }
     Tensor out = make(T, H);
     MOE_CUDA_CHECK(kernels::moe_combine(yp.as<float>(), d_slot_of, f32(routing.weights), T, K, H, f32(out), s));
-    // token_of / slot_of are host vectors: the async copies above must finish before they go.
+    // token_of / slot_of / ptrs are host vectors: the async copies above must finish before they go.
     synchronize();
     return out;
 }

@@ -1,6 +1,7 @@
-// CUDA: the MoE router (kernels/router.cu; CPU twin cpu_router.cpp). Logits through the f32-input
-// GEMV kernel for every T (exact up to summation order, so expert choices match the reference),
-// then one selection kernel that also counts expert hits on the device for telemetry.
+// CUDA: the MoE router (kernels/router.cu; CPU twin cpu_router.cpp). f32-input logits (exact up
+// to summation order, so expert choices match the reference) and a selection that also counts
+// expert hits on the device for telemetry: one fused launch for few tokens (decode), else the
+// GEMV kernel and then the selection kernel.
 #include <string>
 
 #include "cuda/cuda_backend.h"
@@ -25,7 +26,6 @@ RouterOutput CudaBackend::route(const Tensor& x, const Weight& gate, const Tenso
     cudaStream_t s = ctx_->stream();
 
     Scratch logits(*ctx_, size_t(T * E) * 4, "router logits");
-    MOE_CUDA_CHECK(kernels::gemv_bf16(f32(x), T, g.cols, g.bf16(), E, nullptr, logits.as<float>(), s));
 
     if (!g.load_counts.get() && !ctx_->capturing()) {
         g.load_counts = DeviceBuffer(size_t(E) * 8, "router load counters");
@@ -49,6 +49,11 @@ RouterOutput CudaBackend::route(const Tensor& x, const Weight& gate, const Tenso
     a.ids = i32(out.expert_ids);
     a.weights = f32(out.weights);
     a.counts = g.load_counts.as<unsigned long long>();
+    if (kernels::router_fused_supported(a, f32(x), g.cols, g.bf16())) {  // decode: one launch
+        MOE_CUDA_CHECK(kernels::router_fused(a, f32(x), g.cols, g.bf16(), ctx_->counter(DeviceContext::CounterSlot::Router), s));
+        return out;
+    }
+    MOE_CUDA_CHECK(kernels::gemv_bf16(f32(x), T, g.cols, g.bf16(), E, nullptr, logits.as<float>(), s));
     MOE_CUDA_CHECK(kernels::router_select(a, s));
     return out;
 }

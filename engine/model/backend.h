@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -75,6 +76,12 @@ struct RouterParams {
 // The router parameters a DeepSeek config implies.
 RouterParams router_params_from_config(const ModelConfig& config);
 
+class Backend;
+// The pre-norm residual step with a deferred add: h += pending (when not empty), then
+// rmsnorm(h). The graphs keep each layer's FFN output pending so that the next norm adds it
+// (one fused kernel instead of an add and a norm).
+Tensor add_pending_rmsnorm(Backend& backend, Tensor& h, const Tensor& pending, const Tensor& weight, float eps);
+
 // Per token, the chosen experts in selection order and their final weights (bias-free scores,
 // normalised and scaled as the config says).
 struct RouterOutput {
@@ -87,6 +94,14 @@ struct FfnWeights {
     Weight gate;  // [inter, hidden]
     Weight up;    // [inter, hidden]
     Weight down;  // [hidden, inter]
+};
+
+// A tensor's contents on the host (F32 in f32, I32 in i32).
+struct HostTensor {
+    int64_t rows = 0, cols = 0;
+    DType dtype = DType::F32;
+    std::vector<float> f32;
+    std::vector<int32_t> i32;
 };
 
 // The routed experts of one MoE layer, prepared once by the backend (a GPU backend packs pointer
@@ -169,6 +184,42 @@ public:
     virtual Tensor ffn(const Tensor& x, const FfnWeights& w) = 0;
     // Σ_k weight[t,k] · Expert_{id[t,k]}(x[t]) for every token. x [T, hidden] -> [T, hidden].
     virtual Tensor moe_experts(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts) = 0;
+
+    // ---- fused steps (optional) --------------------------------------------------------------
+    // Each is a sequence of the ops above that a GPU backend runs as fewer kernels at decode time
+    // (every kernel launch costs microseconds whatever its bytes). The defaults (backend.cpp) ARE
+    // that sequence, so the CPU reference stays the oracle and a backend overrides only what it fuses.
+
+    // Projections of the same x: outs[i] = linear(x, *weights[i], biases[i]) (biases[i] may be null).
+    virtual std::vector<Tensor> linear_multi(const Tensor& x, std::span<const Weight* const> weights,
+                                             std::span<const Tensor* const> biases);
+    // MLA from the raw projections: q [T, H * (nope + rope)] not yet rotated (its contents are
+    // unspecified afterwards: the default rotates it in place, a fused kernel may not),
+    // ckv [T, kv_lora + qk_rope] = the kv_a output. latent = rmsnorm(ckv[:, :kv_lora], kv_a_norm,
+    // norm_eps), k_pe = rope(ckv[:, kv_lora:]), then mla_attention.
+    virtual Tensor mla_attention_from_projections(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
+                                                  const RopeTable& rope, const Weight& kv_b, Tensor& cache,
+                                                  int64_t start_pos, const MlaDims& dims);
+    // GQA from the raw projections: q and k not yet rotated, then gqa_attention. Their contents are
+    // unspecified afterwards (the default rotates both in place).
+    virtual Tensor gqa_attention_from_projections(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope,
+                                                  Tensor& k_cache, Tensor& v_cache, int64_t start_pos,
+                                                  const GqaDims& dims);
+    // One MoE FFN block: route, Σ_k w_k Expert_k(x), plus the shared expert when `shared` is set.
+    // `routing` receives the router's choice (telemetry).
+    virtual Tensor moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
+                             const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing);
+
+    // ---- decode steps (optional) -------------------------------------------------------------
+    // One batch-1 forward: `body` runs it for token `token` at position `pos` and returns the
+    // tensors to read back; decode_step returns their contents in the same order, read in one go
+    // after the step. A GPU backend may record body once per `owner` (a device graph fed the token
+    // and position from device memory) and replay the recording for later steps, so body must do
+    // the same ops every time, keep no tensor it makes, and read nothing back itself. The default
+    // runs body and downloads. forget_steps(owner) drops a recording (the owner's buffers are gone).
+    virtual std::vector<HostTensor> decode_step(const void* owner, int32_t token, int64_t pos,
+                                                const std::function<std::vector<Tensor>()>& body);
+    virtual void forget_steps(const void* owner);
 };
 
 }  // namespace moe

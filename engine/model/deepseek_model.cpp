@@ -39,13 +39,69 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
     truncate(start_pos);
 
     trace_.begin_forward(start_pos, T, false);
+    if (T == 1) return forward_one(tokens[0], start_pos);
     Tensor h = backend_.embedding(weights_.embed, tokens);
-    for (size_t i = 0; i < weights_.layers.size(); ++i) decoder_layer(h, weights_.layers[i], caches_[i], start_pos);
-    last_hidden_ = backend_.rmsnorm(h, weights_.final_norm, eps_);
+    Tensor pending;  // the latest FFN output, added to h by the next norm
+    for (size_t i = 0; i < weights_.layers.size(); ++i)
+        decoder_layer(h, pending, weights_.layers[i], caches_[i], start_pos);
+    last_hidden_ = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
     last_hidden_start_ = start_pos;
     cached_ = start_pos + T;
     trace_.end_forward();
     return head_logits(last_hidden_, weights_.lm_head, rows);
+}
+
+DeepseekModel::~DeepseekModel() {
+    backend_.forget_steps(step_owner(false));
+    backend_.forget_steps(step_owner(true));
+}
+
+const void* DeepseekModel::step_owner(bool traced) const {
+    return reinterpret_cast<const char*>(this) + (traced ? 1 : 0);  // one recording per trace setting
+}
+
+// One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA), and
+// everything the host needs comes back in one read after it: the logits, the normed hidden state
+// (the MTP layer's input) and, when routing is traced, every MoE layer's expert ids and weights.
+Logits DeepseekModel::forward_one(int32_t token, int64_t pos) {
+    check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
+    const bool traced = trace_.enabled(), keep_hidden = weights_.mtp.has_value();
+    auto body = [&]() {
+        std::vector<std::pair<int64_t, RouterOutput>> routing;
+        step_routing_ = &routing;
+        Tensor h = backend_.embedding(weights_.embed, std::span<const int32_t>(&token, 1));
+        Tensor pending;
+        for (size_t i = 0; i < weights_.layers.size(); ++i)
+            decoder_layer(h, pending, weights_.layers[i], caches_[i], pos);
+        step_routing_ = nullptr;
+        const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
+        std::vector<Tensor> outs{backend_.linear(normed, weights_.lm_head)};
+        if (keep_hidden) outs.push_back(normed);
+        step_traced_layers_.clear();
+        for (const auto& [layer, r] : routing) {
+            if (!traced) break;
+            step_traced_layers_.push_back(layer);
+            outs.push_back(r.expert_ids);
+            outs.push_back(r.weights);
+        }
+        return outs;
+    };
+    std::vector<HostTensor> out = backend_.decode_step(step_owner(traced), token, pos, body);
+    size_t i = 0;
+    Logits logits{out[i].rows, out[i].cols, std::move(out[i].f32)};
+    ++i;
+    if (keep_hidden) {
+        last_hidden_ = backend_.upload(out[i].f32, out[i].rows, out[i].cols);
+        last_hidden_start_ = pos;
+        ++i;
+    }
+    for (int64_t layer : step_traced_layers_) {
+        trace_.record(layer, router_.top_k, std::move(out[i].i32), std::move(out[i + 1].f32));
+        i += 2;
+    }
+    cached_ = pos + 1;
+    trace_.end_forward();
+    return logits;
 }
 
 void DeepseekModel::reset() {
@@ -60,37 +116,37 @@ void DeepseekModel::truncate(int64_t n) {
     mtp_cached_ = std::min(mtp_cached_, n);
 }
 
-void DeepseekModel::decoder_layer(Tensor& h, const DecoderLayerWeights& w, Tensor& cache, int64_t start_pos) {
-    const Tensor attn_out = attention(backend_.rmsnorm(h, w.input_norm, eps_), w.attn, cache, start_pos);
-    const Tensor x = backend_.add_rmsnorm(h, attn_out, w.post_norm, eps_);  // h += attn_out
-    const Tensor ffn_out = w.is_moe ? moe(x, w.moe, w.index) : backend_.ffn(x, w.mlp);
-    backend_.add_inplace(h, ffn_out);
+void DeepseekModel::decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w, Tensor& cache,
+                                  int64_t start_pos) {
+    const Tensor x = add_pending_rmsnorm(backend_, h, pending, w.input_norm, eps_);  // h += pending
+    const Tensor attn_out = attention(x, w.attn, cache, start_pos);
+    const Tensor x2 = backend_.add_rmsnorm(h, attn_out, w.post_norm, eps_);  // h += attn_out
+    pending = w.is_moe ? moe(x2, w.moe, w.index) : backend_.ffn(x2, w.mlp);
 }
 
 Tensor DeepseekModel::attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos) {
-    // q [T, H * (nope + rope)], head-major, nope first; rope applies to each head's last qk_rope columns.
-    Tensor q = w.q_lora
-                   ? backend_.linear(backend_.rmsnorm(backend_.linear(x, w.q_a), w.q_a_norm, kLatentNormEps), w.q_b)
-                   : backend_.linear(x, w.q);
-    backend_.rope(q, rope_, RopeSpan{mla_.n_heads, mla_.qk_head(), mla_.qk_nope}, start_pos);
-
-    // kv_a output [T, kv_lora + qk_rope] = [c ; k_pe]; only c is normalised, only k_pe rotated.
-    const Tensor ckv = backend_.linear(x, w.kv_a);
-    const Tensor latent = backend_.rmsnorm(backend_.slice_cols(ckv, 0, mla_.kv_lora), w.kv_a_norm, kLatentNormEps);
-    Tensor k_pe = backend_.slice_cols(ckv, mla_.kv_lora, mla_.qk_rope);
-    backend_.rope(k_pe, rope_, RopeSpan{1, mla_.qk_rope, 0}, start_pos);
-
-    const Tensor o = backend_.mla_attention(q, latent, k_pe, w.kv_b, cache, start_pos, mla_);
+    // q [T, H * (nope + rope)], head-major, nope first; ckv [T, kv_lora + qk_rope] = [c ; k_pe]:
+    // both projections of x in one step. Rope, the latent norm and the cache write follow inside
+    // mla_attention_from_projections.
+    const Weight* first = w.q_lora ? &w.q_a : &w.q;
+    const Weight* weights[] = {first, &w.kv_a};
+    const Tensor* biases[] = {nullptr, nullptr};
+    std::vector<Tensor> proj = backend_.linear_multi(x, weights, biases);
+    Tensor q = w.q_lora ? backend_.linear(backend_.rmsnorm(proj[0], w.q_a_norm, kLatentNormEps), w.q_b) : proj[0];
+    const Tensor o = backend_.mla_attention_from_projections(q, proj[1], w.kv_a_norm, kLatentNormEps, rope_, w.kv_b,
+                                                             cache, start_pos, mla_);
     return backend_.linear(o, w.o);
 }
 
 Tensor DeepseekModel::moe(const Tensor& x, const MoeWeights& w, int64_t layer) {
-    const RouterOutput routing = backend_.route(x, w.gate, w.bias.empty() ? nullptr : &w.bias, router_);
-    if (trace_.enabled())
+    RouterOutput routing;
+    Tensor y = backend_.moe_block(x, w.gate, w.bias.empty() ? nullptr : &w.bias, router_, w.experts,
+                                  w.shared ? &*w.shared : nullptr, routing);
+    if (step_routing_)
+        step_routing_->emplace_back(layer, routing);  // read back after the decode step
+    else if (trace_.enabled())
         trace_.record(layer, router_.top_k, backend_.download_i32(routing.expert_ids),
                       backend_.download(routing.weights));
-    Tensor y = backend_.moe_experts(x, routing, w.experts);
-    if (w.shared) backend_.add_inplace(y, backend_.ffn(x, *w.shared));
     return y;
 }
 
@@ -119,10 +175,11 @@ Logits DeepseekModel::mtp_forward(std::span<const int32_t> next_tokens, int64_t 
     Tensor h = backend_.linear(backend_.concat_cols(e, backend_.rmsnorm(h_main, m.hnorm, eps_)), m.eh_proj);
 
     trace_.begin_forward(start_pos, n, true);
-    decoder_layer(h, m.layer, mtp_cache_, start_pos);
+    Tensor pending;
+    decoder_layer(h, pending, m.layer, mtp_cache_, start_pos);
     mtp_cached_ = start_pos + n;
     trace_.end_forward();
-    return head_logits(backend_.rmsnorm(h, m.head_norm, eps_), m.head, LogitRows::All);
+    return head_logits(add_pending_rmsnorm(backend_, h, pending, m.head_norm, eps_), m.head, LogitRows::All);
 }
 
 }  // namespace moe

@@ -3,6 +3,7 @@
 // Shared docs/deepseek-architecture.md §3 and §4 give every formula; HF-hub remote code semantics.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "model/deepseek_weights.h"
@@ -13,6 +14,7 @@ namespace moe {
 class DeepseekModel final : public Model {
 public:
     DeepseekModel(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options);
+    ~DeepseekModel() override;
 
     const ModelConfig& config() const override { return config_; }
     Logits forward(std::span<const int32_t> tokens, int64_t start_pos, LogitRows rows = LogitRows::All) override;
@@ -26,11 +28,15 @@ public:
     int64_t mtp_cached_tokens() const override { return mtp_cached_; }
 
 private:
-    // h [T, hidden] <- h + attn(norm(h)); h <- h + ffn(norm(h)), in place.
-    void decoder_layer(Tensor& h, const DecoderLayerWeights& w, Tensor& cache, int64_t start_pos);
+    // h [T, hidden] += pending (the previous layer's FFN output); h += attn(norm(h)); then
+    // pending = ffn(norm(h)), left for the next norm to add.
+    void decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w, Tensor& cache, int64_t start_pos);
     // x [T, hidden] (normed) -> [T, hidden]
     Tensor attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos);
     Tensor moe(const Tensor& x, const MoeWeights& w, int64_t layer);
+    // forward() of one token through Backend::decode_step.
+    Logits forward_one(int32_t token, int64_t pos);
+    const void* step_owner(bool traced) const;
     // normed hidden [T, hidden] -> logits through `head`.
     Logits head_logits(const Tensor& normed, const Weight& head, LogitRows rows);
 
@@ -50,6 +56,11 @@ private:
 
     Tensor mtp_cache_;
     int64_t mtp_cached_ = 0;
+
+    // Inside a decode step's body: moe() collects each layer's routing here instead of reading it
+    // back (a read would synchronise inside a recorded step).
+    std::vector<std::pair<int64_t, RouterOutput>>* step_routing_ = nullptr;
+    std::vector<int64_t> step_traced_layers_;  // the MoE layers whose routing a step returns, in order
 };
 
 }  // namespace moe

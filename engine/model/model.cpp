@@ -45,6 +45,12 @@ void check_forward_range(int64_t start_pos, int64_t n_tokens, int64_t cached, in
                         std::to_string(capacity) + " (ModelOptions::max_context)");
 }
 
+void check_token(int32_t token, int64_t vocab) {
+    if (token < 0 || token >= vocab)
+        throw Error("model.token_out_of_range", "",
+                    "token id " + std::to_string(token) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+}
+
 Logits download_logits(Backend& backend, const Tensor& logits) {
     Logits out;
     out.rows = logits.rows();

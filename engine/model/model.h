@@ -83,6 +83,8 @@ std::unique_ptr<Model> load_model(const Checkpoint& checkpoint, Backend& backend
 int64_t context_capacity(const ModelConfig& config, const ModelOptions& options);
 // Validates a forward's position range against what is cached and the capacity.
 void check_forward_range(int64_t start_pos, int64_t n_tokens, int64_t cached, int64_t capacity);
+// Throws "model.token_out_of_range" unless 0 <= token < vocab.
+void check_token(int32_t token, int64_t vocab);
 // Downloads logits [T, vocab] from the backend.
 Logits download_logits(Backend& backend, const Tensor& logits);
 

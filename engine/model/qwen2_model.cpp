@@ -57,13 +57,32 @@ Logits Qwen2Model::forward(std::span<const int32_t> tokens, int64_t start_pos, L
     const int64_t T = int64_t(tokens.size());
     check_forward_range(start_pos, T, cached_, capacity_);
     cached_ = start_pos;
+    if (T == 1) return forward_one(tokens[0], start_pos);
 
     Tensor h = backend_.embedding(embed_, tokens);
-    for (Layer& layer : layers_) decoder_layer(h, layer, start_pos);
+    Tensor pending;  // the latest FFN output, added to h by the next norm
+    for (Layer& layer : layers_) decoder_layer(h, pending, layer, start_pos);
     cached_ = start_pos + T;
-    Tensor normed = backend_.rmsnorm(h, final_norm_, eps_);
+    Tensor normed = add_pending_rmsnorm(backend_, h, pending, final_norm_, eps_);
     if (rows == LogitRows::Last) normed = backend_.slice_rows(normed, T - 1, 1);
     return download_logits(backend_, backend_.linear(normed, lm_head_));
+}
+
+Qwen2Model::~Qwen2Model() { backend_.forget_steps(this); }
+
+// One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA).
+Logits Qwen2Model::forward_one(int32_t token, int64_t pos) {
+    check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
+    auto body = [&]() {
+        Tensor h = backend_.embedding(embed_, std::span<const int32_t>(&token, 1));
+        Tensor pending;
+        for (Layer& layer : layers_) decoder_layer(h, pending, layer, pos);
+        const Tensor normed = add_pending_rmsnorm(backend_, h, pending, final_norm_, eps_);
+        return std::vector<Tensor>{backend_.linear(normed, lm_head_)};
+    };
+    std::vector<HostTensor> out = backend_.decode_step(this, token, pos, body);
+    cached_ = pos + 1;
+    return Logits{out[0].rows, out[0].cols, std::move(out[0].f32)};
 }
 
 void Qwen2Model::truncate(int64_t n) {
@@ -71,19 +90,19 @@ void Qwen2Model::truncate(int64_t n) {
     cached_ = std::min(cached_, n);
 }
 
-void Qwen2Model::decoder_layer(Tensor& h, Layer& layer, int64_t start_pos) {
-    const Tensor attn_out = attention(backend_.rmsnorm(h, layer.input_norm, eps_), layer, start_pos);
-    const Tensor x = backend_.add_rmsnorm(h, attn_out, layer.post_norm, eps_);  // h += attn_out
-    backend_.add_inplace(h, backend_.ffn(x, layer.mlp));
+void Qwen2Model::decoder_layer(Tensor& h, Tensor& pending, Layer& layer, int64_t start_pos) {
+    const Tensor x = add_pending_rmsnorm(backend_, h, pending, layer.input_norm, eps_);  // h += pending
+    const Tensor attn_out = attention(x, layer, start_pos);
+    const Tensor x2 = backend_.add_rmsnorm(h, attn_out, layer.post_norm, eps_);  // h += attn_out
+    pending = backend_.ffn(x2, layer.mlp);
 }
 
 Tensor Qwen2Model::attention(const Tensor& x, Layer& layer, int64_t start_pos) {
-    Tensor q = backend_.linear(x, layer.q, &layer.q_bias);
-    Tensor k = backend_.linear(x, layer.k, &layer.k_bias);
-    const Tensor v = backend_.linear(x, layer.v, &layer.v_bias);
-    backend_.rope(q, rope_, RopeSpan{gqa_.n_heads, gqa_.head_dim, 0}, start_pos);
-    backend_.rope(k, rope_, RopeSpan{gqa_.n_kv_heads, gqa_.head_dim, 0}, start_pos);
-    const Tensor o = backend_.gqa_attention(q, k, v, layer.k_cache, layer.v_cache, start_pos, gqa_);
+    const Weight* weights[] = {&layer.q, &layer.k, &layer.v};
+    const Tensor* biases[] = {&layer.q_bias, &layer.k_bias, &layer.v_bias};
+    std::vector<Tensor> qkv = backend_.linear_multi(x, weights, biases);
+    const Tensor o = backend_.gqa_attention_from_projections(qkv[0], qkv[1], qkv[2], rope_, layer.k_cache,
+                                                             layer.v_cache, start_pos, gqa_);
     return backend_.linear(o, layer.o);
 }
 

@@ -11,6 +11,7 @@ namespace moe {
 class Qwen2Model final : public Model {
 public:
     Qwen2Model(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options);
+    ~Qwen2Model() override;
 
     const ModelConfig& config() const override { return config_; }
     Logits forward(std::span<const int32_t> tokens, int64_t start_pos, LogitRows rows = LogitRows::All) override;
@@ -29,7 +30,10 @@ private:
     };
 
     void load_layers(const Checkpoint& checkpoint);
-    void decoder_layer(Tensor& h, Layer& layer, int64_t start_pos);
+    // forward() of one token through Backend::decode_step.
+    Logits forward_one(int32_t token, int64_t pos);
+    // h += pending; h += attn(norm(h)); pending = ffn(norm(h)) (added by the next norm).
+    void decoder_layer(Tensor& h, Tensor& pending, Layer& layer, int64_t start_pos);
     Tensor attention(const Tensor& x, Layer& layer, int64_t start_pos);
 
     ModelConfig config_;

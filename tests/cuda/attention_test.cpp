@@ -2,6 +2,10 @@
 //   MLA decode (absorbed, split-K) and MLA prefill (latent expanded through kv_b, flash kernel);
 //   GQA decode and prefill for several group sizes; decode with the position in device memory.
 // The cache rows written by the call must match exactly; outputs within the stated NMSE.
+// The fused decode prologues (…_from_projections) against the CPU's op-by-op defaults.
+#include <string>
+#include <vector>
+
 #include "cuda_test_util.h"
 
 namespace moe::test {
@@ -24,6 +28,11 @@ TEST_F(CudaAttention, MlaMatchesCpu) {
                              {moonlight, 40, 0, 64, kNmseBf16},  {moonlight, 33, 50, 128, kNmseBf16},
                              {tiny, 20, 9, 40, kNmseBf16},       {odd, 2, 7, 16, kNmseF32},
                              {odd, 12, 3, 16, kNmseBf16}};
+    // Prefill (T > 8) runs on the tensor cores with materialised scores; a backend with no room
+    // for them runs the flash kernel that longer prompts take.
+    CudaBackendOptions no_scores{0, true};
+    no_scores.prefill_score_bytes = 0;
+    CudaBackend flash(no_scores);
     uint64_t s = seed;
     for (const MlaCase& c : cases) {
         const MlaDims& d = c.d;
@@ -32,17 +41,30 @@ TEST_F(CudaAttention, MlaMatchesCpu) {
         std::vector<float> cache(size_t(c.capacity * d.cache_cols()), 0.0f);
         const auto filled = random_f32(size_t(c.start_pos * d.cache_cols()), ++s);
         std::copy(filled.begin(), filled.end(), cache.begin());
+        const auto qv = random_f32(size_t(T * H * d.qk_head()), ++s);
+        const auto lv = random_f32(size_t(T * d.kv_lora), ++s);
+        const auto pv = random_f32(size_t(T * d.qk_rope), ++s);
+        const auto wv = random_bf16_exact(size_t(H * (d.qk_nope + d.v_head) * d.kv_lora), ++s, -0.2f, 0.2f);
+        const int64_t w_rows = H * (d.qk_nope + d.v_head);
         auto [cc, gc] = both(cache, c.capacity, d.cache_cols());
-        auto [cq, gq] = both(random_f32(size_t(T * H * d.qk_head()), ++s), T, H * d.qk_head());
-        auto [cl, gl] = both(random_f32(size_t(T * d.kv_lora), ++s), T, d.kv_lora);
-        auto [cp, gp] = both(random_f32(size_t(T * d.qk_rope), ++s), T, d.qk_rope);
-        auto [cw, gw] = both_weights(random_bf16_exact(size_t(H * (d.qk_nope + d.v_head) * d.kv_lora), ++s, -0.2f, 0.2f),
-                                     H * (d.qk_nope + d.v_head), d.kv_lora);
+        auto [cq, gq] = both(qv, T, H * d.qk_head());
+        auto [cl, gl] = both(lv, T, d.kv_lora);
+        auto [cp, gp] = both(pv, T, d.qk_rope);
+        auto [cw, gw] = both_weights(wv, w_rows, d.kv_lora);
         const auto g = gpu->download(gpu->mla_attention(gq, gl, gp, gw, gc, c.start_pos, d));
         const auto r = cpu.download(cpu.mla_attention(cq, cl, cp, cw, cc, c.start_pos, d));
         EXPECT_TRUE(close(g, r, c.tol)) << "H " << H << " T " << T << " start " << c.start_pos;
         EXPECT_EQ(gpu->download(gc), cpu.download(cc)) << "cache rows";
+        if (T > 8) {
+            Tensor fc = flash.upload(cache, c.capacity, d.cache_cols());
+            const Tensor fq = flash.upload(qv, T, H * d.qk_head()), fl = flash.upload(lv, T, d.kv_lora),
+                         fp = flash.upload(pv, T, d.qk_rope);
+            const Weight fw = flash.weight_from_f32(wv, w_rows, d.kv_lora);
+            const auto f = flash.download(flash.mla_attention(fq, fl, fp, fw, fc, c.start_pos, d));
+            EXPECT_TRUE(close(f, r, c.tol)) << "flash kernel, H " << H << " T " << T << " start " << c.start_pos;
+        }
     }
+    EXPECT_EQ(flash.damaged_guards(), 0);
 }
 
 struct GqaCase {
@@ -54,29 +76,43 @@ struct GqaCase {
 TEST_F(CudaAttention, GqaMatchesCpu) {
     const GqaDims q15{12, 2, 128, 0.0883883f}, q7{28, 4, 128, 0.0883883f}, tiny{4, 2, 32, 0.176777f}, mha{4, 4, 64, 0.125f};
     const GqaDims odd{6, 2, 30, 0.18f};  // head_dim 30: the scalar decode and prefill paths
+    // Decode (T <= 8) stays f32; prefill runs on the tensor cores (bf16 keys, values, queries and
+    // probabilities), and through a backend with no room for score matrices on the f32 flash kernel.
     const GqaCase cases[] = {{q15, 1, 0, 16, kNmseF32},    {q15, 1, 900, 1024, kNmseF32}, {q7, 2, 300, 512, kNmseF32},
-                             {tiny, 5, 3, 16, kNmseF32},   {q15, 48, 0, 64, kNmseF32},    {q7, 20, 100, 256, kNmseF32},
-                             {mha, 17, 31, 64, kNmseF32},   {odd, 2, 9, 16, kNmseF32},     {odd, 11, 4, 32, kNmseF32}};
+                             {tiny, 5, 3, 16, kNmseF32},   {q15, 48, 0, 64, kNmseBf16},   {q7, 20, 100, 256, kNmseBf16},
+                             {mha, 17, 31, 64, kNmseBf16}, {odd, 2, 9, 16, kNmseF32},     {odd, 11, 4, 32, kNmseBf16}};
+    CudaBackendOptions no_scores{0, true};
+    no_scores.prefill_score_bytes = 0;
+    CudaBackend flash(no_scores);
     uint64_t s = seed;
     for (const GqaCase& c : cases) {
         const GqaDims& d = c.d;
-        const int64_t T = c.T, kv = d.n_kv_heads * d.head_dim;
+        const int64_t T = c.T, kv = d.n_kv_heads * d.head_dim, qc = d.n_heads * d.head_dim;
         std::vector<float> kc(size_t(c.capacity * kv), 0.0f), vc(size_t(c.capacity * kv), 0.0f);
         const auto kf = random_f32(size_t(c.start_pos * kv), ++s), vf = random_f32(size_t(c.start_pos * kv), ++s);
         std::copy(kf.begin(), kf.end(), kc.begin());
         std::copy(vf.begin(), vf.end(), vc.begin());
+        const auto qv = random_f32(size_t(T * qc), ++s), knew = random_f32(size_t(T * kv), ++s),
+                   vnew = random_f32(size_t(T * kv), ++s);
         auto [ckc, gkc] = both(kc, c.capacity, kv);
         auto [cvc, gvc] = both(vc, c.capacity, kv);
-        auto [cq, gq] = both(random_f32(size_t(T * d.n_heads * d.head_dim), ++s), T, d.n_heads * d.head_dim);
-        auto [ck, gk] = both(random_f32(size_t(T * kv), ++s), T, kv);
-        auto [cv, gv] = both(random_f32(size_t(T * kv), ++s), T, kv);
+        auto [cq, gq] = both(qv, T, qc);
+        auto [ck, gk] = both(knew, T, kv);
+        auto [cv, gv] = both(vnew, T, kv);
         const auto g = gpu->download(gpu->gqa_attention(gq, gk, gv, gkc, gvc, c.start_pos, d));
         const auto r = cpu.download(cpu.gqa_attention(cq, ck, cv, ckc, cvc, c.start_pos, d));
         EXPECT_TRUE(close(g, r, c.tol)) << "heads " << d.n_heads << "/" << d.n_kv_heads << " T " << T << " start "
                                         << c.start_pos;
         EXPECT_EQ(gpu->download(gkc), cpu.download(ckc));
         EXPECT_EQ(gpu->download(gvc), cpu.download(cvc));
+        if (T > 8) {
+            Tensor fkc = flash.upload(kc, c.capacity, kv), fvc = flash.upload(vc, c.capacity, kv);
+            const Tensor fq = flash.upload(qv, T, qc), fk = flash.upload(knew, T, kv), fv = flash.upload(vnew, T, kv);
+            const auto f = flash.download(flash.gqa_attention(fq, fk, fv, fkc, fvc, c.start_pos, d));
+            EXPECT_TRUE(close(f, r, kNmseF32)) << "flash kernel, heads " << d.n_heads << " T " << T;
+        }
     }
+    EXPECT_EQ(flash.damaged_guards(), 0);
 }
 
 TEST_F(CudaAttention, DecodeWithTheDevicePositionMatchesHostPosition) {
@@ -98,6 +134,94 @@ TEST_F(CudaAttention, DecodeWithTheDevicePositionMatchesHostPosition) {
     const auto r = cpu.download(cpu.mla_attention(cq, cl, cp, cw, cc, start, d));
     EXPECT_TRUE(close(g, r, kNmseF32));
     EXPECT_EQ(gpu->download(gc), cpu.download(cc));
+}
+
+// A RoPE table of `dim` with a non-unit attention factor (YaRN's), so the factor is exercised.
+RopeTable test_rope(int64_t dim, RopeLayout layout) {
+    RopeTable t;
+    t.inv_freq = default_inv_freq(10000.0, dim);
+    t.attention_factor = 1.07f;
+    t.layout = layout;
+    return t;
+}
+
+// The fused MLA decode prologue (latent norm, both ropes, cache write, absorption in one kernel)
+// vs the CPU's op-by-op default; prefill sizes take the default on the GPU too. The cache row the
+// call writes went through a norm and a rope on both sides: compared within the f32 tolerance.
+TEST_F(CudaAttention, MlaFromProjectionsMatchesCpu) {
+    const MlaDims moonlight{16, 128, 64, 128, 512, 0.0721688f};
+    const MlaDims tiny{4, 32, 16, 32, 64, 0.187f};
+    const MlaCase cases[] = {{moonlight, 1, 0, 64, kNmseF32}, {moonlight, 1, 700, 1024, kNmseF32},
+                             {moonlight, 2, 37, 64, kNmseF32}, {tiny, 3, 5, 16, kNmseF32},
+                             {moonlight, 20, 9, 64, kNmseBf16}};
+    const RopeTable rope = test_rope(64, RopeLayout::Interleaved), rope_tiny = test_rope(16, RopeLayout::Interleaved);
+    uint64_t s = seed;
+    for (bool device_pos : {false, true}) {
+        for (const MlaCase& c : cases) {
+            if (device_pos && c.T > 8) continue;
+            const MlaDims& d = c.d;
+            const int64_t T = c.T, H = d.n_heads;
+            SCOPED_TRACE("H " + std::to_string(H) + " T " + std::to_string(T) + " start " + std::to_string(c.start_pos) +
+                         (device_pos ? " (device position)" : ""));
+            const RopeTable& rt = d.qk_rope == 64 ? rope : rope_tiny;
+            std::vector<float> cache(size_t(c.capacity * d.cache_cols()), 0.0f);
+            const auto filled = random_f32(size_t(c.start_pos * d.cache_cols()), ++s);
+            std::copy(filled.begin(), filled.end(), cache.begin());
+            auto [cc, gc] = both(cache, c.capacity, d.cache_cols());
+            auto [cq, gq] = both(random_f32(size_t(T * H * d.qk_head()), ++s), T, H * d.qk_head());
+            auto [ckv, gkv] = both(random_f32(size_t(T * d.cache_cols()), ++s, -2.0f, 2.0f), T, d.cache_cols());
+            auto [cn, gn] = both(random_f32(size_t(d.kv_lora), ++s, 0.5f, 1.5f), 1, d.kv_lora);
+            auto [cw, gw] = both_weights(random_bf16_exact(size_t(H * (d.qk_nope + d.v_head) * d.kv_lora), ++s, -0.2f, 0.2f),
+                                         H * (d.qk_nope + d.v_head), d.kv_lora);
+            Tensor dpos;
+            if (device_pos) {
+                dpos = gpu->upload_i32(std::vector<int32_t>{int32_t(c.start_pos)}, 1, 1);
+                gpu->set_device_inputs(nullptr, i32_ptr(dpos));
+            }
+            const auto g = gpu->download(
+                gpu->mla_attention_from_projections(gq, gkv, gn, 1e-6f, rt, gw, gc, device_pos ? 0 : c.start_pos, d));
+            gpu->set_device_inputs(nullptr, nullptr);
+            const auto r =
+                cpu.download(cpu.mla_attention_from_projections(cq, ckv, cn, 1e-6f, rt, cw, cc, c.start_pos, d));
+            EXPECT_TRUE(close(g, r, c.tol));
+            EXPECT_TRUE(close(gpu->download(gc), cpu.download(cc), kNmseF32)) << "cache rows";
+        }
+    }
+    EXPECT_EQ(gpu->damaged_guards(), 0);
+}
+
+// The fused GQA decode prologue (q and k rotated, both caches written in one kernel) vs the CPU's
+// op-by-op default, for both rotation layouts.
+TEST_F(CudaAttention, GqaFromProjectionsMatchesCpu) {
+    const GqaDims q15{12, 2, 128, 0.0883883f}, tiny{4, 2, 32, 0.176777f};
+    const GqaCase cases[] = {{q15, 1, 0, 16, kNmseF32}, {q15, 1, 900, 1024, kNmseF32}, {tiny, 5, 3, 16, kNmseF32},
+                             {q15, 20, 4, 64, kNmseBf16}};
+    uint64_t s = seed;
+    for (RopeLayout layout : {RopeLayout::NeoxHalves, RopeLayout::Interleaved}) {
+        for (const GqaCase& c : cases) {
+            const GqaDims& d = c.d;
+            const int64_t T = c.T, kv = d.n_kv_heads * d.head_dim;
+            SCOPED_TRACE("heads " + std::to_string(d.n_heads) + " T " + std::to_string(T) + " start " +
+                         std::to_string(c.start_pos) + (layout == RopeLayout::NeoxHalves ? " neox" : " interleaved"));
+            const RopeTable rt = test_rope(d.head_dim, layout);
+            std::vector<float> kc(size_t(c.capacity * kv), 0.0f), vc(size_t(c.capacity * kv), 0.0f);
+            const auto kf = random_f32(size_t(c.start_pos * kv), ++s), vf = random_f32(size_t(c.start_pos * kv), ++s);
+            std::copy(kf.begin(), kf.end(), kc.begin());
+            std::copy(vf.begin(), vf.end(), vc.begin());
+            auto [ckc, gkc] = both(kc, c.capacity, kv);
+            auto [cvc, gvc] = both(vc, c.capacity, kv);
+            auto [cq, gq] = both(random_f32(size_t(T * d.n_heads * d.head_dim), ++s), T, d.n_heads * d.head_dim);
+            auto [ck, gk] = both(random_f32(size_t(T * kv), ++s), T, kv);
+            auto [cv, gv] = both(random_f32(size_t(T * kv), ++s), T, kv);
+            const auto g =
+                gpu->download(gpu->gqa_attention_from_projections(gq, gk, gv, rt, gkc, gvc, c.start_pos, d));
+            const auto r = cpu.download(cpu.gqa_attention_from_projections(cq, ck, cv, rt, ckc, cvc, c.start_pos, d));
+            EXPECT_TRUE(close(g, r, c.tol));
+            EXPECT_TRUE(close(gpu->download(gkc), cpu.download(ckc), kNmseF32)) << "k cache";
+            EXPECT_EQ(gpu->download(gvc), cpu.download(cvc)) << "v cache";
+        }
+    }
+    EXPECT_EQ(gpu->damaged_guards(), 0);
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 // CUDA SwiGLU FFN and routed experts vs the CPU reference: the fused decode kernels (T <= 2, f32
 // activations, expert ids read on the device) and the prefill path (tokens permuted by expert,
-// cuBLAS GEMMs per active expert, bf16 activations).
+// cuBLAS GEMMs per active expert, bf16 activations); and moe_block, router + routed + shared expert.
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cuda_test_util.h"
 
@@ -28,10 +32,16 @@ TEST_F(CudaMoe, FfnMatchesCpu) {
     }
 }
 
+// Prefill routing: random, every token to the same experts (so uneven that each expert's GEMMs run
+// over its exact rows), and round-robin (perfectly even: one batched GEMM over padded slots).
+enum class Routing { Random, Skewed, RoundRobin };
+
 TEST_F(CudaMoe, ExpertsMatchCpu) {
-    struct Case { int64_t T, E, K, H, I; double tol; };
-    const Case cases[] = {{1, 64, 6, 2048, 1408, kNmseF32}, {2, 16, 4, 128, 32, kNmseF32},
-                          {40, 64, 6, 512, 352, kNmseBf16}, {13, 16, 4, 128, 32, kNmseBf16}};
+    struct Case { int64_t T, E, K, H, I; double tol; Routing routing = Routing::Random; };
+    const Case cases[] = {{1, 64, 6, 2048, 1408, kNmseF32},  {2, 16, 4, 128, 32, kNmseF32},
+                          {40, 64, 6, 512, 352, kNmseBf16},  {13, 16, 4, 128, 32, kNmseBf16},
+                          {24, 16, 4, 128, 64, kNmseBf16, Routing::Skewed},
+                          {24, 16, 4, 128, 64, kNmseBf16, Routing::RoundRobin}};
     uint64_t s = seed;
     for (const Case& c : cases) {
         SCOPED_TRACE("T " + std::to_string(c.T) + " E " + std::to_string(c.E));
@@ -50,7 +60,8 @@ TEST_F(CudaMoe, ExpertsMatchCpu) {
         std::vector<int32_t> all(size_t(c.E));
         std::iota(all.begin(), all.end(), 0);
         for (int64_t t = 0; t < c.T; ++t) {
-            std::shuffle(all.begin(), all.end(), rng);
+            if (c.routing == Routing::Random) std::shuffle(all.begin(), all.end(), rng);
+            if (c.routing == Routing::RoundRobin) std::rotate(all.begin(), all.begin() + c.K, all.end());
             ids.insert(ids.end(), all.begin(), all.begin() + c.K);
         }
         const auto w = random_f32(size_t(c.T * c.K), ++s, 0.05f, 1.0f);
@@ -61,6 +72,53 @@ TEST_F(CudaMoe, ExpertsMatchCpu) {
         const auto r = cpu.download(cpu.moe_experts(cx, cr, cset));
         EXPECT_TRUE(close(g, r, c.tol));
     }
+}
+
+// moe_block: router, routed experts and the shared expert as three kernels for T <= 2 (the
+// shared expert fused into the routed experts' launches), the Backend default for more tokens.
+// Expert choices must be identical; outputs within the path's tolerance; repeated calls on one
+// backend check that the fused router's block counter is left at zero.
+TEST_F(CudaMoe, BlockMatchesCpu) {
+    struct Case { int64_t T, E, K, H, I, shared_I; double tol; };
+    const Case cases[] = {{1, 16, 4, 1024, 512, 1024, kNmseF32}, {2, 16, 4, 1024, 512, 0, kNmseF32},
+                          {1, 8, 2, 100, 36, 72, kNmseF32},      {2, 8, 2, 100, 36, 0, kNmseF32},
+                          {5, 16, 4, 512, 256, 512, kNmseBf16}};
+    uint64_t s = seed;
+    for (const Case& c : cases) {
+        SCOPED_TRACE("T " + std::to_string(c.T) + " E " + std::to_string(c.E) + " H " + std::to_string(c.H) +
+                     " shared " + std::to_string(c.shared_I));
+        auto ffn_pair = [&](int64_t inter) {
+            auto [cg, gg] = both_weights(random_bf16_exact(size_t(inter * c.H), ++s, -0.1f, 0.1f), inter, c.H);
+            auto [cu, gu] = both_weights(random_bf16_exact(size_t(inter * c.H), ++s, -0.1f, 0.1f), inter, c.H);
+            auto [cd, gd] = both_weights(random_bf16_exact(size_t(c.H * inter), ++s, -0.1f, 0.1f), c.H, inter);
+            return std::pair{FfnWeights{cg, cu, cd}, FfnWeights{gg, gu, gd}};
+        };
+        std::vector<FfnWeights> ce, ge;
+        for (int64_t e = 0; e < c.E; ++e) {
+            auto [cf, gf] = ffn_pair(c.I);
+            ce.push_back(cf), ge.push_back(gf);
+        }
+        const ExpertSet cset = cpu.make_expert_set(ce), gset = gpu->make_expert_set(ge);
+        std::optional<std::pair<FfnWeights, FfnWeights>> shared;
+        if (c.shared_I > 0) shared = ffn_pair(c.shared_I);
+        auto [cgate, ggate] = both_weights(random_bf16_exact(size_t(c.E * c.H), ++s, -0.1f, 0.1f), c.E, c.H);
+        auto [cb, gb] = both(random_f32(size_t(c.E), ++s, -0.05f, 0.05f), 1, c.E);
+        RouterParams p;
+        p.n_experts = c.E;
+        p.top_k = c.K;
+        p.norm_topk_prob = true;
+        p.routed_scaling_factor = 2.446f;
+        for (int rep = 0; rep < 3; ++rep) {
+            auto [cx, gx] = both(random_f32(size_t(c.T * c.H), ++s), c.T, c.H);
+            RouterOutput cr, gr;
+            const auto g = gpu->download(
+                gpu->moe_block(gx, ggate, &gb, p, gset, shared ? &shared->second : nullptr, gr));
+            const auto r = cpu.download(cpu.moe_block(cx, cgate, &cb, p, cset, shared ? &shared->first : nullptr, cr));
+            EXPECT_EQ(gpu->download_i32(gr.expert_ids), cpu.download_i32(cr.expert_ids)) << "repeat " << rep;
+            EXPECT_TRUE(close(g, r, c.tol)) << "repeat " << rep;
+        }
+    }
+    EXPECT_EQ(gpu->damaged_guards(), 0);
 }
 
 }  // namespace

@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Builds test_cuda, moe-engine and cuda_bench here (Release, build-cuda/) and copies them with the
-# shared libraries the GPU machine lacks into .device-carry/gpu (git-ignored), for
-#   device run: MOE_PREBUILT=.device-carry/gpu bash tools/gpu/run_gpu_suite.sh   (carry: .device-carry/gpu)
+# Builds test_cuda, moe-engine and cuda_bench here (Release) and copies them, the shared libraries
+# the GPU machine lacks, and the GPU scripts (tools/gpu, bench/) into a git-ignored carry folder:
+#   tools/gpu/prepare_prebuilt.sh                       # build-cuda/ -> .device-carry/gpu
+#   BUILD=build-gpu DST=/work/main/.device-carry/gpu-a tools/gpu/prepare_prebuilt.sh
+#   device run: MOE_PREBUILT=.device-carry/gpu bash .device-carry/gpu/tools/gpu/run_gpu_suite.sh
+# (carry: .device-carry/gpu). source_dir.txt names this checkout: the tests find their fixtures
+# through that absolute path, which run_gpu_suite.sh points at the device's checkout.
 set -euo pipefail
-cmake -S . -B build-cuda -G Ninja -DMOE_BUILD_GUI=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-cuda -j"${JOBS:-2}" test_cuda moe-engine cuda_bench
-dst=.device-carry/gpu
-rm -rf "$dst" && mkdir -p "$dst/bin" "$dst/lib"
-cp build-cuda/bin/{test_cuda,moe-engine,cuda_bench} "$dst/bin/"
+BUILD=${BUILD:-build-cuda}
+DST=${DST:-.device-carry/gpu}
+cmake -S . -B "$BUILD" -G Ninja -DMOE_BUILD_GUI=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C "$BUILD" -j"${JOBS:-2}" test_cuda moe-engine cuda_bench
+rm -rf "$DST" && mkdir -p "$DST/bin" "$DST/lib" "$DST/tools" "$DST/bench"
+cp "$BUILD"/bin/{test_cuda,moe-engine,cuda_bench} "$DST/bin/"
 # Everything the binaries link that is neither the C/C++ runtime nor CUDA (the GPU machine has those).
-ldd "$dst"/bin/* | awk '/=> \// {print $3}' | sort -u |
+ldd "$DST"/bin/* | awk '/=> \// {print $3}' | sort -u |
   grep -vE '/(libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+|libgomp|libcuda|libcudart|libcublas|libcublasLt)\.so' |
-  xargs -r -I{} cp -L {} "$dst/lib/"
-pwd > "$dst/source_dir.txt"
-du -sh "$dst"
+  xargs -r -I{} cp -L {} "$DST/lib/"
+cp -r tools/gpu "$DST/tools/"
+cp bench/*.py "$DST/bench/"
+pwd > "$DST/source_dir.txt"
+git rev-parse HEAD > "$DST/commit.txt" 2>/dev/null || true
+git status --short > "$DST/worktree_status.txt" 2>/dev/null || true
+du -sh "$DST"

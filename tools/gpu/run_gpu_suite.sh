@@ -10,6 +10,8 @@
 # Knobs: STEPS="tests bench hf" (any subset), BENCH_ARGS (extra `bench` options),
 #        HF_MODELS (default: the two shapes with targets), GTEST_FILTER.
 set -uo pipefail
+# The scripts next to this one (a carried copy may be newer than the checkout's tools/ and bench/).
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$PWD/out}
 LIBS=""
 run() { LD_LIBRARY_PATH="$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
@@ -19,7 +21,8 @@ HF_MODELS=${HF_MODELS:-"moonlight-16b-a3b r1-distill-qwen-1.5b"}
 export PYTHONUNBUFFERED=1
 status=0
 
-{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv; git rev-parse HEAD 2>/dev/null; date -u; } \
+{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv; git rev-parse HEAD 2>/dev/null;
+  [ -n "${MOE_PREBUILT:-}" ] && cat "$MOE_PREBUILT/commit.txt" "$MOE_PREBUILT/worktree_status.txt" 2>/dev/null; date -u; } \
   | tee "$OUT/env.txt"
 
 if [ -n "${MOE_PREBUILT:-}" ]; then
@@ -54,7 +57,7 @@ if [[ " $STEPS " == *" profile "* ]]; then
   echo "== per-kernel decode profile (ncu)"
   for m in ${PROFILE_MODELS:-moonlight-16b-a3b}; do
     LD_LIBRARY_PATH="$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" BIN=$BIN MODEL=$m OUT=$OUT \
-      timeout "${PROFILE_TIMEOUT:-240}" bash tools/gpu/profile_decode.sh 2>&1 | head -40 | tee -a "$OUT/profile.txt"
+      timeout "${PROFILE_TIMEOUT:-240}" bash "$ROOT/tools/gpu/profile_decode.sh" 2>&1 | head -40 | tee -a "$OUT/profile.txt"
   done
 fi
 
@@ -62,11 +65,11 @@ hf_json=()
 if [[ " $STEPS " == *" hf "* ]]; then
   echo "== HF transformers reference"
   for m in $HF_MODELS; do
-    python3 bench/hf_reference.py --model "$m" --json "$OUT/hf_$m.json" ${HF_ARGS:-} 2>&1 | tee -a "$OUT/hf.log"
+    python3 "$ROOT/bench/hf_reference.py" --model "$m" --json "$OUT/hf_$m.json" ${HF_ARGS:-} 2>&1 | tee -a "$OUT/hf.log"
     hf_json+=("$OUT/hf_$m.json")
   done
 fi
 
 echo "== summary"
-python3 bench/summarize.py "$OUT/bench.json" "${hf_json[@]}" | tee "$OUT/summary.txt"
+python3 "$ROOT/bench/summarize.py" "$OUT/bench.json" "${hf_json[@]}" | tee "$OUT/summary.txt"
 exit $status

@@ -109,54 +109,49 @@ SyntheticModel::SyntheticModel(CudaBackend& be, const ModelConfig& c, int64_t ca
 
 SyntheticModel::~SyntheticModel() { backend_.set_device_inputs(nullptr, nullptr); }
 
-Tensor SyntheticModel::deepseek_layer(Tensor& h, Layer& l, int64_t start_pos) {
+Tensor SyntheticModel::deepseek_layer(Tensor& h, const Tensor& pending, Layer& l, int64_t start_pos) {
     CudaBackend& be = backend_;
     const float eps = float(c_.rms_norm_eps);
-    const MlaDims& m = mla_dims_;
-    // attention (deepseek_model.cpp DeepseekModel::attention)
-    const Tensor x = be.rmsnorm(h, l.input_norm, eps);
-    Tensor q = l.q_lora ? be.linear(be.rmsnorm(be.linear(x, l.q_a), l.q_a_norm, kLatentNormEps), l.q_b) : be.linear(x, l.q);
-    be.rope(q, rope_, RopeSpan{m.n_heads, m.qk_head(), m.qk_nope}, start_pos);
-    const Tensor ckv = be.linear(x, l.kv_a);
-    const Tensor latent = be.rmsnorm(be.slice_cols(ckv, 0, m.kv_lora), l.kv_a_norm, kLatentNormEps);
-    Tensor k_pe = be.slice_cols(ckv, m.kv_lora, m.qk_rope);
-    be.rope(k_pe, rope_, RopeSpan{1, m.qk_rope, 0}, start_pos);
-    const Tensor attn = be.linear(be.mla_attention(q, latent, k_pe, l.kv_b, l.cache, start_pos, m), l.o);
-    // ffn (DeepseekModel::decoder_layer / moe)
+    // attention (deepseek_model.cpp DeepseekModel::decoder_layer / attention)
+    const Tensor x = add_pending_rmsnorm(be, h, pending, l.input_norm, eps);
+    const Weight* weights[] = {l.q_lora ? &l.q_a : &l.q, &l.kv_a};
+    const Tensor* biases[] = {nullptr, nullptr};
+    std::vector<Tensor> proj = be.linear_multi(x, weights, biases);
+    Tensor q = l.q_lora ? be.linear(be.rmsnorm(proj[0], l.q_a_norm, kLatentNormEps), l.q_b) : proj[0];
+    const Tensor attn = be.linear(
+        be.mla_attention_from_projections(q, proj[1], l.kv_a_norm, kLatentNormEps, rope_, l.kv_b, l.cache, start_pos,
+                                          mla_dims_),
+        l.o);
+    // ffn (DeepseekModel::decoder_layer / moe): the output stays pending for the next norm
     const Tensor x2 = be.add_rmsnorm(h, attn, l.post_norm, eps);
     if (!l.is_moe) return be.ffn(x2, l.mlp);
-    const RouterOutput routing = be.route(x2, l.gate, l.bias.empty() ? nullptr : &l.bias, router_);
-    Tensor y = be.moe_experts(x2, routing, l.experts);
-    if (l.shared) be.add_inplace(y, be.ffn(x2, *l.shared));
-    return y;
+    RouterOutput routing;
+    return be.moe_block(x2, l.gate, l.bias.empty() ? nullptr : &l.bias, router_, l.experts,
+                        l.shared ? &*l.shared : nullptr, routing);
 }
 
-void SyntheticModel::qwen_layer(Tensor& h, Layer& l, int64_t start_pos) {
+Tensor SyntheticModel::qwen_layer(Tensor& h, const Tensor& pending, Layer& l, int64_t start_pos) {
     CudaBackend& be = backend_;
     const float eps = float(c_.rms_norm_eps);
-    const GqaDims& g = gqa_dims_;
-    const Tensor x = be.rmsnorm(h, l.input_norm, eps);
-    Tensor q = be.linear(x, l.q, &l.q_bias);
-    Tensor k = be.linear(x, l.k, &l.k_bias);
-    const Tensor v = be.linear(x, l.v, &l.v_bias);
-    be.rope(q, rope_, RopeSpan{g.n_heads, g.head_dim, 0}, start_pos);
-    be.rope(k, rope_, RopeSpan{g.n_kv_heads, g.head_dim, 0}, start_pos);
-    const Tensor attn = be.linear(be.gqa_attention(q, k, v, l.k_cache, l.v_cache, start_pos, g), l.o);
+    // qwen2_model.cpp Qwen2Model::decoder_layer / attention
+    const Tensor x = add_pending_rmsnorm(be, h, pending, l.input_norm, eps);
+    const Weight* weights[] = {&l.q, &l.k, &l.v};
+    const Tensor* biases[] = {&l.q_bias, &l.k_bias, &l.v_bias};
+    std::vector<Tensor> qkv = be.linear_multi(x, weights, biases);
+    const Tensor attn = be.linear(
+        be.gqa_attention_from_projections(qkv[0], qkv[1], qkv[2], rope_, l.k_cache, l.v_cache, start_pos, gqa_dims_),
+        l.o);
     const Tensor x2 = be.add_rmsnorm(h, attn, l.post_norm, eps);
-    be.add_inplace(h, be.ffn(x2, l.mlp));
+    return be.ffn(x2, l.mlp);
 }
 
 Tensor SyntheticModel::forward(std::span<const int32_t> tokens, int64_t start_pos) {
     CudaBackend& be = backend_;
     const int64_t T = int64_t(tokens.size());
     Tensor h = be.embedding(embed_, tokens);
-    for (Layer& l : layers_) {
-        if (mla_)
-            be.add_inplace(h, deepseek_layer(h, l, start_pos));
-        else
-            qwen_layer(h, l, start_pos);
-    }
-    const Tensor normed = be.rmsnorm(h, final_norm_, float(c_.rms_norm_eps));
+    Tensor pending;
+    for (Layer& l : layers_) pending = mla_ ? deepseek_layer(h, pending, l, start_pos) : qwen_layer(h, pending, l, start_pos);
+    const Tensor normed = add_pending_rmsnorm(be, h, pending, final_norm_, float(c_.rms_norm_eps));
     return be.linear(T == 1 ? normed : be.slice_rows(normed, T - 1, 1), lm_head_);
 }
 

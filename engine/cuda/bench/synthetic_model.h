@@ -45,8 +45,9 @@ public:
 private:
     struct Layer;
     Tensor forward(std::span<const int32_t> tokens, int64_t start_pos);
-    Tensor deepseek_layer(Tensor& h, Layer& l, int64_t start_pos);
-    void qwen_layer(Tensor& h, Layer& l, int64_t start_pos);
+    // h += pending; h += attention(norm(h)); returns the FFN output (the next pending).
+    Tensor deepseek_layer(Tensor& h, const Tensor& pending, Layer& l, int64_t start_pos);
+    Tensor qwen_layer(Tensor& h, const Tensor& pending, Layer& l, int64_t start_pos);
     void decode_body();
 
     CudaBackend& backend_;
