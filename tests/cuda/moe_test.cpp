@@ -33,15 +33,17 @@ TEST_F(CudaMoe, FfnMatchesCpu) {
 }
 
 // Prefill routing: random, every token to the same experts (so uneven that each expert's GEMMs run
-// over its exact rows), and round-robin (perfectly even: one batched GEMM over padded slots).
-enum class Routing { Random, Skewed, RoundRobin };
+// over its exact rows), round-robin (perfectly even: one strided-batched GEMM over padded slots),
+// and round-robin over all experts but the last (padded, with one expert's slot all padding rows).
+enum class Routing { Random, Skewed, RoundRobin, RoundRobinOneIdle };
 
 TEST_F(CudaMoe, ExpertsMatchCpu) {
     struct Case { int64_t T, E, K, H, I; double tol; Routing routing = Routing::Random; };
     const Case cases[] = {{1, 64, 6, 2048, 1408, kNmseF32},  {2, 16, 4, 128, 32, kNmseF32},
                           {40, 64, 6, 512, 352, kNmseBf16},  {13, 16, 4, 128, 32, kNmseBf16},
                           {24, 16, 4, 128, 64, kNmseBf16, Routing::Skewed},
-                          {24, 16, 4, 128, 64, kNmseBf16, Routing::RoundRobin}};
+                          {24, 16, 4, 128, 64, kNmseBf16, Routing::RoundRobin},
+                          {30, 16, 4, 128, 64, kNmseBf16, Routing::RoundRobinOneIdle}};
     uint64_t s = seed;
     for (const Case& c : cases) {
         SCOPED_TRACE("T " + std::to_string(c.T) + " E " + std::to_string(c.E));
@@ -62,6 +64,7 @@ TEST_F(CudaMoe, ExpertsMatchCpu) {
         for (int64_t t = 0; t < c.T; ++t) {
             if (c.routing == Routing::Random) std::shuffle(all.begin(), all.end(), rng);
             if (c.routing == Routing::RoundRobin) std::rotate(all.begin(), all.begin() + c.K, all.end());
+            if (c.routing == Routing::RoundRobinOneIdle) std::rotate(all.begin(), all.begin() + c.K, all.end() - 1);
             ids.insert(ids.end(), all.begin(), all.begin() + c.K);
         }
         const auto w = random_f32(size_t(c.T * c.K), ++s, 0.05f, 1.0f);
