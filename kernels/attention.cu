@@ -117,18 +117,9 @@ __device__ float block_sum_256(float v) {
 // Grid (column blocks, H + 1, T): blocks y < H absorb head y (rope part rotated); block (0, H)
 // writes the token's cache row: the normalised latent and the rotated k_pe.
 __global__ void __launch_bounds__(kAbsorbThreads) mla_prep_kernel(MlaPrepArgs a) {
-    pdl_trigger();
+    pdl_begin();
     const MlaShape& s = a.shape;
     const int64_t t = blockIdx.z;
-    if (threadIdx.x == 0 && t == 0 && blockIdx.y < s.n_heads && s.kv_lora % 8 == 0) {
-        // W_UK[h] (qk_nope rows of kv_lora) shared out among the head's column blocks, to L2
-        // while the q | kv_a GEMV still runs.
-        const int64_t per = (s.qk_nope + gridDim.x - 1) / gridDim.x, i0 = int64_t(blockIdx.x) * per;
-        const int64_t rows = s.qk_nope - i0 < per ? s.qk_nope - i0 : per;
-        if (rows > 0)
-            prefetch_l2(a.kv_b + (int64_t(blockIdx.y) * (s.qk_nope + s.v_head) + i0) * s.kv_lora, rows * s.kv_lora * 2);
-    }
-    pdl_wait();
     const int64_t p = first_position(a.dev_pos, a.start_pos) + t;
     if (blockIdx.y < s.n_heads) {
         absorb_columns(a.q, a.kv_b, s, a.q_abs, blockIdx.y, t, &a.rope, float(p));
@@ -708,19 +699,13 @@ constexpr int kVuRows = 32, kVuThreads = 512;
 __global__ void __launch_bounds__(kVuThreads)
     mla_combine_value_up_kernel(int splits, const float* __restrict__ part_o, const float* __restrict__ part_ml,
                                 const uint16_t* __restrict__ kv_b, MlaShape sh, float* __restrict__ out) {
-    pdl_trigger();
+    pdl_begin();
     extern __shared__ float sm[];
     float* o_s = sm;                   // [kv_lora]
     float* w_s = sm + sh.kv_lora;      // [splits]
     __shared__ float red[kVuThreads / 32];
     __shared__ int active_s;
     const int64_t h = blockIdx.x, t = blockIdx.z;
-    if (threadIdx.x == 0 && t == 0 && sh.kv_lora % 8 == 0) {  // this block's W_UV rows, while attention runs
-        const int64_t r0 = int64_t(blockIdx.y) * kVuRows;
-        const int64_t rows = sh.v_head - r0 < kVuRows ? sh.v_head - r0 : kVuRows;
-        prefetch_l2(kv_b + (h * (sh.qk_nope + sh.v_head) + sh.qk_nope + r0) * sh.kv_lora, rows * sh.kv_lora * 2);
-    }
-    pdl_wait();
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t base = (t * sh.n_heads + h) * splits;
     if (threadIdx.x == 0) active_s = 0;

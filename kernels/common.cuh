@@ -89,35 +89,10 @@ __device__ __forceinline__ int64_t first_position(const int32_t* dev_pos, int64_
 // successor be scheduled at once, then waits until its predecessor has finished and flushed. In a
 // decode graph of ~600 small kernels this hides most of the launch gap between them; the data
 // dependencies stay exactly those of plain stream order, because nothing is read before the wait.
-__device__ __forceinline__ void pdl_trigger() {
+__device__ __forceinline__ void pdl_begin() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.launch_dependents;");
-#endif
-}
-__device__ __forceinline__ void pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void pdl_begin() {
-    pdl_trigger();
-    pdl_wait();
-}
-
-// Weight prefetch across the PDL wait. A weight-streaming kernel's blocks that are already
-// resident while their predecessor still runs (a norm, the router, attention: latency-bound
-// kernels that leave the DRAM pipes idle) ask L2 for the weight bytes they will read, between
-// pdl_trigger() and pdl_wait(). Only weights are prefetched (never written by any kernel of a
-// forward), so the data dependencies stay those of stream order. One bulk prefetch (sm_90) per
-// contiguous range: p 16-byte aligned, bytes a multiple of 16 (whole rows of in % 8 == 0 bf16).
-// The bytes a kernel prefetches are capped (kPrefetchCapBytes counted from its first block) so
-// that a chain of resident kernels cannot push each other's lines out of the 50 MB L2.
-constexpr int64_t kPrefetchCapBytes = int64_t(16) << 20;
-__device__ __forceinline__ void prefetch_l2(const void* p, int64_t bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    if (bytes >= 16 && (reinterpret_cast<uintptr_t>(p) & 15) == 0)
-        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(uint32_t(bytes & ~int64_t(15)))
-                     : "memory");
 #endif
 }
 

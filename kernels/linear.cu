@@ -17,14 +17,7 @@ template <int TT, bool VEC>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     gemv_kernel(const float* __restrict__ x, int64_t T, int64_t in, const uint16_t* __restrict__ W, int64_t out,
                 const float* __restrict__ bias, float* __restrict__ y) {
-    pdl_trigger();
-    constexpr int kBlockRows = kWarpsPerBlock * kRowsPerWarp;
-    if (VEC && threadIdx.x == 0 && blockIdx.y == 0 && int64_t(blockIdx.x) * kBlockRows * in * 2 < kPrefetchCapBytes) {
-        const int64_t first = int64_t(blockIdx.x) * kBlockRows;  // the block's rows are one contiguous range
-        const int64_t rows = out - first < kBlockRows ? out - first : kBlockRows;
-        prefetch_l2(W + first * in, rows * in * 2);
-    }
-    pdl_wait();
+    pdl_begin();
     const int lane = threadIdx.x % 32;
     const int64_t warp = int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
     const int64_t row0 = warp * kRowsPerWarp;
@@ -94,7 +87,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 template <int TT>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     gemv_splitk_kernel(const float* __restrict__ x, int64_t T, int64_t in, GemvSegments segs) {
-    pdl_trigger();
+    pdl_begin();
     __shared__ float part[kWarpsPerBlock][kSplitRows][TT];
     int seg = 0;
     int64_t first_block = 0;
@@ -108,10 +101,6 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     float* __restrict__ y = segs.s[seg].y;
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int64_t row0 = (int64_t(blockIdx.x) - first_block) * kSplitRows;
-    // The weights were never written by the predecessor: ask L2 for them before waiting on it.
-    if (threadIdx.x == 0 && blockIdx.y == 0 && int64_t(blockIdx.x) * kSplitRows * in * 2 < kPrefetchCapBytes)
-        prefetch_l2(W + row0 * in, (out - row0 < kSplitRows ? out - row0 : kSplitRows) * in * 2);
-    pdl_wait();
     const int64_t t0 = int64_t(blockIdx.y) * TT;
     const int nt = int(T - t0 < TT ? T - t0 : TT);
     const float* xc = x + t0 * in;

@@ -28,54 +28,15 @@ __device__ __forceinline__ GateUpRow gate_up_row(const MoeDecodeArgs& a, int64_t
     return {a.s_gate + i * a.hidden, a.s_up + i * a.hidden, 1.0f};
 }
 
-// Bytes of shared-expert gate | up rows the first blocks prefetch (Moonlight's shared expert:
-// 23 MB; a dense FFN prefetches its first 24 MB).
-constexpr int64_t kSharedGateUpPrefetchCap = kPrefetchCapBytes * 3 / 2;
-
-// The down kernel that follows reads row j of every chosen expert in block j, so its first wave
-// of blocks reads the first rows of each expert. The last kRoutedDownPrefetchBlocks blocks of
-// the gate/up kernel per routed expert (batch 1 only; they run after the router, so the ids are
-// final) ask L2 for rows j < rows of the chosen experts' down matrices, kRoutedDownPrefetchBytes
-// in all: the down kernel then starts on cached rows instead of a cold DRAM ramp.
-constexpr int64_t kRoutedDownPrefetchBytes = int64_t(12) << 20;
-constexpr int kRoutedDownPrefetchBlocks = 64;
-__device__ __forceinline__ void prefetch_routed_down(const MoeDecodeArgs& a, int64_t from_end) {
-    const int64_t k = from_end / kRoutedDownPrefetchBlocks, c = from_end % kRoutedDownPrefetchBlocks;
-    const int64_t row_bytes = a.inter * 2;
-    int64_t rows = kRoutedDownPrefetchBytes / (a.top_k * row_bytes);
-    if (rows > a.hidden) rows = a.hidden;
-    const int64_t per = (rows + kRoutedDownPrefetchBlocks - 1) / kRoutedDownPrefetchBlocks, j0 = c * per;
-    const int64_t n = rows - j0 < per ? rows - j0 : per;
-    if (n > 0) prefetch_l2(a.down + (int64_t(a.ids[k]) * a.hidden + j0) * a.inter, n * row_bytes);
-}
-
 // Warp per (row r, token t): h[t, r] = weight · silu(gate_r · x_t) · (up_r · x_t).
-// Blocks [0, shared_blocks) take the shared expert's rows, the others the routed experts' rows:
-// the shared rows do not depend on the router, so the first blocks, resident while the router
-// still runs, ask L2 for them before waiting for it (see prefetch_l2).
 template <bool VEC>
 __global__ void __launch_bounds__(kWarps * 32) gate_up_kernel(MoeDecodeArgs a) {
-    pdl_trigger();
+    pdl_begin();
     const int lane = threadIdx.x % 32;
-    const int64_t routed = a.top_k * a.inter;
-    const int64_t R = routed + a.shared_inter;
-    const int64_t shared_blocks = ceil_div(a.shared_inter, kWarps);
-    const bool shared_block = int64_t(blockIdx.x) < shared_blocks;
-    const int64_t first = shared_block ? routed + int64_t(blockIdx.x) * kWarps : (int64_t(blockIdx.x) - shared_blocks) * kWarps;
-    if (VEC && shared_block && threadIdx.x == 0 && blockIdx.y == 0 &&
-        int64_t(blockIdx.x) * kWarps * a.hidden * 4 < kSharedGateUpPrefetchCap) {
-        const int64_t i0 = first - routed, rows = a.shared_inter - i0 < kWarps ? a.shared_inter - i0 : kWarps;
-        prefetch_l2(a.s_gate + i0 * a.hidden, rows * a.hidden * 2);
-        prefetch_l2(a.s_up + i0 * a.hidden, rows * a.hidden * 2);
-    }
-    pdl_wait();
-    if (a.T == 1 && a.top_k > 0 && threadIdx.x == 0) {
-        const int64_t from_end = int64_t(gridDim.x) - 1 - blockIdx.x;
-        if (from_end < a.top_k * kRoutedDownPrefetchBlocks) prefetch_routed_down(a, from_end);
-    }
-    const int64_t r = first + threadIdx.x / 32;
+    const int64_t R = a.top_k * a.inter + a.shared_inter;
+    const int64_t r = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32;
     const int64_t t = blockIdx.y;
-    if (r >= (shared_block ? R : routed)) return;
+    if (r >= R) return;
     const GateUpRow row = gate_up_row(a, t, r);
     const float* x = a.x + t * a.hidden;
     float g = 0.0f, u = 0.0f;
@@ -145,13 +106,9 @@ DownSegments down_segments(const MoeDecodeArgs& a) {
 // VEC: inter, shared_inter and piece multiples of 8.
 template <bool VEC>
 __global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
-    pdl_trigger();
+    pdl_begin();
     __shared__ float sums[kMaxSegments];
     const int64_t j = blockIdx.x, t = blockIdx.y;
-    // The shared expert's row j does not depend on the gate/up kernel still running: to L2 first.
-    if (VEC && d.shared > 0 && threadIdx.x == 0 && t == 0 && j * a.shared_inter * 2 < kPrefetchCapBytes)
-        prefetch_l2(a.s_down + j * a.shared_inter, a.shared_inter * 2);
-    pdl_wait();
     const int seg = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t R = a.top_k * a.inter + a.shared_inter;
     const uint16_t* w;
@@ -239,7 +196,7 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     bool vec_gu = a.hidden % 8 == 0 && aligned16(a.x);
     if (a.top_k > 0) vec_gu = vec_gu && aligned16(a.gate_up);
     if (a.shared_inter > 0) vec_gu = vec_gu && aligned16(a.s_gate) && aligned16(a.s_up);
-    const dim3 grid_gu(ceil_div(a.shared_inter, kWarps) + ceil_div(a.top_k * a.inter, kWarps), unsigned(a.T));
+    const dim3 grid_gu(ceil_div(R, kWarps), unsigned(a.T));
     if (vec_gu) {
         MOE_PREFER_SHARED((gate_up_kernel<true>));
         MOE_LAUNCH((gate_up_kernel<true>), grid_gu, kWarps * 32, 0, stream, a);

@@ -174,14 +174,11 @@ template <int TT>
 __global__ void __launch_bounds__(kFusedWarps * 32)
     router_fused_kernel(RouterArgs a, const float* __restrict__ x, int64_t hidden, const uint16_t* __restrict__ W,
                         unsigned* counter, int e_pad) {
-    pdl_trigger();
+    pdl_begin();
     __shared__ float part[kFusedWarps][kFusedRows][TT];
     __shared__ bool last;
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int64_t row0 = int64_t(blockIdx.x) * kFusedRows;
-    if (threadIdx.x == 0)  // the gate rows (weights) before waiting on the norm that writes x
-        prefetch_l2(W + row0 * hidden, (a.E - row0 < kFusedRows ? a.E - row0 : kFusedRows) * hidden * 2);
-    pdl_wait();
     const int nt = int(a.T);  // a.T <= TT
     float acc[kFusedRows][TT];
 #pragma unroll

@@ -7,7 +7,6 @@
 // grouped by expert, each active expert runs two cuBLAS GEMMs over its rows (gate|up stacked in
 // one), and a combine kernel adds w_k · y_k per token in k order.
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -161,22 +160,7 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     const uint16_t* gate_up = es.gate_up.as<uint16_t>();
     const uint16_t* down = es.down.as<uint16_t>();
     std::vector<const void*> ptrs;  // per active expert: gate/up A, B, C, then down A, B, C
-    static const bool ptr_array = std::getenv("MOE_PREFILL_PTR_ARRAY") != nullptr;  // A/B experiment
-    if (padded && !ptr_array) {
-        // Every expert's slot (max_count rows, all padding for an unused expert: E * max_count <=
-        // 2N rows in all) as one strided-batched GEMM per projection: expert e's weights lie at a
-        // fixed stride, and so do its rows of xp / gu / hb / yp.
-        const float alpha = 1.0f, beta = 0.0f;
-        MOE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-            ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, int(2 * I), int(max_count), int(H), &alpha, gate_up, CUDA_R_16BF,
-            int(H), 2 * I * H, xp.as<uint16_t>(), CUDA_R_16BF, int(H), max_count * H, &beta, gu.as<float>(), CUDA_R_32F,
-            int(2 * I), max_count * 2 * I, int(E), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-        MOE_CUDA_CHECK(kernels::silu_mul_to_bf16(gu.as<float>(), P, I, hb.as<uint16_t>(), s));
-        MOE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-            ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, int(H), int(max_count), int(I), &alpha, down, CUDA_R_16BF, int(I),
-            H * I, hb.as<uint16_t>(), CUDA_R_16BF, int(I), max_count * I, &beta, yp.as<float>(), CUDA_R_32F, int(H),
-            max_count * H, int(E), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-    } else if (padded) {
+    if (padded) {
         std::vector<int64_t> active;
         for (int64_t e = 0; e < E; ++e)
             if (count[size_t(e)] > 0) active.push_back(e);
