@@ -188,6 +188,19 @@ __global__ void gather_kernel(const float* __restrict__ src, int64_t cols, const
     }
 }
 
+__global__ void gather_x4_kernel(const float* __restrict__ src, int64_t cols, const int32_t* __restrict__ rows,
+                                 int64_t n, uint16_t* __restrict__ dst) {
+    pdl_begin();
+    const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
+    if (c >= cols) return;
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const int64_t from = rows[r];
+        const float4 v = from < 0 ? make_float4(0.0f, 0.0f, 0.0f, 0.0f)
+                                  : *reinterpret_cast<const float4*>(src + from * cols + c);
+        store_bf16x4(dst + r * cols + c, v.x, v.y, v.z, v.w);
+    }
+}
+
 __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __restrict__ slot,
                                const float* __restrict__ w, int64_t T, int64_t K, int64_t hidden, float* __restrict__ out) {
     pdl_begin();
@@ -200,9 +213,6 @@ __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __res
     }
 }
 
-inline dim3 row_grid(int64_t rows, int64_t cols) {
-    return dim3(ceil_div(cols, 256), unsigned(rows < 65535 ? rows : 65535));
-}
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 0; }
 
@@ -248,6 +258,11 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
 cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows, int64_t n, uint16_t* dst,
                              cudaStream_t stream) {
     if (n * cols <= 0) return cudaSuccess;
+    if (rows_vec4(src, cols, dst, cols, cols)) {
+        MOE_PREFER_SHARED((gather_x4_kernel));
+        MOE_LAUNCH((gather_x4_kernel), row_grid(n, cols, 4), 256, 0, stream, src, cols, rows, n, dst);
+        return cudaGetLastError();
+    }
     MOE_PREFER_SHARED((gather_kernel));
     MOE_LAUNCH((gather_kernel), row_grid(n, cols), 256, 0, stream, src, cols, rows, n, dst);
     return cudaGetLastError();
