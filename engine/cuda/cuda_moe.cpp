@@ -4,8 +4,9 @@
 // only the chosen experts' rows (no host round trip; CUDA-graph safe); moe_block runs the router,
 // the routed experts and the shared expert as three kernels.
 // Prefill: the ids come to the host once per layer (a sync, fine outside decode), tokens are
-// grouped by expert, each active expert runs two cuBLAS GEMMs over its rows (gate|up stacked in
-// one), and a combine kernel adds w_k · y_k per token in k order.
+// grouped by expert (gate|up stacked in one GEMM, then down), either into padded slots run as one
+// batched cuBLAS GEMM per projection or, for very uneven routing, one GEMM per active expert over
+// its exact rows (moe_prefill); a combine kernel adds w_k · y_k per token in k order.
 #include <algorithm>
 #include <string>
 #include <vector>
