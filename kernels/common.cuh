@@ -68,6 +68,25 @@ __device__ __forceinline__ uint4 ld_stream(const uint4* p) {
 
 __device__ __forceinline__ float silu(float v) { return v / (1.0f + expf(-v)); }
 
+// Four f32 rounded to bf16 and written as one 8-byte store (dst 8-byte aligned).
+__device__ __forceinline__ void store_bf16x4(uint16_t* dst, float a, float b, float c, float d) {
+    uint2 v;
+    v.x = uint32_t(f32_to_bf16_bits(a)) | (uint32_t(f32_to_bf16_bits(b)) << 16);
+    v.y = uint32_t(f32_to_bf16_bits(c)) | (uint32_t(f32_to_bf16_bits(d)) << 16);
+    *reinterpret_cast<uint2*>(dst) = v;
+}
+
+// The row kernels' grid: (column blocks, row blocks), each block looping over rows (no per-element
+// division). cols_per_thread 4: the vector variants (one float4 per thread and row).
+inline dim3 row_grid(int64_t rows, int64_t cols, int cols_per_thread = 1) {
+    return dim3(unsigned((cols + 256 * cols_per_thread - 1) / (256 * cols_per_thread)), unsigned(rows < 65535 ? rows : 65535));
+}
+// Rows of f32 readable as float4 and of bf16 writable as 4-element groups.
+inline bool rows_vec4(const void* src, int64_t ld_src, const void* dst, int64_t ld_dst, int64_t cols) {
+    return cols % 4 == 0 && ld_src % 4 == 0 && ld_dst % 4 == 0 && reinterpret_cast<uintptr_t>(src) % 16 == 0 &&
+           reinterpret_cast<uintptr_t>(dst) % 8 == 0;
+}
+
 // Position of the first query row: from device memory in decode-graph mode, else the host value.
 __device__ __forceinline__ int64_t first_position(const int32_t* dev_pos, int64_t host_pos) {
     return dev_pos ? int64_t(*dev_pos) : host_pos;

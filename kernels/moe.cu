@@ -6,7 +6,11 @@ namespace {
 
 constexpr int kWarps = 8;
 constexpr int kLoadBatch = 4;      // 16-byte chunks per lane and matrix in flight together (gate/up)
-constexpr int kDownBatch = 8;      // 16-byte chunks per lane in flight together (down)
+// Down kernel: 2 output rows per block, 6 16-byte chunks per lane and row in flight together (a
+// Moonlight expert row is 176 chunks: one pass). Measured against 1 row x 8 chunks and 1 x 6 on
+// the H100 (12:02 UTC): Moonlight 338.8 vs 334.5 / 334.3 tok/s, qwen-1.5b 514 vs 502 / 502.
+constexpr int kDownBatch = 6;
+constexpr int kDownRows = 2;
 constexpr int kMaxParts = 17;      // top_k <= 16 routed experts + the shared one
 
 // Row r of the concatenated hidden layer [expert_0 | .. | expert_K-1 | shared] of token t: its
@@ -100,57 +104,75 @@ DownSegments down_segments(const MoeDecodeArgs& a) {
     return d;
 }
 
-// Block per (output row j, token t), one warp per segment: out[t, j] = Σ_s down_s[j] · h_s, the
-// segments' sums added in a fixed order (deterministic, no atomics). Each warp issues all its
-// 16-byte loads (a 2.8 KB run of one expert's row for Moonlight) before the first use.
-// VEC: inter, shared_inter and piece multiples of 8.
-template <bool VEC>
+// Block per (kDownRows output rows j, token t), one warp per segment: out[t, j] = Σ_s down_s[j] · h_s,
+// the segments' sums added in a fixed order (deterministic, no atomics). Each warp issues all its
+// 16-byte loads for its rows (a 2.8 KB run of one expert's row per output row for Moonlight)
+// before the first use. VEC: inter, shared_inter and piece multiples of 8.
+template <bool VEC, int ROWS>
 __global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
     pdl_begin();
-    __shared__ float sums[kMaxSegments];
-    const int64_t j = blockIdx.x, t = blockIdx.y;
+    __shared__ float sums[ROWS][kMaxSegments];
+    const int64_t j0 = int64_t(blockIdx.x) * ROWS, t = blockIdx.y;
     const int seg = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t R = a.top_k * a.inter + a.shared_inter;
-    const uint16_t* w;
+    const uint16_t* w;       // row j0 of this warp's segment
+    int64_t stride, len;     // elements between its rows, and its length
     const float* h = a.h + t * R;
-    int64_t len;
     if (seg < d.routed) {
         const int64_t e = a.ids[t * a.top_k + seg];
-        w = a.down + e * a.hidden * a.inter + j * a.inter;
+        w = a.down + e * a.hidden * a.inter + j0 * a.inter;
+        stride = a.inter;
         h += seg * a.inter;
         len = a.inter;
     } else {
         const int64_t c0 = int64_t(seg - d.routed) * d.piece;
-        w = a.s_down + j * a.shared_inter + c0;
+        w = a.s_down + j0 * a.shared_inter + c0;
+        stride = a.shared_inter;
         h += a.top_k * a.inter + c0;
         len = a.shared_inter - c0 < d.piece ? a.shared_inter - c0 : d.piece;
     }
-    float acc = 0.0f;
+    const int rows = int(a.hidden - j0 < ROWS ? a.hidden - j0 : ROWS);
+    float acc[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) acc[r] = 0.0f;
     if constexpr (VEC) {
         const int nch = int(len / 8);
-        const uint4* w4 = reinterpret_cast<const uint4*>(w);
         const float4* h4 = reinterpret_cast<const float4*>(h);
         for (int c0 = lane; c0 < nch; c0 += 32 * kDownBatch) {
-            uint4 wv[kDownBatch];
+            uint4 wv[ROWS][kDownBatch];
 #pragma unroll
-            for (int b = 0; b < kDownBatch; ++b)
-                if (c0 + 32 * b < nch) wv[b] = ld_stream(w4 + c0 + 32 * b);
+            for (int r = 0; r < ROWS; ++r) {
+                const uint4* w4 = reinterpret_cast<const uint4*>(w + (r < rows ? r : 0) * stride);
+#pragma unroll
+                for (int b = 0; b < kDownBatch; ++b)
+                    if (c0 + 32 * b < nch) wv[r][b] = ld_stream(w4 + c0 + 32 * b);
+            }
 #pragma unroll
             for (int b = 0; b < kDownBatch; ++b) {
                 const int c = c0 + 32 * b;
-                if (c < nch) acc += dot8(wv[b], __ldg(h4 + 2 * c), __ldg(h4 + 2 * c + 1));
+                if (c < nch) {
+                    const float4 xa = __ldg(h4 + 2 * c), xb = __ldg(h4 + 2 * c + 1);
+#pragma unroll
+                    for (int r = 0; r < ROWS; ++r) acc[r] += dot8(wv[r][b], xa, xb);
+                }
             }
         }
     } else {
-        for (int64_t c = lane; c < len; c += 32) acc = fmaf(bf16_bits_to_f32(w[c]), h[c], acc);
+        for (int64_t c = lane; c < len; c += 32)
+#pragma unroll
+            for (int r = 0; r < ROWS; ++r)
+                acc[r] = fmaf(bf16_bits_to_f32(w[(r < rows ? r : 0) * stride + c]), h[c], acc[r]);
     }
-    acc = warp_sum(acc);
-    if (lane == 0) sums[seg] = acc;
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+        const float v = warp_sum(acc[r]);
+        if (lane == 0) sums[r][seg] = v;
+    }
     __syncthreads();
-    if (threadIdx.x == 0) {
+    if (threadIdx.x < rows) {
         float total = 0.0f;
-        for (int s = 0; s < d.count(); ++s) total += sums[s];
-        a.out[t * a.hidden + j] = total;
+        for (int s = 0; s < d.count(); ++s) total += sums[threadIdx.x][s];
+        a.out[t * a.hidden + j0 + threadIdx.x] = total;
     }
 }
 
@@ -166,6 +188,19 @@ __global__ void gather_kernel(const float* __restrict__ src, int64_t cols, const
     }
 }
 
+__global__ void gather_x4_kernel(const float* __restrict__ src, int64_t cols, const int32_t* __restrict__ rows,
+                                 int64_t n, uint16_t* __restrict__ dst) {
+    pdl_begin();
+    const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
+    if (c >= cols) return;
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const int64_t from = rows[r];
+        const float4 v = from < 0 ? make_float4(0.0f, 0.0f, 0.0f, 0.0f)
+                                  : *reinterpret_cast<const float4*>(src + from * cols + c);
+        store_bf16x4(dst + r * cols + c, v.x, v.y, v.z, v.w);
+    }
+}
+
 __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __restrict__ slot,
                                const float* __restrict__ w, int64_t T, int64_t K, int64_t hidden, float* __restrict__ out) {
     pdl_begin();
@@ -178,9 +213,6 @@ __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __res
     }
 }
 
-inline dim3 row_grid(int64_t rows, int64_t cols) {
-    return dim3(ceil_div(cols, 256), unsigned(rows < 65535 ? rows : 65535));
-}
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 0; }
 
@@ -211,14 +243,14 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     bool vec_d = a.inter % 8 == 0 && a.shared_inter % 8 == 0 && aligned16(a.h);
     if (a.top_k > 0) vec_d = vec_d && aligned16(a.down);
     if (a.shared_inter > 0) vec_d = vec_d && aligned16(a.s_down);
-    const dim3 grid_d(unsigned(a.hidden), unsigned(a.T));
+    const dim3 grid_d(ceil_div(a.hidden, kDownRows), unsigned(a.T));
     const unsigned threads = unsigned(32 * d.count());
     if (vec_d) {
-        MOE_PREFER_SHARED((down_kernel<true>));
-        MOE_LAUNCH((down_kernel<true>), grid_d, threads, 0, stream, a, d);
+        MOE_PREFER_SHARED((down_kernel<true, kDownRows>));
+        MOE_LAUNCH((down_kernel<true, kDownRows>), grid_d, threads, 0, stream, a, d);
     } else {
-        MOE_PREFER_SHARED((down_kernel<false>));
-        MOE_LAUNCH((down_kernel<false>), grid_d, threads, 0, stream, a, d);
+        MOE_PREFER_SHARED((down_kernel<false, kDownRows>));
+        MOE_LAUNCH((down_kernel<false, kDownRows>), grid_d, threads, 0, stream, a, d);
     }
     return cudaGetLastError();
 }
@@ -226,6 +258,11 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
 cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows, int64_t n, uint16_t* dst,
                              cudaStream_t stream) {
     if (n * cols <= 0) return cudaSuccess;
+    if (rows_vec4(src, cols, dst, cols, cols)) {
+        MOE_PREFER_SHARED((gather_x4_kernel));
+        MOE_LAUNCH((gather_x4_kernel), row_grid(n, cols, 4), 256, 0, stream, src, cols, rows, n, dst);
+        return cudaGetLastError();
+    }
     MOE_PREFER_SHARED((gather_kernel));
     MOE_LAUNCH((gather_kernel), row_grid(n, cols), 256, 0, stream, src, cols, rows, n, dst);
     return cudaGetLastError();

@@ -3,9 +3,16 @@
 //   GQA decode and prefill for several group sizes; decode with the position in device memory.
 // The cache rows written by the call must match exactly; outputs within the stated NMSE.
 // The fused decode prologues (…_from_projections) against the CPU's op-by-op defaults.
+// The tensor-core prefill's causal softmax kernel against a CPU twin.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "attention.h"
+#include "cuda/device_buffer.h"
 #include "cuda_test_util.h"
 
 namespace moe::test {
@@ -222,6 +229,56 @@ TEST_F(CudaAttention, GqaFromProjectionsMatchesCpu) {
         }
     }
     EXPECT_EQ(gpu->damaged_guards(), 0);
+}
+
+// causal_softmax_bf16 against a CPU twin in double: rows held in registers (S <= 4096, three
+// register sizes) and the three-pass kernel beyond. Output bf16: NMSE <= kNmseBf16 (one bf16
+// rounding). The masked scores are NaN: a masked key must come out exactly 0 (never read), the
+// visible ones finite. Guard words after the output must stay as written.
+TEST_F(CudaAttention, CausalSoftmaxMatchesCpu) {
+    struct Case { int64_t H, T, S, start; };
+    const Case cases[] = {{2, 5, 5, 0},     {3, 40, 300, 260}, {2, 17, 1500, 1483},
+                          {1, 9, 4096, 4087}, {2, 3, 5000, 4997}, {1, 4, 5000, 100}};
+    constexpr int64_t kGuard = 64;
+    constexpr uint16_t kGuardWord = 0xABAB;
+    const float scale = 0.125f;
+    for (const Case& c : cases) {
+        SCOPED_TRACE("H " + std::to_string(c.H) + " T " + std::to_string(c.T) + " S " + std::to_string(c.S));
+        const int64_t n = c.H * c.T * c.S;
+        std::vector<float> sc = random_f32(size_t(n), ++seed, -8.0f, 8.0f);
+        std::vector<float> ref(size_t(n), 0.0f);
+        for (int64_t r = 0; r < c.H * c.T; ++r) {
+            const int64_t t = r % c.T, visible = std::min(c.start + t + 1, c.S);
+            float* row = sc.data() + r * c.S;
+            double m = -std::numeric_limits<double>::infinity(), sum = 0.0;
+            for (int64_t j = 0; j < visible; ++j) m = std::max(m, double(row[j]) * scale);
+            for (int64_t j = 0; j < visible; ++j) sum += std::exp(double(row[j]) * scale - m);
+            for (int64_t j = 0; j < visible; ++j) ref[size_t(r * c.S + j)] = float(std::exp(double(row[j]) * scale - m) / sum);
+            for (int64_t j = visible; j < c.S; ++j) row[j] = std::numeric_limits<float>::quiet_NaN();
+        }
+        const Tensor scores = gpu->upload(sc, c.H * c.T, c.S);
+        cuda::DeviceBuffer out(size_t(n + kGuard) * 2, "softmax test output");
+        ASSERT_EQ(cudaMemsetAsync(out.get(), 0xAB, out.bytes(), gpu->stream()), cudaSuccess);
+        ASSERT_EQ(kernels::causal_softmax_bf16(cuda::f32(scores), c.H, c.T, c.S, c.start, scale, out.as<uint16_t>(),
+                                               gpu->stream()),
+                  cudaSuccess);
+        std::vector<uint16_t> bits(size_t(n + kGuard));
+        ASSERT_EQ(cudaMemcpyAsync(bits.data(), out.get(), out.bytes(), cudaMemcpyDeviceToHost, gpu->stream()), cudaSuccess);
+        ASSERT_EQ(cudaStreamSynchronize(gpu->stream()), cudaSuccess);
+        std::vector<float> got(static_cast<size_t>(n));
+        int64_t masked_nonzero = 0, visible_nonfinite = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            uint32_t w = uint32_t(bits[size_t(i)]) << 16;
+            std::memcpy(&got[size_t(i)], &w, 4);
+            const int64_t r = i / c.S, j = i % c.S, visible = std::min(c.start + r % c.T + 1, c.S);
+            if (j >= visible && bits[size_t(i)] != 0) ++masked_nonzero;
+            if (j < visible && !std::isfinite(got[size_t(i)])) ++visible_nonfinite;
+        }
+        EXPECT_EQ(masked_nonzero, 0);
+        EXPECT_EQ(visible_nonfinite, 0);
+        for (int64_t g = 0; g < kGuard; ++g) EXPECT_EQ(bits[size_t(n + g)], kGuardWord) << "guard word " << g;
+        EXPECT_TRUE(close(got, ref, kNmseBf16));
+    }
 }
 
 }  // namespace

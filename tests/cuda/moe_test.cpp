@@ -32,16 +32,20 @@ TEST_F(CudaMoe, FfnMatchesCpu) {
     }
 }
 
-// Prefill routing: random, every token to the same experts (so uneven that each expert's GEMMs run
-// over its exact rows), and round-robin (perfectly even: one batched GEMM over padded slots).
-enum class Routing { Random, Skewed, RoundRobin };
+// Prefill routing: random, every token to the same experts, round-robin (perfectly even), and
+// round-robin over all experts but the last (one expert idle) all run the batched GEMMs over
+// padded slots; three experts taking every token and the others a few (600 tokens, 32 experts:
+// 32 slots of 600 rows would exceed the padded scratch cap) run each expert over its exact rows.
+enum class Routing { Random, Skewed, RoundRobin, RoundRobinOneIdle, ThreeHot };
 
 TEST_F(CudaMoe, ExpertsMatchCpu) {
     struct Case { int64_t T, E, K, H, I; double tol; Routing routing = Routing::Random; };
     const Case cases[] = {{1, 64, 6, 2048, 1408, kNmseF32},  {2, 16, 4, 128, 32, kNmseF32},
                           {40, 64, 6, 512, 352, kNmseBf16},  {13, 16, 4, 128, 32, kNmseBf16},
                           {24, 16, 4, 128, 64, kNmseBf16, Routing::Skewed},
-                          {24, 16, 4, 128, 64, kNmseBf16, Routing::RoundRobin}};
+                          {24, 16, 4, 128, 64, kNmseBf16, Routing::RoundRobin},
+                          {30, 16, 4, 128, 64, kNmseBf16, Routing::RoundRobinOneIdle},
+                          {600, 32, 4, 128, 64, kNmseBf16, Routing::ThreeHot}};
     uint64_t s = seed;
     for (const Case& c : cases) {
         SCOPED_TRACE("T " + std::to_string(c.T) + " E " + std::to_string(c.E));
@@ -62,6 +66,10 @@ TEST_F(CudaMoe, ExpertsMatchCpu) {
         for (int64_t t = 0; t < c.T; ++t) {
             if (c.routing == Routing::Random) std::shuffle(all.begin(), all.end(), rng);
             if (c.routing == Routing::RoundRobin) std::rotate(all.begin(), all.begin() + c.K, all.end());
+            if (c.routing == Routing::RoundRobinOneIdle) std::rotate(all.begin(), all.begin() + c.K, all.end() - 1);
+            if (c.routing == Routing::ThreeHot) {
+                all[3] = int32_t(3 + t % (c.E - 3));  // experts 0, 1, 2 and one of the others
+            }
             ids.insert(ids.end(), all.begin(), all.begin() + c.K);
         }
         const auto w = random_f32(size_t(c.T * c.K), ++s, 0.05f, 1.0f);
@@ -82,7 +90,9 @@ TEST_F(CudaMoe, BlockMatchesCpu) {
     struct Case { int64_t T, E, K, H, I, shared_I; double tol; };
     const Case cases[] = {{1, 16, 4, 1024, 512, 1024, kNmseF32}, {2, 16, 4, 1024, 512, 0, kNmseF32},
                           {1, 8, 2, 100, 36, 72, kNmseF32},      {2, 8, 2, 100, 36, 0, kNmseF32},
-                          {5, 16, 4, 512, 256, 512, kNmseBf16}};
+                          {5, 16, 4, 512, 256, 512, kNmseBf16},
+                          // odd hidden: the down kernel's last block has one output row of two
+                          {1, 8, 2, 99, 64, 128, kNmseF32}, {2, 8, 2, 99, 64, 0, kNmseF32}};
     uint64_t s = seed;
     for (const Case& c : cases) {
         SCOPED_TRACE("T " + std::to_string(c.T) + " E " + std::to_string(c.E) + " H " + std::to_string(c.H) +
