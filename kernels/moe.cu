@@ -1,6 +1,9 @@
 #include "common.cuh"
 #include "moe.h"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace moe::kernels {
 namespace {
 
@@ -32,53 +35,67 @@ __device__ __forceinline__ GateUpRow gate_up_row(const MoeDecodeArgs& a, int64_t
     return {a.s_gate + i * a.hidden, a.s_up + i * a.hidden, 1.0f};
 }
 
-// Warp per (row r, token t): h[t, r] = weight · silu(gate_r · x_t) · (up_r · x_t).
-template <bool VEC>
+// Warp per (RPW consecutive rows r, token t): h[t, r] = weight · silu(gate_r · x_t) · (up_r · x_t).
+// RPW > 1 reads each x chunk once for RPW rows (x comes from L1, one f32 chunk per weight chunk
+// at RPW = 1); B 16-byte chunks per lane, matrix and row are in flight together.
+template <bool VEC, int RPW, int B>
 __global__ void __launch_bounds__(kWarps * 32) gate_up_kernel(MoeDecodeArgs a) {
     pdl_begin();
     const int lane = threadIdx.x % 32;
     const int64_t R = a.top_k * a.inter + a.shared_inter;
-    const int64_t r = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32;
+    const int64_t r0 = (int64_t(blockIdx.x) * kWarps + threadIdx.x / 32) * RPW;
     const int64_t t = blockIdx.y;
-    if (r >= R) return;
-    const GateUpRow row = gate_up_row(a, t, r);
+    if (r0 >= R) return;
+    const int nrows = int(R - r0 < RPW ? R - r0 : RPW);
+    GateUpRow row[RPW];
+#pragma unroll
+    for (int q = 0; q < RPW; ++q) row[q] = gate_up_row(a, t, r0 + (q < nrows ? q : 0));
     const float* x = a.x + t * a.hidden;
-    float g = 0.0f, u = 0.0f;
+    float g[RPW], u[RPW];
+#pragma unroll
+    for (int q = 0; q < RPW; ++q) g[q] = u[q] = 0.0f;
     int64_t done = 0;
     if constexpr (VEC) {
         const int nch = int(a.hidden / 8);
-        const uint4* g4 = reinterpret_cast<const uint4*>(row.gate);
-        const uint4* u4 = reinterpret_cast<const uint4*>(row.up);
         const float4* x4 = reinterpret_cast<const float4*>(x);
-        for (int c0 = lane; c0 < nch; c0 += 32 * kLoadBatch) {
-            uint4 wg[kLoadBatch], wu[kLoadBatch];
+        for (int c0 = lane; c0 < nch; c0 += 32 * B) {
+            uint4 wg[RPW][B], wu[RPW][B];
 #pragma unroll
-            for (int b = 0; b < kLoadBatch; ++b) {
-                const int c = c0 + 32 * b;
-                if (c < nch) {
-                    wg[b] = ld_stream(g4 + c);
-                    wu[b] = ld_stream(u4 + c);
+            for (int q = 0; q < RPW; ++q)
+#pragma unroll
+                for (int b = 0; b < B; ++b) {
+                    const int c = c0 + 32 * b;
+                    if (c < nch) {
+                        wg[q][b] = ld_stream(reinterpret_cast<const uint4*>(row[q].gate) + c);
+                        wu[q][b] = ld_stream(reinterpret_cast<const uint4*>(row[q].up) + c);
+                    }
                 }
-            }
 #pragma unroll
-            for (int b = 0; b < kLoadBatch; ++b) {
+            for (int b = 0; b < B; ++b) {
                 const int c = c0 + 32 * b;
                 if (c < nch) {
                     const float4 xa = __ldg(x4 + 2 * c), xb = __ldg(x4 + 2 * c + 1);
-                    g += dot8(wg[b], xa, xb);
-                    u += dot8(wu[b], xa, xb);
+#pragma unroll
+                    for (int q = 0; q < RPW; ++q) {
+                        g[q] += dot8(wg[q][b], xa, xb);
+                        u[q] += dot8(wu[q][b], xa, xb);
+                    }
                 }
             }
         }
         done = int64_t(nch) * 8;
     }
-    for (int64_t c = done + lane; c < a.hidden; c += 32) {
-        g = fmaf(bf16_bits_to_f32(row.gate[c]), x[c], g);
-        u = fmaf(bf16_bits_to_f32(row.up[c]), x[c], u);
+    for (int64_t c = done + lane; c < a.hidden; c += 32)
+#pragma unroll
+        for (int q = 0; q < RPW; ++q) {
+            g[q] = fmaf(bf16_bits_to_f32(row[q].gate[c]), x[c], g[q]);
+            u[q] = fmaf(bf16_bits_to_f32(row[q].up[c]), x[c], u[q]);
+        }
+#pragma unroll
+    for (int q = 0; q < RPW; ++q) {
+        const float gs = warp_sum(g[q]), us = warp_sum(u[q]);
+        if (lane == 0 && q < nrows) a.h[t * R + r0 + q] = row[q].weight * (silu(gs) * us);
     }
-    g = warp_sum(g);
-    u = warp_sum(u);
-    if (lane == 0) a.h[t * R + r] = row.weight * (silu(g) * u);
 }
 
 // The down projections as segments: routed expert k's row j is one segment of `inter` columns;
@@ -108,7 +125,7 @@ DownSegments down_segments(const MoeDecodeArgs& a) {
 // the segments' sums added in a fixed order (deterministic, no atomics). Each warp issues all its
 // 16-byte loads for its rows (a 2.8 KB run of one expert's row per output row for Moonlight)
 // before the first use. VEC: inter, shared_inter and piece multiples of 8.
-template <bool VEC, int ROWS>
+template <bool VEC, int ROWS, int BATCH>
 __global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
     pdl_begin();
     __shared__ float sums[ROWS][kMaxSegments];
@@ -138,17 +155,17 @@ __global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
     if constexpr (VEC) {
         const int nch = int(len / 8);
         const float4* h4 = reinterpret_cast<const float4*>(h);
-        for (int c0 = lane; c0 < nch; c0 += 32 * kDownBatch) {
-            uint4 wv[ROWS][kDownBatch];
+        for (int c0 = lane; c0 < nch; c0 += 32 * BATCH) {
+            uint4 wv[ROWS][BATCH];
 #pragma unroll
             for (int r = 0; r < ROWS; ++r) {
                 const uint4* w4 = reinterpret_cast<const uint4*>(w + (r < rows ? r : 0) * stride);
 #pragma unroll
-                for (int b = 0; b < kDownBatch; ++b)
+                for (int b = 0; b < BATCH; ++b)
                     if (c0 + 32 * b < nch) wv[r][b] = ld_stream(w4 + c0 + 32 * b);
             }
 #pragma unroll
-            for (int b = 0; b < kDownBatch; ++b) {
+            for (int b = 0; b < BATCH; ++b) {
                 const int c = c0 + 32 * b;
                 if (c < nch) {
                     const float4 xa = __ldg(h4 + 2 * c), xb = __ldg(h4 + 2 * c + 1);
@@ -216,6 +233,38 @@ __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __res
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 0; }
 
+// Work per warp / block of the two decode kernels, "ROWSxCHUNKS": rows per gate/up warp and
+// output rows per down block, each with the 16-byte chunks per lane and row in flight together.
+// MOE_GU_SHAPE (1x4 | 2x2) and MOE_DOWN_SHAPE (2x6 | 4x3 | 4x2 | 8x2 | 8x1) select another
+// instantiation for A/B runs and the tests; read at every launch (a decode graph launches once per
+// capture). Unknown values fall back to the defaults.
+struct DecodeShape {
+    int gate_up = 14;
+    int down = kDownRows * 10 + kDownBatch;
+};
+int shape_code(const char* env, int fallback) {
+    const char* v = std::getenv(env);
+    if (!v || std::strlen(v) != 3 || v[1] != 'x') return fallback;
+    return (v[0] - '0') * 10 + (v[2] - '0');
+}
+DecodeShape decode_shape() { return {shape_code("MOE_GU_SHAPE", 14), shape_code("MOE_DOWN_SHAPE", kDownRows * 10 + kDownBatch)}; }
+
+template <bool VEC, int RPW, int B>
+cudaError_t launch_gate_up(const MoeDecodeArgs& a, int64_t R, cudaStream_t stream) {
+    const dim3 grid(ceil_div(R, int64_t(kWarps) * RPW), unsigned(a.T));
+    MOE_PREFER_SHARED((gate_up_kernel<VEC, RPW, B>));
+    MOE_LAUNCH((gate_up_kernel<VEC, RPW, B>), grid, kWarps * 32, 0, stream, a);
+    return cudaGetLastError();
+}
+
+template <bool VEC, int ROWS, int BATCH>
+cudaError_t launch_down(const MoeDecodeArgs& a, const DownSegments& d, cudaStream_t stream) {
+    const dim3 grid(ceil_div(a.hidden, ROWS), unsigned(a.T));
+    MOE_PREFER_SHARED((down_kernel<VEC, ROWS, BATCH>));
+    MOE_LAUNCH((down_kernel<VEC, ROWS, BATCH>), grid, unsigned(32 * d.count()), 0, stream, a, d);
+    return cudaGetLastError();
+}
+
 }  // namespace
 
 cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
@@ -228,31 +277,27 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     bool vec_gu = a.hidden % 8 == 0 && aligned16(a.x);
     if (a.top_k > 0) vec_gu = vec_gu && aligned16(a.gate_up);
     if (a.shared_inter > 0) vec_gu = vec_gu && aligned16(a.s_gate) && aligned16(a.s_up);
-    const dim3 grid_gu(ceil_div(R, kWarps), unsigned(a.T));
-    if (vec_gu) {
-        MOE_PREFER_SHARED((gate_up_kernel<true>));
-        MOE_LAUNCH((gate_up_kernel<true>), grid_gu, kWarps * 32, 0, stream, a);
-    } else {
-        MOE_PREFER_SHARED((gate_up_kernel<false>));
-        MOE_LAUNCH((gate_up_kernel<false>), grid_gu, kWarps * 32, 0, stream, a);
-    }
-    const cudaError_t e = cudaGetLastError();
+    const DecodeShape shape = decode_shape();
+    cudaError_t e = cudaSuccess;
+    if (shape.gate_up == 22)
+        e = vec_gu ? launch_gate_up<true, 2, 2>(a, R, stream) : launch_gate_up<false, 2, 2>(a, R, stream);
+    else
+        e = vec_gu ? launch_gate_up<true, 1, kLoadBatch>(a, R, stream) : launch_gate_up<false, 1, kLoadBatch>(a, R, stream);
     if (e != cudaSuccess) return e;
     const DownSegments d = down_segments(a);
     if (d.count() > kMaxSegments) return cudaErrorInvalidValue;
     bool vec_d = a.inter % 8 == 0 && a.shared_inter % 8 == 0 && aligned16(a.h);
     if (a.top_k > 0) vec_d = vec_d && aligned16(a.down);
     if (a.shared_inter > 0) vec_d = vec_d && aligned16(a.s_down);
-    const dim3 grid_d(ceil_div(a.hidden, kDownRows), unsigned(a.T));
-    const unsigned threads = unsigned(32 * d.count());
-    if (vec_d) {
-        MOE_PREFER_SHARED((down_kernel<true, kDownRows>));
-        MOE_LAUNCH((down_kernel<true, kDownRows>), grid_d, threads, 0, stream, a, d);
-    } else {
-        MOE_PREFER_SHARED((down_kernel<false, kDownRows>));
-        MOE_LAUNCH((down_kernel<false, kDownRows>), grid_d, threads, 0, stream, a, d);
+    switch (shape.down) {
+    case 43: return vec_d ? launch_down<true, 4, 3>(a, d, stream) : launch_down<false, 4, 3>(a, d, stream);
+    case 42: return vec_d ? launch_down<true, 4, 2>(a, d, stream) : launch_down<false, 4, 2>(a, d, stream);
+    case 82: return vec_d ? launch_down<true, 8, 2>(a, d, stream) : launch_down<false, 8, 2>(a, d, stream);
+    case 81: return vec_d ? launch_down<true, 8, 1>(a, d, stream) : launch_down<false, 8, 1>(a, d, stream);
+    default:
+        return vec_d ? launch_down<true, kDownRows, kDownBatch>(a, d, stream)
+                     : launch_down<false, kDownRows, kDownBatch>(a, d, stream);
     }
-    return cudaGetLastError();
 }
 
 cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows, int64_t n, uint16_t* dst,

@@ -2,6 +2,7 @@
 // activations, expert ids read on the device) and the prefill path (tokens permuted by expert,
 // cuBLAS GEMMs per active expert, bf16 activations); and moe_block, router + routed + shared expert.
 #include <algorithm>
+#include <cstdlib>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -91,12 +92,22 @@ TEST_F(CudaMoe, BlockMatchesCpu) {
     const Case cases[] = {{1, 16, 4, 1024, 512, 1024, kNmseF32}, {2, 16, 4, 1024, 512, 0, kNmseF32},
                           {1, 8, 2, 100, 36, 72, kNmseF32},      {2, 8, 2, 100, 36, 0, kNmseF32},
                           {5, 16, 4, 512, 256, 512, kNmseBf16},
-                          // odd hidden: the down kernel's last block has one output row of two
-                          {1, 8, 2, 99, 64, 128, kNmseF32}, {2, 8, 2, 99, 64, 0, kNmseF32}};
+                          // odd hidden: the down kernel's last block has one output row of two (of 4, of 8)
+                          {1, 8, 2, 99, 64, 128, kNmseF32}, {2, 8, 2, 99, 64, 0, kNmseF32},
+                          // 99 hidden rows: the last gate/up warp has one row of two
+                          {1, 8, 3, 64, 33, 0, kNmseF32}};
+    // Every instantiation of the decode kernels (kernels/moe.cu DecodeShape): rows per gate/up warp,
+    // rows per down block. Each one against the same CPU twin and tolerance.
+    struct Shape { const char* gate_up; const char* down; };
+    const Shape shapes[] = {{"1x4", "2x6"}, {"2x2", "4x3"}, {"1x4", "4x2"}, {"2x2", "8x2"}, {"1x4", "8x1"}};
     uint64_t s = seed;
+    for (const Shape& shape : shapes)
     for (const Case& c : cases) {
+        setenv("MOE_GU_SHAPE", shape.gate_up, 1);
+        setenv("MOE_DOWN_SHAPE", shape.down, 1);
         SCOPED_TRACE("T " + std::to_string(c.T) + " E " + std::to_string(c.E) + " H " + std::to_string(c.H) +
-                     " shared " + std::to_string(c.shared_I));
+                     " shared " + std::to_string(c.shared_I) + " gate/up " + shape.gate_up +
+                     " down " + shape.down);
         auto ffn_pair = [&](int64_t inter) {
             auto [cg, gg] = both_weights(random_bf16_exact(size_t(inter * c.H), ++s, -0.1f, 0.1f), inter, c.H);
             auto [cu, gu] = both_weights(random_bf16_exact(size_t(inter * c.H), ++s, -0.1f, 0.1f), inter, c.H);
@@ -128,6 +139,8 @@ TEST_F(CudaMoe, BlockMatchesCpu) {
             EXPECT_TRUE(close(g, r, c.tol)) << "repeat " << rep;
         }
     }
+    unsetenv("MOE_GU_SHAPE");
+    unsetenv("MOE_DOWN_SHAPE");
     EXPECT_EQ(gpu->damaged_guards(), 0);
 }
 
