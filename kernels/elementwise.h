@@ -18,6 +18,9 @@ cudaError_t f32_to_bf16_2d(const float* src, int64_t ld_src, int64_t rows, int64
 
 // out [rows, inter] bf16 = silu(g) * u with g = gu[r, 0:inter], u = gu[r, inter:2 inter] (f32 [rows, 2 inter]).
 cudaError_t silu_mul_to_bf16(const float* gu, int64_t rows, int64_t inter, uint16_t* out, cudaStream_t stream);
+// The same with bf16 gate/up rows gu [rows, 2 inter] (the prefill GEMMs write bf16 when the next op
+// rounds to bf16 anyway).
+cudaError_t silu_mul_bf16_to_bf16(const uint16_t* gu, int64_t rows, int64_t inter, uint16_t* out, cudaStream_t stream);
 
 // Deterministic pseudo-random bf16 values, uniform in [-scale, scale): element i depends only on
 // (seed, i). For synthetic benchmark weights made directly on the device.

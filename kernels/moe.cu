@@ -9,11 +9,15 @@ namespace {
 
 constexpr int kWarps = 8;
 constexpr int kLoadBatch = 4;      // 16-byte chunks per lane and matrix in flight together (gate/up)
-// Down kernel: 2 output rows per block, 6 16-byte chunks per lane and row in flight together (a
-// Moonlight expert row is 176 chunks: one pass). Measured against 1 row x 8 chunks and 1 x 6 on
-// the H100 (12:02 UTC): Moonlight 338.8 vs 334.5 / 334.3 tok/s, qwen-1.5b 514 vs 502 / 502.
-constexpr int kDownBatch = 6;
-constexpr int kDownRows = 2;
+// Down kernel: 8 output rows per block, 2 16-byte chunks per lane and row in flight together. Each
+// warp reads its f32 slice of h once per chunk for all 8 rows (at 2 rows, h's L2 -> SM traffic
+// equalled the weight bytes: the 45 KB h of a Moonlight token does not stay in the 28 KB L1), and
+// Moonlight's 256 blocks fit one wave (2 per SM by registers). A/B on the H100 (12:18-12:20 UTC,
+// one binary, MOE_DOWN_SHAPE): Moonlight decode 337.3 / 336.2 / 337.2 / 337.8 / 337.4 tok/s at 8x2
+// against 326.9-330.0 for the old 2x6, 333-336 for 4x3 / 4x2 / 6x3, 331.5 for 4x4, 327 for 8x1 and
+// 317 for 16x1; qwen-1.5b 511-517 against 510-517 (6x3: 518-522).
+constexpr int kDownBatch = 2;
+constexpr int kDownRows = 8;
 constexpr int kMaxParts = 17;      // top_k <= 16 routed experts + the shared one
 
 // Row r of the concatenated hidden layer [expert_0 | .. | expert_K-1 | shared] of token t: its
@@ -121,7 +125,7 @@ DownSegments down_segments(const MoeDecodeArgs& a) {
     return d;
 }
 
-// Block per (kDownRows output rows j, token t), one warp per segment: out[t, j] = Σ_s down_s[j] · h_s,
+// Block per (ROWS output rows j, token t), one warp per segment: out[t, j] = Σ_s down_s[j] · h_s,
 // the segments' sums added in a fixed order (deterministic, no atomics). Each warp issues all its
 // 16-byte loads for its rows (a 2.8 KB run of one expert's row per output row for Moonlight)
 // before the first use. VEC: inter, shared_inter and piece multiples of 8.
@@ -235,19 +239,21 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 
 
 // Work per warp / block of the two decode kernels, "ROWSxCHUNKS": rows per gate/up warp and
 // output rows per down block, each with the 16-byte chunks per lane and row in flight together.
-// MOE_GU_SHAPE (1x4 | 2x2) and MOE_DOWN_SHAPE (2x6 | 4x3 | 4x2 | 8x2 | 8x1) select another
-// instantiation for A/B runs and the tests; read at every launch (a decode graph launches once per
-// capture). Unknown values fall back to the defaults.
+// MOE_GU_SHAPE (1x4 | 1x2 | 1x6 | 2x2) and MOE_DOWN_SHAPE (8x2 | 2x6 | 4x3 | 4x2 | 4x4 | 6x3 | 8x1 |
+// 16x1) select another instantiation for A/B runs and the tests; read at every launch (a decode
+// graph launches once per capture). Unknown values fall back to the defaults (1x4, 8x2).
 struct DecodeShape {
-    int gate_up = 14;
-    int down = kDownRows * 10 + kDownBatch;
+    int gate_up;
+    int down;
 };
 int shape_code(const char* env, int fallback) {
     const char* v = std::getenv(env);
-    if (!v || std::strlen(v) != 3 || v[1] != 'x') return fallback;
-    return (v[0] - '0') * 10 + (v[2] - '0');
+    const char* x = v ? std::strchr(v, 'x') : nullptr;
+    return x ? std::atoi(v) * 10 + std::atoi(x + 1) : fallback;
 }
-DecodeShape decode_shape() { return {shape_code("MOE_GU_SHAPE", 14), shape_code("MOE_DOWN_SHAPE", kDownRows * 10 + kDownBatch)}; }
+DecodeShape decode_shape() {
+    return {shape_code("MOE_GU_SHAPE", 10 + kLoadBatch), shape_code("MOE_DOWN_SHAPE", kDownRows * 10 + kDownBatch)};
+}
 
 template <bool VEC, int RPW, int B>
 cudaError_t launch_gate_up(const MoeDecodeArgs& a, int64_t R, cudaStream_t stream) {
@@ -281,6 +287,10 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     cudaError_t e = cudaSuccess;
     if (shape.gate_up == 22)
         e = vec_gu ? launch_gate_up<true, 2, 2>(a, R, stream) : launch_gate_up<false, 2, 2>(a, R, stream);
+    else if (shape.gate_up == 12)
+        e = vec_gu ? launch_gate_up<true, 1, 2>(a, R, stream) : launch_gate_up<false, 1, 2>(a, R, stream);
+    else if (shape.gate_up == 16)
+        e = vec_gu ? launch_gate_up<true, 1, 6>(a, R, stream) : launch_gate_up<false, 1, 6>(a, R, stream);
     else
         e = vec_gu ? launch_gate_up<true, 1, kLoadBatch>(a, R, stream) : launch_gate_up<false, 1, kLoadBatch>(a, R, stream);
     if (e != cudaSuccess) return e;
@@ -292,7 +302,10 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     switch (shape.down) {
     case 43: return vec_d ? launch_down<true, 4, 3>(a, d, stream) : launch_down<false, 4, 3>(a, d, stream);
     case 42: return vec_d ? launch_down<true, 4, 2>(a, d, stream) : launch_down<false, 4, 2>(a, d, stream);
-    case 82: return vec_d ? launch_down<true, 8, 2>(a, d, stream) : launch_down<false, 8, 2>(a, d, stream);
+    case 26: return vec_d ? launch_down<true, 2, 6>(a, d, stream) : launch_down<false, 2, 6>(a, d, stream);
+    case 44: return vec_d ? launch_down<true, 4, 4>(a, d, stream) : launch_down<false, 4, 4>(a, d, stream);
+    case 63: return vec_d ? launch_down<true, 6, 3>(a, d, stream) : launch_down<false, 6, 3>(a, d, stream);
+    case 161: return vec_d ? launch_down<true, 16, 1>(a, d, stream) : launch_down<false, 16, 1>(a, d, stream);
     case 81: return vec_d ? launch_down<true, 8, 1>(a, d, stream) : launch_down<false, 8, 1>(a, d, stream);
     default:
         return vec_d ? launch_down<true, kDownRows, kDownBatch>(a, d, stream)

@@ -151,11 +151,13 @@ public:
 private:
     Tensor make(int64_t rows, int64_t cols, DType dtype = DType::F32);  // uninitialised (NaN in debug mode)
     const float* inv_freq_on_device(const RopeTable& table);
-    // y [T, out] = x_bf16 [T, in] · Wᵀ through cuBLAS (f32 output, row stride ldy).
-    void gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint16_t* w, int64_t out, float* y, int64_t ldy);
+    // y [T, out] = x_bf16 [T, in] · Wᵀ through cuBLAS (f32 accumulation; f32 output, or bf16 when
+    // bf16_out, row stride ldy).
+    void gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint16_t* w, int64_t out, void* y, int64_t ldy,
+                   bool bf16_out = false);
     // `batch` of them in one cuBLAS call; w, x, y: device arrays of device pointers (contiguous rows).
     void gemm_bf16_batched(const void* const* w, const void* const* x, void* const* y, int64_t batch, int64_t T,
-                           int64_t in, int64_t out);
+                           int64_t in, int64_t out, bool bf16_out = false);
     Tensor linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias);
     Tensor moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts);
     Tensor mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos, const MlaDims& d);

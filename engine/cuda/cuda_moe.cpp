@@ -8,6 +8,7 @@
 // batched cuBLAS GEMM per projection or, for very uneven routing, one GEMM per active expert over
 // its exact rows (moe_prefill); a combine kernel adds w_k · y_k per token in k order.
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,20 @@ using namespace cuda;
 
 namespace {
 constexpr int64_t kFusedMaxTokens = 2;
+
+// Prefill gate/up GEMMs write bf16 (their only reader, the SwiGLU, rounds its output to bf16 for
+// the down GEMM anyway): half the bytes written and read back. MOE_PREFILL_F32_GATE_UP=1 keeps the
+// f32 outputs (A/B runs, tests).
+bool bf16_gate_up() {
+    const char* v = std::getenv("MOE_PREFILL_F32_GATE_UP");
+    return !(v && v[0] == '1');
+}
+
+// h [rows, inter] bf16 = silu(g) u from the gate/up GEMM outputs gu [rows, 2 inter] (f32 or bf16).
+cudaError_t swiglu_to_bf16(const void* gu, bool gu_bf16, int64_t rows, int64_t inter, uint16_t* h, cudaStream_t s) {
+    return gu_bf16 ? kernels::silu_mul_bf16_to_bf16(static_cast<const uint16_t*>(gu), rows, inter, h, s)
+                   : kernels::silu_mul_to_bf16(static_cast<const float*>(gu), rows, inter, h, s);
+}
 
 void set_routed(kernels::MoeDecodeArgs& a, const RouterOutput& routing, const CudaExpertSetStorage& es) {
     a.ids = i32(routing.expert_ids);
@@ -74,11 +89,13 @@ Tensor CudaBackend::ffn(const Tensor& x, const FfnWeights& w) {
     }
     Scratch xb(*ctx_, size_t(T * H) * 2, "bf16 FFN input");
     MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), H, T, H, xb.as<uint16_t>(), H, s));
-    Scratch gu(*ctx_, size_t(T * 2 * I) * 4, "FFN gate/up output");
-    gemm_bf16(xb.as<uint16_t>(), T, H, gate.bf16(), I, gu.as<float>(), 2 * I);
-    gemm_bf16(xb.as<uint16_t>(), T, H, up.bf16(), I, gu.as<float>() + I, 2 * I);
+    const bool gu16 = bf16_gate_up();
+    const size_t gu_elem = gu16 ? 2 : 4;
+    Scratch gu(*ctx_, size_t(T * 2 * I) * gu_elem, "FFN gate/up output");
+    gemm_bf16(xb.as<uint16_t>(), T, H, gate.bf16(), I, gu.as<char>(), 2 * I, gu16);
+    gemm_bf16(xb.as<uint16_t>(), T, H, up.bf16(), I, gu.as<char>() + size_t(I) * gu_elem, 2 * I, gu16);
     Scratch hb(*ctx_, size_t(T * I) * 2, "bf16 FFN hidden activations");
-    MOE_CUDA_CHECK(kernels::silu_mul_to_bf16(gu.as<float>(), T, I, hb.as<uint16_t>(), s));
+    MOE_CUDA_CHECK(swiglu_to_bf16(gu.as<void>(), gu16, T, I, hb.as<uint16_t>(), s));
     gemm_bf16(hb.as<uint16_t>(), T, I, down.bf16(), H, f32(out), H);
     return out;
 }
@@ -176,7 +193,9 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
 
     Scratch xp(*ctx_, size_t(P * H) * 2, "permuted bf16 expert inputs");
     MOE_CUDA_CHECK(kernels::gather_rows_bf16(f32(x), H, d_token_of, P, xp.as<uint16_t>(), s));
-    Scratch gu(*ctx_, size_t(P * 2 * I) * 4, "expert gate/up outputs");
+    const bool gu16 = bf16_gate_up();
+    const size_t gu_elem = gu16 ? 2 : 4;
+    Scratch gu(*ctx_, size_t(P * 2 * I) * gu_elem, "expert gate/up outputs");
     Scratch hb(*ctx_, size_t(P * I) * 2, "bf16 expert hidden activations");
     Scratch yp(*ctx_, size_t(P * H) * 4, "expert outputs");
     const uint16_t* gate_up = es.gate_up.as<uint16_t>();
@@ -192,7 +211,7 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
             const int64_t e = active[i], o = offset[size_t(e)];
             ptrs[i] = gate_up + e * 2 * I * H;
             ptrs[n + i] = xp.as<uint16_t>() + o * H;
-            ptrs[2 * n + i] = gu.as<float>() + o * 2 * I;
+            ptrs[2 * n + i] = gu.as<char>() + size_t(o * 2 * I) * gu_elem;
             ptrs[3 * n + i] = down + e * H * I;
             ptrs[4 * n + i] = hb.as<uint16_t>() + o * I;
             ptrs[5 * n + i] = yp.as<float>() + o * H;
@@ -200,17 +219,17 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
         Scratch d_ptrs(*ctx_, ptrs.size() * sizeof(void*), "batched GEMM pointer arrays");
         MOE_CUDA_CHECK(cudaMemcpyAsync(d_ptrs.as<void>(), ptrs.data(), ptrs.size() * sizeof(void*), cudaMemcpyHostToDevice, s));
         const void* const* dp = d_ptrs.as<const void*>();
-        gemm_bf16_batched(dp, dp + n, const_cast<void* const*>(dp + 2 * n), int64_t(n), max_count, H, 2 * I);
-        MOE_CUDA_CHECK(kernels::silu_mul_to_bf16(gu.as<float>(), P, I, hb.as<uint16_t>(), s));
+        gemm_bf16_batched(dp, dp + n, const_cast<void* const*>(dp + 2 * n), int64_t(n), max_count, H, 2 * I, gu16);
+        MOE_CUDA_CHECK(swiglu_to_bf16(gu.as<void>(), gu16, P, I, hb.as<uint16_t>(), s));
         gemm_bf16_batched(dp + 3 * n, dp + 4 * n, const_cast<void* const*>(dp + 5 * n), int64_t(n), max_count, I, H);
     } else {
         for (int64_t e = 0; e < E; ++e) {
             if (count[size_t(e)] == 0) continue;
             const int64_t o = offset[size_t(e)];
             gemm_bf16(xp.as<uint16_t>() + o * H, count[size_t(e)], H, gate_up + e * 2 * I * H, 2 * I,
-                      gu.as<float>() + o * 2 * I, 2 * I);
+                      gu.as<char>() + size_t(o * 2 * I) * gu_elem, 2 * I, gu16);
         }
-        MOE_CUDA_CHECK(kernels::silu_mul_to_bf16(gu.as<float>(), P, I, hb.as<uint16_t>(), s));
+        MOE_CUDA_CHECK(swiglu_to_bf16(gu.as<void>(), gu16, P, I, hb.as<uint16_t>(), s));
         for (int64_t e = 0; e < E; ++e) {
             if (count[size_t(e)] == 0) continue;
             const int64_t o = offset[size_t(e)];

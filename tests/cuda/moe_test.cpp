@@ -99,7 +99,8 @@ TEST_F(CudaMoe, BlockMatchesCpu) {
     // Every instantiation of the decode kernels (kernels/moe.cu DecodeShape): rows per gate/up warp,
     // rows per down block. Each one against the same CPU twin and tolerance.
     struct Shape { const char* gate_up; const char* down; };
-    const Shape shapes[] = {{"1x4", "2x6"}, {"2x2", "4x3"}, {"1x4", "4x2"}, {"2x2", "8x2"}, {"1x4", "8x1"}};
+    const Shape shapes[] = {{"1x4", "8x2"}, {"1x4", "2x6"}, {"2x2", "4x3"}, {"1x2", "4x2"},
+                            {"1x6", "6x3"}, {"2x2", "16x1"}, {"1x4", "8x1"}, {"1x4", "4x4"}};
     uint64_t s = seed;
     for (const Shape& shape : shapes)
     for (const Case& c : cases) {
