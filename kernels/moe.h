@@ -5,13 +5,15 @@
 // round trip, CUDA-graph safe):
 //   moe_decode gate/up: warp per hidden row of the concatenation [expert_0 | .. | expert_K-1 | shared]
 //                       h = w_k · silu(g) u (the router weight folded in; 1 for the shared expert)
-//   moe_decode down:    block per output element (t, j), one warp per expert (the shared expert's
-//                       row cut into expert-sized pieces): Σ over all K + 1 experts' row j, each
-//                       warp's 16-byte loads in flight at once, the warps' sums added in a fixed
-//                       order (deterministic, no atomics, no separate combine kernel).
-// Prefill: tokens are permuted by expert (gather_rows_bf16), each active expert runs two cuBLAS
-// GEMMs over its contiguous rows (engine/cuda/cuda_moe.cpp), and moe_combine adds the weighted
-// expert outputs back per token in a fixed order (deterministic, no atomics).
+//   moe_decode down:    block per 8 output elements (t, j..j+7), one warp per expert (the shared
+//                       expert's row cut into expert-sized pieces): Σ over all K + 1 experts' rows,
+//                       each warp's 16-byte loads in flight at once and its slice of h read once for
+//                       the 8 rows, the warps' sums added in a fixed order (deterministic, no
+//                       atomics, no separate combine kernel).
+// Prefill: tokens are permuted by expert (gather_rows_bf16), the active experts' gate|up and down
+// projections run as cuBLAS GEMMs over their rows (engine/cuda/cuda_moe.cpp; gate|up written in
+// bf16, silu_mul_bf16_to_bf16 in kernels/elementwise.h), and moe_combine adds the weighted expert
+// outputs back per token in a fixed order (deterministic, no atomics).
 #pragma once
 
 #include <cuda_runtime.h>
