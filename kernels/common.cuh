@@ -65,20 +65,6 @@ __device__ __forceinline__ uint4 ld_stream(const uint4* p) {
                  : "l"(p));
     return r;
 }
-// The same with the L2 asked to fetch the whole 256-byte block around the address (fewer, larger
-// DRAM requests for rows streamed in 512-byte warp-wide pieces).
-__device__ __forceinline__ uint4 ld_stream_256(const uint4* p) {
-    uint4 r;
-    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-                 : "l"(p));
-    return r;
-}
-template <bool L2_256>
-__device__ __forceinline__ uint4 ld_weights(const uint4* p) {
-    if constexpr (L2_256) return ld_stream_256(p);
-    else return ld_stream(p);
-}
 
 __device__ __forceinline__ float silu(float v) { return v / (1.0f + expf(-v)); }
 

@@ -42,7 +42,7 @@ __device__ __forceinline__ GateUpRow gate_up_row(const MoeDecodeArgs& a, int64_t
 // Warp per (RPW consecutive rows r, token t): h[t, r] = weight · silu(gate_r · x_t) · (up_r · x_t).
 // RPW > 1 reads each x chunk once for RPW rows (x comes from L1, one f32 chunk per weight chunk
 // at RPW = 1); B 16-byte chunks per lane, matrix and row are in flight together.
-template <bool VEC, int RPW, int B, bool L2_256 = false>
+template <bool VEC, int RPW, int B>
 __global__ void __launch_bounds__(kWarps * 32) gate_up_kernel(MoeDecodeArgs a) {
     pdl_begin();
     const int lane = threadIdx.x % 32;
@@ -70,8 +70,8 @@ __global__ void __launch_bounds__(kWarps * 32) gate_up_kernel(MoeDecodeArgs a) {
                 for (int b = 0; b < B; ++b) {
                     const int c = c0 + 32 * b;
                     if (c < nch) {
-                        wg[q][b] = ld_weights<L2_256>(reinterpret_cast<const uint4*>(row[q].gate) + c);
-                        wu[q][b] = ld_weights<L2_256>(reinterpret_cast<const uint4*>(row[q].up) + c);
+                        wg[q][b] = ld_stream(reinterpret_cast<const uint4*>(row[q].gate) + c);
+                        wu[q][b] = ld_stream(reinterpret_cast<const uint4*>(row[q].up) + c);
                     }
                 }
 #pragma unroll
@@ -129,7 +129,7 @@ DownSegments down_segments(const MoeDecodeArgs& a) {
 // the segments' sums added in a fixed order (deterministic, no atomics). Each warp issues all its
 // 16-byte loads for its rows (a 2.8 KB run of one expert's row per output row for Moonlight)
 // before the first use. VEC: inter, shared_inter and piece multiples of 8.
-template <bool VEC, int ROWS, int BATCH, bool L2_256 = false>
+template <bool VEC, int ROWS, int BATCH>
 __global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
     pdl_begin();
     __shared__ float sums[ROWS][kMaxSegments];
@@ -166,7 +166,7 @@ __global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
                 const uint4* w4 = reinterpret_cast<const uint4*>(w + (r < rows ? r : 0) * stride);
 #pragma unroll
                 for (int b = 0; b < BATCH; ++b)
-                    if (c0 + 32 * b < nch) wv[r][b] = ld_weights<L2_256>(w4 + c0 + 32 * b);
+                    if (c0 + 32 * b < nch) wv[r][b] = ld_stream(w4 + c0 + 32 * b);
             }
 #pragma unroll
             for (int b = 0; b < BATCH; ++b) {
@@ -242,11 +242,9 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 
 // MOE_GU_SHAPE (1x4 | 1x2 | 1x6 | 2x2) and MOE_DOWN_SHAPE (8x2 | 2x6 | 4x3 | 4x2 | 4x4 | 6x3 | 8x1 |
 // 16x1) select another instantiation for A/B runs and the tests; read at every launch (a decode
 // graph launches once per capture). Unknown values fall back to the defaults (1x4, 8x2).
-// MOE_DECODE_L2_256=0 drops the L2::256B hint from the default shapes' weight loads.
 struct DecodeShape {
     int gate_up;
     int down;
-    bool l2_256;  // the default shapes' weight loads with the L2::256B prefetch-size hint
 };
 int shape_code(const char* env, int fallback) {
     const char* v = std::getenv(env);
@@ -254,24 +252,22 @@ int shape_code(const char* env, int fallback) {
     return x ? std::atoi(v) * 10 + std::atoi(x + 1) : fallback;
 }
 DecodeShape decode_shape() {
-    const char* hint = std::getenv("MOE_DECODE_L2_256");
-    return {shape_code("MOE_GU_SHAPE", 10 + kLoadBatch), shape_code("MOE_DOWN_SHAPE", kDownRows * 10 + kDownBatch),
-            !(hint && hint[0] == '0')};
+    return {shape_code("MOE_GU_SHAPE", 10 + kLoadBatch), shape_code("MOE_DOWN_SHAPE", kDownRows * 10 + kDownBatch)};
 }
 
-template <bool VEC, int RPW, int B, bool L2_256 = false>
+template <bool VEC, int RPW, int B>
 cudaError_t launch_gate_up(const MoeDecodeArgs& a, int64_t R, cudaStream_t stream) {
     const dim3 grid(ceil_div(R, int64_t(kWarps) * RPW), unsigned(a.T));
-    MOE_PREFER_SHARED((gate_up_kernel<VEC, RPW, B, L2_256>));
-    MOE_LAUNCH((gate_up_kernel<VEC, RPW, B, L2_256>), grid, kWarps * 32, 0, stream, a);
+    MOE_PREFER_SHARED((gate_up_kernel<VEC, RPW, B>));
+    MOE_LAUNCH((gate_up_kernel<VEC, RPW, B>), grid, kWarps * 32, 0, stream, a);
     return cudaGetLastError();
 }
 
-template <bool VEC, int ROWS, int BATCH, bool L2_256 = false>
+template <bool VEC, int ROWS, int BATCH>
 cudaError_t launch_down(const MoeDecodeArgs& a, const DownSegments& d, cudaStream_t stream) {
     const dim3 grid(ceil_div(a.hidden, ROWS), unsigned(a.T));
-    MOE_PREFER_SHARED((down_kernel<VEC, ROWS, BATCH, L2_256>));
-    MOE_LAUNCH((down_kernel<VEC, ROWS, BATCH, L2_256>), grid, unsigned(32 * d.count()), 0, stream, a, d);
+    MOE_PREFER_SHARED((down_kernel<VEC, ROWS, BATCH>));
+    MOE_LAUNCH((down_kernel<VEC, ROWS, BATCH>), grid, unsigned(32 * d.count()), 0, stream, a, d);
     return cudaGetLastError();
 }
 
@@ -295,9 +291,6 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
         e = vec_gu ? launch_gate_up<true, 1, 2>(a, R, stream) : launch_gate_up<false, 1, 2>(a, R, stream);
     else if (shape.gate_up == 16)
         e = vec_gu ? launch_gate_up<true, 1, 6>(a, R, stream) : launch_gate_up<false, 1, 6>(a, R, stream);
-    else if (shape.l2_256)
-        e = vec_gu ? launch_gate_up<true, 1, kLoadBatch, true>(a, R, stream)
-                   : launch_gate_up<false, 1, kLoadBatch>(a, R, stream);
     else
         e = vec_gu ? launch_gate_up<true, 1, kLoadBatch>(a, R, stream) : launch_gate_up<false, 1, kLoadBatch>(a, R, stream);
     if (e != cudaSuccess) return e;
@@ -315,7 +308,6 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
     case 161: return vec_d ? launch_down<true, 16, 1>(a, d, stream) : launch_down<false, 16, 1>(a, d, stream);
     case 81: return vec_d ? launch_down<true, 8, 1>(a, d, stream) : launch_down<false, 8, 1>(a, d, stream);
     default:
-        if (shape.l2_256 && vec_d) return launch_down<true, kDownRows, kDownBatch, true>(a, d, stream);
         return vec_d ? launch_down<true, kDownRows, kDownBatch>(a, d, stream)
                      : launch_down<false, kDownRows, kDownBatch>(a, d, stream);
     }
