@@ -100,17 +100,6 @@ int ChildProcess::wait(std::vector<std::string>* lines) {
 
 void ChildProcess::signal(int sig) { ::kill(pid_, sig); }
 
-TempDir::TempDir() {
-    char tmpl[] = "/tmp/moe-hub-test-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-}
-
 FakeHub::FakeHub(const std::vector<std::string>& extra_args)
     : process_([&] {
           std::vector<std::string> argv = {binary_path("bin/moe-fake-hub")};

@@ -6,6 +6,8 @@
 
 #include <map>
 #include <string>
+
+#include "support/temp_dir.h"
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,16 +37,6 @@ private:
     std::string buffer_;
     bool reaped_ = false;
     int status_ = 0;
-};
-
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
 };
 
 class FakeHub {

@@ -39,21 +39,6 @@ std::vector<uint8_t> safetensors_bytes(const std::vector<StTensor>& tensors,
     return raw_safetensors(header, buffer);
 }
 
-uint8_t f32_to_fp8_e4m3(float v) {
-    uint8_t best = 0;
-    float best_err = INFINITY;
-    for (int code = 0; code < 256; ++code) {
-        const float f = fp8_e4m3_to_f32(uint8_t(code));
-        if (std::isnan(f)) continue;
-        const float err = std::fabs(f - v);
-        if (err < best_err) {
-            best_err = err;
-            best = uint8_t(code);
-        }
-    }
-    return best;
-}
-
 std::vector<uint8_t> encode_f32(DType t, const std::vector<float>& values) {
     std::vector<uint8_t> out(values.size() * dtype_size(t));
     for (size_t i = 0; i < values.size(); ++i) {
@@ -93,17 +78,6 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
 
 void write_text(const std::string& path, const std::string& text) {
     write_bytes(path, std::vector<uint8_t>(text.begin(), text.end()));
-}
-
-TempDir::TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "moe-io-test-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace moe::test

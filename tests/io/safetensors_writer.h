@@ -9,6 +9,8 @@
 
 #include "core/dtype.h"
 #include "core/strict_json.h"
+#include "support/fp8_encode.h"
+#include "support/temp_dir.h"
 
 namespace moe::test {
 
@@ -30,26 +32,11 @@ std::vector<uint8_t> raw_safetensors(const std::string& header, const std::vecto
 
 // Encodes f32 values as F32/F16/BF16/F8_E4M3 (fp8: nearest representable, ties to the lower code).
 std::vector<uint8_t> encode_f32(DType t, const std::vector<float>& values);
-uint8_t f32_to_fp8_e4m3(float v);
 StTensor make_tensor(const std::string& name, DType t, std::vector<int64_t> shape, const std::vector<float>& values);
 // Deterministic pseudo-random values in [-1, 1).
 std::vector<float> test_values(size_t n, uint32_t seed);
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 void write_text(const std::string& path, const std::string& text);
-
-// A fresh directory under the system temp dir, removed with its contents on destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
 
 }  // namespace moe::test

@@ -14,38 +14,6 @@ namespace moe::test {
 
 namespace fs = std::filesystem;
 
-TempDir::TempDir(const std::string& prefix) {
-    static std::mt19937_64 rng(std::random_device{}());
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        const fs::path p = fs::temp_directory_path() / (prefix + "-" + std::to_string(rng() % 1000000000));
-        if (fs::create_directory(p)) {
-            path_ = p.string();
-            return;
-        }
-    }
-    throw std::runtime_error("cannot create a temp dir");
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-}
-
-uint8_t f32_to_fp8_e4m3(float v) {
-    uint8_t best = 0;
-    float best_err = INFINITY;
-    for (int code = 0; code < 256; ++code) {
-        const float f = fp8_e4m3_to_f32(uint8_t(code));
-        if (std::isnan(f)) continue;
-        const float err = std::abs(f - v);
-        if (err < best_err) {
-            best_err = err;
-            best = uint8_t(code);
-        }
-    }
-    return best;
-}
-
 void SafetensorsWriter::add(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& values,
                             DType dtype) {
     Entry e{name, dtype, std::move(shape), {}};

@@ -9,21 +9,10 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "support/fp8_encode.h"
+#include "support/temp_dir.h"
 
 namespace moe::test {
-
-// A directory under the system temp dir, removed with its contents on destruction.
-class TempDir {
-public:
-    explicit TempDir(const std::string& prefix);
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
 
 // Collects tensors and writes one safetensors file (8-byte LE header length + JSON + data).
 class SafetensorsWriter {
@@ -47,8 +36,6 @@ private:
     std::vector<Entry> entries_;
 };
 
-// Nearest float8 e4m3fn code (saturating at ±448).
-uint8_t f32_to_fp8_e4m3(float v);
 
 struct TinyDeepseekSpec {
     bool v2 = false;  // deepseek_v2: softmax + greedy, norm_topk_prob false
