@@ -597,29 +597,33 @@ std::pair<int, int> lanes_shape(const DecodeAttnArgs& a) {
 
 // out(t, h, c) = Σ_s e^(m_s - M) o_s[c] / Σ_s e^(m_s - M) l_s. / Σ_s e^(m_s - M) l_s. Splits cover the keys in order, so
 // the non-empty ones (l > 0) are a prefix; empty ones carry m = -inf, l = 0 and are skipped.
-constexpr int kCombineThreads = 128;
-__global__ void __launch_bounds__(kCombineThreads)
-    decode_combine_kernel(DecodeAttnArgs a, int splits, const float* __restrict__ part_o,
-                          const float* __restrict__ part_ml) {
-    pdl_begin();
-    extern __shared__ float w_s[];  // [splits]
-    __shared__ float red[kCombineThreads / 32];
+// The log-sum-exp merge of split-KV partial attention, shared by both combine kernels. part_ml
+// holds (running max m_s, sum l_s) per split of one (token, head) starting at `base`; writes each
+// split's rescale weight exp(m_s - M) into w_s[splits] (0 for a split that saw no key) and returns
+// 1 / sum(w_s * l_s) and how many leading splits hold keys. Every thread of the block must call it.
+struct SplitMerge {
+    float inv_l;
+    int n_active;
+};
+
+template <int Threads>
+__device__ SplitMerge merge_split_weights(const float* __restrict__ part_ml, int64_t base, int splits,
+                                          float* __restrict__ w_s) {
+    __shared__ float red[Threads / 32];
     __shared__ int active_s;
-    const int64_t h = blockIdx.x, t = blockIdx.y;
-    const int64_t base = (t * a.n_heads + h) * splits;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     if (threadIdx.x == 0) active_s = 0;
     float mx = kNegInf;
-    for (int s = threadIdx.x; s < splits; s += kCombineThreads) mx = fmaxf(mx, part_ml[(base + s) * 2]);
+    for (int s = threadIdx.x; s < splits; s += Threads) mx = fmaxf(mx, part_ml[(base + s) * 2]);
     mx = warp_max(mx);
     if (lane == 0) red[warp] = mx;
     __syncthreads();
     float M = red[0];
-    for (int w = 1; w < kCombineThreads / 32; ++w) M = fmaxf(M, red[w]);
+    for (int w = 1; w < Threads / 32; ++w) M = fmaxf(M, red[w]);
     __syncthreads();
     float l = 0.0f;
     int active = 0;
-    for (int s = threadIdx.x; s < splits; s += kCombineThreads) {
+    for (int s = threadIdx.x; s < splits; s += Threads) {
         const float ls = part_ml[(base + s) * 2 + 1];
         const float w = ls > 0.0f ? expf(part_ml[(base + s) * 2] - M) : 0.0f;
         w_s[s] = w;
@@ -631,9 +635,19 @@ __global__ void __launch_bounds__(kCombineThreads)
     atomicMax(&active_s, active);
     __syncthreads();
     float L = 0.0f;
-    for (int w = 0; w < kCombineThreads / 32; ++w) L += red[w];
-    const int n = active_s;
-    const float inv = 1.0f / L;
+    for (int w = 0; w < Threads / 32; ++w) L += red[w];
+    return {1.0f / L, active_s};
+}
+
+constexpr int kCombineThreads = 128;
+__global__ void __launch_bounds__(kCombineThreads)
+    decode_combine_kernel(DecodeAttnArgs a, int splits, const float* __restrict__ part_o,
+                          const float* __restrict__ part_ml) {
+    pdl_begin();
+    extern __shared__ float w_s[];  // [splits]
+    const int64_t h = blockIdx.x, t = blockIdx.y;
+    const int64_t base = (t * a.n_heads + h) * splits;
+    const auto [inv, n] = merge_split_weights<kCombineThreads>(part_ml, base, splits, w_s);
     for (int64_t c = threadIdx.x; c < a.dv; c += kCombineThreads) {
         float o = 0.0f;
 #pragma unroll 8
@@ -703,37 +717,10 @@ __global__ void __launch_bounds__(kVuThreads)
     extern __shared__ float sm[];
     float* o_s = sm;                   // [kv_lora]
     float* w_s = sm + sh.kv_lora;      // [splits]
-    __shared__ float red[kVuThreads / 32];
-    __shared__ int active_s;
     const int64_t h = blockIdx.x, t = blockIdx.z;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t base = (t * sh.n_heads + h) * splits;
-    if (threadIdx.x == 0) active_s = 0;
-    float mx = kNegInf;
-    for (int s = threadIdx.x; s < splits; s += kVuThreads) mx = fmaxf(mx, part_ml[(base + s) * 2]);
-    mx = warp_max(mx);
-    if (lane == 0) red[warp] = mx;
-    __syncthreads();
-    float M = red[0];
-    for (int w = 1; w < kVuThreads / 32; ++w) M = fmaxf(M, red[w]);
-    __syncthreads();
-    float l = 0.0f;
-    int active = 0;
-    for (int s = threadIdx.x; s < splits; s += kVuThreads) {
-        const float ls = part_ml[(base + s) * 2 + 1];
-        const float w = ls > 0.0f ? expf(part_ml[(base + s) * 2] - M) : 0.0f;
-        w_s[s] = w;
-        l = fmaf(w, ls, l);
-        if (ls > 0.0f) active = s + 1;
-    }
-    l = warp_sum(l);
-    if (lane == 0) red[warp] = l;
-    atomicMax(&active_s, active);
-    __syncthreads();
-    float L = 0.0f;
-    for (int w = 0; w < kVuThreads / 32; ++w) L += red[w];
-    const float inv = 1.0f / L;
-    const int n = active_s;
+    const auto [inv, n] = merge_split_weights<kVuThreads>(part_ml, base, splits, w_s);
     const int q4 = int(sh.kv_lora / 4);  // float4 columns of a latent row
     if (sh.kv_lora % 4 == 0 && q4 <= kVuThreads) {
         // The splits are shared out among `groups` thread groups, each reading whole 16-byte
