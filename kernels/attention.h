@@ -1,5 +1,5 @@
 // Causal attention with a KV cache: MLA over the latent cache and GQA
-// (CPU twin: engine/model/cpu_attention.cpp). All f32 activations; kv_b is bf16.
+// (CPU twin: engine/cpu/cpu_attention.cpp). All f32 activations; kv_b is bf16.
 //
 // Decode (few queries): split-K "flash decoding" over the cache, `attention_decode`, then a
 // combine. MLA's 576-wide rows go through a register-resident kernel (keys loaded straight into

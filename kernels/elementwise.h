@@ -1,4 +1,4 @@
-// Elementwise kernels (CPU twin: engine/model/cpu_elementwise.cpp for add; the conversions and
+// Elementwise kernels (CPU twin: engine/cpu/cpu_elementwise.cpp for add; the conversions and
 // fills have no CPU op, they serve the CUDA backend and the benchmark). Slices and concatenation
 // are strided copies (cudaMemcpy2DAsync) in the engine, no kernel needed.
 #pragma once

@@ -1,4 +1,4 @@
-// Embedding lookup on the GPU (CPU twin: engine/model/cpu_linear.cpp, CpuBackend::embedding).
+// Embedding lookup on the GPU (CPU twin: engine/cpu/cpu_linear.cpp, CpuBackend::embedding).
 #pragma once
 
 #include <cuda_runtime.h>

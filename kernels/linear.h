@@ -1,4 +1,4 @@
-// y = x · Wᵀ (+ b) for bf16 weights W [out, in] and f32 activations (CPU twin: engine/model/cpu_linear.cpp).
+// y = x · Wᵀ (+ b) for bf16 weights W [out, in] and f32 activations (CPU twin: engine/cpu/cpu_linear.cpp).
 // The bandwidth-bound path for few tokens (decode) lives here; many tokens go through cuBLAS
 // (engine/cuda/cuda_linear.cpp), after elementwise.h converts x to bf16.
 #pragma once

@@ -1,4 +1,4 @@
-// SwiGLU FFN and the routed-expert mixture (CPU twin: engine/model/cpu_moe.cpp).
+// SwiGLU FFN and the routed-expert mixture (CPU twin: engine/cpu/cpu_moe.cpp).
 //   ffn(x) = down(silu(gate x) * up x);   moe(x) = Σ_k w_k · Expert_{id_k}(x) (+ shared(x))
 // Decode (few tokens): two bandwidth-bound kernels for the whole block, the chosen routed experts
 // AND the shared expert (or one dense FFN) together, the expert ids read on the device (no host

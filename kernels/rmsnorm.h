@@ -1,4 +1,4 @@
-// RMSNorm and the fused residual-add + RMSNorm (CPU twin: engine/model/cpu_rmsnorm.cpp).
+// RMSNorm and the fused residual-add + RMSNorm (CPU twin: engine/cpu/cpu_rmsnorm.cpp).
 //   y = w * (x * 1/sqrt(mean(x²) + eps)), f32 in and out, one block per row.
 #pragma once
 

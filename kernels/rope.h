@@ -1,4 +1,4 @@
-// Rotary position embedding, in place (CPU twin: engine/model/cpu_rope.cpp).
+// Rotary position embedding, in place (CPU twin: engine/cpu/cpu_rope.cpp).
 //   theta_i = pos * inv_freq[i];  y_a = x_a cos - x_b sin;  y_b = x_b cos + x_a sin  (cos, sin × attention_factor)
 //   (a, b) = (2i, 2i+1) interleaved (DeepSeek) or (i, i + dim/2) NeoX halves (Qwen2).
 #pragma once

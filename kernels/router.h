@@ -1,4 +1,4 @@
-// MoE router selection on the GPU (CPU twin: engine/model/cpu_router.cpp; semantics of the HF-hub
+// MoE router selection on the GPU (CPU twin: engine/cpu/cpu_router.cpp; semantics of the HF-hub
 // remote code, shared docs/deepseek-architecture.md §3.5, §3.6). The fp32 logits come first
 // (linear.h gemv_bf16 over the bf16 gate weight); this kernel does everything after them:
 //   s = sigmoid | softmax(logits); choice = s + bias (selection only)

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "chat/chat_template.h"
+#include "template/chat_template.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/model_session.h"

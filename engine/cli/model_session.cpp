@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "core/error.h"
-#include "model/cpu_backend.h"
+#include "cpu/cpu_backend.h"
 #ifdef MOE_HAVE_CUDA
 #include "cuda/cuda_backend.h"
 #endif

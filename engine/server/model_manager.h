@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "chat/chat_template.h"
+#include "template/chat_template.h"
 #include "cli/model_session.h"
 #include "core/strict_json.h"
 #include "generate/generator.h"

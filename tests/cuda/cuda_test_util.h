@@ -19,7 +19,7 @@
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_storage.h"
-#include "model/cpu_backend.h"
+#include "cpu/cpu_backend.h"
 
 namespace moe::test {
 

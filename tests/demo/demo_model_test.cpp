@@ -9,7 +9,7 @@
 #include <thread>
 #include <unistd.h>
 
-#include "chat/chat_template.h"
+#include "template/chat_template.h"
 #include "cli/model_session.h"
 #include "demo/demo_model.h"
 #include "demo/demo_spec.h"

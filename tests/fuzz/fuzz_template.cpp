@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "chat/chat_template.h"
+#include "template/chat_template.h"
 #include "core/error.h"
 
 namespace {

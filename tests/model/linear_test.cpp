@@ -1,7 +1,7 @@
 // linear (x · Wᵀ + b) and embedding vs the formula, including row-block edges.
 #include <gtest/gtest.h>
 
-#include "model/cpu_storage.h"
+#include "cpu/cpu_storage.h"
 #include "op_test_util.h"
 
 namespace moe {

@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "io/checkpoint.h"
-#include "model/cpu_backend.h"
+#include "cpu/cpu_backend.h"
 #include "model/model.h"
 #include "op_test_util.h"
 #include "tiny_checkpoint.h"

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "model/cpu_backend.h"
+#include "cpu/cpu_backend.h"
 
 namespace moe::test {
 

@@ -18,7 +18,7 @@
 
 #include "generate/generator.h"
 #include "io/checkpoint.h"
-#include "model/cpu_backend.h"
+#include "cpu/cpu_backend.h"
 #include "model/model.h"
 #include "npy.h"
 #include "support/test_paths.h"

@@ -1,0 +1,79 @@
+// CPU: linear (x · Wᵀ + b) and embedding lookup (kernels/linear.cu, tests/model/linear_test.cpp).
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "cpu/cpu_backend.h"
+#include "cpu/cpu_storage.h"
+
+namespace moe {
+
+namespace cpu {
+
+float dot(const float* a, const float* b, int64_t n) {
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
+    return sum;
+}
+
+void matmul_wt(const float* x, int64_t T, const CpuWeightStorage& w, float* y) {
+    // Blocks of W's rows: converted to f32 once (from bf16/f16/fp8 in the mmapped checkpoint) and
+    // reused for all T tokens, so the weights are streamed once per call whatever T is.
+    constexpr int64_t kBlockRows = 16;
+    const int64_t out = w.rows, in = w.cols;
+    const int64_t n_blocks = (out + kBlockRows - 1) / kBlockRows;
+#pragma omp parallel if (T * out * in >= kMinParallelWork)
+    {
+        std::vector<float> scratch(size_t(kBlockRows * in));
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            const int64_t row0 = b * kBlockRows;
+            const int64_t count = std::min(kBlockRows, out - row0);
+            const float* rows = w.rows_f32(row0, count, scratch.data());
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t r = 0; r < count; ++r) y[t * out + row0 + r] = dot(x + t * in, rows + r * in, in);
+        }
+    }
+}
+
+}  // namespace cpu
+
+using namespace cpu;
+
+Tensor CpuBackend::linear(const Tensor& x, const Weight& w, const Tensor* bias) {
+    const CpuWeightStorage& ws = weight_storage(w);
+    if (x.cols() != ws.cols)
+        throw_invalid_argument("linear: x has " + std::to_string(x.cols()) + " columns, the weight expects " +
+                               std::to_string(ws.cols));
+    Tensor y = make_tensor(x.rows(), ws.rows);
+    matmul_wt(f32(x), x.rows(), ws, f32(y));
+    if (bias) {
+        require_shape(*bias, 1, ws.rows, "linear bias");
+        const float* b = f32(*bias);
+        float* py = f32(y);
+        for (int64_t t = 0; t < x.rows(); ++t)
+            for (int64_t o = 0; o < ws.rows; ++o) py[t * ws.rows + o] += b[o];
+    }
+    return y;
+}
+
+Tensor CpuBackend::embedding(const Weight& table, std::span<const int32_t> tokens) {
+    const CpuWeightStorage& ws = weight_storage(table);
+    const int64_t T = int64_t(tokens.size());
+    Tensor out = make_tensor(T, ws.cols);
+    float* po = f32(out);
+    for (int64_t t = 0; t < T; ++t) {
+        const int32_t id = tokens[size_t(t)];
+        if (id < 0 || id >= ws.rows)
+            throw Error(
+                "model.token_out_of_range", "",
+                "token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(ws.rows) + ")");
+        const float* row = ws.rows_f32(id, 1, po + t * ws.cols);
+        if (row != po + t * ws.cols) std::copy_n(row, ws.cols, po + t * ws.cols);
+    }
+    return out;
+}
+
+}  // namespace moe
