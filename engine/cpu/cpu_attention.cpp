@@ -272,4 +272,41 @@ AttentionGrads CpuBackend::attention_train_backward(const Tensor& q, const Tenso
     return g;
 }
 
+void CpuBackend::mla_split_kv(const Tensor& kv, const Tensor& k_pe, const MlaDims& d, Tensor& k, Tensor& v) {
+    const int64_t T = kv.rows(), H = d.n_heads, kvw = d.qk_nope + d.v_head;
+    require_shape(kv, T, H * kvw, "mla_split_kv kv");
+    require_shape(k_pe, T, d.qk_rope, "mla_split_kv k_pe");
+    k = make_tensor(T, H * d.qk_head());
+    v = make_tensor(T, H * d.v_head);
+    const float *pkv = f32(kv), *ppe = f32(k_pe);
+    float *pk = f32(k), *pv = f32(v);
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t h = 0; h < H; ++h) {
+            const float* src = pkv + t * H * kvw + h * kvw;
+            float* kh = pk + t * H * d.qk_head() + h * d.qk_head();
+            std::copy_n(src, d.qk_nope, kh);
+            std::copy_n(ppe + t * d.qk_rope, d.qk_rope, kh + d.qk_nope);
+            std::copy_n(src + d.qk_nope, d.v_head, pv + t * H * d.v_head + h * d.v_head);
+        }
+}
+
+void CpuBackend::mla_split_kv_backward(const Tensor& dk, const Tensor& dv, const MlaDims& d, Tensor& dkv,
+                                       Tensor& dk_pe) {
+    const int64_t T = dk.rows(), H = d.n_heads, kvw = d.qk_nope + d.v_head;
+    require_shape(dk, T, H * d.qk_head(), "mla_split_kv_backward dk");
+    require_shape(dv, T, H * d.v_head, "mla_split_kv_backward dv");
+    dkv = make_tensor(T, H * kvw);
+    dk_pe = make_tensor(T, d.qk_rope);
+    const float *pdk = f32(dk), *pdv = f32(dv);
+    float *pkv = f32(dkv), *ppe = f32(dk_pe);
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t h = 0; h < H; ++h) {
+            const float* kh = pdk + t * H * d.qk_head() + h * d.qk_head();
+            float* dst = pkv + t * H * kvw + h * kvw;
+            std::copy_n(kh, d.qk_nope, dst);
+            std::copy_n(pdv + t * H * d.v_head + h * d.v_head, d.v_head, dst + d.qk_nope);
+            for (int64_t i = 0; i < d.qk_rope; ++i) ppe[t * d.qk_rope + i] += kh[d.qk_nope + i];
+        }
+}
+
 }  // namespace moe

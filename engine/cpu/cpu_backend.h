@@ -76,6 +76,10 @@ public:
                                             const AttentionSaved& saved, const Tensor& d_out, const Tensor& seg_start,
                                             const AttentionDims& dims) override;
 
+    void mla_split_kv(const Tensor& kv, const Tensor& k_pe, const MlaDims& dims, Tensor& k, Tensor& v) override;
+    void mla_split_kv_backward(const Tensor& dk, const Tensor& dv, const MlaDims& dims, Tensor& dkv,
+                               Tensor& dk_pe) override;
+
     RouterOutput route_from_logits(const Tensor& logits, const Tensor* bias, const RouterParams& params,
                                    Tensor& scores) override;
     Tensor route_backward(const Tensor& scores, const RouterOutput& routing, const Tensor& d_weights,

@@ -118,6 +118,12 @@ AttentionGrads Backend::attention_train_backward(const Tensor&, const Tensor&, c
                                                  const Tensor&, const Tensor&, const AttentionDims&) {
     unsupported(*this, "attention_train_backward");
 }
+void Backend::mla_split_kv(const Tensor&, const Tensor&, const MlaDims&, Tensor&, Tensor&) {
+    unsupported(*this, "mla_split_kv");
+}
+void Backend::mla_split_kv_backward(const Tensor&, const Tensor&, const MlaDims&, Tensor&, Tensor&) {
+    unsupported(*this, "mla_split_kv_backward");
+}
 RouterOutput Backend::route_from_logits(const Tensor&, const Tensor*, const RouterParams&, Tensor&) {
     unsupported(*this, "route_from_logits");
 }

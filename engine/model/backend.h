@@ -272,6 +272,13 @@ public:
                                                     const AttentionSaved& saved, const Tensor& d_out,
                                                     const Tensor& seg_start, const AttentionDims& dims);
 
+    // MLA's expanded keys/values for attention_train: kv [T, H*(nope+v)] is kv_b's output (per head:
+    // nope then v columns), k_pe [T, rope] the roped shared key part. k [T, H*(nope+rope)] = per
+    // head [k_nope_h ; k_pe], v [T, H*v]. The backward gives dkv and dk_pe (summed over heads).
+    virtual void mla_split_kv(const Tensor& kv, const Tensor& k_pe, const MlaDims& dims, Tensor& k, Tensor& v);
+    virtual void mla_split_kv_backward(const Tensor& dk, const Tensor& dv, const MlaDims& dims, Tensor& dkv,
+                                       Tensor& dk_pe);
+
     // Router from precomputed f32 logits [T, E]: the same selection and weights as route(), plus
     // the bias-free scores s [T, E] (sigmoid or softmax) that the balance loss and backward need.
     virtual RouterOutput route_from_logits(const Tensor& logits, const Tensor* bias, const RouterParams& params,
