@@ -129,11 +129,11 @@ public:
     void set_device_inputs(const int32_t* d_tokens, const int32_t* d_pos);
 
     // Synthetic weights made on the device (benchmarks): uniform in [-scale, scale), bf16.
-    Weight random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale);
+    Weight random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale) override;
     // f32 [rows, cols] uniform in [center - scale, center + scale).
-    Tensor random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale);
+    Tensor random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale) override;
     // Synthetic expert set: E experts of [inter, hidden] / [hidden, inter], made in place.
-    ExpertSet random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale);
+    ExpertSet random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale) override;
 
     // Routing telemetry: cumulative expert hits counted on the device by route() through `gate`.
     // expert_load() reads them now (synchronises); request/poll copy them on a side stream into

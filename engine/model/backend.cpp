@@ -1,6 +1,9 @@
 #include "model/backend.h"
 
+#include <cmath>
+
 #include "core/error.h"
+#include "counter_rng.h"
 
 namespace moe {
 
@@ -53,6 +56,32 @@ Tensor Backend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bia
     Tensor y = moe_experts(x, routing, experts);
     if (shared) add_inplace(y, ffn(x, *shared));
     return y;
+}
+
+namespace {
+std::vector<float> host_random(int64_t n, uint64_t seed, float center, float scale) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[size_t(i)] = center + scale * (2.0f * rng::uniform(seed, uint64_t(i)) - 1.0f);
+    return v;
+}
+}  // namespace
+
+Weight Backend::random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale) {
+    return weight_from_f32(host_random(rows * cols, seed, 0.0f, scale), rows, cols);
+}
+
+Tensor Backend::random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale) {
+    return upload(host_random(rows * cols, seed, center, scale), rows, cols);
+}
+
+ExpertSet Backend::random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale) {
+    std::vector<FfnWeights> experts;
+    for (int64_t e = 0; e < n_experts; ++e) {
+        const uint64_t s = seed + uint64_t(e) * 3;
+        experts.push_back(FfnWeights{random_weight(inter, hidden, s, scale), random_weight(inter, hidden, s + 1, scale),
+                                     random_weight(hidden, inter, s + 2, std::sqrt(3.0f / float(inter)))});
+    }
+    return make_expert_set(std::move(experts));
 }
 
 std::vector<HostTensor> Backend::decode_step(const void*, int32_t, int64_t,
@@ -124,6 +153,7 @@ void Backend::mla_split_kv(const Tensor&, const Tensor&, const MlaDims&, Tensor&
 void Backend::mla_split_kv_backward(const Tensor&, const Tensor&, const MlaDims&, Tensor&, Tensor&) {
     unsupported(*this, "mla_split_kv_backward");
 }
+Tensor Backend::router_logits(const Tensor& x, const Weight& gate) { return linear(x, gate); }
 RouterOutput Backend::route_from_logits(const Tensor&, const Tensor*, const RouterParams&, Tensor&) {
     unsupported(*this, "route_from_logits");
 }

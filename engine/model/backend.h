@@ -133,6 +133,12 @@ public:
     // A weight from host f32 data [rows, cols] (tests, derived weights).
     virtual Weight weight_from_f32(std::span<const float> data, int64_t rows, int64_t cols) = 0;
     virtual ExpertSet make_expert_set(std::vector<FfnWeights> experts) = 0;
+    // Deterministic pseudo-random weights for benchmarks and from-scratch models: uniform in
+    // [-scale, scale) ([center - scale, center + scale) for tensors). The defaults draw on the host
+    // (kernels/counter_rng.h); a GPU backend fills device memory directly.
+    virtual Weight random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale);
+    virtual Tensor random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale);
+    virtual ExpertSet random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale);
 
     // ---- elementwise ------------------------------------------------------------------------
     // y += x (same shape), in place.
@@ -279,6 +285,9 @@ public:
     virtual void mla_split_kv_backward(const Tensor& dk, const Tensor& dv, const MlaDims& dims, Tensor& dkv,
                                        Tensor& dk_pe);
 
+    // Router logits [T, E] = x · gateᵀ with f32 activations (selection must not depend on a bf16
+    // rounding of x); the default is linear().
+    virtual Tensor router_logits(const Tensor& x, const Weight& gate);
     // Router from precomputed f32 logits [T, E]: the same selection and weights as route(), plus
     // the bias-free scores s [T, E] (sigmoid or softmax) that the balance loss and backward need.
     virtual RouterOutput route_from_logits(const Tensor& logits, const Tensor* bias, const RouterParams& params,

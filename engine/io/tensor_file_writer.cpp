@@ -1,4 +1,4 @@
-#include "demo/safetensors_writer.h"
+#include "io/tensor_file_writer.h"
 
 #include <atomic>
 #include <cerrno>
@@ -12,7 +12,7 @@
 #include "core/error.h"
 #include "core/strict_json.h"
 
-namespace moe::demo {
+namespace moe {
 namespace {
 
 struct FileCloser {
@@ -20,7 +20,7 @@ struct FileCloser {
 };
 
 [[noreturn]] void write_failed(const std::string& path, const std::string& what) {
-    throw Error("demo.write_failed", path, what + ": " + std::strerror(errno));
+    throw Error("io.write_failed", path, what + ": " + std::strerror(errno));
 }
 
 }  // namespace
@@ -58,8 +58,28 @@ int64_t safetensors_file_size(const std::map<std::string, TensorToWrite>& tensor
     return size;
 }
 
+TensorToWrite f32_tensor(std::vector<float> values, std::vector<int64_t> shape) {
+    auto data = std::make_shared<std::vector<float>>(std::move(values));
+    return TensorToWrite{DType::F32, std::move(shape), [data](std::vector<uint8_t>& out) {
+                             const auto* p = reinterpret_cast<const uint8_t*>(data->data());
+                             out.insert(out.end(), p, p + data->size() * sizeof(float));
+                         }};
+}
+
+namespace {
+// Removes a temporary file unless it was renamed into place.
+struct PartialFile {
+    std::string path;
+    bool done = false;
+    ~PartialFile() {
+        if (!done) std::remove(path.c_str());
+    }
+};
+}  // namespace
+
 void write_safetensors(const std::string& path, const std::map<std::string, TensorToWrite>& tensors) {
-    const std::string tmp = unique_partial_name(path);
+    PartialFile partial{unique_partial_name(path)};
+    const std::string& tmp = partial.path;
     {
         std::unique_ptr<std::FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
         if (!f) write_failed(tmp, "cannot create the file");
@@ -73,14 +93,17 @@ void write_safetensors(const std::string& path, const std::map<std::string, Tens
             data.clear();
             t.fill(data);
             if (int64_t(data.size()) != t.bytes())
-                throw Error("demo.internal", tmp, "tensor '" + name + "' produced " + std::to_string(data.size()) +
+                throw Error("io.internal", tmp, "tensor '" + name + "' produced " + std::to_string(data.size()) +
                                                       " bytes, its shape needs " + std::to_string(t.bytes()), name);
             if (std::fwrite(data.data(), 1, data.size(), f.get()) != data.size())
                 write_failed(tmp, "cannot write tensor '" + name + "'");
         }
         if (std::fflush(f.get()) != 0) write_failed(tmp, "cannot flush");
+        // On disk before the rename publishes it: a crash leaves the old file or the whole new one.
+        if (::fsync(::fileno(f.get())) != 0) write_failed(tmp, "cannot sync");
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) write_failed(path, "cannot rename " + tmp + " to it");
+    partial.done = true;
 }
 
-}  // namespace moe::demo
+}  // namespace moe

@@ -12,7 +12,7 @@
 
 #include "core/dtype.h"
 
-namespace moe::demo {
+namespace moe {
 
 struct TensorToWrite {
     DType dtype = DType::BF16;
@@ -29,7 +29,10 @@ int64_t safetensors_file_size(const std::map<std::string, TensorToWrite>& tensor
 // "<path>.partial-<pid>-<n>": a temporary name no other writer (process or thread) uses.
 std::string unique_partial_name(const std::string& path);
 
-// Writes to `path` atomically (a temporary file of this process renamed over it). Throws moe::Error("demo.write_failed").
+// An F32 tensor of `shape` holding `values` (row-major).
+TensorToWrite f32_tensor(std::vector<float> values, std::vector<int64_t> shape);
+
+// Writes to `path` atomically (a temporary file of this process renamed over it). The file is synced before the rename. Throws moe::Error("io.write_failed").
 void write_safetensors(const std::string& path, const std::map<std::string, TensorToWrite>& tensors);
 
-}  // namespace moe::demo
+}  // namespace moe
