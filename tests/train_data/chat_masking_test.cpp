@@ -164,6 +164,24 @@ TEST(ChatMessages, AssistantFirstHasNothingToConditionOn) {
     }
 }
 
+TEST(ChatMessages, TemplateThatRewritesTheTurnIsRefused) {
+    // DeepSeek-R1's template opens <think> in the generation prompt and strips the reasoning from
+    // the rendered turn: no render holds what the model writes, so no mask can come from them.
+    const Json config = {{"bos_token", "<｜begin▁of▁sentence｜>"}, {"eos_token", "<｜end▁of▁sentence｜>"},
+                         {"chat_template", moe::test::read_file(test::data_path("templates/deepseek-r1.jinja"))}};
+    const std::unique_ptr<Tokenizer> r1 = Tokenizer::from_json_text(
+        moe::test::read_file(test::data_path("models/deepseek-v3-tiny/tokenizer.json")), "r1", config.dump());
+    ChatRenderer renderer(*r1);
+    ASSERT_TRUE(renderer.has_template()) << renderer.unavailable_reason();
+    try {
+        renderer.render(Json::array({msg("user", "q"), msg("assistant", "<think>\nr\n</think>\n\na")}));
+        FAIL() << "expected data.template_prefix";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), "data.template_prefix");
+        EXPECT_NE(e.detail().find("<think>"), std::string::npos) << e.detail();
+    }
+}
+
 TEST(ChatMessages, TinyTokenizerMasksLikeDeepSeek) {
     // The tiny tokenizer carries DeepSeek-V3's template with a 500-entry BPE: the same spans.
     const Tokenizer& tok = test::tiny();

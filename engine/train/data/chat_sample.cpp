@@ -21,6 +21,16 @@ bool starts_with(const std::string& s, const std::string& prefix) {
     throw Error("data.bad_field", "", "message " + std::to_string(i) + ": " + what);
 }
 
+// Up to max_bytes of s from byte `from` (whole UTF-8 characters, newlines shown as \n), for error messages.
+std::string excerpt(const std::string& s, size_t from, size_t max_bytes = 32) {
+    while (from > 0 && (static_cast<unsigned char>(s[from]) & 0xC0) == 0x80) --from;
+    size_t end = std::min(s.size(), from + max_bytes);
+    while (end < s.size() && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) ++end;
+    std::string out;
+    for (char c : s.substr(from, end - from)) out += c == '\n' ? std::string("\\n") : std::string(1, c);
+    return out;
+}
+
 Json first_messages(const Json& messages, size_t n) {
     Json out = Json::array();
     for (size_t i = 0; i < n; ++i) out.push_back(messages[i]);
@@ -88,10 +98,17 @@ std::vector<ChatRender> ChatRenderer::render(const Json& messages) const {
                         "message 0 is an assistant message: there is no prompt to condition it on");
         TurnRender t{i, tmpl_->render(first_messages(messages, i), true, context_),
                      tmpl_->render(first_messages(messages, i + 1), false, context_)};
-        if (!starts_with(t.turn, t.prompt))
+        if (!starts_with(t.turn, t.prompt)) {
+            const size_t same = size_t(std::mismatch(t.prompt.begin(), t.prompt.end(), t.turn.begin(), t.turn.end()).first -
+                                       t.prompt.begin());
             throw Error("data.template_prefix", "",
-                        "message " + std::to_string(i) +
-                            ": the template's generation prompt is not a prefix of the rendered assistant turn");
+                        "message " + std::to_string(i) + ": the chat template's generation prompt ('..." +
+                            excerpt(t.prompt, same) + "') is not a prefix of its own render of the assistant turn ('..." +
+                            excerpt(t.turn, same) +
+                            "'): the template rewrites assistant messages (DeepSeek-R1's opens <think> in the prompt "
+                            "and strips the reasoning from the turn), so its renders cannot mark what the model writes; "
+                            "train with a template that keeps the assistant text");
+        }
         turns.push_back(std::move(t));
     }
 

@@ -8,10 +8,12 @@
 // boundaries sit on span boundaries; BOS is whatever the template writes (no second one).
 //
 // Some templates render an earlier turn differently once later messages follow (Qwen3 drops the
-// reasoning of earlier turns, DeepSeek-R1 strips <think>, a later system message moves). Such a
+// reasoning of earlier turns; DeepSeek-V3 moves a later system message to the front). Such a
 // turn is not a prefix of the whole conversation, so it is trained in a sample of its own that
-// ends with it: the text the model saw when it generated that turn. Tested in
-// tests/train_data/chat_masking_test.cpp against the real DeepSeek-V3 and Qwen3 templates.
+// ends with it: the text the model saw when it generated that turn. A template whose generation
+// prompt is not a prefix of its own render of the turn (DeepSeek-R1's: the prompt opens <think>,
+// the turn has the reasoning stripped) cannot mark what the model writes: data.template_prefix.
+// Tested in tests/train_data/chat_masking_test.cpp against the real DeepSeek-V3 and Qwen3 templates.
 #pragma once
 
 #include <optional>
