@@ -114,7 +114,10 @@ Tensor DeepseekTrainGraph::layer_fwd(const LayerContext& c, const DecoderLayerWe
 Tensor DeepseekTrainGraph::layer_bwd(const LayerContext& c, const DecoderLayerWeights& w, const BatchRows& rows,
                                      LayerState& s, float balance, const Tensor& d_out) const {
     Backend& be = c.be;
-    if (s.x1.empty()) layer_fwd(c, w, rows, s.h_in, balance, s, true);  // recompute (checkpointed layer)
+    if (s.x1.empty()) {  // a checkpointed layer: recompute its activations from the kept input
+        const Tensor h_in = s.h_in;
+        layer_fwd(c, w, rows, h_in, balance, s, true);
+    }
     const Tensor d_x2 = w.is_moe ? moe_bwd(c, moe_shape(rows.seq_len, balance), w.moe, s.moe, d_out)
                                  : ffn_bwd(c, w.mlp, s.ffn, d_out);
     const Tensor d_mid = sum_of(be, d_out, rmsnorm_bwd(c, s.h_mid, w.post_norm, c.eps, d_x2));

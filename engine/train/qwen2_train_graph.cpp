@@ -95,7 +95,10 @@ private:
     Tensor layer_bwd(const LayerContext& c, const GqaLayerWeights& w, const BatchRows& rows, LayerState& s,
                      const Tensor& d_out) const {
         Backend& be = c.be;
-        if (s.x1.empty()) layer_fwd(c, w, rows, s.h_in, s, true);
+        if (s.x1.empty()) {  // a checkpointed layer: recompute its activations from the kept input
+            const Tensor h_in = s.h_in;
+            layer_fwd(c, w, rows, h_in, s, true);
+        }
         const Tensor d_x2 = ffn_bwd(c, w.mlp, s.ffn, d_out);
         const Tensor d_mid = sum_of(be, d_out, rmsnorm_bwd(c, s.h_mid, w.post_norm, c.eps, d_x2));
         const Tensor d_x1 = gqa_bwd(c, gqa_, rows, w, s.attn, d_mid);
