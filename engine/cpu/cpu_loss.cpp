@@ -5,6 +5,7 @@
 // Rows with target −1 carry no loss and a zero gradient.
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "cpu/cpu_backend.h"
@@ -25,9 +26,10 @@ CrossEntropyResult CpuBackend::cross_entropy(const Tensor& logits, const Tensor&
     CrossEntropyResult r{0.0, 0, make_tensor(T, V)};
     const float* pl = f32(logits);
     float* pd = f32(r.d_logits);
-    double loss = 0.0;
-    int64_t n_valid = 0;
-#pragma omp parallel for reduction(+ : loss, n_valid) if (T * V >= kMinParallelWork)
+    // Per-row losses summed in row order afterwards: the same bits whatever the thread count
+    // (exact resume compares loss curves bit for bit).
+    std::vector<double> row_loss(static_cast<size_t>(T), 0.0);
+#pragma omp parallel for if (T * V >= kMinParallelWork)
     for (int64_t t = 0; t < T; ++t) {
         if (tg[t] < 0) continue;
         const float* l = pl + t * V;
@@ -36,14 +38,15 @@ CrossEntropyResult CpuBackend::cross_entropy(const Tensor& logits, const Tensor&
         float sum = 0.0f;
         for (int64_t v = 0; v < V; ++v) sum += std::exp(l[v] - m);
         const float lse = m + std::log(sum);
-        loss += double(lse) - double(l[tg[t]]);
-        ++n_valid;
+        row_loss[size_t(t)] = double(lse) - double(l[tg[t]]);
         float* d = pd + t * V;
         for (int64_t v = 0; v < V; ++v) d[v] = scale * std::exp(l[v] - lse);
         d[tg[t]] -= scale;
     }
-    r.loss_sum = loss;
-    r.n_valid = n_valid;
+    for (int64_t t = 0; t < T; ++t) {
+        r.loss_sum += row_loss[size_t(t)];
+        r.n_valid += tg[t] >= 0 ? 1 : 0;
+    }
     return r;
 }
 

@@ -59,6 +59,7 @@ void ParameterStore::add_lora(const std::string& base_name, const Weight& base, 
     slot->a_weight = pa.weight;
     slot->b_weight = pb.weight;
     slot->grads = LoraGrads{pa.grad, pb.grad};
+    lora_base_seed_[base.storage()] = seed;
     lora_[base.storage()] = std::move(slot);
 }
 
@@ -75,6 +76,9 @@ void ParameterStore::add_expert_lora(const std::string& prefix, const ExpertSet&
         pa.is_lora = pb.is_lora = true;
         *projs[i].second = LoraGrads{pa.grad, pb.grad};
     }
+    lora_base_seed_[&slot->weights.gate] = adapters.gate.seed;
+    lora_base_seed_[&slot->weights.up] = adapters.up.seed;
+    lora_base_seed_[&slot->weights.down] = adapters.down.seed;
     expert_lora_[base.storage.get()] = std::move(slot);
 }
 
@@ -124,6 +128,16 @@ std::vector<const Parameter*> ParameterStore::parameters() const {
 Parameter* ParameterStore::find(const std::string& name) {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : it->second;
+}
+
+void ParameterStore::set_dropout_key(uint64_t key) {
+    auto mix = [key](uint64_t base) { return (base ^ (key * 0x9E3779B97F4A7C15ull)) + 0x632BE59BD9B4E019ull * (key + 1); };
+    for (auto& [storage, slot] : lora_) slot->weights.seed = mix(lora_base_seed_[storage]);
+    for (auto& [storage, slot] : expert_lora_) {
+        slot->weights.gate.seed = mix(lora_base_seed_[&slot->weights.gate]);
+        slot->weights.up.seed = mix(lora_base_seed_[&slot->weights.up]);
+        slot->weights.down.seed = mix(lora_base_seed_[&slot->weights.down]);
+    }
 }
 
 void ParameterStore::zero_grads() {

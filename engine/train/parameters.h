@@ -84,6 +84,9 @@ public:
     std::vector<const Parameter*> parameters() const;
     Parameter* find(const std::string& name);
     void zero_grads();
+    // LoRA dropout masks must differ from one micro-batch to the next yet be reproducible (exact
+    // resume, recomputation): every adapter's mask seed becomes a mix of its own base seed and `key`.
+    void set_dropout_key(uint64_t key);
     // Σ over parameters of Σ g² (each parameter once), for the global norm.
     double grad_sum_squares() const;
     // After the optimiser changed the masters: refresh the graph's weight copies (GPU backends).
@@ -103,6 +106,7 @@ private:
     };
     std::map<const void*, ExpertStack> experts_;  // expert set storage -> stack
     std::map<const void*, std::unique_ptr<LoraSlot>> lora_;
+    std::map<const void*, uint64_t> lora_base_seed_;  // adapter -> its seed at creation
     std::map<const void*, std::unique_ptr<ExpertLoraSlot>> expert_lora_;
 };
 

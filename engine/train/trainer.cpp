@@ -50,7 +50,9 @@ StepResult Trainer::step(const std::vector<MicroBatch>& mbs, float lr, Updates u
     r.ce_mtp.assign(size_t(D), 0.0);
     r.mtp_tokens.assign(size_t(D), 0);
     std::map<int64_t, std::vector<int64_t>> loads;
-    for (const MicroBatch& b : mbs) {
+    for (size_t i = 0; i < mbs.size(); ++i) {
+        const MicroBatch& b = mbs[i];
+        params_.set_dropout_key(uint64_t(steps_) * 1024 + i);  // fresh, reproducible dropout masks
         const MicroBatchLosses l = graph_.forward_backward(b, scales);
         r.ce += l.ce;
         r.ce_tokens += l.ce_tokens;
