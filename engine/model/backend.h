@@ -220,6 +220,16 @@ public:
     virtual std::vector<HostTensor> decode_step(const void* owner, int32_t token, int64_t pos,
                                                 const std::function<std::vector<Tensor>()>& body);
     virtual void forget_steps(const void* owner);
+
+    // ---- device queries (optional) -----------------------------------------------------------
+    // The accelerator this backend computes on: its name and memory, device-wide (other processes
+    // count too, as nvidia-smi shows it). nullopt for a host backend or when the query fails. Any
+    // thread, no synchronisation: telemetry polls it while the model runs.
+    struct DeviceMemory {
+        std::string name;
+        uint64_t free_bytes = 0, total_bytes = 0;
+    };
+    virtual std::optional<DeviceMemory> device_memory() const { return std::nullopt; }
 };
 
 }  // namespace moe
