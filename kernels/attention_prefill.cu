@@ -35,23 +35,6 @@ __device__ __forceinline__ void stage_prefill_keys(float* k_s, float* v_s, const
     }
 }
 
-// s[i] = q_i · k_lane for the warp's kRowsPerWarp query rows (0 for lanes past the tile's nk keys).
-__device__ __forceinline__ void score_rows(float (&s)[kRowsPerWarp], const float* q_s, const float* k_s, int warp,
-                                           int lane, int nk, int64_t dk) {
-#pragma unroll
-    for (int i = 0; i < kRowsPerWarp; ++i) s[i] = 0.0f;
-    if (lane < nk) {
-        const float* kr = k_s + lane * (dk + 1);
-        const float* qr = q_s + warp * kRowsPerWarp * dk;
-#pragma unroll 4
-        for (int64_t d = 0; d < dk; ++d) {
-            const float kv = kr[d];
-#pragma unroll
-            for (int i = 0; i < kRowsPerWarp; ++i) s[i] = fmaf(qr[i * dk + d], kv, s[i]);
-        }
-    }
-}
-
 // Online softmax of each row over the tile, causal (key j0 + lane visible to a row at position pos[i]
 // when j0 + lane <= pos[i]): p[i] = this lane's probability; m, l and acc rescaled to the new max.
 template <int NV>
@@ -141,8 +124,22 @@ __global__ void __launch_bounds__(kPrefillWarps * 32) prefill_kernel(PrefillAttn
         __syncthreads();
         stage_prefill_keys(k_s, v_s, a, j0, kvh, nk, dk, vec);
         __syncthreads();
-        float s[kRowsPerWarp], p[kRowsPerWarp];
-        score_rows(s, q_s, k_s, warp, lane, nk, dk);
+        // s[i] = q_i · k_lane for the warp's rows (kept in the kernel: as a helper taking s by
+        // reference, prefill_kernel<1> spilled).
+        float s[kRowsPerWarp];
+#pragma unroll
+        for (int i = 0; i < kRowsPerWarp; ++i) s[i] = 0.0f;
+        if (lane < nk) {
+            const float* kr = k_s + lane * (dk + 1);
+            const float* qr = q_s + warp * kRowsPerWarp * dk;
+#pragma unroll 4
+            for (int64_t d = 0; d < dk; ++d) {
+                const float kv = kr[d];
+#pragma unroll
+                for (int i = 0; i < kRowsPerWarp; ++i) s[i] = fmaf(qr[i * dk + d], kv, s[i]);
+            }
+        }
+        float p[kRowsPerWarp];
         softmax_rows<NV>(p, s, m, l, acc, pos, j0, lane, nk, a.scale);
         accumulate_rows<NV>(acc, p, v_s, nk, lane, a.dv);
     }
