@@ -10,6 +10,11 @@
 // Prefill (many queries): a tiled flash-style kernel, `attention_prefill`, with online softmax;
 // MLA prefill first expands k_nope / v from the cached latent through kv_b (a cuBLAS GEMM in the
 // engine), so the kernel sees ordinary per-head K and V.
+//
+// Sources by kernel family: attention_prep.cu (cache writes, decode prologues), attention_decode.cu
+// and attention_decode_lanes.cu (split-K decode), attention_combine.cu (split-KV combine, MLA's
+// fused W_UV), attention_prefill.cu (flash prefill), attention_prefill_tc.cu (tensor-core prefill
+// pieces); their shared device helpers are in attention_common.cuh.
 #pragma once
 
 #include <cuda_runtime.h>

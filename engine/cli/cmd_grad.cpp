@@ -9,7 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_session.h"
+#include "session/model_session.h"
 #include "cli/token_file.h"
 #include "core/error.h"
 #include "train/grad_outputs.h"

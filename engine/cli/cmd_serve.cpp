@@ -16,6 +16,8 @@
 #include <sys/prctl.h>
 #endif
 
+#include <spdlog/spdlog.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -94,7 +96,7 @@ private:
         while (!done_) {
             const int sig = sigtimedwait(&set, nullptr, &tick);
             if (sig == SIGINT || sig == SIGTERM) {
-                std::fprintf(stderr, "serve: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+                spdlog::info("serve: {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
                 server.stop();
                 return;
             }
@@ -116,14 +118,13 @@ bool load_at_start(server::HttpServer& server, const Args& args, const server::S
     lo.backend = o.backend;
     lo.max_context = o.max_context;
     const server::ModelEvent last = server.load_model(lo, [](const server::ModelEvent& ev) {
-        if (ev.kind == server::ModelEvent::Kind::Progress) std::fprintf(stderr, "load: %s\n", ev.message.c_str());
+        if (ev.kind == server::ModelEvent::Kind::Progress) spdlog::info("load: {}", ev.message);
     });
     if (last.kind == server::ModelEvent::Kind::Error) {
-        std::fprintf(stderr, "moe-engine serve: error: %s\n", last.error.message.c_str());
+        spdlog::error("moe-engine serve: {}", last.error.message);
         return false;
     }
-    std::fprintf(stderr, "load: serving '%s' (context %lld tokens)\n", last.model->id.c_str(),
-                 (long long)last.model->max_context);
+    spdlog::info("load: serving '{}' (context {} tokens)", last.model->id, last.model->max_context);
     return true;
 }
 
@@ -147,8 +148,8 @@ int cmd_serve(const std::vector<std::string>& argv) {
 #endif
     const server::ServerOptions options = parse_options(args);
     if (!server::is_loopback_host(options.host) && options.api_key.empty())
-        std::fprintf(stderr, "serve: WARNING: listening on %s without an API key: anyone who can reach this "
-                             "address can use the model\n", options.host.c_str());
+        spdlog::warn("serve: listening on {} without an API key: anyone who can reach this address can use the model",
+                     options.host);
     SignalStopper::block_signals();  // before any thread starts
     server::HttpServer server(options);
     if (args.has("model") && args.has("demo")) throw Error("cli.bad_argument", "", "--model and --demo exclude each other");
@@ -158,7 +159,7 @@ int cmd_serve(const std::vector<std::string>& argv) {
     print_listening(options.host, port);
     const bool ok = server.serve();
     server.stop();
-    std::fprintf(stderr, "serve: stopped\n");
+    spdlog::info("serve: stopped");
     return ok ? 0 : 1;
 }
 

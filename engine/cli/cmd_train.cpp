@@ -12,7 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_session.h"
+#include "session/model_session.h"
 #include "core/error.h"
 #include "train/training_run.h"
 

@@ -107,6 +107,8 @@ public:
     std::vector<HostTensor> decode_step(const void* owner, int32_t token, int64_t pos,
                                         const std::function<std::vector<Tensor>()>& body) override;
     void forget_steps(const void* owner) override;
+    // The GPU's name and free / total memory (cudaMemGetInfo; cuda_device_memory.cpp).
+    std::optional<DeviceMemory> device_memory() const override;
 
     // ---- beyond the Backend interface ------------------------------------------------------
     const cuda::CudaDeviceInfo& device() const;

@@ -323,6 +323,16 @@ public:
     // m (exp_avg), v (exp_avg_sq) in place.
     virtual double sum_squares(const Tensor& x);
     virtual void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step);
+
+    // ---- device queries (optional) -----------------------------------------------------------
+    // The accelerator this backend computes on: its name and memory, device-wide (other processes
+    // count too, as nvidia-smi shows it). nullopt for a host backend or when the query fails. Any
+    // thread, no synchronisation: telemetry polls it while the model runs.
+    struct DeviceMemory {
+        std::string name;
+        uint64_t free_bytes = 0, total_bytes = 0;
+    };
+    virtual std::optional<DeviceMemory> device_memory() const { return std::nullopt; }
 };
 
 }  // namespace moe

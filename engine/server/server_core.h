@@ -9,6 +9,7 @@
 
 #include "server/generation_worker.h"
 #include "server/model_manager.h"
+#include "server/route_table.h"
 #include "server/server_stats.h"
 
 namespace moe::server {
@@ -36,6 +37,7 @@ struct ServerCore {
     ServerOptions options;
     ModelManager models;
     ServerStats stats;
+    RouteTable routes;  // filled by the route registrations, read by the 405 handler
     std::atomic<bool> stopping{false};
     std::atomic<int> telemetry_streams{0};
     std::atomic<uint64_t> telemetry_seq{0};

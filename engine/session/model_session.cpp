@@ -1,6 +1,6 @@
-#include "cli/model_session.h"
+#include "session/model_session.h"
 
-#include <cstdio>
+#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "cpu/cpu_backend.h"
@@ -8,33 +8,33 @@
 #include "cuda/cuda_backend.h"
 #endif
 
-namespace moe::cli {
+namespace moe {
 
 std::unique_ptr<Backend> make_backend(const std::string& choice) {
     if (choice != "cpu" && choice != "cuda" && choice != "auto")
         throw Error("cli.bad_argument", "", "--backend must be cpu, cuda or auto, got '" + choice + "'");
     if (choice == "cpu") {
-        std::fprintf(stderr, "backend: cpu\n");
+        spdlog::info("backend: cpu");
         return std::make_unique<CpuBackend>();
     }
 #ifdef MOE_HAVE_CUDA
     if (choice == "cuda") {
         auto backend = make_cuda_backend();  // throws cuda.no_device / cuda.driver_too_old / ...
-        std::fprintf(stderr, "backend: %s\n", backend->name().c_str());
+        spdlog::info("backend: {}", backend->name());
         return backend;
     }
     const std::string why_not = cuda_unavailable_reason();
     if (why_not.empty()) {
         auto backend = make_cuda_backend();
-        std::fprintf(stderr, "backend: %s (auto)\n", backend->name().c_str());
+        spdlog::info("backend: {} (auto)", backend->name());
         return backend;
     }
-    std::fprintf(stderr, "backend: cpu (auto: %s)\n", why_not.c_str());
+    spdlog::info("backend: cpu (auto: {})", why_not);
     return std::make_unique<CpuBackend>();
 #else
     if (choice == "cuda")
         throw Error("backend.unavailable", "", "this build has no CUDA backend (nvcc was not found at build time); use --backend cpu");
-    std::fprintf(stderr, "backend: cpu (auto: this build has no CUDA backend)\n");
+    spdlog::info("backend: cpu (auto: this build has no CUDA backend)");
     return std::make_unique<CpuBackend>();
 #endif
 }
@@ -49,4 +49,4 @@ ModelSession open_model(const std::string& dir, const std::string& backend_choic
     return s;
 }
 
-}  // namespace moe::cli
+}  // namespace moe
