@@ -33,6 +33,7 @@ constexpr Command kCommands[] = {
     {"download", cmd_download, "fetch a hub repository into the HF cache, resumable and sha256-verified"},
     {"hub", cmd_hub, "hub search / files (with a memory estimate) / scan of the local model library"},
     {"train", cmd_train, "a fine-tune run (full / LoRA / MTP heads) with checkpoints, exact resume and per-domain eval"},
+    {"export", cmd_export, "a training run's checkpoint as a Hugging Face checkpoint (LoRA folded in, biases, MTP)"},
     {"grad", cmd_grad, "losses and gradients of one training step, an AdamW step (parity with autograd)"},
 };
 

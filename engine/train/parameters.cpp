@@ -34,9 +34,9 @@ ExpertSet ParameterStore::add_experts(const std::string& prefix, Tensor gate, Te
     const int64_t inter = gate.rows() / E, hidden = down.rows() / E;
     ExpertStack stack;
     stack.set = backend_.expert_set_from_tensors(gate, up, down, E);
-    stack.gate = &add(prefix + "experts.gate", std::move(gate));
-    stack.up = &add(prefix + "experts.up", std::move(up));
-    stack.down = &add(prefix + "experts.down", std::move(down));
+    stack.gate = &add(prefix + "gate", std::move(gate));
+    stack.up = &add(prefix + "up", std::move(up));
+    stack.down = &add(prefix + "down", std::move(down));
     for (int64_t e = 0; e < E; ++e) {
         const std::string p = prefix + std::to_string(e);
         stack.gate->slices.push_back({p + ".gate_proj.weight", e * inter, inter});
@@ -71,8 +71,8 @@ void ParameterStore::add_expert_lora(const std::string& prefix, const ExpertSet&
                                                                {&adapters.down, &slot->grads.down}};
     const char* names[] = {"gate", "up", "down"};
     for (int i = 0; i < 3; ++i) {
-        Parameter& pa = add(prefix + "experts." + names[i] + ".lora_A", projs[i].first->a);
-        Parameter& pb = add(prefix + "experts." + names[i] + ".lora_B", projs[i].first->b);
+        Parameter& pa = add(prefix + names[i] + ".lora_A", projs[i].first->a);
+        Parameter& pb = add(prefix + names[i] + ".lora_B", projs[i].first->b);
         pa.is_lora = pb.is_lora = true;
         *projs[i].second = LoraGrads{pa.grad, pb.grad};
     }

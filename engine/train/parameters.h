@@ -24,7 +24,7 @@ struct Parameter {
         std::string name;  // the hub tensor, rows [row0, row0 + rows) of the parameter
         int64_t row0 = 0, rows = 0;
     };
-    std::string name;                  // checkpoint name (stacked experts: "<prefix>experts.{gate,up,down}")
+    std::string name;                  // checkpoint name (stacked experts: "model.layers.L.mlp.experts.{gate,up,down}")
     std::vector<std::string> aliases;  // more checkpoint names of this same tensor
     std::vector<Slice> slices;         // stacked experts: the per-expert hub tensors
     Tensor value;                      // F32 master [rows, cols]
@@ -62,7 +62,9 @@ public:
     Parameter& add_matrix(const std::string& name, Tensor master);
     // A trainable vector [1, n] (norm weight, bias): the graph reads the master itself.
     Parameter& add_vector(const std::string& name, Tensor master);
-    // The routed experts of one layer from stacked masters; slices named prefix + "{e}.{gate,up,down}_proj.weight".
+    // The routed experts of one layer from stacked masters (prefix "model.layers.L.mlp.experts."):
+    // parameters prefix + "{gate,up,down}", slices named prefix + "{e}.{gate,up,down}_proj.weight";
+    // their LoRA adapters prefix + "{gate,up,down}.lora_{A,B}".
     // (Frozen experts are no parameters: the source loads them as a plain ExpertSet.)
     ExpertSet add_experts(const std::string& prefix, Tensor gate, Tensor up, Tensor down, int64_t n_experts);
     // A LoRA adapter pair on `base` (a Weight handle of the graph) / on an expert set.

@@ -126,7 +126,7 @@ void TrainableSource::attach_expert_lora(const std::string& prefix, const Expert
     ExpertLora l;
     l.rank = r;
     auto make = [&](const char* proj, int64_t out, int64_t in) {
-        const std::string module = prefix + "experts." + proj;
+        const std::string module = prefix + proj;
         return LoraWeights{be.random_tensor(E * r, in, tensor_seed(spec_.lora.seed, module), 0.0f, 1.0f / std::sqrt(float(in))),
                            be.alloc(E * out, r), spec_.lora.scale(), spec_.lora.dropout, ++lora_seed_};
     };

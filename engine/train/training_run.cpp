@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -88,6 +89,15 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
 TrainingRun::TrainingRun(RunConfig config, EventSink sink, std::unique_ptr<Backend> backend)
     : config_(std::move(config)), sink_(std::move(sink)), backend_(std::move(backend)) {
     config_.validate();
+    // run.json and checkpoints name absolute paths: export and resume work from any folder.
+    auto absolute = [](std::string& p) {
+        if (!p.empty()) p = fs::absolute(p).lexically_normal().string();
+    };
+    absolute(config_.model);
+    absolute(config_.scratch_config);
+    absolute(config_.tokenizer);
+    absolute(config_.out);
+    for (DataSourceSpec& s : config_.data.sources) absolute(s.path);
     if (!backend_) backend_ = std::make_unique<CpuBackend>();
     fs::create_directories(config_.out);
     open_model();
@@ -109,6 +119,7 @@ void TrainingRun::open_model() {
         mc = load_model_config(config_.scratch_config);
         if (tokenizer_dir.empty()) tokenizer_dir = fs::path(config_.scratch_config).parent_path().string();
     }
+    config_.tokenizer = tokenizer_dir;  // run.json names it: export copies its files
     tokenizer_ = Tokenizer::load(tokenizer_dir);
     const bool has_mtp = checkpoint_ ? checkpoint_->num_mtp_layers() > 0 : mc.num_nextn_predict_layers > 0;
     if ((config_.method == TrainMethod::MtpHead || config_.objectives.mtp_lambda > 0.0f) && !has_mtp)
@@ -268,6 +279,9 @@ std::string TrainingRun::save_checkpoint() {
                      {"routing_bias", biases},
                      {"config", config_.to_json()}};
     write_file_atomic(sd.file("state.json"), state.dump(2) + "\n");
+    // Test hook (tests/train/run_test.cpp): hold the half-written checkpoint so a kill -9 lands mid-save.
+    if (const char* delay = std::getenv("MOE_TRAIN_SAVE_DELAY_MS"))
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
     sd.commit();
     last_checkpoint_ = dir;
     prune_checkpoints();

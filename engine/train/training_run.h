@@ -64,6 +64,8 @@ public:
 
     // Writes a checkpoint of the current state now (also what run() does at its intervals).
     std::string save_checkpoint();
+    // The run's graph (forward-only evaluation in tests and tools).
+    TrainGraph& graph() { return *graph_; }
 
 private:
     void open_model();
