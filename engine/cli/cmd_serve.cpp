@@ -46,6 +46,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"max-prompt-tokens", true, "longest prompt in tokens (default: the context capacity)"},
     {"telemetry-interval-ms", true, "default telemetry snapshot interval (default 500)"},
     {"max-telemetry-streams", true, "concurrent telemetry streams (default 4)"},
+    {"runs-dir", true, "folder of fine-tune runs started through the API (default $XDG_DATA_HOME/moe-workbench/runs)"},
     {"exit-with-parent", false, "exit when the parent process dies (Linux; for the workbench)"},
     {"test-token-delay-ms", true, "testing only: sleep this long after each generated token"},
     {"help", false, "show this help"}};
@@ -65,6 +66,7 @@ server::ServerOptions parse_options(const Args& args) {
     o.telemetry_interval_ms = int(std::clamp<int64_t>(args.get_int("telemetry-interval-ms", 500), 20, 60'000));
     o.max_telemetry_streams = size_t(std::max<int64_t>(1, args.get_int("max-telemetry-streams", 4)));
     o.token_delay = std::chrono::milliseconds(std::max<int64_t>(0, args.get_int("test-token-delay-ms", 0)));
+    o.runs_dir = args.get_or("runs-dir", "");
     return o;
 }
 

@@ -147,13 +147,21 @@ int cmd_train(const std::vector<std::string>& argv) {
             print_human(e, tty);
         }
     };
-    config.validate();
-    train::TrainingRun run(config, sink, make_backend(config.backend));
     train::RunControl control;
     g_control = &control;
     std::signal(SIGINT, on_train_stop_signal);
     std::signal(SIGTERM, on_train_stop_signal);
-    const Json end = run.run(control);
+    Json end;
+    try {
+        config.validate();
+        train::TrainingRun run(config, sink, make_backend(config.backend));
+        end = run.run(control);
+    } catch (const Error& e) {
+        // A client reading the event stream (the server's training job) learns why the run ended.
+        if (json) sink(Json{{"event", "error"}, {"code", e.code()}, {"message", e.what()}});
+        g_control = nullptr;
+        throw;
+    }
     g_control = nullptr;
     if (tty) std::fprintf(stderr, "\n");
     return end["event"] == "cancelled" ? 130 : 0;

@@ -81,6 +81,11 @@ HttpServer::HttpServer(ServerOptions options)
     register_openai_routes(*http_, *core_);
     register_workbench_routes(*http_, *core_);
     register_model_routes(*http_, *core_);
+    // Training yields to generation: a run is stopped while a generation runs (train_jobs.h).
+    ServerCore* c = core_.get();
+    core_->train = std::make_unique<TrainJobs>(TrainJobsOptions{o.runs_dir, "", o.backend},
+                                               [c] { return c->worker.snapshot().running.has_value(); });
+    register_train_routes(*http_, *core_);
 }
 
 HttpServer::~HttpServer() { stop(); }

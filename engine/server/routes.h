@@ -15,5 +15,7 @@ void register_openai_routes(httplib::Server& http, ServerCore& core);
 void register_workbench_routes(httplib::Server& http, ServerCore& core);
 // POST /workbench/v1/models/load, POST /workbench/v1/models/unload
 void register_model_routes(httplib::Server& http, ServerCore& core);
+// POST/GET /workbench/v1/train, GET /workbench/v1/train/{id}[/history], POST .../{pause,resume,cancel,export}
+void register_train_routes(httplib::Server& http, ServerCore& core);
 
 }  // namespace moe::server

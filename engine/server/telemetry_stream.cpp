@@ -129,7 +129,9 @@ bool telemetry_step(TelemetryState& s, httplib::DataSink& sink) {
         return sink.is_writable();  // notices a client that left between snapshots
     }
     s.next = (s.sent == 0 || s.next + s.interval < now) ? now + s.interval : s.next + s.interval;
-    const std::string ev = sse_event(telemetry_snapshot(s.core.models, s.core.stats, ++s.core.telemetry_seq));
+    Json snap = telemetry_snapshot(s.core.models, s.core.stats, ++s.core.telemetry_seq);
+    snap["training"] = s.core.train ? s.core.train->telemetry() : Json(nullptr);
+    const std::string ev = sse_event(snap);
     if (!sink.write(ev.data(), ev.size())) return false;
     if (++s.sent == s.max_events) {
         s.release();

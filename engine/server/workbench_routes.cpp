@@ -64,7 +64,9 @@ void register_workbench_routes(httplib::Server& http, ServerCore& core) {
     });
     get_route(http, core, "/workbench/v1/telemetry/snapshot",
               [&core](const httplib::Request&, httplib::Response& res) {
-                  send_json(res, 200, telemetry_snapshot(core.models, core.stats, ++core.telemetry_seq));
+                  Json snap = telemetry_snapshot(core.models, core.stats, ++core.telemetry_seq);
+                  snap["training"] = core.train ? core.train->telemetry() : Json(nullptr);
+                  send_json(res, 200, snap);
               });
 }
 
