@@ -1211,8 +1211,8 @@ __global__ void __launch_bounds__(kTrainThreads)
     pdl_begin();
     __shared__ float red[kTrainThreads / 32];
     const int64_t i = blockIdx.x, h = blockIdx.y, row = b.r0 + i;
-    const float* s = scores + (h * b.nq + i) * b.nk;
-    uint16_t* out = p + (h * b.nq + i) * b.nk;
+    const float* s = scores + (h * b.nq + i) * b.ld;
+    uint16_t* out = p + (h * b.nq + i) * b.ld;
     const int64_t lo = b.seg_start[row] - b.k0, hi = row - b.k0;
     float m = kNegInf;
     for (int64_t j = lo + threadIdx.x; j <= hi; j += kTrainThreads) m = fmaxf(m, s[j] * b.scale);
@@ -1232,7 +1232,7 @@ __global__ void __launch_bounds__(kTrainThreads)
                                   uint16_t* __restrict__ p, uint16_t* __restrict__ ds) {
     pdl_begin();
     const int64_t i = blockIdx.x, h = blockIdx.y, row = b.r0 + i;
-    const int64_t base = (h * b.nq + i) * b.nk;
+    const int64_t base = (h * b.nq + i) * b.ld;
     const int64_t lo = b.seg_start[row] - b.k0, hi = row - b.k0;
     const float l = lse[row * b.n_heads + h], D = drow[row * b.n_heads + h];
     for (int64_t j = threadIdx.x; j < b.nk; j += kTrainThreads) {
@@ -1311,8 +1311,8 @@ __global__ void mla_split_kv_backward_kernel(const float* __restrict__ dk, const
 }
 
 bool train_block_ok(const TrainAttnBlock& b) {
-    return b.n_heads > 0 && b.n_heads <= 65535 && b.nq > 0 && b.nq <= 2147483647 && b.nk >= b.nq && b.k0 >= 0 &&
-           b.k0 <= b.r0 && b.seg_start;
+    return b.n_heads > 0 && b.n_heads <= 65535 && b.nq > 0 && b.nq <= 2147483647 && b.nk >= b.nq && b.ld >= b.nk &&
+           b.k0 >= 0 && b.k0 <= b.r0 && b.seg_start;
 }
 
 }  // namespace

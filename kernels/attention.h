@@ -142,9 +142,10 @@ cudaError_t causal_softmax_bf16(const float* scores, int64_t H, int64_t T, int64
 // The engine (cuda_attention.cpp) runs attention over whole sequences as blocks of query rows
 // [r0, r0 + nq) against key rows [k0, k0 + nk) (k0 = the earliest segment start of the block, so
 // k0 + nk = r0 + nq), with the scores of every head materialised by cuBLAS: S [H, nq, nk] f32 = q kᵀ
-// (unscaled). Row r sees keys seg_start[r] .. r.
+// (unscaled), rows ld apart. Row r sees keys seg_start[r] .. r.
 struct TrainAttnBlock {
     int64_t n_heads = 0, nq = 0, nk = 0, r0 = 0, k0 = 0;
+    int64_t ld = 0;  // row stride of the [H, nq, ·] score matrices, >= nk (a multiple of 8: aligned GEMM rows)
     const int32_t* seg_start = nullptr;  // [T] absolute rows, seg_start[r] in [k0, r] for the block's rows
     float scale = 1.0f;
 };

@@ -383,9 +383,10 @@ struct CudaBackend::SegPlan {
     struct Block {
         int64_t r0 = 0, nq = 0, k0 = 0;
         int64_t nk() const { return r0 + nq - k0; }
+        int64_t ld() const { return (nk() + 7) / 8 * 8; }
     };
     std::vector<Block> blocks;
-    int64_t max_scores = 0;  // max over the blocks of nq · nk
+    int64_t max_scores = 0;  // max over the blocks of nq · ld
 };
 
 namespace {
@@ -422,14 +423,16 @@ TrainOperands train_operands(DeviceContext& ctx, const Tensor& q, const Tensor& 
     return o;
 }
 
-// Query rows [r0, r0 + nq) against key rows [k0, r0 + nq).
-kernels::TrainAttnBlock train_block(int64_t r0, int64_t nq, int64_t k0, const Tensor& seg_start, const AttentionDims& d) {
+// Query rows [r0, r0 + nq) against key rows [k0, r0 + nq), score rows ld apart.
+kernels::TrainAttnBlock train_block(int64_t r0, int64_t nq, int64_t k0, int64_t ld, const Tensor& seg_start,
+                                    const AttentionDims& d) {
     kernels::TrainAttnBlock tb;
     tb.n_heads = d.n_heads;
     tb.nq = nq;
     tb.nk = r0 + nq - k0;
     tb.r0 = r0;
     tb.k0 = k0;
+    tb.ld = ld;
     tb.seg_start = i32(seg_start);
     tb.scale = d.scale;
     return tb;
@@ -440,8 +443,8 @@ void block_scores(cublasHandle_t h, const TrainOperands& o, const kernels::Train
                   float* scores) {
     const int64_t ld = b.n_heads * d.qk_dim;
     gemm_bf16_strided(h, CUBLAS_OP_T, CUBLAS_OP_N, b.nk, b.nq, d.qk_dim, 1.0f, o.k->as<uint16_t>() + b.k0 * ld, ld,
-                      d.qk_dim, o.q->as<uint16_t>() + b.r0 * ld, ld, d.qk_dim, 0.0f, scores, CUDA_R_32F, b.nk,
-                      b.nq * b.nk, b.n_heads);
+                      d.qk_dim, o.q->as<uint16_t>() + b.r0 * ld, ld, d.qk_dim, 0.0f, scores, CUDA_R_32F, b.ld,
+                      b.nq * b.ld, b.n_heads);
 }
 
 }  // namespace
@@ -466,9 +469,11 @@ std::shared_ptr<const CudaBackend::SegPlan> CudaBackend::seg_plan(const Tensor& 
         SegPlan::Block b;
         b.r0 = r0;
         b.nq = std::min(kQueryBlock, T - r0);
-        b.k0 = *std::min_element(ss.begin() + r0, ss.begin() + r0 + b.nq);
+        // The earliest segment start, rounded down to a multiple of 8 (aligned GEMM operands; the
+        // extra keys are masked like any other key outside a row's segment).
+        b.k0 = *std::min_element(ss.begin() + r0, ss.begin() + r0 + b.nq) / 8 * 8;
         plan->blocks.push_back(b);
-        plan->max_scores = std::max(plan->max_scores, b.nq * b.nk());
+        plan->max_scores = std::max(plan->max_scores, b.nq * b.ld());
     }
     seg_plans_.push_back(plan);
     if (seg_plans_.size() > kCachedSegPlans) seg_plans_.erase(seg_plans_.begin());
@@ -489,12 +494,12 @@ AttentionSaved CudaBackend::attention_train(const Tensor& q, const Tensor& k, co
     Scratch pb(*ctx_, size_t(H * plan->max_scores) * 2, "attention probabilities");
     const int64_t ldv = H * d.v_dim;
     for (const SegPlan::Block& blk : plan->blocks) {
-        const kernels::TrainAttnBlock b = train_block(blk.r0, blk.nq, blk.k0, seg_start, d);
+        const kernels::TrainAttnBlock b = train_block(blk.r0, blk.nq, blk.k0, blk.ld(), seg_start, d);
         block_scores(cb, o, b, d, sc.as<float>());
         MOE_CUDA_CHECK(kernels::attention_train_softmax(sc.as<float>(), b, pb.as<uint16_t>(), f32(out.lse), s));
         // O [nq, dv] = P [nq, nk] · V [nk, dv] per head.
         gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_N, d.v_dim, b.nq, b.nk, 1.0f, o.v->as<uint16_t>() + b.k0 * ldv, ldv,
-                          d.v_dim, pb.as<uint16_t>(), b.nk, b.nq * b.nk, 0.0f, f32(out.out) + b.r0 * ldv, CUDA_R_32F, ldv,
+                          d.v_dim, pb.as<uint16_t>(), b.ld, b.nq * b.ld, 0.0f, f32(out.out) + b.r0 * ldv, CUDA_R_32F, ldv,
                           d.v_dim, H);
     }
     return out;
@@ -543,24 +548,24 @@ AttentionGrads CudaBackend::attention_train_backward(const Tensor& q, const Tens
     const uint16_t *qb = o.q->as<uint16_t>(), *kb = o.k->as<uint16_t>(), *vb = o.v->as<uint16_t>();
     const uint16_t* dO = dob->as<uint16_t>();
     for (const SegPlan::Block& blk : plan->blocks) {
-        const kernels::TrainAttnBlock b = train_block(blk.r0, blk.nq, blk.k0, seg_start, d);
-        const int64_t nqk = b.nq * b.nk;
+        const kernels::TrainAttnBlock b = train_block(blk.r0, blk.nq, blk.k0, blk.ld(), seg_start, d);
+        const int64_t nqk = b.nq * b.ld;  // one head's score matrix
         block_scores(cb, o, b, d, sc.as<float>());
         // dP [nq, nk] = dO [nq, dv] · Vᵀ per head.
         gemm_bf16_strided(cb, CUBLAS_OP_T, CUBLAS_OP_N, b.nk, b.nq, d.v_dim, 1.0f, vb + b.k0 * ldv, ldv, d.v_dim,
-                          dO + b.r0 * ldv, ldv, d.v_dim, 0.0f, dp.as<float>(), CUDA_R_32F, b.nk, nqk, H);
+                          dO + b.r0 * ldv, ldv, d.v_dim, 0.0f, dp.as<float>(), CUDA_R_32F, b.ld, nqk, H);
         MOE_CUDA_CHECK(kernels::attention_train_softmax_backward(sc.as<float>(), dp.as<float>(), f32(saved.lse),
                                                                  drow.as<float>(), b, pb.as<uint16_t>(),
                                                                  dsb.as<uint16_t>(), s));
         // dV [nk, dv] += Pᵀ · dO.
         gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_T, d.v_dim, b.nk, b.nq, 1.0f, dO + b.r0 * ldv, ldv, d.v_dim,
-                          pb.as<uint16_t>(), b.nk, nqk, 1.0f, dv_acc + b.k0 * ldv, CUDA_R_32F, ldv, d.v_dim, H);
+                          pb.as<uint16_t>(), b.ld, nqk, 1.0f, dv_acc + b.k0 * ldv, CUDA_R_32F, ldv, d.v_dim, H);
         // dQ [nq, dqk] = dS · K (every query row belongs to one block: overwritten).
         gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_N, d.qk_dim, b.nq, b.nk, 1.0f, kb + b.k0 * ldq, ldq, d.qk_dim,
-                          dsb.as<uint16_t>(), b.nk, nqk, 0.0f, f32(g.dq) + b.r0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
+                          dsb.as<uint16_t>(), b.ld, nqk, 0.0f, f32(g.dq) + b.r0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
         // dK [nk, dqk] += dSᵀ · Q.
         gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_T, d.qk_dim, b.nk, b.nq, 1.0f, qb + b.r0 * ldq, ldq, d.qk_dim,
-                          dsb.as<uint16_t>(), b.nk, nqk, 1.0f, dk_acc + b.k0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
+                          dsb.as<uint16_t>(), b.ld, nqk, 1.0f, dk_acc + b.k0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
     }
     if (G > 1) {
         MOE_CUDA_CHECK(kernels::sum_head_groups_f32(dk_acc, T, d.n_kv_heads, G, d.qk_dim, f32(g.dk), s));
