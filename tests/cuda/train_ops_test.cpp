@@ -68,6 +68,12 @@ INSTANTIATE_TEST_SUITE_P(OpTable, CudaOpTable, ::testing::Range<size_t>(0, op_ta
 
 using CudaTrainOps = CudaTest;
 
+// Training paths chain several bf16 roundings (attention: the inputs, P, dO and dS; routed experts:
+// x, w·dy, the SwiGLU rows, [dg|du], the LoRA products): an emulation of exactly those roundings at
+// these shapes gave NMSE ~1.5e-5 for dq/dk and the LoRA gradients, so kNmseBf16 (one rounding) is too
+// tight. A wrong mask, index or transposition gives NMSE >= 1e-2.
+constexpr double kNmseTrainBf16 = 1e-4;
+
 // Attention forward (out, lse) and backward (dq, dk, dv) on both backends for random inputs.
 void compare_attention(CpuBackend& cpu, CudaBackend& gpu, const AttentionDims& d, const std::vector<int32_t>& seg_start,
                        uint64_t seed) {
@@ -86,7 +92,7 @@ void compare_attention(CpuBackend& cpu, CudaBackend& gpu, const AttentionDims& d
     };
     const auto r = run(cpu), g = run(gpu);
     const char* names[] = {"out", "lse", "dq", "dk", "dv"};
-    for (size_t i = 0; i < r.size(); ++i) EXPECT_TRUE(close(g[i], r[i], kNmseBf16)) << names[i];
+    for (size_t i = 0; i < r.size(); ++i) EXPECT_TRUE(close(g[i], r[i], kNmseTrainBf16)) << names[i];
 }
 
 // Moonlight's MLA attention in its expanded form: 16 heads, q/k 192, v 128, three packed segments.
@@ -354,7 +360,8 @@ void compare_moe(CpuBackend& cpu, CudaBackend& gpu, const MoeTrainCase& c, uint6
         return v;
     };
     for (size_t i = 0; i < ref.size(); ++i)
-        EXPECT_TRUE(i < 3 ? close(got[i], ref[i], kNmseBf16) : close(added(got[i]), added(ref[i]), kNmseBf16)) << names[i];
+        EXPECT_TRUE(i < 3 ? close(got[i], ref[i], kNmseTrainBf16) : close(added(got[i]), added(ref[i]), kNmseTrainBf16))
+            << names[i];
     // The idle expert (the last): every gradient row of it is exactly what it was.
     const int64_t e = E - 1;
     auto expect_untouched = [&](const std::vector<float>& g, int64_t row0, int64_t n, const char* what) {
