@@ -131,6 +131,8 @@ void DeepseekTrainGraph::collect_moe(const DecoderLayerWeights& w, const LayerSt
     if (!w.is_moe) return;
     out.balance[w.index] += s.moe.balance_loss;
     const std::vector<int64_t> hits = params_.backend().expert_counts(s.moe.routing.expert_ids, router_.n_experts);
+    uint64_t& h = out.selection[w.index];
+    for (int32_t id : params_.backend().download_i32(s.moe.routing.expert_ids)) h = (h ^ uint64_t(id + 1)) * 1099511628211ull;
     std::vector<int64_t>& load = out.loads[w.index];
     load.resize(hits.size(), 0);
     for (size_t e = 0; e < hits.size(); ++e) load[e] += hits[e];

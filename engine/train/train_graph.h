@@ -55,6 +55,9 @@ struct MicroBatchLosses {
     std::vector<int64_t> mtp_tokens;
     std::map<int64_t, double> balance;              // layer -> α-scaled balance loss share
     std::map<int64_t, std::vector<int64_t>> loads;  // MoE layer -> (token, expert) hits per expert
+    // MoE layer -> a hash of every token's selected experts (tests tell a selection change from a
+    // smooth change with it; loads alone miss two tokens swapping experts)
+    std::map<int64_t, uint64_t> selection;
 };
 
 // The routing correction bias of one MoE layer (the bias updater changes both copies).

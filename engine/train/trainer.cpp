@@ -61,6 +61,7 @@ StepResult Trainer::step(const std::vector<MicroBatch>& mbs, float lr, Updates u
             r.mtp_tokens[size_t(k)] += l.mtp_tokens[size_t(k)];
         }
         for (const auto& [layer, v] : l.balance) r.l_bal_per_layer[layer] += v;
+        for (const auto& [layer, h] : l.selection) r.balance[layer].selection_hash = r.balance[layer].selection_hash * 31 + h;
         for (const auto& [layer, hits] : l.loads) {
             std::vector<int64_t>& dst = loads[layer];
             dst.resize(hits.size(), 0);

@@ -33,6 +33,7 @@ struct LayerBalance {
     std::vector<int64_t> load;  // (token, expert) assignments per expert
     double maxvio = 0.0;        // max_i load_i / mean load − 1
     std::vector<float> bias_before, bias_after;  // empty for layers without a correction bias
+    uint64_t selection_hash = 0;  // of every token's selected experts (see MicroBatchLosses::selection)
 };
 
 struct StepResult {

@@ -135,7 +135,10 @@ std::unique_ptr<Setup> make_setup(const ModelConfig& c, LoraSpec lora, bool full
 std::pair<double, std::map<int64_t, std::vector<int64_t>>> evaluate(Setup& s, const MicroBatch& b) {
     const StepResult r = s.trainer->step({b}, 0.0f, Trainer::Updates{false, false});
     std::map<int64_t, std::vector<int64_t>> loads;
-    for (const auto& [l, bal] : r.balance) loads[l] = bal.load;
+    for (const auto& [l, bal] : r.balance) {
+        loads[l] = bal.load;
+        loads[l].push_back(int64_t(bal.selection_hash));  // a swap of experts between tokens counts as a change
+    }
     return {r.total, loads};
 }
 
