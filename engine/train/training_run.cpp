@@ -154,8 +154,45 @@ void TrainingRun::open_data() {
               {"tensors", params_->parameters().size()},
               {"steps", config_.schedule.steps},
               {"tokens_per_step", config_.data.batch * config_.data.seq_len * config_.accumulation},
-              {"flops_per_token", active_flops_per_token_}};
+              {"flops_per_token", active_flops_per_token_},
+              {"memory", memory_estimate()}};
     emit(plan, false);
+}
+
+// Bytes the run needs (an estimate before the first step; the CUDA bench compares it with the
+// device): frozen weights as the backend holds them, F32 masters + gradients + AdamW moments, the
+// backend's copies of trained weights, and the saved activations of one micro-batch.
+Json TrainingRun::memory_estimate() const {
+    const ModelConfig& c = graph_->config();
+    const bool gpu = backend_->name() != "cpu";
+    const double n = double(params_->trainable_elements());
+    double stored = 0.0;
+    if (checkpoint_)
+        for (const auto& [name, t] : checkpoint_->tensors()) stored += double(t.numel());
+    const double frozen = std::max(0.0, stored - n) * (gpu ? 2.0 : 0.0);  // CPU: mmapped, not resident
+    const double rows = double(config_.data.batch * config_.data.seq_len);
+    const double layers = double(c.num_hidden_layers + (config_.objectives.mtp_lambda > 0 ? c.num_nextn_predict_layers : 0));
+    const double per_row = 12.0 * double(c.hidden_size) +
+                           (c.is_deepseek() ? 4.0 * double(c.num_attention_heads * (c.qk_head_dim() + c.v_head_dim)) +
+                                                  3.0 * double(c.kv_lora_rank) +
+                                                  4.0 * double(c.num_experts_per_tok * c.moe_intermediate_size)
+                                            : 6.0 * double(c.num_attention_heads * c.head_dim)) +
+                           3.0 * double(c.intermediate_size);
+    const double activations = (config_.checkpoint_layers ? 1.0 : layers) * rows * per_row * 4.0 +
+                               double(c.num_attention_heads) * rows * double(config_.data.seq_len) * 6.0;  // scores
+    const double logits = std::min(rows, double(int64_t(1) << 26) / double(c.vocab_size)) * double(c.vocab_size) * 8.0;
+    const Json m{{"frozen_weights", frozen},
+                 {"masters", 4.0 * n},
+                 {"gradients", 4.0 * n},
+                 {"adamw", 8.0 * n},
+                 {"weight_copies", gpu ? 2.0 * n : 0.0},
+                 {"activations", activations},
+                 {"workspace", logits}};
+    double total = 0.0;
+    for (const auto& [k, v] : m.items()) total += v.get<double>();
+    Json out = m;
+    out["total"] = total;
+    return out;
 }
 
 Json TrainingRun::data_report() const {
