@@ -323,6 +323,13 @@ public:
     // m (exp_avg), v (exp_avg_sq) in place.
     virtual double sum_squares(const Tensor& x);
     virtual void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step);
+
+    // ---- sampling ---------------------------------------------------------------------------
+    // Greedy choice per row: logits [rows, V] -> [rows, 1] I32, the index of each row's largest
+    // value (lowest index on ties; NaN never wins; -1 for a row of NaN only). Inside a decode
+    // step's body it keeps the choice on the device, so the step reads back 4 bytes instead of
+    // the [1, V] logits. The default reads the logits back and chooses on the host.
+    virtual Tensor argmax_rows(const Tensor& logits);
 };
 
 }  // namespace moe
