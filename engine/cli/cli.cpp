@@ -26,6 +26,7 @@ constexpr Command kCommands[] = {
     {"serve", cmd_serve, "OpenAI-compatible HTTP server with live routing telemetry"},
     {"demo", cmd_demo, "write the untrained demo model (tiny DeepSeek-V3 architecture) to a directory"},
     {"bench", cmd_bench, "prefill/decode throughput of real-shape models (random weights) on the GPU (JSON)"},
+    {"bench-train", cmd_bench_train, "training-step throughput, MFU, memory vs plan: LoRA and full fine-tune (GPU, JSON)"},
     {"download", cmd_download, "fetch a hub repository into the HF cache, resumable and sha256-verified"},
     {"hub", cmd_hub, "hub search / files (with a memory estimate) / scan of the local model library"},
     {"grad", cmd_grad, "losses and gradients of one training step, an AdamW step (parity with autograd)"},
