@@ -122,10 +122,14 @@ void TrainingRun::open_model() {
     config_.tokenizer = tokenizer_dir;  // run.json names it: export copies its files
     tokenizer_ = Tokenizer::load(tokenizer_dir);
     const bool has_mtp = checkpoint_ ? checkpoint_->num_mtp_layers() > 0 : mc.num_nextn_predict_layers > 0;
-    if ((config_.method == TrainMethod::MtpHead || config_.objectives.mtp_lambda > 0.0f) && !has_mtp)
-        throw Error("train.no_mtp_modules", checkpoint_ ? checkpoint_->dir() : config_.scratch_config,
-                    "the run trains MTP modules (method mtp-head or mtp_lambda > 0) and the model has none");
     TrainableSpec spec;
+    // mtp-head on a checkpoint without MTP modules adds one (initialised from its last layer and head).
+    spec.add_mtp = config_.method == TrainMethod::MtpHead && !has_mtp;
+    if (config_.objectives.mtp_lambda > 0.0f && !has_mtp && !spec.add_mtp)
+        throw Error("train.no_mtp_modules", checkpoint_ ? checkpoint_->dir() : config_.scratch_config,
+                    "mtp_lambda > 0 needs MTP modules and the model has none; method mtp-head adds one");
+    // Training only the MTP heads with no MTP loss would train nothing.
+    if (config_.method == TrainMethod::MtpHead && config_.objectives.mtp_lambda <= 0.0f) config_.objectives.mtp_lambda = 1.0f;
     spec.checkpoint = checkpoint_.get();
     spec.config = mc;
     spec.init_seed = config_.seed;
@@ -140,6 +144,10 @@ void TrainingRun::open_model() {
         throw Error("train.nothing_to_train", config_.out, "no tensor matches the run's trainable patterns");
     trainer_ = std::make_unique<Trainer>(*graph_, *params_, config_.objectives, config_.optimizer);
     active_flops_per_token_ = train_flops_per_token(graph_->config(), config_.data.seq_len, config_.objectives.mtp_lambda > 0);
+    if (spec.add_mtp) emit(Json{{"event", "note"}, {"message", "the checkpoint stores no MTP module: one is added as layer " +
+                                                                  std::to_string(mc.num_hidden_layers) +
+                                                                  ", initialised from the last layer and the head"}},
+                           false);
 }
 
 void TrainingRun::open_data() {
