@@ -15,6 +15,7 @@ int cmd_export(const std::vector<std::string>& argv) {
         {"step", true, "which checkpoint (default: the latest)"},
         {"out", true, "output folder (must not exist or be empty)"},
         {"dtype", true, "auto (the base's own) | bf16 | f32 | fp8 (e4m3, 128x128 block scales)"},
+        {"no-mtp-copies", false, "skip the MTP layers' copies of embed_tokens / lm_head (smaller; this engine needs none)"},
         {"help", false, "show this help"}};
     Args args(argv, specs);
     if (args.has("help")) {
@@ -27,6 +28,7 @@ int cmd_export(const std::vector<std::string>& argv) {
     o.step = args.get_int("step", -1);
     o.out = args.require("out");
     o.dtype = args.get_or("dtype", "auto");
+    o.mtp_copies = !args.has("no-mtp-copies");
     const Json summary = train::export_run(o);
     std::printf("%s\n", summary.dump().c_str());
     return 0;

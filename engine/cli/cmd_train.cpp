@@ -102,6 +102,7 @@ train::RunConfig config_from(const Args& args) {
     c.data.seq_len = args.get_int("seq-len", c.data.seq_len);
     c.data.batch = args.get_int("batch", c.data.batch);
     c.schedule.lr = float(args.get_double("lr", c.schedule.lr));
+    c.schedule.max_minutes = args.get_double("max-minutes", c.schedule.max_minutes);
     if (args.has("seed")) {
         c.seed = uint64_t(args.get_int("seed", 0));
         c.data.seed = c.seed;
@@ -126,6 +127,7 @@ int cmd_train(const std::vector<std::string>& argv) {
         {"seq-len", true, "tokens per packed sequence"},
         {"batch", true, "sequences per micro-batch"},
         {"lr", true, "peak learning rate"},
+        {"max-minutes", true, "end the run after this much training time (the LR schedule follows the clock)"},
         {"seed", true, "seed of data order, initialisation and dropout"},
         {"out", true, "run folder (checkpoints, history); an existing run there is resumed"},
         {"backend", true, "cpu | cuda | auto (default auto)"},

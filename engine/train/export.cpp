@@ -222,8 +222,9 @@ Json export_run(const ExportOptions& o) {
                 continue;
             }
             const int64_t rows = shape.size() == 2 ? shape[0] : 1, cols = shape.back();
-            auto base_values = [base, name, shape, rows, cols]() {
-                return shape.size() == 2 ? base->matrix(name, rows, cols).to_f32() : base->vector_f32(name, shape);
+            // Named copies: clang 14 cannot capture structured bindings.
+            auto base_values = [base, tensor = name, shape, rows, cols]() {
+                return shape.size() == 2 ? base->matrix(tensor, rows, cols).to_f32() : base->vector_f32(tensor, shape);
             };
             // The MTP layers' embed_tokens copy follows a trained main embedding.
             std::string source_name = name;
@@ -249,19 +250,19 @@ Json export_run(const ExportOptions& o) {
                 const std::string hub = prefix + std::to_string(e) + "." + tail + "_proj.weight";
                 if (out.count(hub)) continue;
                 put(hub, {out_w, in_w}, DType::F32,
-                    [trained, pname, in_w, e, out_w] { return rows_of(trained->params.at(pname), in_w, e * out_w, out_w); });
+                    [trained, param = pname, in_w, e, out_w] { return rows_of(trained->params.at(param), in_w, e * out_w, out_w); });
             }
             continue;
         }
         if (out.count(pname)) continue;
         const std::vector<int64_t>& rc2 = trained->shapes.at(pname);  // masters are [rows, cols]; vectors [1, n]
         const std::vector<int64_t> shape = rc2[0] == 1 ? std::vector<int64_t>{rc2[1]} : rc2;
-        put(pname, shape, DType::F32, [trained, pname] { return trained->params.at(pname); });
+        put(pname, shape, DType::F32, [trained, param = pname] { return trained->params.at(param); });
     }
     int64_t mtp_layers = 0;
     for (const auto& [layer, b] : trained->biases) {
         const std::string name = "model.layers." + std::to_string(layer) + ".mlp.gate.e_score_correction_bias";
-        if (!out.count(name)) out[name] = to_write(DType::F32, {int64_t(b.size())}, [b] { return b; });
+        if (!out.count(name)) out[name] = to_write(DType::F32, {int64_t(b.size())}, [bias = b] { return bias; });
     }
     for (int64_t k = 0;; ++k) {
         const std::string p = "model.layers." + std::to_string(mc.num_hidden_layers + k) + ".";
@@ -272,6 +273,7 @@ Json export_run(const ExportOptions& o) {
             if (trained->params.count(name)) return [trained, name] { return trained->params.at(name); };
             return [base, name] { return base->matrix(name, base->tensor(name).shape[0], base->tensor(name).shape[1]).to_f32(); };
         };
+        if (!o.mtp_copies) continue;
         if (!out.count(p + "embed_tokens.weight"))
             put(p + "embed_tokens.weight", {mc.vocab_size, hidden}, DType::F32, shared("model.embed_tokens.weight"));
         if (!out.count(p + "shared_head.head.weight")) {

@@ -20,6 +20,9 @@ struct ExportOptions {
     int64_t step = -1;          // -1: the latest checkpoint
     std::string out;
     std::string dtype = "auto"; // auto: the base tensors' own dtype (f32 for a model from scratch)
+    // Write the MTP layers' embed_tokens / shared_head.head copies where training shared them
+    // (vLLM and SGLang read them; this engine does not need them, and they cost 2·vocab·hidden).
+    bool mtp_copies = true;
 };
 
 // Returns a summary (tensors, bytes, dtype, checkpoint used). Throws export.* / checkpoint.* errors.

@@ -1,5 +1,6 @@
 #include "train/run_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -19,6 +20,14 @@ const char* method_name(TrainMethod m) {
         case TrainMethod::MtpHead: return "mtp-head";
     }
     return "?";
+}
+
+float Schedule::lr_at_progress(int64_t step, double progress) const {
+    if (warmup > 0 && step <= warmup) return lr * float(step) / float(warmup);
+    if (!cosine) return lr;
+    const double floor = double(min_lr_ratio) * lr;
+    progress = std::clamp(progress, 0.0, 1.0);
+    return float(floor + (double(lr) - floor) * 0.5 * (1.0 + std::cos(M_PI * progress)));
 }
 
 float Schedule::lr_at(int64_t step) const {
@@ -162,6 +171,7 @@ RunConfig RunConfig::from_json(const Json& j, const std::string& file) {
         ss.get("warmup", c.schedule.warmup);
         ss.get("decay", decay);
         ss.get("min_lr_ratio", c.schedule.min_lr_ratio);
+        ss.get("max_minutes", c.schedule.max_minutes);
         if (decay != "cosine" && decay != "constant") bad(file, "schedule.decay", "'" + decay + "' is not cosine or constant");
         c.schedule.cosine = decay == "cosine";
     }
@@ -182,6 +192,7 @@ RunConfig RunConfig::from_json(const Json& j, const std::string& file) {
     if (const Json* i = top.sub("intervals")) {
         Section si(*i, file, "intervals");
         si.get("eval", c.eval_interval);
+        si.get("eval_tokens", c.eval_tokens);
         si.get("checkpoint", c.checkpoint_interval);
         si.get("keep_checkpoints", c.keep_checkpoints);
     }
@@ -216,7 +227,8 @@ Json RunConfig::to_json() const {
              {"lr", schedule.lr},
              {"warmup", schedule.warmup},
              {"decay", schedule.cosine ? "cosine" : "constant"},
-             {"min_lr_ratio", schedule.min_lr_ratio}}},
+             {"min_lr_ratio", schedule.min_lr_ratio},
+             {"max_minutes", schedule.max_minutes}}},
            {"optimizer",
             {{"beta1", optimizer.beta1},
              {"beta2", optimizer.beta2},
@@ -228,7 +240,7 @@ Json RunConfig::to_json() const {
              {"balance_alpha", objectives.balance_alpha},
              {"bias_gamma", objectives.bias_gamma}}},
            {"intervals",
-            {{"eval", eval_interval}, {"checkpoint", checkpoint_interval}, {"keep_checkpoints", keep_checkpoints}}}};
+            {{"eval", eval_interval}, {"eval_tokens", eval_tokens}, {"checkpoint", checkpoint_interval}, {"keep_checkpoints", keep_checkpoints}}}};
     if (!scratch_config.empty()) j["scratch"] = {{"config", scratch_config}};
     return j;
 }
@@ -275,6 +287,7 @@ void RunConfig::validate() const {
     if (lora.dropout < 0.0f || lora.dropout >= 1.0f) bad(f, "lora.dropout", "must be in [0, 1)");
     if (keep_checkpoints <= 0) bad(f, "intervals.keep_checkpoints", "must be at least 1");
     if (eval_interval < 0 || checkpoint_interval < 0) bad(f, "intervals", "intervals are >= 0");
+    if (eval_tokens <= 0) bad(f, "intervals.eval_tokens", "must be at least 1");
     if (objectives.mtp_lambda < 0 || objectives.balance_alpha < 0 || objectives.bias_gamma < 0)
         bad(f, "objectives", "λ, α and γ are >= 0");
     data.validate();

@@ -13,7 +13,7 @@
 //   [schedule]  steps = 200  lr = 2e-4  warmup = 20  decay = "cosine"  min_lr_ratio = 0.1
 //   [optimizer] beta1 = 0.9  beta2 = 0.95  eps = 1e-8  weight_decay = 0.0  clip = 1.0
 //   [objectives] mtp_lambda = 0.0  balance_alpha = 0.0001  bias_gamma = 0.001
-//   [intervals] eval = 50  checkpoint = 50  keep_checkpoints = 3
+//   [intervals] eval = 50  eval_tokens = 32768  checkpoint = 50  keep_checkpoints = 3
 //   trainable = ["model.layers.*"]        # full: glob patterns of trained tensors (default: all)
 //   checkpoint_layers = false             # activation recomputation
 #pragma once
@@ -39,8 +39,14 @@ struct Schedule {
     int64_t warmup = 0;
     bool cosine = true;          // else constant after warm-up
     float min_lr_ratio = 0.1f;   // cosine floor as a fraction of lr
+    // > 0: a time-boxed run: it ends after this many minutes of training (with a checkpoint) or at
+    // `steps`, whichever comes first, and the cosine follows the elapsed share of the time. Such a
+    // run depends on the machine's speed, so its resume is not bit-exact (a step-bounded run's is).
+    double max_minutes = 0.0;
     // The learning rate of 1-based step `step`: linear warm-up, then cosine to min_lr_ratio·lr or constant.
     float lr_at(int64_t step) const;
+    // The same with the decay's progress given directly (time-boxed runs), progress in [0, 1].
+    float lr_at_progress(int64_t step, double progress) const;
 };
 
 struct RunConfig {
@@ -59,6 +65,7 @@ struct RunConfig {
     AdamWConfig optimizer;
     Objectives objectives;
     int64_t eval_interval = 50;       // 0: no evaluation
+    int64_t eval_tokens = 32768;      // held-out tokens evaluated per domain at most
     int64_t checkpoint_interval = 50; // 0: only the final checkpoint
     int64_t keep_checkpoints = 3;
     bool checkpoint_layers = false;

@@ -32,7 +32,11 @@ bool LoraSpec::applies_to(const std::string& name) const {
 }
 
 std::vector<float> random_init_values(const std::string& name, int64_t rows, int64_t cols, uint64_t seed) {
-    const RandomInit init = random_init_scale(name, cols);
+    RandomInit init = random_init_scale(name, cols);
+    // Training from scratch: the inference demo's unit-variance embedding would make the tied head's
+    // logits ~sqrt(hidden) wide (initial CE ~100 nats at 4k vocabulary); start them at std 0.02
+    // (uniform half-width 0.02*sqrt(3)) as GPT-2 and DeepSeek do, so the first loss is ~ln(vocab).
+    if (ends_with(name, "embed_tokens.weight")) init.scale = 0.02f * std::sqrt(3.0f);
     const uint64_t s = tensor_seed(seed, name);
     std::vector<float> v(size_t(rows * cols));
     for (size_t i = 0; i < v.size(); ++i) v[i] = init.center + init.scale * (2.0f * rng::uniform(s, i) - 1.0f);

@@ -269,9 +269,12 @@ Json TrainingRun::evaluate() {
     for (const auto& [d, samples] : by_domain) {
         std::vector<int64_t> lengths;
         std::vector<int32_t> order;
-        for (size_t i = 0; i < samples.size(); ++i) {
+        // At most eval_tokens per domain: a large held-out split must not stall the run at each eval.
+        int64_t taken = 0;
+        for (size_t i = 0; i < samples.size() && taken < config_.eval_tokens; ++i) {
             lengths.push_back(std::min<int64_t>(int64_t(samples[i]->tokens.size()), L));
             order.push_back(int32_t(i));
+            taken += lengths.back();
         }
         double nll = 0.0;
         int64_t n = 0;
@@ -427,7 +430,11 @@ Json TrainingRun::run(RunControl& ctl) {
         for (const MicroBatch& m : mbs)
             for (int32_t t : m.targets) tokens += t >= 0 ? 1 : 0;
         const auto t0 = Clock::now();
-        const StepResult r = trainer_->step(mbs, config_.schedule.lr_at(step() + 1));
+        const double budget_s = config_.schedule.max_minutes * 60.0;
+        const double used_s = std::chrono::duration<double>(Clock::now() - started).count();
+        const float lr = budget_s > 0 ? config_.schedule.lr_at_progress(step() + 1, used_s / budget_s)
+                                      : config_.schedule.lr_at(step() + 1);
+        const StepResult r = trainer_->step(mbs, lr);
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         Json ev = step_event(r, seconds, tokens);
         const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
@@ -444,10 +451,14 @@ Json TrainingRun::run(RunControl& ctl) {
             continue;
         }
         skipped_in_a_row = 0;
-        const bool last = step() == config_.schedule.steps;
+        const bool out_of_time = config_.schedule.max_minutes > 0 &&
+                                 std::chrono::duration<double>(Clock::now() - started).count() >=
+                                     config_.schedule.max_minutes * 60.0;
+        const bool last = step() == config_.schedule.steps || out_of_time;
         if (config_.eval_interval > 0 && (step() % config_.eval_interval == 0 || last)) emit(evaluate(), true);
         if ((config_.checkpoint_interval > 0 && step() % config_.checkpoint_interval == 0) || last)
             emit(Json{{"event", "checkpoint"}, {"step", step()}, {"path", save_checkpoint()}}, false);
+        if (out_of_time) break;
     }
     state_ = "done";
     const Json e{{"event", "done"}, {"step", step()}, {"checkpoint", last_checkpoint_}, {"metrics", last_metrics_}};

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One GPU run for the training core: the float64 autograd fixtures (tools/fixtures/train_fixtures.py),
 # the CUDA tests (training ops and step first, then the inference suite as a regression check),
-# `moe-engine grad --backend cuda` on the fixtures, a short CUDA fine-tune of the tiny fixture and a
-# throughput probe of a demo-sized model trained from scratch. Prebuilt binaries in $MOE_PREBUILT
+# `moe-engine grad --backend cuda` on the fixtures, a short CUDA fine-tune of the tiny fixture and, with
+# EXTRA="bench", bench-train and its transformers baseline (EXTRA="regression": the inference CUDA tests too). Prebuilt binaries in $MOE_PREBUILT
 # (tools/gpu/prepare_prebuilt.sh); results under $OUT.
-#   MOE_PREBUILT=.device-carry/gpu FIXTURES=.device-carry/fx/train_fixtures.py SAMPLE=.device-carry/sample \
+#   MOE_PREBUILT=.device-carry/gpu FIXTURES=.device-carry/fx/train_fixtures.py \
 #     bash tools/gpu/train_check.sh
 set -uo pipefail
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
@@ -21,27 +21,23 @@ fi
 echo "== test_cuda (training)"
 run timeout 300 "$BIN/test_cuda" --gtest_filter='*Train*:*OpTable*' > "$OUT/test_cuda_train.log" 2>&1
 grep -E '^\[ *(PASSED|FAILED) *\]|Failure' "$OUT/test_cuda_train.log" | head -40
-echo "== test_cuda (inference regression)"
-run timeout 240 "$BIN/test_cuda" --gtest_filter='-*Train*:*OpTable*' > "$OUT/test_cuda_rest.log" 2>&1
-grep -E '^\[ *(PASSED|FAILED) *\]' "$OUT/test_cuda_rest.log" | head -20
+if [[ " ${EXTRA:-} " == *" regression "* ]]; then
+  echo "== test_cuda (inference regression)"
+  run timeout 240 "$BIN/test_cuda" --gtest_filter='-*Train*:*OpTable*' > "$OUT/test_cuda_rest.log" 2>&1
+  grep -E '^\[ *(PASSED|FAILED) *\]' "$OUT/test_cuda_rest.log" | head -20
+fi
 echo "== train on cuda (tiny fixture, LoRA, 20 steps)"
-run timeout 120 "$BIN/moe-engine" train --model tests/data/models/deepseek-v3-tiny --data tests/data/train_data/prose \
+run timeout 90 "$BIN/moe-engine" train --model tests/data/models/deepseek-v3-tiny --data tests/data/train_data/prose \
   --method lora --steps 20 --seq-len 64 --lr 1e-2 --backend cuda --out /tmp/run-tiny --json > "$OUT/train_tiny.jsonl" 2> "$OUT/train_tiny.err"
 echo "rc=$?"; tail -2 "$OUT/train_tiny.err"
-if [ -n "${SAMPLE:-}" ]; then
-  echo "== demo-sized model from scratch on cuda (throughput probe)"
-  cat > /tmp/demo-config.json <<'JSON'
-{"architectures":["DeepseekV3ForCausalLM"],"model_type":"deepseek_v3","vocab_size":512,"hidden_size":256,
- "intermediate_size":768,"moe_intermediate_size":128,"num_hidden_layers":6,"num_attention_heads":4,"num_key_value_heads":4,
- "q_lora_rank":128,"kv_lora_rank":64,"qk_nope_head_dim":32,"qk_rope_head_dim":32,"v_head_dim":32,"n_routed_experts":16,
- "n_shared_experts":1,"num_experts_per_tok":4,"n_group":4,"topk_group":2,"topk_method":"noaux_tc","scoring_func":"sigmoid",
- "norm_topk_prob":true,"routed_scaling_factor":2.5,"first_k_dense_replace":1,"moe_layer_freq":1,"num_nextn_predict_layers":1,
- "rms_norm_eps":1e-6,"rope_theta":10000.0,"max_position_embeddings":4096,"tie_word_embeddings":false,"bos_token_id":0,"eos_token_id":1}
-JSON
-  run timeout 150 "$BIN/moe-engine" train --scratch-config /tmp/demo-config.json --tokenizer resources/demo \
-    --data "$SAMPLE" --method full --steps 40 --seq-len 512 --batch 16 --lr 2e-3 --backend cuda --out /tmp/run-demo --json \
-    > "$OUT/train_demo_probe.jsonl" 2> "$OUT/train_demo_probe.err"
-  echo "rc=$?"; tail -3 "$OUT/train_demo_probe.err"
+if [[ " ${EXTRA:-} " == *" bench "* ]]; then
+  echo "== bench-train (ours), then the transformers baseline"
+  run timeout "${BENCH_TIMEOUT:-150}" "$BIN/moe-engine" bench-train --shapes full-100m,lora-moonlight --steps 6 --warmup 2 \
+    --json "$OUT/bench_train.json" > "$OUT/bench_train.log" 2>&1; echo "bench-train rc=$?"; tail -15 "$OUT/bench_train.log"
+  for s in full-100m lora-moonlight; do
+    timeout "${HF_TIMEOUT:-110}" python3 "$P/bench/hf_train_reference.py" --shape "$s" --steps 6 --warmup 2 \
+      --json "$OUT/hf_train_$s.json" > "$OUT/hf_train_$s.log" 2>&1; echo "hf $s rc=$?"; tail -4 "$OUT/hf_train_$s.log"
+  done
 fi
 wait
 if [ -d /tmp/fx/train ]; then
