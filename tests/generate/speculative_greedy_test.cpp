@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "generate/generator.h"
 #include "io/checkpoint.h"
 #include "support/test_paths.h"
@@ -153,6 +154,34 @@ TEST(SpeculativeGreedy, ChatTurnsReuseAndRollBackTheCachesAndStayExact) {
         EXPECT_EQ(got.tokens, want.tokens);
         prompt.insert(prompt.end(), got.tokens.begin(), got.tokens.end());
         for (int i = 0; i < 3; ++i) prompt.push_back(int32_t(rng() % 48));  // the next user message
+    }
+}
+
+TEST(SpeculativeGreedy, StopsAtAFullContextWhereThePlainLoopStops) {
+    TinyMtpSpec spec;
+    spec.mtp_modules = 2;
+    spec.max_context = 20;  // the verify forward must never run past it
+    auto a = make_tiny_mtp_model(spec), b = make_tiny_mtp_model(spec);
+    const std::vector<int32_t> prompt{1, 2, 3, 4, 5};
+    const GenerationResult x = Generator(*a->model).generate(prompt, greedy(100, 0));
+    const GenerationResult y = Generator(*b->model).generate(prompt, greedy(100, 2));
+    EXPECT_EQ(x.stop_reason, StopReason::ContextFull);
+    EXPECT_EQ(y.stop_reason, StopReason::ContextFull);
+    EXPECT_EQ(y.tokens, x.tokens);
+    EXPECT_EQ(b->model->cached_tokens(), 20);
+}
+
+TEST(SpeculativeGreedy, NeedsMtpModules) {
+    TinyMtpSpec spec;
+    spec.mtp_modules = 0;
+    auto m = make_tiny_mtp_model(spec);
+    Generator gen(*m->model);
+    try {
+        gen.generate(std::vector<int32_t>{1, 2}, greedy(4, 1));
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), "generate.no_mtp");
+        EXPECT_NE(std::string(e.what()).find("mtp-head"), std::string::npos) << e.what();
     }
 }
 
