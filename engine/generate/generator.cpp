@@ -149,6 +149,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Gene
             SpeculativeStepContext step{model_, sequence_, drafter_, policy, result.speculation,
                                         [&sink](int32_t token, bool drafted) { return sink.emit(token, drafted); }};
             go = speculative_step(step, last, history, k);
+            if (options.on_speculative_step) options.on_speculative_step(result.speculation);
         } else {
             const int32_t next = plain_step(last, policy, history);
             sequence_.push_back(last);

@@ -39,6 +39,8 @@ struct GenerationOptions {
     // Speculative decoding with the model's MTP modules. Needs a model with MTP modules (else
     // "generate.no_mtp"); draft_tokens above the modules present is clamped.
     SpeculativeOptions speculative;
+    // Called after each speculative step with the request's counters so far (live telemetry).
+    std::function<void(const SpeculativeStats&)> on_speculative_step;
     // Called with each new token id; return false to stop after it.
     std::function<bool(int32_t)> on_token;
     // Polled before each decode step; return true to stop (e.g. a cancelled request).
