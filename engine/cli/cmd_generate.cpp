@@ -10,12 +10,12 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/prompt_text.h"
 #include "cli/speculative_args.h"
 #include "core/error.h"
 #include "generate/generator.h"
 #include "generate/vocabulary.h"
 #include "session/model_session.h"
-#include "template/chat_template.h"
 #include "tokenizer/streaming_decoder.h"
 #include "tokenizer/tokenizer.h"
 
@@ -60,23 +60,6 @@ Json result_json(const GenerationResult& r, const std::string& text) {
     return j;
 }
 
-// The prompt as token ids: raw (with BOS as the tokenizer config says) or through the chat template.
-std::vector<int32_t> prompt_ids(const Tokenizer& tokenizer, const Args& args) {
-    const std::string prompt = args.require("prompt");
-    if (!args.has("chat")) return tokenizer.encode(prompt, true);
-    const TokenizerConfig& tc = tokenizer.config();
-    if (tc.chat_template.empty())
-        throw Error("cli.no_chat_template", "", "--chat: the tokenizer_config.json has no chat_template");
-    Json messages = Json::array();
-    if (auto sys = args.get("system")) messages.push_back({{"role", "system"}, {"content", *sys}});
-    messages.push_back({{"role", "user"}, {"content", prompt}});
-    const ChatTemplate tpl = ChatTemplate::compile(tc.chat_template, "chat_template");
-    Json context = {{"bos_token", tc.bos_token.value_or("")}, {"eos_token", tc.eos_token.value_or("")}};
-    const std::string text = tpl.render(messages, true, context);
-    // The template writes the special tokens itself (as apply_chat_template(tokenize=True) does).
-    return tokenizer.encode(text, false);
-}
-
 }  // namespace
 
 int cmd_generate(const std::vector<std::string>& argv) {
@@ -89,7 +72,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     }
     const std::string model_dir = args.require("model");
     auto tokenizer = Tokenizer::load(args.get_or("tokenizer", model_dir));
-    const auto prompt = prompt_ids(*tokenizer, args);
+    const auto prompt = encode_prompt(*tokenizer, args.require("prompt"), args.has("chat"), args.get("system"));
     const int64_t max_new = args.get_int("max-tokens", 128);
     auto session = open_model(model_dir, args.get_or("backend", "auto"), int64_t(prompt.size()) + max_new);
 
