@@ -80,10 +80,14 @@ ExpertSet PredictableSource::experts(const std::string& prefix, int64_t n_expert
                                               std::sqrt(3.0f / float(hidden)) * spec_.residual_scale);
 }
 
+std::unique_ptr<Model> load_tiny_mtp_model(const TinyMtpSpec& spec, Backend& backend) {
+    PredictableSource source(spec, backend);
+    return load_model(source, ModelOptions{spec.max_context});
+}
+
 std::unique_ptr<TinyMtpModel> make_tiny_mtp_model(const TinyMtpSpec& spec) {
     auto m = std::make_unique<TinyMtpModel>();
-    PredictableSource source(spec, m->backend);
-    m->model = load_model(source, ModelOptions{spec.max_context});
+    m->model = load_tiny_mtp_model(spec, m->backend);
     return m;
 }
 

@@ -52,7 +52,10 @@ private:
     RandomSource inner_;
 };
 
-// A model and the backend it lives on.
+// The model on any backend (tests/cuda builds it on the GPU), which must outlive it.
+std::unique_ptr<Model> load_tiny_mtp_model(const TinyMtpSpec& spec, Backend& backend);
+
+// A model and the CPU backend it lives on.
 struct TinyMtpModel {
     CpuBackend backend;
     std::unique_ptr<Model> model;
