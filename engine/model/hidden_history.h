@@ -16,7 +16,8 @@ public:
     explicit HiddenHistory(int64_t width = 0) : width_(width) {}
 
     // rows [n, width] for positions [start, start + n); start must not skip past end() (a write
-    // continues the range or rewinds it: the rows from start on are replaced).
+    // continues the range or rewinds it: the rows from start on are replaced), unless the range is
+    // empty (it then starts at start).
     void write(int64_t start, std::span<const float> rows);
     // Keeps the positions below n.
     void truncate(int64_t n);
@@ -33,7 +34,7 @@ public:
 private:
     int64_t width_;
     int64_t begin_ = 0, end_ = 0;
-    std::vector<float> data_;  // [end_, width_]: row p is position p (rows below begin_ unused)
+    std::vector<float> data_;  // [end_ - begin_, width_]: row r is position begin_ + r
 };
 
 }  // namespace moe

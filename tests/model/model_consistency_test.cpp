@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "cpu/cpu_backend.h"
+#include "model/hidden_history.h"
 #include "model/model.h"
 #include "op_test_util.h"
 #include "tiny_checkpoint.h"
@@ -266,6 +267,35 @@ TEST(TinyModel, Errors) {
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), "model.token_out_of_range");
     }
+}
+
+}  // namespace
+}  // namespace moe
+
+namespace moe {
+namespace {
+
+TEST(HiddenHistory, KeepsTheValidRowsThroughWritesRollbacksAndResets) {
+    HiddenHistory h(2);
+    EXPECT_FALSE(h.covers(0, 1));
+    h.write(0, std::vector<float>{0, 0, 1, 1, 2, 2});  // positions 0..2
+    h.write(3, std::vector<float>{3, 3});
+    EXPECT_TRUE(h.covers(0, 4));
+    EXPECT_EQ(std::vector<float>(h.rows(2, 2).begin(), h.rows(2, 2).end()), (std::vector<float>{2, 2, 3, 3}));
+    h.write(1, std::vector<float>{9, 9});  // rewinds: position 1 replaced, 2.. dropped
+    EXPECT_EQ(h.end(), 2);
+    EXPECT_EQ(h.rows(1, 1)[0], 9.0f);
+    EXPECT_THROW(h.write(4, std::vector<float>{1, 1}), std::exception);  // skips position 2..3
+    EXPECT_THROW(h.write(2, std::vector<float>{1}), std::exception);     // not a whole row
+    h.truncate(1);
+    EXPECT_FALSE(h.covers(1, 1));
+    h.reset_to(50);  // a benchmark's synthetic cache: nothing below 50 has a row
+    EXPECT_FALSE(h.covers(49, 1));
+    h.write(50, std::vector<float>{5, 5});
+    EXPECT_TRUE(h.covers(50, 1));
+    EXPECT_FALSE(h.covers(0, 51));
+    EXPECT_EQ(h.rows(50, 1)[1], 5.0f);
+    EXPECT_THROW(h.rows(49, 2), std::exception);
 }
 
 }  // namespace
