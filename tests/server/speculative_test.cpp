@@ -39,6 +39,9 @@ TEST(SpeculativeServer, PerRequestSwitchKeepsGreedyTokensAndReportsAcceptance) {
     const Reply spec = c.post("/v1/completions", completion(12, {{"speculative", true}, {"domain", "code"}}));
     ASSERT_EQ(spec.status, 200) << spec.body;
     EXPECT_EQ(completion_ids(spec), completion_ids(plain));
+    // The token explorer's data: the routing of every kept token, as plain decoding records it.
+    EXPECT_EQ(spec.json["sglext"]["routed_experts"], plain.json["sglext"]["routed_experts"]);
+    EXPECT_EQ(spec.json["sglext"]["routed_expert_weights"], plain.json["sglext"]["routed_expert_weights"]);
     const Json& u = spec.json["usage"]["speculative"];
     EXPECT_EQ(u["draft_tokens"], 1);
     EXPECT_GT(u["drafted"].get<int64_t>(), 0);
