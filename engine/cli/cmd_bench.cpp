@@ -1,8 +1,10 @@
 // moe-engine bench: prefill and batch-1 greedy decode throughput of real-shape models (the engine's
 // model code over random bf16 weights drawn on the GPU) against the copy bandwidth and bf16 GEMM
-// rate measured in the same run (engine/cuda/bench/).
+// rate measured in the same run (engine/cuda/bench/). With --speculative: plain vs speculative
+// decoding of a real checkpoint, on any backend (cmd_bench_speculative.cpp).
 //   moe-engine bench [--models a,b] [--model-dir DIR]... [--prefill 512,2048] [--contexts 512,4096]
 //                    [--decode-tokens 128] [--repeats 5] [--routing-trace] [--json out.json]
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -11,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/args.h"
+#include "cli/commands.h"
 #include "core/error.h"
 #include "core/staging_dir.h"
 #include "core/strict_json.h"
@@ -49,6 +52,7 @@ std::vector<int64_t> int_list(const std::string& s) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
+    if (std::find(argv.begin(), argv.end(), "--speculative") != argv.end()) return cmd_bench_speculative(argv);
     const std::vector<OptionSpec> specs = {
         {"models", true, "comma-separated built-in shapes (default: all): moonlight-16b-a3b, deepseek-v2-lite, "
                          "r1-distill-qwen-1.5b, r1-distill-qwen-7b"},
@@ -59,6 +63,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
         {"repeats", true, "timed repetitions, median reported (default 5)"},
         {"routing-trace", false, "decode reads every MoE layer's routing back too (what serve's telemetry costs)"},
         {"json", true, "write the report here"},
+        {"speculative", false, "plain vs speculative decoding of --model DIR instead (any backend; bench --speculative --help)"},
         {"help", false, "show this help"}};
     Args args(argv, specs);
     if (args.has("help")) {

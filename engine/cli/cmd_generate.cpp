@@ -1,5 +1,8 @@
 // moe-engine generate --model DIR --prompt TEXT [--chat] [--max-tokens N] [--temperature T] [--seed S]
-// Streams the text to stdout as it is generated and ends with a timing line on stderr.
+//                     [--speculative [--draft N]] [--json]
+// Streams the text to stdout as it is generated and ends with a timing line on stderr (with
+// --speculative, the acceptance counters too). --json prints one JSON object instead:
+// {"text", "tokens", "prompt_tokens", "stop_reason", "decode_tokens_per_second", "speculative"?}.
 #include <cstdio>
 #include <string>
 
@@ -7,11 +10,12 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/prompt_text.h"
+#include "cli/speculative_args.h"
 #include "core/error.h"
 #include "generate/generator.h"
 #include "generate/vocabulary.h"
 #include "session/model_session.h"
-#include "template/chat_template.h"
 #include "tokenizer/streaming_decoder.h"
 #include "tokenizer/tokenizer.h"
 
@@ -33,36 +37,42 @@ const std::vector<OptionSpec> kSpecs = {
     {"seed", true, "sampling seed (default 0)"},
     {"ignore-eos", false, "keep going past the end-of-sequence token"},
     {"backend", true, "cpu | cuda | auto (default auto)"},
+    {"json", false, "print one JSON object (text, token ids, speculative counters) instead of streaming"},
     {"help", false, "show this help"}};
 
-// The prompt as token ids: raw (with BOS as the tokenizer config says) or through the chat template.
-std::vector<int32_t> prompt_ids(const Tokenizer& tokenizer, const Args& args) {
-    const std::string prompt = args.require("prompt");
-    if (!args.has("chat")) return tokenizer.encode(prompt, true);
-    const TokenizerConfig& tc = tokenizer.config();
-    if (tc.chat_template.empty())
-        throw Error("cli.no_chat_template", "", "--chat: the tokenizer_config.json has no chat_template");
-    Json messages = Json::array();
-    if (auto sys = args.get("system")) messages.push_back({{"role", "system"}, {"content", *sys}});
-    messages.push_back({{"role", "user"}, {"content", prompt}});
-    const ChatTemplate tpl = ChatTemplate::compile(tc.chat_template, "chat_template");
-    Json context = {{"bos_token", tc.bos_token.value_or("")}, {"eos_token", tc.eos_token.value_or("")}};
-    const std::string text = tpl.render(messages, true, context);
-    // The template writes the special tokens itself (as apply_chat_template(tokenize=True) does).
-    return tokenizer.encode(text, false);
+std::vector<OptionSpec> all_specs() {
+    std::vector<OptionSpec> specs = kSpecs;
+    for (const OptionSpec& s : speculative_option_specs()) specs.insert(specs.end() - 1, s);
+    return specs;
+}
+
+// The --json result: the text, the ids and, when speculating, the acceptance counters.
+Json result_json(const GenerationResult& r, const std::string& text) {
+    Json j = {{"text", text},
+              {"tokens", r.tokens},
+              {"prompt_tokens", r.prompt_tokens},
+              {"stop_reason", stop_reason_name(r.stop_reason)},
+              {"decode_tokens_per_second", r.decode_tokens_per_second()}};
+    if (r.speculative) {
+        j["speculative"] = r.speculation.to_json();
+        j["speculative"]["draft_tokens"] = r.draft_tokens;
+    }
+    return j;
 }
 
 }  // namespace
 
 int cmd_generate(const std::vector<std::string>& argv) {
-    Args args(argv, kSpecs);
+    const std::vector<OptionSpec> specs = all_specs();
+    Args args(argv, specs);
     if (args.has("help")) {
-        std::fputs(usage_for("generate", "--model DIR --prompt TEXT [--chat] [options]", kSpecs).c_str(), stdout);
+        std::fputs(usage_for("generate", "--model DIR --prompt TEXT [--chat] [--speculative] [options]", specs).c_str(),
+                   stdout);
         return 0;
     }
     const std::string model_dir = args.require("model");
     auto tokenizer = Tokenizer::load(args.get_or("tokenizer", model_dir));
-    const auto prompt = prompt_ids(*tokenizer, args);
+    const auto prompt = encode_prompt(*tokenizer, args.require("prompt"), args.has("chat"), args.get("system"));
     const int64_t max_new = args.get_int("max-tokens", 128);
     auto session = open_model(model_dir, args.get_or("backend", "auto"), int64_t(prompt.size()) + max_new);
 
@@ -77,22 +87,34 @@ int cmd_generate(const std::vector<std::string>& argv) {
     options.sampling.min_p = float(args.get_double("min-p", 0.0));
     options.sampling.repetition_penalty = float(args.get_double("repetition-penalty", 1.0));
     options.sampling.seed = uint64_t(args.get_int("seed", 0));
+    options.speculative = speculative_options(args, *session.model, model_dir);
+    const bool json = args.has("json");
     StreamingDecoder decoder(*tokenizer);
+    std::string text;
     options.on_token = [&](int32_t id) {
         const std::string piece = decoder.push(id);
-        std::fwrite(piece.data(), 1, piece.size(), stdout);
-        std::fflush(stdout);
+        if (json) {
+            text += piece;
+        } else {
+            std::fwrite(piece.data(), 1, piece.size(), stdout);
+            std::fflush(stdout);
+        }
         return true;
     };
 
     Generator generator(*session.model);
     const GenerationResult r = generator.generate(prompt, options);
     const std::string tail = decoder.flush();
-    std::fwrite(tail.data(), 1, tail.size(), stdout);
-    std::fputc('\n', stdout);
+    if (json) {
+        std::printf("%s\n", result_json(r, text + tail).dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+    } else {
+        std::fwrite(tail.data(), 1, tail.size(), stdout);
+        std::fputc('\n', stdout);
+    }
     std::fflush(stdout);
     spdlog::info("[{} prompt tokens in {:.3f} s, {} new tokens, {:.2f} tokens/s, stop: {}]", r.prompt_tokens,
                  r.prefill_seconds, r.tokens.size(), r.decode_tokens_per_second(), stop_reason_name(r.stop_reason));
+    if (r.speculative) spdlog::info("{}", speculative_summary(r.speculation, r.draft_tokens));
     return 0;
 }
 

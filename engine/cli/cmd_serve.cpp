@@ -46,6 +46,9 @@ const std::vector<OptionSpec> kSpecs = {
     {"max-prompt-tokens", true, "longest prompt in tokens (default: the context capacity)"},
     {"telemetry-interval-ms", true, "default telemetry snapshot interval (default 500)"},
     {"max-telemetry-streams", true, "concurrent telemetry streams (default 4)"},
+    {"speculative", false, "decode speculatively with the model's MTP modules unless a request says "
+                           "\"speculative\": false (a model without them decodes plainly, saying why)"},
+    {"draft", true, "drafts per step for speculative requests that do not say (default: one per MTP module)"},
     {"runs-dir", true, "folder of fine-tune runs started through the API (default $XDG_DATA_HOME/moe-workbench/runs)"},
     {"exit-with-parent", false, "exit when the parent process dies (Linux; for the workbench)"},
     {"test-token-delay-ms", true, "testing only: sleep this long after each generated token"},
@@ -67,6 +70,9 @@ server::ServerOptions parse_options(const Args& args) {
     o.max_telemetry_streams = size_t(std::max<int64_t>(1, args.get_int("max-telemetry-streams", 4)));
     o.token_delay = std::chrono::milliseconds(std::max<int64_t>(0, args.get_int("test-token-delay-ms", 0)));
     o.runs_dir = args.get_or("runs-dir", "");
+    o.speculative = args.has("speculative");
+    o.draft_tokens = args.get_int("draft", 0);
+    if (args.has("draft") && o.draft_tokens < 1) throw Error("cli.bad_argument", "", "--draft must be at least 1");
     return o;
 }
 
@@ -127,6 +133,9 @@ bool load_at_start(server::HttpServer& server, const Args& args, const server::S
         return false;
     }
     spdlog::info("load: serving '{}' (context {} tokens)", last.model->id, last.model->max_context);
+    if (o.speculative && last.model->mtp_modules == 0)
+        spdlog::warn("serve --speculative: '{}' has no MTP modules, so requests decode without speculation "
+                     "(each reply says so in workbench.speculative.reason)", last.model->id);
     return true;
 }
 

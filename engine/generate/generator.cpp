@@ -14,11 +14,38 @@ double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Greedy choices that need nothing but the argmax (no repetition penalty reshaping the logits):
-// the decode steps then choose on the backend (Model::forward_greedy) and read back only the id.
-bool plain_greedy(const SamplingParams& p) {
-    return (p.greedy || p.temperature <= 0.0f) && p.repetition_penalty == 1.0f;
-}
+// Where every new token goes, from plain and speculative steps alike: the result, the history the
+// repetition penalty sees, the caller's callback, and the stop rules (EOS included in the output,
+// the callback, max_new_tokens).
+class TokenSink {
+public:
+    TokenSink(const GenerationOptions& options, std::vector<int32_t> eos, GenerationResult& result,
+              std::vector<int32_t>& history)
+        : options_(options), eos_(std::move(eos)), result_(result), history_(history) {}
+
+    // false: generation stops after this token (result.stop_reason says why).
+    bool emit(int32_t token, bool drafted) {
+        result_.tokens.push_back(token);
+        history_.push_back(token);
+        if (result_.speculative) result_.drafted.push_back(drafted);
+        const bool keep_going = !options_.on_token || options_.on_token(token);
+        if (!options_.ignore_eos && std::find(eos_.begin(), eos_.end(), token) != eos_.end())
+            return stop(StopReason::Eos);
+        if (!keep_going || (options_.should_stop && options_.should_stop())) return stop(StopReason::Callback);
+        if (int64_t(result_.tokens.size()) >= options_.max_new_tokens) return stop(StopReason::MaxTokens);
+        return true;
+    }
+
+private:
+    bool stop(StopReason why) {
+        result_.stop_reason = why;
+        return false;
+    }
+    const GenerationOptions& options_;
+    std::vector<int32_t> eos_;
+    GenerationResult& result_;
+    std::vector<int32_t>& history_;
+};
 }  // namespace
 
 const char* stop_reason_name(StopReason r) {
@@ -45,6 +72,7 @@ Generator::Generator(Model& model) : model_(model) {}
 
 void Generator::reset() {
     sequence_.clear();
+    drafter_.reset();
     model_.reset();
 }
 
@@ -65,6 +93,19 @@ std::vector<float> Generator::prefill(std::span<const int32_t> prompt, Generatio
     return std::vector<float>(logits.data.begin(), logits.data.end());
 }
 
+int64_t Generator::step_drafts(int64_t k, int64_t produced, int64_t max_new) const {
+    const int64_t room = model_.max_context() - model_.cached_tokens() - 1;  // the verify forward writes N..N+k
+    return std::max<int64_t>(0, std::min({k, max_new - produced - 1, room}));
+}
+
+int32_t Generator::plain_step(int32_t last, TokenPolicy& policy, std::span<const int32_t> history) {
+    const int64_t pos = model_.cached_tokens();
+    if (policy.argmax_only()) return model_.forward_greedy(last, pos, policy.vocab_limit());
+    const int32_t step[1] = {last};
+    const Logits l = model_.forward(step, pos, LogitRows::Last);
+    return policy.choose(l.row(0), history);
+}
+
 GenerationResult Generator::generate(std::span<const int32_t> prompt, const GenerationOptions& options) {
     if (prompt.empty()) throw_invalid_argument("generate needs a non-empty prompt");
     if (int64_t(prompt.size()) > model_.max_context())
@@ -75,53 +116,46 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Gene
 
     GenerationResult result;
     result.prompt_tokens = int64_t(prompt.size());
+    if (options.speculative.enabled) {
+        if (!model_.has_mtp())
+            throw Error("generate.no_mtp", "",
+                        "speculative decoding drafts with the model's MTP modules, and this model has none "
+                        "(moe-engine train --method mtp-head adds one)");
+        result.speculative = true;
+        result.draft_tokens = effective_draft_tokens(options.speculative.draft_tokens, model_.mtp_modules());
+    }
     Sampler sampler(options.sampling);
+    TokenPolicy policy(options.vocabulary, sampler);
     std::vector<int32_t> history(prompt.begin(), prompt.end());  // for the repetition penalty
+    TokenSink sink(options, std::move(eos), result, history);
 
     const auto t0 = Clock::now();
-    std::vector<float> logits = prefill(prompt, result);
+    const std::vector<float> logits = prefill(prompt, result);
     result.prefill_seconds = seconds_since(t0);
     const auto t1 = Clock::now();
-    const bool device_greedy = plain_greedy(options.sampling);
-    int32_t chosen = -1;  // the next token when the latest step already chose it (device greedy)
-
-    while (true) {
-        if (int64_t(result.tokens.size()) >= options.max_new_tokens) {
-            result.stop_reason = StopReason::MaxTokens;
-            break;
-        }
-        int32_t next = chosen;
-        if (next < 0) {  // the prefill's logits, or a sampled step's
-            options.vocabulary.apply(logits);
-            next = sampler.sample(logits, history);
-        }
-        result.tokens.push_back(next);
-        history.push_back(next);
-        const bool keep_going = !options.on_token || options.on_token(next);
-        if (!options.ignore_eos && std::find(eos.begin(), eos.end(), next) != eos.end()) {
-            result.stop_reason = StopReason::Eos;
-            break;
-        }
-        if (!keep_going || (options.should_stop && options.should_stop())) {
-            result.stop_reason = StopReason::Callback;
-            break;
-        }
-        if (int64_t(result.tokens.size()) >= options.max_new_tokens) {
-            result.stop_reason = StopReason::MaxTokens;
-            break;
-        }
+    if (options.max_new_tokens <= 0) {
+        result.stop_reason = StopReason::MaxTokens;
+        return result;
+    }
+    int32_t last = policy.choose(logits, history);
+    bool go = sink.emit(last, false);
+    while (go) {
         if (model_.cached_tokens() >= model_.max_context()) {
             result.stop_reason = StopReason::ContextFull;
             break;
         }
-        if (device_greedy) {
-            chosen = model_.forward_greedy(next, model_.cached_tokens(), options.vocabulary.masked() > 0 ? options.vocabulary.sampleable() : 0);
+        const int64_t k = step_drafts(result.draft_tokens, int64_t(result.tokens.size()), options.max_new_tokens);
+        if (k > 0) {
+            SpeculativeStepContext step{model_, sequence_, drafter_, policy, result.speculation,
+                                        [&sink](int32_t token, bool drafted) { return sink.emit(token, drafted); }};
+            go = speculative_step(step, last, history, k);
+            if (options.on_speculative_step) options.on_speculative_step(result.speculation);
         } else {
-            const int32_t step[1] = {next};
-            const Logits l = model_.forward(step, model_.cached_tokens(), LogitRows::Last);
-            logits.assign(l.data.begin(), l.data.end());
+            const int32_t next = plain_step(last, policy, history);
+            sequence_.push_back(last);
+            go = sink.emit(next, false);
         }
-        sequence_.push_back(next);
+        last = result.tokens.back();
     }
     result.decode_seconds = seconds_since(t1);
     return result;

@@ -4,6 +4,8 @@
 // of its model's cache between calls: after running the model directly, call reset().
 // Greedy decoding without a repetition penalty chooses each token on the backend
 // (Model::forward_greedy): a GPU step then reads back the chosen id, not the [1, vocab] logits.
+// With GenerationOptions::speculative on, a model with MTP modules decodes in speculative steps
+// (generate/speculative.h): the same tokens when greedy, the same distribution when sampling.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,9 @@
 #include <vector>
 
 #include "generate/sampler.h"
+#include "generate/token_policy.h"
+#include "generate/speculative.h"
+#include "generate/speculative_stats.h"
 #include "generate/vocabulary.h"
 
 namespace moe {
@@ -31,6 +36,11 @@ struct GenerationOptions {
     // tokenizer). The default masks nothing (ids without a token could then be produced).
     VocabularyMask vocabulary;
     SamplingParams sampling;
+    // Speculative decoding with the model's MTP modules. Needs a model with MTP modules (else
+    // "generate.no_mtp"); draft_tokens above the modules present is clamped.
+    SpeculativeOptions speculative;
+    // Called after each speculative step with the request's counters so far (live telemetry).
+    std::function<void(const SpeculativeStats&)> on_speculative_step;
     // Called with each new token id; return false to stop after it.
     std::function<bool(int32_t)> on_token;
     // Polled before each decode step; return true to stop (e.g. a cancelled request).
@@ -45,6 +55,12 @@ struct GenerationResult {
     double prefill_seconds = 0;    // prompt forward, up to the first token's logits
     double decode_seconds = 0;     // all later forwards
     double decode_tokens_per_second() const;
+    // Speculative decoding (when it was on): the acceptance counters, the drafts per step used,
+    // and per new token whether it was a draft the verification accepted (else the target chose it).
+    bool speculative = false;
+    int64_t draft_tokens = 0;
+    SpeculativeStats speculation;
+    std::vector<bool> drafted;
 };
 
 class Generator {
@@ -54,17 +70,26 @@ public:
     // prompt must be non-empty. Continues from the cached prefix shared with the previous sequence.
     GenerationResult generate(std::span<const int32_t> prompt, const GenerationOptions& options);
 
-    // Forget the cached sequence (the next generate prefills everything).
+    // Forget the cached sequence (the next generate prefills everything) and the MTP modules' state.
     void reset();
     // The token sequence the model's KV cache currently holds.
     const std::vector<int32_t>& cached_sequence() const { return sequence_; }
+    // What the MTP modules' caches were computed for (speculative decoding).
+    const MtpDrafter& drafter() const { return drafter_; }
 
 private:
     // Runs the part of `prompt` not already cached; returns the last position's logits.
     std::vector<float> prefill(std::span<const int32_t> prompt, GenerationResult& result);
 
+    // One plain decode step after `last`: runs it and returns the next token.
+    int32_t plain_step(int32_t last, TokenPolicy& policy, std::span<const int32_t> history);
+    // Drafts for the next step: the configured k, cut so the step cannot overrun max_new_tokens or
+    // the context (0: take a plain step).
+    int64_t step_drafts(int64_t k, int64_t produced, int64_t max_new) const;
+
     Model& model_;
     std::vector<int32_t> sequence_;  // tokens whose K/V sit in the cache, in order
+    MtpDrafter drafter_;             // which positions of the MTP caches fit sequence_
 };
 
 }  // namespace moe

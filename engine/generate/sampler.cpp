@@ -113,7 +113,11 @@ double Sampler::uniform01() {
 
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
     if (is_greedy()) return argmax(penalised(logits, history));
-    const std::vector<float> p = probabilities(logits, history);
+    return draw(probabilities(logits, history));
+}
+
+int32_t Sampler::draw(std::span<const float> p) {
+    if (p.empty()) throw_invalid_argument("drawing from an empty distribution");
     const double u = uniform01();
     double cumulative = 0.0;
     int32_t last_nonzero = 0;

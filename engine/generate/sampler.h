@@ -37,13 +37,18 @@ public:
     // The processed distribution sample() draws from (0 for masked tokens); for tests and UIs.
     std::vector<float> probabilities(std::span<const float> logits, std::span<const int32_t> history) const;
 
+    // A draw from a distribution p [vocab] (non-negative, summing to about 1; zeros never drawn),
+    // and a uniform variate in [0, 1): the sampler's own generator, for speculative decoding's
+    // acceptance test and its residual draws.
+    int32_t draw(std::span<const float> p);
+    double uniform01();
+
     const SamplingParams& params() const { return params_; }
+    bool is_greedy() const { return params_.greedy || params_.temperature <= 0.0f; }
     void reseed(uint64_t seed);
 
 private:
-    bool is_greedy() const { return params_.greedy || params_.temperature <= 0.0f; }
     std::vector<float> penalised(std::span<const float> logits, std::span<const int32_t> history) const;
-    double uniform01();
 
     SamplingParams params_;
     std::mt19937_64 rng_;

@@ -1,5 +1,5 @@
 // Which token ids a generation may produce: the one rule every path that picks tokens applies
-// (moe-engine generate, the server, and speculative decoding when it lands).
+// (moe-engine generate, the server, and speculative decoding's drafts and verification alike).
 //
 // Checkpoints pad the output head past the tokenizer's vocabulary (DeepSeek-V3: 129,280 rows for
 // 128,815 tokens; Qwen2.5: 152,064 for 151,665). A padded id has no token: it cannot be printed or

@@ -29,7 +29,11 @@ DeepseekModel::DeepseekModel(WeightSource& source, const ModelOptions& options)
       eps_(float(config_.rms_norm_eps)),
       capacity_(context_capacity(config_, options)) {
     for (size_t i = 0; i < weights_.layers.size(); ++i) caches_.push_back(backend_.alloc(capacity_, mla_.cache_cols()));
-    if (!weights_.mtp.empty()) mtp_cache_ = backend_.alloc(capacity_, mla_.cache_cols());
+    for (size_t j = 0; j < weights_.mtp.size(); ++j) {
+        mtp_caches_.push_back(backend_.alloc(capacity_, mla_.cache_cols()));
+        mtp_cached_.push_back(0);
+        hidden_.emplace_back(config_.hidden_size);
+    }
 
     auto declare = [&](const DecoderLayerWeights& w) {
         if (w.is_moe) trace_.add_layer(w.index, config_.n_routed_experts, w.moe.bias_host);
@@ -47,15 +51,35 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
 
     trace_.begin_forward(start_pos, T, false);
     if (T == 1) return std::move(forward_one(tokens[0], start_pos, 0).logits);
+    const Tensor normed = forward_hidden(tokens, start_pos);
+    trace_.end_forward();
+    return head_logits(normed, weights_.lm_head, rows);
+}
+
+Tensor DeepseekModel::forward_hidden(std::span<const int32_t> tokens, int64_t start_pos) {
     Tensor h = backend_.embedding(weights_.embed, tokens);
     Tensor pending;  // the latest FFN output, added to h by the next norm
     for (size_t i = 0; i < weights_.layers.size(); ++i)
         decoder_layer(h, pending, weights_.layers[i], caches_[i], start_pos);
-    last_hidden_ = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
-    last_hidden_start_ = start_pos;
-    cached_ = start_pos + T;
+    Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
+    if (!hidden_.empty()) hidden_[0].write(start_pos, backend_.download(normed));
+    cached_ = start_pos + int64_t(tokens.size());
+    return normed;
+}
+
+std::vector<int32_t> DeepseekModel::forward_greedy_rows(std::span<const int32_t> tokens, int64_t start_pos,
+                                                        int64_t vocab_limit) {
+    const int64_t T = int64_t(tokens.size());
+    check_forward_range(start_pos, T, cached_, capacity_);
+    if (T == 1) return {forward_greedy(tokens[0], start_pos, vocab_limit)};
+    truncate(start_pos);
+    trace_.begin_forward(start_pos, T, false);
+    const Tensor normed = forward_hidden(tokens, start_pos);
     trace_.end_forward();
-    return head_logits(last_hidden_, weights_.lm_head, rows);
+    const Tensor logits = backend_.linear(normed, weights_.lm_head);
+    std::vector<int32_t> ids = backend_.download_i32(greedy_choice(backend_, logits, vocab_limit));
+    for (int32_t& id : ids) id = checked_greedy_id(id);
+    return ids;
 }
 
 int32_t DeepseekModel::forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) {
@@ -118,11 +142,7 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
     else
         result.logits = Logits{out[i].rows, out[i].cols, std::move(out[i].f32)};
     ++i;
-    if (keep_hidden) {
-        last_hidden_ = backend_.upload(out[i].f32, out[i].rows, out[i].cols);
-        last_hidden_start_ = pos;
-        ++i;
-    }
+    if (keep_hidden) hidden_[0].write(pos, out[i++].f32);
     if (traced) {
         if (out.size() != i + 2 * moe_layers_.size())
             throw_invalid_argument("decode step returned routing for a different number of MoE layers");
@@ -145,20 +165,25 @@ void DeepseekModel::fill_cache_for_bench(int64_t n, uint64_t seed) {
                                                                 tensor_seed(seed, "kv_cache." + std::to_string(i)),
                                                                 0.0f, 1.0f));
     cached_ = n;
-    mtp_cached_ = 0;
-    last_hidden_ = Tensor();
+    for (size_t j = 0; j < hidden_.size(); ++j) {
+        mtp_cached_[j] = 0;
+        hidden_[j].reset_to(j == 0 ? n : 0);  // no hidden state for the synthetic positions
+    }
 }
 
 void DeepseekModel::reset() {
-    cached_ = 0;
-    mtp_cached_ = 0;
-    last_hidden_ = Tensor();
+    truncate(0);
 }
 
 void DeepseekModel::truncate(int64_t n) {
     if (n < 0) throw_invalid_argument("truncate: negative length");
     cached_ = std::min(cached_, n);
-    mtp_cached_ = std::min(mtp_cached_, n);
+    for (int64_t& c : mtp_cached_) c = std::min(c, n);
+    for (HiddenHistory& h : hidden_) h.truncate(n);
+}
+
+int64_t DeepseekModel::mtp_module_cached(int64_t module) const {
+    return module >= 0 && module < mtp_modules() ? mtp_cached_[size_t(module)] : 0;
 }
 
 void DeepseekModel::decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w, Tensor& cache,
@@ -201,30 +226,37 @@ Logits DeepseekModel::head_logits(const Tensor& normed, const Weight& head, Logi
     return download_logits(backend_, backend_.linear(normed, head));
 }
 
-Logits DeepseekModel::mtp_forward(std::span<const int32_t> next_tokens, int64_t start_pos) {
-    if (weights_.mtp.empty()) return Model::mtp_forward(next_tokens, start_pos);
-    const MtpWeights& m = weights_.mtp[0];
+Logits DeepseekModel::mtp_module_forward(int64_t module, std::span<const int32_t> next_tokens, int64_t start_pos,
+                                         LogitRows rows) {
+    if (module < 0 || module >= mtp_modules()) return Model::mtp_module_forward(module, next_tokens, start_pos, rows);
+    const size_t j = size_t(module);
+    const MtpWeights& m = weights_.mtp[j];
     const int64_t n = int64_t(next_tokens.size());
-    check_forward_range(start_pos, n, mtp_cached_, capacity_);
-    // h_i must come from the latest forward() and still be in the main cache (not rolled back).
-    if (last_hidden_.empty() || start_pos < last_hidden_start_ ||
-        start_pos + n > last_hidden_start_ + last_hidden_.rows() || start_pos + n > cached_)
+    check_forward_range(start_pos, n, mtp_cached_[j], capacity_);
+    // Level j must hold positions [start_pos, start_pos + n) (level 0: still in the main cache).
+    if (!hidden_[j].covers(start_pos, n))
         throw Error("model.mtp_without_hidden", "",
-                    "mtp_forward needs the main model's hidden states for positions " + std::to_string(start_pos) +
-                        ".." + std::to_string(start_pos + n) + " from the latest forward(), still cached");
-    mtp_cached_ = start_pos;
+                    "MTP module " + std::to_string(module) + " needs the " +
+                        (j == 0 ? std::string("main model's hidden states") : "hidden states of MTP module " + std::to_string(j - 1)) +
+                        " for positions " + std::to_string(start_pos) + ".." + std::to_string(start_pos + n) +
+                        ", computed and still cached (it has " + std::to_string(hidden_[j].begin()) + ".." +
+                        std::to_string(hidden_[j].end()) + ")");
+    mtp_cached_[j] = start_pos;
+    if (j + 1 < hidden_.size()) hidden_[j + 1].truncate(start_pos);
 
-    // h' = eh_proj([enorm(emb(t_{i+1})) ; hnorm(h_i)]): embedding FIRST (doc §4.2).
-    const Tensor h_main = backend_.slice_rows(last_hidden_, start_pos - last_hidden_start_, n);
+    // h' = eh_proj([enorm(emb(t_{i+j+1})) ; hnorm(h_i)]): embedding FIRST (doc §4.2).
+    const Tensor h_prev = backend_.upload(hidden_[j].rows(start_pos, n), n, config_.hidden_size);
     const Tensor e = backend_.rmsnorm(backend_.embedding(m.embed, next_tokens), m.enorm, eps_);
-    Tensor h = backend_.linear(backend_.concat_cols(e, backend_.rmsnorm(h_main, m.hnorm, eps_)), m.eh_proj);
+    Tensor h = backend_.linear(backend_.concat_cols(e, backend_.rmsnorm(h_prev, m.hnorm, eps_)), m.eh_proj);
 
     trace_.begin_forward(start_pos, n, true);
     Tensor pending;
-    decoder_layer(h, pending, m.layer, mtp_cache_, start_pos);
-    mtp_cached_ = start_pos + n;
+    decoder_layer(h, pending, m.layer, mtp_caches_[j], start_pos);
+    const Tensor normed = add_pending_rmsnorm(backend_, h, pending, m.head_norm, eps_);  // h: the block output
+    if (j + 1 < hidden_.size()) hidden_[j + 1].write(start_pos, backend_.download(h));
+    mtp_cached_[j] = start_pos + n;
     trace_.end_forward();
-    return head_logits(add_pending_rmsnorm(backend_, h, pending, m.head_norm, eps_), m.head, LogitRows::All);
+    return head_logits(normed, m.head, rows);
 }
 
 }  // namespace moe

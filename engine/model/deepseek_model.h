@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/deepseek_weights.h"
+#include "model/hidden_history.h"
 #include "model/model.h"
 
 namespace moe {
@@ -27,9 +28,13 @@ public:
     int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0) override;
     void fill_cache_for_bench(int64_t n, uint64_t seed) override;
 
-    bool has_mtp() const override { return !weights_.mtp.empty(); }
-    Logits mtp_forward(std::span<const int32_t> next_tokens, int64_t start_pos) override;
-    int64_t mtp_cached_tokens() const override { return mtp_cached_; }
+    std::vector<int32_t> forward_greedy_rows(std::span<const int32_t> tokens, int64_t start_pos,
+                                             int64_t vocab_limit = 0) override;
+
+    int64_t mtp_modules() const override { return int64_t(weights_.mtp.size()); }
+    Logits mtp_module_forward(int64_t module, std::span<const int32_t> next_tokens, int64_t start_pos,
+                              LogitRows rows = LogitRows::All) override;
+    int64_t mtp_module_cached(int64_t module) const override;
 
 private:
     // h [T, hidden] += pending (the previous layer's FFN output); h += attn(norm(h)); then
@@ -46,6 +51,9 @@ private:
     // forward() / forward_greedy() of one token through Backend::decode_step; greedy_cols > 0:
     // the step ends in the argmax over the first greedy_cols logits and returns only that id.
     StepOutput forward_one(int32_t token, int64_t pos, int64_t greedy_cols);
+    // The main layers over tokens [T] at start_pos: returns the post-final-norm hidden [T, hidden]
+    // and keeps it as the MTP modules' level-0 input.
+    Tensor forward_hidden(std::span<const int32_t> tokens, int64_t start_pos);
     // One recorded decode step per (routing traced, greedy) combination.
     const void* step_owner(bool traced, bool greedy) const;
     // normed hidden [T, hidden] -> logits through `head`.
@@ -62,11 +70,11 @@ private:
     int64_t capacity_ = 0;
     std::vector<Tensor> caches_;  // per main layer [capacity, kv_lora + qk_rope]
     int64_t cached_ = 0;
-    Tensor last_hidden_;  // post-final-norm hidden of the latest forward [T, hidden] (MTP input)
-    int64_t last_hidden_start_ = 0;
-
-    Tensor mtp_cache_;
-    int64_t mtp_cached_ = 0;
+    // The MTP modules' inputs (model/hidden_history.h): level 0 the main post-final-norm hidden,
+    // level j module j-1's block output. One level per module (the last module's output feeds none).
+    std::vector<HiddenHistory> hidden_;
+    std::vector<Tensor> mtp_caches_;    // per module [capacity, kv_lora + qk_rope]
+    std::vector<int64_t> mtp_cached_;   // per module
 
     // Inside a decode step's body: moe() collects each layer's routing here instead of reading it
     // back (a read would synchronise inside a recorded step).

@@ -12,20 +12,38 @@
 
 namespace moe {
 
-Logits Model::mtp_forward(std::span<const int32_t>, int64_t) {
-    throw Error("model.no_mtp", "", "this model has no multi-token-prediction layer");
-}
-
-int32_t Model::forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) {
-    const Logits l = forward(std::span<const int32_t>(&token, 1), pos, LogitRows::Last);
-    const int64_t cols = greedy_columns(vocab_limit, l.cols);
-    const std::span<const float> row = l.row(l.rows - 1);
+namespace {
+// argmax_rows' rule on the host: the largest of the first `cols` values, NaN never wins, ties
+// go to the lowest id.
+int32_t host_greedy_id(std::span<const float> row, int64_t cols) {
     int32_t best = -1;
     for (int64_t c = 0; c < cols; ++c) {
         if (std::isnan(row[size_t(c)])) continue;
         if (best < 0 || row[size_t(c)] > row[size_t(best)]) best = int32_t(c);
     }
     return checked_greedy_id(best);
+}
+}  // namespace
+
+Logits Model::mtp_module_forward(int64_t module, std::span<const int32_t>, int64_t, LogitRows) {
+    throw Error("model.no_mtp", "",
+                "this model has no multi-token-prediction module " + std::to_string(module) + " (it has " +
+                    std::to_string(mtp_modules()) + ")");
+}
+
+int64_t Model::mtp_module_cached(int64_t) const { return 0; }
+
+std::vector<int32_t> Model::forward_greedy_rows(std::span<const int32_t> tokens, int64_t start_pos,
+                                                int64_t vocab_limit) {
+    const Logits l = forward(tokens, start_pos, LogitRows::All);
+    std::vector<int32_t> ids;
+    for (int64_t r = 0; r < l.rows; ++r) ids.push_back(host_greedy_id(l.row(r), greedy_columns(vocab_limit, l.cols)));
+    return ids;
+}
+
+int32_t Model::forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) {
+    const Logits l = forward(std::span<const int32_t>(&token, 1), pos, LogitRows::Last);
+    return host_greedy_id(l.row(l.rows - 1), greedy_columns(vocab_limit, l.cols));
 }
 
 void Model::fill_cache_for_bench(int64_t, uint64_t) {

@@ -73,14 +73,37 @@ public:
     // n > max_context(); the default throws "engine.unsupported".
     virtual void fill_cache_for_bench(int64_t n, uint64_t seed);
 
-    // Multi-token prediction (DeepSeek V3/R1, doc §4.2). mtp_forward(next_tokens, start_pos): row i
-    // combines the main model's post-final-norm hidden state at position start_pos + i (from the
-    // latest forward(), which must have covered those positions) with the embedding of
-    // next_tokens[i] (the token at position start_pos + i + 1), runs the MTP layer with its own KV
-    // cache, and returns draft logits [n, vocab] for position start_pos + i + 2.
-    virtual bool has_mtp() const { return false; }
-    virtual Logits mtp_forward(std::span<const int32_t> next_tokens, int64_t start_pos);
-    virtual int64_t mtp_cached_tokens() const { return 0; }
+    // Greedy choices of every row of a forward: runs `tokens` at [start_pos, start_pos + T) as
+    // forward() does and returns, per row, the id of the largest logit among ids [0, vocab_limit)
+    // (0, or >= vocab: the whole vocabulary; ties: the lowest id), chosen on the backend
+    // (Backend::argmax_rows), so speculative verification reads back T ids, not T rows of logits.
+    // The default runs forward() and chooses on the host. Throws "model.no_finite_logit" as
+    // forward_greedy does.
+    virtual std::vector<int32_t> forward_greedy_rows(std::span<const int32_t> tokens, int64_t start_pos,
+                                                     int64_t vocab_limit = 0);
+
+    // Multi-token prediction (DeepSeek V3/R1, doc §4). Module j (0-based) at position i combines
+    // the hidden state of level j at position i -- level 0 is the main model's post-final-norm
+    // hidden state, level j > 0 is module j-1's block output -- with the embedding of the token at
+    // position i + j + 1, runs its decoder block with its own KV cache and predicts the token at
+    // position i + j + 2. The model keeps every level's hidden state of every cached position, so a
+    // module can run over any range the level below it has computed (generate/speculative.h).
+    //
+    // mtp_module_forward(j, next_tokens, start_pos, rows): positions [start_pos, start_pos + n),
+    // next_tokens[i] being the token at start_pos + i + j + 1; rolls module j's cache back to
+    // start_pos first (start_pos <= mtp_module_cached(j)). Returns draft logits [n, vocab] (or the
+    // last row). Throws "model.no_mtp" for a module the model lacks and "model.mtp_without_hidden"
+    // when level j has not computed (or has rolled back) those positions.
+    virtual int64_t mtp_modules() const { return 0; }
+    bool has_mtp() const { return mtp_modules() > 0; }
+    virtual Logits mtp_module_forward(int64_t module, std::span<const int32_t> next_tokens, int64_t start_pos,
+                                      LogitRows rows = LogitRows::All);
+    virtual int64_t mtp_module_cached(int64_t module) const;
+    // Module 0 over all rows (the form the tests and parity runs use).
+    Logits mtp_forward(std::span<const int32_t> next_tokens, int64_t start_pos) {
+        return mtp_module_forward(0, next_tokens, start_pos, LogitRows::All);
+    }
+    int64_t mtp_cached_tokens() const { return has_mtp() ? mtp_module_cached(0) : 0; }
 
     // Routing telemetry of the MoE layers (empty for dense models).
     RoutingTrace& routing_trace() { return trace_; }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "server/server_stats.h"
+#include "server/speculative_telemetry.h"
 #include "server/token_pieces.h"
 
 namespace moe::server {
@@ -29,6 +30,27 @@ const char* finish_reason(StopReason r, bool stop_sequence) {
 
 }  // namespace
 
+// The acceptance counters go into `usage`; whether speculation ran (and why not, or what was
+// clamped) and which completion tokens were accepted drafts into `workbench`.
+void GenerationJob::add_speculation(GenerationOutcome& out, const GenerationResult& r) const {
+    const SpeculationPlan& plan = spec_.speculation;
+    if (!plan.requested) return;
+    Json w = {{"enabled", plan.enabled},
+              {"draft_tokens", plan.draft_tokens},
+              {"reason", plan.reason.empty() ? Json(nullptr) : Json(plan.reason)},
+              {"warning", plan.warning.empty() ? Json(nullptr) : Json(plan.warning)},
+              {"drafted_tokens", nullptr}};
+    if (r.speculative) {
+        out.usage_speculative = r.speculation.to_json();
+        out.usage_speculative["draft_tokens"] = r.draft_tokens;
+        w["drafted_tokens"] = r.drafted;
+        if (out.completion_tokens_json.is_array())
+            for (size_t i = 0; i < out.completion_tokens_json.size() && i < r.drafted.size(); ++i)
+                out.completion_tokens_json[i]["drafted"] = bool(r.drafted[i]);
+    }
+    out.workbench_speculative = std::move(w);
+}
+
 void GenerationJob::fail(const ApiError& error) {
     GenerationEvent ev;
     ev.kind = GenerationEvent::Kind::Error;
@@ -43,6 +65,7 @@ void GenerationJob::run(WorkerContext& ctx) {
     ModelRuntime* rt = ctx.models.runtime();
     if (!rt || ctx.models.info() != spec_.model) return fail(model_changed());
     ctx.stats.begin_request(int64_t(spec_.prompt.size()));
+    ctx.speculative.begin_request(spec_.domain, spec_.speculation.enabled, spec_.speculation.draft_tokens);
     try {
         GenerationEvent done;
         done.kind = GenerationEvent::Kind::Done;
@@ -54,6 +77,7 @@ void GenerationJob::run(WorkerContext& ctx) {
         events_.close();
     } catch (...) {
         ctx.stats.end_request(ServerStats::End::Failed, 0, 0);
+        ctx.speculative.abort_request();
         // A failed forward can leave the KV cache half-written: start the next request from scratch.
         rt->generator->reset();
         fail(current_exception_error(std::current_exception()));
@@ -85,7 +109,10 @@ GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) 
         return !text.stopped();
     };
     go.should_stop = [this] { return cancelled(); };
+    go.speculative = SpeculativeOptions{spec_.speculation.enabled, spec_.speculation.draft_tokens};
+    go.on_speculative_step = [&ctx](const SpeculativeStats& s) { ctx.speculative.on_step(s); };
     const GenerationResult r = rt.generator->generate(spec_.prompt, go);
+    ctx.speculative.end_request(r.speculation, r.decode_tokens_per_second(), int64_t(r.tokens.size()));
 
     ReasoningDelta tail = text.finish();
     if (!tail.empty()) events_.push(GenerationEvent{GenerationEvent::Kind::Delta, std::move(tail), {}, {}});
@@ -116,6 +143,7 @@ GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) 
             routed_expert_weights_value(rec.weight_rows(begin, end), rec.num_layers(), rec.top_k(), as_json);
         out.completion_tokens_json = pieces.finish();
     }
+    add_speculation(out, r);
     return out;
 }
 

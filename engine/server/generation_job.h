@@ -15,6 +15,16 @@
 
 namespace moe::server {
 
+// Whether a request decodes speculatively, decided on the HTTP thread from the request, the
+// server's default and the model (docs/api.md "Speculative decoding").
+struct SpeculationPlan {
+    bool requested = false;    // the request or the server default asked for it
+    bool enabled = false;      // it runs: the model has MTP modules
+    int64_t draft_tokens = 0;  // drafts per step (clamped to the modules present)
+    std::string reason;        // requested but not enabled: why (the reply is decoded plainly)
+    std::string warning;       // the draft length asked for was clamped
+};
+
 struct GenerationSpec {
     std::shared_ptr<const ModelInfo> model;  // the model the prompt was tokenized for
     std::vector<int32_t> prompt;
@@ -23,6 +33,8 @@ struct GenerationSpec {
     bool ignore_eos = false;
     TextOptions text;
     RoutedExpertsRequest routed_experts;
+    SpeculationPlan speculation;
+    std::string domain;  // acceptance telemetry label ("" = none)
 };
 
 struct GenerationOutcome {
@@ -36,7 +48,9 @@ struct GenerationOutcome {
     Json routed_experts;           // null unless requested
     Json routed_experts_info;      // shape facts for the payload above
     Json routed_expert_weights;    // same layout as routed_experts, float32 (null unless requested)
-    Json completion_tokens_json;   // [{"id", "text"}] per completion token (null unless routed experts were requested)
+    Json completion_tokens_json;   // [{"id", "text", "drafted"?}] per completion token (null unless routed experts were requested)
+    Json usage_speculative;        // the acceptance counters (null unless speculation ran)
+    Json workbench_speculative;    // {enabled, draft_tokens, reason, warning, drafted_tokens} (null unless requested)
 };
 
 struct GenerationEvent {
@@ -58,6 +72,7 @@ public:
 
 private:
     GenerationOutcome generate(WorkerContext& ctx, ModelRuntime& rt);
+    void add_speculation(GenerationOutcome& out, const GenerationResult& r) const;
     void fail(const ApiError& error);
 
     GenerationSpec spec_;

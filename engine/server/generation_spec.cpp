@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "generate/speculative.h"
 #include "server/api_error.h"
 #include "tokenizer/tokenizer.h"
 
@@ -59,7 +60,29 @@ SamplingParams sampling_params(const SamplingRequest& s) {
     return p;
 }
 
-GenerationSpec base_spec(std::shared_ptr<const ModelInfo> model, std::vector<int32_t> prompt, const CommonRequest& c) {
+SpeculationPlan speculation_plan(const ServerOptions& o, const ModelInfo& m, const SpeculativeRequest& r) {
+    SpeculationPlan p;
+    p.requested = r.enabled.value_or(o.speculative);
+    if (!p.requested) return p;
+    if (m.mtp_modules <= 0) {
+        p.reason = "model '" + m.id +
+                   "' has no MTP modules to draft with, so this reply was decoded without speculation "
+                   "(moe-engine train --method mtp-head adds a drafting head to a checkpoint)";
+        return p;
+    }
+    const int64_t asked = r.draft_tokens.value_or(o.draft_tokens);
+    bool clamped = false;
+    p.enabled = true;
+    p.draft_tokens = effective_draft_tokens(asked, m.mtp_modules, &clamped);
+    if (clamped)
+        p.warning = "speculative_draft_tokens " + std::to_string(asked) + " is more than the " +
+                    std::to_string(m.mtp_modules) + " MTP module(s) of model '" + m.id + "': each step drafts " +
+                    std::to_string(p.draft_tokens);
+    return p;
+}
+
+GenerationSpec base_spec(const ServerOptions& options, std::shared_ptr<const ModelInfo> model,
+                         std::vector<int32_t> prompt, const CommonRequest& c) {
     if (c.routed_experts.enabled && !model->is_moe())
         throw_invalid_request("return_routed_experts", "model '" + model->id + "' has no MoE layers to report",
                               "unsupported");
@@ -70,6 +93,8 @@ GenerationSpec base_spec(std::shared_ptr<const ModelInfo> model, std::vector<int
     spec.ignore_eos = c.sampling.ignore_eos;
     spec.text.stop = c.sampling.stop;
     spec.routed_experts = c.routed_experts;
+    spec.speculation = speculation_plan(options, *spec.model, c.speculative);
+    spec.domain = c.domain;
     return spec;
 }
 
@@ -110,7 +135,7 @@ GenerationSpec chat_spec(const ServerCore& core, std::shared_ptr<const ModelInfo
                                                model->max_context, "messages");
     const bool reasoning = model->reasoning;
     const std::string tail = trim_right(text);
-    GenerationSpec spec = base_spec(std::move(model), std::move(prompt), r.common);
+    GenerationSpec spec = base_spec(core.options, std::move(model), std::move(prompt), r.common);
     spec.max_new_tokens = max_new;
     spec.text.reasoning = reasoning;
     spec.text.start_in_reasoning = reasoning && tail.size() >= 7 && tail.compare(tail.size() - 7, 7, "<think>") == 0;
@@ -127,7 +152,7 @@ GenerationSpec completion_spec(const ServerCore& core, std::shared_ptr<const Mod
     if (prompt.empty()) throw_invalid_request("prompt", "'prompt' encodes to no tokens");
     const int64_t max_new = checked_max_tokens(core, *model, int64_t(prompt.size()), r.common.sampling.max_tokens,
                                                kCompletionsDefaultMaxTokens, "prompt");
-    GenerationSpec spec = base_spec(std::move(model), std::move(prompt), r.common);
+    GenerationSpec spec = base_spec(core.options, std::move(model), std::move(prompt), r.common);
     spec.max_new_tokens = max_new;
     return spec;
 }

@@ -30,9 +30,9 @@ ApiError cancelled_error() {
 
 }  // namespace
 
-GenerationWorker::GenerationWorker(ModelManager& models, ServerStats& stats, size_t capacity,
-                                   std::chrono::milliseconds token_delay)
-    : ctx_{models, stats, token_delay}, capacity_(std::max<size_t>(capacity, 1)), thread_([this] { loop(); }) {}
+GenerationWorker::GenerationWorker(ModelManager& models, ServerStats& stats, SpeculativeTelemetry& speculative,
+                                   size_t capacity, std::chrono::milliseconds token_delay)
+    : ctx_{models, stats, speculative, token_delay}, capacity_(std::max<size_t>(capacity, 1)), thread_([this] { loop(); }) {}
 
 GenerationWorker::~GenerationWorker() { shutdown(); }
 

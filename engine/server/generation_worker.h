@@ -31,7 +31,7 @@ struct QueueSnapshot {
 
 class GenerationWorker {
 public:
-    GenerationWorker(ModelManager& models, ServerStats& stats, size_t capacity,
+    GenerationWorker(ModelManager& models, ServerStats& stats, SpeculativeTelemetry& speculative, size_t capacity,
                      std::chrono::milliseconds token_delay = std::chrono::milliseconds(0));
     ~GenerationWorker();  // shutdown()
     GenerationWorker(const GenerationWorker&) = delete;

@@ -12,10 +12,12 @@ namespace moe::server {
 
 class ModelManager;
 class ServerStats;
+class SpeculativeTelemetry;
 
 struct WorkerContext {
     ModelManager& models;
     ServerStats& stats;
+    SpeculativeTelemetry& speculative;
     std::chrono::milliseconds token_delay{0};  // test-only throttle (serve --test-token-delay-ms)
 };
 

@@ -1,6 +1,7 @@
 #include "server/model_job.h"
 
 #include "server/server_stats.h"
+#include "server/speculative_telemetry.h"
 
 namespace moe::server {
 
@@ -25,6 +26,7 @@ void ModelJob::load(WorkerContext& ctx) {
     done.kind = ModelEvent::Kind::Loaded;
     done.model = ctx.models.info();
     ctx.stats.set_kv_capacity(done.model ? done.model->max_context : 0);
+    ctx.speculative.reset(done.model ? done.model->mtp_modules : 0);
     events_.push(std::move(done));
 }
 
@@ -37,10 +39,12 @@ void ModelJob::run(WorkerContext& ctx) {
             done.kind = ModelEvent::Kind::Unloaded;
             done.model = ctx.models.unload();
             ctx.stats.set_kv_capacity(0);
+            ctx.speculative.reset(0);
             events_.push(std::move(done));
         }
     } catch (...) {
         ctx.stats.set_kv_capacity(0);  // a failed load leaves no model behind
+        ctx.speculative.reset(0);
         ModelEvent ev;
         ev.kind = ModelEvent::Kind::Error;
         ev.error = current_exception_error(std::current_exception());

@@ -60,6 +60,7 @@ std::shared_ptr<ModelInfo> describe(const LoadOptions& o, const Model& model, st
     info->top_k = info->moe_layers.empty() ? 0 : c.num_experts_per_tok;
     info->n_experts = info->moe_layers.empty() ? 0 : c.n_routed_experts;
     info->vocabulary = vocabulary_mask(c, *tok);
+    info->mtp_modules = model.mtp_modules();
     info->tokenizer = std::move(tok);
     return info;
 }
@@ -80,6 +81,7 @@ Json ModelInfo::to_json() const {
                 {"moe_layers", moe_layers},
                 {"n_routed_experts", n_experts},
                 {"num_experts_per_tok", top_k},
+                {"mtp_modules", mtp_modules},
                 {"reasoning", reasoning},
                 {"chat_template", chat_template.has_value()},
                 {"vocabulary", vocabulary_json(vocabulary)}};

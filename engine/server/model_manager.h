@@ -47,6 +47,7 @@ struct ModelInfo {
     int64_t top_k = 0;                  // experts per token (0: dense model)
     int64_t n_experts = 0;
     std::vector<int64_t> moe_layers;
+    int64_t mtp_modules = 0;            // MTP modules the model can draft with (speculative decoding)
 
     bool is_moe() const { return !moe_layers.empty(); }
     Json to_json() const;  // a /v1/models entry

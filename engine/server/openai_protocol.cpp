@@ -67,6 +67,22 @@ RoutedExpertsRequest parse_routed_experts(const RequestFields& f) {
     return r;
 }
 
+constexpr size_t kMaxDomainBytes = 128;
+constexpr int64_t kMaxDraftTokens = 64;
+
+SpeculativeRequest parse_speculative(const RequestFields& f) {
+    SpeculativeRequest r;
+    r.enabled = f.boolean("speculative");
+    r.draft_tokens = f.integer("speculative_draft_tokens", 1, kMaxDraftTokens);
+    return r;
+}
+
+std::string parse_domain(const RequestFields& f) {
+    std::string d = f.string("domain").value_or("");
+    if (d.size() > kMaxDomainBytes) throw_invalid_request("domain", "'domain' is limited to 128 bytes");
+    return d;
+}
+
 // Fields we would otherwise have to ignore silently, which would hand the client a wrong answer.
 void refuse_unsupported(const RequestFields& f) {
     if (auto n = f.integer("n", 1, 128); n && *n != 1)
@@ -105,6 +121,8 @@ CommonRequest parse_common(const RequestFields& f) {
     }
     c.sampling = parse_sampling(f);
     c.routed_experts = parse_routed_experts(f);
+    c.speculative = parse_speculative(f);
+    c.domain = parse_domain(f);
     return c;
 }
 

@@ -5,7 +5,7 @@
 // temperature, top_p, seed, stop (string or list of up to 4), stream, stream_options.include_usage,
 // n (1 only), user (ignored). Extensions other servers also take: top_k, min_p, repetition_penalty,
 // ignore_eos (vLLM, SGLang); return_routed_experts, routed_experts_start_len (SGLang);
-// routed_experts_format (this server). Fields we cannot honour (tools, logprobs, a non-zero
+// routed_experts_format, speculative, speculative_draft_tokens, domain (this server). Fields we cannot honour (tools, logprobs, a non-zero
 // presence/frequency penalty, echo, suffix) are refused rather than silently ignored; unknown fields are
 // ignored, as vLLM does, because SDKs add new optional fields faster than servers learn them.
 #pragma once
@@ -39,12 +39,20 @@ struct RoutedExpertsRequest {
     int64_t start_len = 0;  // rows before this token index are left out (SGLang's routed_experts_start_len)
 };
 
+// Speculative decoding with the model's MTP modules, per request (docs/api.md).
+struct SpeculativeRequest {
+    std::optional<bool> enabled;         // absent: the server's default (serve --speculative)
+    std::optional<int64_t> draft_tokens; // absent: serve --draft, else one per MTP module
+};
+
 struct CommonRequest {
     std::string model;  // "" = whichever model is loaded
     bool stream = false;
     bool include_usage = false;  // stream_options.include_usage
     SamplingRequest sampling;
     RoutedExpertsRequest routed_experts;
+    SpeculativeRequest speculative;
+    std::string domain;  // the label the request's acceptance counts under ("" = none)
 };
 
 struct ChatCompletionRequest {

@@ -33,6 +33,7 @@ Json workbench_json(const GenerationOutcome& o) {
     w["matched_stop"] = o.matched_stop.empty() ? Json(nullptr) : Json(o.matched_stop);
     if (!o.routed_experts.is_null()) w["routed_experts"] = o.routed_experts_info;
     if (!o.completion_tokens_json.is_null()) w["completion_tokens"] = o.completion_tokens_json;
+    if (!o.workbench_speculative.is_null()) w["speculative"] = o.workbench_speculative;
     return w;
 }
 
@@ -66,10 +67,12 @@ ResponseIds new_response_ids(ResponseKind kind, const std::string& model) {
 }
 
 Json usage_json(const GenerationOutcome& o) {
-    return Json{{"prompt_tokens", o.prompt_tokens},
-                {"completion_tokens", o.completion_tokens},
-                {"total_tokens", o.prompt_tokens + o.completion_tokens},
-                {"prompt_tokens_details", {{"cached_tokens", o.cached_prompt_tokens}}}};
+    Json u = {{"prompt_tokens", o.prompt_tokens},
+              {"completion_tokens", o.completion_tokens},
+              {"total_tokens", o.prompt_tokens + o.completion_tokens},
+              {"prompt_tokens_details", {{"cached_tokens", o.cached_prompt_tokens}}}};
+    if (!o.usage_speculative.is_null()) u["speculative"] = o.usage_speculative;
+    return u;
 }
 
 Json full_response(const ResponseIds& ids, const ReasoningDelta& text, const GenerationOutcome& o) {

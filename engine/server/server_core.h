@@ -12,6 +12,7 @@
 #include "server/model_manager.h"
 #include "server/route_table.h"
 #include "server/server_stats.h"
+#include "server/speculative_telemetry.h"
 #include "server/train_jobs.h"
 
 namespace moe::server {
@@ -29,17 +30,20 @@ struct ServerOptions {
     int64_t max_context = 4096;             // KV-cache capacity for loads without "max_context"
     std::chrono::milliseconds token_delay{0};  // test-only: sleep after each token (makes cancellation observable)
     std::string runs_dir;                   // fine-tune runs ("" = $XDG_DATA_HOME/moe-workbench/runs)
+    bool speculative = false;               // speculative decoding for requests that do not say (serve --speculative)
+    int64_t draft_tokens = 0;               // drafts per step when a request does not say (0: one per MTP module)
 };
 
 struct ServerCore {
     explicit ServerCore(ServerOptions o)
-        : options(std::move(o)), worker(models, stats, options.queue_capacity, options.token_delay) {}
+        : options(std::move(o)), worker(models, stats, speculative, options.queue_capacity, options.token_delay) {}
 
     bool loopback() const;  // bound to 127.0.0.0/8, ::1 or localhost
 
     ServerOptions options;
     ModelManager models;
     ServerStats stats;
+    SpeculativeTelemetry speculative;  // acceptance counters (GET /workbench/v1/speculative)
     RouteTable routes;  // filled by the route registrations, read by the 405 handler
     std::atomic<bool> stopping{false};
     std::atomic<int> telemetry_streams{0};

@@ -13,6 +13,7 @@
 #include "server/route_util.h"
 #include "server/server_core.h"
 #include "server/server_stats.h"
+#include "server/speculative_telemetry.h"
 #include "server/sse.h"
 
 namespace moe::server {
@@ -69,7 +70,8 @@ ProcessMemory process_memory() {
     return m;
 }
 
-Json telemetry_snapshot(const ModelManager& models, const ServerStats& stats, uint64_t seq) {
+Json telemetry_snapshot(const ModelManager& models, const ServerStats& stats, const SpeculativeTelemetry& speculative,
+                        uint64_t seq) {
     const auto info = models.info();
     const auto routing = models.routing_snapshot();
     const ProcessMemory mem = process_memory();
@@ -83,6 +85,7 @@ Json telemetry_snapshot(const ModelManager& models, const ServerStats& stats, ui
               {"kv_cache", stats.kv_cache_json()},
               {"memory", memory_json(mem, models.device_memory())}};
     j["routing"] = info && routing && info->is_moe() ? routing_json(*routing, *info) : Json(nullptr);
+    j["speculative"] = info ? speculative.snapshot_json() : Json(nullptr);
     return j;
 }
 
@@ -129,7 +132,7 @@ bool telemetry_step(TelemetryState& s, httplib::DataSink& sink) {
         return sink.is_writable();  // notices a client that left between snapshots
     }
     s.next = (s.sent == 0 || s.next + s.interval < now) ? now + s.interval : s.next + s.interval;
-    Json snap = telemetry_snapshot(s.core.models, s.core.stats, ++s.core.telemetry_seq);
+    Json snap = telemetry_snapshot(s.core.models, s.core.stats, s.core.speculative, ++s.core.telemetry_seq);
     snap["training"] = s.core.train ? s.core.train->telemetry() : Json(nullptr);
     const std::string ev = sse_event(snap);
     if (!sink.write(ev.data(), ev.size())) return false;

@@ -1,7 +1,8 @@
 // Live telemetry snapshots for GET /workbench/v1/telemetry (an SSE stream, one snapshot per interval)
 // and GET /workbench/v1/telemetry/snapshot: cumulative expert load and routing bias per MoE layer,
 // generation speed, time to first token, KV-cache use and process memory. Field list: docs/api.md.
-// MTP acceptance fields are added when MTP decoding ships; nothing here is estimated or invented.
+// MTP acceptance: the speculative-decoding counters (server/speculative_telemetry.h), measured
+// on the requests that ran; nothing here is estimated or invented.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,9 @@ class ModelManager;
 class ServerStats;
 struct ServerCore;
 
-Json telemetry_snapshot(const ModelManager& models, const ServerStats& stats, uint64_t seq);
+class SpeculativeTelemetry;
+Json telemetry_snapshot(const ModelManager& models, const ServerStats& stats, const SpeculativeTelemetry& speculative,
+                        uint64_t seq);
 
 // Answers GET /workbench/v1/telemetry?interval_ms=&max_events= with the SSE stream (or 400 / 503).
 void start_telemetry_stream(ServerCore& core, const httplib::Request& req, httplib::Response& res);

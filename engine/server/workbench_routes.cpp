@@ -1,5 +1,5 @@
 // GET /health, GET /workbench/v1/status, GET /workbench/v1/telemetry (SSE),
-// GET /workbench/v1/telemetry/snapshot.
+// GET /workbench/v1/telemetry/snapshot, GET /workbench/v1/speculative.
 #include <httplib.h>
 
 #include "core/version.h"
@@ -38,6 +38,31 @@ Json queue_json(const GenerationWorker& worker) {
                 {"waiting", std::move(waiting)}};
 }
 
+// GET /workbench/v1/speculative[?history=N]: the acceptance summary, the server's default and the
+// model's MTP modules.
+Json speculative_summary(const ServerCore& core, const httplib::Request& req) {
+    size_t history = SpeculativeTelemetry::kHistory;
+    if (req.has_param("history")) {
+        const std::string text = req.get_param_value("history");
+        size_t used = 0;
+        long long v = -1;
+        try {
+            v = std::stoll(text, &used);
+        } catch (...) {
+        }
+        if (used != text.size() || v < 0 || v > int64_t(SpeculativeTelemetry::kHistory))
+            throw_invalid_request("history", "query parameter 'history' must be an integer between 0 and " +
+                                                 std::to_string(SpeculativeTelemetry::kHistory) + ", got '" + text + "'");
+        history = size_t(v);
+    }
+    const auto info = core.models.info();
+    Json j = core.speculative.summary_json(history);
+    j["object"] = "workbench.speculative";
+    j["model"] = info ? Json(info->id) : Json(nullptr);
+    j["default"] = Json{{"enabled", core.options.speculative}, {"draft_tokens", core.options.draft_tokens}};
+    return j;
+}
+
 }  // namespace
 
 void register_workbench_routes(httplib::Server& http, ServerCore& core) {
@@ -64,10 +89,13 @@ void register_workbench_routes(httplib::Server& http, ServerCore& core) {
     });
     get_route(http, core, "/workbench/v1/telemetry/snapshot",
               [&core](const httplib::Request&, httplib::Response& res) {
-                  Json snap = telemetry_snapshot(core.models, core.stats, ++core.telemetry_seq);
+                  Json snap = telemetry_snapshot(core.models, core.stats, core.speculative, ++core.telemetry_seq);
                   snap["training"] = core.train ? core.train->telemetry() : Json(nullptr);
                   send_json(res, 200, snap);
               });
+    get_route(http, core, "/workbench/v1/speculative", [&core](const httplib::Request& req, httplib::Response& res) {
+        send_json(res, 200, speculative_summary(core, req));
+    });
 }
 
 }  // namespace moe::server

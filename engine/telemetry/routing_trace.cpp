@@ -41,22 +41,76 @@ void RoutingTrace::record(int64_t layer, int64_t top_k, std::vector<int32_t> ids
         throw_invalid_argument("routing trace: layer " + std::to_string(layer) + " was not declared");
     if (ids.size() != weights.size() || top_k <= 0 || int64_t(ids.size()) != current_.tokens * top_k)
         throw_invalid_argument("routing trace: ids/weights do not match [tokens, top_k]");
-    for (int32_t e : ids)
-        if (e >= 0 && size_t(e) < it->second.size()) ++it->second[size_t(e)];
-    current_.layers[layer] = LayerRouting{top_k, std::move(ids), std::move(weights)};
+    current_.layers[layer] = LayerRouting{top_k, std::move(ids), std::move(weights)};  // counted by publish()
 }
 
 void RoutingTrace::end_forward() {
+    ForwardRouting f;
+    {
+        std::lock_guard lock(mutex_);
+        f = std::move(current_);
+        current_ = {};
+        if (hold_next_ && !f.mtp) {
+            hold_next_ = false;
+            held_ = std::move(f);
+            return;
+        }
+    }
+    publish(std::move(f));
+}
+
+void RoutingTrace::publish(ForwardRouting f) {
     std::map<int, Observer> observers;
     {
         std::lock_guard lock(mutex_);
-        last_ = std::move(current_);
-        current_ = {};
+        for (const auto& [layer, routing] : f.layers) {
+            auto it = load_.find(layer);
+            if (it == load_.end()) continue;  // record() checked it
+            for (int32_t e : routing.expert_ids)
+                if (e >= 0 && size_t(e) < it->second.size()) ++it->second[size_t(e)];
+        }
+        last_ = std::move(f);
         ++forwards_;
         observers = observers_;
     }
     // Outside the lock: observers may call snapshot().
     for (const auto& [id, observer] : observers) observer(last_, *this);
+}
+
+void RoutingTrace::hold_next_forward() {
+    std::lock_guard lock(mutex_);
+    hold_next_ = true;
+    held_.reset();
+}
+
+void RoutingTrace::commit_held(int64_t rows) {
+    ForwardRouting f;
+    {
+        std::lock_guard lock(mutex_);
+        if (!held_) throw_invalid_argument("routing trace: commit_held without a held forward");
+        if (rows < 0 || rows > held_->tokens)
+            throw_invalid_argument("routing trace: commit_held(" + std::to_string(rows) + ") of a forward of " +
+                                   std::to_string(held_->tokens) + " tokens");
+        f = std::move(*held_);
+        held_.reset();
+    }
+    f.tokens = rows;
+    for (auto& [layer, routing] : f.layers) {
+        routing.expert_ids.resize(size_t(rows * routing.top_k));
+        routing.weights.resize(size_t(rows * routing.top_k));
+    }
+    publish(std::move(f));
+}
+
+void RoutingTrace::discard_held() {
+    std::lock_guard lock(mutex_);
+    hold_next_ = false;
+    held_.reset();
+}
+
+bool RoutingTrace::holding() const {
+    std::lock_guard lock(mutex_);
+    return hold_next_ || held_.has_value();
 }
 
 ForwardRouting RoutingTrace::last_forward() const {

@@ -4,12 +4,18 @@
 // The model records one ForwardRouting per forward (main model or MTP). Observers registered with
 // add_observer() are called synchronously at the end of each forward, on the forward's thread; a
 // server copies what it streams. snapshot() may be called from any thread.
+//
+// Speculative decoding verifies k drafted tokens in one main forward and keeps only the accepted
+// prefix, so that forward is *held*: hold_next_forward() before it, then commit_held(rows) records
+// its first `rows` tokens as the forward (load counted, observers called) and drops the rest. The
+// load counters and observers therefore only ever see tokens that stay in the sequence.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace moe {
@@ -54,6 +60,15 @@ public:
     void record(int64_t layer, int64_t top_k, std::vector<int32_t> ids, std::vector<float> weights);
     void end_forward();
 
+    // The next main (non-MTP) forward is held at end_forward(): not counted, not observed.
+    void hold_next_forward();
+    // Records the first `rows` tokens of the held forward (0 <= rows <= its tokens) as a forward;
+    // the other rows are dropped. Throws when nothing is held.
+    void commit_held(int64_t rows);
+    // Drops a held forward (or a pending hold) without recording anything.
+    void discard_held();
+    bool holding() const;
+
     ForwardRouting last_forward() const;
     std::vector<uint64_t> expert_load(int64_t layer) const;
     std::vector<float> bias(int64_t layer) const;
@@ -64,12 +79,17 @@ public:
     void remove_observer(int id);
 
 private:
+    // Counts `f`'s load, makes it the last forward and calls the observers. Takes the lock itself.
+    void publish(ForwardRouting f);
+
     mutable std::mutex mutex_;
     bool enabled_ = true;
     std::map<int64_t, std::vector<uint64_t>> load_;
     std::map<int64_t, std::vector<float>> bias_;
     ForwardRouting current_;
     ForwardRouting last_;
+    bool hold_next_ = false;
+    std::optional<ForwardRouting> held_;
     uint64_t forwards_ = 0;
     std::map<int, Observer> observers_;
     int next_observer_id_ = 1;

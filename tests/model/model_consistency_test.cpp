@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "cpu/cpu_backend.h"
+#include "model/hidden_history.h"
 #include "model/model.h"
 #include "op_test_util.h"
 #include "tiny_checkpoint.h"
@@ -156,19 +157,25 @@ TEST(TinyModel, MtpDraftsFromTheMainHiddenStatesWithItsOwnCache) {
     EXPECT_EQ(all.rows, T - 1);
     EXPECT_EQ(m.mtp_cached_tokens(), T - 1);
 
-    // incremental: 4 rows, then one at a time, each after the matching main forward
+    // incremental: 4 rows, then one at a time, each after the main forward of the next position.
+    // The model keeps the hidden state of every cached position, so position i's row is there
+    // although the latest forward covered only position i+1.
     m.reset();
     m.forward(std::span(kTokens).first(5), 0);
     std::vector<Logits> parts{m.mtp_forward(next.first(4), 0)};
     for (int64_t i = 4; i < T - 1; ++i) {
         m.forward(std::span(kTokens).subspan(size_t(i) + 1, 1), i + 1);
-        // the latest forward covered position i+1 only: position i must come from an earlier one
-        EXPECT_THROW(m.mtp_forward(next.subspan(size_t(i), 1), i), Error);
-        m.truncate(i + 1);
-        m.forward(std::span(kTokens).subspan(size_t(i), 2), i);
         parts.push_back(m.mtp_forward(next.subspan(size_t(i), 1), i));
     }
     EXPECT_LT(max_row_rel_err(concat(parts), all), 1e-5f);
+    // a rolled-back main position takes its hidden state with it
+    m.truncate(T - 2);
+    try {
+        m.mtp_forward(next.subspan(size_t(T) - 2, 1), T - 2);
+        ADD_FAILURE() << "mtp_forward over a rolled-back position did not throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), "model.mtp_without_hidden");
+    }
 }
 
 TEST(TinyModel, MtpFallsBackToTheMainEmbeddingAndHead) {
@@ -260,6 +267,35 @@ TEST(TinyModel, Errors) {
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), "model.token_out_of_range");
     }
+}
+
+}  // namespace
+}  // namespace moe
+
+namespace moe {
+namespace {
+
+TEST(HiddenHistory, KeepsTheValidRowsThroughWritesRollbacksAndResets) {
+    HiddenHistory h(2);
+    EXPECT_FALSE(h.covers(0, 1));
+    h.write(0, std::vector<float>{0, 0, 1, 1, 2, 2});  // positions 0..2
+    h.write(3, std::vector<float>{3, 3});
+    EXPECT_TRUE(h.covers(0, 4));
+    EXPECT_EQ(std::vector<float>(h.rows(2, 2).begin(), h.rows(2, 2).end()), (std::vector<float>{2, 2, 3, 3}));
+    h.write(1, std::vector<float>{9, 9});  // rewinds: position 1 replaced, 2.. dropped
+    EXPECT_EQ(h.end(), 2);
+    EXPECT_EQ(h.rows(1, 1)[0], 9.0f);
+    EXPECT_THROW(h.write(4, std::vector<float>{1, 1}), std::exception);  // skips position 2..3
+    EXPECT_THROW(h.write(2, std::vector<float>{1}), std::exception);     // not a whole row
+    h.truncate(1);
+    EXPECT_FALSE(h.covers(1, 1));
+    h.reset_to(50);  // a benchmark's synthetic cache: nothing below 50 has a row
+    EXPECT_FALSE(h.covers(49, 1));
+    h.write(50, std::vector<float>{5, 5});
+    EXPECT_TRUE(h.covers(50, 1));
+    EXPECT_FALSE(h.covers(0, 51));
+    EXPECT_EQ(h.rows(50, 1)[1], 5.0f);
+    EXPECT_THROW(h.rows(49, 2), std::exception);
 }
 
 }  // namespace
