@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "csv_writer.h"
+#include "index_ticker.h"
 
 namespace moe::viz {
 
@@ -22,6 +23,8 @@ BarChartWidget::BarChartWidget(QWidget* parent) : CoalescedPlot(parent) {
     line_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
     line_->setVisible(false);
     p->yAxis->grid()->setZeroLinePen(QPen(Qt::black, 1));
+    // Categories are numbered (experts): whole-number ticks only; the tooltip names the one under the mouse.
+    p->xAxis->setTicker(QSharedPointer<IndexTicker>::create(p->xAxis, 30));
     p->setMouseTracking(true);
     connect(p, &QCustomPlot::mouseMove, this, &BarChartWidget::showTooltip);
     markDirty();

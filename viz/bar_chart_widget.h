@@ -1,5 +1,6 @@
 // One value per category (e.g. the routing bias of each expert of a layer) as bars or a line, with a
-// zero line, a tooltip naming category and value, and CSV/PNG export. Replots are coalesced.
+// zero line, whole-number category ticks (IndexTicker), a tooltip naming category and value, and
+// CSV/PNG export. Replots are coalesced.
 #pragma once
 
 #include <QString>

@@ -2,7 +2,7 @@
 
 #include <QDir>
 #include <QFileInfo>
-#include <QVBoxLayout>
+#include <QGridLayout>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -10,9 +10,10 @@
 namespace moe::viz {
 
 CoalescedPlot::CoalescedPlot(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {
-    auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(plot_);
+    grid_ = new QGridLayout(this);
+    grid_->setContentsMargins(0, 0, 0, 0);
+    grid_->setSpacing(0);
+    grid_->addWidget(plot_, 0, 0);
     frame_timer_.setSingleShot(true);
     frame_timer_.setInterval(kFrameIntervalMs);
     connect(&frame_timer_, &QTimer::timeout, this, &CoalescedPlot::onFrame);
@@ -52,7 +53,10 @@ bool CoalescedPlot::savePng(const QString& path, int width, int height, QString*
         return false;
     }
     // savePng lays the plot out at the export size and draws it there, independent of the screen.
-    if (!plot_->savePng(path, w, h)) {
+    beginExport();
+    const bool written = plot_->savePng(path, w, h);
+    endExport();
+    if (!written) {
         if (error) *error = QStringLiteral("cannot write PNG file %1: rendering or writing failed").arg(path);
         return false;
     }

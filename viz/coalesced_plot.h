@@ -8,6 +8,7 @@
 #include <QWidget>
 
 class QCustomPlot;
+class QGridLayout;
 
 namespace moe::viz {
 
@@ -34,11 +35,18 @@ protected:
     // Subclasses store their data, then call markDirty(); applyData() moves it into the plottables.
     void markDirty();
     virtual void applyData() = 0;
+    // An export draws everything (e.g. every column of a heatmap that scrolls on screen): called
+    // around the PNG rendering.
+    virtual void beginExport() {}
+    virtual void endExport() {}
+    // The plot sits at (0, 0); subclasses may put scroll bars beside (0, 1) or below (1, 0) it.
+    QGridLayout* grid() const { return grid_; }
 
 private:
     void onFrame();
 
     QCustomPlot* plot_ = nullptr;
+    QGridLayout* grid_ = nullptr;
     QTimer frame_timer_;
     bool dirty_ = false;
     int replot_count_ = 0;
