@@ -1,0 +1,26 @@
+// A QSplitter that puts its panes side by side when it is at least `breakpoint_px` wide and stacks
+// them when narrower, so a two-pane view (search | repository, table | heatmap) stays usable in a
+// narrow dock instead of squeezing both panes to slivers.
+#pragma once
+
+#include <QSplitter>
+
+namespace moe::ui {
+
+class AdaptiveSplitter : public QSplitter {
+    Q_OBJECT
+public:
+    explicit AdaptiveSplitter(int breakpoint_px, QWidget* parent = nullptr);
+    int breakpoint() const { return breakpoint_; }
+    // What it needs stacked: the widest pane's width, the panes' heights added up. (A side-by-side
+    // minimum, the widths added up, would keep it from ever getting narrow enough to stack.)
+    QSize minimumSizeHint() const override;
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
+private:
+    int breakpoint_;
+};
+
+}  // namespace moe::ui
