@@ -18,6 +18,14 @@ CoalescedPlot::CoalescedPlot(QWidget* parent) : QWidget(parent), plot_(new QCust
     frame_timer_.setInterval(kFrameIntervalMs);
     connect(&frame_timer_, &QTimer::timeout, this, &CoalescedPlot::onFrame);
     connect(plot_, &QCustomPlot::afterReplot, this, [this] { ++replot_count_; });
+    // Ticks are made before a replot lays the axes out at a new size (QCustomPlot's update order), so
+    // after a resize they would be spaced for the old size: one more replot spaces them for this one.
+    connect(plot_, &QCustomPlot::afterLayout, this, [this] {
+        const QSize size = plot_->axisRect()->rect().size();
+        if (size == laid_out_size_) return;
+        laid_out_size_ = size;
+        plot_->replot(QCustomPlot::rpQueuedReplot);
+    });
 }
 
 CoalescedPlot::~CoalescedPlot() = default;

@@ -4,6 +4,7 @@
 // replot per frame and the GUI thread never redraws faster than the eye can follow.
 #pragma once
 
+#include <QSize>
 #include <QTimer>
 #include <QWidget>
 
@@ -49,6 +50,7 @@ private:
     QGridLayout* grid_ = nullptr;
     QTimer frame_timer_;
     bool dirty_ = false;
+    QSize laid_out_size_;  // the axis rect's size at the last layout
     int replot_count_ = 0;
 };
 

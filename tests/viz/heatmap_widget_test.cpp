@@ -259,6 +259,17 @@ private slots:
         }
     }
 
+    // Ticks are spaced for the size the axis has now, also after the widget shrank (QCustomPlot makes
+    // ticks before it lays the axes out at a new size; the bias bar chart drew 2-steps 10 px apart).
+    void ticksFollowAResize() {
+        BarChartWidget chart;
+        chart.setValues(QVector<double>(64, 0.5), QStringLiteral("expert"), QStringLiteral("bias"));
+        showAt(chart, 1100, 300);
+        chart.resize(480, 300);
+        QTest::qWait(200);  // the resize's replots
+        checkWholeNumberTicks(chart.plot()->xAxis, 30, "bars after shrinking to 480 px");
+    }
+
     // ... and hovering names the exact expert, whatever the ticks skip.
     void hoverNamesTheExpert() {
         // (One window at a time: the offscreen platform sends a moved cursor to the first window under it.)

@@ -164,8 +164,10 @@ QWidget* ChatPanel::buildSettingsColumn() {
     (new QVBoxLayout(sampling_box))->addWidget(sampling_);
     auto* layout = new QVBoxLayout(column);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(prompt_box, 1);
+    system_prompt_->setMaximumHeight(160);  // a few lines; the box scrolls for longer prompts
+    layout->addWidget(prompt_box);
     layout->addWidget(sampling_box);
+    layout->addStretch(1);
     return column;
 }
 

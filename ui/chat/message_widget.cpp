@@ -75,6 +75,7 @@ MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
 void MessageWidget::buildHeader() {
     header_ = new QLabel(this);
     header_->setStyleSheet(QStringLiteral("font-weight: bold;"));
+    header_->setWordWrap(true);  // a long model name wraps rather than pushing the buttons out of a narrow chat
     edit_ = actionButton(QStringLiteral("editButton"), tr("Edit"), this);
     tokens_ = actionButton(QStringLiteral("tokensButton"), tr("Tokens"), this);
     tokens_->setCheckable(true);

@@ -28,8 +28,40 @@ QSize AdaptiveSplitter::minimumSizeHint() const {
 
 void AdaptiveSplitter::resizeEvent(QResizeEvent* event) {
     const Qt::Orientation wanted = event->size().width() >= breakpoint_ ? Qt::Horizontal : Qt::Vertical;
-    if (wanted != orientation()) setOrientation(wanted);
+    if (wanted == orientation()) {
+        QSplitter::resizeEvent(event);
+        return;
+    }
+    setOrientation(wanted);
     QSplitter::resizeEvent(event);
+    distribute(wanted == Qt::Horizontal ? event->size().width() : event->size().height());
+}
+
+// The sizes of the other orientation mean nothing here (a table's width is not a good height): a
+// pane with stretch 0 gets its size hint, the others share the rest by their stretch factors.
+void AdaptiveSplitter::distribute(int length) {
+    const bool across = orientation() == Qt::Horizontal;
+    QList<int> sizes(count(), 0);
+    int fixed = 0, total_stretch = 0;
+    for (int i = 0; i < count(); ++i) {
+        const QSizePolicy policy = widget(i)->sizePolicy();
+        const int stretch = across ? policy.horizontalStretch() : policy.verticalStretch();
+        if (stretch > 0) {
+            total_stretch += stretch;
+            continue;
+        }
+        const QSize hint = widget(i)->sizeHint();
+        sizes[i] = across ? hint.width() : hint.height();
+        fixed += sizes[i];
+    }
+    const int rest = std::max(0, length - fixed - (count() - 1) * handleWidth());
+    for (int i = 0; i < count(); ++i) {
+        const QSizePolicy policy = widget(i)->sizePolicy();
+        const int stretch = across ? policy.horizontalStretch() : policy.verticalStretch();
+        if (total_stretch == 0) sizes[i] = length / count();
+        else if (stretch > 0) sizes[i] = rest * stretch / total_stretch;
+    }
+    setSizes(sizes);
 }
 
 }  // namespace moe::ui

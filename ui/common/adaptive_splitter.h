@@ -1,6 +1,7 @@
 // A QSplitter that puts its panes side by side when it is at least `breakpoint_px` wide and stacks
 // them when narrower, so a two-pane view (search | repository, table | heatmap) stays usable in a
-// narrow dock instead of squeezing both panes to slivers.
+// narrow dock instead of squeezing both panes to slivers. Each change of orientation shares the length
+// out again: panes with stretch factor 0 get their size hint, the others the rest by stretch.
 #pragma once
 
 #include <QSplitter>
@@ -20,6 +21,8 @@ protected:
     void resizeEvent(QResizeEvent* event) override;
 
 private:
+    void distribute(int length);
+
     int breakpoint_;
 };
 

@@ -49,8 +49,8 @@ void DomainPanel::buildUi() {
     splitter->setObjectName(QStringLiteral("routing.domains.splitter"));
     splitter->addWidget(buildDomainColumn());
     splitter->addWidget(buildHeatmapColumn());
-    splitter->setStretchFactor(0, 0);
-    splitter->setStretchFactor(1, 1);
+    splitter->setStretchFactor(0, 1);  // a third for the list, two for the heatmap, either way
+    splitter->setStretchFactor(1, 2);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(splitter);
 }

@@ -4,15 +4,19 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSpinBox>
-#include <QSplitter>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
+#include "adaptive_splitter.h"
 #include "csv_writer.h"
 #include "export_bar.h"
 #include "heatmap_widget.h"
 
 namespace moe::ui {
+
+namespace {
+constexpr int kSideBySidePx = 900;
+}  // namespace
 
 SpecialisationPanel::SpecialisationPanel(const DomainRun* run, QWidget* parent) : QWidget(parent), run_(run) {
     layer_box_ = new QSpinBox(this);
@@ -55,10 +59,12 @@ SpecialisationPanel::SpecialisationPanel(const DomainRun* run, QWidget* parent) 
     controls->addWidget(layer_box_);
     controls->addStretch(1);
     controls->addWidget(exports);
-    auto* splitter = new QSplitter(this);
+    // The top experts beside the heatmap when there is room, below it in a narrow dock.
+    auto* splitter = new AdaptiveSplitter(kSideBySidePx, this);
+    splitter->setObjectName(QStringLiteral("routing.specialisation.splitter"));
     splitter->addWidget(heatmap_);
     splitter->addWidget(top_list_);
-    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 1);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
