@@ -145,13 +145,14 @@ void ScreenshotDirector::onTelemetry() {
 }
 
 void ScreenshotDirector::presentPanel() {
-    if (panel_ == QLatin1String("window")) return;
-    QDockWidget* dock = window_->dock(panel_);
-    dock->show();
-    dock->raise();
-    dock->setFloating(true);  // readable size whatever the docked layout gives it
-    dock->resize(panel_ == QLatin1String("engineLogDock") ? QSize(1100, 500) : QSize(1280, 820));
-    dock->move(window_->geometry().topLeft() + QPoint(40, 40));
+    // Docked, at the size the default layout gives it on this screen: the picture shows what a user
+    // of a screen this size sees. The window picture shows a newcomer's view: the chat beside the
+    // live expert load (the token click above raised the token explorer).
+    const QString name = panel_ == QLatin1String("window") ? QStringLiteral("routing.live") : panel_;
+    if (QDockWidget* dock = window_->dock(name)) {
+        dock->show();
+        dock->raise();
+    }
 }
 
 void ScreenshotDirector::grab() {

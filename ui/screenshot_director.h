@@ -3,8 +3,9 @@
 // a full-screen shot, then ends the app. Steps: wait for a model, send one scripted prompt
 // ("Write a haiku about routers", fixed seed), wait for the reply to finish, click one of its tokens
 // (the token explorer's input), for the per-domain views run the bundled corpora, wait for two more
-// telemetry snapshots (live views; the models panel scans its library), float the dock
-// at a readable size, grab. NAME "window" grabs the whole main window.
+// telemetry snapshots (live views; the models panel scans its library), raise the dock in its
+// docked place (the size the default layout gives it on this screen), grab. NAME "window" grabs the
+// whole main window with the live expert load in front.
 #pragma once
 
 #include <QObject>
