@@ -10,6 +10,11 @@
 // Prefill (many queries): a tiled flash-style kernel, `attention_prefill`, with online softmax;
 // MLA prefill first expands k_nope / v from the cached latent through kv_b (a cuBLAS GEMM in the
 // engine), so the kernel sees ordinary per-head K and V.
+//
+// Sources by kernel family: attention_prep.cu (cache writes, decode prologues), attention_decode.cu
+// and attention_decode_lanes.cu (split-K decode), attention_combine.cu (split-KV combine, MLA's
+// fused W_UV), attention_prefill.cu (flash prefill), attention_prefill_tc.cu (tensor-core prefill
+// pieces); their shared device helpers are in attention_common.cuh.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -137,5 +142,39 @@ cudaError_t expand_kv_heads_bf16(const float* src, int64_t ld_src, int64_t S, in
 // keys j <= start_pos + t (the others get probability 0).
 cudaError_t causal_softmax_bf16(const float* scores, int64_t H, int64_t T, int64_t S, int64_t start_pos, float scale,
                                 uint16_t* p, cudaStream_t stream);
+
+// ---- training (CpuBackend::attention_train / _backward, mla_split_kv) -------------------------
+// The engine (cuda_attention.cpp) runs attention over whole sequences as blocks of query rows
+// [r0, r0 + nq) against key rows [k0, k0 + nk) (k0 = the earliest segment start of the block, so
+// k0 + nk = r0 + nq), with the scores of every head materialised by cuBLAS: S [H, nq, nk] f32 = q kᵀ
+// (unscaled), rows ld apart. Row r sees keys seg_start[r] .. r.
+struct TrainAttnBlock {
+    int64_t n_heads = 0, nq = 0, nk = 0, r0 = 0, k0 = 0;
+    int64_t ld = 0;  // row stride of the [H, nq, ·] score matrices, >= nk (a multiple of 8: aligned GEMM rows)
+    const int32_t* seg_start = nullptr;  // [T] absolute rows, seg_start[r] in [k0, r] for the block's rows
+    float scale = 1.0f;
+};
+// Forward: p [H, nq, nk] bf16 = softmax of scale·S over each row's visible keys (0 elsewhere);
+// lse [T, H] rows r0.. <- the log-sum-exp of each row's scaled scores. A block per (row, head).
+cudaError_t attention_train_softmax(const float* scores, const TrainAttnBlock& b, uint16_t* p, float* lse,
+                                    cudaStream_t stream);
+// Backward from the recomputed S and dP [H, nq, nk] = dO vᵀ (f32): p = exp(scale·S − lse) on visible
+// keys, ds = p · (dP − D) · scale with D [T, H] = Σ dO ⊙ O; both written bf16 for the gradient GEMMs.
+cudaError_t attention_train_softmax_backward(const float* scores, const float* dp, const float* lse, const float* drow,
+                                             const TrainAttnBlock& b, uint16_t* p, uint16_t* ds, cudaStream_t stream);
+// out [n] = Σ_c a[i, c] · b[i, c] over rows of length d (D = Σ dO ⊙ O per (row, head): n = T·H).
+cudaError_t attention_row_dot(const float* a, const float* b, int64_t n, int64_t d, float* out, cudaStream_t stream);
+// GQA gradients: dst [T, n_kv · d] = Σ over each kv head's `group` query heads of src [T, n_kv · group · d].
+cudaError_t sum_head_groups_f32(const float* src, int64_t T, int64_t n_kv, int64_t group, int64_t d, float* dst,
+                                cudaStream_t stream);
+
+// MLA's expanded keys/values: kv [T, H (nope + v)] (per head nope then v columns), k_pe [T, rope]
+// -> k [T, H (nope + rope)] = per head [k_nope ; k_pe], v [T, H v]. Exact copies.
+cudaError_t mla_split_kv_f32(const float* kv, const float* k_pe, int64_t T, const MlaShape& s, float* k, float* v,
+                             cudaStream_t stream);
+// Its backward: dkv [T, H (nope + v)] from dk's nope columns and dv; dk_pe [T, rope] = Σ_h dk's rope
+// columns (heads in order). Both overwritten.
+cudaError_t mla_split_kv_backward_f32(const float* dk, const float* dv, int64_t T, const MlaShape& s, float* dkv,
+                                      float* dk_pe, cudaStream_t stream);
 
 }  // namespace moe::kernels

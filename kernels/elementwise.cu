@@ -1,4 +1,5 @@
 #include "common.cuh"
+#include "counter_rng.h"
 #include "elementwise.h"
 
 namespace moe::kernels {
@@ -109,6 +110,69 @@ __global__ void fill_f32_kernel(float* __restrict__ dst, int64_t n, uint64_t see
 __global__ void add_scalar_kernel(int32_t* counter, int32_t delta) {
     pdl_begin(); *counter += delta; }
 
+// ---- training helpers ------------------------------------------------------------------------
+// Grid-stride loops over a capped grid: tensors of any size (embedding-table gradients exceed 2^31 elements
+// in no model we load, but the loop costs nothing).
+constexpr unsigned kMaxFlatBlocks = 8192;
+inline unsigned flat_blocks(int64_t n) { return ceil_div(n, 256) < kMaxFlatBlocks ? ceil_div(n, 256) : kMaxFlatBlocks; }
+
+__global__ void scale_add_kernel(float* __restrict__ y, const float* __restrict__ x, float a, int64_t n) {
+    pdl_begin();
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        y[i] += a * x[i];
+}
+
+__global__ void scale_kernel(float* __restrict__ x, float a, int64_t n) {
+    pdl_begin();
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        x[i] *= a;
+}
+
+__global__ void bf16_to_f32_kernel(const uint16_t* __restrict__ src, int64_t n, float* __restrict__ dst) {
+    pdl_begin();
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        dst[i] = bf16_bits_to_f32(src[i]);
+}
+
+__global__ void dropout_kernel(const float* __restrict__ x, int64_t n, float p, uint64_t seed, float* __restrict__ out) {
+    pdl_begin();
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        out[i] = x[i] * rng::dropout_scale(seed, uint64_t(i), p);
+}
+
+// Grid (column blocks, row blocks) looping over the index rows.
+__global__ void gather_rows_kernel(const float* __restrict__ x, int64_t rows, int64_t C, const int32_t* __restrict__ idx,
+                                   int64_t n, float* __restrict__ out, int* bad, int code) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    for (int64_t i = blockIdx.y; i < n; i += gridDim.y) {
+        const int64_t r = idx[i];
+        if (r < 0 || r >= rows) {
+            out[i * C + c] = __int_as_float(0x7fc00000);
+            if (c == 0) *reinterpret_cast<volatile int*>(bad) = code;  // a plain store: mapped host memory
+            continue;
+        }
+        out[i * C + c] = x[r * C + c];
+    }
+}
+
+__global__ void scatter_add_rows_kernel(const float* __restrict__ src, int64_t n, int64_t C,
+                                        const int32_t* __restrict__ idx, float* __restrict__ dst, int64_t rows, int* bad,
+                                        int code) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    for (int64_t i = blockIdx.y; i < n; i += gridDim.y) {
+        const int64_t r = idx[i];
+        if (r < 0 || r >= rows) {
+            if (c == 0) *reinterpret_cast<volatile int*>(bad) = code;  // a plain store: mapped host memory
+            continue;
+        }
+        atomicAdd(dst + r * C + c, src[i * C + c]);
+    }
+}
+
 }  // namespace
 
 cudaError_t add_inplace_f32(float* y, const float* x, int64_t n, cudaStream_t stream) {
@@ -172,6 +236,50 @@ cudaError_t fill_random_f32(float* dst, int64_t n, uint64_t seed, float center, 
 cudaError_t add_scalar_i32(int32_t* counter, int32_t delta, cudaStream_t stream) {
     MOE_PREFER_SHARED((add_scalar_kernel));
     MOE_LAUNCH((add_scalar_kernel), 1, 1, 0, stream, counter, delta);
+    return cudaGetLastError();
+}
+
+cudaError_t scale_add_f32(float* y, const float* x, float a, int64_t n, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((scale_add_kernel));
+    MOE_LAUNCH((scale_add_kernel), flat_blocks(n), 256, 0, stream, y, x, a, n);
+    return cudaGetLastError();
+}
+
+cudaError_t scale_f32(float* x, float a, int64_t n, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((scale_kernel));
+    MOE_LAUNCH((scale_kernel), flat_blocks(n), 256, 0, stream, x, a, n);
+    return cudaGetLastError();
+}
+
+cudaError_t bf16_to_f32(const uint16_t* src, int64_t n, float* dst, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((bf16_to_f32_kernel));
+    MOE_LAUNCH((bf16_to_f32_kernel), flat_blocks(n), 256, 0, stream, src, n, dst);
+    return cudaGetLastError();
+}
+
+cudaError_t dropout_f32(const float* x, int64_t n, float p, uint64_t seed, float* out, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((dropout_kernel));
+    MOE_LAUNCH((dropout_kernel), flat_blocks(n), 256, 0, stream, x, n, p, seed, out);
+    return cudaGetLastError();
+}
+
+cudaError_t gather_rows_f32(const float* x, int64_t rows, int64_t C, const int32_t* idx, int64_t n, float* out, int* bad,
+                            int code, cudaStream_t stream) {
+    if (n * C <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((gather_rows_kernel));
+    MOE_LAUNCH((gather_rows_kernel), row_grid(n, C), 256, 0, stream, x, rows, C, idx, n, out, bad, code);
+    return cudaGetLastError();
+}
+
+cudaError_t scatter_add_rows_f32(const float* src, int64_t n, int64_t C, const int32_t* idx, float* dst, int64_t rows,
+                                 int* bad, int code, cudaStream_t stream) {
+    if (n * C <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((scatter_add_rows_kernel));
+    MOE_LAUNCH((scatter_add_rows_kernel), row_grid(n, C), 256, 0, stream, src, n, C, idx, dst, rows, bad, code);
     return cudaGetLastError();
 }
 

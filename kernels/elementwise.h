@@ -1,6 +1,6 @@
-// Elementwise kernels (CPU twin: engine/cpu/cpu_elementwise.cpp for add; the conversions and
-// fills have no CPU op, they serve the CUDA backend and the benchmark). Slices and concatenation
-// are strided copies (cudaMemcpy2DAsync) in the engine, no kernel needed.
+// Elementwise kernels (CPU twin: engine/cpu/cpu_elementwise.cpp for add and the training helpers;
+// the conversions and fills have no CPU op, they serve the CUDA backend and the benchmark). Slices
+// and concatenation are strided copies (cudaMemcpy2DAsync) in the engine, no kernel needed.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -16,6 +16,9 @@ cudaError_t add_inplace_f32(float* y, const float* x, int64_t n, cudaStream_t st
 cudaError_t f32_to_bf16_2d(const float* src, int64_t ld_src, int64_t rows, int64_t cols, uint16_t* dst,
                            int64_t ld_dst, cudaStream_t stream);
 
+// dst [n] f32 = src [n] bf16, exact (f32 copies of bf16 weights for f32 GEMMs: the training router logits).
+cudaError_t bf16_to_f32(const uint16_t* src, int64_t n, float* dst, cudaStream_t stream);
+
 // out [rows, inter] bf16 = silu(g) * u with g = gu[r, 0:inter], u = gu[r, inter:2 inter] (f32 [rows, 2 inter]).
 cudaError_t silu_mul_to_bf16(const float* gu, int64_t rows, int64_t inter, uint16_t* out, cudaStream_t stream);
 // The same with bf16 gate/up rows gu [rows, 2 inter] (the prefill GEMMs write bf16 when the next op
@@ -30,5 +33,24 @@ cudaError_t fill_random_f32(float* dst, int64_t n, uint64_t seed, float center, 
 
 // *counter += delta (a device scalar, e.g. the decode position inside a CUDA graph).
 cudaError_t add_scalar_i32(int32_t* counter, int32_t delta, cudaStream_t stream);
+
+// ---- training helpers (CpuBackend::scale_add, scale_inplace, gather_rows, scatter_add_rows, dropout) ----
+
+// y[i] += a * x[i], n elements.
+cudaError_t scale_add_f32(float* y, const float* x, float a, int64_t n, cudaStream_t stream);
+// x[i] *= a, n elements.
+cudaError_t scale_f32(float* x, float a, int64_t n, cudaStream_t stream);
+// out[i] = x[i] * rng::dropout_scale(seed, i, p) (kernels/counter_rng.h: the CPU's mask), n elements.
+cudaError_t dropout_f32(const float* x, int64_t n, float p, uint64_t seed, float* out, cudaStream_t stream);
+
+// Row indices are checked on the device: an index outside [0, rows) gives a NaN output row (gather)
+// or adds nothing (scatter), and writes `code` to *bad (mapped host memory, read by the backend at
+// its next synchronisation; engine/cuda/cuda_context.h).
+// out [n, C] = x [rows, C] at rows idx[0..n).
+cudaError_t gather_rows_f32(const float* x, int64_t rows, int64_t C, const int32_t* idx, int64_t n, float* out,
+                            int* bad, int code, cudaStream_t stream);
+// dst [rows, C]: dst[idx[i]] += src[i] for src [n, C] (atomic adds: repeated indices sum up, in no fixed order).
+cudaError_t scatter_add_rows_f32(const float* src, int64_t n, int64_t C, const int32_t* idx, float* dst, int64_t rows,
+                                 int* bad, int code, cudaStream_t stream);
 
 }  // namespace moe::kernels

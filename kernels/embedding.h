@@ -12,4 +12,9 @@ namespace moe::kernels {
 cudaError_t embedding_bf16(const uint16_t* table, int64_t vocab, int64_t hidden, const int32_t* tokens, int64_t T,
                            float* out, cudaStream_t stream);
 
+// Backward: dtable [vocab, hidden] += dy [T, hidden] scattered to the rows of tokens (device ids the
+// host has checked). Atomic adds, so a token seen twice sums its rows (in no fixed order).
+cudaError_t embedding_backward_f32(const float* dy, const int32_t* tokens, int64_t T, int64_t hidden, float* dtable,
+                                   cudaStream_t stream);
+
 }  // namespace moe::kernels

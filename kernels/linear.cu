@@ -190,7 +190,66 @@ __global__ void add_bias_kernel(float* __restrict__ y, int64_t n, int64_t out, c
     if (i < n) y[i] += bias[i % out];
 }
 
+// Column sums: block (32 columns) x (8 row lanes); blockIdx.y takes rows [y * kSplitRows, ...).
+constexpr int kColSplitRows = 64;
+constexpr int kMaxColSplits = 256;
+int64_t col_splits(int64_t T) {
+    const int64_t s = (T + kColSplitRows - 1) / kColSplitRows;
+    return s < 1 ? 1 : (s > kMaxColSplits ? kMaxColSplits : s);
+}
+
+__global__ void __launch_bounds__(256) column_partials_kernel(const float* __restrict__ a, const float* __restrict__ b,
+                                                              const float* __restrict__ rs, int64_t T, int64_t C,
+                                                              int64_t rows_per_split, float* __restrict__ part) {
+    pdl_begin();
+    __shared__ float acc[8][33];
+    const int cx = threadIdx.x % 32, ry = threadIdx.x / 32;
+    const int64_t c = int64_t(blockIdx.x) * 32 + cx;
+    const int64_t r0 = int64_t(blockIdx.y) * rows_per_split;
+    const int64_t r1 = r0 + rows_per_split < T ? r0 + rows_per_split : T;
+    float sum = 0.0f;
+    if (c < C)
+        for (int64_t t = r0 + ry; t < r1; t += 8) {
+            float v = a[t * C + c];
+            if (b) v *= b[t * C + c];
+            if (rs) v *= rs[t];
+            sum += v;
+        }
+    acc[ry][cx] = sum;
+    __syncthreads();
+    if (ry == 0 && c < C) {
+        float total = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) total += acc[i][cx];
+        part[int64_t(blockIdx.y) * C + c] = total;
+    }
+}
+
+__global__ void column_finish_kernel(const float* __restrict__ part, int64_t splits, int64_t C, float* __restrict__ out) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float total = 0.0f;
+    for (int64_t s = 0; s < splits; ++s) total += part[s * C + c];
+    out[c] += total;
+}
+
 }  // namespace
+
+int64_t column_sum_workspace(int64_t T, int64_t C) { return col_splits(T) * C; }
+
+cudaError_t column_sum_into(const float* a, const float* b, const float* row_scale, int64_t T, int64_t C,
+                            float* workspace, float* out, cudaStream_t stream) {
+    if (T <= 0 || C <= 0) return cudaSuccess;
+    const int64_t splits = col_splits(T);
+    const int64_t rows_per_split = (T + splits - 1) / splits;
+    MOE_PREFER_SHARED((column_partials_kernel));
+    MOE_LAUNCH((column_partials_kernel), dim3(ceil_div(C, 32), unsigned(splits)), 256, 0, stream, a, b, row_scale, T, C,
+               rows_per_split, workspace);
+    MOE_PREFER_SHARED((column_finish_kernel));
+    MOE_LAUNCH((column_finish_kernel), ceil_div(C, 256), 256, 0, stream, workspace, splits, C, out);
+    return cudaGetLastError();
+}
 
 cudaError_t gemv_bf16(const float* x, int64_t T, int64_t in, const uint16_t* W, int64_t out, const float* bias,
                       float* y, cudaStream_t stream) {

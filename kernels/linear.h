@@ -36,4 +36,14 @@ cudaError_t gemv_multi_bf16(const float* x, int64_t T, int64_t in, const GemvSeg
 // y [T, out] += bias [out] broadcast over rows.
 cudaError_t add_bias_rows(float* y, int64_t T, int64_t out, const float* bias, cudaStream_t stream);
 
+// ---- training (CpuBackend::linear_backward_*; the GEMMs are cuBLAS, engine/cuda/cuda_linear.cpp) ----
+
+// out [C] += Σ_t a[t, c] · (b ? b[t, c] : 1) · (row_scale ? row_scale[t] : 1) over a, b [T, C]: the
+// bias gradient (a = dy) and RMSNorm's weight gradient (a = dy, b = x, row_scale = 1/rms).
+// Deterministic: blocks of 32 columns by a fixed split of the rows write partial sums to
+// `workspace` (column_sum_workspace floats), a second kernel adds them in order.
+int64_t column_sum_workspace(int64_t T, int64_t C);
+cudaError_t column_sum_into(const float* a, const float* b, const float* row_scale, int64_t T, int64_t C,
+                            float* workspace, float* out, cudaStream_t stream);
+
 }  // namespace moe::kernels

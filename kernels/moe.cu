@@ -1,4 +1,5 @@
 #include "common.cuh"
+#include "counter_rng.h"
 #include "moe.h"
 
 #include <cstdlib>
@@ -229,7 +230,8 @@ __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __res
     if (c >= hidden) return;
     for (int64_t t = blockIdx.y; t < T; t += gridDim.y) {
         float acc = 0.0f;
-        for (int64_t k = 0; k < K; ++k) acc = fmaf(w[t * K + k], y[int64_t(slot[t * K + k]) * hidden + c], acc);
+        for (int64_t k = 0; k < K; ++k)
+            acc = fmaf(w ? w[t * K + k] : 1.0f, y[int64_t(slot[t * K + k]) * hidden + c], acc);
         out[t * hidden + c] = acc;
     }
 }
@@ -331,6 +333,194 @@ cudaError_t moe_combine(const float* y, const int32_t* slot, const float* weight
     if (T * hidden <= 0) return cudaSuccess;
     MOE_PREFER_SHARED((combine_kernel));
     MOE_LAUNCH((combine_kernel), row_grid(T, hidden), 256, 0, stream, y, slot, weights, T, top_k, hidden, out);
+    return cudaGetLastError();
+}
+
+// ---- training ----------------------------------------------------------------------------------
+namespace {
+
+__device__ __forceinline__ float silu_grad(float v) {
+    const float sig = 1.0f / (1.0f + expf(-v));
+    return sig * (1.0f + v * (1.0f - sig));
+}
+
+__device__ __forceinline__ float row_mask(int32_t slot, int64_t cols, int64_t c, float p, uint64_t seed) {
+    if (slot < 0) return 0.0f;
+    return p > 0.0f ? rng::dropout_scale(seed, uint64_t(slot) * uint64_t(cols) + uint64_t(c), p) : 1.0f;
+}
+
+__global__ void swiglu_kernel(const float* __restrict__ g, const float* __restrict__ u, int64_t n, float* __restrict__ h) {
+    pdl_begin();
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        h[i] = silu(g[i]) * u[i];
+}
+
+__global__ void swiglu_backward_kernel(const float* __restrict__ g, const float* __restrict__ u,
+                                       const float* __restrict__ dh, int64_t n, float* __restrict__ dg,
+                                       float* __restrict__ du) {
+    pdl_begin();
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+        dg[i] = dh[i] * u[i] * silu_grad(g[i]);
+        du[i] = dh[i] * silu(g[i]);
+    }
+}
+
+// Grid (column blocks over H, rows of the [E·2I] stack).
+__global__ void stack_gate_up_kernel(const float* __restrict__ gate, const float* __restrict__ up, int64_t E, int64_t I,
+                                     int64_t H, uint16_t* __restrict__ gate_up) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= H) return;
+    for (int64_t r = blockIdx.y; r < E * 2 * I; r += gridDim.y) {
+        const int64_t e = r / (2 * I), j = r % (2 * I);
+        const float* src = j < I ? gate + (e * I + j) * H : up + (e * I + j - I) * H;
+        gate_up[r * H + c] = f32_to_bf16_bits(src[c]);
+    }
+}
+
+// The grouped-row kernels: grid (column blocks, row blocks) looping over rows.
+__global__ void gather_dropout_rows_kernel(const float* __restrict__ x, int64_t cols, const int32_t* __restrict__ token_of,
+                                           const int32_t* __restrict__ slot_of_row, int64_t n, float p, uint64_t seed,
+                                           uint16_t* __restrict__ dst) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= cols) return;
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const int32_t t = token_of[r], slot = slot_of_row[r];
+        dst[r * cols + c] = t < 0 ? uint16_t(0) : f32_to_bf16_bits(x[int64_t(t) * cols + c] * row_mask(slot, cols, c, p, seed));
+    }
+}
+
+__global__ void dropout_rows_kernel(const uint16_t* __restrict__ src, int64_t cols, const int32_t* __restrict__ slot_of_row,
+                                    int64_t n, float p, uint64_t seed, uint16_t* __restrict__ dst) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= cols) return;
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y)
+        dst[r * cols + c] = f32_to_bf16_bits(bf16_bits_to_f32(src[r * cols + c]) * row_mask(slot_of_row[r], cols, c, p, seed));
+}
+
+__global__ void masked_add_rows_kernel(float* __restrict__ acc, const float* __restrict__ add, int64_t cols,
+                                       const int32_t* __restrict__ slot_of_row, int64_t n, float p, uint64_t seed) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= cols) return;
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y)
+        acc[r * cols + c] += add[r * cols + c] * row_mask(slot_of_row[r], cols, c, p, seed);
+}
+
+__global__ void scale_rows_by_slot_kernel(const float* __restrict__ dy, int64_t H, const int32_t* __restrict__ token_of,
+                                          const int32_t* __restrict__ slot_of_row, const float* __restrict__ weights,
+                                          int64_t n, uint16_t* __restrict__ dst) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= H) return;
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const int32_t t = token_of[r], slot = slot_of_row[r];
+        dst[r * H + c] = t < 0 ? uint16_t(0) : f32_to_bf16_bits(weights[slot] * dy[int64_t(t) * H + c]);
+    }
+}
+
+__global__ void slot_dots_kernel(const float* __restrict__ dy, const float* __restrict__ y, int64_t H,
+                                 const int32_t* __restrict__ token_of, const int32_t* __restrict__ slot_of_row, int64_t n,
+                                 float* __restrict__ d_weights) {
+    pdl_begin();
+    const int64_t r = int64_t(blockIdx.x) * 8 + threadIdx.x / 32;
+    const int lane = threadIdx.x % 32;
+    if (r >= n) return;
+    const int32_t t = token_of[r], slot = slot_of_row[r];
+    if (t < 0) return;
+    float s = 0.0f;
+    for (int64_t c = lane; c < H; c += 32) s = fmaf(dy[int64_t(t) * H + c], y[r * H + c], s);
+    s = warp_sum(s);
+    if (lane == 0) d_weights[slot] = s;
+}
+
+__global__ void swiglu_backward_rows_kernel(const float* __restrict__ gu, const float* __restrict__ dh, int64_t n,
+                                            int64_t I, uint16_t* __restrict__ dgu) {
+    pdl_begin();
+    const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (c >= I) return;
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const float g = gu[r * 2 * I + c], u = gu[r * 2 * I + I + c], d = dh[r * I + c];
+        dgu[r * 2 * I + c] = f32_to_bf16_bits(d * u * silu_grad(g));
+        dgu[r * 2 * I + I + c] = f32_to_bf16_bits(d * silu(g));
+    }
+}
+
+unsigned flat_grid(int64_t n) { return ceil_div(n, 256) < 8192u ? ceil_div(n, 256) : 8192u; }
+
+}  // namespace
+
+cudaError_t swiglu_f32(const float* g, const float* u, int64_t n, float* h, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((swiglu_kernel));
+    MOE_LAUNCH((swiglu_kernel), flat_grid(n), 256, 0, stream, g, u, n, h);
+    return cudaGetLastError();
+}
+
+cudaError_t swiglu_backward_f32(const float* g, const float* u, const float* dh, int64_t n, float* dg, float* du,
+                                cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((swiglu_backward_kernel));
+    MOE_LAUNCH((swiglu_backward_kernel), flat_grid(n), 256, 0, stream, g, u, dh, n, dg, du);
+    return cudaGetLastError();
+}
+
+cudaError_t stack_gate_up_bf16(const float* gate, const float* up, int64_t E, int64_t I, int64_t H, uint16_t* gate_up,
+                               cudaStream_t stream) {
+    if (E * I * H <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((stack_gate_up_kernel));
+    MOE_LAUNCH((stack_gate_up_kernel), row_grid(E * 2 * I, H), 256, 0, stream, gate, up, E, I, H, gate_up);
+    return cudaGetLastError();
+}
+
+cudaError_t gather_dropout_rows_bf16(const float* x, int64_t cols, const int32_t* token_of, const int32_t* slot_of_row,
+                                     int64_t n, float p, uint64_t seed, uint16_t* dst, cudaStream_t stream) {
+    if (n * cols <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((gather_dropout_rows_kernel));
+    MOE_LAUNCH((gather_dropout_rows_kernel), row_grid(n, cols), 256, 0, stream, x, cols, token_of, slot_of_row, n, p, seed,
+               dst);
+    return cudaGetLastError();
+}
+
+cudaError_t dropout_rows_bf16(const uint16_t* src, int64_t cols, const int32_t* slot_of_row, int64_t n, float p,
+                              uint64_t seed, uint16_t* dst, cudaStream_t stream) {
+    if (n * cols <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((dropout_rows_kernel));
+    MOE_LAUNCH((dropout_rows_kernel), row_grid(n, cols), 256, 0, stream, src, cols, slot_of_row, n, p, seed, dst);
+    return cudaGetLastError();
+}
+
+cudaError_t masked_add_rows_f32(float* acc, const float* add, int64_t cols, const int32_t* slot_of_row, int64_t n,
+                                float p, uint64_t seed, cudaStream_t stream) {
+    if (n * cols <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((masked_add_rows_kernel));
+    MOE_LAUNCH((masked_add_rows_kernel), row_grid(n, cols), 256, 0, stream, acc, add, cols, slot_of_row, n, p, seed);
+    return cudaGetLastError();
+}
+
+cudaError_t scale_rows_by_slot_bf16(const float* dy, int64_t H, const int32_t* token_of, const int32_t* slot_of_row,
+                                    const float* weights, int64_t n, uint16_t* dst, cudaStream_t stream) {
+    if (n * H <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((scale_rows_by_slot_kernel));
+    MOE_LAUNCH((scale_rows_by_slot_kernel), row_grid(n, H), 256, 0, stream, dy, H, token_of, slot_of_row, weights, n, dst);
+    return cudaGetLastError();
+}
+
+cudaError_t slot_dots(const float* dy, const float* y, int64_t H, const int32_t* token_of, const int32_t* slot_of_row,
+                      int64_t n, float* d_weights, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((slot_dots_kernel));
+    MOE_LAUNCH((slot_dots_kernel), ceil_div(n, 8), 256, 0, stream, dy, y, H, token_of, slot_of_row, n, d_weights);
+    return cudaGetLastError();
+}
+
+cudaError_t swiglu_backward_rows_bf16(const float* gu, const float* dh, int64_t n, int64_t I, uint16_t* dgu,
+                                      cudaStream_t stream) {
+    if (n * I <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((swiglu_backward_rows_kernel));
+    MOE_LAUNCH((swiglu_backward_rows_kernel), row_grid(n, I), 256, 0, stream, gu, dh, n, I, dgu);
     return cudaGetLastError();
 }
 

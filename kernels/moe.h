@@ -48,8 +48,44 @@ cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream);
 cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows, int64_t n, uint16_t* dst,
                              cudaStream_t stream);
 
-// out [T, hidden] = Σ_k weights[t, k] · y[slot[t, k]] (y f32 [T * top_k, hidden]), k in order.
+// out [T, hidden] = Σ_k weights[t, k] · y[slot[t, k]] (y f32 [T * top_k, hidden]), k in order;
+// weights nullptr: all 1 (the input gradient of the grouped rows, summed back per token).
 cudaError_t moe_combine(const float* y, const int32_t* slot, const float* weights, int64_t T, int64_t top_k,
                         int64_t hidden, float* out, cudaStream_t stream);
+
+// ---- training (CpuBackend::swiglu*, moe_experts_train / _backward; engine/cuda/cuda_moe.cpp) ----
+
+// h = silu(g) ⊙ u over n elements (f32).
+cudaError_t swiglu_f32(const float* g, const float* u, int64_t n, float* h, cudaStream_t stream);
+// dg = dh ⊙ u ⊙ silu'(g), du = dh ⊙ silu(g), with silu'(v) = σ(v)(1 + v(1 − σ(v))).
+cudaError_t swiglu_backward_f32(const float* g, const float* u, const float* dh, int64_t n, float* dg, float* du,
+                                cudaStream_t stream);
+// The stacked layout of an expert set from F32 masters: gate_up [E, 2I, H] bf16 (expert e's gate
+// rows, then its up rows) from gate, up [E·I, H].
+cudaError_t stack_gate_up_bf16(const float* gate, const float* up, int64_t E, int64_t I, int64_t H, uint16_t* gate_up,
+                               cudaStream_t stream);
+
+// Rows grouped by expert (engine/cuda/expert_groups.h): row r carries token token_of[r] in slot
+// slot_of_row[r] = t·K + k; padding rows have −1 in both and always come out zero. Dropout masks
+// are the CPU's: element (slot, c) of a projection with input width `cols` uses
+// rng::dropout_scale(seed, slot·cols + c, p); p = 0 means no mask.
+// dst [n, cols] bf16 = x[token] ⊙ mask (x f32 [T, cols]): a LoRA's input rows.
+cudaError_t gather_dropout_rows_bf16(const float* x, int64_t cols, const int32_t* token_of, const int32_t* slot_of_row,
+                                     int64_t n, float p, uint64_t seed, uint16_t* dst, cudaStream_t stream);
+// dst [n, cols] bf16 = src [n, cols] bf16 ⊙ mask (the down LoRA's input from the SwiGLU rows).
+cudaError_t dropout_rows_bf16(const uint16_t* src, int64_t cols, const int32_t* slot_of_row, int64_t n, float p,
+                              uint64_t seed, uint16_t* dst, cudaStream_t stream);
+// acc [n, cols] += add [n, cols] ⊙ mask (f32): a LoRA input gradient back through its dropout.
+cudaError_t masked_add_rows_f32(float* acc, const float* add, int64_t cols, const int32_t* slot_of_row, int64_t n,
+                                float p, uint64_t seed, cudaStream_t stream);
+// dst [n, H] bf16 = weights[slot] · dy[token] (dy f32 [T, H], weights [T·K]): the expert rows' output gradient.
+cudaError_t scale_rows_by_slot_bf16(const float* dy, int64_t H, const int32_t* token_of, const int32_t* slot_of_row,
+                                    const float* weights, int64_t n, uint16_t* dst, cudaStream_t stream);
+// d_weights[slot] = dy[token] · y[r] (y f32 [n, H]) for every non-padding row r; a warp per row.
+cudaError_t slot_dots(const float* dy, const float* y, int64_t H, const int32_t* token_of, const int32_t* slot_of_row,
+                      int64_t n, float* d_weights, cudaStream_t stream);
+// dgu [n, 2I] bf16 = [dh ⊙ u ⊙ silu'(g) | dh ⊙ silu(g)] from gu = [g | u] [n, 2I] f32 and dh [n, I] f32.
+cudaError_t swiglu_backward_rows_bf16(const float* gu, const float* dh, int64_t n, int64_t I, uint16_t* dgu,
+                                      cudaStream_t stream);
 
 }  // namespace moe::kernels

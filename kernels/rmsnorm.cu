@@ -71,7 +71,36 @@ __global__ void __launch_bounds__(kThreads) rmsnorm_kernel(float* __restrict__ x
     for (int64_t i = threadIdx.x; i < C; i += kThreads) y[t * ldy + i] = w[i] * (row[i] * inv_rms);
 }
 
+__global__ void __launch_bounds__(kThreads)
+    rmsnorm_backward_kernel(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ dy,
+                            int64_t C, float eps, float* __restrict__ dx, float* __restrict__ inv_rms) {
+    pdl_begin();
+    __shared__ float scratch[kThreads / 32];
+    const int64_t t = blockIdx.x;
+    const float* xr = x + t * C;
+    const float* g = dy + t * C;
+    float ss = 0.0f, dot = 0.0f;
+    for (int64_t i = threadIdx.x; i < C; i += kThreads) {
+        ss = fmaf(xr[i], xr[i], ss);
+        dot = fmaf(w[i] * g[i], xr[i], dot);
+    }
+    const float sum_sq = block_sum(ss, scratch);
+    const float dot_gx = block_sum(dot, scratch);
+    const float r = 1.0f / sqrtf(sum_sq / float(C) + eps);
+    const float k = r * r * r * dot_gx / float(C);
+    for (int64_t i = threadIdx.x; i < C; i += kThreads) dx[t * C + i] = r * w[i] * g[i] - k * xr[i];
+    if (threadIdx.x == 0) inv_rms[t] = r;
+}
+
 }  // namespace
+
+cudaError_t rmsnorm_backward_f32(const float* x, const float* w, const float* dy, int64_t T, int64_t C, float eps,
+                                 float* dx, float* inv_rms, cudaStream_t stream) {
+    if (T <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((rmsnorm_backward_kernel));
+    MOE_LAUNCH((rmsnorm_backward_kernel), unsigned(T), kThreads, 0, stream, x, w, dy, C, eps, dx, inv_rms);
+    return cudaGetLastError();
+}
 
 cudaError_t rmsnorm_f32(const float* x, int64_t ldx, const float* w, int64_t T, int64_t C, float eps, float* y,
                         int64_t ldy, cudaStream_t stream) {

@@ -16,4 +16,10 @@ cudaError_t rmsnorm_f32(const float* x, int64_t ldx, const float* w, int64_t T, 
 cudaError_t add_rmsnorm_f32(float* residual, const float* x, const float* w, int64_t T, int64_t C, float eps,
                             float* y, cudaStream_t stream);
 
+// Backward (CpuBackend::rmsnorm_backward), a block per row: with r = 1/sqrt(mean(x²) + eps) and
+// g = w ⊙ dy, dx = r·g − r³·x·(Σ_j g_j x_j)/C; inv_rms [T] receives r for the weight gradient
+// (dweight += Σ_t dy ⊙ x·r, linear.h column_sum_into).
+cudaError_t rmsnorm_backward_f32(const float* x, const float* w, const float* dy, int64_t T, int64_t C, float eps,
+                                 float* dx, float* inv_rms, cudaStream_t stream);
+
 }  // namespace moe::kernels

@@ -15,10 +15,10 @@ __global__ void rope_kernel(RopeArgs a) {
     const int64_t i = idx % half;
     const int64_t h = (idx / half) % a.n_heads;
     const int64_t t = idx / (half * a.n_heads);
-    const float pos = float(first_position(a.dev_pos, a.start_pos) + t);
+    const float pos = a.positions ? float(a.positions[t]) : float(first_position(a.dev_pos, a.start_pos) + t);
     const float angle = pos * a.inv_freq[i];
     const float c = cosf(angle) * a.attention_factor;
-    const float s = sinf(angle) * a.attention_factor;
+    const float s = (a.inverse ? -1.0f : 1.0f) * sinf(angle) * a.attention_factor;
     float* v = a.x + t * a.n_heads * a.head_stride + h * a.head_stride + a.offset;
     const int64_t ia = a.interleaved ? 2 * i : i;
     const int64_t ib = a.interleaved ? 2 * i + 1 : i + half;

@@ -21,6 +21,10 @@ struct RopeArgs {
     bool interleaved = true;
     int64_t start_pos = 0;         // position of row 0 ...
     const int32_t* dev_pos = nullptr;  // ... or read from device memory (decode graphs) when set
+    // Training (CpuBackend::rope_rows): row t at positions[t] (device [T]) instead of the above, and
+    // inverse rotates by −θ (rope's backward).
+    const int32_t* positions = nullptr;
+    bool inverse = false;
 };
 
 cudaError_t rope_f32(const RopeArgs& args, cudaStream_t stream);

@@ -56,9 +56,10 @@ __device__ void select_token(const RouterArgs& a, int64_t t, float* s, float* ch
     } else {
         for (int e = lane; e < E; e += 32) s[e] = 1.0f / (1.0f + expf(-logit(e)));
     }
-    for (int e = lane; e < E; e += 32) {
+    for (int e = lane; e < E; e += 32) {  // each lane reads only the s[e] it wrote: no barrier needed
         choice[e] = s[e] + (a.bias ? a.bias[e] : 0.0f);
         taken[e] = false;
+        if (a.scores) a.scores[t * a.E + e] = s[e];
     }
     __syncwarp();
 
@@ -279,6 +280,142 @@ cudaError_t router_fused(const RouterArgs& a, const float* x, int64_t hidden, co
         MOE_PREFER_SHARED((router_fused_kernel<8>));
         MOE_LAUNCH((router_fused_kernel<8>), blocks, kFusedWarps * 32, smem, stream, a, x, hidden, gate, counter, e_pad);
     }
+    return cudaGetLastError();
+}
+
+// ---- training ----------------------------------------------------------------------------------
+namespace {
+
+constexpr int kBackwardWarps = 4;
+
+// Warp per token; ds [e_pad] per warp in shared memory. The normalisation's sums run on lane 0 in
+// the CPU's order.
+__global__ void route_backward_kernel(RouteBackwardArgs a, int e_pad) {
+    pdl_begin();
+    extern __shared__ float ds_all[];
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int64_t t = int64_t(blockIdx.x) * kBackwardWarps + warp;
+    if (t >= a.T) return;
+    float* ds = ds_all + warp * e_pad;
+    const int E = int(a.E), K = int(a.top_k);
+    const float* s = a.scores + t * a.E;
+    for (int e = lane; e < E; e += 32) ds[e] = a.d_scores ? a.d_scores[t * a.E + e] : 0.0f;
+    __syncwarp();
+    if (lane == 0) {
+        const int32_t* id = a.ids + t * a.top_k;
+        const float* dw = a.d_weights + t * a.top_k;
+        if (a.normalised) {
+            float sum = 0.0f, dot_ws = 0.0f;
+            for (int k = 0; k < K; ++k) sum += s[id[k]];
+            const float denom = sum + 1e-20f;
+            for (int k = 0; k < K; ++k) dot_ws += dw[k] * s[id[k]];
+            for (int k = 0; k < K; ++k) ds[id[k]] += a.a / denom * (dw[k] - dot_ws / denom);
+        } else {
+            for (int k = 0; k < K; ++k) ds[id[k]] += a.a * dw[k];
+        }
+    }
+    __syncwarp();
+    float* dl = a.d_logits + t * a.E;
+    if (!a.softmax) {
+        for (int e = lane; e < E; e += 32) dl[e] = ds[e] * s[e] * (1.0f - s[e]);
+        return;
+    }
+    float dot = 0.0f;
+    for (int e = lane; e < E; e += 32) dot += ds[e] * s[e];
+    dot = warp_sum(dot);
+    for (int e = lane; e < E; e += 32) dl[e] = s[e] * (ds[e] - dot);
+}
+
+// Balance loss, three steps over the workspace [row_sum (T) | f (T / R · E)].
+// Warp per row: row_sum[t] = Σ_e s[t, e].
+__global__ void balance_row_sum_kernel(const float* __restrict__ scores, int64_t T, int64_t E, float* __restrict__ row_sum) {
+    pdl_begin();
+    const int64_t t = int64_t(blockIdx.x) * 8 + threadIdx.x / 32;
+    const int lane = threadIdx.x % 32;
+    if (t >= T) return;
+    float sum = 0.0f;
+    for (int64_t e = lane; e < E; e += 32) sum += scores[t * E + e];
+    sum = warp_sum(sum);
+    if (lane == 0) row_sum[t] = sum;
+}
+
+// Block per sequence b: hit counts (shared), f, P (thread per expert, rows in order), and the
+// block's Σ_i f_i P_i in f64 on thread 0 (experts in order, as the CPU).
+__global__ void balance_block_kernel(const float* __restrict__ scores, const int32_t* __restrict__ ids, int64_t E,
+                                     int64_t K, int64_t R, const float* __restrict__ row_sum, float* __restrict__ f_out,
+                                     double* __restrict__ block_loss) {
+    pdl_begin();
+    extern __shared__ float shared[];
+    float* fs = shared;          // [E]
+    float* ps = shared + E;      // [E]
+    int* hits = reinterpret_cast<int*>(shared + 2 * E);  // [E]
+    const int64_t b = blockIdx.x, r0 = b * R;
+    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) hits[e] = 0;
+    __syncthreads();
+    for (int64_t i = threadIdx.x; i < R * K; i += blockDim.x) {
+        const int32_t e = ids[r0 * K + i];
+        if (e >= 0 && e < E) atomicAdd(hits + e, 1);
+    }
+    __syncthreads();
+    const float per_hit = float(E) / float(K * R);
+    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) {
+        float P = 0.0f;
+        for (int64_t t = r0; t < r0 + R; ++t) P += scores[t * E + e] / row_sum[t] / float(R);
+        fs[e] = float(hits[e]) * per_hit;
+        ps[e] = P;
+        f_out[b * E + e] = fs[e];
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double lb = 0.0;
+        for (int64_t e = 0; e < E; ++e) lb += double(fs[e]) * double(ps[e]);
+        block_loss[b] = lb;
+    }
+}
+
+// Warp per row: d_scores[t, e] = (g_e − Σ_j g_j s[t, j] / sum) / sum with g = coeff · f / R.
+__global__ void balance_grad_kernel(const float* __restrict__ scores, int64_t T, int64_t E, int64_t R, float coeff,
+                                    const float* __restrict__ row_sum, const float* __restrict__ f,
+                                    float* __restrict__ d_scores) {
+    pdl_begin();
+    const int64_t t = int64_t(blockIdx.x) * 8 + threadIdx.x / 32;
+    const int lane = threadIdx.x % 32;
+    if (t >= T) return;
+    const float* fb = f + (t / R) * E;
+    const float sum = row_sum[t];
+    float dot = 0.0f;
+    for (int64_t e = lane; e < E; e += 32) dot += coeff * fb[e] / float(R) * scores[t * E + e] / sum;
+    dot = warp_sum(dot);
+    for (int64_t e = lane; e < E; e += 32) d_scores[t * E + e] = (coeff * fb[e] / float(R) - dot) / sum;
+}
+
+}  // namespace
+
+cudaError_t route_backward(const RouteBackwardArgs& a, cudaStream_t stream) {
+    if (a.T <= 0) return cudaSuccess;
+    if (a.E <= 0 || a.E > 1024 || a.top_k <= 0 || a.top_k > a.E) return cudaErrorInvalidValue;
+    const int e_pad = int((a.E + 3) / 4 * 4);
+    MOE_PREFER_SHARED((route_backward_kernel));
+    MOE_LAUNCH((route_backward_kernel), ceil_div(a.T, kBackwardWarps), kBackwardWarps * 32,
+               size_t(kBackwardWarps) * e_pad * sizeof(float), stream, a, e_pad);
+    return cudaGetLastError();
+}
+
+int64_t balance_workspace_floats(int64_t T, int64_t E, int64_t R) { return T + (R > 0 ? T / R : 0) * E; }
+
+cudaError_t balance_loss(const float* scores, const int32_t* ids, int64_t T, int64_t E, int64_t K, int64_t R, float coeff,
+                         float* workspace, double* block_loss, float* d_scores, cudaStream_t stream) {
+    if (T <= 0) return cudaSuccess;
+    if (E <= 0 || E > 4096 || K <= 0 || R <= 0 || T % R != 0) return cudaErrorInvalidValue;
+    float* row_sum = workspace;
+    float* f = workspace + T;
+    MOE_PREFER_SHARED((balance_row_sum_kernel));
+    MOE_LAUNCH((balance_row_sum_kernel), ceil_div(T, 8), 256, 0, stream, scores, T, E, row_sum);
+    MOE_PREFER_SHARED((balance_block_kernel));
+    MOE_LAUNCH((balance_block_kernel), unsigned(T / R), 256, size_t(E) * 3 * sizeof(float), stream, scores, ids, E, K, R,
+               row_sum, f, block_loss);
+    MOE_PREFER_SHARED((balance_grad_kernel));
+    MOE_LAUNCH((balance_grad_kernel), ceil_div(T, 8), 256, 0, stream, scores, T, E, R, coeff, row_sum, f, d_scores);
     return cudaGetLastError();
 }
 

@@ -26,6 +26,7 @@ struct RouterArgs {
     int32_t* ids = nullptr;          // [T, top_k]
     float* weights = nullptr;        // [T, top_k]
     unsigned long long* counts = nullptr;  // [E] cumulative expert hits, or nullptr
+    float* scores = nullptr;         // [T, E] receives s (training: route_from_logits), or nullptr
 };
 
 // E <= 1024, n_group <= 32.
@@ -39,5 +40,30 @@ constexpr int64_t kRouterFusedMaxExperts = 512;  // the selection scratch of 8 w
 bool router_fused_supported(const RouterArgs& args, const float* x, int64_t hidden, const uint16_t* gate);
 cudaError_t router_fused(const RouterArgs& args, const float* x, int64_t hidden, const uint16_t* gate,
                          unsigned* counter, cudaStream_t stream);
+
+// ---- training (CpuBackend::route_backward, balance_loss) ---------------------------------------
+
+// d_logits [T, E] from d_weights [T, top_k] through w_k = a · s_{id_k} (/ (Σ_k s_{id_k} + 1e-20) when
+// normalised), plus d_scores [T, E] (or nullptr), then through sigmoid or softmax. Warp per token.
+struct RouteBackwardArgs {
+    const float* scores = nullptr;     // [T, E]
+    const int32_t* ids = nullptr;      // [T, top_k]
+    const float* d_weights = nullptr;  // [T, top_k]
+    const float* d_scores = nullptr;   // [T, E] or nullptr
+    int64_t T = 0, E = 0, top_k = 0;
+    float a = 1.0f;                    // routed_scaling_factor where it applies, else 1
+    bool normalised = false;
+    bool softmax = false;
+    float* d_logits = nullptr;         // [T, E]
+};
+cudaError_t route_backward(const RouteBackwardArgs& args, cudaStream_t stream);
+
+// The sequence-wise balance loss over blocks of R rows (CpuBackend::balance_loss): per block b,
+// f_i = E/(K R) · hits_i, P_i = (1/R) Σ_t s_{t,i} / Σ_j s_{t,j}; loss_b = Σ_i f_i P_i (f64, times
+// coeff on the host); d_scores [T, E] = (coeff f_i / R − Σ_j coeff f_j / R · s'_{t,j}) / Σ_j s_{t,j}.
+// `workspace` holds balance_workspace_floats(T, E, R) floats; block_loss [T / R] doubles.
+int64_t balance_workspace_floats(int64_t T, int64_t E, int64_t R);
+cudaError_t balance_loss(const float* scores, const int32_t* ids, int64_t T, int64_t E, int64_t K, int64_t R, float coeff,
+                         float* workspace, double* block_loss, float* d_scores, cudaStream_t stream);
 
 }  // namespace moe::kernels

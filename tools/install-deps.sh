@@ -4,7 +4,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   qt6-base-dev libqcustomplot-dev
-  libspdlog-dev libfmt-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcpp-httplib-dev libcurl4-openssl-dev libqt6sql6-sqlite
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcpp-httplib-dev libcurl4-openssl-dev libtomlplusplus-dev libqt6sql6-sqlite
   libgtest-dev clang libclang-rt-14-dev
   xvfb xauth imagemagick
 )

@@ -36,13 +36,18 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& 
             flags_.insert(name);
             continue;
         }
-        if (inline_value) {
-            values_[name] = *inline_value;
-        } else {
+        if (!inline_value) {
             if (i + 1 >= argv.size()) bad("option --" + name + " needs a value");
-            values_[name] = argv[++i];
+            inline_value = argv[++i];
         }
+        values_[name] = *inline_value;  // the last one wins for single-valued options
+        all_values_[name].push_back(*inline_value);
     }
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+    auto it = all_values_.find(name);
+    return it == all_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 bool Args::has(const std::string& name) const { return flags_.count(name) || values_.count(name); }

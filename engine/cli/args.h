@@ -23,6 +23,8 @@ public:
 
     bool has(const std::string& name) const;
     std::optional<std::string> get(const std::string& name) const;
+    // Every value of a repeatable option, in command-line order.
+    std::vector<std::string> get_all(const std::string& name) const;
     std::string require(const std::string& name) const;
     std::string get_or(const std::string& name, const std::string& fallback) const;
     int64_t get_int(const std::string& name, int64_t fallback) const;
@@ -31,6 +33,7 @@ public:
 
 private:
     std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> all_values_;
     std::set<std::string> flags_;
     std::vector<std::string> positional_;
 };

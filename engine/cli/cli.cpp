@@ -5,8 +5,12 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/logging.h"
+#include "core/version.h"
 
 namespace moe::cli {
 namespace {
@@ -28,16 +32,23 @@ constexpr Command kCommands[] = {
     {"bench", cmd_bench, "prefill/decode throughput of real-shape synthetic models on the GPU (JSON)"},
     {"download", cmd_download, "fetch a hub repository into the HF cache, resumable and sha256-verified"},
     {"hub", cmd_hub, "hub search / files (with a memory estimate) / scan of the local model library"},
+    {"train", cmd_train, "a fine-tune run (full / LoRA / MTP heads) with checkpoints, exact resume and per-domain eval"},
+    {"export", cmd_export, "a training run's checkpoint as a Hugging Face checkpoint (LoRA folded in, biases, MTP)"},
+    {"grad", cmd_grad, "losses and gradients of one training step, an AdamW step (parity with autograd)"},
 };
 
 void print_usage(FILE* out) {
-    std::fprintf(out, "usage: moe-engine <command> [options]   (moe-engine <command> --help)\n\ncommands:\n");
+    std::fprintf(out, "usage: moe-engine <command> [options]   (moe-engine <command> --help, moe-engine --version)\n\n"
+                      "stdout carries only a command's result; logs go to stderr and the log file\n"
+                      "($MOE_LOG_FILE, default $XDG_STATE_HOME/moe-workbench/logs/moe-engine.log; empty: none)\n\n"
+                      "commands:\n");
     for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
 }
 
 }  // namespace
 
 int run(int argc, char** argv) {
+    setup_logging();  // before anything can log: spdlog's own default logger writes to stdout
     if (argc < 2) {
         print_usage(stderr);
         return 2;
@@ -47,16 +58,20 @@ int run(int argc, char** argv) {
         print_usage(stdout);
         return 0;
     }
+    if (name == "--version") {
+        std::printf("moe-engine %s\n", engine_version());
+        return 0;
+    }
     std::vector<std::string> rest(argv + 2, argv + argc);
     for (const auto& c : kCommands) {
         if (name != c.name) continue;
         try {
             return c.run(rest);
         } catch (const Error& e) {
-            std::fprintf(stderr, "moe-engine %s: error: %s\n", c.name, e.what());
+            spdlog::error("moe-engine {}: {}", c.name, e.what());
             return e.code().rfind("cli.", 0) == 0 ? 2 : 1;
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "moe-engine %s: internal error: %s\n", c.name, e.what());
+            spdlog::error("moe-engine {}: internal error: {}", c.name, e.what());
             return 1;
         }
     }

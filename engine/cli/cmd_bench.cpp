@@ -8,15 +8,12 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/args.h"
 #include "core/error.h"
 #include "core/strict_json.h"
-
-#ifdef MOE_HAVE_CUDA
-#include "cuda/bench/bench_runner.h"
-#include "cuda/bench/bench_shapes.h"
-#include "cuda/cuda_backend.h"
-#endif
+#include "session/gpu_bench.h"
 
 namespace moe::cli {
 
@@ -66,13 +63,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
         std::fputs(usage_for("bench", "[--models a,b] [--model-dir DIR] [--json out.json]", specs).c_str(), stdout);
         return 0;
     }
-#ifndef MOE_HAVE_CUDA
-    throw Error("backend.unavailable", "", "bench measures the CUDA backend, and this build has none (no nvcc at build time)");
-#else
-    const std::string reason = cuda_unavailable_reason();
-    if (!reason.empty()) throw Error("backend.unavailable", "", "bench needs a CUDA GPU: " + reason);
-    bench::BenchOptions o;
-    o.shapes = args.has("models") ? split_list(*args.get("models")) : bench::builtin_shape_names();
+    GpuBenchRequest o;
+    o.shapes = args.has("models") ? split_list(*args.get("models")) : gpu_bench_shape_names();
     if (args.has("model-dir")) {
         o.model_dirs.push_back(*args.get("model-dir"));
         if (!args.has("models")) o.shapes.clear();
@@ -81,15 +73,14 @@ int cmd_bench(const std::vector<std::string>& argv) {
     if (args.has("contexts")) o.decode_contexts = int_list(*args.get("contexts"));
     o.decode_tokens = args.get_int("decode-tokens", 128);
     o.repeats = int(args.get_int("repeats", 5));
-    const Json report = bench::run_bench(o);
+    const Json report = run_gpu_bench(o);  // backend.unavailable without a CUDA GPU
     if (args.has("json")) {
         std::ofstream f(*args.get("json"));
         if (!f) throw Error("bench.write_failed", *args.get("json"), "cannot write the report");
         f << report.dump(2) << "\n";
-        std::fprintf(stderr, "wrote %s\n", args.get("json")->c_str());
+        spdlog::info("wrote {}", *args.get("json"));
     }
     return 0;
-#endif
 }
 
 }  // namespace moe::cli

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "demo/demo_model.h"
@@ -27,7 +29,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
     }
     const std::string dir = args.get_or("out", demo::default_demo_dir());
     demo::write_demo_model(dir);
-    std::fprintf(stderr, "demo: wrote the untrained demo model '%s' to %s\n", demo::kDemoModelId, dir.c_str());
+    spdlog::info("demo: wrote the untrained demo model '{}' to {}", demo::kDemoModelId, dir);
     std::printf("%s\n", dir.c_str());
     return 0;
 }

@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -103,11 +105,11 @@ int run(const Args& args, const std::string& repo, std::vector<std::string> incl
         term_out.finish_line();
         if (e.code() == "hub.stopped" || g_stop.load()) {
             if (json) hub::print_json_line({{"event", "stopped"}});
-            std::fprintf(stderr, "moe-engine download: stopped; partial files are kept, run the same command to resume\n");
+            spdlog::info("moe-engine download: stopped; partial files are kept, run the same command to resume");
             return 130;
         }
         if (json) hub::print_json_line(hub::error_event(e));
-        std::fprintf(stderr, "moe-engine download: error: %s\n", e.what());
+        spdlog::error("moe-engine download: {}", e.what());
         return 1;
     }
 }

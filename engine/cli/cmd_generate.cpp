@@ -3,12 +3,15 @@
 #include <cstdio>
 #include <string>
 
-#include "template/chat_template.h"
+#include <spdlog/spdlog.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_session.h"
 #include "core/error.h"
 #include "generate/generator.h"
+#include "generate/vocabulary.h"
+#include "session/model_session.h"
+#include "template/chat_template.h"
 #include "tokenizer/streaming_decoder.h"
 #include "tokenizer/tokenizer.h"
 
@@ -66,7 +69,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     GenerationOptions options;
     options.max_new_tokens = max_new;
     options.ignore_eos = args.has("ignore-eos");
-    options.sample_vocab_limit = int64_t(tokenizer->vocab_size());
+    options.vocabulary = vocabulary_mask(session.model->config(), *tokenizer);  // the same rule as serve
     options.sampling.temperature = float(args.get_double("temperature", args.has("chat") ? 0.6 : 0.0));
     options.sampling.greedy = options.sampling.temperature <= 0.0f;
     options.sampling.top_k = args.get_int("top-k", 0);
@@ -88,9 +91,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
     std::fwrite(tail.data(), 1, tail.size(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
-    std::fprintf(stderr, "[%lld prompt tokens in %.3f s, %zu new tokens, %.2f tokens/s, stop: %s]\n",
-                 (long long)r.prompt_tokens, r.prefill_seconds, r.tokens.size(), r.decode_tokens_per_second(),
-                 stop_reason_name(r.stop_reason));
+    spdlog::info("[{} prompt tokens in {:.3f} s, {} new tokens, {:.2f} tokens/s, stop: {}]", r.prompt_tokens,
+                 r.prefill_seconds, r.tokens.size(), r.decode_tokens_per_second(), stop_reason_name(r.stop_reason));
     return 0;
 }
 

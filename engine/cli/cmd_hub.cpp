@@ -13,6 +13,7 @@
 #include "hub/hub_client.h"
 #include "hub/memory_estimate.h"
 #include "io/model_config.h"
+#include "session/accelerator.h"
 #endif
 
 namespace moe::cli {
@@ -84,6 +85,12 @@ int search(const Args& args) {
     return 0;
 }
 
+std::optional<hub::GpuDevice> this_machines_gpu() {
+    const auto dev = probe_gpu_memory();
+    if (!dev) return std::nullopt;
+    return hub::GpuDevice{dev->name, dev->free_bytes, dev->total_bytes};
+}
+
 // config.json of the listing, parsed; and the estimate when the architecture is one we run.
 void add_config_and_estimate(const hub::HubClient& client, const std::string& repo, const std::string& commit,
                              const std::vector<hub::RepoFile>& files, int64_t ctx, Json& out, std::string& text) {
@@ -107,7 +114,7 @@ void add_config_and_estimate(const hub::HubClient& client, const std::string& re
     }
     try {
         const ModelConfig cfg = parse_model_config(out["config"], url);
-        const hub::MemoryEstimate e = hub::estimate_memory(cfg, stored, ctx);
+        const hub::MemoryEstimate e = hub::estimate_memory(cfg, stored, ctx, this_machines_gpu());
         out["estimate"] = hub::estimate_to_json(e);
         text += "estimate      " + std::to_string(e.params.main + e.params.mtp) + " parameters; weights " +
                 hub::human_bytes(double(e.weights_stored)) + " stored, " + hub::human_bytes(double(e.weights_bf16)) +

@@ -1,10 +1,12 @@
 // moe-engine logits --model DIR --tokens 1,2,3 --out F.npy : float32 [T, vocab] of one forward.
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_session.h"
 #include "cli/npy_writer.h"
+#include "session/model_session.h"
 
 namespace moe::cli {
 
@@ -25,8 +27,7 @@ int cmd_logits(const std::vector<std::string>& argv) {
     auto session = open_model(args.require("model"), args.get_or("backend", "auto"), int64_t(tokens.size()));
     const Logits logits = session.model->forward(tokens, 0, LogitRows::All);
     write_npy_f32(out, logits.data, logits.rows, logits.cols);
-    std::fprintf(stderr, "wrote %s: float32 [%lld, %lld]\n", out.c_str(), (long long)logits.rows,
-                 (long long)logits.cols);
+    spdlog::info("wrote {}: float32 [{}, {}]", out, logits.rows, logits.cols);
     return 0;
 }
 

@@ -2,11 +2,13 @@
 // experts chosen and their weights, keyed by the model's layer index.
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_session.h"
 #include "cli/npy_writer.h"
 #include "core/strict_json.h"
+#include "session/model_session.h"
 
 namespace moe::cli {
 
@@ -53,7 +55,7 @@ int cmd_route(const std::vector<std::string>& argv) {
                 {"tokens", tokens},
                 {"layers", routing_to_json(trace.last_forward(), trace)}};
     write_text_atomic(out, doc.dump(1) + "\n");
-    std::fprintf(stderr, "wrote %s: %zu MoE layers x %zu tokens\n", out.c_str(), doc["layers"].size(), tokens.size());
+    spdlog::info("wrote {}: {} MoE layers x {} tokens", out, doc["layers"].size(), tokens.size());
     return 0;
 }
 

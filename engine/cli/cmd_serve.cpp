@@ -16,6 +16,8 @@
 #include <sys/prctl.h>
 #endif
 
+#include <spdlog/spdlog.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -44,6 +46,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"max-prompt-tokens", true, "longest prompt in tokens (default: the context capacity)"},
     {"telemetry-interval-ms", true, "default telemetry snapshot interval (default 500)"},
     {"max-telemetry-streams", true, "concurrent telemetry streams (default 4)"},
+    {"runs-dir", true, "folder of fine-tune runs started through the API (default $XDG_DATA_HOME/moe-workbench/runs)"},
     {"exit-with-parent", false, "exit when the parent process dies (Linux; for the workbench)"},
     {"test-token-delay-ms", true, "testing only: sleep this long after each generated token"},
     {"help", false, "show this help"}};
@@ -63,6 +66,7 @@ server::ServerOptions parse_options(const Args& args) {
     o.telemetry_interval_ms = int(std::clamp<int64_t>(args.get_int("telemetry-interval-ms", 500), 20, 60'000));
     o.max_telemetry_streams = size_t(std::max<int64_t>(1, args.get_int("max-telemetry-streams", 4)));
     o.token_delay = std::chrono::milliseconds(std::max<int64_t>(0, args.get_int("test-token-delay-ms", 0)));
+    o.runs_dir = args.get_or("runs-dir", "");
     return o;
 }
 
@@ -94,7 +98,7 @@ private:
         while (!done_) {
             const int sig = sigtimedwait(&set, nullptr, &tick);
             if (sig == SIGINT || sig == SIGTERM) {
-                std::fprintf(stderr, "serve: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+                spdlog::info("serve: {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
                 server.stop();
                 return;
             }
@@ -116,14 +120,13 @@ bool load_at_start(server::HttpServer& server, const Args& args, const server::S
     lo.backend = o.backend;
     lo.max_context = o.max_context;
     const server::ModelEvent last = server.load_model(lo, [](const server::ModelEvent& ev) {
-        if (ev.kind == server::ModelEvent::Kind::Progress) std::fprintf(stderr, "load: %s\n", ev.message.c_str());
+        if (ev.kind == server::ModelEvent::Kind::Progress) spdlog::info("load: {}", ev.message);
     });
     if (last.kind == server::ModelEvent::Kind::Error) {
-        std::fprintf(stderr, "moe-engine serve: error: %s\n", last.error.message.c_str());
+        spdlog::error("moe-engine serve: {}", last.error.message);
         return false;
     }
-    std::fprintf(stderr, "load: serving '%s' (context %lld tokens)\n", last.model->id.c_str(),
-                 (long long)last.model->max_context);
+    spdlog::info("load: serving '{}' (context {} tokens)", last.model->id, last.model->max_context);
     return true;
 }
 
@@ -147,8 +150,8 @@ int cmd_serve(const std::vector<std::string>& argv) {
 #endif
     const server::ServerOptions options = parse_options(args);
     if (!server::is_loopback_host(options.host) && options.api_key.empty())
-        std::fprintf(stderr, "serve: WARNING: listening on %s without an API key: anyone who can reach this "
-                             "address can use the model\n", options.host.c_str());
+        spdlog::warn("serve: listening on {} without an API key: anyone who can reach this address can use the model",
+                     options.host);
     SignalStopper::block_signals();  // before any thread starts
     server::HttpServer server(options);
     if (args.has("model") && args.has("demo")) throw Error("cli.bad_argument", "", "--model and --demo exclude each other");
@@ -158,7 +161,7 @@ int cmd_serve(const std::vector<std::string>& argv) {
     print_listening(options.host, port);
     const bool ok = server.serve();
     server.stop();
-    std::fprintf(stderr, "serve: stopped\n");
+    spdlog::info("serve: stopped");
     return ok ? 0 : 1;
 }
 

@@ -19,6 +19,9 @@ int cmd_demo(const std::vector<std::string>& argv);
 int cmd_bench(const std::vector<std::string>& argv);
 int cmd_download(const std::vector<std::string>& argv);
 int cmd_hub(const std::vector<std::string>& argv);
+int cmd_grad(const std::vector<std::string>& argv);
+int cmd_train(const std::vector<std::string>& argv);
+int cmd_export(const std::vector<std::string>& argv);
 
 // Routing of one forward as JSON: {"<layer>": {"top_k", "experts": [[...] per token], "weights", "bias"?}}.
 Json routing_to_json(const ForwardRouting& routing, const RoutingTrace& trace);

@@ -1,5 +1,7 @@
 #include "core/dtype.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -135,6 +137,24 @@ void convert_to_f32(DType t, const void* src, float* dst, size_t count) {
         default:
             throw_invalid_argument("convert_to_f32: dtype " + std::string(dtype_name(t)) + " is not a float type");
     }
+}
+
+uint8_t f32_to_fp8_e4m3(float v) {
+    if (std::isnan(v)) return 0x7f;
+    // The 127 non-negative finite codes (0x00..0x7e) increase with their value: binary search.
+    static const std::array<float, 127> table = [] {
+        std::array<float, 127> t{};
+        for (int c = 0; c < 127; ++c) t[size_t(c)] = fp8_e4m3_to_f32(uint8_t(c));
+        return t;
+    }();
+    const uint8_t sign = std::signbit(v) ? 0x80 : 0x00;
+    const float a = std::fabs(v);
+    if (a >= table[126]) return uint8_t(sign | 126);
+    const size_t hi = size_t(std::upper_bound(table.begin(), table.end(), a) - table.begin());  // table[hi-1] <= a < table[hi]
+    const size_t lo = hi - 1;
+    const float dl = a - table[lo], dh = table[hi] - a;
+    const size_t pick = dl < dh ? lo : (dh < dl ? hi : (lo % 2 == 0 ? lo : hi));
+    return uint8_t(sign | pick);
 }
 
 }  // namespace moe

@@ -39,6 +39,8 @@ float f16_to_f32(uint16_t v);
 uint16_t f32_to_f16(float f);
 // float8 e4m3fn (no infinities, 0x7f/0xff are NaN, max finite 448).
 float fp8_e4m3_to_f32(uint8_t v);
+// The nearest float8 e4m3fn code (ties to the even code), saturating at ±448; NaN -> 0x7f.
+uint8_t f32_to_fp8_e4m3(float v);
 // float8 e5m2 (IEEE-like, with infinities).
 float fp8_e5m2_to_f32(uint8_t v);
 

@@ -7,6 +7,11 @@
 //   o_h   = W_UV[h] (Σ_j softmax(s_h)_j c_j)             [v_head]
 // with W_UK[h] = kv_b rows [h*(nope+v), h*(nope+v)+nope), W_UV[h] = the next v rows. It equals the
 // naive form (k_nope = W_UK c, v = W_UV c per position); tests/model/attention_test.cpp checks that.
+//
+// Training (attention_train / _backward) uses that naive form over whole sequences, the same code
+// for MLA (k = [W_UK c ; k_pe] per head) and GQA: row r attends to rows seg_start[r]..r;
+//   p = softmax(scale · q kᵀ) (lse saved),  o = p v
+//   D = Σ dO ⊙ O,  ds = p ⊙ (dO vᵀ − D),  dq = scale · ds k,  dk = scale · dsᵀ q,  dv = pᵀ dO
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -153,6 +158,155 @@ Tensor CpuBackend::gqa_attention(const Tensor& q, const Tensor& k, const Tensor&
         }
     }
     return out;
+}
+
+namespace {
+
+void check_train_shapes(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& seg_start,
+                        const AttentionDims& d) {
+    const int64_t T = q.rows();
+    if (d.n_kv_heads <= 0 || d.n_heads % d.n_kv_heads != 0)
+        throw_invalid_argument("attention_train: n_heads must be a multiple of n_kv_heads");
+    require_shape(q, T, d.n_heads * d.qk_dim, "attention_train q");
+    require_shape(k, T, d.n_kv_heads * d.qk_dim, "attention_train k");
+    require_shape(v, T, d.n_kv_heads * d.v_dim, "attention_train v");
+    require_shape(seg_start, T, 1, "attention_train seg_start");
+    const int32_t* ss = i32(seg_start);
+    for (int64_t r = 0; r < T; ++r)
+        if (ss[r] < 0 || ss[r] > r) throw_invalid_argument("attention_train: seg_start[r] must lie in [0, r]");
+}
+
+// Scaled scores of query row r (head h) against its keys, into s[0 .. r - start].
+void row_scores(const float* q, const float* k, int64_t r, int64_t start, int64_t h, int64_t kvh,
+                const AttentionDims& d, float* s) {
+    const float* qr = q + r * d.n_heads * d.qk_dim + h * d.qk_dim;
+    for (int64_t j = start; j <= r; ++j)
+        s[j - start] = dot(qr, k + j * d.n_kv_heads * d.qk_dim + kvh * d.qk_dim, d.qk_dim) * d.scale;
+}
+
+}  // namespace
+
+AttentionSaved CpuBackend::attention_train(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& seg_start,
+                                           const AttentionDims& d) {
+    check_train_shapes(q, k, v, seg_start, d);
+    const int64_t T = q.rows(), group = d.n_heads / d.n_kv_heads;
+    AttentionSaved out{make_tensor(T, d.n_heads * d.v_dim), make_tensor(T, d.n_heads)};
+    const float *pq = f32(q), *pk = f32(k), *pv = f32(v);
+    const int32_t* ss = i32(seg_start);
+    float* po = f32(out.out);
+    float* plse = f32(out.lse);
+#pragma omp parallel if (T * T * d.n_heads * d.qk_dim >= kMinParallelWork)
+    {
+        std::vector<float> s(static_cast<size_t>(T));
+#pragma omp for collapse(2) schedule(dynamic, 4)
+        for (int64_t r = 0; r < T; ++r) {
+            for (int64_t h = 0; h < d.n_heads; ++h) {
+                const int64_t start = ss[r], n = r - start + 1, kvh = h / group;
+                row_scores(pq, pk, r, start, h, kvh, d, s.data());
+                float m = -std::numeric_limits<float>::infinity();
+                for (int64_t j = 0; j < n; ++j) m = std::max(m, s[size_t(j)]);
+                float sum = 0.0f;
+                for (int64_t j = 0; j < n; ++j) sum += std::exp(s[size_t(j)] - m);
+                const float lse = m + std::log(sum);
+                plse[r * d.n_heads + h] = lse;
+                float* o = po + r * d.n_heads * d.v_dim + h * d.v_dim;
+                for (int64_t j = 0; j < n; ++j) {
+                    const float p = std::exp(s[size_t(j)] - lse);
+                    const float* vj = pv + (start + j) * d.n_kv_heads * d.v_dim + kvh * d.v_dim;
+                    for (int64_t i = 0; i < d.v_dim; ++i) o[i] += p * vj[i];
+                }
+            }
+        }
+    }
+    return out;
+}
+
+AttentionGrads CpuBackend::attention_train_backward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                    const AttentionSaved& saved, const Tensor& d_out,
+                                                    const Tensor& seg_start, const AttentionDims& d) {
+    check_train_shapes(q, k, v, seg_start, d);
+    const int64_t T = q.rows(), group = d.n_heads / d.n_kv_heads;
+    require_shape(d_out, T, d.n_heads * d.v_dim, "attention_train_backward d_out");
+    require_shape(saved.out, T, d.n_heads * d.v_dim, "attention_train_backward saved out");
+    require_shape(saved.lse, T, d.n_heads, "attention_train_backward saved lse");
+    AttentionGrads g{make_tensor(T, d.n_heads * d.qk_dim), make_tensor(T, d.n_kv_heads * d.qk_dim),
+                     make_tensor(T, d.n_kv_heads * d.v_dim)};
+    const float *pq = f32(q), *pk = f32(k), *pv = f32(v), *po = f32(saved.out), *plse = f32(saved.lse);
+    const float* pdo = f32(d_out);
+    const int32_t* ss = i32(seg_start);
+    float *dq = f32(g.dq), *dk = f32(g.dk), *dv = f32(g.dv);
+    const int64_t kq = d.n_kv_heads * d.qk_dim, kvv = d.n_kv_heads * d.v_dim;
+    // One kv head per task: its query heads are the only writers of its dk / dv columns.
+#pragma omp parallel if (T * T * d.n_heads * d.qk_dim >= kMinParallelWork)
+    {
+        std::vector<float> s(static_cast<size_t>(T));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t kvh = 0; kvh < d.n_kv_heads; ++kvh) {
+            for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+                for (int64_t r = 0; r < T; ++r) {
+                    const int64_t start = ss[r], n = r - start + 1;
+                    row_scores(pq, pk, r, start, h, kvh, d, s.data());
+                    const float* dor = pdo + r * d.n_heads * d.v_dim + h * d.v_dim;
+                    const float D = dot(dor, po + r * d.n_heads * d.v_dim + h * d.v_dim, d.v_dim);
+                    const float lse = plse[r * d.n_heads + h];
+                    const float* qr = pq + r * d.n_heads * d.qk_dim + h * d.qk_dim;
+                    float* dqr = dq + r * d.n_heads * d.qk_dim + h * d.qk_dim;
+                    for (int64_t j = 0; j < n; ++j) {
+                        const int64_t key = start + j;
+                        const float p = std::exp(s[size_t(j)] - lse);
+                        const float* vj = pv + key * kvv + kvh * d.v_dim;
+                        const float ds = p * (dot(dor, vj, d.v_dim) - D) * d.scale;
+                        const float* kj = pk + key * kq + kvh * d.qk_dim;
+                        float* dkj = dk + key * kq + kvh * d.qk_dim;
+                        float* dvj = dv + key * kvv + kvh * d.v_dim;
+                        for (int64_t i = 0; i < d.qk_dim; ++i) {
+                            dqr[i] += ds * kj[i];
+                            dkj[i] += ds * qr[i];
+                        }
+                        for (int64_t i = 0; i < d.v_dim; ++i) dvj[i] += p * dor[i];
+                    }
+                }
+            }
+        }
+    }
+    return g;
+}
+
+void CpuBackend::mla_split_kv(const Tensor& kv, const Tensor& k_pe, const MlaDims& d, Tensor& k, Tensor& v) {
+    const int64_t T = kv.rows(), H = d.n_heads, kvw = d.qk_nope + d.v_head;
+    require_shape(kv, T, H * kvw, "mla_split_kv kv");
+    require_shape(k_pe, T, d.qk_rope, "mla_split_kv k_pe");
+    k = make_tensor(T, H * d.qk_head());
+    v = make_tensor(T, H * d.v_head);
+    const float *pkv = f32(kv), *ppe = f32(k_pe);
+    float *pk = f32(k), *pv = f32(v);
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t h = 0; h < H; ++h) {
+            const float* src = pkv + t * H * kvw + h * kvw;
+            float* kh = pk + t * H * d.qk_head() + h * d.qk_head();
+            std::copy_n(src, d.qk_nope, kh);
+            std::copy_n(ppe + t * d.qk_rope, d.qk_rope, kh + d.qk_nope);
+            std::copy_n(src + d.qk_nope, d.v_head, pv + t * H * d.v_head + h * d.v_head);
+        }
+}
+
+void CpuBackend::mla_split_kv_backward(const Tensor& dk, const Tensor& dv, const MlaDims& d, Tensor& dkv,
+                                       Tensor& dk_pe) {
+    const int64_t T = dk.rows(), H = d.n_heads, kvw = d.qk_nope + d.v_head;
+    require_shape(dk, T, H * d.qk_head(), "mla_split_kv_backward dk");
+    require_shape(dv, T, H * d.v_head, "mla_split_kv_backward dv");
+    dkv = make_tensor(T, H * kvw);
+    dk_pe = make_tensor(T, d.qk_rope);
+    const float *pdk = f32(dk), *pdv = f32(dv);
+    float *pkv = f32(dkv), *ppe = f32(dk_pe);
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t h = 0; h < H; ++h) {
+            const float* kh = pdk + t * H * d.qk_head() + h * d.qk_head();
+            float* dst = pkv + t * H * kvw + h * kvw;
+            std::copy_n(kh, d.qk_nope, dst);
+            std::copy_n(pdv + t * H * d.v_head + h * d.v_head, d.v_head, dst + d.qk_nope);
+            for (int64_t i = 0; i < d.qk_rope; ++i) ppe[t * d.qk_rope + i] += kh[d.qk_nope + i];
+        }
 }
 
 }  // namespace moe

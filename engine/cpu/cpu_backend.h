@@ -45,6 +45,60 @@ public:
 
     Tensor ffn(const Tensor& x, const FfnWeights& w) override;
     Tensor moe_experts(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts) override;
+
+    // ---- training: backward ops beside their forwards in the same cpu_<op>.cpp ----------------
+    Weight weight_from_tensor(const Tensor& master) override;
+    void refresh_weight(const Weight& w, const Tensor& master) override;
+    ExpertSet expert_set_from_tensors(const Tensor& gate, const Tensor& up, const Tensor& down,
+                                      int64_t n_experts) override;
+    void refresh_expert_set(const ExpertSet& set, const Tensor& gate, const Tensor& up, const Tensor& down) override;
+
+    void scale_add(Tensor& y, const Tensor& x, float a) override;
+    void scale_inplace(Tensor& x, float a) override;
+    void zero(Tensor& x) override;
+    Tensor gather_rows(const Tensor& x, const Tensor& idx) override;
+    void scatter_add_rows(const Tensor& src, const Tensor& idx, Tensor& dst) override;
+    Tensor dropout(const Tensor& x, float p, uint64_t seed) override;
+
+    Tensor linear_backward_input(const Tensor& dy, const Weight& w) override;
+    void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw) override;
+    void sum_rows_into(const Tensor& dy, Tensor& db) override;
+    void embedding_backward(const Tensor& dy, std::span<const int32_t> tokens, Tensor& dtable) override;
+
+    Tensor rmsnorm_backward(const Tensor& x, const Tensor& weight, float eps, const Tensor& dy,
+                            Tensor* dweight) override;
+    void rope_rows(Tensor& x, const RopeTable& table, const RopeSpan& span, const Tensor& positions,
+                   bool inverse) override;
+
+    AttentionSaved attention_train(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& seg_start,
+                                   const AttentionDims& dims) override;
+    AttentionGrads attention_train_backward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                            const AttentionSaved& saved, const Tensor& d_out, const Tensor& seg_start,
+                                            const AttentionDims& dims) override;
+
+    void mla_split_kv(const Tensor& kv, const Tensor& k_pe, const MlaDims& dims, Tensor& k, Tensor& v) override;
+    void mla_split_kv_backward(const Tensor& dk, const Tensor& dv, const MlaDims& dims, Tensor& dkv,
+                               Tensor& dk_pe) override;
+
+    RouterOutput route_from_logits(const Tensor& logits, const Tensor* bias, const RouterParams& params,
+                                   Tensor& scores) override;
+    Tensor route_backward(const Tensor& scores, const RouterOutput& routing, const Tensor& d_weights,
+                          const Tensor* d_scores, const RouterParams& params) override;
+    BalanceLossResult balance_loss(const Tensor& scores, const Tensor& expert_ids, int64_t rows_per_sequence,
+                                   int64_t top_k, float coeff) override;
+    std::vector<int64_t> expert_counts(const Tensor& expert_ids, int64_t n_experts) override;
+
+    Tensor swiglu(const Tensor& g, const Tensor& u) override;
+    void swiglu_backward(const Tensor& g, const Tensor& u, const Tensor& dh, Tensor& dg, Tensor& du) override;
+    Tensor moe_experts_train(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
+                             const ExpertLora* lora) override;
+    Tensor moe_experts_backward(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
+                                const ExpertLora* lora, const Tensor& dy, Tensor& d_weights, ExpertGrads* grads,
+                                ExpertLoraGrads* lora_grads) override;
+
+    CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, float scale) override;
+    double sum_squares(const Tensor& x) override;
+    void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step) override;
 };
 
 }  // namespace moe

@@ -8,6 +8,7 @@ namespace moe::cpu {
 
 const float* CpuWeightStorage::rows_f32(int64_t row0, int64_t count, float* scratch) const {
     if (row0 < 0 || count < 0 || row0 + count > rows) throw_invalid_argument("weight rows out of range");
+    if (!master.empty()) return f32(master) + (master_row0 + row0) * cols;
     if (!matrix) return owned.data() + row0 * cols;
     matrix->rows_f32(row0, count, scratch);
     return scratch;

@@ -19,11 +19,14 @@ struct CpuTensorStorage final : TensorStorage {
     std::vector<int32_t> i32;
 };
 
-// Either a WeightMatrix still in the mmapped checkpoint (converted a block of rows at a time, so a
-// 16B bf16 model never needs its f32 copy in RAM) or owned f32 data.
+// A WeightMatrix still in the mmapped checkpoint (converted a block of rows at a time, so a
+// 16B bf16 model never needs its f32 copy in RAM), owned f32 data, or a view of rows of an F32
+// master tensor (training: the optimiser updates the master and the weight sees it, no copy).
 struct CpuWeightStorage final : WeightStorage {
     std::optional<WeightMatrix> matrix;
-    std::vector<float> owned;  // [rows, cols] when there is no matrix
+    std::vector<float> owned;  // [rows, cols] when there is no matrix and no master
+    Tensor master;             // keeps the viewed master alive
+    int64_t master_row0 = 0;   // the view's first row in the master
     int64_t rows = 0;
     int64_t cols = 0;
 

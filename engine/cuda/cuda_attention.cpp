@@ -7,11 +7,18 @@
 // more flops per (query, key, head)), then runs on the tensor cores through cuBLAS with the score
 // matrices materialised (mla_prefill), or for long prompts the flash-style kernel; GQA prefill
 // likewise (gqa_prefill), every query head reading a bf16 copy of its kv head.
+//
+// Training (attention_train / _backward, below): whole sequences, row r attending to rows
+// seg_start[r]..r, on the tensor cores with the scores materialised per block of query rows.
+#include <algorithm>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "attention.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_storage.h"
+#include "cuda/gemm.h"
 #include "elementwise.h"
 
 namespace moe {
@@ -353,6 +360,239 @@ Tensor CudaBackend::gqa_attention_from_projections(Tensor& q, Tensor& k, const T
     a.v_cache = f32(v_cache);
     MOE_CUDA_CHECK(kernels::gqa_decode_prep(a, ctx_->stream()));
     return gqa_decode(q, k_cache, v_cache, start_pos, d);
+}
+
+// ---- training -------------------------------------------------------------------------------------
+// Naive form (CPU twin cpu_attention.cpp; MLA arrives expanded by mla_split_kv): per head
+//   S = q kᵀ, p = softmax(scale · S) over the row's segment (lse saved), o = p v;
+//   backward: D = Σ dO ⊙ O, ds = scale · p ⊙ (dO vᵀ − D), dq = ds k, dk = dsᵀ q, dv = pᵀ dO.
+// The rows are cut into blocks of kQueryBlock query rows; block [r0, r1) attends to key rows
+// [k0, r1) with k0 its earliest segment start, so keys of other sequences in a packed batch cost
+// nothing and causality inside a long sequence costs about half. Per block, cuBLAS strided-batched
+// bf16 GEMMs over the heads (f32 accumulation) write the scores of every head [H, nq, nk] in f32,
+// a kernel applies the segment mask and the softmax (f32 statistics, bf16 probabilities), and
+// more batched GEMMs finish. Backward recomputes the scores and probabilities from the saved lse;
+// dk and dv accumulate over the blocks in f32 (beta = 1). GQA: every query head reads a bf16 copy
+// of its kv head's keys and values, and dk / dv are summed over each kv head's query heads at the
+// end. Host syncs: the block plan needs seg_start on the host; it is read once per seg_start tensor
+// and cached (a training step reuses one tensor for all its layers), so seg_start tensors must not
+// be changed in place after their first use.
+
+struct CudaBackend::SegPlan {
+    Tensor key;  // the seg_start tensor, kept alive so that its storage is not reused while cached
+    struct Block {
+        int64_t r0 = 0, nq = 0, k0 = 0;
+        int64_t nk() const { return r0 + nq - k0; }
+        int64_t ld() const { return (nk() + 7) / 8 * 8; }
+    };
+    std::vector<Block> blocks;
+    int64_t max_scores = 0;  // max over the blocks of nq · ld
+};
+
+namespace {
+
+constexpr int64_t kQueryBlock = 512;
+constexpr size_t kCachedSegPlans = 8;
+
+void check_train_shapes(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& seg_start,
+                        const AttentionDims& d) {
+    const int64_t T = q.rows();
+    if (d.n_kv_heads <= 0 || d.n_heads % d.n_kv_heads != 0)
+        throw_invalid_argument("attention_train: n_heads must be a multiple of n_kv_heads");
+    require_shape(q, T, d.n_heads * d.qk_dim, "attention_train q");
+    require_shape(k, T, d.n_kv_heads * d.qk_dim, "attention_train k");
+    require_shape(v, T, d.n_kv_heads * d.v_dim, "attention_train v");
+    require_shape(seg_start, T, 1, "attention_train seg_start");
+    if (seg_start.dtype() != DType::I32) throw_invalid_argument("attention_train: seg_start must be I32");
+}
+
+// bf16 operands with every query head's own copy of its kv head: q [T, H dqk], k [T, H dqk], v [T, H dv].
+struct TrainOperands {
+    std::unique_ptr<Scratch> q, k, v;
+};
+TrainOperands train_operands(DeviceContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v, const AttentionDims& d) {
+    const int64_t T = q.rows(), H = d.n_heads, G = d.n_heads / d.n_kv_heads;
+    cudaStream_t s = ctx.stream();
+    TrainOperands o;
+    o.q = std::make_unique<Scratch>(ctx, size_t(T * H * d.qk_dim) * 2, "bf16 attention queries");
+    o.k = std::make_unique<Scratch>(ctx, size_t(T * H * d.qk_dim) * 2, "bf16 keys per query head");
+    o.v = std::make_unique<Scratch>(ctx, size_t(T * H * d.v_dim) * 2, "bf16 values per query head");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(q), H * d.qk_dim, T, H * d.qk_dim, o.q->as<uint16_t>(), H * d.qk_dim, s));
+    MOE_CUDA_CHECK(kernels::expand_kv_heads_bf16(f32(k), d.n_kv_heads * d.qk_dim, T, H, G, d.qk_dim, o.k->as<uint16_t>(), s));
+    MOE_CUDA_CHECK(kernels::expand_kv_heads_bf16(f32(v), d.n_kv_heads * d.v_dim, T, H, G, d.v_dim, o.v->as<uint16_t>(), s));
+    return o;
+}
+
+// Query rows [r0, r0 + nq) against key rows [k0, r0 + nq), score rows ld apart.
+kernels::TrainAttnBlock train_block(int64_t r0, int64_t nq, int64_t k0, int64_t ld, const Tensor& seg_start,
+                                    const AttentionDims& d) {
+    kernels::TrainAttnBlock tb;
+    tb.n_heads = d.n_heads;
+    tb.nq = nq;
+    tb.nk = r0 + nq - k0;
+    tb.r0 = r0;
+    tb.k0 = k0;
+    tb.ld = ld;
+    tb.seg_start = i32(seg_start);
+    tb.scale = d.scale;
+    return tb;
+}
+
+// S [H, nq, nk] f32 = q kᵀ of the block's query rows against its key rows, every head (unscaled).
+void block_scores(cublasHandle_t h, const TrainOperands& o, const kernels::TrainAttnBlock& b, const AttentionDims& d,
+                  float* scores) {
+    const int64_t ld = b.n_heads * d.qk_dim;
+    gemm_bf16_strided(h, CUBLAS_OP_T, CUBLAS_OP_N, b.nk, b.nq, d.qk_dim, 1.0f, o.k->as<uint16_t>() + b.k0 * ld, ld,
+                      d.qk_dim, o.q->as<uint16_t>() + b.r0 * ld, ld, d.qk_dim, 0.0f, scores, CUDA_R_32F, b.ld,
+                      b.nq * b.ld, b.n_heads);
+}
+
+}  // namespace
+
+std::shared_ptr<const CudaBackend::SegPlan> CudaBackend::seg_plan(const Tensor& seg_start) {
+    for (auto it = seg_plans_.begin(); it != seg_plans_.end(); ++it) {
+        if ((*it)->key.storage() != seg_start.storage() || (*it)->key.rows() != seg_start.rows()) continue;
+        std::shared_ptr<const SegPlan> hit = *it;
+        seg_plans_.erase(it);
+        seg_plans_.push_back(hit);
+        return hit;
+    }
+    const std::vector<int32_t> ss = download_i32(seg_start);  // the one host sync per seg_start tensor
+    const int64_t T = seg_start.rows();
+    for (int64_t r = 0; r < T; ++r)
+        if (ss[size_t(r)] < 0 || ss[size_t(r)] > r)
+            throw_invalid_argument("attention_train: seg_start[" + std::to_string(r) + "] = " +
+                                   std::to_string(ss[size_t(r)]) + " must lie in [0, " + std::to_string(r) + "]");
+    auto plan = std::make_shared<SegPlan>();
+    plan->key = seg_start;
+    for (int64_t r0 = 0; r0 < T; r0 += kQueryBlock) {
+        SegPlan::Block b;
+        b.r0 = r0;
+        b.nq = std::min(kQueryBlock, T - r0);
+        // The earliest segment start, rounded down to a multiple of 8 (aligned GEMM operands; the
+        // extra keys are masked like any other key outside a row's segment).
+        b.k0 = *std::min_element(ss.begin() + r0, ss.begin() + r0 + b.nq) / 8 * 8;
+        plan->blocks.push_back(b);
+        plan->max_scores = std::max(plan->max_scores, b.nq * b.ld());
+    }
+    seg_plans_.push_back(plan);
+    if (seg_plans_.size() > kCachedSegPlans) seg_plans_.erase(seg_plans_.begin());
+    return plan;
+}
+
+AttentionSaved CudaBackend::attention_train(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& seg_start,
+                                            const AttentionDims& d) {
+    check_train_shapes(q, k, v, seg_start, d);
+    const int64_t T = q.rows(), H = d.n_heads;
+    AttentionSaved out{make(T, H * d.v_dim), make(T, H)};
+    if (T == 0) return out;
+    const auto plan = seg_plan(seg_start);
+    cudaStream_t s = ctx_->stream();
+    cublasHandle_t cb = ctx_->cublas();
+    const TrainOperands o = train_operands(*ctx_, q, k, v, d);
+    Scratch sc(*ctx_, size_t(H * plan->max_scores) * 4, "attention scores");
+    Scratch pb(*ctx_, size_t(H * plan->max_scores) * 2, "attention probabilities");
+    const int64_t ldv = H * d.v_dim;
+    for (const SegPlan::Block& blk : plan->blocks) {
+        const kernels::TrainAttnBlock b = train_block(blk.r0, blk.nq, blk.k0, blk.ld(), seg_start, d);
+        block_scores(cb, o, b, d, sc.as<float>());
+        MOE_CUDA_CHECK(kernels::attention_train_softmax(sc.as<float>(), b, pb.as<uint16_t>(), f32(out.lse), s));
+        // O [nq, dv] = P [nq, nk] · V [nk, dv] per head.
+        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_N, d.v_dim, b.nq, b.nk, 1.0f, o.v->as<uint16_t>() + b.k0 * ldv, ldv,
+                          d.v_dim, pb.as<uint16_t>(), b.ld, b.nq * b.ld, 0.0f, f32(out.out) + b.r0 * ldv, CUDA_R_32F, ldv,
+                          d.v_dim, H);
+    }
+    return out;
+}
+
+AttentionGrads CudaBackend::attention_train_backward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                     const AttentionSaved& saved, const Tensor& d_out,
+                                                     const Tensor& seg_start, const AttentionDims& d) {
+    check_train_shapes(q, k, v, seg_start, d);
+    const int64_t T = q.rows(), H = d.n_heads, G = d.n_heads / d.n_kv_heads;
+    require_shape(d_out, T, H * d.v_dim, "attention_train_backward d_out");
+    require_shape(saved.out, T, H * d.v_dim, "attention_train_backward saved out");
+    require_shape(saved.lse, T, H, "attention_train_backward saved lse");
+    AttentionGrads g;
+    g.dq = make(T, H * d.qk_dim);
+    // dk, dv per query head, accumulated over the blocks: the outputs themselves without GQA.
+    std::unique_ptr<Scratch> dk_heads, dv_heads;
+    float *dk_acc = nullptr, *dv_acc = nullptr;
+    if (G == 1) {
+        g.dk = alloc(T, H * d.qk_dim);
+        g.dv = alloc(T, H * d.v_dim);
+        dk_acc = f32(g.dk);
+        dv_acc = f32(g.dv);
+    } else {
+        g.dk = make(T, d.n_kv_heads * d.qk_dim);
+        g.dv = make(T, d.n_kv_heads * d.v_dim);
+        dk_heads = std::make_unique<Scratch>(*ctx_, size_t(std::max<int64_t>(T * H * d.qk_dim, 1)) * 4, "per-head key gradients");
+        dv_heads = std::make_unique<Scratch>(*ctx_, size_t(std::max<int64_t>(T * H * d.v_dim, 1)) * 4, "per-head value gradients");
+        dk_acc = dk_heads->as<float>();
+        dv_acc = dv_heads->as<float>();
+        MOE_CUDA_CHECK(cudaMemsetAsync(dk_acc, 0, size_t(T * H * d.qk_dim) * 4, ctx_->stream()));
+        MOE_CUDA_CHECK(cudaMemsetAsync(dv_acc, 0, size_t(T * H * d.v_dim) * 4, ctx_->stream()));
+    }
+    if (T == 0) return g;
+    const auto plan = seg_plan(seg_start);
+    cudaStream_t s = ctx_->stream();
+    cublasHandle_t cb = ctx_->cublas();
+    const TrainOperands o = train_operands(*ctx_, q, k, v, d);
+    const auto dob = to_bf16(d_out, "bf16 attention output gradient");
+    Scratch drow(*ctx_, size_t(T * H) * 4, "attention D = rowsum(dO * O)");
+    MOE_CUDA_CHECK(kernels::attention_row_dot(f32(d_out), f32(saved.out), T * H, d.v_dim, drow.as<float>(), s));
+    const size_t n = size_t(H * plan->max_scores);
+    Scratch sc(*ctx_, n * 4, "attention scores"), dp(*ctx_, n * 4, "attention probability gradients");
+    Scratch pb(*ctx_, n * 2, "attention probabilities"), dsb(*ctx_, n * 2, "attention score gradients");
+    const int64_t ldq = H * d.qk_dim, ldv = H * d.v_dim;
+    const uint16_t *qb = o.q->as<uint16_t>(), *kb = o.k->as<uint16_t>(), *vb = o.v->as<uint16_t>();
+    const uint16_t* dO = dob->as<uint16_t>();
+    for (const SegPlan::Block& blk : plan->blocks) {
+        const kernels::TrainAttnBlock b = train_block(blk.r0, blk.nq, blk.k0, blk.ld(), seg_start, d);
+        const int64_t nqk = b.nq * b.ld;  // one head's score matrix
+        block_scores(cb, o, b, d, sc.as<float>());
+        // dP [nq, nk] = dO [nq, dv] · Vᵀ per head.
+        gemm_bf16_strided(cb, CUBLAS_OP_T, CUBLAS_OP_N, b.nk, b.nq, d.v_dim, 1.0f, vb + b.k0 * ldv, ldv, d.v_dim,
+                          dO + b.r0 * ldv, ldv, d.v_dim, 0.0f, dp.as<float>(), CUDA_R_32F, b.ld, nqk, H);
+        MOE_CUDA_CHECK(kernels::attention_train_softmax_backward(sc.as<float>(), dp.as<float>(), f32(saved.lse),
+                                                                 drow.as<float>(), b, pb.as<uint16_t>(),
+                                                                 dsb.as<uint16_t>(), s));
+        // dV [nk, dv] += Pᵀ · dO.
+        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_T, d.v_dim, b.nk, b.nq, 1.0f, dO + b.r0 * ldv, ldv, d.v_dim,
+                          pb.as<uint16_t>(), b.ld, nqk, 1.0f, dv_acc + b.k0 * ldv, CUDA_R_32F, ldv, d.v_dim, H);
+        // dQ [nq, dqk] = dS · K (every query row belongs to one block: overwritten).
+        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_N, d.qk_dim, b.nq, b.nk, 1.0f, kb + b.k0 * ldq, ldq, d.qk_dim,
+                          dsb.as<uint16_t>(), b.ld, nqk, 0.0f, f32(g.dq) + b.r0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
+        // dK [nk, dqk] += dSᵀ · Q.
+        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_T, d.qk_dim, b.nk, b.nq, 1.0f, qb + b.r0 * ldq, ldq, d.qk_dim,
+                          dsb.as<uint16_t>(), b.ld, nqk, 1.0f, dk_acc + b.k0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
+    }
+    if (G > 1) {
+        MOE_CUDA_CHECK(kernels::sum_head_groups_f32(dk_acc, T, d.n_kv_heads, G, d.qk_dim, f32(g.dk), s));
+        MOE_CUDA_CHECK(kernels::sum_head_groups_f32(dv_acc, T, d.n_kv_heads, G, d.v_dim, f32(g.dv), s));
+    }
+    return g;
+}
+
+void CudaBackend::mla_split_kv(const Tensor& kv, const Tensor& k_pe, const MlaDims& d, Tensor& k, Tensor& v) {
+    const int64_t T = kv.rows(), H = d.n_heads;
+    require_shape(kv, T, H * (d.qk_nope + d.v_head), "mla_split_kv kv");
+    require_shape(k_pe, T, d.qk_rope, "mla_split_kv k_pe");
+    k = make(T, H * d.qk_head());
+    v = make(T, H * d.v_head);
+    const kernels::MlaShape shape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    MOE_CUDA_CHECK(kernels::mla_split_kv_f32(f32(kv), f32(k_pe), T, shape, f32(k), f32(v), ctx_->stream()));
+}
+
+void CudaBackend::mla_split_kv_backward(const Tensor& dk, const Tensor& dv, const MlaDims& d, Tensor& dkv,
+                                        Tensor& dk_pe) {
+    const int64_t T = dk.rows(), H = d.n_heads;
+    require_shape(dk, T, H * d.qk_head(), "mla_split_kv_backward dk");
+    require_shape(dv, T, H * d.v_head, "mla_split_kv_backward dv");
+    dkv = make(T, H * (d.qk_nope + d.v_head));
+    dk_pe = make(T, d.qk_rope);
+    const kernels::MlaShape shape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    MOE_CUDA_CHECK(kernels::mla_split_kv_backward_f32(f32(dk), f32(dv), T, shape, f32(dkv), f32(dk_pe), ctx_->stream()));
 }
 
 }  // namespace moe

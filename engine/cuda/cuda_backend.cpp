@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "core/dtype.h"
 #include "cuda/cuda_storage.h"
 #include "elementwise.h"
 #include "io/checkpoint.h"
+#include "moe.h"
 
 namespace moe {
 
@@ -32,7 +35,18 @@ std::string CudaBackend::name() const { return "cuda: " + ctx_->info().summary()
 
 const CudaDeviceInfo& CudaBackend::device() const { return ctx_->info(); }
 cudaStream_t CudaBackend::stream() const { return ctx_->stream(); }
-void CudaBackend::synchronize() { MOE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream())); }
+void CudaBackend::synchronize() {
+    MOE_CUDA_CHECK(cudaStreamSynchronize(ctx_->stream()));
+    // Index checks that only the device could make (cuda_context.h) report here, at the first sync after them.
+    switch (ctx_->take_bad_index()) {
+    case DeviceContext::BadIndex::None: return;
+    case DeviceContext::BadIndex::GatherRows:
+        throw_invalid_argument("gather_rows: an index was outside the rows of x (checked on the device, found at the next sync)");
+    case DeviceContext::BadIndex::ScatterAddRows:
+        throw_invalid_argument("scatter_add_rows: an index was outside the rows of dst (checked on the device, found at the next sync)");
+    }
+    throw_invalid_argument("a device-side index check failed");
+}
 int64_t CudaBackend::damaged_guards() { return ctx_->check_guards(); }
 
 Tensor CudaBackend::make(int64_t rows, int64_t cols, DType dtype) { return make_tensor(ctx_, rows, cols, dtype, Init::Poison); }
@@ -148,6 +162,79 @@ ExpertSet CudaBackend::make_expert_set(std::vector<FfnWeights> experts) {
     s->counter = weight_bytes_;
     weight_bytes_->n += int64_t(s->gate_up.bytes() + s->down.bytes());
     return ExpertSet{std::move(s), int64_t(experts.size())};
+}
+
+// ---- training: weights made from F32 master tensors ---------------------------------------------
+// The device keeps a bf16 copy (what the GEMMs read); refresh_weight / refresh_expert_set convert
+// the masters again after an optimiser step.
+
+namespace {
+
+void require_master(const Tensor& master, const char* what) {
+    if (master.dtype() != DType::F32) throw_invalid_argument(std::string(what) + ": weight masters are F32 tensors");
+}
+
+// gate / up [E * inter, hidden], down [E * hidden, inter]; returns {inter, hidden}.
+std::pair<int64_t, int64_t> expert_master_dims(const Tensor& gate, const Tensor& up, const Tensor& down, int64_t E) {
+    require_master(gate, "expert masters");
+    require_master(up, "expert masters");
+    require_master(down, "expert masters");
+    if (E <= 0 || gate.rows() % E != 0 || down.rows() % E != 0)
+        throw_invalid_argument("expert masters: row counts are not a multiple of the expert count");
+    require_shape(up, gate.rows(), gate.cols(), "expert up master");
+    const int64_t inter = gate.rows() / E, hidden = down.rows() / E;
+    if (gate.cols() != hidden || down.cols() != inter)
+        throw_invalid_argument("expert masters: gate/up [E*inter, hidden] and down [E*hidden, inter] do not fit");
+    return {inter, hidden};
+}
+
+}  // namespace
+
+Weight CudaBackend::weight_from_tensor(const Tensor& master) {
+    require_master(master, "weight_from_tensor");
+    const int64_t rows = master.rows(), cols = master.cols();
+    auto s = new_weight(rows, cols, "trainable weight [" + std::to_string(rows) + ", " + std::to_string(cols) + "] bf16",
+                        weight_bytes_);
+    s->master = master.storage();
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(master), cols, rows, cols, s->data.as<uint16_t>(), cols, ctx_->stream()));
+    return Weight(std::move(s), rows, cols);
+}
+
+void CudaBackend::refresh_weight(const Weight& w, const Tensor& master) {
+    const CudaWeightStorage& ws = weight_storage(w);
+    if (ws.master != master.storage()) throw_invalid_argument("refresh_weight: the weight was not made from this master");
+    require_shape(master, ws.rows, ws.cols, "refresh_weight master");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(master), ws.cols, ws.rows, ws.cols, ws.data.as<uint16_t>(), ws.cols,
+                                           ctx_->stream()));
+}
+
+ExpertSet CudaBackend::expert_set_from_tensors(const Tensor& gate, const Tensor& up, const Tensor& down, int64_t E) {
+    const auto [inter, hidden] = expert_master_dims(gate, up, down, E);
+    auto s = std::make_shared<CudaExpertSetStorage>();
+    s->n_experts = E;
+    s->inter = inter;
+    s->hidden = hidden;
+    s->master_gate = gate.storage();
+    const size_t mat = size_t(inter * hidden) * 2;
+    s->gate_up = DeviceBuffer(2 * mat * size_t(E), "the stacked trainable expert gate/up weights");
+    s->down = DeviceBuffer(mat * size_t(E), "the stacked trainable expert down weights");
+    s->counter = weight_bytes_;
+    weight_bytes_->n += int64_t(s->gate_up.bytes() + s->down.bytes());
+    ExpertSet set{std::move(s), E};
+    refresh_expert_set(set, gate, up, down);
+    return set;
+}
+
+void CudaBackend::refresh_expert_set(const ExpertSet& set, const Tensor& gate, const Tensor& up, const Tensor& down) {
+    const CudaExpertSetStorage& s = expert_storage(set);
+    if (s.master_gate != gate.storage())
+        throw_invalid_argument("refresh_expert_set: the set was not made from these masters");
+    const auto [inter, hidden] = expert_master_dims(gate, up, down, s.n_experts);
+    if (inter != s.inter || hidden != s.hidden) throw_invalid_argument("refresh_expert_set: the masters changed shape");
+    cudaStream_t st = ctx_->stream();
+    MOE_CUDA_CHECK(kernels::stack_gate_up_bf16(f32(gate), f32(up), s.n_experts, inter, hidden, s.gate_up.as<uint16_t>(), st));
+    // down [E * hidden, inter] is already the stacked [E, hidden, inter] layout.
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(down), inter, s.n_experts * hidden, inter, s.down.as<uint16_t>(), inter, st));
 }
 
 Weight CudaBackend::random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale) {

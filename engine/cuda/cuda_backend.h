@@ -38,6 +38,7 @@ struct RopeParams;
 namespace cuda {
 class DeviceContext;
 class DeviceBuffer;
+class Scratch;
 struct WeightBytes;
 }  // namespace cuda
 
@@ -92,6 +93,66 @@ public:
     Tensor ffn(const Tensor& x, const FfnWeights& w) override;
     Tensor moe_experts(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts) override;
 
+    // ---- training (Backend "training" section): backward ops beside their forwards in cuda_<op>.cpp ----
+    // Precision: bf16 operands into the tensor cores with f32 accumulation (GEMMs; weight gradients
+    // dW += dyᵀ x accumulate in place with beta = 1); norms, router, losses, softmax statistics and
+    // the optimiser in f32 (sums of squares in f64). Host syncs: attention reads each distinct
+    // seg_start tensor once (cached), the routed-expert ops read the expert ids once per call, and
+    // the ops that return host values (balance_loss, expert_counts, cross_entropy, sum_squares) wait
+    // for them.
+    Weight weight_from_tensor(const Tensor& master) override;
+    void refresh_weight(const Weight& w, const Tensor& master) override;
+    ExpertSet expert_set_from_tensors(const Tensor& gate, const Tensor& up, const Tensor& down,
+                                      int64_t n_experts) override;
+    void refresh_expert_set(const ExpertSet& set, const Tensor& gate, const Tensor& up, const Tensor& down) override;
+
+    void scale_add(Tensor& y, const Tensor& x, float a) override;
+    void scale_inplace(Tensor& x, float a) override;
+    void zero(Tensor& x) override;
+    Tensor gather_rows(const Tensor& x, const Tensor& idx) override;
+    void scatter_add_rows(const Tensor& src, const Tensor& idx, Tensor& dst) override;
+    Tensor dropout(const Tensor& x, float p, uint64_t seed) override;
+
+    Tensor linear_backward_input(const Tensor& dy, const Weight& w) override;
+    void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw) override;
+    void sum_rows_into(const Tensor& dy, Tensor& db) override;
+    void embedding_backward(const Tensor& dy, std::span<const int32_t> tokens, Tensor& dtable) override;
+
+    Tensor rmsnorm_backward(const Tensor& x, const Tensor& weight, float eps, const Tensor& dy,
+                            Tensor* dweight) override;
+    void rope_rows(Tensor& x, const RopeTable& table, const RopeSpan& span, const Tensor& positions,
+                   bool inverse) override;
+
+    AttentionSaved attention_train(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& seg_start,
+                                   const AttentionDims& dims) override;
+    AttentionGrads attention_train_backward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                            const AttentionSaved& saved, const Tensor& d_out, const Tensor& seg_start,
+                                            const AttentionDims& dims) override;
+    void mla_split_kv(const Tensor& kv, const Tensor& k_pe, const MlaDims& dims, Tensor& k, Tensor& v) override;
+    void mla_split_kv_backward(const Tensor& dk, const Tensor& dv, const MlaDims& dims, Tensor& dkv,
+                               Tensor& dk_pe) override;
+
+    Tensor router_logits(const Tensor& x, const Weight& gate) override;
+    RouterOutput route_from_logits(const Tensor& logits, const Tensor* bias, const RouterParams& params,
+                                   Tensor& scores) override;
+    Tensor route_backward(const Tensor& scores, const RouterOutput& routing, const Tensor& d_weights,
+                          const Tensor* d_scores, const RouterParams& params) override;
+    BalanceLossResult balance_loss(const Tensor& scores, const Tensor& expert_ids, int64_t rows_per_sequence,
+                                   int64_t top_k, float coeff) override;
+    std::vector<int64_t> expert_counts(const Tensor& expert_ids, int64_t n_experts) override;
+
+    Tensor swiglu(const Tensor& g, const Tensor& u) override;
+    void swiglu_backward(const Tensor& g, const Tensor& u, const Tensor& dh, Tensor& dg, Tensor& du) override;
+    Tensor moe_experts_train(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
+                             const ExpertLora* lora) override;
+    Tensor moe_experts_backward(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
+                                const ExpertLora* lora, const Tensor& dy, Tensor& d_weights, ExpertGrads* grads,
+                                ExpertLoraGrads* lora_grads) override;
+
+    CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, float scale) override;
+    double sum_squares(const Tensor& x) override;
+    void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step) override;
+
     // Fused decode steps (few tokens; more tokens take the Backend defaults).
     std::vector<Tensor> linear_multi(const Tensor& x, std::span<const Weight* const> weights,
                                      std::span<const Tensor* const> biases) override;
@@ -107,6 +168,8 @@ public:
     std::vector<HostTensor> decode_step(const void* owner, int32_t token, int64_t pos,
                                         const std::function<std::vector<Tensor>()>& body) override;
     void forget_steps(const void* owner) override;
+    // The GPU's name and free / total memory (cudaMemGetInfo; cuda_device_memory.cpp).
+    std::optional<DeviceMemory> device_memory() const override;
 
     // ---- beyond the Backend interface ------------------------------------------------------
     const cuda::CudaDeviceInfo& device() const;
@@ -129,11 +192,11 @@ public:
     void set_device_inputs(const int32_t* d_tokens, const int32_t* d_pos);
 
     // Synthetic weights made on the device (benchmarks): uniform in [-scale, scale), bf16.
-    Weight random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale);
+    Weight random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale) override;
     // f32 [rows, cols] uniform in [center - scale, center + scale).
-    Tensor random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale);
+    Tensor random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale) override;
     // Synthetic expert set: E experts of [inter, hidden] / [hidden, inter], made in place.
-    ExpertSet random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale);
+    ExpertSet random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale) override;
 
     // Routing telemetry: cumulative expert hits counted on the device by route() through `gate`.
     // expert_load() reads them now (synchronises); request/poll copy them on a side stream into
@@ -170,6 +233,11 @@ private:
                              const GqaDims& d);
     Tensor gqa_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
     kernels::RopeParams rope_params(const RopeTable& table);
+    // Training attention: the blocks of query rows of a seg_start tensor (cuda_attention.cpp).
+    struct SegPlan;
+    std::shared_ptr<const SegPlan> seg_plan(const Tensor& seg_start);
+    // A bf16 copy of an f32 tensor (x [rows, cols] -> scratch), for GEMM operands.
+    std::unique_ptr<cuda::Scratch> to_bf16(const Tensor& x, const char* what);
     void run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out);
     struct LoadReadback;
 
@@ -183,6 +251,7 @@ private:
     bool step_graphs_ = true;
     size_t prefill_score_bytes_ = 0;
     std::map<const void*, std::shared_ptr<StepGraph>> steps_;
+    std::vector<std::shared_ptr<const SegPlan>> seg_plans_;  // most recent last, a few kept
 };
 
 // For the CLI's --backend choice: the CUDA backend on device 0 (throws as the constructor does).

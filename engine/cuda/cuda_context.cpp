@@ -22,6 +22,7 @@ DeviceContext::DeviceContext(const CudaDeviceInfo& info, bool debug_guards) : in
     MOE_CUBLAS_CHECK(cublasSetStream(cublas_.get(), stream_.get()));
     MOE_CUBLAS_CHECK(cublasSetWorkspace(cublas_.get(), cublas_workspace_.get(), kCublasWorkspaceBytes));
     counters_ = DeviceBuffer(size_t(CounterSlot::Count) * sizeof(unsigned), "the fused-kernel block counters");
+    bad_index_ = MappedHostBuffer(sizeof(int));
     MOE_CUDA_CHECK(cudaMemsetAsync(counters_.get(), 0, counters_.bytes(), stream_.get()));
     MOE_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
 }
@@ -35,6 +36,13 @@ bool DeviceContext::capturing() const {
     cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
     MOE_CUDA_CHECK(cudaStreamIsCapturing(stream_.get(), &status));
     return status != cudaStreamCaptureStatusNone;
+}
+
+DeviceContext::BadIndex DeviceContext::take_bad_index() {
+    volatile int* flag = bad_index_.host<int>();
+    const int code = *flag;
+    if (code != 0) *flag = 0;
+    return BadIndex(code);
 }
 
 void* DeviceContext::alloc(size_t bytes, const std::string& what) {

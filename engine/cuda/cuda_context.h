@@ -40,6 +40,14 @@ public:
     enum class CounterSlot { Router = 0, Count };
     unsigned* counter(CounterSlot slot) const { return counters_.as<unsigned>() + int(slot); }
 
+    // Row indices that only the device sees (gather_rows, scatter_add_rows) are checked there: a
+    // kernel that meets one out of range stores its op code in this word of mapped host memory.
+    // take_bad_index() returns the code stored so far (0: none) and clears it; the backend calls it
+    // after every synchronisation (CudaBackend::synchronize), so the error surfaces at the next one.
+    enum class BadIndex : int { None = 0, GatherRows = 1, ScatterAddRows = 2 };
+    int* bad_index_flag() const { return bad_index_.device<int>(); }
+    BadIndex take_bad_index();
+
     // Stream-ordered allocation on the compute stream. Throws cuda.out_of_memory (needed vs free GiB)
     // after trimming the pool's cache and retrying once.
     void* alloc(size_t bytes, const std::string& what);
@@ -62,6 +70,7 @@ private:
     CublasHandle cublas_;
     DeviceBuffer cublas_workspace_;
     DeviceBuffer counters_;
+    MappedHostBuffer bad_index_;
     bool debug_ = false;
     std::mutex mutex_;
     std::unordered_map<const void*, size_t> live_sizes_;
@@ -78,6 +87,7 @@ public:
     Scratch& operator=(const Scratch&) = delete;
     template <class T>
     T* as() const { return static_cast<T*>(p_); }
+    void* get() const { return p_; }
 
 private:
     DeviceContext& ctx_;

@@ -1,10 +1,13 @@
 // CUDA: linear and embedding (kernels/linear.cu, kernels/embedding.cu; CPU twin cpu_linear.cpp).
 //   T <= kGemvMaxTokens: the bandwidth-bound GEMV kernel (f32 x, bf16 W, each weight byte read once).
 //   more tokens: x rounded to bf16, cuBLAS bf16 GEMM with f32 accumulation and f32 output.
+#include <algorithm>
+#include <memory>
 #include <string>
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_storage.h"
+#include "cuda/gemm.h"
 #include "elementwise.h"
 #include "embedding.h"
 #include "linear.h"
@@ -101,6 +104,71 @@ Tensor CudaBackend::embedding(const Weight& table, std::span<const int32_t> toke
                                    ctx_->stream()));
     MOE_CUDA_CHECK(kernels::embedding_bf16(ws.bf16(), ws.rows, ws.cols, ids.as<int32_t>(), T, f32(out), ctx_->stream()));
     return out;
+}
+
+}  // namespace moe
+
+// ---- training: the backward of linear and embedding (CPU twin: cpu_linear.cpp) -------------------
+//   dx = dy · W (cuBLAS, bf16 dy and W, f32 out);  dW += dyᵀ x (cuBLAS, bf16 dy and x, f32 W gradient
+//   accumulated in place, beta = 1);  db += Σ_t dy (column sums, f32);  dE[token_t] += dy_t (atomic adds).
+namespace moe {
+
+using namespace cuda;
+
+std::unique_ptr<Scratch> CudaBackend::to_bf16(const Tensor& x, const char* what) {
+    auto out = std::make_unique<Scratch>(*ctx_, size_t(std::max<int64_t>(x.numel(), 1)) * 2, what);
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), x.cols(), x.rows(), x.cols(), out->as<uint16_t>(), x.cols(),
+                                           ctx_->stream()));
+    return out;
+}
+
+Tensor CudaBackend::linear_backward_input(const Tensor& dy, const Weight& w) {
+    const CudaWeightStorage& ws = weight_storage(w);
+    if (dy.cols() != ws.rows) throw_invalid_argument("linear_backward_input: dy width does not match the weight");
+    const int64_t T = dy.rows(), out = ws.rows, in = ws.cols;
+    Tensor dx = make(T, in);
+    if (T == 0 || in == 0) return dx;
+    if (out == 0) {
+        zero(dx);
+        return dx;
+    }
+    const auto dyb = to_bf16(dy, "bf16 output gradient");
+    // Row-major dx [T, in] = dy [T, out] · W [out, in]: column-major dxᶜ = Wᶜ · dyᶜ.
+    cuda::gemm_bf16(ctx_->cublas(), CUBLAS_OP_N, CUBLAS_OP_N, in, T, out, 1.0f, ws.bf16(), in, dyb->as<uint16_t>(), out, 0.0f,
+              f32(dx), CUDA_R_32F, in);
+    return dx;
+}
+
+void CudaBackend::linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw) {
+    const int64_t T = dy.rows(), out = dy.cols(), in = x.cols();
+    require_shape(x, T, in, "linear_backward_weight x");
+    require_shape(dw, out, in, "linear_backward_weight dw");
+    if (T == 0 || out == 0 || in == 0) return;
+    const auto dyb = to_bf16(dy, "bf16 output gradient");
+    const auto xb = to_bf16(x, "bf16 linear input");
+    // Row-major dW [out, in] += dyᵀ [out, T] · x [T, in]: column-major dWᶜ += xᶜ · dyᶜᵀ.
+    cuda::gemm_bf16(ctx_->cublas(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, T, 1.0f, xb->as<uint16_t>(), in, dyb->as<uint16_t>(),
+              out, 1.0f, f32(dw), CUDA_R_32F, in);
+}
+
+void CudaBackend::sum_rows_into(const Tensor& dy, Tensor& db) {
+    require_shape(db, 1, dy.cols(), "sum_rows_into db");
+    Scratch ws(*ctx_, size_t(std::max<int64_t>(kernels::column_sum_workspace(dy.rows(), dy.cols()), 1)) * 4,
+               "column-sum partials");
+    MOE_CUDA_CHECK(kernels::column_sum_into(f32(dy), nullptr, nullptr, dy.rows(), dy.cols(), ws.as<float>(), f32(db),
+                                            ctx_->stream()));
+}
+
+void CudaBackend::embedding_backward(const Tensor& dy, std::span<const int32_t> tokens, Tensor& dtable) {
+    const int64_t T = int64_t(tokens.size()), H = dtable.cols();
+    require_shape(dy, T, H, "embedding_backward dy");
+    for (int32_t id : tokens)
+        if (id < 0 || id >= dtable.rows()) throw_invalid_argument("embedding_backward: token id out of range");
+    if (T == 0) return;
+    Scratch ids(*ctx_, tokens.size_bytes(), "token ids");
+    MOE_CUDA_CHECK(cudaMemcpyAsync(ids.as<int32_t>(), tokens.data(), tokens.size_bytes(), cudaMemcpyHostToDevice,
+                                   ctx_->stream()));
+    MOE_CUDA_CHECK(kernels::embedding_backward_f32(f32(dy), ids.as<int32_t>(), T, H, f32(dtable), ctx_->stream()));
 }
 
 }  // namespace moe

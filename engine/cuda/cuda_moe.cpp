@@ -9,11 +9,13 @@
 // its exact rows (moe_prefill); a combine kernel adds w_k · y_k per token in k order.
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_storage.h"
+#include "cuda/expert_groups.h"
 #include "elementwise.h"
 #include "moe.h"
 
@@ -134,22 +136,6 @@ Tensor CudaBackend::moe_block(const Tensor& x, const Weight& gate, const Tensor*
     return out;
 }
 
-// Padded slots (one batched GEMM per projection over n_active slots of max_count rows) or exact
-// rows (two GEMMs per active expert)? A cuBLAS GEMM of one expert with few rows takes ~7.5 µs
-// whatever its rows (H100, Nsight Compute, Moonlight prefill 512: 3,300 of them were 25 of the
-// 35 ms), so padding wins until its extra rows cost more than those launches; rows are costed at
-// ~500 TFLOP/s. The padded scratch (~26 KB per Moonlight row) is capped at max(4N, 16384) rows.
-namespace {
-bool use_padded_slots(int64_t n_active, int64_t max_count, int64_t N, int64_t H, int64_t I) {
-    const int64_t rows = n_active * max_count;
-    if (rows > std::max<int64_t>(4 * N, 16384)) return false;
-    const double flop_per_row = 6.0 * double(H) * double(I), rate = 5e14, launch_s = 7.5e-6;
-    const double padded_s = double(rows) * flop_per_row / rate;
-    const double exact_s = double(N) * flop_per_row / rate + 2.0 * double(n_active) * launch_s;
-    return padded_s <= exact_s;
-}
-}  // namespace
-
 // Prefill: the ids come to the host once per layer, tokens are grouped by expert into slots of
 // max_count rows per active expert (padding rows are zero), and each projection of every active
 // expert runs in ONE batched cuBLAS GEMM (uniform shapes thanks to the padding); a combine kernel
@@ -241,6 +227,417 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     // token_of / slot_of / ptrs are host vectors: the async copies above must finish before they go.
     synchronize();
     return out;
+}
+
+}  // namespace moe
+
+// ---- training (CPU twin: the training section of cpu_moe.cpp) ------------------------------------
+// swiglu / swiglu_backward are f32 elementwise kernels. The routed experts' training forward and
+// backward group the T·K (token, expert) slots by expert (expert_groups.h: padded slots and one
+// pointer-array batched GEMM per projection, or exact rows and one GEMM per active expert) and run
+// every product as a bf16 cuBLAS GEMM with f32 accumulation:
+//   forward   gu = x Gᵀ|Uᵀ (+ s·(drop(x) Aᵀ) Bᵀ per LoRA), h = silu(g) u, y = h Dᵀ (+ LoRA), out = Σ_k w_k y
+//   backward  d_weight = dy·y, dye = w dy, dh = dye D, dD += dyeᵀ h, (dg, du) = swiglu'(g, u, dh),
+//             dx_rows = [dg|du] [G;U], dG += dgᵀ x, dU += duᵀ x, dx = Σ_k dx_rows   (+ the LoRA terms:
+//             dB += s·dyᵀ z, dz = s·dy B, dA += dzᵀ drop(x), dx_rows += mask ⊙ (dz A))
+// LoRA runs per expert group as two rank-r GEMMs (never a dense per-expert delta) on bf16 copies of
+// its F32 factors; dropout masks are kernels/counter_rng.h's with the CPU's element index (slot ·
+// input width + column), re-derived in backward. The backward recomputes the forward rows.
+// The one host sync: the expert ids are read once per call (moe_experts_train / _backward) to
+// group the rows; the row maps and every GEMM's pointer tables then go to the device in one copy.
+namespace moe {
+
+using namespace cuda;
+
+Tensor CudaBackend::swiglu(const Tensor& g, const Tensor& u) {
+    require_shape(u, g.rows(), g.cols(), "swiglu u");
+    Tensor h = make(g.rows(), g.cols());
+    MOE_CUDA_CHECK(kernels::swiglu_f32(f32(g), f32(u), g.numel(), f32(h), ctx_->stream()));
+    return h;
+}
+
+void CudaBackend::swiglu_backward(const Tensor& g, const Tensor& u, const Tensor& dh, Tensor& dg, Tensor& du) {
+    require_shape(u, g.rows(), g.cols(), "swiglu_backward u");
+    require_shape(dh, g.rows(), g.cols(), "swiglu_backward dh");
+    dg = make(g.rows(), g.cols());
+    du = make(g.rows(), g.cols());
+    MOE_CUDA_CHECK(kernels::swiglu_backward_f32(f32(g), f32(u), f32(dh), g.numel(), f32(dg), f32(du), ctx_->stream()));
+}
+
+namespace {
+
+using ScratchPtr = std::unique_ptr<Scratch>;
+
+ScratchPtr scratch(DeviceContext& ctx, int64_t elements, size_t elem_bytes, const char* what) {
+    return std::make_unique<Scratch>(ctx, size_t(std::max<int64_t>(elements, 1)) * elem_bytes, what);
+}
+
+// One LoRA'd projection of the routed experts for one op: bf16 copies of its F32 factors (the
+// optimiser changes them every step), its dropout, and where its gradients go (null: frozen).
+struct LoraProj {
+    bool on = false;
+    int64_t r = 0;
+    float scale = 1.0f, p = 0.0f;
+    uint64_t seed = 0;
+    ScratchPtr a, b;         // bf16 [E·r, in], [E·out, r]
+    float* da = nullptr;     // [E·r, in]
+    float* db = nullptr;     // [E·out, r]
+};
+
+LoraProj lora_proj(DeviceContext& ctx, const LoraWeights& w, LoraGrads* g, int64_t r, int64_t E, int64_t in,
+                   int64_t out, const char* name) {
+    LoraProj p;
+    if (w.empty()) return p;
+    const std::string what = std::string("expert LoRA ") + name;
+    if (r <= 0) throw_invalid_argument(what + ": rank must be positive");
+    require_shape(w.a, E * r, in, (what + " a").c_str());
+    require_shape(w.b, E * out, r, (what + " b").c_str());
+    if (w.dropout < 0.0f || w.dropout >= 1.0f) throw_invalid_argument(what + ": dropout must be in [0, 1)");
+    p.on = true;
+    p.r = r;
+    p.scale = w.scale;
+    p.p = w.dropout;
+    p.seed = w.seed;
+    p.a = scratch(ctx, E * r * in, 2, "bf16 expert LoRA A");
+    p.b = scratch(ctx, E * out * r, 2, "bf16 expert LoRA B");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(w.a), in, E * r, in, p.a->as<uint16_t>(), in, ctx.stream()));
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(w.b), r, E * out, r, p.b->as<uint16_t>(), r, ctx.stream()));
+    if (g && !g->a.empty()) {
+        require_shape(g->a, E * r, in, (what + " a gradient").c_str());
+        p.da = f32(g->a);
+    }
+    if (g && !g->b.empty()) {
+        require_shape(g->b, E * out, r, (what + " b gradient").c_str());
+        p.db = f32(g->b);
+    }
+    return p;
+}
+
+GroupOperand rows_of(const void* base, int64_t row_bytes, int64_t ld) { return GroupOperand{base, 0, row_bytes, ld}; }
+GroupOperand per_expert(const void* base, int64_t expert_bytes, int64_t ld) { return GroupOperand{base, expert_bytes, 0, ld}; }
+GroupOperand offset_cols(GroupOperand o, int64_t bytes) {
+    o.base = static_cast<const unsigned char*>(o.base) + bytes;
+    return o;
+}
+
+// The routed experts of one training op over grouped rows: buffers, GEMMs and kernels in order.
+// Construction allocates every buffer and registers every GEMM, then sends the row maps and the
+// pointer tables to the device in one copy; forward() and backward() only launch.
+class RoutedExpertsStep {
+public:
+    RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es, const ExpertLora* lora,
+                      bool with_backward, ExpertGrads* grads, ExpertLoraGrads* lora_grads);
+    // The expert rows y [P, H] (f32) of x [T, H].
+    void forward(const Tensor& x);
+    // out [T, H] = Σ_k w[t, k] · y[row of slot (t, k)].
+    void combine(const Tensor& weights, Tensor& out) const;
+    // After forward(x): dx [T, H] (overwritten), d_weights [T, K] (every slot written), gradients accumulated.
+    void backward(const Tensor& weights, const Tensor& dy, Tensor& dx, Tensor& d_weights);
+
+private:
+    void register_forward();
+    void register_backward(ExpertGrads* grads);
+    void run(int gemm) const { gemms_.run(ctx_.cublas(), gemm, dev_); }
+    // The LoRA terms of one projection's backward: its factor gradients and its input gradient into
+    // acc [P, in] (f32), from its output gradient d_out (bf16 rows) and its input rows x_in after dropout.
+    struct LoraBackward {
+        int db = -1, dz = -1, da = -1, dx = -1;
+    };
+    LoraBackward register_lora_backward(const LoraProj& l, int64_t in, int64_t out, GroupOperand d_out,
+                                        const void* x_in, const Scratch& z, const Scratch& dz, void* acc,
+                                        float* dx_scratch);
+    void run_lora_backward(const LoraProj& l, const LoraBackward& b, int64_t in, void* acc, const float* dx_scratch) const;
+
+    DeviceContext& ctx_;
+    const ExpertGroups& g_;
+    const CudaExpertSetStorage& es_;
+    const int64_t H_, I_, P_;
+    const bool backward_;
+    bool gu16_ = false;  // forward only without gate/up LoRA: the gate/up GEMM writes bf16
+    LoraProj gate_, up_, down_;
+    GroupedGemms gemms_;
+    Staging staging_;
+    ScratchPtr device_staging_;
+    const unsigned char* dev_ = nullptr;
+    size_t token_of_ = 0, slot_of_row_ = 0, row_of_slot_ = 0;  // staging offsets of the maps
+    // Forward rows.
+    ScratchPtr xp_, gu_, h_, y_, xd_gate_, xd_up_, hd_, z_gate_, z_up_, z_down_;
+    // Backward rows.
+    ScratchPtr dye_, dh_, dgu_, dxs_, dz_gate_, dz_up_, dz_down_, dhd_, dxd_;
+    int f_gate_up_ = -1, f_z_gate_ = -1, f_d_gate_ = -1, f_z_up_ = -1, f_d_up_ = -1, f_down_ = -1, f_z_down_ = -1,
+        f_d_down_ = -1;
+    int b_dh_ = -1, b_ddown_ = -1, b_dxs_ = -1, b_dgate_ = -1, b_dup_ = -1;
+    LoraBackward lb_down_, lb_gate_, lb_up_;
+
+    const int32_t* map(size_t offset) const { return reinterpret_cast<const int32_t*>(dev_ + offset); }
+    const uint16_t* xd_gate() const { return (xd_gate_ ? xd_gate_ : xp_)->as<uint16_t>(); }
+    const uint16_t* xd_up() const { return (xd_up_ ? xd_up_ : xp_)->as<uint16_t>(); }
+    const uint16_t* hd() const { return (hd_ ? hd_ : h_)->as<uint16_t>(); }
+};
+
+RoutedExpertsStep::RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es,
+                                     const ExpertLora* lora, bool with_backward, ExpertGrads* grads,
+                                     ExpertLoraGrads* lg)
+    : ctx_(ctx), g_(g), es_(es), H_(es.hidden), I_(es.inter), P_(g.P), backward_(with_backward), gemms_(g) {
+    const int64_t E = es.n_experts;
+    if (lora) {
+        gate_ = lora_proj(ctx, lora->gate, lg ? &lg->gate : nullptr, lora->rank, E, H_, I_, "gate");
+        up_ = lora_proj(ctx, lora->up, lg ? &lg->up : nullptr, lora->rank, E, H_, I_, "up");
+        down_ = lora_proj(ctx, lora->down, lg ? &lg->down : nullptr, lora->rank, E, I_, H_, "down");
+    }
+    if (grads) {
+        require_shape(grads->gate, E * I_, H_, "moe_experts_backward gate gradient");
+        require_shape(grads->up, E * I_, H_, "moe_experts_backward up gradient");
+        require_shape(grads->down, E * H_, I_, "moe_experts_backward down gradient");
+    }
+    gu16_ = !backward_ && !gate_.on && !up_.on;
+    token_of_ = staging_.add(g.token_of);
+    slot_of_row_ = staging_.add(g.slot_of_row);
+    row_of_slot_ = staging_.add(g.row_of_slot);
+    register_forward();
+    if (backward_) register_backward(grads);
+    dev_ = staging_.upload(ctx, device_staging_);
+}
+
+void RoutedExpertsStep::register_forward() {
+    const int64_t P = P_, H = H_, I = I_;
+    xp_ = scratch(ctx_, P * H, 2, "grouped bf16 expert inputs");
+    gu_ = scratch(ctx_, P * 2 * I, gu16_ ? 2 : 4, "grouped expert gate/up outputs");
+    h_ = scratch(ctx_, P * I, 2, "grouped bf16 SwiGLU rows");
+    y_ = scratch(ctx_, P * H, 4, "grouped expert outputs");
+    const int64_t gu_elem = gu16_ ? 2 : 4;
+    f_gate_up_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, 2 * I, kGroupRows, H, 1.0f, 0.0f,
+                             per_expert(es_.gate_up.get(), 2 * I * H * 2, H), rows_of(xp_->get(), H * 2, H),
+                             rows_of(gu_->get(), 2 * I * gu_elem, 2 * I), gu16_ ? CUDA_R_16BF : CUDA_R_32F},
+                            staging_);
+    // LoRA on gate / up: z = drop(x) Aᵀ [P, r] (bf16), then gu[:, off] += s · z Bᵀ.
+    auto lora_in = [&](LoraProj& l, ScratchPtr& xd, ScratchPtr& z, int& fz, int& fd, int64_t off) {
+        if (!l.on) return;
+        if (l.p > 0.0f) xd = scratch(ctx_, P * H, 2, "grouped bf16 LoRA inputs after dropout");
+        z = scratch(ctx_, P * l.r, 2, "grouped LoRA rank products");
+        const void* x_in = (xd ? xd : xp_)->get();
+        fz = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, l.r, kGroupRows, H, 1.0f, 0.0f, per_expert(l.a->get(), l.r * H * 2, H),
+                         rows_of(x_in, H * 2, H), rows_of(z->get(), l.r * 2, l.r), CUDA_R_16BF},
+                        staging_);
+        fd = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, I, kGroupRows, l.r, l.scale, 1.0f,
+                         per_expert(l.b->get(), I * l.r * 2, l.r), rows_of(z->get(), l.r * 2, l.r),
+                         offset_cols(rows_of(gu_->get(), 2 * I * 4, 2 * I), off * 4), CUDA_R_32F},
+                        staging_);
+    };
+    lora_in(gate_, xd_gate_, z_gate_, f_z_gate_, f_d_gate_, 0);
+    lora_in(up_, xd_up_, z_up_, f_z_up_, f_d_up_, I);
+    f_down_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, I, 1.0f, 0.0f,
+                          per_expert(es_.down.get(), H * I * 2, I), rows_of(h_->get(), I * 2, I),
+                          rows_of(y_->get(), H * 4, H), CUDA_R_32F},
+                         staging_);
+    if (down_.on) {
+        if (down_.p > 0.0f) hd_ = scratch(ctx_, P * I, 2, "grouped bf16 down-LoRA inputs after dropout");
+        z_down_ = scratch(ctx_, P * down_.r, 2, "grouped LoRA rank products");
+        const int64_t r = down_.r;
+        f_z_down_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, r, kGroupRows, I, 1.0f, 0.0f,
+                                per_expert(down_.a->get(), r * I * 2, I), rows_of((hd_ ? hd_ : h_)->get(), I * 2, I),
+                                rows_of(z_down_->get(), r * 2, r), CUDA_R_16BF},
+                               staging_);
+        f_d_down_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, r, down_.scale, 1.0f,
+                                per_expert(down_.b->get(), H * r * 2, r), rows_of(z_down_->get(), r * 2, r),
+                                rows_of(y_->get(), H * 4, H), CUDA_R_32F},
+                               staging_);
+    }
+}
+
+// z = drop(x) Aᵀ from the forward; dz receives s · d_out B.
+RoutedExpertsStep::LoraBackward RoutedExpertsStep::register_lora_backward(const LoraProj& l, int64_t in, int64_t out,
+                                                                          GroupOperand d_out, const void* x_in,
+                                                                          const Scratch& z, const Scratch& dz,
+                                                                          void* acc, float* dx_scratch) {
+    LoraBackward b;
+    const int64_t r = l.r;
+    // Row-major dB_e [out, r] += s · d_outᵀ z: column-major dBᶜ [r, out] += zᶜ · d_outᶜᵀ.
+    if (l.db)
+        b.db = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, r, out, kGroupRows, l.scale, 1.0f, rows_of(z.get(), r * 2, r), d_out,
+                           per_expert(l.db, out * r * 4, r), CUDA_R_32F},
+                          staging_);
+    // dz [P, r] = s · d_out B_e: column-major dzᶜ = Bᶜ · d_outᶜ (bf16 out).
+    b.dz = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, r, kGroupRows, out, l.scale, 0.0f, per_expert(l.b->get(), out * r * 2, r),
+                       d_out, rows_of(dz.get(), r * 2, r), CUDA_R_16BF},
+                      staging_);
+    // Row-major dA_e [r, in] += dzᵀ drop(x): column-major dAᶜ [in, r] += drop(x)ᶜ · dzᶜᵀ.
+    if (l.da)
+        b.da = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, in, r, kGroupRows, 1.0f, 1.0f, rows_of(x_in, in * 2, in),
+                           rows_of(dz.get(), r * 2, r), per_expert(l.da, r * in * 4, in), CUDA_R_32F},
+                          staging_);
+    // d drop(x) [P, in] = dz A_e: straight into acc without dropout, else into dx_scratch for the masked add.
+    const bool masked = l.p > 0.0f;
+    b.dx = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, in, kGroupRows, r, 1.0f, masked ? 0.0f : 1.0f,
+                       per_expert(l.a->get(), r * in * 2, in), rows_of(dz.get(), r * 2, r),
+                       rows_of(masked ? static_cast<void*>(dx_scratch) : acc, in * 4, in), CUDA_R_32F},
+                      staging_);
+    return b;
+}
+
+void RoutedExpertsStep::register_backward(ExpertGrads* grads) {
+    const int64_t P = P_, H = H_, I = I_;
+    dye_ = scratch(ctx_, P * H, 2, "grouped bf16 expert output gradients");
+    dh_ = scratch(ctx_, P * I, 4, "grouped SwiGLU-row gradients");
+    dgu_ = scratch(ctx_, P * 2 * I, 2, "grouped bf16 gate/up gradients");
+    dxs_ = scratch(ctx_, P * H, 4, "grouped expert input gradients");
+    const GroupOperand dye = rows_of(dye_->get(), H * 2, H);
+    // Row-major dh [n, I] = dye [n, H] · D_e [H, I]: column-major dhᶜ = D_eᶜ · dyeᶜ.
+    b_dh_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, I, kGroupRows, H, 1.0f, 0.0f, per_expert(es_.down.get(), H * I * 2, I),
+                        dye, rows_of(dh_->get(), I * 4, I), CUDA_R_32F},
+                       staging_);
+    // Row-major dD_e [H, I] += dyeᵀ h: column-major dDᶜ [I, H] += hᶜ · dyeᶜᵀ.
+    if (grads)
+        b_ddown_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, I, H, kGroupRows, 1.0f, 1.0f, rows_of(h_->get(), I * 2, I), dye,
+                               per_expert(f32(grads->down), H * I * 4, I), CUDA_R_32F},
+                              staging_);
+    if (down_.on) {
+        dz_down_ = scratch(ctx_, P * down_.r, 2, "grouped LoRA rank gradients");
+        if (down_.p > 0.0f) dhd_ = scratch(ctx_, P * I, 4, "grouped down-LoRA input gradients");
+        lb_down_ = register_lora_backward(down_, I, H, dye, hd(), *z_down_, *dz_down_, dh_->get(),
+                                          dhd_ ? dhd_->as<float>() : nullptr);
+    }
+    const GroupOperand dgu = rows_of(dgu_->get(), 2 * I * 2, 2 * I);
+    // Row-major dx_rows [n, H] = [dg | du] [n, 2I] · [G_e ; U_e] [2I, H]: column-major dxᶜ = GUᶜ · dguᶜ.
+    b_dxs_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, H, kGroupRows, 2 * I, 1.0f, 0.0f,
+                         per_expert(es_.gate_up.get(), 2 * I * H * 2, H), dgu, rows_of(dxs_->get(), H * 4, H), CUDA_R_32F},
+                        staging_);
+    // Row-major dG_e [I, H] += dgᵀ x: column-major dGᶜ [H, I] += xᶜ · dgᶜᵀ (dU likewise from du).
+    if (grads) {
+        b_dgate_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, H, I, kGroupRows, 1.0f, 1.0f, rows_of(xp_->get(), H * 2, H), dgu,
+                               per_expert(f32(grads->gate), I * H * 4, H), CUDA_R_32F},
+                              staging_);
+        b_dup_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, H, I, kGroupRows, 1.0f, 1.0f, rows_of(xp_->get(), H * 2, H),
+                             offset_cols(dgu, I * 2), per_expert(f32(grads->up), I * H * 4, H), CUDA_R_32F},
+                            staging_);
+    }
+    if ((gate_.on && gate_.p > 0.0f) || (up_.on && up_.p > 0.0f))
+        dxd_ = scratch(ctx_, P * H, 4, "grouped LoRA input gradients");
+    float* dxd = dxd_ ? dxd_->as<float>() : nullptr;
+    if (gate_.on) {
+        dz_gate_ = scratch(ctx_, P * gate_.r, 2, "grouped LoRA rank gradients");
+        lb_gate_ = register_lora_backward(gate_, H, I, dgu, xd_gate(), *z_gate_, *dz_gate_, dxs_->get(), dxd);
+    }
+    if (up_.on) {
+        dz_up_ = scratch(ctx_, P * up_.r, 2, "grouped LoRA rank gradients");
+        lb_up_ = register_lora_backward(up_, H, I, offset_cols(dgu, I * 2), xd_up(), *z_up_, *dz_up_, dxs_->get(), dxd);
+    }
+}
+
+void RoutedExpertsStep::forward(const Tensor& x) {
+    cudaStream_t s = ctx_.stream();
+    const int32_t* token_of = map(token_of_);
+    const int32_t* slot_of_row = map(slot_of_row_);
+    MOE_CUDA_CHECK(kernels::gather_rows_bf16(f32(x), H_, token_of, P_, xp_->as<uint16_t>(), s));
+    run(f_gate_up_);
+    if (gate_.on) {
+        if (xd_gate_)
+            MOE_CUDA_CHECK(kernels::gather_dropout_rows_bf16(f32(x), H_, token_of, slot_of_row, P_, gate_.p, gate_.seed,
+                                                             xd_gate_->as<uint16_t>(), s));
+        run(f_z_gate_);
+        run(f_d_gate_);
+    }
+    if (up_.on) {
+        if (xd_up_)
+            MOE_CUDA_CHECK(kernels::gather_dropout_rows_bf16(f32(x), H_, token_of, slot_of_row, P_, up_.p, up_.seed,
+                                                             xd_up_->as<uint16_t>(), s));
+        run(f_z_up_);
+        run(f_d_up_);
+    }
+    MOE_CUDA_CHECK(swiglu_to_bf16(gu_->get(), gu16_, P_, I_, h_->as<uint16_t>(), s));
+    run(f_down_);
+    if (down_.on) {
+        if (hd_)
+            MOE_CUDA_CHECK(kernels::dropout_rows_bf16(h_->as<uint16_t>(), I_, slot_of_row, P_, down_.p, down_.seed,
+                                                      hd_->as<uint16_t>(), s));
+        run(f_z_down_);
+        run(f_d_down_);
+    }
+}
+
+void RoutedExpertsStep::combine(const Tensor& weights, Tensor& out) const {
+    MOE_CUDA_CHECK(kernels::moe_combine(y_->as<float>(), map(row_of_slot_), f32(weights), g_.T, g_.K, H_, f32(out),
+                                        ctx_.stream()));
+}
+
+void RoutedExpertsStep::run_lora_backward(const LoraProj& l, const LoraBackward& b, int64_t in, void* acc,
+                                          const float* dx_scratch) const {
+    if (b.db >= 0) run(b.db);
+    run(b.dz);
+    if (b.da >= 0) run(b.da);
+    run(b.dx);
+    if (l.p > 0.0f)
+        MOE_CUDA_CHECK(kernels::masked_add_rows_f32(static_cast<float*>(acc), dx_scratch, in, map(slot_of_row_), P_, l.p,
+                                                    l.seed, ctx_.stream()));
+}
+
+void RoutedExpertsStep::backward(const Tensor& weights, const Tensor& dy, Tensor& dx, Tensor& d_weights) {
+    cudaStream_t s = ctx_.stream();
+    const int32_t* token_of = map(token_of_);
+    const int32_t* slot_of_row = map(slot_of_row_);
+    MOE_CUDA_CHECK(kernels::slot_dots(f32(dy), y_->as<float>(), H_, token_of, slot_of_row, P_, f32(d_weights), s));
+    MOE_CUDA_CHECK(kernels::scale_rows_by_slot_bf16(f32(dy), H_, token_of, slot_of_row, f32(weights), P_,
+                                                    dye_->as<uint16_t>(), s));
+    run(b_dh_);
+    if (b_ddown_ >= 0) run(b_ddown_);
+    if (down_.on) run_lora_backward(down_, lb_down_, I_, dh_->get(), dhd_ ? dhd_->as<float>() : nullptr);
+    MOE_CUDA_CHECK(kernels::swiglu_backward_rows_bf16(gu_->as<float>(), dh_->as<float>(), P_, I_, dgu_->as<uint16_t>(), s));
+    run(b_dxs_);
+    if (b_dgate_ >= 0) run(b_dgate_);
+    if (b_dup_ >= 0) run(b_dup_);
+    const float* dxd = dxd_ ? dxd_->as<float>() : nullptr;
+    if (gate_.on) run_lora_backward(gate_, lb_gate_, H_, dxs_->get(), dxd);
+    if (up_.on) run_lora_backward(up_, lb_up_, H_, dxs_->get(), dxd);
+    MOE_CUDA_CHECK(kernels::moe_combine(dxs_->as<float>(), map(row_of_slot_), nullptr, g_.T, g_.K, H_, f32(dx), s));
+}
+
+void check_routing(const Tensor& x, const RouterOutput& routing, const CudaExpertSetStorage& es, const char* op) {
+    const int64_t T = x.rows(), K = routing.expert_ids.cols();
+    require_shape(routing.expert_ids, T, K, op);
+    require_shape(routing.weights, T, K, op);
+    if (es.n_experts == 0 || es.hidden != x.cols())
+        throw_invalid_argument(std::string(op) + ": expert set does not match x");
+}
+
+}  // namespace
+
+Tensor CudaBackend::moe_experts_train(const Tensor& x, const RouterOutput& routing, const ExpertSet& set,
+                                      const ExpertLora* lora) {
+    const CudaExpertSetStorage& es = expert_storage(set);
+    check_routing(x, routing, es, "moe_experts_train");
+    const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols();
+    Tensor out = make(T, H);
+    if (T == 0 || K == 0) {
+        zero(out);
+        return out;
+    }
+    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this op
+    const ExpertGroups groups = group_by_expert(ids, T, K, es.n_experts, H, es.inter);
+    RoutedExpertsStep step(*ctx_, groups, es, lora, false, nullptr, nullptr);
+    step.forward(x);
+    step.combine(routing.weights, out);
+    return out;
+}
+
+Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& routing, const ExpertSet& set,
+                                         const ExpertLora* lora, const Tensor& dy, Tensor& d_weights,
+                                         ExpertGrads* grads, ExpertLoraGrads* lora_grads) {
+    const CudaExpertSetStorage& es = expert_storage(set);
+    check_routing(x, routing, es, "moe_experts_backward");
+    const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols();
+    require_shape(dy, T, H, "moe_experts_backward dy");
+    Tensor dx = make(T, H);
+    d_weights = make(T, K);
+    if (T == 0 || K == 0) {
+        zero(dx);
+        return dx;
+    }
+    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this op
+    const ExpertGroups groups = group_by_expert(ids, T, K, es.n_experts, H, es.inter);
+    RoutedExpertsStep step(*ctx_, groups, es, lora, true, grads, lora_grads);
+    step.forward(x);
+    step.backward(routing.weights, dy, dx, d_weights);
+    return dx;
 }
 
 }  // namespace moe

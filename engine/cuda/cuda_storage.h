@@ -1,7 +1,8 @@
 // What the CUDA backend keeps behind Tensor / Weight / ExpertSet handles, and the typed accessors
 // its op files share (internal to engine/cuda/).
 //   Tensor:    f32 or i32 device memory from the context's stream-ordered pool.
-//   Weight:    bf16 [rows, cols] device memory (fp8 / f16 / f32 checkpoints converted at load).
+//   Weight:    bf16 [rows, cols] device memory (fp8 / f16 / f32 checkpoints converted at load;
+//              training: a copy of an F32 master tensor, re-converted by refresh_weight).
 //   ExpertSet: every expert of a layer stacked: gate_up [E, 2 inter, hidden] (gate rows, then up
 //              rows) and down [E, hidden, inter], so a kernel finds expert e at a fixed stride.
 #pragma once
@@ -41,6 +42,8 @@ struct CudaWeightStorage final : WeightStorage {
     int64_t rows = 0, cols = 0;
     // Router gates only: cumulative expert hits [rows] (u64), made by the first route() through this gate.
     mutable DeviceBuffer load_counts;
+    // Training: the F32 master this bf16 copy was made from (identity only, for refresh_weight's check).
+    const TensorStorage* master = nullptr;
     const uint16_t* bf16() const { return data.as<const uint16_t>(); }
 };
 
@@ -52,6 +55,8 @@ struct CudaExpertSetStorage final : ExpertSetStorage {
     DeviceBuffer gate_up;   // [E, 2 inter, hidden] bf16
     DeviceBuffer down;      // [E, hidden, inter] bf16
     int64_t n_experts = 0, hidden = 0, inter = 0;
+    // Training: the F32 gate master the set was made from (identity only, for refresh_expert_set's check).
+    const TensorStorage* master_gate = nullptr;
 };
 
 enum class Init { Zero, Poison };  // Poison: NaN bytes in debug mode (unwritten outputs show), nothing otherwise

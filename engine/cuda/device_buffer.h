@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstring>
 #include <utility>
 
 #include "cuda/cuda_check.h"
@@ -69,6 +70,40 @@ public:
 
 private:
     void* ptr_ = nullptr;
+    size_t bytes_ = 0;
+};
+
+// Page-locked host memory mapped into the device's address space: kernels store into it directly
+// (zero-copy), the host reads it after a synchronisation without a copy (device-side error flags).
+class MappedHostBuffer {
+public:
+    MappedHostBuffer() = default;
+    explicit MappedHostBuffer(size_t bytes) : bytes_(bytes) {
+        MOE_CUDA_CHECK(cudaHostAlloc(&host_, bytes, cudaHostAllocMapped));
+        std::memset(host_, 0, bytes);
+        MOE_CUDA_CHECK(cudaHostGetDevicePointer(&device_, host_, 0));
+    }
+    ~MappedHostBuffer() {
+        if (host_) MOE_CUDA_WARN(cudaFreeHost(host_));
+    }
+    MappedHostBuffer(MappedHostBuffer&& o) noexcept
+        : host_(std::exchange(o.host_, nullptr)), device_(std::exchange(o.device_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+    MappedHostBuffer& operator=(MappedHostBuffer&& o) noexcept {
+        std::swap(host_, o.host_);
+        std::swap(device_, o.device_);
+        std::swap(bytes_, o.bytes_);
+        return *this;
+    }
+    MappedHostBuffer(const MappedHostBuffer&) = delete;
+    MappedHostBuffer& operator=(const MappedHostBuffer&) = delete;
+    template <class T>
+    T* host() const { return static_cast<T*>(host_); }
+    template <class T>
+    T* device() const { return static_cast<T*>(device_); }
+
+private:
+    void* host_ = nullptr;
+    void* device_ = nullptr;
     size_t bytes_ = 0;
 };
 

@@ -13,7 +13,7 @@
 #include "demo/demo_spec.h"
 #include "demo/demo_weights.h"
 #include "demo/embedded_tokenizer.h"
-#include "demo/safetensors_writer.h"
+#include "io/tensor_file_writer.h"
 
 namespace moe::demo {
 namespace {

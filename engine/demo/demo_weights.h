@@ -7,7 +7,7 @@
 #include <string>
 
 #include "demo/demo_spec.h"
-#include "demo/safetensors_writer.h"
+#include "io/tensor_file_writer.h"
 
 namespace moe::demo {
 

@@ -1,7 +1,6 @@
 #include "generate/generator.h"
 
 #include <algorithm>
-#include <limits>
 #include <chrono>
 
 #include "core/error.h"
@@ -83,8 +82,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Gene
             result.stop_reason = StopReason::MaxTokens;
             break;
         }
-        if (options.sample_vocab_limit > 0 && int64_t(logits.size()) > options.sample_vocab_limit)
-            std::fill(logits.begin() + options.sample_vocab_limit, logits.end(), -std::numeric_limits<float>::infinity());
+        options.vocabulary.apply(logits);
         const int32_t next = sampler.sample(logits, history);
         result.tokens.push_back(next);
         history.push_back(next);

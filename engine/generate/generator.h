@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "generate/sampler.h"
+#include "generate/vocabulary.h"
 
 namespace moe {
 
@@ -24,10 +25,9 @@ struct GenerationOptions {
     // Empty: the model config's eos_token_ids.
     std::vector<int32_t> eos_token_ids;
     bool ignore_eos = false;  // benchmarks and fixed-length parity runs
-    // Only ids below this can be sampled (0: no limit). Checkpoints pad the embedding past the
-    // tokenizer's vocabulary (DeepSeek-V3: 129,280 rows for 128,815 tokens); padded rows are not
-    // tokens, so a sampler must never pick them.
-    int64_t sample_vocab_limit = 0;
+    // The ids that may be generated (generate/vocabulary.h): set it with vocabulary_mask(config,
+    // tokenizer). The default masks nothing (ids without a token could then be produced).
+    VocabularyMask vocabulary;
     SamplingParams sampling;
     // Called with each new token id; return false to stop after it.
     std::function<bool(int32_t)> on_token;

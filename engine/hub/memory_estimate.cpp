@@ -3,10 +3,6 @@
 #include <fstream>
 #include <sstream>
 
-#ifdef MOE_HAVE_CUDA
-#include "cuda/cuda_device.h"
-#endif
-
 namespace moe::hub {
 namespace {
 
@@ -108,7 +104,8 @@ std::optional<uint64_t> mem_available_bytes() {
     return std::nullopt;
 }
 
-MemoryEstimate estimate_memory(const ModelConfig& c, uint64_t stored_weight_bytes, int64_t ctx) {
+MemoryEstimate estimate_memory(const ModelConfig& c, uint64_t stored_weight_bytes, int64_t ctx,
+                               const std::optional<GpuDevice>& gpu) {
     MemoryEstimate e;
     e.architecture = c.model_type;
     e.params = count_parameters(c);
@@ -121,11 +118,7 @@ MemoryEstimate estimate_memory(const ModelConfig& c, uint64_t stored_weight_byte
     e.total_bytes = (stored_weight_bytes > 0 ? stored_weight_bytes : e.weights_bf16) + e.kv_bytes;
     e.ram_available = mem_available_bytes();
     e.ram_fits = e.ram_available && *e.ram_available >= e.total_bytes;
-#ifdef MOE_HAVE_CUDA
-    std::string why;
-    if (auto dev = cuda::probe_cuda_device(0, &why))
-        e.gpu = GpuFit{dev->name, dev->free_bytes, dev->total_bytes, dev->free_bytes >= e.total_bytes};
-#endif
+    if (gpu) e.gpu = GpuFit{gpu->name, gpu->free_bytes, gpu->total_bytes, gpu->free_bytes >= e.total_bytes};
     return e;
 }
 

@@ -7,6 +7,7 @@
 // fp32 scale per 128x128 block (DeepSeek-V3's layout), 2 bytes for embeddings, lm_head, router and norms.
 // KV cache per token, bf16: DeepSeek MLA keeps the compressed latent (kv_lora_rank + qk_rope_head_dim,
 // 512 + 64 for V3) per layer; Qwen2 keeps K and V (2 * kv_heads * head_dim) per layer.
+// The GPU is the caller's to ask (session/accelerator.h): hub/ knows no device API.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,12 @@ struct ParameterCount {
     int64_t main = 0;          // main model (what `moe-engine inspect` calls total)
     int64_t mtp = 0;           // multi-token-prediction layers (DeepSeek-V3), stored too
     uint64_t fp8_bytes = 0;    // main + MTP as an fp8 checkpoint with block scales
+};
+
+// A GPU to compare with: its name and memory as the device reports them.
+struct GpuDevice {
+    std::string name;
+    uint64_t free_bytes = 0, total_bytes = 0;
 };
 
 struct GpuFit {
@@ -45,8 +52,10 @@ struct MemoryEstimate {
 
 ParameterCount count_parameters(const ModelConfig& c);
 uint64_t kv_cache_bytes_per_token(const ModelConfig& c);
-// stored_weight_bytes: sum of the safetensors files (0 when unknown).
-MemoryEstimate estimate_memory(const ModelConfig& c, uint64_t stored_weight_bytes, int64_t ctx);
+// stored_weight_bytes: sum of the safetensors files (0 when unknown). gpu: this machine's GPU, if
+// any; the estimate's `gpu` says whether the total fits its free memory.
+MemoryEstimate estimate_memory(const ModelConfig& c, uint64_t stored_weight_bytes, int64_t ctx,
+                               const std::optional<GpuDevice>& gpu = std::nullopt);
 // MemAvailable from /proc/meminfo, in bytes.
 std::optional<uint64_t> mem_available_bytes();
 

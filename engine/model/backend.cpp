@@ -1,6 +1,9 @@
 #include "model/backend.h"
 
+#include <cmath>
+
 #include "core/error.h"
+#include "counter_rng.h"
 
 namespace moe {
 
@@ -55,6 +58,32 @@ Tensor Backend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bia
     return y;
 }
 
+namespace {
+std::vector<float> host_random(int64_t n, uint64_t seed, float center, float scale) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[size_t(i)] = center + scale * (2.0f * rng::uniform(seed, uint64_t(i)) - 1.0f);
+    return v;
+}
+}  // namespace
+
+Weight Backend::random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale) {
+    return weight_from_f32(host_random(rows * cols, seed, 0.0f, scale), rows, cols);
+}
+
+Tensor Backend::random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale) {
+    return upload(host_random(rows * cols, seed, center, scale), rows, cols);
+}
+
+ExpertSet Backend::random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale) {
+    std::vector<FfnWeights> experts;
+    for (int64_t e = 0; e < n_experts; ++e) {
+        const uint64_t s = seed + uint64_t(e) * 3;
+        experts.push_back(FfnWeights{random_weight(inter, hidden, s, scale), random_weight(inter, hidden, s + 1, scale),
+                                     random_weight(hidden, inter, s + 2, std::sqrt(3.0f / float(inter)))});
+    }
+    return make_expert_set(std::move(experts));
+}
+
 std::vector<HostTensor> Backend::decode_step(const void*, int32_t, int64_t,
                                              const std::function<std::vector<Tensor>()>& body) {
     std::vector<HostTensor> host;
@@ -70,5 +99,87 @@ std::vector<HostTensor> Backend::decode_step(const void*, int32_t, int64_t,
 }
 
 void Backend::forget_steps(const void*) {}
+
+}  // namespace moe
+
+// ---- training ops: a backend that has not implemented one says so by name ----------------------
+namespace moe {
+
+namespace {
+[[noreturn]] void unsupported(const Backend& b, const char* op) {
+    throw Error("engine.unsupported", "", std::string(op) + " is not implemented on the " + b.name() + " backend");
+}
+}  // namespace
+
+Weight Backend::weight_from_tensor(const Tensor&) { unsupported(*this, "weight_from_tensor"); }
+void Backend::refresh_weight(const Weight&, const Tensor&) { unsupported(*this, "refresh_weight"); }
+ExpertSet Backend::expert_set_from_tensors(const Tensor&, const Tensor&, const Tensor&, int64_t) {
+    unsupported(*this, "expert_set_from_tensors");
+}
+void Backend::refresh_expert_set(const ExpertSet&, const Tensor&, const Tensor&, const Tensor&) {
+    unsupported(*this, "refresh_expert_set");
+}
+void Backend::scale_add(Tensor&, const Tensor&, float) { unsupported(*this, "scale_add"); }
+void Backend::scale_inplace(Tensor&, float) { unsupported(*this, "scale_inplace"); }
+void Backend::zero(Tensor&) { unsupported(*this, "zero"); }
+Tensor Backend::gather_rows(const Tensor&, const Tensor&) { unsupported(*this, "gather_rows"); }
+void Backend::scatter_add_rows(const Tensor&, const Tensor&, Tensor&) { unsupported(*this, "scatter_add_rows"); }
+Tensor Backend::dropout(const Tensor&, float, uint64_t) { unsupported(*this, "dropout"); }
+Tensor Backend::linear_backward_input(const Tensor&, const Weight&) { unsupported(*this, "linear_backward_input"); }
+void Backend::linear_backward_weight(const Tensor&, const Tensor&, Tensor&) {
+    unsupported(*this, "linear_backward_weight");
+}
+void Backend::sum_rows_into(const Tensor&, Tensor&) { unsupported(*this, "sum_rows_into"); }
+void Backend::embedding_backward(const Tensor&, std::span<const int32_t>, Tensor&) {
+    unsupported(*this, "embedding_backward");
+}
+Tensor Backend::rmsnorm_backward(const Tensor&, const Tensor&, float, const Tensor&, Tensor*) {
+    unsupported(*this, "rmsnorm_backward");
+}
+void Backend::rope_rows(Tensor&, const RopeTable&, const RopeSpan&, const Tensor&, bool) {
+    unsupported(*this, "rope_rows");
+}
+AttentionSaved Backend::attention_train(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                        const AttentionDims&) {
+    unsupported(*this, "attention_train");
+}
+AttentionGrads Backend::attention_train_backward(const Tensor&, const Tensor&, const Tensor&, const AttentionSaved&,
+                                                 const Tensor&, const Tensor&, const AttentionDims&) {
+    unsupported(*this, "attention_train_backward");
+}
+void Backend::mla_split_kv(const Tensor&, const Tensor&, const MlaDims&, Tensor&, Tensor&) {
+    unsupported(*this, "mla_split_kv");
+}
+void Backend::mla_split_kv_backward(const Tensor&, const Tensor&, const MlaDims&, Tensor&, Tensor&) {
+    unsupported(*this, "mla_split_kv_backward");
+}
+Tensor Backend::router_logits(const Tensor& x, const Weight& gate) { return linear(x, gate); }
+RouterOutput Backend::route_from_logits(const Tensor&, const Tensor*, const RouterParams&, Tensor&) {
+    unsupported(*this, "route_from_logits");
+}
+Tensor Backend::route_backward(const Tensor&, const RouterOutput&, const Tensor&, const Tensor*,
+                               const RouterParams&) {
+    unsupported(*this, "route_backward");
+}
+BalanceLossResult Backend::balance_loss(const Tensor&, const Tensor&, int64_t, int64_t, float) {
+    unsupported(*this, "balance_loss");
+}
+std::vector<int64_t> Backend::expert_counts(const Tensor&, int64_t) { unsupported(*this, "expert_counts"); }
+Tensor Backend::swiglu(const Tensor&, const Tensor&) { unsupported(*this, "swiglu"); }
+void Backend::swiglu_backward(const Tensor&, const Tensor&, const Tensor&, Tensor&, Tensor&) {
+    unsupported(*this, "swiglu_backward");
+}
+Tensor Backend::moe_experts_train(const Tensor&, const RouterOutput&, const ExpertSet&, const ExpertLora*) {
+    unsupported(*this, "moe_experts_train");
+}
+Tensor Backend::moe_experts_backward(const Tensor&, const RouterOutput&, const ExpertSet&, const ExpertLora*,
+                                     const Tensor&, Tensor&, ExpertGrads*, ExpertLoraGrads*) {
+    unsupported(*this, "moe_experts_backward");
+}
+CrossEntropyResult Backend::cross_entropy(const Tensor&, const Tensor&, float) { unsupported(*this, "cross_entropy"); }
+double Backend::sum_squares(const Tensor&) { unsupported(*this, "sum_squares"); }
+void Backend::adamw_update(Tensor&, const Tensor&, Tensor&, Tensor&, const AdamWStep&) {
+    unsupported(*this, "adamw_update");
+}
 
 }  // namespace moe

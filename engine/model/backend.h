@@ -18,6 +18,7 @@
 #include "io/model_config.h"
 #include "model/rope_table.h"
 #include "model/tensor.h"
+#include "model/train_types.h"
 
 namespace moe {
 
@@ -132,6 +133,12 @@ public:
     // A weight from host f32 data [rows, cols] (tests, derived weights).
     virtual Weight weight_from_f32(std::span<const float> data, int64_t rows, int64_t cols) = 0;
     virtual ExpertSet make_expert_set(std::vector<FfnWeights> experts) = 0;
+    // Deterministic pseudo-random weights for benchmarks and from-scratch models: uniform in
+    // [-scale, scale) ([center - scale, center + scale) for tensors). The defaults draw on the host
+    // (kernels/counter_rng.h); a GPU backend fills device memory directly.
+    virtual Weight random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale);
+    virtual Tensor random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale);
+    virtual ExpertSet random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale);
 
     // ---- elementwise ------------------------------------------------------------------------
     // y += x (same shape), in place.
@@ -220,6 +227,112 @@ public:
     virtual std::vector<HostTensor> decode_step(const void* owner, int32_t token, int64_t pos,
                                                 const std::function<std::vector<Tensor>()>& body);
     virtual void forget_steps(const void* owner);
+
+    // ---- training (train_types.h) ------------------------------------------------------------
+    // Backward ops sit beside their forwards in each backend's <op> file. Gradient outputs named
+    // d* are ACCUMULATED (+=) into caller-owned F32 tensors; a null pointer skips that gradient.
+    // The defaults (backend.cpp) throw engine.unsupported naming the op and the backend.
+
+    // Weights made from F32 master tensors. CPU: the weight reads the master's memory (no copy);
+    // a GPU backend keeps its own low-precision copy, refreshed by refresh_weight after an update.
+    virtual Weight weight_from_tensor(const Tensor& master);
+    virtual void refresh_weight(const Weight& w, const Tensor& master);
+    // The routed experts of one layer from stacked masters (ExpertGrads' layout): gate/up
+    // [E * inter, hidden], down [E * hidden, inter].
+    virtual ExpertSet expert_set_from_tensors(const Tensor& gate, const Tensor& up, const Tensor& down,
+                                              int64_t n_experts);
+    virtual void refresh_expert_set(const ExpertSet& set, const Tensor& gate, const Tensor& up, const Tensor& down);
+
+    // Elementwise helpers. y += a · x; x *= a; x = 0; rows of x [R, C] picked by idx [n, 1] I32 -> [n, C];
+    // dst[idx[i]] += src[i] (rows); [T, C] -> dropout with a counter-based mask (element i of the
+    // tensor kept with probability 1 - p, scaled by 1/(1-p); the same seed gives the same mask on
+    // every backend, so dropout(dy) is dropout's backward).
+    virtual void scale_add(Tensor& y, const Tensor& x, float a);
+    virtual void scale_inplace(Tensor& x, float a);
+    virtual void zero(Tensor& x);
+    virtual Tensor gather_rows(const Tensor& x, const Tensor& idx);
+    virtual void scatter_add_rows(const Tensor& src, const Tensor& idx, Tensor& dst);
+    virtual Tensor dropout(const Tensor& x, float p, uint64_t seed);
+
+    // linear: dx [T, in] = dy [T, out] · W; dw [out, in] += dyᵀ x; db [1, out] += Σ_t dy.
+    virtual Tensor linear_backward_input(const Tensor& dy, const Weight& w);
+    virtual void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw);
+    virtual void sum_rows_into(const Tensor& dy, Tensor& db);
+    // dtable [vocab, hidden] += scatter of dy [T, hidden] to the rows of `tokens`.
+    virtual void embedding_backward(const Tensor& dy, std::span<const int32_t> tokens, Tensor& dtable);
+
+    // rmsnorm: dx for y = rmsnorm(x, weight, eps) given dy; dweight [1, C] += Σ_t dy ⊙ x̂ (null: frozen).
+    virtual Tensor rmsnorm_backward(const Tensor& x, const Tensor& weight, float eps, const Tensor& dy,
+                                    Tensor* dweight);
+
+    // rope with a position per row (packed samples restart at 0): positions [T, 1] I32. inverse
+    // rotates by −θ, which is rope's backward (the rotation is orthogonal; attention_factor scales both).
+    virtual void rope_rows(Tensor& x, const RopeTable& table, const RopeSpan& span, const Tensor& positions,
+                           bool inverse);
+
+    // Attention over whole sequences: q [T, Hq*dqk], k [T, Hkv*dqk], v [T, Hkv*dv]; row r attends
+    // to rows seg_start[r]..r (seg_start [T, 1] I32, absolute row indices).
+    virtual AttentionSaved attention_train(const Tensor& q, const Tensor& k, const Tensor& v,
+                                           const Tensor& seg_start, const AttentionDims& dims);
+    virtual AttentionGrads attention_train_backward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                    const AttentionSaved& saved, const Tensor& d_out,
+                                                    const Tensor& seg_start, const AttentionDims& dims);
+
+    // MLA's expanded keys/values for attention_train: kv [T, H*(nope+v)] is kv_b's output (per head:
+    // nope then v columns), k_pe [T, rope] the roped shared key part. k [T, H*(nope+rope)] = per
+    // head [k_nope_h ; k_pe], v [T, H*v]. The backward gives dkv and dk_pe (summed over heads).
+    virtual void mla_split_kv(const Tensor& kv, const Tensor& k_pe, const MlaDims& dims, Tensor& k, Tensor& v);
+    virtual void mla_split_kv_backward(const Tensor& dk, const Tensor& dv, const MlaDims& dims, Tensor& dkv,
+                                       Tensor& dk_pe);
+
+    // Router logits [T, E] = x · gateᵀ with f32 activations (selection must not depend on a bf16
+    // rounding of x); the default is linear().
+    virtual Tensor router_logits(const Tensor& x, const Weight& gate);
+    // Router from precomputed f32 logits [T, E]: the same selection and weights as route(), plus
+    // the bias-free scores s [T, E] (sigmoid or softmax) that the balance loss and backward need.
+    virtual RouterOutput route_from_logits(const Tensor& logits, const Tensor* bias, const RouterParams& params,
+                                           Tensor& scores);
+    // d_logits [T, E] from d_weights [T, top_k] (through the normalisation and scaling of the
+    // chosen scores; never through the selection) plus d_scores [T, E] (balance loss; may be null).
+    virtual Tensor route_backward(const Tensor& scores, const RouterOutput& routing, const Tensor& d_weights,
+                                  const Tensor* d_scores, const RouterParams& params);
+    // Sequence-wise balance loss over consecutive blocks of rows_per_sequence rows of scores
+    // [T, E] / expert ids [T, K]: coeff · Σ_b Σ_i f_i P_i, and its gradient w.r.t. the scores.
+    virtual BalanceLossResult balance_loss(const Tensor& scores, const Tensor& expert_ids, int64_t rows_per_sequence,
+                                           int64_t top_k, float coeff);
+    // Expert hits per expert [E] of expert ids [T, K] (host counts; the bias update's load).
+    virtual std::vector<int64_t> expert_counts(const Tensor& expert_ids, int64_t n_experts);
+
+    // SwiGLU pieces: h = silu(g) ⊙ u; backward gives dg, du.
+    virtual Tensor swiglu(const Tensor& g, const Tensor& u);
+    virtual void swiglu_backward(const Tensor& g, const Tensor& u, const Tensor& dh, Tensor& dg, Tensor& du);
+
+    // Routed experts with optional LoRA (null: none), the training forward; same result as
+    // moe_experts without LoRA. Backward recomputes the experts' gate/up products from x and
+    // returns dx; d_weights [T, K] receives ∂/∂(routing weight) (overwritten, not accumulated).
+    virtual Tensor moe_experts_train(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
+                                     const ExpertLora* lora);
+    virtual Tensor moe_experts_backward(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
+                                        const ExpertLora* lora, const Tensor& dy, Tensor& d_weights,
+                                        ExpertGrads* grads, ExpertLoraGrads* lora_grads);
+
+    // Cross-entropy of logits [T, V] against targets [T, 1] I32 (−1: no target), gradient scaled by `scale`.
+    virtual CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, float scale);
+
+    // Optimiser: Σ x² (f64 accumulation) for global-norm clipping; one AdamW update of p with g,
+    // m (exp_avg), v (exp_avg_sq) in place.
+    virtual double sum_squares(const Tensor& x);
+    virtual void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step);
+
+    // ---- device queries (optional) -----------------------------------------------------------
+    // The accelerator this backend computes on: its name and memory, device-wide (other processes
+    // count too, as nvidia-smi shows it). nullopt for a host backend or when the query fails. Any
+    // thread, no synchronisation: telemetry polls it while the model runs.
+    struct DeviceMemory {
+        std::string name;
+        uint64_t free_bytes = 0, total_bytes = 0;
+    };
+    virtual std::optional<DeviceMemory> device_memory() const { return std::nullopt; }
 };
 
 }  // namespace moe

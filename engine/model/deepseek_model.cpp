@@ -1,10 +1,12 @@
 #include "model/deepseek_model.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "model/weight_source.h"
 
 namespace moe {
 
@@ -14,9 +16,12 @@ constexpr float kLatentNormEps = 1e-6f;
 }  // namespace
 
 DeepseekModel::DeepseekModel(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options)
-    : config_(checkpoint.config()),
-      backend_(backend),
-      weights_(load_deepseek_weights(checkpoint, backend)),
+    : DeepseekModel(*std::make_unique<CheckpointSource>(checkpoint, backend), options) {}
+
+DeepseekModel::DeepseekModel(WeightSource& source, const ModelOptions& options)
+    : config_(source.config()),
+      backend_(source.backend()),
+      weights_(load_deepseek_weights(source)),
       rope_(make_rope_table(config_.rope, config_.qk_rope_head_dim)),
       mla_{config_.num_attention_heads, config_.qk_nope_head_dim, config_.qk_rope_head_dim,
            config_.v_head_dim,          config_.kv_lora_rank,     float(config_.softmax_scale())},
@@ -24,13 +29,13 @@ DeepseekModel::DeepseekModel(const Checkpoint& checkpoint, Backend& backend, con
       eps_(float(config_.rms_norm_eps)),
       capacity_(context_capacity(config_, options)) {
     for (size_t i = 0; i < weights_.layers.size(); ++i) caches_.push_back(backend_.alloc(capacity_, mla_.cache_cols()));
-    if (weights_.mtp) mtp_cache_ = backend_.alloc(capacity_, mla_.cache_cols());
+    if (!weights_.mtp.empty()) mtp_cache_ = backend_.alloc(capacity_, mla_.cache_cols());
 
     auto declare = [&](const DecoderLayerWeights& w) {
         if (w.is_moe) trace_.add_layer(w.index, config_.n_routed_experts, w.moe.bias_host);
     };
     for (const auto& w : weights_.layers) declare(w);
-    if (weights_.mtp) declare(weights_.mtp->layer);
+    for (const MtpWeights& m : weights_.mtp) declare(m.layer);
 }
 
 Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos, LogitRows rows) {
@@ -65,7 +70,7 @@ const void* DeepseekModel::step_owner(bool traced) const {
 // (the MTP layer's input) and, when routing is traced, every MoE layer's expert ids and weights.
 Logits DeepseekModel::forward_one(int32_t token, int64_t pos) {
     check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
-    const bool traced = trace_.enabled(), keep_hidden = weights_.mtp.has_value();
+    const bool traced = trace_.enabled(), keep_hidden = !weights_.mtp.empty();
     auto body = [&]() {
         std::vector<std::pair<int64_t, RouterOutput>> routing;
         step_routing_ = &routing;
@@ -157,8 +162,8 @@ Logits DeepseekModel::head_logits(const Tensor& normed, const Weight& head, Logi
 }
 
 Logits DeepseekModel::mtp_forward(std::span<const int32_t> next_tokens, int64_t start_pos) {
-    if (!weights_.mtp) return Model::mtp_forward(next_tokens, start_pos);
-    const MtpWeights& m = *weights_.mtp;
+    if (weights_.mtp.empty()) return Model::mtp_forward(next_tokens, start_pos);
+    const MtpWeights& m = weights_.mtp[0];
     const int64_t n = int64_t(next_tokens.size());
     check_forward_range(start_pos, n, mtp_cached_, capacity_);
     // h_i must come from the latest forward() and still be in the main cache (not rolled back).

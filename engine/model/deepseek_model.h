@@ -14,6 +14,8 @@ namespace moe {
 class DeepseekModel final : public Model {
 public:
     DeepseekModel(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options);
+    // Any weight source (random weights for the benchmark, trainable masters).
+    DeepseekModel(WeightSource& source, const ModelOptions& options);
     ~DeepseekModel() override;
 
     const ModelConfig& config() const override { return config_; }
@@ -23,7 +25,7 @@ public:
     int64_t cached_tokens() const override { return cached_; }
     int64_t max_context() const override { return capacity_; }
 
-    bool has_mtp() const override { return weights_.mtp.has_value(); }
+    bool has_mtp() const override { return !weights_.mtp.empty(); }
     Logits mtp_forward(std::span<const int32_t> next_tokens, int64_t start_pos) override;
     int64_t mtp_cached_tokens() const override { return mtp_cached_; }
 

@@ -50,7 +50,7 @@ struct MtpWeights {
     Tensor hnorm;    // [1, hidden] on the main hidden state
     Weight eh_proj;  // [hidden, 2 * hidden]: columns [0, hidden) embedding, then hidden
     DecoderLayerWeights layer;
-    Weight embed;      // layer's embed_tokens copy, else the main embedding
+    Weight embed;      // the main embedding (shared; a stored copy is an alias of it)
     Tensor head_norm;  // shared_head.norm
     Weight head;       // shared_head.head, else the main lm_head
 };
@@ -60,9 +60,11 @@ struct DeepseekWeights {
     std::vector<DecoderLayerWeights> layers;
     Tensor final_norm;              // [1, hidden]
     Weight lm_head;                 // [vocab, hidden]
-    std::optional<MtpWeights> mtp;  // when num_nextn_predict_layers > 0 and the layer is stored
+    std::vector<MtpWeights> mtp;  // the stored MTP modules, depth order (num_hidden_layers + k)
 };
 
+class WeightSource;
+DeepseekWeights load_deepseek_weights(WeightSource& source);
 DeepseekWeights load_deepseek_weights(const Checkpoint& checkpoint, Backend& backend);
 
 }  // namespace moe

@@ -7,6 +7,7 @@
 #include "io/checkpoint.h"
 #include "model/deepseek_model.h"
 #include "model/qwen2_model.h"
+#include "model/weight_source.h"
 
 namespace moe {
 
@@ -15,15 +16,20 @@ Logits Model::mtp_forward(std::span<const int32_t>, int64_t) {
 }
 
 std::unique_ptr<Model> load_model(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options) {
-    switch (checkpoint.config().arch) {
+    CheckpointSource source(checkpoint, backend);
+    return load_model(source, options);
+}
+
+std::unique_ptr<Model> load_model(WeightSource& source, const ModelOptions& options) {
+    switch (source.config().arch) {
         case Architecture::DeepseekV3:
         case Architecture::DeepseekV2:
-            return std::make_unique<DeepseekModel>(checkpoint, backend, options);
+            return std::make_unique<DeepseekModel>(source, options);
         case Architecture::Qwen2:
-            return std::make_unique<Qwen2Model>(checkpoint, backend, options);
+            return std::make_unique<Qwen2Model>(source, options);
     }
-    throw Error("model.unsupported_architecture", checkpoint.config().source_file,
-                "architecture '" + checkpoint.config().model_type + "' has no model graph");
+    throw Error("model.unsupported_architecture", source.config().source_file,
+                "architecture '" + source.config().model_type + "' has no model graph");
 }
 
 int64_t context_capacity(const ModelConfig& config, const ModelOptions& options) {

@@ -77,6 +77,9 @@ protected:
 
 // Picks the graph by config().arch. Throws "model.unsupported_architecture".
 std::unique_ptr<Model> load_model(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options = {});
+// The same over any weight source (model/weight_source.h): random weights, trainable masters.
+class WeightSource;
+std::unique_ptr<Model> load_model(WeightSource& source, const ModelOptions& options = {});
 
 // ---- helpers for graph implementations ------------------------------------------------------
 // Capacity a model should allocate for its caches.

@@ -1,56 +1,30 @@
 #include "model/qwen2_model.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "model/weight_source.h"
 
 namespace moe {
 
 Qwen2Model::Qwen2Model(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options)
-    : config_(checkpoint.config()),
-      backend_(backend),
+    : Qwen2Model(*std::make_unique<CheckpointSource>(checkpoint, backend), options) {}
+
+Qwen2Model::Qwen2Model(WeightSource& source, const ModelOptions& options)
+    : config_(source.config()),
+      backend_(source.backend()),
+      weights_(load_qwen2_weights(source)),
       rope_(make_rope_table(config_.rope, config_.head_dim)),
       gqa_{config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim, float(config_.softmax_scale())},
       eps_(float(config_.rms_norm_eps)),
       capacity_(context_capacity(config_, options)) {
     rope_.layout = RopeLayout::NeoxHalves;  // Qwen2 weights are in rotate_half layout
-    load_layers(checkpoint);
-}
-
-void Qwen2Model::load_layers(const Checkpoint& ckpt) {
-    const int64_t d = config_.hidden_size, D = config_.head_dim;
-    const int64_t q_out = config_.num_attention_heads * D, kv_out = config_.num_key_value_heads * D;
-    auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
-        return backend_.load_weight(ckpt.matrix(name, rows, cols));
-    };
-    auto vec = [&](const std::string& name, int64_t n) { return backend_.upload(ckpt.vector_f32(name, {n}), 1, n); };
-
-    embed_ = matrix("model.embed_tokens.weight", config_.vocab_size, d);
-    final_norm_ = vec("model.norm.weight", d);
-    const bool tied = config_.tie_word_embeddings && !ckpt.has("lm_head.weight");
-    lm_head_ = tied ? embed_ : matrix("lm_head.weight", config_.vocab_size, d);
-
-    for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
-        const std::string p = "model.layers." + std::to_string(i) + ".";
-        Layer l;
-        l.input_norm = vec(p + "input_layernorm.weight", d);
-        l.post_norm = vec(p + "post_attention_layernorm.weight", d);
-        l.q = matrix(p + "self_attn.q_proj.weight", q_out, d);
-        l.k = matrix(p + "self_attn.k_proj.weight", kv_out, d);
-        l.v = matrix(p + "self_attn.v_proj.weight", kv_out, d);
-        l.o = matrix(p + "self_attn.o_proj.weight", d, q_out);
-        l.q_bias = vec(p + "self_attn.q_proj.bias", q_out);
-        l.k_bias = vec(p + "self_attn.k_proj.bias", kv_out);
-        l.v_bias = vec(p + "self_attn.v_proj.bias", kv_out);
-        l.mlp = FfnWeights{matrix(p + "mlp.gate_proj.weight", config_.intermediate_size, d),
-                           matrix(p + "mlp.up_proj.weight", config_.intermediate_size, d),
-                           matrix(p + "mlp.down_proj.weight", d, config_.intermediate_size)};
-        l.k_cache = backend_.alloc(capacity_, kv_out);
-        l.v_cache = backend_.alloc(capacity_, kv_out);
-        layers_.push_back(std::move(l));
-    }
+    const int64_t kv_out = config_.num_key_value_heads * config_.head_dim;
+    for (size_t i = 0; i < weights_.layers.size(); ++i)
+        caches_.push_back(Cache{backend_.alloc(capacity_, kv_out), backend_.alloc(capacity_, kv_out)});
 }
 
 Logits Qwen2Model::forward(std::span<const int32_t> tokens, int64_t start_pos, LogitRows rows) {
@@ -59,13 +33,13 @@ Logits Qwen2Model::forward(std::span<const int32_t> tokens, int64_t start_pos, L
     cached_ = start_pos;
     if (T == 1) return forward_one(tokens[0], start_pos);
 
-    Tensor h = backend_.embedding(embed_, tokens);
+    Tensor h = backend_.embedding(weights_.embed, tokens);
     Tensor pending;  // the latest FFN output, added to h by the next norm
-    for (Layer& layer : layers_) decoder_layer(h, pending, layer, start_pos);
+    for (size_t i = 0; i < weights_.layers.size(); ++i) decoder_layer(h, pending, weights_.layers[i], caches_[i], start_pos);
     cached_ = start_pos + T;
-    Tensor normed = add_pending_rmsnorm(backend_, h, pending, final_norm_, eps_);
+    Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
     if (rows == LogitRows::Last) normed = backend_.slice_rows(normed, T - 1, 1);
-    return download_logits(backend_, backend_.linear(normed, lm_head_));
+    return download_logits(backend_, backend_.linear(normed, weights_.lm_head));
 }
 
 Qwen2Model::~Qwen2Model() { backend_.forget_steps(this); }
@@ -74,11 +48,11 @@ Qwen2Model::~Qwen2Model() { backend_.forget_steps(this); }
 Logits Qwen2Model::forward_one(int32_t token, int64_t pos) {
     check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
     auto body = [&]() {
-        Tensor h = backend_.embedding(embed_, std::span<const int32_t>(&token, 1));
+        Tensor h = backend_.embedding(weights_.embed, std::span<const int32_t>(&token, 1));
         Tensor pending;
-        for (Layer& layer : layers_) decoder_layer(h, pending, layer, pos);
-        const Tensor normed = add_pending_rmsnorm(backend_, h, pending, final_norm_, eps_);
-        return std::vector<Tensor>{backend_.linear(normed, lm_head_)};
+        for (size_t i = 0; i < weights_.layers.size(); ++i) decoder_layer(h, pending, weights_.layers[i], caches_[i], pos);
+        const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
+        return std::vector<Tensor>{backend_.linear(normed, weights_.lm_head)};
     };
     std::vector<HostTensor> out = backend_.decode_step(this, token, pos, body);
     cached_ = pos + 1;
@@ -90,20 +64,21 @@ void Qwen2Model::truncate(int64_t n) {
     cached_ = std::min(cached_, n);
 }
 
-void Qwen2Model::decoder_layer(Tensor& h, Tensor& pending, Layer& layer, int64_t start_pos) {
-    const Tensor x = add_pending_rmsnorm(backend_, h, pending, layer.input_norm, eps_);  // h += pending
-    const Tensor attn_out = attention(x, layer, start_pos);
-    const Tensor x2 = backend_.add_rmsnorm(h, attn_out, layer.post_norm, eps_);  // h += attn_out
-    pending = backend_.ffn(x2, layer.mlp);
+void Qwen2Model::decoder_layer(Tensor& h, Tensor& pending, const GqaLayerWeights& w, Cache& cache,
+                               int64_t start_pos) {
+    const Tensor x = add_pending_rmsnorm(backend_, h, pending, w.input_norm, eps_);  // h += pending
+    const Tensor attn_out = attention(x, w, cache, start_pos);
+    const Tensor x2 = backend_.add_rmsnorm(h, attn_out, w.post_norm, eps_);  // h += attn_out
+    pending = backend_.ffn(x2, w.mlp);
 }
 
-Tensor Qwen2Model::attention(const Tensor& x, Layer& layer, int64_t start_pos) {
-    const Weight* weights[] = {&layer.q, &layer.k, &layer.v};
-    const Tensor* biases[] = {&layer.q_bias, &layer.k_bias, &layer.v_bias};
+Tensor Qwen2Model::attention(const Tensor& x, const GqaLayerWeights& w, Cache& cache, int64_t start_pos) {
+    const Weight* weights[] = {&w.q, &w.k, &w.v};
+    const Tensor* biases[] = {&w.q_bias, &w.k_bias, &w.v_bias};
     std::vector<Tensor> qkv = backend_.linear_multi(x, weights, biases);
-    const Tensor o = backend_.gqa_attention_from_projections(qkv[0], qkv[1], qkv[2], rope_, layer.k_cache,
-                                                             layer.v_cache, start_pos, gqa_);
-    return backend_.linear(o, layer.o);
+    const Tensor o =
+        backend_.gqa_attention_from_projections(qkv[0], qkv[1], qkv[2], rope_, cache.k, cache.v, start_pos, gqa_);
+    return backend_.linear(o, w.o);
 }
 
 }  // namespace moe

@@ -5,12 +5,15 @@
 #include <vector>
 
 #include "model/model.h"
+#include "model/qwen2_weights.h"
 
 namespace moe {
 
 class Qwen2Model final : public Model {
 public:
     Qwen2Model(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options);
+    // Any weight source (random weights for the benchmark, trainable masters).
+    Qwen2Model(WeightSource& source, const ModelOptions& options);
     ~Qwen2Model() override;
 
     const ModelConfig& config() const override { return config_; }
@@ -21,27 +24,20 @@ public:
     int64_t max_context() const override { return capacity_; }
 
 private:
-    struct Layer {
-        Tensor input_norm, post_norm;   // [1, hidden]
-        Weight q, k, v, o;              // q [Hq*D, hidden], k/v [Hkv*D, hidden], o [hidden, Hq*D]
-        Tensor q_bias, k_bias, v_bias;  // [1, Hq*D], [1, Hkv*D], [1, Hkv*D]
-        FfnWeights mlp;
-        Tensor k_cache, v_cache;  // [capacity, Hkv*D]
+    struct Cache {
+        Tensor k, v;  // [capacity, Hkv*D]
     };
 
-    void load_layers(const Checkpoint& checkpoint);
     // forward() of one token through Backend::decode_step.
     Logits forward_one(int32_t token, int64_t pos);
     // h += pending; h += attn(norm(h)); pending = ffn(norm(h)) (added by the next norm).
-    void decoder_layer(Tensor& h, Tensor& pending, Layer& layer, int64_t start_pos);
-    Tensor attention(const Tensor& x, Layer& layer, int64_t start_pos);
+    void decoder_layer(Tensor& h, Tensor& pending, const GqaLayerWeights& w, Cache& cache, int64_t start_pos);
+    Tensor attention(const Tensor& x, const GqaLayerWeights& w, Cache& cache, int64_t start_pos);
 
     ModelConfig config_;
     Backend& backend_;
-    Weight embed_;
-    Weight lm_head_;
-    Tensor final_norm_;
-    std::vector<Layer> layers_;
+    Qwen2Weights weights_;
+    std::vector<Cache> caches_;
     RopeTable rope_;
     GqaDims gqa_;
     float eps_;

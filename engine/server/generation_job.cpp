@@ -73,7 +73,7 @@ GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) 
     go.max_new_tokens = spec_.max_new_tokens;
     go.eos_token_ids = spec_.model->eos_ids;
     go.ignore_eos = spec_.ignore_eos;
-    go.sample_vocab_limit = int64_t(spec_.model->tokenizer->vocab_size());  // never sample embedding padding
+    go.vocabulary = spec_.model->vocabulary;  // ids without a token are never generated
     go.sampling = spec_.sampling;
     go.on_token = [&](int32_t id) {
         if (produced++ == 0) ttft_ms = ms_since(t0);

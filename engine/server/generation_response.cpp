@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "server/access_log.h"
 #include "server/connection_probe.h"
 #include "server/route_util.h"
 #include "server/sse.h"
@@ -28,6 +29,7 @@ struct StreamState {
 };
 
 std::string render_event(StreamState& s, const GenerationEvent& ev) {
+    if (ev.kind == GenerationEvent::Kind::Done) access_log_tokens(ev.outcome.prompt_tokens, ev.outcome.completion_tokens);
     if (ev.kind == GenerationEvent::Kind::Done && s.job->cancelled()) {
         // Cut short by a server shutdown: say so, rather than end like a complete reply.
         s.finished = true;
@@ -102,6 +104,7 @@ void respond_blocking(ServerCore& core, const httplib::Request& req, httplib::Re
             text.reasoning += ev->delta.reasoning;
             text.content += ev->delta.content;
         } else if (ev->kind == GenerationEvent::Kind::Done) {
+            access_log_tokens(ev->outcome.prompt_tokens, ev->outcome.completion_tokens);
             if (job->cancelled()) return send_error(res, server_stopping_error());
             return send_json(res, 200, full_response(ids, text, ev->outcome));
         } else {
@@ -116,8 +119,10 @@ void respond_with_generation(ServerCore& core, const httplib::Request& req, http
                              GenerationSpec spec, ResponseKind kind, bool stream, bool include_usage) {
     const ResponseIds ids = new_response_ids(kind, spec.model->id);
     auto job = std::make_shared<GenerationJob>(std::move(spec));
+    job->set_label(job_label(req, kind == ResponseKind::Chat ? "chat.completion" : "text_completion", ids.id));
     switch (core.worker.submit(job)) {
-        case GenerationWorker::Submit::Full: return send_error(res, queue_full_error(core.worker.capacity()));
+        case GenerationWorker::Submit::Full:
+            return send_error(res, queue_full_error(core.worker.capacity(), core.worker.retry_after_s()));
         case GenerationWorker::Submit::Stopping: return send_error(res, server_stopping_error());
         case GenerationWorker::Submit::Queued: break;
     }

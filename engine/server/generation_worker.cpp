@@ -1,6 +1,7 @@
 #include "server/generation_worker.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "server/server_stats.h"
 
@@ -13,6 +14,10 @@ ApiError stopping_error() {
     e.code = "server_stopping";
     e.message = "the server is shutting down";
     return e;
+}
+
+double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
 ApiError cancelled_error() {
@@ -38,7 +43,7 @@ GenerationWorker::Submit GenerationWorker::submit(std::shared_ptr<Job> job) {
         std::lock_guard lock(mutex_);
         if (stopping_) return Submit::Stopping;
         if (queue_.size() >= capacity_) return Submit::Full;
-        queue_.push_back(std::move(job));
+        queue_.push_back({std::move(job), Clock::now()});
         publish_queue_length();
     }
     cv_.notify_one();
@@ -50,7 +55,7 @@ void GenerationWorker::cancel(const std::shared_ptr<Job>& job) {
     bool was_queued = false;
     {
         std::lock_guard lock(mutex_);
-        auto it = std::find(queue_.begin(), queue_.end(), job);
+        auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Queued& q) { return q.job == job; });
         if (it != queue_.end()) {
             queue_.erase(it);
             was_queued = true;
@@ -61,7 +66,7 @@ void GenerationWorker::cancel(const std::shared_ptr<Job>& job) {
 }
 
 void GenerationWorker::shutdown() {
-    std::deque<std::shared_ptr<Job>> dropped;
+    std::deque<Queued> dropped;
     {
         std::lock_guard lock(mutex_);
         if (stopping_ && !thread_.joinable()) return;
@@ -70,13 +75,32 @@ void GenerationWorker::shutdown() {
         if (running_) running_->cancel();
     }
     cv_.notify_all();
-    for (auto& job : dropped) job->abandon(stopping_error());
+    for (auto& q : dropped) q.job->abandon(stopping_error());
     if (thread_.joinable()) thread_.join();
 }
 
 size_t GenerationWorker::queued() const {
     std::lock_guard lock(mutex_);
     return queue_.size();
+}
+
+QueueSnapshot GenerationWorker::snapshot() const {
+    const auto now = Clock::now();
+    std::lock_guard lock(mutex_);
+    QueueSnapshot snap;
+    snap.capacity = capacity_;
+    if (running_) snap.running = QueueEntry{running_->label(), 0, ms_between(running_since_, now)};
+    for (const Queued& q : queue_) snap.waiting.push_back(QueueEntry{q.job->label(), ms_between(q.since, now), 0});
+    return snap;
+}
+
+int GenerationWorker::retry_after_s() const {
+    std::lock_guard lock(mutex_);
+    return int(std::clamp(std::ceil(mean_run_s_), 1.0, 60.0));
+}
+
+void GenerationWorker::record_run_time(double seconds) {
+    mean_run_s_ = mean_run_s_ <= 0 ? seconds : 0.8 * mean_run_s_ + 0.2 * seconds;
 }
 
 void GenerationWorker::loop() {
@@ -86,10 +110,11 @@ void GenerationWorker::loop() {
             std::unique_lock lock(mutex_);
             cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (stopping_) return;
-            job = std::move(queue_.front());
+            job = std::move(queue_.front().job);
             queue_.pop_front();
             publish_queue_length();
             running_ = job;
+            running_since_ = Clock::now();
         }
         try {
             if (job->cancelled()) job->abandon(cancelled_error());
@@ -98,6 +123,7 @@ void GenerationWorker::loop() {
             job->abandon(current_exception_error(std::current_exception()));  // ... but the thread must survive
         }
         std::lock_guard lock(mutex_);
+        record_run_time(ms_between(running_since_, Clock::now()) / 1000.0);
         running_.reset();
     }
 }

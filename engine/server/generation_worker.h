@@ -9,11 +9,25 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "server/job.h"
 
 namespace moe::server {
+
+// The queue as GET /workbench/v1/status shows it.
+struct QueueEntry {
+    JobLabel label;
+    double waiting_ms = 0;  // since it was queued
+    double running_ms = 0;  // since it started (the running job only)
+};
+struct QueueSnapshot {
+    size_t capacity = 0;
+    std::optional<QueueEntry> running;
+    std::vector<QueueEntry> waiting;  // FIFO: waiting[0] runs next
+};
 
 class GenerationWorker {
 public:
@@ -32,17 +46,29 @@ public:
 
     size_t queued() const;
     size_t capacity() const { return capacity_; }
+    QueueSnapshot snapshot() const;
+    // The Retry-After a full queue answers with: the recent jobs' mean run time, in whole seconds,
+    // 1..60 (1 before any job ran). A hint: the job running now may end sooner or later.
+    int retry_after_s() const;
 
 private:
+    using Clock = std::chrono::steady_clock;
+    struct Queued {
+        std::shared_ptr<Job> job;
+        Clock::time_point since;
+    };
     void loop();
     void publish_queue_length();  // caller holds mutex_
+    void record_run_time(double seconds);  // caller holds mutex_
 
     WorkerContext ctx_;
     const size_t capacity_;
     mutable std::mutex mutex_;
     std::condition_variable cv_;
-    std::deque<std::shared_ptr<Job>> queue_;
+    std::deque<Queued> queue_;
     std::shared_ptr<Job> running_;
+    Clock::time_point running_since_{};
+    double mean_run_s_ = 0;  // exponential moving average of the jobs' run times; 0 before the first
     bool stopping_ = false;
     std::thread thread_;  // last member: starts after everything it uses exists
 };

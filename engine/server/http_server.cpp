@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 
 #include "core/error.h"
+#include "core/version.h"
+#include "server/access_log.h"
 #include "server/route_util.h"
 #include "server/routes.h"
 #include "server/server_policies.h"
@@ -24,6 +26,16 @@ public:
 };
 
 namespace {
+
+// A path that some route serves with another method: 405, and the methods it takes.
+ApiError method_not_allowed(const httplib::Request& req, const std::string& allow) {
+    ApiError e;
+    e.status = 405;
+    e.type = "invalid_request_error";
+    e.code = "method_not_allowed";
+    e.message = req.path + " takes " + allow + ", not " + req.method + " (see docs/api.md)";
+    return e;
+}
 
 ApiError http_status_error(const httplib::Request& req, int status) {
     ApiError e;
@@ -69,6 +81,11 @@ HttpServer::HttpServer(ServerOptions options)
     register_openai_routes(*http_, *core_);
     register_workbench_routes(*http_, *core_);
     register_model_routes(*http_, *core_);
+    // Training yields to generation: a run is stopped while a generation runs (train_jobs.h).
+    ServerCore* c = core_.get();
+    core_->train = std::make_unique<TrainJobs>(TrainJobsOptions{o.runs_dir, "", o.backend},
+                                               [c] { return c->worker.snapshot().running.has_value(); });
+    register_train_routes(*http_, *core_);
 }
 
 HttpServer::~HttpServer() { stop(); }
@@ -76,6 +93,7 @@ HttpServer::~HttpServer() { stop(); }
 void HttpServer::install_policies() {
     ServerCore& core = *core_;
     http_->set_pre_routing_handler([&core](const httplib::Request& req, httplib::Response& res) {
+        access_log_begin();
         std::optional<ApiError> e = check_host(core, req.get_header_value("Host"));
         if (!e) e = check_auth(core, req.path, req.get_header_value("Authorization"));
         if (!e) return httplib::Server::HandlerResponse::Unhandled;
@@ -84,12 +102,24 @@ void HttpServer::install_policies() {
         return httplib::Server::HandlerResponse::Handled;
     });
     // httplib's own failures (unknown path, oversized or malformed request) get the same JSON errors.
-    const httplib::Server::HandlerWithResponse on_error = [](const httplib::Request& req, httplib::Response& res) {
+    // A known path asked with the wrong method is 405 + Allow rather than httplib's 404.
+    const httplib::Server::HandlerWithResponse on_error = [&core](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty() || res.content_provider_) return httplib::Server::HandlerResponse::Unhandled;
-        send_error(res, http_status_error(req, res.status));
+        const std::string allow = res.status == 404 ? core.routes.allowed_methods(req.path) : "";
+        if (!allow.empty()) {
+            send_error(res, method_not_allowed(req, allow));
+            res.set_header("Allow", allow);
+        } else {
+            send_error(res, http_status_error(req, res.status));
+        }
         return httplib::Server::HandlerResponse::Handled;
     };
     http_->set_error_handler(on_error);
+    // Every response names the server and its version; every request leaves one line in the log file.
+    http_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+        res.set_header("Server", std::string("moe-engine/") + engine_version());
+    });
+    http_->set_logger([](const httplib::Request& req, const httplib::Response& res) { access_log_end(req, res); });
     http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         send_error(res, current_exception_error(ep));
     });

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 
 #include "server/api_error.h"
 
@@ -18,6 +19,14 @@ struct WorkerContext {
     std::chrono::milliseconds token_delay{0};  // test-only throttle (serve --test-token-delay-ms)
 };
 
+// What GET /workbench/v1/status shows of a queued or running job, so that a client can find its
+// request in the queue.
+struct JobLabel {
+    std::string kind;        // "chat.completion" | "text_completion" | "model.load" | "model.unload"
+    std::string id;          // a generation's response id ("chatcmpl-..."); "" for model jobs
+    std::string request_id;  // the client's X-Request-Id header; "" without one
+};
+
 class Job {
 public:
     virtual ~Job() = default;
@@ -30,8 +39,13 @@ public:
     void cancel() { cancelled_.store(true); }
     bool cancelled() const { return cancelled_.load(); }
 
+    // Set before the job is submitted; constant afterwards.
+    void set_label(JobLabel label) { label_ = std::move(label); }
+    const JobLabel& label() const { return label_; }
+
 private:
     std::atomic<bool> cancelled_{false};
+    JobLabel label_;
 };
 
 }  // namespace moe::server

@@ -59,6 +59,7 @@ std::shared_ptr<ModelInfo> describe(const LoadOptions& o, const Model& model, st
         if (layer < c.num_hidden_layers) info->moe_layers.push_back(layer);
     info->top_k = info->moe_layers.empty() ? 0 : c.num_experts_per_tok;
     info->n_experts = info->moe_layers.empty() ? 0 : c.n_routed_experts;
+    info->vocabulary = vocabulary_mask(c, *tok);
     info->tokenizer = std::move(tok);
     return info;
 }
@@ -80,7 +81,8 @@ Json ModelInfo::to_json() const {
                 {"n_routed_experts", n_experts},
                 {"num_experts_per_tok", top_k},
                 {"reasoning", reasoning},
-                {"chat_template", chat_template.has_value()}};
+                {"chat_template", chat_template.has_value()},
+                {"vocabulary", vocabulary_json(vocabulary)}};
 }
 
 ModelRuntime::~ModelRuntime() {
@@ -99,6 +101,12 @@ std::optional<RoutingSnapshot> ModelManager::routing_snapshot() const {
     std::lock_guard lock(mutex_);  // the runtime cannot be destroyed meanwhile
     if (!runtime_) return std::nullopt;
     return runtime_->session.model->routing_trace().snapshot();
+}
+
+std::optional<Backend::DeviceMemory> ModelManager::device_memory() const {
+    std::lock_guard lock(mutex_);  // the runtime cannot be destroyed meanwhile
+    if (!runtime_) return std::nullopt;
+    return runtime_->session.backend->device_memory();
 }
 
 std::shared_ptr<const ModelInfo> ModelManager::unload() {
@@ -122,7 +130,7 @@ void ModelManager::load(const LoadOptions& o, const LoadProgress& progress) {
     const Checkpoint& ck = *rt->session.checkpoint;
     progress("backend", "starting the " + o.backend + " backend",
              Json{{"files", ck.files().size()}, {"tensors", ck.tensors().size()}, {"seconds", seconds_since(t0)}});
-    rt->session.backend = cli::make_backend(o.backend);
+    rt->session.backend = make_backend(o.backend);
     progress("weights", "building the model", Json{{"seconds", seconds_since(t0)}});
     ModelOptions mo;
     mo.max_context = o.max_context;

@@ -18,12 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "template/chat_template.h"
-#include "cli/model_session.h"
 #include "core/strict_json.h"
 #include "generate/generator.h"
+#include "generate/vocabulary.h"
 #include "server/routed_experts.h"
+#include "session/model_session.h"
 #include "telemetry/routing_trace.h"
+#include "template/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moe::server {
@@ -36,6 +37,7 @@ struct ModelInfo {
     std::string backend;         // "cpu" | "cuda": the backend the model runs on
     std::string backend_detail;  // the backend's own description ("cuda: NVIDIA H100 ... (sm_90, ...)")
     std::shared_ptr<const Tokenizer> tokenizer;
+    VocabularyMask vocabulary;          // the ids generations may produce (generate/vocabulary.h)
     std::optional<ChatTemplate> chat_template;
     std::string bos_token, eos_token;
     std::vector<int32_t> eos_ids;       // config's eos_token_ids + the tokenizer's eos
@@ -51,7 +53,7 @@ struct ModelInfo {
 };
 
 struct ModelRuntime {
-    cli::ModelSession session;
+    ModelSession session;
     std::unique_ptr<Generator> generator;
     std::unique_ptr<RoutingRecorder> recorder;
     ~ModelRuntime();  // recorder and generator go before the model they observe
@@ -78,6 +80,9 @@ public:
     std::shared_ptr<const ModelInfo> info() const;
     // Any thread: cumulative routing of the loaded model (nullopt when none is loaded).
     std::optional<RoutingSnapshot> routing_snapshot() const;
+    // Any thread: memory of the accelerator the loaded model runs on (Backend::device_memory;
+    // nullopt without a model or on the CPU backend).
+    std::optional<Backend::DeviceMemory> device_memory() const;
 
     // Worker thread only. load() replaces the current model (it is unloaded first, so its memory is
     // free for the new one). Throws moe::Error; on failure no model is loaded.

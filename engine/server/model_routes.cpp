@@ -85,9 +85,12 @@ void await_model_job(httplib::Response& res, const std::shared_ptr<ModelJob>& jo
     }
 }
 
-void respond_model_job(ServerCore& core, httplib::Response& res, std::shared_ptr<ModelJob> job, bool stream) {
+void respond_model_job(ServerCore& core, const httplib::Request& req, httplib::Response& res,
+                       std::shared_ptr<ModelJob> job, bool stream) {
+    job->set_label(job_label(req, job->action() == ModelJob::Action::Load ? "model.load" : "model.unload"));
     switch (core.worker.submit(job)) {
-        case GenerationWorker::Submit::Full: return send_error(res, queue_full_error(core.worker.capacity()));
+        case GenerationWorker::Submit::Full:
+            return send_error(res, queue_full_error(core.worker.capacity(), core.worker.retry_after_s()));
         case GenerationWorker::Submit::Stopping: return send_error(res, server_stopping_error());
         case GenerationWorker::Submit::Queued: break;
     }
@@ -126,18 +129,20 @@ LoadOptions parse_load(const ServerCore& core, const Json& body, bool& stream) {
 
 void register_model_routes(httplib::Server& http, ServerCore& core) {
     post_route(http, core, "/workbench/v1/models/load",
-               [&core](const httplib::Request&, httplib::Response& res, const std::string& body) {
+               [&core](const httplib::Request& req, httplib::Response& res, const std::string& body) {
                    check_management_allowed(core);
                    bool stream = true;
                    LoadOptions o = parse_load(core, parse_request_body(body), stream);
-                   respond_model_job(core, res, std::make_shared<ModelJob>(ModelJob::Action::Load, std::move(o)), stream);
+                   respond_model_job(core, req, res, std::make_shared<ModelJob>(ModelJob::Action::Load, std::move(o)),
+                                     stream);
                });
     post_route(http, core, "/workbench/v1/models/unload",
-               [&core](const httplib::Request&, httplib::Response& res, const std::string& body) {
+               [&core](const httplib::Request& req, httplib::Response& res, const std::string& body) {
                    check_management_allowed(core);
                    const Json j = body.empty() ? Json::object() : parse_request_body(body);
                    const bool stream = RequestFields(j).boolean("stream").value_or(true);
-                   respond_model_job(core, res, std::make_shared<ModelJob>(ModelJob::Action::Unload, LoadOptions{}), stream);
+                   respond_model_job(core, req, res, std::make_shared<ModelJob>(ModelJob::Action::Unload, LoadOptions{}),
+                                     stream);
                });
 }
 

@@ -11,13 +11,13 @@
 namespace moe::server {
 
 void register_openai_routes(httplib::Server& http, ServerCore& core) {
-    get_route(http, "/v1/models", [&core](const httplib::Request&, httplib::Response& res) {
+    get_route(http, core, "/v1/models", [&core](const httplib::Request&, httplib::Response& res) {
         Json data = Json::array();
         if (auto info = core.models.info()) data.push_back(info->to_json());
         send_json(res, 200, Json{{"object", "list"}, {"data", std::move(data)}});
     });
 
-    get_route(http, R"(/v1/models/(.+))", [&core](const httplib::Request& req, httplib::Response& res) {
+    get_route(http, core, R"(/v1/models/(.+))", [&core](const httplib::Request& req, httplib::Response& res) {
         send_json(res, 200, resolve_model(core, req.matches[1].str())->to_json());
     });
 

@@ -48,13 +48,13 @@ void send_error(httplib::Response& res, const ApiError& error) {
     if (error.status == 413 || error.code == "bad_body") res.set_header("Connection", "close");
 }
 
-ApiError queue_full_error(size_t capacity) {
+ApiError queue_full_error(size_t capacity, int retry_after_s) {
     ApiError e;
     e.status = 503;
     e.code = "queue_full";
     e.message = "the server is busy: " + std::to_string(capacity) +
                 " requests are already waiting for the model; retry after the Retry-After delay";
-    e.retry_after_s = 1;
+    e.retry_after_s = retry_after_s;
     return e;
 }
 
@@ -66,7 +66,14 @@ ApiError server_stopping_error() {
     return e;
 }
 
+JobLabel job_label(const httplib::Request& req, std::string kind, std::string id) {
+    std::string request_id = req.get_header_value("X-Request-Id");
+    if (request_id.size() > 200) request_id.resize(200);
+    return JobLabel{std::move(kind), std::move(id), std::move(request_id)};
+}
+
 void post_route(httplib::Server& http, ServerCore& core, const std::string& path, BodyHandler handler) {
+    core.routes.add("POST", path);
     http.Post(path, [&core, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
                                                            const httplib::ContentReader& reader) {
         try {
@@ -79,7 +86,8 @@ void post_route(httplib::Server& http, ServerCore& core, const std::string& path
     });
 }
 
-void get_route(httplib::Server& http, const std::string& path, GetHandler handler) {
+void get_route(httplib::Server& http, ServerCore& core, const std::string& path, GetHandler handler) {
+    core.routes.add("GET", path);
     http.Get(path, [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
         try {
             handler(req, res);

@@ -20,9 +20,9 @@ namespace moe::server {
 using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
 using GetHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
-// POST route whose body is read up to options.max_body_bytes (413 beyond) before `handler` runs.
+// Both register the route in core.routes too (405 for the other methods). POST route whose body is read up to options.max_body_bytes (413 beyond) before `handler` runs.
 void post_route(httplib::Server& http, ServerCore& core, const std::string& path, BodyHandler handler);
-void get_route(httplib::Server& http, const std::string& path, GetHandler handler);
+void get_route(httplib::Server& http, ServerCore& core, const std::string& path, GetHandler handler);
 
 void send_json(httplib::Response& res, int status, const Json& body);
 void send_error(httplib::Response& res, const ApiError& error);
@@ -38,8 +38,12 @@ bool guarded_step(F&& step) noexcept {
     }
 }
 
-// 503 for a full queue (with Retry-After), and for a server that is shutting down.
-ApiError queue_full_error(size_t capacity);
+// 503 for a full queue (with Retry-After: retry_after_s), and for a server that is shutting down.
+ApiError queue_full_error(size_t capacity, int retry_after_s = 1);
 ApiError server_stopping_error();
+
+// What the queue shows of a request (GET /workbench/v1/status): its kind, response id, and the
+// client's X-Request-Id header (at most 200 bytes kept).
+JobLabel job_label(const httplib::Request& req, std::string kind, std::string id = "");
 
 }  // namespace moe::server

@@ -5,11 +5,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "server/generation_worker.h"
 #include "server/model_manager.h"
+#include "server/route_table.h"
 #include "server/server_stats.h"
+#include "server/train_jobs.h"
 
 namespace moe::server {
 
@@ -25,6 +28,7 @@ struct ServerOptions {
     std::string backend = "auto";           // for models loaded through the API without "backend"
     int64_t max_context = 4096;             // KV-cache capacity for loads without "max_context"
     std::chrono::milliseconds token_delay{0};  // test-only: sleep after each token (makes cancellation observable)
+    std::string runs_dir;                   // fine-tune runs ("" = $XDG_DATA_HOME/moe-workbench/runs)
 };
 
 struct ServerCore {
@@ -36,10 +40,13 @@ struct ServerCore {
     ServerOptions options;
     ModelManager models;
     ServerStats stats;
+    RouteTable routes;  // filled by the route registrations, read by the 405 handler
     std::atomic<bool> stopping{false};
     std::atomic<int> telemetry_streams{0};
     std::atomic<uint64_t> telemetry_seq{0};
-    GenerationWorker worker;  // last: its thread uses everything above
+    GenerationWorker worker;  // its thread uses everything above
+    // Fine-tune runs (child processes); made by `serve` once the core exists, destroyed first.
+    std::unique_ptr<TrainJobs> train;
 };
 
 }  // namespace moe::server

@@ -9,7 +9,6 @@
 #include <thread>
 #include <utility>
 
-#include "server/gpu_memory.h"
 #include "server/model_manager.h"
 #include "server/route_util.h"
 #include "server/server_core.h"
@@ -46,15 +45,15 @@ Json routing_json(const RoutingSnapshot& snap, const ModelInfo& info) {
                 {"layers", std::move(layers)}};
 }
 
-// Process memory, plus the GPU's when the model runs on CUDA (null otherwise, also on a query failure).
-Json memory_json(const ProcessMemory& mem, const ModelInfo* info) {
+// Process memory, plus the device's when the model runs on an accelerator (null otherwise, also on
+// a query failure). used = total - free: device-wide, as nvidia-smi shows it.
+Json memory_json(const ProcessMemory& mem, const std::optional<Backend::DeviceMemory>& device) {
     Json m = {{"rss_bytes", mem.rss_bytes}, {"peak_rss_bytes", mem.peak_rss_bytes},
               {"gpu_used_bytes", nullptr}, {"gpu_total_bytes", nullptr}};
-    if (info && info->backend == "cuda")
-        if (const auto gpu = gpu_memory()) {
-            m["gpu_used_bytes"] = gpu->used_bytes;
-            m["gpu_total_bytes"] = gpu->total_bytes;
-        }
+    if (device) {
+        m["gpu_used_bytes"] = device->total_bytes - device->free_bytes;
+        m["gpu_total_bytes"] = device->total_bytes;
+    }
     return m;
 }
 
@@ -82,7 +81,7 @@ Json telemetry_snapshot(const ModelManager& models, const ServerStats& stats, ui
               {"model", info ? Json(info->id) : Json(nullptr)},
               {"generation", stats.generation_json()},
               {"kv_cache", stats.kv_cache_json()},
-              {"memory", memory_json(mem, info.get())}};
+              {"memory", memory_json(mem, models.device_memory())}};
     j["routing"] = info && routing && info->is_moe() ? routing_json(*routing, *info) : Json(nullptr);
     return j;
 }
@@ -130,7 +129,9 @@ bool telemetry_step(TelemetryState& s, httplib::DataSink& sink) {
         return sink.is_writable();  // notices a client that left between snapshots
     }
     s.next = (s.sent == 0 || s.next + s.interval < now) ? now + s.interval : s.next + s.interval;
-    const std::string ev = sse_event(telemetry_snapshot(s.core.models, s.core.stats, ++s.core.telemetry_seq));
+    Json snap = telemetry_snapshot(s.core.models, s.core.stats, ++s.core.telemetry_seq);
+    snap["training"] = s.core.train ? s.core.train->telemetry() : Json(nullptr);
+    const std::string ev = sse_event(snap);
     if (!sink.write(ev.data(), ev.size())) return false;
     if (++s.sent == s.max_events) {
         s.release();

@@ -9,13 +9,13 @@
 #include <thread>
 #include <unistd.h>
 
-#include "template/chat_template.h"
-#include "cli/model_session.h"
 #include "demo/demo_model.h"
 #include "demo/demo_spec.h"
 #include "demo/embedded_tokenizer.h"
 #include "generate/generator.h"
+#include "session/model_session.h"
 #include "support/test_paths.h"
+#include "template/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moe::test {
@@ -96,7 +96,7 @@ TEST(DemoModel, ConfigSaysUntrainedDeepSeekV3) {
 }
 
 TEST(DemoModel, LoadsOnTheCpuAndDecodesFast) {
-    cli::ModelSession s = cli::open_model(shared_demo_dir(), "cpu", 1024);
+    ModelSession s = open_model(shared_demo_dir(), "cpu", 1024);
     const auto tok = Tokenizer::load(shared_demo_dir());
     const auto tmpl = ChatTemplate::compile(tok->config().chat_template, "chat_template");
     ASSERT_FALSE(tok->config().chat_template.empty());
@@ -106,7 +106,7 @@ TEST(DemoModel, LoadsOnTheCpuAndDecodesFast) {
     GenerationOptions go;
     go.max_new_tokens = 200;
     go.ignore_eos = true;
-    go.sample_vocab_limit = int64_t(tok->vocab_size());
+    go.vocabulary = vocabulary_mask(s.model->config(), *tok);
     go.sampling.seed = 7;
     const GenerationResult r = gen.generate(prompt, go);
     ASSERT_EQ(r.tokens.size(), 200u);
@@ -116,7 +116,7 @@ TEST(DemoModel, LoadsOnTheCpuAndDecodesFast) {
 }
 
 TEST(DemoModel, RoutingSpreadsOverTheExperts) {
-    cli::ModelSession s = cli::open_model(shared_demo_dir(), "cpu", 1024);
+    ModelSession s = open_model(shared_demo_dir(), "cpu", 1024);
     const demo::DemoShape shape;
     RoutingTrace& trace = s.model->routing_trace();
     std::map<int64_t, std::set<std::vector<int32_t>>> expert_sets;  // distinct per-token choices per layer
@@ -133,7 +133,7 @@ TEST(DemoModel, RoutingSpreadsOverTheExperts) {
     GenerationOptions go;
     go.max_new_tokens = 180;
     go.ignore_eos = true;
-    go.sample_vocab_limit = 500;
+    go.vocabulary = vocabulary_mask(s.model->config(), *Tokenizer::load(shared_demo_dir()));
     go.sampling.seed = 11;
     const std::vector<int32_t> prompt = {0, 2, 120, 57, 300, 41, 415, 9, 88, 260, 17, 3, 199, 450, 72, 31, 5, 230, 101, 64};
     gen.generate(prompt, go);  // 20 + 180 - 1 = 199 tokens run through every layer

@@ -55,5 +55,22 @@ TEST(HubMemoryEstimate, FitsComparesWithAvailableMemory) {
     EXPECT_EQ(j["weights_bytes"]["bf16"].get<uint64_t>(), uint64_t(671026419200 + 13463426304) * 2);
 }
 
+// The GPU is the caller's to ask (hub/ includes no device API, tests/architecture checks it): the
+// estimate compares the total with the free memory it is given.
+TEST(HubMemoryEstimate, ComparesWithTheGpuItIsGiven) {
+    const ModelConfig c = config_of(test::kQwen2Distill1p5BConfig);
+    EXPECT_FALSE(estimate_memory(c, 0, 4096).gpu.has_value()) << "no GPU given, none reported";
+    const uint64_t need = estimate_memory(c, 0, 4096).total_bytes;
+    const MemoryEstimate roomy = estimate_memory(c, 0, 4096, GpuDevice{"Test GPU", need, 2 * need});
+    ASSERT_TRUE(roomy.gpu.has_value());
+    EXPECT_TRUE(roomy.gpu->fits);  // exactly enough free memory fits
+    EXPECT_EQ(roomy.gpu->name, "Test GPU");
+    const MemoryEstimate tight = estimate_memory(c, 0, 4096, GpuDevice{"Test GPU", need - 1, 2 * need});
+    EXPECT_FALSE(tight.gpu->fits);
+    const Json j = estimate_to_json(tight);
+    EXPECT_EQ(j["gpu"]["free_bytes"].get<uint64_t>(), need - 1);
+    EXPECT_EQ(j["gpu"]["fits"], false);
+}
+
 }  // namespace
 }  // namespace moe::hub

@@ -10,8 +10,8 @@
 #include <map>
 
 #include "api_client.h"
-#include "cli/model_session.h"
 #include "generate/generator.h"
+#include "session/model_session.h"
 #include "support/test_paths.h"
 #include "tiny_server_suite.h"
 #include "tokenizer/tokenizer.h"
@@ -83,8 +83,8 @@ struct TracedRun {
     std::map<int64_t, std::map<int64_t, LayerRouting>> by_position;  // position -> layer -> routing of that token
 };
 
-TracedRun run_in_process(const std::vector<int32_t>& prompt, int64_t max_new, int64_t vocab_limit) {
-    cli::ModelSession s = cli::open_model(model_dir("deepseek-v3-tiny"), "cpu", 256);
+TracedRun run_in_process(const std::vector<int32_t>& prompt, int64_t max_new, const Tokenizer& tokenizer) {
+    ModelSession s = open_model(model_dir("deepseek-v3-tiny"), "cpu", 256);
     TracedRun run;
     const int id = s.model->routing_trace().add_observer([&run](const ForwardRouting& f, const RoutingTrace&) {
         if (f.mtp) return;
@@ -100,7 +100,7 @@ TracedRun run_in_process(const std::vector<int32_t>& prompt, int64_t max_new, in
     GenerationOptions go;
     go.max_new_tokens = max_new;
     go.ignore_eos = true;
-    go.sample_vocab_limit = vocab_limit;
+    go.vocabulary = vocabulary_mask(s.model->config(), tokenizer);  // as the server does
     go.sampling.temperature = 0;
     run.completion = gen.generate(prompt, go).tokens;
     s.model->routing_trace().remove_observer(id);
@@ -111,7 +111,7 @@ TEST_F(RoutingWeightsTest, CompletionTokensAndWeightsMatchTheModelRunInProcess) 
     const std::vector<int32_t> prompt = {370, 124, 131, 413, 313};
     constexpr int64_t kNew = 12;
     const auto tokenizer = Tokenizer::load(model_dir("deepseek-v3-tiny"));
-    const TracedRun want = run_in_process(prompt, kNew, int64_t(tokenizer->vocab_size()));
+    const TracedRun want = run_in_process(prompt, kNew, *tokenizer);
     ASSERT_EQ(int64_t(want.completion.size()), kNew);
 
     const Reply r = client().post("/v1/completions", {{"prompt", prompt}, {"max_tokens", kNew}, {"ignore_eos", true},

@@ -1,11 +1,8 @@
-// The fp8-e4m3 code nearest to a float (exhaustive over the 256 codes, NaN codes skipped): how the
-// test writers quantise checkpoints. The engine only ever decodes fp8.
+// The test writers quantise checkpoints with the engine's own encoder (core/dtype.h).
 #pragma once
 
-#include <cstdint>
+#include "core/dtype.h"
 
 namespace moe::test {
-
-uint8_t f32_to_fp8_e4m3(float v);
-
+using moe::f32_to_fp8_e4m3;
 }  // namespace moe::test

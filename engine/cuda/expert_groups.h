@@ -1,0 +1,94 @@
+// The (token, expert) slots of one MoE layer grouped by expert, and the GEMMs over the groups
+// (engine/cuda/cuda_moe.cpp: the prefill forward and the training ops). Rows of expert e are the
+// tokens routed to it in token order; each projection of every active expert runs either as ONE
+// pointer-array batched cuBLAS GEMM over padded slots of max_count rows per active expert (padding
+// rows are zero), or, when routing is so uneven that the padding would cost more than the launches
+// it saves, as one GEMM per active expert over its exact rows (use_padded_slots). Experts without
+// a token take part in no GEMM, so their gradients stay exactly as they were.
+#pragma once
+
+#include <cublas_v2.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "cuda/cuda_context.h"
+
+namespace moe::cuda {
+
+// Padded slots or exact rows? A cuBLAS GEMM of one expert with few rows takes ~7.5 µs whatever its
+// rows (H100, Nsight Compute, Moonlight prefill 512: 3,300 of them were 25 of the 35 ms), so padding
+// wins until its extra rows cost more than those launches; rows are costed at ~500 TFLOP/s. The
+// padded scratch (~26 KB per Moonlight row in prefill) is capped at max(4N, 16384) rows.
+bool use_padded_slots(int64_t n_active, int64_t max_count, int64_t N, int64_t H, int64_t I);
+
+struct ExpertGroups {
+    int64_t T = 0, K = 0, E = 0, N = 0;  // N = T·K slots; slot t·K + k is token t's k-th choice
+    int64_t P = 0;                       // grouped rows, padding included
+    int64_t max_count = 0;
+    bool padded = false;
+    std::vector<int64_t> count, offset;  // [E]: rows routed to expert e, and its first row
+    std::vector<int64_t> active;         // experts with at least one row, ascending
+    std::vector<int32_t> token_of;       // [P] the token of each row, −1 on padding
+    std::vector<int32_t> slot_of_row;    // [P] the slot of each row, −1 on padding
+    std::vector<int32_t> row_of_slot;    // [N] the row of each slot
+};
+// ids [T, K] (host). Throws engine.invalid_argument naming an id outside [0, E).
+ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E, int64_t H, int64_t I);
+
+// Host bytes that reach the device in ONE copy: an op's row maps and GEMM pointer tables, sent
+// right after the expert ids were read (the stream is idle then, so the pageable copy costs no
+// extra wait).
+class Staging {
+public:
+    // Appends `bytes` at an 8-byte-aligned offset, which it returns.
+    size_t add(const void* data, size_t bytes);
+    template <class T>
+    size_t add(const std::vector<T>& v) { return add(v.data(), v.size() * sizeof(T)); }
+    // Copies everything into `dst` (allocated here, freed in stream order with it); returns its base.
+    const unsigned char* upload(DeviceContext& ctx, std::unique_ptr<Scratch>& dst) const;
+
+private:
+    std::vector<unsigned char> bytes_;
+};
+
+// An operand of a grouped GEMM: expert e's matrix, whose first row is the group's row `row0`,
+// starts at base + e · per_expert + row0 · per_row (bytes); ld in elements.
+struct GroupOperand {
+    const void* base = nullptr;
+    int64_t per_expert = 0;
+    int64_t per_row = 0;
+    int64_t ld = 0;
+};
+inline constexpr int64_t kGroupRows = -1;  // as n or k of a GroupGemm: the expert's rows
+// C_e = alpha op(A_e) op(B_e) + beta C_e for every active expert e, A and B bf16, in cuBLAS's
+// column-major terms (gemm.h).
+struct GroupGemm {
+    cublasOperation_t ta = CUBLAS_OP_N, tb = CUBLAS_OP_N;
+    int64_t m = 0, n = 0, k = 0;
+    float alpha = 1.0f, beta = 0.0f;
+    GroupOperand a, b, c;
+    cudaDataType_t c_type = CUDA_R_32F;
+};
+
+class GroupedGemms {
+public:
+    explicit GroupedGemms(const ExpertGroups& groups) : g_(groups) {}
+    // Registers a GEMM (padded groups: its pointer tables go into `staging` now); returns its handle.
+    int add(const GroupGemm& gemm, Staging& staging);
+    // Runs GEMM i; `device_staging` is what staging.upload returned.
+    void run(cublasHandle_t h, int i, const unsigned char* device_staging) const;
+
+private:
+    struct Entry {
+        GroupGemm gemm;
+        size_t table = 0;  // offset of [A pointers | B pointers | C pointers] in the staging
+    };
+    const ExpertGroups& g_;
+    std::vector<Entry> entries_;
+};
+
+}  // namespace moe::cuda

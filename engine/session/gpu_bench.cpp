@@ -1,0 +1,39 @@
+#include "session/gpu_bench.h"
+
+#include "core/error.h"
+#include "session/accelerator.h"
+
+#ifdef MOE_HAVE_CUDA
+#include "cuda/bench/bench_runner.h"
+#include "cuda/bench/bench_shapes.h"
+#endif
+
+namespace moe {
+
+std::vector<std::string> gpu_bench_shape_names() {
+#ifdef MOE_HAVE_CUDA
+    return bench::builtin_shape_names();
+#else
+    return {};
+#endif
+}
+
+Json run_gpu_bench(const GpuBenchRequest& r) {
+#ifndef MOE_HAVE_CUDA
+    (void)r;
+    throw Error("backend.unavailable", "", "bench measures the CUDA backend, and this build has none (no nvcc at build time)");
+#else
+    const std::string reason = gpu_unavailable_reason();
+    if (!reason.empty()) throw Error("backend.unavailable", "", "bench needs a CUDA GPU: " + reason);
+    bench::BenchOptions o;
+    o.shapes = r.shapes;
+    o.model_dirs = r.model_dirs;
+    o.prefill_tokens = r.prefill_tokens;
+    o.decode_contexts = r.decode_contexts;
+    o.decode_tokens = r.decode_tokens;
+    o.repeats = r.repeats;
+    return bench::run_bench(o);
+#endif
+}
+
+}  // namespace moe

@@ -1,0 +1,30 @@
+// `moe-engine bench` reaches the CUDA benchmark (engine/cuda/bench/) through here, so that cli/
+// includes no CUDA header (tests/architecture checks it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/strict_json.h"
+
+namespace moe {
+
+// The benchmark's options (engine/cuda/bench/bench_runner.h, BenchOptions), with the same defaults.
+struct GpuBenchRequest {
+    std::vector<std::string> shapes;          // built-in names
+    std::vector<std::string> model_dirs;      // local checkpoints (config.json only)
+    std::vector<int64_t> prefill_tokens = {512, 2048};
+    std::vector<int64_t> decode_contexts = {512, 4096};
+    int64_t decode_tokens = 128;
+    int repeats = 5;                          // timed repetitions (median) after one warm-up
+};
+
+// The built-in shape names (empty in a build without CUDA).
+std::vector<std::string> gpu_bench_shape_names();
+
+// Runs the benchmark (its table goes to stdout as it runs) and returns the JSON report.
+// Throws moe::Error("backend.unavailable") without a usable CUDA GPU or in a build without CUDA.
+Json run_gpu_bench(const GpuBenchRequest& request);
+
+}  // namespace moe

@@ -1,0 +1,153 @@
+#include "train/trainable_source.h"
+
+#include <cmath>
+#include <tuple>
+
+#include "core/error.h"
+#include "counter_rng.h"
+#include "io/checkpoint.h"
+
+namespace moe::train {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+}  // namespace
+
+bool LoraSpec::applies_to(const std::string& name) const {
+    if (rank <= 0 || !ends_with(name, ".weight")) return false;
+    const bool routed = contains(name, ".mlp.experts.");
+    const bool shared = contains(name, ".mlp.shared_experts.");
+    const bool attention = contains(name, ".self_attn.") && !ends_with(name, "layernorm.weight");
+    const bool dense_mlp = contains(name, ".mlp.") && !routed && !shared && !contains(name, ".mlp.gate.");
+    for (const std::string& t : targets) {
+        if ((t == "attention" && attention) || (t == "experts" && routed) || (t == "shared_experts" && shared) ||
+            (t == "mlp" && dense_mlp))
+            return true;
+        if (!routed && contains(name, "." + t + ".weight")) return true;
+    }
+    return false;
+}
+
+std::vector<float> random_init_values(const std::string& name, int64_t rows, int64_t cols, uint64_t seed) {
+    const RandomInit init = random_init_scale(name, cols);
+    const uint64_t s = tensor_seed(seed, name);
+    std::vector<float> v(size_t(rows * cols));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = init.center + init.scale * (2.0f * rng::uniform(s, i) - 1.0f);
+    return v;
+}
+
+TrainableSource::TrainableSource(TrainableSpec spec, ParameterStore& params)
+    : spec_(std::move(spec)),
+      config_(spec_.checkpoint ? spec_.checkpoint->config() : spec_.config),
+      params_(params),
+      lora_seed_(spec_.lora.seed) {}
+
+bool TrainableSource::has(const std::string& name) const {
+    if (spec_.checkpoint) return spec_.checkpoint->has(name);
+    if (name == "lm_head.weight") return !config_.tie_word_embeddings;
+    if (ends_with(name, "embed_tokens.weight")) return name == "model.embed_tokens.weight";
+    // From scratch the MTP modules share the main lm_head (export writes shared_head.head as a copy).
+    return !ends_with(name, "shared_head.head.weight");
+}
+
+std::vector<float> TrainableSource::values(const std::string& name, int64_t rows, int64_t cols) const {
+    if (spec_.checkpoint) {
+        if (rows == 1) return spec_.checkpoint->vector_f32(name, {cols});
+        return spec_.checkpoint->matrix(name, rows, cols).to_f32();
+    }
+    return random_init_values(name, rows, cols, spec_.init_seed);
+}
+
+Weight TrainableSource::frozen_matrix(const std::string& name, int64_t rows, int64_t cols) {
+    Backend& be = params_.backend();
+    if (spec_.checkpoint) return be.load_weight(spec_.checkpoint->matrix(name, rows, cols));
+    return be.random_weight(rows, cols, tensor_seed(spec_.init_seed, name), random_init_scale(name, cols).scale);
+}
+
+Weight TrainableSource::matrix(const std::string& name, int64_t rows, int64_t cols) {
+    Weight w;
+    if (spec_.trainable(name))
+        w = params_.add_matrix(name, params_.backend().upload(values(name, rows, cols), rows, cols)).weight;
+    else
+        w = frozen_matrix(name, rows, cols);
+    if (spec_.lora.applies_to(name)) attach_lora(name, w, rows, cols);
+    return w;
+}
+
+// PEFT's initialisation: A uniform in ±1/sqrt(in) (kaiming-uniform with a = sqrt(5)), B zero, so
+// the adapted model starts equal to the base.
+void TrainableSource::attach_lora(const std::string& name, const Weight& base, int64_t rows, int64_t cols) {
+    Backend& be = params_.backend();
+    const int64_t r = spec_.lora.rank;
+    const std::string module = name.substr(0, name.size() - std::string(".weight").size());
+    Tensor a = be.random_tensor(r, cols, tensor_seed(spec_.lora.seed, module), 0.0f, 1.0f / std::sqrt(float(cols)));
+    Tensor b = be.alloc(rows, r);
+    params_.add_lora(module, base, std::move(a), std::move(b), spec_.lora.scale(), spec_.lora.dropout, ++lora_seed_);
+}
+
+Tensor TrainableSource::vector(const std::string& name, int64_t n) {
+    Tensor t = params_.backend().upload(values(name, 1, n), 1, n);
+    if (!spec_.trainable(name)) return t;
+    return params_.add_vector(name, std::move(t)).value;
+}
+
+ExpertSet TrainableSource::experts(const std::string& prefix, int64_t E, int64_t inter, int64_t hidden) {
+    Backend& be = params_.backend();
+    ExpertSet set;
+    if (spec_.trainable(prefix + "0.gate_proj.weight")) {
+        std::vector<float> gate, up, down;
+        for (int64_t e = 0; e < E; ++e) {
+            const std::string p = prefix + std::to_string(e);
+            for (auto [dst, proj, rows, cols] : {std::tuple{&gate, ".gate_proj.weight", inter, hidden},
+                                                 std::tuple{&up, ".up_proj.weight", inter, hidden},
+                                                 std::tuple{&down, ".down_proj.weight", hidden, inter}}) {
+                const std::vector<float> v = values(p + proj, rows, cols);
+                dst->insert(dst->end(), v.begin(), v.end());
+            }
+        }
+        set = params_.add_experts(prefix, be.upload(gate, E * inter, hidden), be.upload(up, E * inter, hidden),
+                                  be.upload(down, E * hidden, inter), E);
+    } else if (spec_.checkpoint) {
+        set = CheckpointSource(*spec_.checkpoint, be).experts(prefix, E, inter, hidden);
+    } else {
+        set = be.random_expert_set(E, hidden, inter, tensor_seed(spec_.init_seed, prefix), std::sqrt(3.0f / float(hidden)));
+    }
+    if (spec_.lora.applies_to(prefix + "0.gate_proj.weight")) attach_expert_lora(prefix, set, E, inter, hidden);
+    return set;
+}
+
+void TrainableSource::attach_expert_lora(const std::string& prefix, const ExpertSet& set, int64_t E, int64_t inter,
+                                         int64_t hidden) {
+    Backend& be = params_.backend();
+    const int64_t r = spec_.lora.rank;
+    ExpertLora l;
+    l.rank = r;
+    auto make = [&](const char* proj, int64_t out, int64_t in) {
+        const std::string module = prefix + proj;
+        return LoraWeights{be.random_tensor(E * r, in, tensor_seed(spec_.lora.seed, module), 0.0f, 1.0f / std::sqrt(float(in))),
+                           be.alloc(E * out, r), spec_.lora.scale(), spec_.lora.dropout, ++lora_seed_};
+    };
+    l.gate = make("gate", inter, hidden);
+    l.up = make("up", inter, hidden);
+    l.down = make("down", hidden, inter);
+    params_.add_expert_lora(prefix, set, l);
+}
+
+std::vector<float> TrainableSource::routing_bias(const std::string& name, int64_t n) {
+    if (spec_.checkpoint) return CheckpointSource(*spec_.checkpoint, params_.backend()).routing_bias(name, n);
+    return std::vector<float>(size_t(n), 0.0f);  // DeepSeek starts the correction bias at zero
+}
+
+Weight TrainableSource::alias(const std::string& name, const std::string& first, const Weight& w) {
+    if (params_.find(first)) params_.add_alias(first, name);
+    return w;
+}
+
+int64_t TrainableSource::mtp_layers() const {
+    return spec_.checkpoint ? spec_.checkpoint->num_mtp_layers() : config_.num_nextn_predict_layers;
+}
+
+}  // namespace moe::train

@@ -1,0 +1,66 @@
+// Optimiser kernels: grid-stride loops over flat f32 arrays (parameters of any size).
+#include "common.cuh"
+#include "optimizer.h"
+
+namespace moe::kernels {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kMaxBlocks = 1024;
+
+__global__ void __launch_bounds__(kThreads) sum_squares_kernel(const float* __restrict__ x, int64_t n, double* partials) {
+    pdl_begin();
+    __shared__ double red[kThreads / 32];
+    double s = 0.0;
+    for (int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x; i < n; i += int64_t(gridDim.x) * kThreads) {
+        const double v = x[i];
+        s += v * v;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(kFullMask, s, o);
+    if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = s;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double total = 0.0;
+        for (int w = 0; w < kThreads / 32; ++w) total += red[w];
+        partials[blockIdx.x] = total;
+    }
+}
+
+__global__ void adamw_kernel(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
+                             float* __restrict__ v, int64_t n, AdamWArgs a) {
+    pdl_begin();
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+        const float gi = g[i] * a.grad_scale;
+        float pi = p[i] * a.decay;
+        const float mi = m[i] + (gi - m[i]) * (1.0f - a.beta1);
+        const float vi = v[i] * a.beta2 + (1.0f - a.beta2) * gi * gi;
+        pi -= a.step_size * mi / (sqrtf(vi) / a.bc2_sqrt + a.eps);
+        p[i] = pi;
+        m[i] = mi;
+        v[i] = vi;
+    }
+}
+
+}  // namespace
+
+int sum_squares_blocks(int64_t n) {
+    const int64_t b = (n + int64_t(kThreads) * 8 - 1) / (int64_t(kThreads) * 8);
+    return int(b < 1 ? 1 : (b > kMaxBlocks ? kMaxBlocks : b));
+}
+
+cudaError_t sum_squares_partials(const float* x, int64_t n, double* partials, cudaStream_t stream) {
+    MOE_PREFER_SHARED((sum_squares_kernel));
+    MOE_LAUNCH((sum_squares_kernel), unsigned(sum_squares_blocks(n)), kThreads, 0, stream, x, n, partials);
+    return cudaGetLastError();
+}
+
+cudaError_t adamw_f32(float* p, const float* g, float* m, float* v, int64_t n, const AdamWArgs& a, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    const int64_t blocks = (n + 255) / 256 < 8192 ? (n + 255) / 256 : 8192;
+    MOE_PREFER_SHARED((adamw_kernel));
+    MOE_LAUNCH((adamw_kernel), unsigned(blocks), 256, 0, stream, p, g, m, v, n, a);
+    return cudaGetLastError();
+}
+
+}  // namespace moe::kernels
