@@ -255,7 +255,10 @@ Json TrainingRun::evaluate() {
         domains[data_->domain_names()[size_t(d)]] =
             Json{{"loss", loss}, {"ppl", std::exp(loss)}, {"tokens", n}, {"load", load}};
     }
-    return Json{{"event", "eval"}, {"step", step()}, {"domains", domains}};
+    // The routing bias the loads were measured with: the eval before step 1 is the model's own.
+    Json bias = Json::object();
+    for (const RoutingBiasRef& ref : graph_->routing_biases()) bias[std::to_string(ref.layer)] = *ref.host;
+    return Json{{"event", "eval"}, {"step", step()}, {"domains", domains}, {"routing_bias", bias}};
 }
 
 std::string TrainingRun::save_checkpoint() {
@@ -355,6 +358,8 @@ Json TrainingRun::run(RunControl& ctl) {
     bool announced_pause = false;
     const auto started = Clock::now();
     const int64_t first = step();
+    // The model as it was before any step: what the run's losses and expert loads are compared with.
+    if (first == 0 && config_.eval_interval > 0) emit(evaluate(), true);
     while (step() < config_.schedule.steps) {
         if (ctl.cancel) {
             state_ = "cancelled";

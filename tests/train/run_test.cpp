@@ -86,8 +86,16 @@ TEST(TrainRun, LoraLossGoesDownAndEverythingIsReported) {
         EXPECT_TRUE(s["layers"].contains("1") && s["layers"]["1"]["load"].size() == 16u);
     }
     const std::vector<Json> evals = of_kind(ev, "eval");
-    ASSERT_FALSE(evals.empty());
-    EXPECT_TRUE(evals.back()["domains"].contains("prose"));
+    ASSERT_EQ(evals.size(), 4u) << "before step 1, at steps 3 and 6, and at the last step";
+    EXPECT_EQ(evals.front()["step"], 0) << "the model the run started from is evaluated first";
+    EXPECT_EQ(evals[1]["step"], 3);
+    for (const Json& e : evals) {
+        EXPECT_TRUE(e["domains"].contains("prose"));
+        EXPECT_EQ(e["domains"]["prose"]["load"]["1"].size(), 16u);
+        ASSERT_EQ(e["routing_bias"]["1"].size(), 16u) << "the routing bias the loads were measured with";
+    }
+    // LoRA leaves the bias to the balancer (γ = 1e-3 here): it moved from the checkpoint's by then
+    EXPECT_NE(evals.front()["routing_bias"]["1"], evals.back()["routing_bias"]["1"]);
     EXPECT_EQ(of_kind(ev, "done").size(), 1u);
     EXPECT_EQ(list_checkpoints(tmp.file("run")).size(), 2u) << "keep-last-2";
     // the history on disk has every step and eval
