@@ -3,6 +3,8 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QGridLayout>
+#include <QLabel>
+#include <QResizeEvent>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -26,6 +28,47 @@ CoalescedPlot::CoalescedPlot(QWidget* parent) : QWidget(parent), plot_(new QCust
         laid_out_size_ = size;
         plot_->replot(QCustomPlot::rpQueuedReplot);
     });
+    empty_label_ = new QLabel(plot_);
+    empty_label_->setObjectName(QStringLiteral("plotEmptyMessage"));
+    empty_label_->setWordWrap(true);
+    empty_label_->setAlignment(Qt::AlignCenter);
+    empty_label_->setStyleSheet(QStringLiteral(
+        "QLabel { background: palette(window); color: palette(window-text); border: 1px solid palette(mid);"
+        " border-radius: 4px; padding: 12px; }"));
+    empty_label_->hide();
+    plot_->installEventFilter(this);
+}
+
+void CoalescedPlot::setEmptyMessage(const QString& message) {
+    if (message == empty_message_) return;
+    empty_message_ = message;
+    empty_label_->setText(message);
+    empty_label_->setVisible(!message.isEmpty());
+    placeEmptyLabel();
+    markDirty();
+}
+
+bool CoalescedPlot::isShowingEmptyMessage() const { return !empty_message_.isEmpty() && !empty_label_->isHidden(); }
+
+void CoalescedPlot::placeEmptyLabel() {
+    if (empty_message_.isEmpty()) return;
+    const QRect area = plot_->rect();
+    const int width = std::min(area.width() - 20, 460);
+    empty_label_->setFixedWidth(std::max(width, 120));
+    empty_label_->adjustSize();
+    empty_label_->move(area.center() - QPoint(empty_label_->width() / 2, empty_label_->height() / 2));
+    empty_label_->raise();
+}
+
+void CoalescedPlot::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    placeEmptyLabel();
+    markDirty();
+}
+
+bool CoalescedPlot::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == plot_ && event->type() == QEvent::Resize) placeEmptyLabel();
+    return QWidget::eventFilter(watched, event);
 }
 
 CoalescedPlot::~CoalescedPlot() = default;

@@ -1,7 +1,6 @@
 #include "heatmap_widget.h"
 
 #include <QGridLayout>
-#include <QLabel>
 #include <QMouseEvent>
 #include <QScrollBar>
 #include <QToolTip>
@@ -78,47 +77,16 @@ HeatmapWidget::HeatmapWidget(Palette palette, QWidget* parent) : CoalescedPlot(p
         if (columnsThatFit(size.width()) != visible_cols_ || rowLabelStep(size.height()) != row_label_step_) markDirty();
     });
 
-    empty_label_ = new QLabel(p);
-    empty_label_->setObjectName(QStringLiteral("heatmapEmptyMessage"));
-    empty_label_->setWordWrap(true);
-    empty_label_->setAlignment(Qt::AlignCenter);
-    empty_label_->setStyleSheet(QStringLiteral(
-        "QLabel { background: palette(window); color: palette(window-text); border: 1px solid palette(mid);"
-        " border-radius: 4px; padding: 12px; }"));
-    empty_label_->hide();
     p->installEventFilter(this);
     markDirty();
 }
 
-void HeatmapWidget::setEmptyMessage(const QString& message) {
-    if (message == empty_message_) return;
-    empty_message_ = message;
-    empty_label_->setText(message);
-    empty_label_->setVisible(!message.isEmpty());
-    placeEmptyLabel();
-    markDirty();
-}
-
-bool HeatmapWidget::isShowingEmptyMessage() const { return !empty_message_.isEmpty() && !empty_label_->isHidden(); }
-
-void HeatmapWidget::placeEmptyLabel() {
-    if (empty_message_.isEmpty()) return;
-    const QRect area = plot()->rect();
-    const int width = std::min(area.width() - 20, 460);
-    empty_label_->setFixedWidth(std::max(width, 120));
-    empty_label_->adjustSize();
-    empty_label_->move(area.center() - QPoint(empty_label_->width() / 2, empty_label_->height() / 2));
-    empty_label_->raise();
-}
-
-void HeatmapWidget::resizeEvent(QResizeEvent* event) {
-    CoalescedPlot::resizeEvent(event);
-    placeEmptyLabel();
+void HeatmapWidget::setMinimumCellWidth(int px) {
+    min_cell_px_ = std::max(0, px);
     markDirty();
 }
 
 bool HeatmapWidget::eventFilter(QObject* watched, QEvent* event) {
-    if (watched == plot() && event->type() == QEvent::Resize) placeEmptyLabel();
     // The wheel pans across columns that do not fit (the plot itself does not zoom).
     if (watched == plot() && event->type() == QEvent::Wheel && col_bar_->isVisible()) {
         const auto* wheel = static_cast<QWheelEvent*>(event);
@@ -138,8 +106,9 @@ void HeatmapWidget::scrollToColumn(int col) {
 
 int HeatmapWidget::columnsThatFit(int axis_width_px) const {
     const int cols = std::max(data_.cols, 1);
+    if (min_cell_px_ == 0) return cols;
     if (axis_width_px <= 1) axis_width_px = plot()->width() - kAxisMarginGuessPx;  // not laid out yet
-    return std::clamp(axis_width_px / kMinCellWidthPx, 1, cols);
+    return std::clamp(axis_width_px / min_cell_px_, 1, cols);
 }
 
 int HeatmapWidget::rowLabelStep(int axis_height_px) const {
@@ -161,7 +130,8 @@ void HeatmapWidget::showColumns(int visible) {
         col_bar_->setValue(first_col_);
     }
     if (!exporting_) col_bar_->setVisible(visible_cols_ < cols);
-    plot()->xAxis->setRange(first_col_ - 0.5, first_col_ + visible_cols_ - 0.5);
+    const double origin = data_.col_origin;
+    plot()->xAxis->setRange(origin + first_col_ - 0.5, origin + first_col_ + visible_cols_ - 0.5);
 }
 
 void HeatmapWidget::beginExport() {
@@ -231,10 +201,11 @@ void HeatmapWidget::applyData() {
     applied_rect_size_ = plot()->axisRect()->rect().size();
     applyAxes();
     applyViewport();
-    color_map_->setVisible(empty_message_.isEmpty());
+    color_map_->setVisible(emptyMessage().isEmpty());
     QCPColorMapData* cells = color_map_->data();
     cells->setSize(data_.cols, data_.rows);
-    cells->setRange(QCPRange(0, std::max(data_.cols - 1, 0)), QCPRange(0, std::max(data_.rows - 1, 0)));
+    const double origin = data_.col_origin;
+    cells->setRange(QCPRange(origin, origin + std::max(data_.cols - 1, 0)), QCPRange(0, std::max(data_.rows - 1, 0)));
     for (int r = 0; r < data_.rows; ++r) {
         const double sum = row_normalised_ ? rowSum(r) : 1.0;
         for (int c = 0; c < data_.cols; ++c) {
@@ -294,7 +265,7 @@ void HeatmapWidget::applyColourRange() {
 QString HeatmapWidget::describeCell(int row, int col) const {
     const QString where = QStringLiteral("%1 %2 · %3 %4")
                               .arg(data_.row_title, data_.rowLabel(row), data_.col_title)
-                              .arg(col);
+                              .arg(col + data_.col_origin);
     const double raw = data_.at(row, col);
     QString text = where + QStringLiteral(": ") + formatValue(raw);
     if (std::isnan(raw)) return text;
@@ -311,7 +282,7 @@ bool HeatmapWidget::cellAt(const QPointF& pixel, int* row, int* col) const {
     if (data_.rows == 0 || data_.cols == 0) return false;
     double key = 0, value = 0;
     color_map_->pixelsToCoords(pixel, key, value);
-    const int c = int(std::lround(key));
+    const int c = int(std::lround(key)) - data_.col_origin;
     const int r = int(std::lround(value));
     if (c < 0 || c >= data_.cols || r < 0 || r >= data_.rows) return false;
     *row = r;
@@ -334,7 +305,7 @@ bool HeatmapWidget::saveCsv(const QString& path, QString* error) {
     CsvTable table;
     table.header << (data_.row_title.isEmpty() ? QStringLiteral("row") : data_.row_title);
     for (int c = 0; c < data_.cols; ++c)
-        table.header << QStringLiteral("%1 %2").arg(data_.col_title.isEmpty() ? QStringLiteral("col") : data_.col_title).arg(c);
+        table.header << QStringLiteral("%1 %2").arg(data_.col_title.isEmpty() ? QStringLiteral("col") : data_.col_title).arg(c + data_.col_origin);
     for (int r = 0; r < data_.rows; ++r) {
         QStringList line{data_.rowLabel(r)};
         const double sum = row_normalised_ ? rowSum(r) : 1.0;

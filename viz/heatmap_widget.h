@@ -6,7 +6,8 @@
 // Columns never get narrower than kMinCellWidthPx: when they do not all fit, the plot shows as many
 // as fit and a scroll bar under it (or the mouse wheel) pans across the rest, so 256 experts in a
 // narrow dock scroll instead of squashing into slivers. Column ticks are whole numbers
-// (IndexTicker). setEmptyMessage() replaces the grid by a sentence saying why there is nothing to show.
+// (IndexTicker); a grid whose columns are not numbered from 0 (training steps from 1) sets
+// HeatmapData::col_origin. setEmptyMessage() replaces the grid by a sentence saying why it is empty.
 #pragma once
 
 #include <QSize>
@@ -17,7 +18,6 @@
 class QCPColorMap;
 class QCPColorScale;
 class QCPRange;
-class QLabel;
 class QMouseEvent;
 class QScrollBar;
 
@@ -57,13 +57,11 @@ public:
     QCPColorMap* colorMap() const { return color_map_; }
     QCPColorScale* colorScale() const { return color_scale_; }
 
-    // Empty state: a non-empty message hides the grid and says, in its place, why there is no data
-    // and what to do; "" shows the grid again.
-    void setEmptyMessage(const QString& message);
-    QString emptyMessage() const { return empty_message_; }
-    bool isShowingEmptyMessage() const;
+    // The narrowest a column may get before the rest scroll (kMinCellWidthPx by default); 0: every
+    // column always on screen, however narrow (steps of a run: the whole run at a glance).
+    void setMinimumCellWidth(int px);
 
-    // Columns on screen (all of them unless they would be narrower than kMinCellWidthPx) and the
+    // Columns on screen (all of them unless they would be narrower than the minimum width) and the
     // first one shown; scrollToColumn pans so that column is the first (clamped).
     int visibleColumns() const { return visible_cols_; }
     int firstColumn() const { return first_col_; }
@@ -81,7 +79,6 @@ protected:
     void applyData() override;
     void beginExport() override;
     void endExport() override;
-    void resizeEvent(QResizeEvent* event) override;
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
@@ -92,7 +89,6 @@ private:
     void showColumns(int visible);
     int columnsThatFit(int axis_width_px) const;
     int rowLabelStep(int axis_height_px) const;
-    void placeEmptyLabel();
     double rowSum(int row) const;
 
     Palette palette_;
@@ -103,8 +99,7 @@ private:
     QCPColorMap* color_map_ = nullptr;
     QCPColorScale* color_scale_ = nullptr;
     QScrollBar* col_bar_ = nullptr;
-    QLabel* empty_label_ = nullptr;
-    QString empty_message_;
+    int min_cell_px_ = kMinCellWidthPx;
     int visible_cols_ = 0;
     int first_col_ = 0;
     int row_label_step_ = 1;

@@ -336,7 +336,7 @@ private slots:
         heatmap.flush();
         QVERIFY(heatmap.isShowingEmptyMessage());
         QVERIFY(!heatmap.colorMap()->visible());
-        auto* label = heatmap.findChild<QLabel*>(QStringLiteral("heatmapEmptyMessage"));
+        auto* label = heatmap.findChild<QLabel*>(QStringLiteral("plotEmptyMessage"));
         QVERIFY(label);
         QCOMPARE(label->text(), QStringLiteral("No tokens in the last 10 s."));
         QVERIFY(heatmap.plot()->rect().contains(label->geometry()));
