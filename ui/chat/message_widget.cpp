@@ -27,14 +27,6 @@ QToolButton* actionButton(const QString& name, const QString& text, QWidget* par
     return b;
 }
 
-QLabel* wrappingLabel(QWidget* parent) {
-    auto* label = new QLabel(parent);
-    label->setWordWrap(true);
-    label->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
-    label->setOpenExternalLinks(true);
-    return label;
-}
-
 // Why a reply ended, as a reader would say it (the API's finish_reason is kept in the message).
 QString finishText(const QString& reason) {
     if (reason == QLatin1String("stop")) return QObject::tr("finished");

@@ -11,7 +11,7 @@
 
 #include "models/download_queue.h"
 #include "user_error.h"
-#include "models/format.h"
+#include "format.h"
 #include "models/table_setup.h"
 
 namespace moe::ui::models {

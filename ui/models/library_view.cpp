@@ -12,7 +12,7 @@
 #include <QVBoxLayout>
 
 #include "error_notice.h"
-#include "models/format.h"
+#include "format.h"
 #include "models/table_setup.h"
 
 namespace moe::ui::models {

@@ -12,7 +12,7 @@
 #include "error_notice.h"
 #include "models/engine_command.h"
 #include "models/estimate_view.h"
-#include "models/format.h"
+#include "format.h"
 #include "models/table_setup.h"
 
 namespace moe::ui::models {

@@ -1,9 +1,9 @@
-#include "models/format.h"
+#include "format.h"
 
 #include <array>
 #include <cmath>
 
-namespace moe::ui::models {
+namespace moe::ui {
 
 QString format_bytes(qint64 bytes) {
     static constexpr std::array<const char*, 6> kUnits{"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -39,4 +39,4 @@ QString format_count(qint64 n) {
     return QString::number(n);
 }
 
-}  // namespace moe::ui::models
+}  // namespace moe::ui

@@ -1,6 +1,6 @@
-// The "CSV…" and "PNG…" buttons of a routing view. Each view registers what it can export (one
-// target, or several: then the buttons open a menu); a click asks for a file name and reports a
-// failure in a message box that names the file. Tests call the targets' functions directly.
+// The "CSV…" and "PNG…" buttons of a view (routing, fine-tune). Each view registers what it can
+// export (one target, or several: then the buttons open a menu); a click asks for a file name and
+// reports a failure in a message box that names the file. Tests call the targets' functions directly.
 #pragma once
 
 #include <QString>
