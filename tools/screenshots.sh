@@ -2,16 +2,18 @@
 # Regenerates docs/screenshots/: one PNG per dock of moe-workbench (and the whole window), each taken
 # once the panel shows real data from the embedded demo model, on a laptop screen and a desktop one.
 #
-#   tools/screenshots.sh [panel ...]        (default: every dock the app has, then "window")
+#   tools/screenshots.sh [panel ...]        (default: every dock, finetuneDock.setup, then "window")
 #   SIZES="1366x768 1920x1080" (default)    screen sizes; one folder each: docs/screenshots/WxH/
 #
 # For each size and panel it starts the app under Xvfb (a screen of that size, no window manager:
 # the window takes the default geometry for that screen) with --screenshot-panel NAME: the app sends
 # one scripted prompt, waits for the reply and fresh telemetry, raises the panel in its docked
 # place, grabs it (QWidget::grab) into docs/screenshots/WxH/NAME.png, and stays open a moment while
-# this script takes the whole screen with ImageMagick (NAME-screen.png). Settings and conversations
-# go to a temporary folder, never to your own, so every run is a first launch. Needs: xvfb,
-# imagemagick (Debian packages). BUILD_DIR picks the build.
+# this script takes the whole screen with ImageMagick (NAME-screen.png). finetuneDock trains the
+# demo model for 30 steps on tests/data/train_data and also writes one picture per chart tab
+# (finetuneDock-balance.png, ...); finetuneDock.setup shows that run's data report. Settings,
+# conversations and runs go to a temporary folder, never to your own, so every run is a first
+# launch. Needs: xvfb, imagemagick (Debian packages). BUILD_DIR picks the build.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,8 +47,11 @@ start_xvfb() {
 if (($# > 0)); then panels=("$@"); else
     mapfile -t panels < <(XDG_CONFIG_HOME=$scratch/list QT_QPA_PLATFORM=offscreen "$app" --list-panels \
                               --conversation-db "$scratch/list.sqlite")
-    panels+=(window)
+    # The fine-tune panel twice: idle with the data report of its run, and after the run.
+    panels+=(finetuneDock.setup window)
 fi
+# The fine-tune shots train the demo model on the repository's small training fixtures.
+export MOE_SCREENSHOT_TRAIN_DATA=$root/tests/data/train_data
 
 failed=0
 for size in "${sizes[@]}"; do

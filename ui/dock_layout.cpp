@@ -12,6 +12,7 @@ const QList<DockSlot>& defaultDockSlots() {
     static const QList<DockSlot> table = {
         {"chatDock", DockGroup::Conversation, true},
         {"modelsDock", DockGroup::Conversation, false},
+        {"finetuneDock", DockGroup::Conversation, false},
         {"routing.live", DockGroup::Analysis, true},
         {"routing.tokens", DockGroup::Analysis, false},
         {"routing.domains", DockGroup::Analysis, false},

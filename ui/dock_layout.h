@@ -15,7 +15,7 @@ class QMainWindow;
 namespace moe::ui {
 
 enum class DockGroup {
-    Conversation,  // left: chat, models
+    Conversation,  // left: chat, models, fine-tune
     Analysis,      // right: the routing views
     Log,           // below on tall screens; else a tab behind the conversation group
 };

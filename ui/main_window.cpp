@@ -33,6 +33,7 @@
 #include "engine_log_view.h"
 #include "engine_status_bar.h"
 #include "error_notice.h"
+#include "finetune_panel.h"
 #include "models/models_panel.h"
 #include "recent_models.h"
 #include "routing_docks.h"
@@ -42,8 +43,9 @@ namespace moe::ui {
 
 namespace {
 // Bump when the set or meaning of docks changes: restoreState then ignores an older saved layout
-// (2: the default opens on the chat and the live expert load, not on whichever tab came last).
-constexpr int kLayoutVersion = 2;
+// (2: the default opens on the chat and the live expert load, not on whichever tab came last;
+// 3: the Fine-tune dock).
+constexpr int kLayoutVersion = 3;
 const char* const kGeometryKey = "window/geometry";
 const char* const kStateKey = "window/state";
 const char* const kDemoModelId = "demo-untrained";
@@ -230,7 +232,8 @@ void MainWindow::buildBanner() {
 }
 
 // ---- panels of the other folders -----------------------------------------------------------
-// THE ONE PLACE where the routing docks (ui/routing) and the models panel (ui/models) join the window.
+// THE ONE PLACE where the routing docks (ui/routing), the models panel (ui/models) and the fine-tune
+// panel (ui/finetune) join the window.
 // Where each dock goes by default: dock_layout.cpp.
 void MainWindow::addProjectPanels() {
     TokenExplorerPanel* explorer = nullptr;
@@ -251,6 +254,10 @@ void MainWindow::addProjectPanels() {
     addPanel(models, QStringLiteral("modelsDock"), tr("Models"));
     connect(models, &ModelsPanel::loadRequested, this, &MainWindow::loadModel);
     connect(client_, &EngineClient::modelLoaded, client_, &EngineClient::refreshModels);
+    finetune_ = new finetune::FinetunePanel(client_, this);
+    finetune_->setRecentModels(RecentModels::list());
+    addPanel(finetune_, QStringLiteral("finetuneDock"), tr("Fine-tune"));
+    connect(finetune_, &finetune::FinetunePanel::loadRequested, this, &MainWindow::loadModel);
 }
 
 // ---- models -----------------------------------------------------------------------------------
@@ -291,6 +298,7 @@ void MainWindow::onModels(const QJsonArray& models) {
     // Only a local engine's folder is a folder on this machine; the demo is not a "recent model".
     if (connection_->mode() == EngineConnection::Mode::Managed && !root.isEmpty() && id != QLatin1String(kDemoModelId))
         RecentModels::add(root);
+    finetune_->setRecentModels(RecentModels::list());
 }
 
 // ---- engine events ------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ class EngineLogView;
 class EngineStatusBar;
 class ErrorNotice;
 struct EngineFacts;
+namespace finetune {
+class FinetunePanel;
+}
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -52,6 +55,7 @@ public:
     EngineClient* client() const { return client_; }
     EngineConnection* connection() const { return connection_; }
     ChatPanel* chatPanel() const { return chat_; }
+    finetune::FinetunePanel* finetunePanel() const { return finetune_; }
     EngineBanner* banner() const { return banner_; }
     ErrorNotice* notice() const { return notice_; }
     EngineStatusBar* engineStatus() const { return status_; }
@@ -105,6 +109,7 @@ private:
     EngineClient* client_;
     EngineConnection* connection_;
     ChatPanel* chat_;
+    finetune::FinetunePanel* finetune_ = nullptr;
     EngineLogView* log_;
     EngineBanner* banner_;
     ErrorNotice* notice_;
