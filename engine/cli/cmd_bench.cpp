@@ -1,9 +1,9 @@
-// moe-engine bench: prefill and batch-1 decode throughput of synthetic real-shape models on the GPU,
-// against the copy bandwidth and bf16 GEMM rate measured in the same run (engine/cuda/bench/).
+// moe-engine bench: prefill and batch-1 greedy decode throughput of real-shape models (the engine's
+// model code over random bf16 weights drawn on the GPU) against the copy bandwidth and bf16 GEMM
+// rate measured in the same run (engine/cuda/bench/).
 //   moe-engine bench [--models a,b] [--model-dir DIR]... [--prefill 512,2048] [--contexts 512,4096]
-//                    [--decode-tokens 128] [--repeats 5] [--json out.json]
+//                    [--decode-tokens 128] [--repeats 5] [--routing-trace] [--json out.json]
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "core/error.h"
+#include "core/staging_dir.h"
 #include "core/strict_json.h"
 #include "session/gpu_bench.h"
 
@@ -56,6 +57,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
         {"contexts", true, "decode contexts (default 512,4096)"},
         {"decode-tokens", true, "new tokens per decode run (default 128)"},
         {"repeats", true, "timed repetitions, median reported (default 5)"},
+        {"routing-trace", false, "decode reads every MoE layer's routing back too (what serve's telemetry costs)"},
         {"json", true, "write the report here"},
         {"help", false, "show this help"}};
     Args args(argv, specs);
@@ -73,11 +75,10 @@ int cmd_bench(const std::vector<std::string>& argv) {
     if (args.has("contexts")) o.decode_contexts = int_list(*args.get("contexts"));
     o.decode_tokens = args.get_int("decode-tokens", 128);
     o.repeats = int(args.get_int("repeats", 5));
+    o.trace_routing = args.has("routing-trace");
     const Json report = run_gpu_bench(o);  // backend.unavailable without a CUDA GPU
     if (args.has("json")) {
-        std::ofstream f(*args.get("json"));
-        if (!f) throw Error("bench.write_failed", *args.get("json"), "cannot write the report");
-        f << report.dump(2) << "\n";
+        write_file_atomic(*args.get("json"), report.dump(2) + "\n");
         spdlog::info("wrote {}", *args.get("json"));
     }
     return 0;

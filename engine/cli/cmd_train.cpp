@@ -130,6 +130,7 @@ int cmd_train(const std::vector<std::string>& argv) {
         {"out", true, "run folder (checkpoints, history); an existing run there is resumed"},
         {"backend", true, "cpu | cuda | auto (default auto)"},
         {"json", false, "one JSON event per line on stdout"},
+        {"dry-run", false, "open the model and the data, print the data report and the plan, train nothing"},
         {"help", false, "show this help"}};
     Args args(argv, specs);
     if (args.has("help")) {
@@ -155,6 +156,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     try {
         config.validate();
         train::TrainingRun run(config, sink, make_backend(config.backend));
+        if (args.has("dry-run")) return 0;
         end = run.run(control);
     } catch (const Error& e) {
         // A client reading the event stream (the server's training job) learns why the run ended.

@@ -17,6 +17,7 @@ int cmd_generate(const std::vector<std::string>& argv);
 int cmd_serve(const std::vector<std::string>& argv);
 int cmd_demo(const std::vector<std::string>& argv);
 int cmd_bench(const std::vector<std::string>& argv);
+int cmd_bench_train(const std::vector<std::string>& argv);
 int cmd_download(const std::vector<std::string>& argv);
 int cmd_hub(const std::vector<std::string>& argv);
 int cmd_grad(const std::vector<std::string>& argv);

@@ -178,8 +178,9 @@ public:
     // Debug mode: the number of tensors whose guard bytes were overwritten (0 when all is well).
     int64_t damaged_guards();
 
-    // Greedy sampling on the device: out [rows, 1] I32 = argmax of each row (ties: lowest index).
-    Tensor argmax_rows(const Tensor& logits);
+    // Greedy sampling on the device (Backend::argmax_rows): out [rows, 1] I32 = argmax of each row
+    // (ties: lowest index).
+    Tensor argmax_rows(const Tensor& logits) override;
     // Writes the argmax of logits row `row` to device memory (decode graphs).
     void argmax_to(const Tensor& logits, int64_t row, int32_t* device_out);
     // Temperature sampling (Gumbel-max) of logits row 0 into device memory; *step_counter (device)

@@ -13,6 +13,12 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
+
+// Greedy choices that need nothing but the argmax (no repetition penalty reshaping the logits):
+// the decode steps then choose on the backend (Model::forward_greedy) and read back only the id.
+bool plain_greedy(const SamplingParams& p) {
+    return (p.greedy || p.temperature <= 0.0f) && p.repetition_penalty == 1.0f;
+}
 }  // namespace
 
 const char* stop_reason_name(StopReason r) {
@@ -76,14 +82,19 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Gene
     std::vector<float> logits = prefill(prompt, result);
     result.prefill_seconds = seconds_since(t0);
     const auto t1 = Clock::now();
+    const bool device_greedy = plain_greedy(options.sampling);
+    int32_t chosen = -1;  // the next token when the latest step already chose it (device greedy)
 
     while (true) {
         if (int64_t(result.tokens.size()) >= options.max_new_tokens) {
             result.stop_reason = StopReason::MaxTokens;
             break;
         }
-        options.vocabulary.apply(logits);
-        const int32_t next = sampler.sample(logits, history);
+        int32_t next = chosen;
+        if (next < 0) {  // the prefill's logits, or a sampled step's
+            options.vocabulary.apply(logits);
+            next = sampler.sample(logits, history);
+        }
         result.tokens.push_back(next);
         history.push_back(next);
         const bool keep_going = !options.on_token || options.on_token(next);
@@ -103,10 +114,14 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Gene
             result.stop_reason = StopReason::ContextFull;
             break;
         }
-        const int32_t step[1] = {next};
-        const Logits l = model_.forward(step, model_.cached_tokens(), LogitRows::Last);
+        if (device_greedy) {
+            chosen = model_.forward_greedy(next, model_.cached_tokens(), options.vocabulary.masked() > 0 ? options.vocabulary.sampleable() : 0);
+        } else {
+            const int32_t step[1] = {next};
+            const Logits l = model_.forward(step, model_.cached_tokens(), LogitRows::Last);
+            logits.assign(l.data.begin(), l.data.end());
+        }
         sequence_.push_back(next);
-        logits.assign(l.data.begin(), l.data.end());
     }
     result.decode_seconds = seconds_since(t1);
     return result;

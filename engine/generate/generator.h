@@ -2,6 +2,8 @@
 // through the KV cache. Reuses the cached prefix when a new prompt extends the previous sequence
 // (chat turns), so only the new tokens are prefilled. A Generator assumes it is the only writer
 // of its model's cache between calls: after running the model directly, call reset().
+// Greedy decoding without a repetition penalty chooses each token on the backend
+// (Model::forward_greedy): a GPU step then reads back the chosen id, not the [1, vocab] logits.
 #pragma once
 
 #include <cstdint>

@@ -100,6 +100,21 @@ std::vector<HostTensor> Backend::decode_step(const void*, int32_t, int64_t,
 
 void Backend::forget_steps(const void*) {}
 
+Tensor Backend::argmax_rows(const Tensor& logits) {
+    const std::vector<float> v = download(logits);
+    const int64_t rows = logits.rows(), cols = logits.cols();
+    std::vector<int32_t> ids(static_cast<size_t>(rows), -1);
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* row = v.data() + r * cols;
+        for (int64_t c = 0; c < cols; ++c) {
+            if (std::isnan(row[c])) continue;  // as the device kernel: NaN never wins
+            int32_t& best = ids[size_t(r)];
+            if (best < 0 || row[c] > row[best]) best = int32_t(c);
+        }
+    }
+    return upload_i32(ids, rows, 1);
+}
+
 }  // namespace moe
 
 // ---- training ops: a backend that has not implemented one says so by name ----------------------

@@ -333,6 +333,13 @@ public:
         uint64_t free_bytes = 0, total_bytes = 0;
     };
     virtual std::optional<DeviceMemory> device_memory() const { return std::nullopt; }
+
+    // ---- sampling ---------------------------------------------------------------------------
+    // Greedy choice per row: logits [rows, V] -> [rows, 1] I32, the index of each row's largest
+    // value (lowest index on ties; NaN never wins; -1 for a row of NaN only). Inside a decode
+    // step's body it keeps the choice on the device, so the step reads back 4 bytes instead of
+    // the [1, V] logits. The default reads the logits back and chooses on the host.
+    virtual Tensor argmax_rows(const Tensor& logits);
 };
 
 }  // namespace moe

@@ -36,6 +36,8 @@ DeepseekModel::DeepseekModel(WeightSource& source, const ModelOptions& options)
     };
     for (const auto& w : weights_.layers) declare(w);
     for (const MtpWeights& m : weights_.mtp) declare(m.layer);
+    for (const auto& w : weights_.layers)
+        if (w.is_moe) moe_layers_.push_back(w.index);
 }
 
 Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos, LogitRows rows) {
@@ -44,7 +46,7 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
     truncate(start_pos);
 
     trace_.begin_forward(start_pos, T, false);
-    if (T == 1) return forward_one(tokens[0], start_pos);
+    if (T == 1) return std::move(forward_one(tokens[0], start_pos, 0).logits);
     Tensor h = backend_.embedding(weights_.embed, tokens);
     Tensor pending;  // the latest FFN output, added to h by the next norm
     for (size_t i = 0; i < weights_.layers.size(); ++i)
@@ -56,57 +58,95 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
     return head_logits(last_hidden_, weights_.lm_head, rows);
 }
 
-DeepseekModel::~DeepseekModel() {
-    backend_.forget_steps(step_owner(false));
-    backend_.forget_steps(step_owner(true));
+int32_t DeepseekModel::forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) {
+    check_forward_range(pos, 1, cached_, capacity_);
+    truncate(pos);
+    trace_.begin_forward(pos, 1, false);
+    return checked_greedy_id(forward_one(token, pos, greedy_columns(vocab_limit, config_.vocab_size)).token);
 }
 
-const void* DeepseekModel::step_owner(bool traced) const {
-    return reinterpret_cast<const char*>(this) + (traced ? 1 : 0);  // one recording per trace setting
+DeepseekModel::~DeepseekModel() {
+    for (bool traced : {false, true})
+        for (bool greedy : {false, true}) backend_.forget_steps(step_owner(traced, greedy));
+}
+
+const void* DeepseekModel::step_owner(bool traced, bool greedy) const {
+    // Distinct addresses inside this object: one recording per combination.
+    return reinterpret_cast<const char*>(this) + (traced ? 1 : 0) + (greedy ? 2 : 0);
 }
 
 // One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA), and
-// everything the host needs comes back in one read after it: the logits, the normed hidden state
-// (the MTP layer's input) and, when routing is traced, every MoE layer's expert ids and weights.
-Logits DeepseekModel::forward_one(int32_t token, int64_t pos) {
+// everything the host needs comes back in one read after it: the logits (or, greedy, only the
+// chosen id), the normed hidden state (the MTP layer's input) and, when routing is traced, every
+// MoE layer's expert ids and weights.
+DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos, int64_t greedy_cols) {
     check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
-    const bool traced = trace_.enabled(), keep_hidden = !weights_.mtp.empty();
+    const bool traced = trace_.enabled(), keep_hidden = !weights_.mtp.empty(), greedy = greedy_cols > 0;
+    const void* owner = step_owner(traced, greedy);
+    if (greedy && greedy_cols_recorded_[traced] != greedy_cols) {
+        backend_.forget_steps(owner);  // a recording reads a fixed number of logit columns
+        greedy_cols_recorded_[traced] = greedy_cols;
+    }
+    using StepRouting = std::vector<std::pair<int64_t, RouterOutput>>;
     auto body = [&]() {
-        std::vector<std::pair<int64_t, RouterOutput>> routing;
+        StepRouting routing;
+        struct Detach {
+            StepRouting*& slot;
+            ~Detach() { slot = nullptr; }
+        } detach{step_routing_};
         step_routing_ = &routing;
         Tensor h = backend_.embedding(weights_.embed, std::span<const int32_t>(&token, 1));
         Tensor pending;
         for (size_t i = 0; i < weights_.layers.size(); ++i)
             decoder_layer(h, pending, weights_.layers[i], caches_[i], pos);
-        step_routing_ = nullptr;
         const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
-        std::vector<Tensor> outs{backend_.linear(normed, weights_.lm_head)};
+        const Tensor logits = backend_.linear(normed, weights_.lm_head);
+        std::vector<Tensor> outs{greedy ? greedy_choice(backend_, logits, greedy_cols) : logits};
         if (keep_hidden) outs.push_back(normed);
-        step_traced_layers_.clear();
-        for (const auto& [layer, r] : routing) {
-            if (!traced) break;
-            step_traced_layers_.push_back(layer);
-            outs.push_back(r.expert_ids);
-            outs.push_back(r.weights);
-        }
+        if (traced)
+            for (const auto& [layer, r] : routing) {  // layer order: moe_layers_
+                outs.push_back(r.expert_ids);
+                outs.push_back(r.weights);
+            }
         return outs;
     };
-    std::vector<HostTensor> out = backend_.decode_step(step_owner(traced), token, pos, body);
+    std::vector<HostTensor> out = backend_.decode_step(owner, token, pos, body);
+    StepOutput result;
     size_t i = 0;
-    Logits logits{out[i].rows, out[i].cols, std::move(out[i].f32)};
+    if (greedy)
+        result.token = out[i].i32.at(0);
+    else
+        result.logits = Logits{out[i].rows, out[i].cols, std::move(out[i].f32)};
     ++i;
     if (keep_hidden) {
         last_hidden_ = backend_.upload(out[i].f32, out[i].rows, out[i].cols);
         last_hidden_start_ = pos;
         ++i;
     }
-    for (int64_t layer : step_traced_layers_) {
-        trace_.record(layer, router_.top_k, std::move(out[i].i32), std::move(out[i + 1].f32));
-        i += 2;
+    if (traced) {
+        if (out.size() != i + 2 * moe_layers_.size())
+            throw_invalid_argument("decode step returned routing for a different number of MoE layers");
+        for (int64_t layer : moe_layers_) {
+            trace_.record(layer, router_.top_k, std::move(out[i].i32), std::move(out[i + 1].f32));
+            i += 2;
+        }
     }
     cached_ = pos + 1;
     trace_.end_forward();
-    return logits;
+    return result;
+}
+
+// Benchmarks only: noise added in place (the caches keep their device addresses, so recorded
+// decode steps stay valid).
+void DeepseekModel::fill_cache_for_bench(int64_t n, uint64_t seed) {
+    check_bench_fill(n, capacity_);
+    for (size_t i = 0; i < caches_.size(); ++i)
+        backend_.add_inplace(caches_[i], backend_.random_tensor(capacity_, mla_.cache_cols(),
+                                                                tensor_seed(seed, "kv_cache." + std::to_string(i)),
+                                                                0.0f, 1.0f));
+    cached_ = n;
+    mtp_cached_ = 0;
+    last_hidden_ = Tensor();
 }
 
 void DeepseekModel::reset() {

@@ -24,6 +24,8 @@ public:
     void truncate(int64_t n) override;
     int64_t cached_tokens() const override { return cached_; }
     int64_t max_context() const override { return capacity_; }
+    int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0) override;
+    void fill_cache_for_bench(int64_t n, uint64_t seed) override;
 
     bool has_mtp() const override { return !weights_.mtp.empty(); }
     Logits mtp_forward(std::span<const int32_t> next_tokens, int64_t start_pos) override;
@@ -36,9 +38,16 @@ private:
     // x [T, hidden] (normed) -> [T, hidden]
     Tensor attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos);
     Tensor moe(const Tensor& x, const MoeWeights& w, int64_t layer);
-    // forward() of one token through Backend::decode_step.
-    Logits forward_one(int32_t token, int64_t pos);
-    const void* step_owner(bool traced) const;
+    // What a one-token step hands back: the logits [1, vocab], or only the greedy choice.
+    struct StepOutput {
+        Logits logits;
+        int32_t token = -1;
+    };
+    // forward() / forward_greedy() of one token through Backend::decode_step; greedy_cols > 0:
+    // the step ends in the argmax over the first greedy_cols logits and returns only that id.
+    StepOutput forward_one(int32_t token, int64_t pos, int64_t greedy_cols);
+    // One recorded decode step per (routing traced, greedy) combination.
+    const void* step_owner(bool traced, bool greedy) const;
     // normed hidden [T, hidden] -> logits through `head`.
     Logits head_logits(const Tensor& normed, const Weight& head, LogitRows rows);
 
@@ -62,7 +71,8 @@ private:
     // Inside a decode step's body: moe() collects each layer's routing here instead of reading it
     // back (a read would synchronise inside a recorded step).
     std::vector<std::pair<int64_t, RouterOutput>>* step_routing_ = nullptr;
-    std::vector<int64_t> step_traced_layers_;  // the MoE layers whose routing a step returns, in order
+    std::vector<int64_t> moe_layers_;  // the main MoE layers in order: whose routing a traced step returns
+    int64_t greedy_cols_recorded_[2] = {0, 0};  // per trace setting: the logit columns its greedy step reads
 };
 
 }  // namespace moe

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "core/error.h"
@@ -13,6 +14,22 @@ namespace moe {
 
 Logits Model::mtp_forward(std::span<const int32_t>, int64_t) {
     throw Error("model.no_mtp", "", "this model has no multi-token-prediction layer");
+}
+
+int32_t Model::forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) {
+    const Logits l = forward(std::span<const int32_t>(&token, 1), pos, LogitRows::Last);
+    const int64_t cols = greedy_columns(vocab_limit, l.cols);
+    const std::span<const float> row = l.row(l.rows - 1);
+    int32_t best = -1;
+    for (int64_t c = 0; c < cols; ++c) {
+        if (std::isnan(row[size_t(c)])) continue;
+        if (best < 0 || row[size_t(c)] > row[size_t(best)]) best = int32_t(c);
+    }
+    return checked_greedy_id(best);
+}
+
+void Model::fill_cache_for_bench(int64_t, uint64_t) {
+    throw Error("engine.unsupported", "", "this model cannot fill its cache for a benchmark");
 }
 
 std::unique_ptr<Model> load_model(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options) {
@@ -55,6 +72,26 @@ void check_token(int32_t token, int64_t vocab) {
     if (token < 0 || token >= vocab)
         throw Error("model.token_out_of_range", "",
                     "token id " + std::to_string(token) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+}
+
+int64_t greedy_columns(int64_t vocab_limit, int64_t vocab) {
+    return vocab_limit <= 0 || vocab_limit >= vocab ? vocab : vocab_limit;
+}
+
+Tensor greedy_choice(Backend& backend, const Tensor& logits, int64_t vocab_limit) {
+    const int64_t cols = greedy_columns(vocab_limit, logits.cols());
+    return backend.argmax_rows(cols == logits.cols() ? logits : backend.slice_cols(logits, 0, cols));
+}
+
+int32_t checked_greedy_id(int32_t id) {
+    if (id < 0) throw Error("model.no_finite_logit", "", "every logit of the decode step is NaN: no token to choose");
+    return id;
+}
+
+void check_bench_fill(int64_t n, int64_t capacity) {
+    if (n < 0 || n > capacity)
+        throw_invalid_argument("fill_cache_for_bench: " + std::to_string(n) + " positions do not fit the capacity of " +
+                               std::to_string(capacity));
 }
 
 Logits download_logits(Backend& backend, const Tensor& logits) {

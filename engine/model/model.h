@@ -58,6 +58,21 @@ public:
     virtual int64_t cached_tokens() const = 0;
     virtual int64_t max_context() const = 0;
 
+    // One greedy decode step: runs `token` at position `pos` as forward() does and returns the id
+    // of the largest logit among ids [0, vocab_limit) (0, or >= vocab: the whole vocabulary; ties:
+    // the lowest id). The graphs choose on the backend (Backend::argmax_rows inside the decode
+    // step), so a GPU step reads back the id (plus telemetry and the MTP input), never the
+    // [1, vocab] logits. Same cache, routing-trace and MTP effects as forward(). The default runs
+    // forward() and chooses on the host. Throws "model.no_finite_logit" when every logit is NaN.
+    virtual int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0);
+
+    // Benchmarks only (`moe-engine bench`): claims positions [0, n) as cached without running
+    // them, after adding seeded pseudo-random values U(-1, 1) to every row of the KV caches, so
+    // that decode can be timed at a long context without its prefill. Whatever the model computes
+    // afterwards is meaningless. Empties the MTP cache and the MTP input. Throws when
+    // n > max_context(); the default throws "engine.unsupported".
+    virtual void fill_cache_for_bench(int64_t n, uint64_t seed);
+
     // Multi-token prediction (DeepSeek V3/R1, doc §4.2). mtp_forward(next_tokens, start_pos): row i
     // combines the main model's post-final-norm hidden state at position start_pos + i (from the
     // latest forward(), which must have covered those positions) with the embedding of
@@ -90,5 +105,14 @@ void check_forward_range(int64_t start_pos, int64_t n_tokens, int64_t cached, in
 void check_token(int32_t token, int64_t vocab);
 // Downloads logits [T, vocab] from the backend.
 Logits download_logits(Backend& backend, const Tensor& logits);
+// forward_greedy's choice over `logits` [1, vocab] on the backend: argmax_rows of the first
+// `vocab_limit` columns (0 or >= vocab: all of them) -> [1, 1] I32.
+Tensor greedy_choice(Backend& backend, const Tensor& logits, int64_t vocab_limit);
+// The number of columns greedy_choice reads (what a recorded decode step depends on).
+int64_t greedy_columns(int64_t vocab_limit, int64_t vocab);
+// The chosen id, or "model.no_finite_logit" when the backend found none (every logit NaN).
+int32_t checked_greedy_id(int32_t id);
+// Throws unless 0 <= n <= capacity (fill_cache_for_bench).
+void check_bench_fill(int64_t n, int64_t capacity);
 
 }  // namespace moe

@@ -31,7 +31,7 @@ Logits Qwen2Model::forward(std::span<const int32_t> tokens, int64_t start_pos, L
     const int64_t T = int64_t(tokens.size());
     check_forward_range(start_pos, T, cached_, capacity_);
     cached_ = start_pos;
-    if (T == 1) return forward_one(tokens[0], start_pos);
+    if (T == 1) return forward_one(tokens[0], start_pos, 0, nullptr);
 
     Tensor h = backend_.embedding(weights_.embed, tokens);
     Tensor pending;  // the latest FFN output, added to h by the next norm
@@ -42,20 +42,57 @@ Logits Qwen2Model::forward(std::span<const int32_t> tokens, int64_t start_pos, L
     return download_logits(backend_, backend_.linear(normed, weights_.lm_head));
 }
 
-Qwen2Model::~Qwen2Model() { backend_.forget_steps(this); }
+int32_t Qwen2Model::forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) {
+    check_forward_range(pos, 1, cached_, capacity_);
+    cached_ = pos;
+    int32_t id = -1;
+    forward_one(token, pos, greedy_columns(vocab_limit, config_.vocab_size), &id);
+    return checked_greedy_id(id);
+}
+
+// Benchmarks only: noise added in place (the caches keep their device addresses, so recorded
+// decode steps stay valid).
+void Qwen2Model::fill_cache_for_bench(int64_t n, uint64_t seed) {
+    check_bench_fill(n, capacity_);
+    const int64_t kv_out = config_.num_key_value_heads * config_.head_dim;
+    for (size_t i = 0; i < caches_.size(); ++i) {
+        const std::string layer = std::to_string(i);
+        backend_.add_inplace(caches_[i].k, backend_.random_tensor(capacity_, kv_out, tensor_seed(seed, "k_cache." + layer),
+                                                                  0.0f, 1.0f));
+        backend_.add_inplace(caches_[i].v, backend_.random_tensor(capacity_, kv_out, tensor_seed(seed, "v_cache." + layer),
+                                                                  0.0f, 1.0f));
+    }
+    cached_ = n;
+}
+
+Qwen2Model::~Qwen2Model() {
+    backend_.forget_steps(this);
+    backend_.forget_steps(greedy_owner());
+}
 
 // One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA).
-Logits Qwen2Model::forward_one(int32_t token, int64_t pos) {
+Logits Qwen2Model::forward_one(int32_t token, int64_t pos, int64_t greedy_cols, int32_t* out_token) {
     check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
+    const bool greedy = greedy_cols > 0;
+    const void* owner = greedy ? greedy_owner() : this;
+    if (greedy && greedy_cols_recorded_ != greedy_cols) {
+        backend_.forget_steps(owner);  // a recording reads a fixed number of logit columns
+        greedy_cols_recorded_ = greedy_cols;
+    }
     auto body = [&]() {
         Tensor h = backend_.embedding(weights_.embed, std::span<const int32_t>(&token, 1));
         Tensor pending;
         for (size_t i = 0; i < weights_.layers.size(); ++i) decoder_layer(h, pending, weights_.layers[i], caches_[i], pos);
         const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
-        return std::vector<Tensor>{backend_.linear(normed, weights_.lm_head)};
+        const Tensor logits = backend_.linear(normed, weights_.lm_head);
+        return std::vector<Tensor>{greedy ? greedy_choice(backend_, logits, greedy_cols) : logits};
     };
-    std::vector<HostTensor> out = backend_.decode_step(this, token, pos, body);
+    std::vector<HostTensor> out = backend_.decode_step(owner, token, pos, body);
     cached_ = pos + 1;
+    if (greedy) {
+        *out_token = out[0].i32.at(0);
+        return Logits{};
+    }
     return Logits{out[0].rows, out[0].cols, std::move(out[0].f32)};
 }
 

@@ -22,14 +22,19 @@ public:
     void truncate(int64_t n) override;
     int64_t cached_tokens() const override { return cached_; }
     int64_t max_context() const override { return capacity_; }
+    int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0) override;
+    void fill_cache_for_bench(int64_t n, uint64_t seed) override;
 
 private:
     struct Cache {
         Tensor k, v;  // [capacity, Hkv*D]
     };
 
-    // forward() of one token through Backend::decode_step.
-    Logits forward_one(int32_t token, int64_t pos);
+    // One token through Backend::decode_step: its logits [1, vocab] (greedy_cols 0), or only the
+    // argmax over the first greedy_cols logits in out_token.
+    Logits forward_one(int32_t token, int64_t pos, int64_t greedy_cols, int32_t* out_token);
+    // The greedy step's recording key (the logits step's is `this`).
+    const void* greedy_owner() const { return reinterpret_cast<const char*>(this) + 1; }
     // h += pending; h += attn(norm(h)); pending = ffn(norm(h)) (added by the next norm).
     void decoder_layer(Tensor& h, Tensor& pending, const GqaLayerWeights& w, Cache& cache, int64_t start_pos);
     Tensor attention(const Tensor& x, const GqaLayerWeights& w, Cache& cache, int64_t start_pos);
@@ -43,6 +48,7 @@ private:
     float eps_;
     int64_t capacity_ = 0;
     int64_t cached_ = 0;
+    int64_t greedy_cols_recorded_ = 0;  // the logit columns the recorded greedy step reads
 };
 
 }  // namespace moe

@@ -130,54 +130,93 @@ void TrainJobs::write_job_file(const std::string& id) const {
                       Json{{"pid", c.pid}, {"paused", c.user_paused}, {"exit_status", c.exit_status}}.dump() + "\n");
 }
 
+Json TrainJobs::checked_config(const Json& description, const std::string& out) const {
+    train::RunConfig config;
+    try {
+        config = train::RunConfig::from_json(description, "request");
+        config.out = out;
+        if (config.backend == "auto") config.backend = options_.backend;
+        // Paths in a request are the client's: make them absolute against the server's folder.
+        auto absolute = [](std::string& p) {
+            if (!p.empty()) p = fs::absolute(p).lexically_normal().string();
+        };
+        absolute(config.model);
+        absolute(config.scratch_config);
+        absolute(config.tokenizer);
+        for (train::DataSourceSpec& s : config.data.sources) absolute(s.path);
+        config.validate();
+    } catch (const moe::Error& e) {
+        throw ApiException(invalid_request("config", e.what(), e.code()));
+    }
+    return config.to_json();
+}
+
+namespace {
+// Runs `engine train REQUEST --json [extra]` with stdout to `events` and stderr to `log`; detached
+// (its own session, signals unblocked) when `detach`.
+pid_t spawn_train(const std::string& engine, const fs::path& request, const fs::path& events, const fs::path& log,
+                  bool dry_run) {
+    const pid_t pid = ::fork();
+    if (pid != 0) return pid;
+    ::setsid();  // its own session: survives this server and its window
+    sigset_t none;  // serve blocks SIGINT/SIGTERM in all its threads; the run must get them
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    const int out = ::open(events.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    const int null = ::open("/dev/null", O_RDONLY);
+    if (out < 0 || err < 0 || null < 0) ::_exit(126);
+    ::dup2(null, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    const std::string req = request.string();
+    const char* argv[] = {engine.c_str(), "train", req.c_str(), "--json", dry_run ? "--dry-run" : nullptr, nullptr};
+    ::execv(argv[0], const_cast<char* const*>(argv));
+    ::_exit(127);
+}
+}  // namespace
+
+Json TrainJobs::plan(const Json& description) {
+    const fs::path dir = fs::temp_directory_path() / ("moe-train-plan-" + std::to_string(::getpid()) + "-" +
+                                                      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    fs::create_directories(dir);
+    struct Cleanup {
+        fs::path d;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(d, ec);
+        }
+    } cleanup{dir};
+    write_file_atomic((dir / "request.json").string(), checked_config(description, (dir / "run").string()).dump(2) + "\n");
+    const pid_t pid = spawn_train(options_.engine_binary, dir / "request.json", dir / "events.jsonl", dir / "train.log", true);
+    if (pid < 0) throw ApiException(ApiError{500, "server_error", "train.spawn_failed", "cannot start the planner", ""});
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    const std::vector<Json> events = read_jsonl(dir / "events.jsonl");
+    const Json error = last_of(events, "error");
+    if (!error.is_null())
+        throw ApiException(ApiError{400, "invalid_request_error", error.value("code", "train.failed"),
+                                    error.value("message", "the run cannot start"), "config"});
+    const Json report = last_of(events, "data_report"), plan = last_of(events, "plan");
+    if (report.is_null() || plan.is_null())
+        throw ApiException(ApiError{500, "server_error", "train.plan_failed", "the planner ended without a plan", ""});
+    return Json{{"object", "workbench.train_plan"}, {"data_report", report["report"]}, {"plan", plan}};
+}
+
 Json TrainJobs::start(const Json& description) {
     std::lock_guard lock(mu_);
     for (const auto& [id, c] : children_)
         if (c.exit_status < 0 && alive(c.pid))
             throw ApiException(ApiError{409, "invalid_request_error", "train.busy",
                                         "run '" + id + "' is still training; cancel it or wait for it to finish", ""});
-    train::RunConfig config;
-    try {
-        config = train::RunConfig::from_json(description, "request");
-        if (config.out.empty()) config.out = "(set below)";
-        if (config.backend == "auto") config.backend = options_.backend;
-        config.validate();
-    } catch (const moe::Error& e) {
-        throw ApiException(invalid_request("config", e.what(), e.code()));
-    }
-    // Paths in a request are the client's: make them absolute against the server's folder.
-    auto absolute = [](std::string& p) {
-        if (!p.empty()) p = fs::absolute(p).lexically_normal().string();
-    };
-    absolute(config.model);
-    absolute(config.scratch_config);
-    absolute(config.tokenizer);
-    for (train::DataSourceSpec& s : config.data.sources) absolute(s.path);
-    const std::string id = new_run_id(train::method_name(config.method));
+    Json config = checked_config(description, "(set below)");
+    const std::string id = new_run_id(config.value("method", std::string("run")));
     const fs::path dir = fs::path(options_.runs_root) / id;
     fs::create_directories(dir);
-    config.out = dir.string();
-    write_file_atomic((dir / "request.json").string(), config.to_json().dump(2) + "\n");
-
-    const pid_t pid = ::fork();
+    config["out"] = dir.string();
+    write_file_atomic((dir / "request.json").string(), config.dump(2) + "\n");
+    const pid_t pid = spawn_train(options_.engine_binary, dir / "request.json", dir / "events.jsonl", dir / "train.log", false);
     if (pid < 0) throw ApiException(ApiError{500, "server_error", "train.spawn_failed", "cannot start the run", ""});
-    if (pid == 0) {
-        ::setsid();  // its own session: survives this server and its window
-        sigset_t none;  // serve blocks SIGINT/SIGTERM in all its threads; the run must get them
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        const int out = ::open((dir / "events.jsonl").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        const int err = ::open((dir / "train.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        const int null = ::open("/dev/null", O_RDONLY);
-        if (out < 0 || err < 0 || null < 0) ::_exit(126);
-        ::dup2(null, 0);
-        ::dup2(out, 1);
-        ::dup2(err, 2);
-        const std::string request = (dir / "request.json").string();
-        const char* argv[] = {options_.engine_binary.c_str(), "train", request.c_str(), "--json", nullptr};
-        ::execv(argv[0], const_cast<char* const*>(argv));
-        ::_exit(127);
-    }
     children_[id] = Child{pid, true, false, false, -1};
     write_job_file(id);
     return Json{{"object", "workbench.train_run"}, {"id", id}, {"out", dir.string()}, {"state", "starting"}};

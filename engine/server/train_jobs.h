@@ -39,6 +39,9 @@ public:
     // Starts a run from a run description (the run file's JSON). Throws ApiError: 400 for a bad
     // description, 409 while another run is active.
     Json start(const Json& description);
+    // What a run of `description` would train on and need, without training: the data report and
+    // the plan (trainable parameters, memory), from a `train --dry-run` child. 400 on a bad run.
+    Json plan(const Json& description);
     Json list() const;
     Json status(const std::string& id) const;
     // Step/eval events with step > since, in order.
@@ -64,6 +67,8 @@ private:
     void reattach();
     void write_job_file(const std::string& id) const;
     std::string state_of(const std::string& id) const;
+    // Validated run config with absolute paths (ApiError 400 when invalid).
+    Json checked_config(const Json& description, const std::string& out) const;
 
     TrainJobsOptions options_;
     std::function<bool()> generation_busy_;

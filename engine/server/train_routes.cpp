@@ -1,5 +1,6 @@
 // The fine-tune runs of `serve` (server/train_jobs.h; docs/api.md "Training"):
 //   POST /workbench/v1/train                       start a run from a run description (202)
+//   POST /workbench/v1/train/plan                  its data report and plan, without training
 //   GET  /workbench/v1/train                       the runs in the runs folder, newest first
 //   GET  /workbench/v1/train/{id}                  state, config, data report, latest metrics, checkpoints
 //   GET  /workbench/v1/train/{id}/history?since=N  step and eval events after step N (default: all)
@@ -56,6 +57,10 @@ void register_train_routes(httplib::Server& http, ServerCore& core) {
     post_route(http, core, "/workbench/v1/train",
                [&core](const httplib::Request&, httplib::Response& res, const std::string& body) {
                    send_json(res, 202, jobs(core).start(parse_body(body)));
+               });
+    post_route(http, core, "/workbench/v1/train/plan",
+               [&core](const httplib::Request&, httplib::Response& res, const std::string& body) {
+                   send_json(res, 200, jobs(core).plan(parse_body(body)));
                });
     get_route(http, core, "/workbench/v1/train", [&core](const httplib::Request&, httplib::Response& res) {
         send_json(res, 200, jobs(core).list());

@@ -6,6 +6,8 @@
 #ifdef MOE_HAVE_CUDA
 #include "cuda/bench/bench_runner.h"
 #include "cuda/bench/bench_shapes.h"
+#include "cuda/bench/train_bench.h"
+#include "cuda/bench/train_shapes.h"
 #endif
 
 namespace moe {
@@ -32,7 +34,27 @@ Json run_gpu_bench(const GpuBenchRequest& r) {
     o.decode_contexts = r.decode_contexts;
     o.decode_tokens = r.decode_tokens;
     o.repeats = r.repeats;
+    o.trace_routing = r.trace_routing;
     return bench::run_bench(o);
+#endif
+}
+
+Json run_gpu_train_bench(const GpuTrainBenchRequest& r) {
+#ifndef MOE_HAVE_CUDA
+    (void)r;
+    throw Error("backend.unavailable", "",
+                "bench-train measures the CUDA backend, and this build has none (no nvcc at build time)");
+#else
+    bench::TrainBenchOptions o;
+    if (!r.shapes.empty()) o.shapes = r.shapes;
+    for (const std::string& name : o.shapes) (void)bench::train_shape(name);  // unknown names fail before the GPU
+    o.seq_len = r.seq_len;
+    o.steps = r.steps;
+    o.warmup = r.warmup;
+    o.checkpoint_layers = r.checkpoint_layers;
+    const std::string reason = gpu_unavailable_reason();
+    if (!reason.empty()) throw Error("backend.unavailable", "", "bench-train needs a CUDA GPU: " + reason);
+    return bench::run_train_bench(o);
 #endif
 }
 

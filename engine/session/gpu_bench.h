@@ -18,7 +18,19 @@ struct GpuBenchRequest {
     std::vector<int64_t> decode_contexts = {512, 4096};
     int64_t decode_tokens = 128;
     int repeats = 5;                          // timed repetitions (median) after one warm-up
+    bool trace_routing = false;               // decode with routing telemetry on
 };
+
+// bench-train's options (engine/cuda/bench/train_bench.h, TrainBenchOptions).
+struct GpuTrainBenchRequest {
+    std::vector<std::string> shapes;  // empty: all
+    int64_t seq_len = 2048;
+    int steps = 8;
+    int warmup = 2;
+    bool checkpoint_layers = false;
+};
+// Runs bench-train; the same errors as run_gpu_bench, plus bench.unknown_shape before touching the GPU.
+Json run_gpu_train_bench(const GpuTrainBenchRequest& request);
 
 // The built-in shape names (empty in a build without CUDA).
 std::vector<std::string> gpu_bench_shape_names();

@@ -235,37 +235,49 @@ Json export_run(const ExportOptions& o) {
                 return v ? *v : base_values();
             });
         }
-    } else {
-        // Everything trained: plain parameters, stacked experts as per-expert tensors, biases, and
-        // the copies DeepSeek-V3 stores for its MTP layers.
-        const int64_t inter = mc.moe_intermediate_size, hidden = mc.hidden_size;
-        for (const auto& [pname, v] : trained->params) {
-            if (pname.find(".lora_") != std::string::npos) continue;
-            const std::string tail = pname.substr(pname.rfind('.') + 1);
-            if (pname.size() > 12 && pname.find(".mlp.experts.") != std::string::npos &&
-                (tail == "gate" || tail == "up" || tail == "down")) {
-                const std::string prefix = pname.substr(0, pname.size() - tail.size());
-                const int64_t out_w = tail == "down" ? hidden : inter, in_w = tail == "down" ? inter : hidden;
-                for (int64_t e = 0; e < mc.n_routed_experts; ++e)
-                    put(prefix + std::to_string(e) + "." + tail + "_proj.weight", {out_w, in_w}, DType::F32,
-                        [trained, pname, in_w, e, out_w] { return rows_of(trained->params.at(pname), in_w, e * out_w, out_w); });
-                continue;
+    }
+    // Trained tensors the base does not store (everything for a model from scratch; an MTP module
+    // added to a checkpoint that had none): plain parameters, stacked experts as per-expert tensors.
+    const int64_t inter = mc.moe_intermediate_size, hidden = mc.hidden_size;
+    for (const auto& [pname, v] : trained->params) {
+        if (pname.find(".lora_") != std::string::npos) continue;
+        const std::string tail = pname.substr(pname.rfind('.') + 1);
+        if (pname.find(".mlp.experts.") != std::string::npos && (tail == "gate" || tail == "up" || tail == "down")) {
+            const std::string prefix = pname.substr(0, pname.size() - tail.size());
+            const int64_t out_w = tail == "down" ? hidden : inter, in_w = tail == "down" ? inter : hidden;
+            for (int64_t e = 0; e < mc.n_routed_experts; ++e) {
+                const std::string hub = prefix + std::to_string(e) + "." + tail + "_proj.weight";
+                if (out.count(hub)) continue;
+                put(hub, {out_w, in_w}, DType::F32,
+                    [trained, pname, in_w, e, out_w] { return rows_of(trained->params.at(pname), in_w, e * out_w, out_w); });
             }
-            const std::vector<int64_t>& rc2 = trained->shapes.at(pname);  // masters are [rows, cols]; vectors [1, n]
-            const std::vector<int64_t> shape = rc2[0] == 1 ? std::vector<int64_t>{rc2[1]} : rc2;
-            put(pname, shape, DType::F32, [trained, pname] { return trained->params.at(pname); });
+            continue;
         }
-        for (const auto& [layer, b] : trained->biases)
-            out["model.layers." + std::to_string(layer) + ".mlp.gate.e_score_correction_bias"] =
-                to_write(DType::F32, {int64_t(b.size())}, [b] { return b; });
-        const std::string head = trained->params.count("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
-        for (int64_t k = 0; k < mc.num_nextn_predict_layers; ++k) {
-            const std::string p = "model.layers." + std::to_string(mc.num_hidden_layers + k) + ".";
-            put(p + "embed_tokens.weight", {mc.vocab_size, hidden}, DType::F32,
-                [trained] { return trained->params.at("model.embed_tokens.weight"); });
-            if (!trained->params.count(p + "shared_head.head.weight"))
-                put(p + "shared_head.head.weight", {mc.vocab_size, hidden}, DType::F32,
-                    [trained, head] { return trained->params.at(head); });
+        if (out.count(pname)) continue;
+        const std::vector<int64_t>& rc2 = trained->shapes.at(pname);  // masters are [rows, cols]; vectors [1, n]
+        const std::vector<int64_t> shape = rc2[0] == 1 ? std::vector<int64_t>{rc2[1]} : rc2;
+        put(pname, shape, DType::F32, [trained, pname] { return trained->params.at(pname); });
+    }
+    int64_t mtp_layers = 0;
+    for (const auto& [layer, b] : trained->biases) {
+        const std::string name = "model.layers." + std::to_string(layer) + ".mlp.gate.e_score_correction_bias";
+        if (!out.count(name)) out[name] = to_write(DType::F32, {int64_t(b.size())}, [b] { return b; });
+    }
+    for (int64_t k = 0;; ++k) {
+        const std::string p = "model.layers." + std::to_string(mc.num_hidden_layers + k) + ".";
+        if (!out.count(p + "eh_proj.weight") && !out.count(p + "eh_proj.weight_scale_inv")) break;
+        mtp_layers = k + 1;
+        // The copies DeepSeek-V3 stores for its MTP layers (vLLM and SGLang read them).
+        auto shared = [&](const std::string& name) -> Source {
+            if (trained->params.count(name)) return [trained, name] { return trained->params.at(name); };
+            return [base, name] { return base->matrix(name, base->tensor(name).shape[0], base->tensor(name).shape[1]).to_f32(); };
+        };
+        if (!out.count(p + "embed_tokens.weight"))
+            put(p + "embed_tokens.weight", {mc.vocab_size, hidden}, DType::F32, shared("model.embed_tokens.weight"));
+        if (!out.count(p + "shared_head.head.weight")) {
+            const bool has_head = trained->params.count("lm_head.weight") || (base && base->has("lm_head.weight"));
+            put(p + "shared_head.head.weight", {mc.vocab_size, hidden}, DType::F32,
+                shared(has_head ? "lm_head.weight" : "model.embed_tokens.weight"));
         }
     }
 
@@ -277,6 +289,7 @@ Json export_run(const ExportOptions& o) {
                                          {"fmt", "e4m3"},
                                          {"activation_scheme", "dynamic"},
                                          {"weight_block_size", {128, 128}}};
+    if (mtp_layers > config.value("num_nextn_predict_layers", int64_t(0))) config["num_nextn_predict_layers"] = mtp_layers;
     config["torch_dtype"] = o.dtype == "f32" || (o.dtype == "auto" && scratch) ? "float32" : "bfloat16";
 
     StagingDir dir(o.out);

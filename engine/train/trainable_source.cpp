@@ -43,9 +43,43 @@ TrainableSource::TrainableSource(TrainableSpec spec, ParameterStore& params)
     : spec_(std::move(spec)),
       config_(spec_.checkpoint ? spec_.checkpoint->config() : spec_.config),
       params_(params),
-      lora_seed_(spec_.lora.seed) {}
+      lora_seed_(spec_.lora.seed) {
+    if (spec_.add_mtp) {
+        if (!spec_.checkpoint || spec_.checkpoint->num_mtp_layers() > 0)
+            throw Error("train.bad_config", spec_.checkpoint ? spec_.checkpoint->dir() : "",
+                        "add_mtp is for a checkpoint that stores no MTP module");
+        if (!config_.is_deepseek())
+            throw Error("train.unsupported", spec_.checkpoint->dir(),
+                        "MTP modules are DeepSeek-architecture layers; " + config_.model_type + " has no MTP graph");
+        config_.num_nextn_predict_layers = 1;
+    }
+}
+
+bool TrainableSource::is_added_mtp(const std::string& name) const {
+    return spec_.add_mtp && name.rfind("model.layers." + std::to_string(config_.num_hidden_layers) + ".", 0) == 0;
+}
+
+std::vector<float> TrainableSource::added_mtp_values(const std::string& name, int64_t rows, int64_t cols) const {
+    const std::string prefix = "model.layers." + std::to_string(config_.num_hidden_layers) + ".";
+    const std::string tail = name.substr(prefix.size());
+    const Checkpoint& ck = *spec_.checkpoint;
+    auto read = [&](const std::string& n) {
+        return rows == 1 ? ck.vector_f32(n, {cols}) : ck.matrix(n, rows, cols).to_f32();
+    };
+    if (tail == "enorm.weight" || tail == "hnorm.weight") return std::vector<float>(size_t(cols), 1.0f);
+    if (tail == "eh_proj.weight") {  // [d, 2d]: zero on the embedding half, identity on the hidden half
+        std::vector<float> v(size_t(rows * cols), 0.0f);
+        for (int64_t i = 0; i < rows; ++i) v[size_t(i * cols + rows + i)] = 1.0f;
+        return v;
+    }
+    if (tail == "shared_head.norm.weight") return read("model.norm.weight");
+    if (tail == "shared_head.head.weight")
+        return read(ck.has("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight");
+    return read("model.layers." + std::to_string(config_.num_hidden_layers - 1) + "." + tail);  // the last layer's
+}
 
 bool TrainableSource::has(const std::string& name) const {
+    if (is_added_mtp(name)) return !ends_with(name, "embed_tokens.weight");  // its own head, the shared embedding
     if (spec_.checkpoint) return spec_.checkpoint->has(name);
     if (name == "lm_head.weight") return !config_.tie_word_embeddings;
     if (ends_with(name, "embed_tokens.weight")) return name == "model.embed_tokens.weight";
@@ -54,6 +88,7 @@ bool TrainableSource::has(const std::string& name) const {
 }
 
 std::vector<float> TrainableSource::values(const std::string& name, int64_t rows, int64_t cols) const {
+    if (is_added_mtp(name)) return added_mtp_values(name, rows, cols);
     if (spec_.checkpoint) {
         if (rows == 1) return spec_.checkpoint->vector_f32(name, {cols});
         return spec_.checkpoint->matrix(name, rows, cols).to_f32();
@@ -63,6 +98,7 @@ std::vector<float> TrainableSource::values(const std::string& name, int64_t rows
 
 Weight TrainableSource::frozen_matrix(const std::string& name, int64_t rows, int64_t cols) {
     Backend& be = params_.backend();
+    if (is_added_mtp(name)) return be.weight_from_f32(added_mtp_values(name, rows, cols), rows, cols);
     if (spec_.checkpoint) return be.load_weight(spec_.checkpoint->matrix(name, rows, cols));
     return be.random_weight(rows, cols, tensor_seed(spec_.init_seed, name), random_init_scale(name, cols).scale);
 }
@@ -110,6 +146,15 @@ ExpertSet TrainableSource::experts(const std::string& prefix, int64_t E, int64_t
         }
         set = params_.add_experts(prefix, be.upload(gate, E * inter, hidden), be.upload(up, E * inter, hidden),
                                   be.upload(down, E * hidden, inter), E);
+    } else if (is_added_mtp(prefix)) {
+        std::vector<FfnWeights> experts;
+        for (int64_t e = 0; e < E; ++e) {
+            const std::string p = prefix + std::to_string(e);
+            experts.push_back(FfnWeights{frozen_matrix(p + ".gate_proj.weight", inter, hidden),
+                                         frozen_matrix(p + ".up_proj.weight", inter, hidden),
+                                         frozen_matrix(p + ".down_proj.weight", hidden, inter)});
+        }
+        set = be.make_expert_set(std::move(experts));
     } else if (spec_.checkpoint) {
         set = CheckpointSource(*spec_.checkpoint, be).experts(prefix, E, inter, hidden);
     } else {
@@ -137,6 +182,7 @@ void TrainableSource::attach_expert_lora(const std::string& prefix, const Expert
 }
 
 std::vector<float> TrainableSource::routing_bias(const std::string& name, int64_t n) {
+    if (is_added_mtp(name)) return added_mtp_values(name, 1, n);
     if (spec_.checkpoint) return CheckpointSource(*spec_.checkpoint, params_.backend()).routing_bias(name, n);
     return std::vector<float>(size_t(n), 0.0f);  // DeepSeek starts the correction bias at zero
 }
@@ -147,6 +193,7 @@ Weight TrainableSource::alias(const std::string& name, const std::string& first,
 }
 
 int64_t TrainableSource::mtp_layers() const {
+    if (spec_.add_mtp) return 1;
     return spec_.checkpoint ? spec_.checkpoint->num_mtp_layers() : config_.num_nextn_predict_layers;
 }
 

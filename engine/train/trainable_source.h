@@ -39,6 +39,11 @@ struct TrainableSpec {
     // Which checkpoint tensors train (full fine-tune: all; LoRA: none; MTP heads: the MTP layers).
     std::function<bool(const std::string& name)> trainable = [](const std::string&) { return true; };
     LoraSpec lora;
+    // A checkpoint that stores no MTP module gets one (issue #13: MTP heads for any model), as
+    // model.layers.{num_hidden_layers}.*: its decoder block a copy of the last layer, eh_proj = [0 | I]
+    // (the module starts as one more layer over the main hidden state), enorm/hnorm ones,
+    // shared_head.norm / .head copies of model.norm / lm_head.
+    bool add_mtp = false;
 };
 
 class TrainableSource final : public WeightSource {
@@ -56,6 +61,9 @@ public:
 
 private:
     std::vector<float> values(const std::string& name, int64_t rows, int64_t cols) const;
+    // A tensor of the added MTP module (add_mtp): its initial values from the checkpoint.
+    std::vector<float> added_mtp_values(const std::string& name, int64_t rows, int64_t cols) const;
+    bool is_added_mtp(const std::string& name) const;
     Weight frozen_matrix(const std::string& name, int64_t rows, int64_t cols);
     void attach_lora(const std::string& name, const Weight& base, int64_t rows, int64_t cols);
     void attach_expert_lora(const std::string& prefix, const ExpertSet& set, int64_t E, int64_t inter, int64_t hidden);

@@ -122,10 +122,14 @@ void TrainingRun::open_model() {
     config_.tokenizer = tokenizer_dir;  // run.json names it: export copies its files
     tokenizer_ = Tokenizer::load(tokenizer_dir);
     const bool has_mtp = checkpoint_ ? checkpoint_->num_mtp_layers() > 0 : mc.num_nextn_predict_layers > 0;
-    if ((config_.method == TrainMethod::MtpHead || config_.objectives.mtp_lambda > 0.0f) && !has_mtp)
-        throw Error("train.no_mtp_modules", checkpoint_ ? checkpoint_->dir() : config_.scratch_config,
-                    "the run trains MTP modules (method mtp-head or mtp_lambda > 0) and the model has none");
     TrainableSpec spec;
+    // mtp-head on a checkpoint without MTP modules adds one (initialised from its last layer and head).
+    spec.add_mtp = config_.method == TrainMethod::MtpHead && !has_mtp;
+    if (config_.objectives.mtp_lambda > 0.0f && !has_mtp && !spec.add_mtp)
+        throw Error("train.no_mtp_modules", checkpoint_ ? checkpoint_->dir() : config_.scratch_config,
+                    "mtp_lambda > 0 needs MTP modules and the model has none; method mtp-head adds one");
+    // Training only the MTP heads with no MTP loss would train nothing.
+    if (config_.method == TrainMethod::MtpHead && config_.objectives.mtp_lambda <= 0.0f) config_.objectives.mtp_lambda = 1.0f;
     spec.checkpoint = checkpoint_.get();
     spec.config = mc;
     spec.init_seed = config_.seed;
@@ -140,6 +144,10 @@ void TrainingRun::open_model() {
         throw Error("train.nothing_to_train", config_.out, "no tensor matches the run's trainable patterns");
     trainer_ = std::make_unique<Trainer>(*graph_, *params_, config_.objectives, config_.optimizer);
     active_flops_per_token_ = train_flops_per_token(graph_->config(), config_.data.seq_len, config_.objectives.mtp_lambda > 0);
+    if (spec.add_mtp) emit(Json{{"event", "note"}, {"message", "the checkpoint stores no MTP module: one is added as layer " +
+                                                                  std::to_string(mc.num_hidden_layers) +
+                                                                  ", initialised from the last layer and the head"}},
+                           false);
 }
 
 void TrainingRun::open_data() {
@@ -154,8 +162,45 @@ void TrainingRun::open_data() {
               {"tensors", params_->parameters().size()},
               {"steps", config_.schedule.steps},
               {"tokens_per_step", config_.data.batch * config_.data.seq_len * config_.accumulation},
-              {"flops_per_token", active_flops_per_token_}};
+              {"flops_per_token", active_flops_per_token_},
+              {"memory", memory_estimate()}};
     emit(plan, false);
+}
+
+// Bytes the run needs (an estimate before the first step; the CUDA bench compares it with the
+// device): frozen weights as the backend holds them, F32 masters + gradients + AdamW moments, the
+// backend's copies of trained weights, and the saved activations of one micro-batch.
+Json TrainingRun::memory_estimate() const {
+    const ModelConfig& c = graph_->config();
+    const bool gpu = backend_->name() != "cpu";
+    const double n = double(params_->trainable_elements());
+    double stored = 0.0;
+    if (checkpoint_)
+        for (const auto& [name, t] : checkpoint_->tensors()) stored += double(t.numel());
+    const double frozen = std::max(0.0, stored - n) * (gpu ? 2.0 : 0.0);  // CPU: mmapped, not resident
+    const double rows = double(config_.data.batch * config_.data.seq_len);
+    const double layers = double(c.num_hidden_layers + (config_.objectives.mtp_lambda > 0 ? c.num_nextn_predict_layers : 0));
+    const double per_row = 12.0 * double(c.hidden_size) +
+                           (c.is_deepseek() ? 4.0 * double(c.num_attention_heads * (c.qk_head_dim() + c.v_head_dim)) +
+                                                  3.0 * double(c.kv_lora_rank) +
+                                                  4.0 * double(c.num_experts_per_tok * c.moe_intermediate_size)
+                                            : 6.0 * double(c.num_attention_heads * c.head_dim)) +
+                           3.0 * double(c.intermediate_size);
+    const double activations = (config_.checkpoint_layers ? 1.0 : layers) * rows * per_row * 4.0 +
+                               double(c.num_attention_heads) * rows * double(config_.data.seq_len) * 6.0;  // scores
+    const double logits = std::min(rows, double(int64_t(1) << 26) / double(c.vocab_size)) * double(c.vocab_size) * 8.0;
+    const Json m{{"frozen_weights", frozen},
+                 {"masters", 4.0 * n},
+                 {"gradients", 4.0 * n},
+                 {"adamw", 8.0 * n},
+                 {"weight_copies", gpu ? 2.0 * n : 0.0},
+                 {"activations", activations},
+                 {"workspace", logits}};
+    double total = 0.0;
+    for (const auto& [k, v] : m.items()) total += v.get<double>();
+    Json out = m;
+    out["total"] = total;
+    return out;
 }
 
 Json TrainingRun::data_report() const {

@@ -62,6 +62,7 @@ public:
     // The latest checkpoint folder written (or resumed from), "" if none.
     const std::string& last_checkpoint() const { return last_checkpoint_; }
     Json data_report() const;
+    Json memory_estimate() const;
     Json status() const;  // state, step, steps, latest metrics
 
     // Writes a checkpoint of the current state now (also what run() does at its intervals).

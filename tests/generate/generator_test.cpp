@@ -17,6 +17,7 @@ public:
         std::vector<int32_t> tokens;
         int64_t start_pos;
         LogitRows rows;
+        int64_t vocab_limit = 0;  // greedy steps
     };
 
     explicit CountingModel(int64_t capacity = 64) : capacity_(capacity) {
@@ -38,12 +39,18 @@ public:
         }
         return l;
     }
+    // Records the greedy steps, then answers as the default does (forward() + the host argmax).
+    int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) override {
+        greedy_calls.push_back({{token}, pos, LogitRows::Last, vocab_limit});
+        return Model::forward_greedy(token, pos, vocab_limit);
+    }
     void reset() override { cached_ = 0; }
     void truncate(int64_t n) override { cached_ = std::min(cached_, n); }
     int64_t cached_tokens() const override { return cached_; }
     int64_t max_context() const override { return capacity_; }
 
     std::vector<Call> calls;
+    std::vector<Call> greedy_calls;
 
 private:
     ModelConfig config_;
@@ -76,6 +83,31 @@ TEST(Generator, PrefillsThenDecodesOneTokenAtATimeThroughTheCache) {
     EXPECT_EQ(r.prefilled_tokens, 2);
     EXPECT_GE(r.prefill_seconds, 0.0);
     EXPECT_GT(r.decode_tokens_per_second(), 0.0);
+}
+
+TEST(Generator, GreedyDecodeStepsChooseThroughTheModelWithTheVocabLimit) {
+    CountingModel m;
+    Generator g(m);
+    GenerationOptions o = greedy(4);
+    o.vocabulary = VocabularyMask{10, 6};  // ids 6..9 are padding: never chosen
+    const GenerationResult r = g.generate(std::vector<int32_t>{1, 2}, o);
+    // 3 from the prefill's logits (host), then 4, 5 and, with 6 masked, the lowest of the equal rest: 0
+    EXPECT_EQ(r.tokens, (std::vector<int32_t>{3, 4, 5, 0}));
+    ASSERT_EQ(m.greedy_calls.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(m.greedy_calls[i].tokens, (std::vector<int32_t>{int32_t(3 + i)}));
+        EXPECT_EQ(m.greedy_calls[i].start_pos, int64_t(2 + i));
+        EXPECT_EQ(m.greedy_calls[i].vocab_limit, 6);
+    }
+    EXPECT_EQ(g.cached_sequence(), (std::vector<int32_t>{1, 2, 3, 4, 5}));
+
+    // A repetition penalty reshapes the logits on the host: the steps return logits instead.
+    CountingModel host;
+    Generator hg(host);
+    o.sampling.repetition_penalty = 1.5f;
+    EXPECT_EQ(hg.generate(std::vector<int32_t>{1, 2}, o).tokens, r.tokens);
+    EXPECT_TRUE(host.greedy_calls.empty());
+    EXPECT_EQ(host.calls.size(), 4u);
 }
 
 TEST(Generator, StopsAtEosAndKeepsIt) {
@@ -169,6 +201,7 @@ TEST(Generator, SeededSamplingIsReproducible) {
     EXPECT_EQ(a, b);
     o.sampling.seed = 78;
     EXPECT_NE(g.generate(std::vector<int32_t>{0}, o).tokens, a);
+    EXPECT_TRUE(m.greedy_calls.empty());  // sampling needs the logits on the host
 }
 
 }  // namespace

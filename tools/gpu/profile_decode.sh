@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Per-kernel GPU times of one captured decode step of one synthetic model, through Nsight Compute
+# Per-kernel GPU times of one replayed decode step (Model::forward_greedy) of one random-weight model, through Nsight Compute
 # (duration only: one pass, no replay). Prints the kernels of the last graph replay grouped by name.
 #   MODEL=moonlight-16b-a3b CTX=512 bash tools/gpu/profile_decode.sh      (BIN: where cuda_bench is)
 set -uo pipefail
@@ -17,10 +17,11 @@ import csv, sys, collections
 rows = [r for r in csv.DictReader(l for l in open(sys.argv[1]) if l.startswith('"'))]
 rows = [r for r in rows if r.get("Metric Name") == "gpu__time_duration.sum"]
 names = [r["Kernel Name"] for r in rows]
-# the last decode step: after the last-but-one argmax (the eager step's) and without cache fills
-ends = [i for i, n in enumerate(names) if "argmax" in n]
-start = ends[-2] + 1 if len(ends) >= 2 else 0
-step = [r for r in rows[start:] if "fill_" not in r["Kernel Name"] and "add_scalar" not in r["Kernel Name"]]
+# the last decode step (the replayed one): everything after the last cache fill, which is one
+# fill_f32 (the random rows) and one add (added onto the cache) per layer (Model::fill_cache_for_bench)
+fills = [i for i, n in enumerate(names) if "fill_" in n]
+start = fills[-1] + 2 if fills else 0
+step = rows[start:]
 tot = collections.defaultdict(float); cnt = collections.Counter()
 for r in step:
     k = r["Kernel Name"].split("(")[0][:70]

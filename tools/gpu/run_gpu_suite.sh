@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # One GPU run: build (Release, build-gpu/), the CUDA tests, `moe-engine bench`, the HF transformers
-# reference on the same shapes, and a short table at the end. Logs and JSON go to $OUT.
+# reference on the same shapes, `moe-engine bench-train` and its PyTorch baseline (step `train`), and
+# short tables at the end. Logs and JSON go to $OUT.
 #
 #   bash tools/gpu/run_gpu_suite.sh                 # on a machine with nvcc, cmake, ninja and the engine's deps
 #   MOE_PREBUILT=.device-carry/gpu bash tools/gpu/run_gpu_suite.sh
 #       uses binaries built elsewhere: $MOE_PREBUILT/bin/{test_cuda,moe-engine} and the shared
 #       libraries they need in $MOE_PREBUILT/lib (the lent GPU machine has no pcre2/utf8proc headers),
 #       and source_dir.txt naming the checkout they were built in. tools/gpu/prepare_prebuilt.sh makes it.
-# Knobs: STEPS="tests bench hf" (any subset), BENCH_ARGS (extra `bench` options),
-#        HF_MODELS (default: the two shapes with targets), GTEST_FILTER.
+# Knobs: STEPS="tests bench hf" (any subset, plus "train" and "profile"), BENCH_ARGS (extra `bench`
+#        options), HF_MODELS (default: the two shapes with targets), GTEST_FILTER,
+#        TRAIN_SHAPES (default "lora-moonlight full-100m"), TRAIN_ARGS (options for both bench-train
+#        and bench/hf_train_reference.py: --seq-len, --steps, --warmup, --checkpoint-layers),
+#        HF_TRAIN_ARGS (the baseline only, e.g. --experts-implementation eager).
+#   STEPS="train" MOE_PREBUILT=$D bash $D/tools/gpu/run_gpu_suite.sh     # the training benchmarks alone
 set -uo pipefail
 # The scripts next to this one (a carried copy may be newer than the checkout's tools/ and bench/).
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -70,6 +75,25 @@ if [[ " $STEPS " == *" hf "* ]]; then
   done
 fi
 
+if [[ " $STEPS " == *" train "* ]]; then
+  echo "== moe-engine bench-train"
+  shapes=${TRAIN_SHAPES:-"lora-moonlight full-100m"}
+  run "$BIN/moe-engine" bench-train --shapes "${shapes// /,}" --json "$OUT/bench_train.json" ${TRAIN_ARGS:-} 2>&1 \
+    | tee "$OUT/bench_train.log" || status=1
+  echo "== PyTorch + transformers training baseline"
+  hf_train_json=()
+  for s in $shapes; do  # one process per shape: each starts with a clean GPU
+    python3 "$ROOT/bench/hf_train_reference.py" --shape "$s" --json "$OUT/hf_train_$s.json" ${TRAIN_ARGS:-} \
+      ${HF_TRAIN_ARGS:-} 2>&1 | tee -a "$OUT/hf_train.log"
+    hf_train_json+=("$OUT/hf_train_$s.json")
+  done
+fi
+
 echo "== summary"
-python3 "$ROOT/bench/summarize.py" "$OUT/bench.json" "${hf_json[@]}" | tee "$OUT/summary.txt"
+if [[ " $STEPS " == *" bench "* || " $STEPS " == *" hf "* ]]; then
+  python3 "$ROOT/bench/summarize.py" "$OUT/bench.json" "${hf_json[@]}" | tee "$OUT/summary.txt"
+fi
+if [[ " $STEPS " == *" train "* ]]; then
+  python3 "$ROOT/bench/summarize_train.py" "$OUT/bench_train.json" "${hf_train_json[@]}" | tee "$OUT/summary_train.txt"
+fi
 exit $status

@@ -6,66 +6,19 @@
 #include <ctime>
 #include <random>
 
+#include "core/error.h"
+#include "cuda/bench/bench_cost.h"
 #include "cuda/bench/bench_shapes.h"
-#include "cuda/bench/synthetic_model.h"
-#include "cuda/cuda_storage.h"
-#include "elementwise.h"
+#include "cuda/bench/ceilings.h"
+#include "cuda/cuda_backend.h"
+#include "model/model.h"
+#include "model/weight_source.h"
 
 namespace moe::bench {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// Device-to-device copy of `bytes`, timed with events; bandwidth counts bytes read + written.
-double measure_copy_gbs(CudaBackend& be, size_t bytes, int reps) {
-    cuda::DeviceBuffer a(bytes, "copy benchmark source"), b(bytes, "copy benchmark destination");
-    cudaStream_t s = be.stream();
-    MOE_CUDA_CHECK(kernels::fill_random_bf16(a.as<uint16_t>(), int64_t(bytes / 2), 7, 1.0f, s));
-    cuda::Event e0, e1;
-    std::vector<double> ms;
-    for (int i = -2; i < reps; ++i) {
-        MOE_CUDA_CHECK(cudaEventRecord(e0.get(), s));
-        MOE_CUDA_CHECK(cudaMemcpyAsync(b.get(), a.get(), bytes, cudaMemcpyDeviceToDevice, s));
-        MOE_CUDA_CHECK(cudaEventRecord(e1.get(), s));
-        MOE_CUDA_CHECK(cudaEventSynchronize(e1.get()));
-        float t = 0;
-        MOE_CUDA_CHECK(cudaEventElapsedTime(&t, e0.get(), e1.get()));
-        if (i >= 0) ms.push_back(t);
-    }
-    return 2.0 * double(bytes) / (median(ms) * 1e-3) / 1e9;
-}
-
-// bf16 x bf16 -> f32 GEMM (the prefill GEMMs' type), n x n x n on random data, through cuBLAS.
-double measure_gemm_tflops(CudaBackend& be, int n, int reps) {
-    const size_t elems = size_t(n) * size_t(n);
-    cuda::DeviceBuffer a(elems * 2, "GEMM benchmark A"), b(elems * 2, "GEMM benchmark B"), c(elems * 4, "GEMM benchmark C");
-    cudaStream_t s = be.stream();
-    MOE_CUDA_CHECK(kernels::fill_random_bf16(a.as<uint16_t>(), int64_t(elems), 11, 1.0f, s));
-    MOE_CUDA_CHECK(kernels::fill_random_bf16(b.as<uint16_t>(), int64_t(elems), 12, 1.0f, s));
-    cublasHandle_t h = be.context()->cublas();
-    const float alpha = 1.0f, beta = 0.0f;
-    cuda::Event e0, e1;
-    std::vector<double> ms;
-    for (int i = -2; i < reps; ++i) {
-        MOE_CUDA_CHECK(cudaEventRecord(e0.get(), s));
-        MOE_CUBLAS_CHECK(cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &alpha, a.get(), CUDA_R_16BF, n, b.get(),
-                                      CUDA_R_16BF, n, &beta, c.get(), CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
-                                      CUBLAS_GEMM_DEFAULT));
-        MOE_CUDA_CHECK(cudaEventRecord(e1.get(), s));
-        MOE_CUDA_CHECK(cudaEventSynchronize(e1.get()));
-        float t = 0;
-        MOE_CUDA_CHECK(cudaEventElapsedTime(&t, e0.get(), e1.get()));
-        if (i >= 0) ms.push_back(t);
-    }
-    return 2.0 * double(n) * n * n / (median(ms) * 1e-3) / 1e12;
-}
 
 std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -84,14 +37,26 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
     out["model"] = shape.name;
     out["architecture"] = c.model_type;
 
+    // The model users run (engine/model/), its weights drawn on the GPU instead of read from a checkpoint.
     const auto t_load = Clock::now();
-    SyntheticModel m(be, c, capacity, o.seed);
+    const size_t bytes_before = be.weight_bytes();
+    RandomSource source(c, be, o.seed);
+    const std::unique_ptr<Model> m = load_model(source, ModelOptions{capacity});
+    be.synchronize();
     const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();
-    out["weight_bytes"] = double(m.weight_bytes());
-    out["weight_gib"] = double(m.weight_bytes()) / double(1ull << 30);
+    const size_t weight_bytes = be.weight_bytes() - bytes_before;
+    if (m->max_context() < capacity)
+        throw Error("bench.context_too_long", "",
+                    shape.name + " holds at most " + std::to_string(m->max_context()) + " positions; the runs need " +
+                        std::to_string(capacity));
+    m->routing_trace().set_enabled(o.trace_routing);
+    out["weight_bytes"] = double(weight_bytes);
+    out["weight_gib"] = double(weight_bytes) / double(1ull << 30);
     out["synthetic_init_s"] = load_s;
-    std::printf("\n== %s (%s): %.2f GiB of bf16 weights made on the GPU in %.1f s, KV capacity %ld\n", shape.name.c_str(),
-                c.model_type.c_str(), double(m.weight_bytes()) / double(1ull << 30), load_s, long(capacity));
+    out["routing_trace"] = o.trace_routing;
+    std::printf("\n== %s (%s): %.2f GiB of bf16 weights made on the GPU in %.1f s, KV capacity %ld%s\n",
+                shape.name.c_str(), c.model_type.c_str(), double(weight_bytes) / double(1ull << 30), load_s,
+                long(capacity), o.trace_routing ? ", routing traced" : "");
 
     Json prefill = Json::array();
     for (int64_t T : o.prefill_tokens) {
@@ -99,11 +64,11 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
         std::vector<double> secs;
         for (int i = -1; i < o.repeats; ++i) {
             const auto t0 = Clock::now();
-            Tensor logits = m.prefill(tokens, 0);
+            (void)m->forward(tokens, 0, LogitRows::Last);  // reads the [1, vocab] logits back, as generate does
             be.synchronize();
             if (i >= 0) secs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
         }
-        const double s = median(secs), flops = m.prefill_flops(T);
+        const double s = median(secs), flops = prefill_flops(c, T);
         const double tflops = flops / s / 1e12;
         Json r = {{"tokens", T},           {"seconds", s},        {"tokens_per_s", double(T) / s},
                   {"model_tflop", flops / 1e12}, {"tflops", tflops}, {"fraction_of_gemm_rate", tflops / gemm_tflops}};
@@ -115,30 +80,33 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
 
     Json decode = Json::array();
     for (int64_t n : o.decode_contexts) {
-        m.fake_context(n, 1);
-        const auto t_e = Clock::now();
-        m.decode_step_eager();  // warm-up; allocates what later steps reuse
-        const double eager_ms = std::chrono::duration<double>(Clock::now() - t_e).count() * 1e3;
-        m.fake_context(n, 1);
-        m.capture_decode_graph();
-        m.fake_context(n, 1);
+        // Random KV rows stand in for a prefill of n tokens. The first greedy step of a model runs
+        // eagerly and records the step graph (CUDA); later ones, at any position, replay it.
+        m->fill_cache_for_bench(n, o.seed);
+        const auto t_first = Clock::now();
+        (void)m->forward_greedy(1, n);
+        const double first_ms = std::chrono::duration<double>(Clock::now() - t_first).count() * 1e3;
         std::vector<double> runs;
         for (int rep = 0; rep < std::max(1, o.repeats / 2); ++rep) {
-            m.fake_context(n, 1);
+            m->fill_cache_for_bench(n, o.seed + uint64_t(rep) + 1);
+            be.synchronize();
+            int32_t token = 1;
             const auto t0 = Clock::now();
-            for (int64_t i = 0; i < o.decode_tokens; ++i) (void)m.decode_step_graph();
+            // Model::forward_greedy: one replayed step per token, the argmax on the device, the id the
+            // only read-back (plus the routing when traced); what `generate` runs for greedy decoding.
+            for (int64_t i = 0; i < o.decode_tokens; ++i) token = m->forward_greedy(token, n + i);
             runs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
         }
         const double s = median(runs);
         const double tps = double(o.decode_tokens) / s;
-        const double bytes = m.decode_bytes(n + o.decode_tokens / 2);  // mean context over the run
+        const double bytes = decode_bytes(c, n + o.decode_tokens / 2);  // mean context over the run
         const double gbs = bytes * tps / 1e9;
         Json r = {{"context", n},
                   {"new_tokens", o.decode_tokens},
                   {"seconds", s},
                   {"tokens_per_s", tps},
                   {"ms_per_token", 1e3 / tps},
-                  {"eager_step_ms_first", eager_ms},
+                  {"first_step_ms", first_ms},
                   {"bytes_per_token", bytes},
                   {"achieved_gbs", gbs},
                   {"fraction_of_roofline", gbs / copy_gbs},

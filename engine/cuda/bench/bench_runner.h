@@ -1,6 +1,8 @@
-// `moe-engine bench`: prefill and batch-1 decode of synthetic real-shape models on the GPU, with the
-// two ceilings measured in the same run (device-to-device copy bandwidth, bf16 GEMM rate), so every
-// number is reported as a fraction of what this GPU measurably does (docs/performance.md).
+// `moe-engine bench`: prefill and batch-1 greedy decode of real-shape models on the GPU, with the two
+// ceilings measured in the same run (device-to-device copy bandwidth, bf16 GEMM rate), so every
+// number is reported as a fraction of what this GPU measurably does (docs/performance.md). The
+// models are the engine's own (load_model over a RandomSource: random bf16 weights drawn on the
+// device), so the bench times the code `generate` and `serve` run.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@ struct BenchOptions {
     int64_t decode_tokens = 128;
     int repeats = 5;                          // timed repetitions (median) after one warm-up
     uint64_t seed = 1;
+    bool trace_routing = false;               // decode also reads every MoE layer's routing back (serve's telemetry)
 };
 
 // Runs everything, prints a table to stdout as it goes, and returns the JSON report.
