@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QSignalSpy>
@@ -70,6 +71,13 @@ QString lastRoot(const QSignalSpy& models) {
     return models.last().first().toJsonArray().first().toObject().value("root").toString();
 }
 
+// Whether the top of the data report shows in the setup page's scroll area.
+bool planInView(FinetunePanel& panel) {
+    QWidget* viewport = panel.setupScroll()->viewport();
+    const QPoint top = panel.planView()->mapTo(viewport, QPoint(0, 0));
+    return viewport->rect().contains(top);
+}
+
 // The progress view's state once the watcher has said it.
 QString stateOf(FinetunePanel& panel) { return panel.progress()->state(); }
 
@@ -122,10 +130,13 @@ void FinetuneEngineTest::aShortRunEndToEnd() {
     QCOMPARE(QDir(panel->form()->settings().model), QDir(model_));
     panel->form()->setSettings(tinyRun(panel->form()->settings().model, 6));
 
+    panel->resize(700, 450);  // a laptop's dock: the form is taller than the page
     QSignalSpy answered(panel.get(), &FinetunePanel::planAnswered);
     panel->checkPlan();
     QVERIFY(answered.wait(60'000));
     if (panel->planView()->hasReport()) {
+        // The report, under the form, is scrolled into view when it arrives.
+        QTRY_VERIFY_WITH_TIMEOUT(planInView(*panel), 2'000);
         QCOMPARE(panel->planView()->domainTable()->rowCount(), 1);  // prose
         QVERIFY2(panel->planView()->memoryText().contains("Memory needed"), qPrintable(panel->planView()->memoryText()));
     } else {
@@ -134,6 +145,7 @@ void FinetuneEngineTest::aShortRunEndToEnd() {
                  qPrintable(panel->planView()->summaryText() + " / " + panel->setupNotice()->fullText()));
     }
 
+    panel->resize(1000, 800);
     panel->startRun();
     QTRY_VERIFY_WITH_TIMEOUT(!panel->watchedRun().isEmpty(), 10'000);
     done_run_ = panel->watchedRun();

@@ -9,6 +9,7 @@
 #include <QScrollArea>
 #include <QSettings>
 #include <QStackedWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include "engine_client.h"
@@ -119,13 +120,13 @@ QWidget* FinetunePanel::buildSetupPage() {
     layout->addWidget(setup_notice_);
     layout->addWidget(plan_);
     layout->addStretch(1);
-    auto* scroll = new QScrollArea(page);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setWidget(content);
+    setup_scroll_ = new QScrollArea(page);
+    setup_scroll_->setWidgetResizable(true);
+    setup_scroll_->setFrameShape(QFrame::NoFrame);
+    setup_scroll_->setWidget(content);
     auto* page_layout = new QVBoxLayout(page);
     page_layout->setContentsMargins(0, 0, 0, 0);
-    page_layout->addWidget(scroll);
+    page_layout->addWidget(setup_scroll_);
     return page;
 }
 
@@ -260,6 +261,8 @@ void FinetunePanel::checkPlan() {
         check_->setText(tr("Check data and memory"));
         if (r.ok()) {
             plan_->showPlan(r.body.value("data_report").toObject(), r.body.value("plan").toObject());
+            // The report sits under the form: on a laptop screen it would open out of sight.
+            QTimer::singleShot(0, this, [this] { setup_scroll_->ensureWidgetVisible(plan_, 0, 0); });
         } else if (TrainApi::routeMissing(r)) {
             plan_->showMessage(tr("This engine cannot check a run before it starts: it has no "
                                   "/workbench/v1/train/plan (an older moe-engine). Start the run: its data report and "

@@ -20,6 +20,7 @@
 
 class QComboBox;
 class QPushButton;
+class QScrollArea;
 class QStackedWidget;
 
 namespace moe::ui {
@@ -61,6 +62,7 @@ public:
     QPushButton* checkButton() const { return check_; }
     QPushButton* startButton() const { return start_; }
     ErrorNotice* setupNotice() const { return setup_notice_; }
+    QScrollArea* setupScroll() const { return setup_scroll_; }
     ErrorNotice* notice() const { return notice_; }
 
 signals:
@@ -93,6 +95,7 @@ private:
     QStackedWidget* pages_;
     RunSetupForm* form_ = nullptr;
     PlanView* plan_ = nullptr;
+    QScrollArea* setup_scroll_ = nullptr;
     QPushButton* check_ = nullptr;
     QPushButton* start_ = nullptr;
     ErrorNotice* setup_notice_ = nullptr;

@@ -7,6 +7,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -157,17 +158,19 @@ QGroupBox* RunSetupForm::buildMethod() {
     lora_alpha_ = realBox(0.1, 4096, 1, 1, tr("Scale of the adapters' output, as alpha ÷ rank (lora.alpha)"), lora_group_);
     lora_dropout_ = realBox(0, 0.9, 2, 0.05, tr("Share of the adapters' inputs dropped in training (lora.dropout)"), lora_group_);
     auto* targets = new QWidget(lora_group_);
-    auto* targets_layout = new QHBoxLayout(targets);
+    // Two per row: four in one row get clipped in a laptop-width dock.
+    auto* targets_layout = new QGridLayout(targets);
     targets_layout->setContentsMargins(0, 0, 0, 0);
     for (const LoraTarget& t : kLoraTargets) {
         auto* box = new QCheckBox(tr(t.label), targets);
         box->setProperty("key", QString::fromLatin1(t.key));
         box->setToolTip(tr("Adapters on the %1 (lora.targets \"%2\")").arg(tr(t.label), QString::fromLatin1(t.key)));
-        targets_layout->addWidget(box);
+        const int i = int(lora_targets_.size());
+        targets_layout->addWidget(box, i / 2, i % 2);
         lora_targets_ << box;
         watch(box);
     }
-    targets_layout->addStretch(1);
+    targets_layout->setColumnStretch(2, 1);
     auto* lf = form(lora_group_);
     lf->addRow(tr("Rank:"), lora_rank_);
     lf->addRow(tr("Alpha:"), lora_alpha_);
