@@ -203,11 +203,9 @@ Json TrainingRun::memory_estimate() const {
     return out;
 }
 
-Json TrainingRun::data_report() const {
-    Json r = data_->report().to_json();
-    r["domains"] = data_->domain_names();
-    return r;
-}
+// Per domain (in the order of the eval events' names): documents, and samples / tokens / tokens with
+// loss of the training and held-out splits; the totals; what was cut, skipped or malformed.
+Json TrainingRun::data_report() const { return data_->report().to_json(); }
 
 int64_t TrainingRun::step() const { return trainer_->steps_done(); }
 

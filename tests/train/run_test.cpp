@@ -75,6 +75,22 @@ TEST(TrainRun, LoraLossGoesDownAndEverythingIsReported) {
     TempDir tmp("moe-run");
     const std::vector<Json> ev = run_collect(tiny_run(tmp.file("run"), TrainMethod::Lora, 8));
     ASSERT_FALSE(of_kind(ev, "data_report").empty());
+    // The report counts each domain apart (the panel's table), and the domains add up to the totals.
+    const Json report = of_kind(ev, "data_report").front()["report"];
+    ASSERT_GE(report["domains"].size(), 2u) << report["domains"].dump();  // prose and the chats' domain(s)
+    int64_t tokens = 0, held = 0;
+    bool has_prose = false;
+    for (const Json& d : report["domains"]) {
+        ASSERT_TRUE(d.is_object()) << "each domain with its counts, not only its name: " << d.dump();
+        has_prose = has_prose || d["name"] == "prose";
+        EXPECT_GT(d["documents"].get<int64_t>(), 0) << d.dump();
+        EXPECT_GT(d["train"]["tokens"].get<int64_t>() + d["holdout"]["tokens"].get<int64_t>(), 0) << d.dump();
+        tokens += d["train"]["tokens"].get<int64_t>();
+        held += d["holdout"]["samples"].get<int64_t>();
+    }
+    EXPECT_TRUE(has_prose);
+    EXPECT_EQ(tokens, report["totals"]["train"]["tokens"].get<int64_t>());
+    EXPECT_EQ(held, report["totals"]["holdout"]["samples"].get<int64_t>());
     const std::vector<Json> steps = of_kind(ev, "step");
     ASSERT_EQ(steps.size(), 8u);
     const double first = steps[0]["ce"].get<double>() + steps[1]["ce"].get<double>();

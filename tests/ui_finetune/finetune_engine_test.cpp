@@ -138,6 +138,13 @@ void FinetuneEngineTest::aShortRunEndToEnd() {
         // The report, under the form, is scrolled into view when it arrives.
         QTRY_VERIFY_WITH_TIMEOUT(planInView(*panel), 2'000);
         QCOMPARE(panel->planView()->domainTable()->rowCount(), 1);  // prose
+        // Counted per domain: documents, samples, tokens, tokens with loss, held out.
+        QCOMPARE(panel->planView()->domainTable()->item(0, 0)->text(), QStringLiteral("prose"));
+        for (int c = 1; c < 6; ++c) {
+            bool number = false;
+            const int n = QLocale().toInt(panel->planView()->domainTable()->item(0, c)->text(), &number);
+            QVERIFY2(number && n > 0, qPrintable(QString::number(c) + ": " + panel->planView()->domainTable()->item(0, c)->text()));
+        }
         QVERIFY2(panel->planView()->memoryText().contains("Memory needed"), qPrintable(panel->planView()->memoryText()));
     } else {
         // An engine without POST /workbench/v1/train/plan: the panel says what to do instead.
