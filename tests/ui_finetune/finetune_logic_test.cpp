@@ -16,6 +16,7 @@
 
 #include <cmath>
 
+#include "adaptive_splitter.h"
 #include "bar_chart_widget.h"
 #include "engine_client.h"
 #include "error_notice.h"
@@ -181,6 +182,30 @@ private slots:
         form.methodBox()->setCurrentIndex(form.methodBox()->findData("lora"));
         QCOMPARE(form.settings().lr, 5e-3);
         QCOMPARE(RunSettings::fromJson(form.settings().toJson()).toJson(), form.settings().toJson());
+    }
+
+    // Side by side, the form is as tall as its taller column: in the setup page's scroll area a
+    // stacked height would leave an empty band between the form and its buttons.
+    void theFormsColumnsTakeTheHeightTheyNeed() {
+        RunSetupForm form;
+        form.resize(1000, 600);
+        form.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&form));
+        auto* columns = form.findChild<AdaptiveSplitter*>(QStringLiteral("finetune.setup.columns"));
+        QVERIFY(columns);
+        QTRY_COMPARE(columns->orientation(), Qt::Horizontal);
+        int tallest = 0, stacked = 0;
+        for (int i = 0; i < columns->count(); ++i) {
+            const int h = columns->widget(i)->minimumSizeHint().height();
+            tallest = std::max(tallest, h);
+            stacked += h;
+        }
+        QVERIFY(tallest < stacked);
+        QCOMPARE(columns->minimumSizeHint().height(), tallest);
+        QVERIFY2(form.minimumSizeHint().height() < stacked, qPrintable(QString::number(form.minimumSizeHint().height())));
+        form.resize(500, 600);  // narrow: stacked, and then the heights add up
+        QTRY_COMPARE(columns->orientation(), Qt::Vertical);
+        QVERIFY(columns->minimumSizeHint().height() >= stacked);
     }
 
     void historyTakesEachEventOnce() {

@@ -12,16 +12,17 @@ AdaptiveSplitter::AdaptiveSplitter(int breakpoint_px, QWidget* parent)
 }
 
 QSize AdaptiveSplitter::minimumSizeHint() const {
+    const bool across = orientation() == Qt::Horizontal;
     int width = 0, height = 0, shown = 0;
     for (int i = 0; i < count(); ++i) {
         const QWidget* pane = widget(i);
         if (pane->isHidden()) continue;
         const QSize min = pane->minimumSizeHint().expandedTo(pane->minimumSize());
         width = std::max(width, min.width());
-        height += min.height();
+        height = across ? std::max(height, min.height()) : height + min.height();
         ++shown;
     }
-    height += std::max(0, shown - 1) * handleWidth();
+    if (!across) height += std::max(0, shown - 1) * handleWidth();
     const QMargins m = contentsMargins();
     return QSize(width + m.left() + m.right(), height + m.top() + m.bottom());
 }
@@ -33,6 +34,7 @@ void AdaptiveSplitter::resizeEvent(QResizeEvent* event) {
         return;
     }
     setOrientation(wanted);
+    updateGeometry();  // the minimum height changes with the orientation
     QSplitter::resizeEvent(event);
     distribute(wanted == Qt::Horizontal ? event->size().width() : event->size().height());
 }

@@ -13,8 +13,10 @@ class AdaptiveSplitter : public QSplitter {
 public:
     explicit AdaptiveSplitter(int breakpoint_px, QWidget* parent = nullptr);
     int breakpoint() const { return breakpoint_; }
-    // What it needs stacked: the widest pane's width, the panes' heights added up. (A side-by-side
-    // minimum, the widths added up, would keep it from ever getting narrow enough to stack.)
+    // Width: the widest pane's, whatever the orientation (a side-by-side minimum, the widths added
+    // up, would keep it from ever getting narrow enough to stack). Height: the panes' heights added
+    // up when stacked, the tallest pane's side by side (in a scroll area, a stacked height while
+    // side by side leaves a gap under the panes).
     QSize minimumSizeHint() const override;
 
 protected:
