@@ -25,14 +25,14 @@ QString bytes(double n) { return QLocale().formattedDataSize(qint64(n), 1, QLoca
 
 EngineStatusBar::EngineStatusBar(EngineClient* client, QStatusBar* bar) : QObject(bar) {
     model_ = field(QStringLiteral("statusModel"), bar, tr("The model the engine serves"));
-    backend_ = field(QStringLiteral("statusBackend"), bar, tr("Where the model runs"));
+    backend_ = field(QStringLiteral("statusBackend"), bar, tr("Where the model runs: the CPU or a GPU"));
     memory_ = field(QStringLiteral("statusMemory"), bar, tr("GPU memory in use (and the engine process's RAM)"));
-    speed_ = field(QStringLiteral("statusSpeed"), bar, tr("Decode speed: the running request's, else the last one's"));
+    speed_ = field(QStringLiteral("statusSpeed"), bar, tr("How fast the model writes: the reply being written, else the last one"));
     connection_ = field(QStringLiteral("statusConnection"), bar, tr("The engine this window talks to"));
     model_->setText(tr("no model"));
-    backend_->setText(tr("backend: —"));
+    backend_->setText(tr("runs on: —"));
     memory_->setText(tr("memory: —"));
-    speed_->setText(tr("— tok/s"));
+    speed_->setText(tr("— tokens/s"));
     setConnectionText(tr("not connected"));
     connect(client, &EngineClient::modelsChanged, this, &EngineStatusBar::onModels);
     connect(client, &EngineClient::health, this, &EngineStatusBar::onHealth);
@@ -61,7 +61,10 @@ void EngineStatusBar::onModels(const QJsonArray& models) {
     model_->setText(id == QLatin1String("demo-untrained") ? tr("model: %1 (untrained demo)").arg(id)
                                                            : tr("model: %1").arg(id));
     const QString backend = m.value(QStringLiteral("backend")).toString();
-    backend_->setText(backend.isEmpty() ? tr("backend: not reported") : tr("backend: %1").arg(backend));
+    backend_->setText(backend.isEmpty()                      ? tr("runs on: not reported")
+                      : backend == QLatin1String("cuda") ? tr("runs on: GPU (CUDA)")
+                                                         : tr("runs on: %1").arg(backend.toUpper()));
+    backend_->setToolTip(tr("Where the model runs: %1").arg(m.value(QStringLiteral("backend_detail")).toString()));
 }
 
 void EngineStatusBar::onHealth(const QJsonObject& health) {
@@ -72,7 +75,9 @@ void EngineStatusBar::onTelemetry(const QJsonObject& snapshot) {
     const QJsonObject generation = snapshot.value(QStringLiteral("generation")).toObject();
     const double tps = generation.value(QStringLiteral("tokens_per_second")).toDouble(-1);
     const bool active = generation.value(QStringLiteral("active")).toBool();
-    if (tps >= 0) speed_->setText(active ? tr("%1 tok/s").arg(tps, 0, 'f', 1) : tr("last: %1 tok/s").arg(tps, 0, 'f', 1));
+    if (tps >= 0)
+        speed_->setText(active ? tr("writing at %1 tokens/s").arg(tps, 0, 'f', 1)
+                               : tr("last reply: %1 tokens/s").arg(tps, 0, 'f', 1));
 
     const QJsonObject memory = snapshot.value(QStringLiteral("memory")).toObject();
     const QString rss = memory.contains(QStringLiteral("rss_bytes"))

@@ -1,16 +1,24 @@
 #include "screenshot_director.h"
 
+#include <QDir>
 #include <QDockWidget>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QPixmap>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTextStream>
 
+#include <iterator>
+
 #include "chat_panel.h"
 #include "chat_session.h"
 #include "conversation_view.h"
 #include "domain_panel.h"
+#include "finetune_panel.h"
+#include "run_charts.h"
+#include "run_progress_view.h"
+#include "run_setup_form.h"
 #include "models/library_view.h"
 #include "models/models_panel.h"
 #include "engine_client.h"
@@ -25,6 +33,9 @@ constexpr int kDeadlineMs = 600'000;  // a per-domain run on a busy 2-core machi
 constexpr int kTelemetrySnapshotsToWait = 2;
 constexpr int kSettleMs = 800;  // layout and queued replots after the dock is shown
 constexpr int kExplorerToken = 2;
+const char* const kFinetuneSetup = "finetuneDock.setup";
+// The fine-tune run's chart tabs grabbed beside the main picture (which shows the first, Loss).
+const char* const kFinetuneTabs[] = {"Optimiser", "Balance", "Routing bias", "Expert load"};
 
 // The first token from kExplorerToken on with readable text (the untrained model also emits
 // partial UTF-8 bytes, which show as U+FFFD), else kExplorerToken.
@@ -50,7 +61,7 @@ ScreenshotDirector::ScreenshotDirector(MainWindow* window, const QString& panel,
 }
 
 void ScreenshotDirector::start() {
-    if (panel_ != QLatin1String("window") && !window_->dock(panel_)) {
+    if (panel_ != QLatin1String("window") && !window_->dock(dockName())) {
         fail(QStringLiteral("there is no panel \"%1\"; panels: %2, window")
                  .arg(panel_, window_->panelNames().join(QStringLiteral(", "))));
         return;
@@ -93,7 +104,99 @@ void ScreenshotDirector::onReplyFinished() {
         scanLibrary();
         return;
     }
+    if (dockName() == QLatin1String("finetuneDock")) {
+        runFinetune();
+        return;
+    }
     step_ = Step::WaitTelemetry;
+}
+
+QString ScreenshotDirector::dockName() const {
+    return panel_ == QLatin1String(kFinetuneSetup) ? QStringLiteral("finetuneDock") : panel_;
+}
+
+void ScreenshotDirector::runFinetune() {
+    finetune::FinetunePanel* panel = window_->finetunePanel();
+    const QString data = qEnvironmentVariable("MOE_SCREENSHOT_TRAIN_DATA");
+    if (data.isEmpty() || !QFileInfo(data + QStringLiteral("/prose")).isDir()) {
+        fail(QStringLiteral("set MOE_SCREENSHOT_TRAIN_DATA to a folder with prose/ and code/ (tools/screenshots.sh "
+                            "uses tests/data/train_data)"));
+        return;
+    }
+    // A short run the demo model finishes in a minute on two cores, with every curve switched on.
+    finetune::RunSettings s;
+    s.model = panel->form()->settings().model;  // the chat's model
+    s.data_paths = {data + QStringLiteral("/prose"), data + QStringLiteral("/code")};
+    s.seq_len = 64;
+    s.batch = 2;
+    s.holdout = 0.34;
+    s.lora_rank = 8;
+    s.steps = 30;
+    s.lr = 3e-3;
+    s.warmup = 3;
+    s.mtp_lambda = 0.3;
+    s.eval_every = 10;
+    s.checkpoint_every = 10;
+    s.keep_checkpoints = 2;
+    panel->form()->setSettings(s);
+    step_ = Step::WaitFinetune;
+    if (panel_ == QLatin1String(kFinetuneSetup)) {
+        connect(panel, &finetune::FinetunePanel::planAnswered, this, [this] {
+            if (step_ == Step::WaitFinetune) step_ = Step::WaitTelemetry;
+        });
+        panel->checkPlan();
+        return;
+    }
+    panel->startRun();
+    finetune_poll_.setInterval(500);
+    connect(&finetune_poll_, &QTimer::timeout, this, &ScreenshotDirector::onFinetuneProgress);
+    finetune_poll_.start();
+}
+
+void ScreenshotDirector::onFinetuneProgress() {
+    finetune::FinetunePanel* panel = window_->finetunePanel();
+    const QString state = panel->progress()->state();
+    if (state == QLatin1String("failed") || state == QLatin1String("stopped") || state == QLatin1String("cancelled")) {
+        finetune_poll_.stop();
+        fail(QStringLiteral("the fine-tune run ended %1").arg(state));
+        return;
+    }
+    // Done, with the last evaluation and the checkpoints listed.
+    if (state != QLatin1String("done") || panel->history().evals().size() < 2 ||
+        panel->history().lastStep() < panel->form()->settings().steps)
+        return;
+    finetune_poll_.stop();
+    presentPanel();
+    QTimer::singleShot(kSettleMs, this, [this] { grabFinetuneTabs(0); });
+}
+
+// Each chart tab into FILE-<tab>.png, then the Loss tab: the main picture, on screen for the full-screen shot.
+void ScreenshotDirector::grabFinetuneTabs(int next) {
+    QTabWidget* tabs = window_->finetunePanel()->progress()->charts()->tabs();
+    auto select = [tabs](const QString& title) {
+        for (int i = 0; i < tabs->count(); ++i)
+            if (tabs->tabText(i) == title) tabs->setCurrentIndex(i);
+    };
+    if (next > 0) {
+        const QString title = QString::fromLatin1(kFinetuneTabs[next - 1]);
+        const QFileInfo out(out_);
+        const QString file = out.dir().filePath(out.completeBaseName() + QLatin1Char('-') +
+                                                title.toLower().replace(QLatin1Char(' '), QLatin1Char('-')) +
+                                                QStringLiteral(".png"));
+        if (!window_->dock(dockName())->grab().save(file)) {
+            fail(QStringLiteral("%1: cannot write the screenshot").arg(file));
+            return;
+        }
+        QTextStream(stdout) << "screenshot: " << panel_ << " " << title << " -> " << file << Qt::endl;
+    }
+    if (next < int(std::size(kFinetuneTabs))) {
+        select(QString::fromLatin1(kFinetuneTabs[next]));
+        QTimer::singleShot(kSettleMs, this, [this, next] { grabFinetuneTabs(next + 1); });
+        return;
+    }
+    select(QStringLiteral("Loss"));
+    step_ = Step::Grabbing;
+    QTimer::singleShot(kSettleMs, this, &ScreenshotDirector::grab);
 }
 
 void ScreenshotDirector::runDomains() {
@@ -145,17 +248,18 @@ void ScreenshotDirector::onTelemetry() {
 }
 
 void ScreenshotDirector::presentPanel() {
-    if (panel_ == QLatin1String("window")) return;
-    QDockWidget* dock = window_->dock(panel_);
-    dock->show();
-    dock->raise();
-    dock->setFloating(true);  // readable size whatever the docked layout gives it
-    dock->resize(panel_ == QLatin1String("engineLogDock") ? QSize(1100, 500) : QSize(1280, 820));
-    dock->move(window_->geometry().topLeft() + QPoint(40, 40));
+    // Docked, at the size the default layout gives it on this screen: the picture shows what a user
+    // of a screen this size sees. The window picture shows a newcomer's view: the chat beside the
+    // live expert load (the token click above raised the token explorer).
+    const QString name = panel_ == QLatin1String("window") ? QStringLiteral("routing.live") : dockName();
+    if (QDockWidget* dock = window_->dock(name)) {
+        dock->show();
+        dock->raise();
+    }
 }
 
 void ScreenshotDirector::grab() {
-    QWidget* target = panel_ == QLatin1String("window") ? static_cast<QWidget*>(window_) : window_->dock(panel_);
+    QWidget* target = panel_ == QLatin1String("window") ? static_cast<QWidget*>(window_) : window_->dock(dockName());
     const QPixmap pixmap = target->grab();
     if (pixmap.isNull() || !pixmap.save(out_)) {
         fail(QStringLiteral("%1: cannot write the screenshot of \"%2\"").arg(out_, panel_));

@@ -32,4 +32,11 @@ QCPColorGradient divergingGradient() {
         {QColor(33, 102, 172), QColor(146, 197, 222), QColor(247, 247, 247), QColor(244, 165, 130), QColor(178, 24, 43)});
 }
 
+QColor seriesColour(int index) {
+    static const QColor kColours[] = {{0, 114, 178}, {213, 94, 0}, {0, 158, 115}, {204, 121, 167},
+                                      {230, 159, 0}, {86, 180, 233}, {0, 0, 0}};
+    constexpr int n = int(sizeof kColours / sizeof kColours[0]);
+    return kColours[((index % n) + n) % n];
+}
+
 }  // namespace moe::viz

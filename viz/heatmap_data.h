@@ -14,8 +14,9 @@ struct HeatmapData {
     QVector<double> values;  // [rows, cols] row-major; NaN = "no data" (drawn grey), e.g. a dense layer
     QStringList row_labels;  // one per row, shown on the y axis, row 0 at the top; empty = row index
     QString row_title;       // y axis title, e.g. "layer"
-    QString col_title;       // x axis title, e.g. "expert" (columns are numbered 0..cols-1)
+    QString col_title;       // x axis title, e.g. "expert" (columns numbered from col_origin, 0 by default)
     QString value_title;     // colour scale title, e.g. "tokens routed"
+    int col_origin = 0;      // column c is numbered c + col_origin (training steps from 1)
 
     double at(int row, int col) const { return values[row * cols + col]; }
     double& at(int row, int col) { return values[row * cols + col]; }

@@ -1,7 +1,10 @@
 #include "heatmap_widget.h"
 
+#include <QGridLayout>
 #include <QMouseEvent>
+#include <QScrollBar>
 #include <QToolTip>
+#include <QWheelEvent>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -10,6 +13,7 @@
 
 #include "colour_gradients.h"
 #include "csv_writer.h"
+#include "index_ticker.h"
 
 namespace moe::viz {
 
@@ -23,12 +27,11 @@ QString formatValue(double value) {
     return QString::number(value, 'g', 5);
 }
 
-// A tick step that leaves at most ~16 labelled columns: 1, 2, 4, 8, ...
-double columnTickStep(int cols) {
-    double step = 1;
-    while (cols / step > 16) step *= 2;
-    return step;
-}
+constexpr int kColumnLabelSpacingPx = 30;  // room for a 3-digit expert number and a gap
+constexpr int kRowLabelSpacingPx = 16;     // one line of text
+
+// Before the first layout the axis rect has no size: the plot's size less typical axis margins.
+constexpr int kAxisMarginGuessPx = 130;
 
 }  // namespace
 
@@ -48,11 +51,103 @@ HeatmapWidget::HeatmapWidget(Palette palette, QWidget* parent) : CoalescedPlot(p
     p->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
     color_scale_->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
     p->yAxis->setRangeReversed(true);  // row 0 (layer 0) at the top
-    p->xAxis->setTicker(QSharedPointer<QCPAxisTickerFixed>::create());
+    p->xAxis->setTicker(QSharedPointer<IndexTicker>::create(p->xAxis, kColumnLabelSpacingPx));
     p->yAxis->setTicker(QSharedPointer<QCPAxisTickerText>::create());
     p->setMouseTracking(true);
     connect(p, &QCustomPlot::mouseMove, this, &HeatmapWidget::showTooltip);
+
+    col_bar_ = new QScrollBar(Qt::Horizontal, this);
+    col_bar_->setObjectName(QStringLiteral("heatmapColumnScroll"));
+    col_bar_->setToolTip(tr("Not every column fits at a readable width: scroll (or use the mouse wheel) to see the rest"));
+    col_bar_->hide();
+    col_bar_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);  // it must never widen the heatmap
+    col_bar_->setMinimumWidth(0);
+    grid()->addWidget(col_bar_, 1, 0);
+    connect(col_bar_, &QScrollBar::valueChanged, this, [this](int value) {
+        if (value == first_col_) return;
+        first_col_ = value;
+        applyViewport();
+        plot()->replot(QCustomPlot::rpQueuedReplot);
+    });
+    // The axis rect's size is known only after a layout: when it changed, the columns that fit and
+    // the row labels are worked out again and drawn once more (the next layout finds the same size).
+    connect(p, &QCustomPlot::afterLayout, this, [this] {
+        if (exporting_ || plot()->axisRect()->rect().size() == applied_rect_size_) return;
+        const QSize size = plot()->axisRect()->rect().size();
+        if (columnsThatFit(size.width()) != visible_cols_ || rowLabelStep(size.height()) != row_label_step_) markDirty();
+    });
+
+    p->installEventFilter(this);
     markDirty();
+}
+
+void HeatmapWidget::setMinimumCellWidth(int px) {
+    min_cell_px_ = std::max(0, px);
+    markDirty();
+}
+
+bool HeatmapWidget::eventFilter(QObject* watched, QEvent* event) {
+    // The wheel pans across columns that do not fit (the plot itself does not zoom).
+    if (watched == plot() && event->type() == QEvent::Wheel && col_bar_->isVisible()) {
+        const auto* wheel = static_cast<QWheelEvent*>(event);
+        const QPoint delta = wheel->angleDelta();
+        const int steps = (delta.x() != 0 ? delta.x() : delta.y()) / 40;  // 120 per notch = 3 columns
+        col_bar_->setValue(col_bar_->value() - steps);
+        return true;
+    }
+    return CoalescedPlot::eventFilter(watched, event);
+}
+
+void HeatmapWidget::scrollToColumn(int col) {
+    first_col_ = std::clamp(col, 0, std::max(0, data_.cols - std::max(visible_cols_, 1)));
+    applyViewport();
+    plot()->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int HeatmapWidget::columnsThatFit(int axis_width_px) const {
+    const int cols = std::max(data_.cols, 1);
+    if (min_cell_px_ == 0) return cols;
+    if (axis_width_px <= 1) axis_width_px = plot()->width() - kAxisMarginGuessPx;  // not laid out yet
+    return std::clamp(axis_width_px / min_cell_px_, 1, cols);
+}
+
+int HeatmapWidget::rowLabelStep(int axis_height_px) const {
+    if (axis_height_px <= 1) axis_height_px = plot()->height() - kAxisMarginGuessPx / 2;
+    return IndexTicker::stepFor(axis_height_px, std::max(data_.rows, 1), kRowLabelSpacingPx);
+}
+
+void HeatmapWidget::applyViewport() { showColumns(exporting_ ? std::max(data_.cols, 1) : columnsThatFit(plot()->axisRect()->width())); }
+
+void HeatmapWidget::showColumns(int visible) {
+    const int cols = std::max(data_.cols, 1);
+    visible_cols_ = std::clamp(visible, 1, cols);
+    first_col_ = std::clamp(first_col_, 0, cols - visible_cols_);
+    {
+        const QSignalBlocker block(col_bar_);
+        col_bar_->setRange(0, cols - visible_cols_);
+        col_bar_->setPageStep(visible_cols_);
+        col_bar_->setSingleStep(1);
+        col_bar_->setValue(first_col_);
+    }
+    if (!exporting_) col_bar_->setVisible(visible_cols_ < cols);
+    const double origin = data_.col_origin;
+    plot()->xAxis->setRange(origin + first_col_ - 0.5, origin + first_col_ + visible_cols_ - 0.5);
+}
+
+void HeatmapWidget::beginExport() {
+    screen_cols_ = visible_cols_;
+    screen_first_col_ = first_col_;
+    exporting_ = true;
+    first_col_ = 0;
+    applyViewport();  // every column
+}
+
+void HeatmapWidget::endExport() {
+    // The export laid the plot out at its own size; the screen's view comes back as it was.
+    exporting_ = false;
+    first_col_ = screen_first_col_;
+    showColumns(screen_cols_);
+    plot()->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void HeatmapWidget::setData(const HeatmapData& data) {
@@ -103,10 +198,14 @@ double HeatmapWidget::displayedValue(int row, int col) const {
 QCPRange HeatmapWidget::colourRange() const { return color_scale_->dataRange(); }
 
 void HeatmapWidget::applyData() {
+    applied_rect_size_ = plot()->axisRect()->rect().size();
     applyAxes();
+    applyViewport();
+    color_map_->setVisible(emptyMessage().isEmpty());
     QCPColorMapData* cells = color_map_->data();
     cells->setSize(data_.cols, data_.rows);
-    cells->setRange(QCPRange(0, std::max(data_.cols - 1, 0)), QCPRange(0, std::max(data_.rows - 1, 0)));
+    const double origin = data_.col_origin;
+    cells->setRange(QCPRange(origin, origin + std::max(data_.cols - 1, 0)), QCPRange(0, std::max(data_.rows - 1, 0)));
     for (int r = 0; r < data_.rows; ++r) {
         const double sum = row_normalised_ ? rowSum(r) : 1.0;
         for (int c = 0; c < data_.cols; ++c) {
@@ -123,14 +222,12 @@ void HeatmapWidget::applyAxes() {
     QCustomPlot* p = plot();
     p->xAxis->setLabel(data_.col_title);
     p->yAxis->setLabel(data_.row_title);
-    p->xAxis->setRange(-0.5, std::max(data_.cols, 1) - 0.5);
     p->yAxis->setRange(-0.5, std::max(data_.rows, 1) - 0.5);
-    auto fixed = qSharedPointerCast<QCPAxisTickerFixed>(p->xAxis->ticker());
-    fixed->setTickStep(columnTickStep(data_.cols));
     auto text = qSharedPointerCast<QCPAxisTickerText>(p->yAxis->ticker());
     text->clear();
-    const int label_every = std::max(1, (data_.rows + 23) / 24);
-    for (int r = 0; r < data_.rows; r += label_every) text->addTick(r, data_.rowLabel(r));
+    // Row labels at whole rows only, as many as fit one line of text apart.
+    row_label_step_ = rowLabelStep(p->axisRect()->height());
+    for (int r = 0; r < data_.rows; r += row_label_step_) text->addTick(r, data_.rowLabel(r));
     color_scale_->axis()->setLabel(row_normalised_ ? data_.value_title + tr(" (share of row)") : data_.value_title);
 }
 
@@ -168,7 +265,7 @@ void HeatmapWidget::applyColourRange() {
 QString HeatmapWidget::describeCell(int row, int col) const {
     const QString where = QStringLiteral("%1 %2 · %3 %4")
                               .arg(data_.row_title, data_.rowLabel(row), data_.col_title)
-                              .arg(col);
+                              .arg(col + data_.col_origin);
     const double raw = data_.at(row, col);
     QString text = where + QStringLiteral(": ") + formatValue(raw);
     if (std::isnan(raw)) return text;
@@ -185,7 +282,7 @@ bool HeatmapWidget::cellAt(const QPointF& pixel, int* row, int* col) const {
     if (data_.rows == 0 || data_.cols == 0) return false;
     double key = 0, value = 0;
     color_map_->pixelsToCoords(pixel, key, value);
-    const int c = int(std::lround(key));
+    const int c = int(std::lround(key)) - data_.col_origin;
     const int r = int(std::lround(value));
     if (c < 0 || c >= data_.cols || r < 0 || r >= data_.rows) return false;
     *row = r;
@@ -208,7 +305,7 @@ bool HeatmapWidget::saveCsv(const QString& path, QString* error) {
     CsvTable table;
     table.header << (data_.row_title.isEmpty() ? QStringLiteral("row") : data_.row_title);
     for (int c = 0; c < data_.cols; ++c)
-        table.header << QStringLiteral("%1 %2").arg(data_.col_title.isEmpty() ? QStringLiteral("col") : data_.col_title).arg(c);
+        table.header << QStringLiteral("%1 %2").arg(data_.col_title.isEmpty() ? QStringLiteral("col") : data_.col_title).arg(c + data_.col_origin);
     for (int r = 0; r < data_.rows; ++r) {
         QStringList line{data_.rowLabel(r)};
         const double sum = row_normalised_ ? rowSum(r) : 1.0;

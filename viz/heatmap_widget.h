@@ -2,7 +2,15 @@
 // scale on its own axis, row 0 at the top, a tooltip naming row, column and value, linear or log
 // colour scale, optional per-row normalisation (each row as shares of its sum), and a diverging
 // palette centred at 0 for signed data. Replots are coalesced (CoalescedPlot).
+//
+// Columns never get narrower than kMinCellWidthPx: when they do not all fit, the plot shows as many
+// as fit and a scroll bar under it (or the mouse wheel) pans across the rest, so 256 experts in a
+// narrow dock scroll instead of squashing into slivers. Column ticks are whole numbers
+// (IndexTicker); a grid whose columns are not numbered from 0 (training steps from 1) sets
+// HeatmapData::col_origin. setEmptyMessage() replaces the grid by a sentence saying why it is empty.
 #pragma once
+
+#include <QSize>
 
 #include "coalesced_plot.h"
 #include "heatmap_data.h"
@@ -11,6 +19,7 @@ class QCPColorMap;
 class QCPColorScale;
 class QCPRange;
 class QMouseEvent;
+class QScrollBar;
 
 namespace moe::viz {
 
@@ -19,6 +28,7 @@ class HeatmapWidget : public CoalescedPlot {
 public:
     enum class Palette { Sequential, Diverging };
     enum class Scale { Linear, Log };
+    static constexpr int kMinCellWidthPx = 6;  // narrower cells cannot be told apart or hovered
 
     explicit HeatmapWidget(Palette palette = Palette::Sequential, QWidget* parent = nullptr);
 
@@ -47,6 +57,17 @@ public:
     QCPColorMap* colorMap() const { return color_map_; }
     QCPColorScale* colorScale() const { return color_scale_; }
 
+    // The narrowest a column may get before the rest scroll (kMinCellWidthPx by default); 0: every
+    // column always on screen, however narrow (steps of a run: the whole run at a glance).
+    void setMinimumCellWidth(int px);
+
+    // Columns on screen (all of them unless they would be narrower than the minimum width) and the
+    // first one shown; scrollToColumn pans so that column is the first (clamped).
+    int visibleColumns() const { return visible_cols_; }
+    int firstColumn() const { return first_col_; }
+    void scrollToColumn(int col);
+    QScrollBar* columnScrollBar() const { return col_bar_; }
+
     // CSV of what is shown: header "<row_title>,<col 0>,…", then one line per row with its label.
     // Row-normalised views export the shares; raw data is data().
     bool saveCsv(const QString& path, QString* error = nullptr);
@@ -56,11 +77,18 @@ signals:
 
 protected:
     void applyData() override;
+    void beginExport() override;
+    void endExport() override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     void showTooltip(QMouseEvent* event);
     void applyAxes();
     void applyColourRange();
+    void applyViewport();  // visible columns from the plot's width, scroll bar, x range
+    void showColumns(int visible);
+    int columnsThatFit(int axis_width_px) const;
+    int rowLabelStep(int axis_height_px) const;
     double rowSum(int row) const;
 
     Palette palette_;
@@ -70,6 +98,15 @@ private:
     HeatmapData data_;
     QCPColorMap* color_map_ = nullptr;
     QCPColorScale* color_scale_ = nullptr;
+    QScrollBar* col_bar_ = nullptr;
+    int min_cell_px_ = kMinCellWidthPx;
+    int visible_cols_ = 0;
+    int first_col_ = 0;
+    int row_label_step_ = 1;
+    int screen_cols_ = 0;       // the on-screen view while an export draws every column
+    int screen_first_col_ = 0;
+    QSize applied_rect_size_;  // the axis rect's size the last applyData() laid the grid out for
+    bool exporting_ = false;
 };
 
 }  // namespace moe::viz

@@ -3,7 +3,7 @@
 //   POST /workbench/v1/train/plan                  its data report and plan, without training
 //   GET  /workbench/v1/train                       the runs in the runs folder, newest first
 //   GET  /workbench/v1/train/{id}                  state, config, data report, latest metrics, checkpoints
-//   GET  /workbench/v1/train/{id}/history?since=N  step and eval events after step N
+//   GET  /workbench/v1/train/{id}/history?since=N  step and eval events after step N (default: all)
 //   POST /workbench/v1/train/{id}/pause | resume | cancel
 //   POST /workbench/v1/train/{id}/export           {"dtype"?, "step"?} -> an HF checkpoint folder
 #include <httplib.h>
@@ -71,7 +71,7 @@ void register_train_routes(httplib::Server& http, ServerCore& core) {
               });
     get_route(http, core, R"(/workbench/v1/train/([A-Za-z0-9_.-]+)/history)",
               [&core](const httplib::Request& req, httplib::Response& res) {
-                  int64_t since = 0;
+                  int64_t since = -1;  // everything, the evaluation before step 1 (step 0) included
                   if (req.has_param("since")) {
                       try {
                           since = std::stoll(req.get_param_value("since"));

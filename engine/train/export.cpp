@@ -212,7 +212,10 @@ Json export_run(const ExportOptions& o) {
     };
     static const std::regex bias_re(R"(^model\.layers\.(\d+)\.mlp\.gate\.e_score_correction_bias$)");
     if (!scratch) {
-        for (const auto& [name, info] : base->tensors()) {
+        // Plain loop variables, not structured bindings: clang 14 (the fuzz build) cannot capture those.
+        for (const auto& entry : base->tensors()) {
+            const std::string& name = entry.first;
+            const auto& info = entry.second;
             if (name.size() > 10 && name.compare(name.size() - 10, 10, "_scale_inv") == 0) continue;
             const std::vector<int64_t> shape = info.shape;
             std::smatch m;
@@ -240,7 +243,8 @@ Json export_run(const ExportOptions& o) {
     // Trained tensors the base does not store (everything for a model from scratch; an MTP module
     // added to a checkpoint that had none): plain parameters, stacked experts as per-expert tensors.
     const int64_t inter = mc.moe_intermediate_size, hidden = mc.hidden_size;
-    for (const auto& [pname, v] : trained->params) {
+    for (const auto& param : trained->params) {
+        const std::string& pname = param.first;
         if (pname.find(".lora_") != std::string::npos) continue;
         const std::string tail = pname.substr(pname.rfind('.') + 1);
         if (pname.find(".mlp.experts.") != std::string::npos && (tail == "gate" || tail == "up" || tail == "down")) {
@@ -260,7 +264,9 @@ Json export_run(const ExportOptions& o) {
         put(pname, shape, DType::F32, [trained, param = pname] { return trained->params.at(param); });
     }
     int64_t mtp_layers = 0;
-    for (const auto& [layer, b] : trained->biases) {
+    for (const auto& bias : trained->biases) {
+        const int64_t layer = bias.first;
+        const std::vector<float>& b = bias.second;
         const std::string name = "model.layers." + std::to_string(layer) + ".mlp.gate.e_score_correction_bias";
         if (!out.count(name)) out[name] = to_write(DType::F32, {int64_t(b.size())}, [bias = b] { return bias; });
     }

@@ -203,11 +203,9 @@ Json TrainingRun::memory_estimate() const {
     return out;
 }
 
-Json TrainingRun::data_report() const {
-    Json r = data_->report().to_json();
-    r["domains"] = data_->domain_names();
-    return r;
-}
+// Per domain (in the order of the eval events' names): documents, and samples / tokens / tokens with
+// loss of the training and held-out splits; the totals; what was cut, skipped or malformed.
+Json TrainingRun::data_report() const { return data_->report().to_json(); }
 
 int64_t TrainingRun::step() const { return trainer_->steps_done(); }
 
@@ -303,7 +301,10 @@ Json TrainingRun::evaluate() {
         domains[data_->domain_names()[size_t(d)]] =
             Json{{"loss", loss}, {"ppl", std::exp(loss)}, {"tokens", n}, {"load", load}};
     }
-    return Json{{"event", "eval"}, {"step", step()}, {"domains", domains}};
+    // The routing bias the loads were measured with: the eval before step 1 is the model's own.
+    Json bias = Json::object();
+    for (const RoutingBiasRef& ref : graph_->routing_biases()) bias[std::to_string(ref.layer)] = *ref.host;
+    return Json{{"event", "eval"}, {"step", step()}, {"domains", domains}, {"routing_bias", bias}};
 }
 
 std::string TrainingRun::save_checkpoint() {
@@ -403,6 +404,8 @@ Json TrainingRun::run(RunControl& ctl) {
     bool announced_pause = false;
     const auto started = Clock::now();
     const int64_t first = step();
+    // The model as it was before any step: what the run's losses and expert loads are compared with.
+    if (first == 0 && config_.eval_interval > 0) emit(evaluate(), true);
     while (step() < config_.schedule.steps) {
         if (ctl.cancel) {
             state_ = "cancelled";

@@ -3,8 +3,10 @@
 // resume → events. `moe-engine train` drives it from the command line, the server's training job
 // (engine/server/train_job.*) from HTTP; both see the same JSON events:
 //   {"event":"data_report", ...}  {"event":"plan", memory...}  {"event":"step","step":k,...}
-//   {"event":"eval","step":k,"domains":{...}}  {"event":"checkpoint","step":k,"path":...}
+//   {"event":"eval","step":k,"domains":{...},"routing_bias":{...}}  {"event":"checkpoint","step":k,"path":...}
 //   {"event":"done"|"cancelled"|"error", ...}
+// A run that starts from step 0 with evaluation on evaluates once before its first step (step 0):
+// the per-domain losses, expert loads and routing bias of the model it started from.
 // Every step and eval event is also appended to OUT/history.jsonl, so a run's curves reopen with it.
 #pragma once
 

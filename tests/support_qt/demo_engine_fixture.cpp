@@ -34,7 +34,11 @@ bool start_and_wait_until_ready(EngineProcess& engine, int timeout_ms, QString* 
 }
 
 bool DemoEngineFixture::start(int token_delay_ms, QString* error) {
-    process_.setOptions(demo_engine_options(token_delay_ms));
+    return start(demo_engine_options(token_delay_ms), error);
+}
+
+bool DemoEngineFixture::start(const EngineProcessOptions& options, QString* error) {
+    process_.setOptions(options);
     if (!start_and_wait_until_ready(process_, kStartTimeoutMs, error)) return false;
     client_.setEndpoint(process_.endpoint());
     QSignalSpy models(&client_, &EngineClient::modelsChanged);

@@ -25,6 +25,8 @@ class DemoEngineFixture {
 public:
     // Starts the engine and waits (event loop) until it is ready and lists its model.
     bool start(int token_delay_ms, QString* error);
+    // The same with other options (another model, more serve flags such as --runs-dir).
+    bool start(const EngineProcessOptions& options, QString* error);
 
     EngineProcess& process() { return process_; }
     EngineClient& client() { return client_; }

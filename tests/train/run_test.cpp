@@ -75,6 +75,22 @@ TEST(TrainRun, LoraLossGoesDownAndEverythingIsReported) {
     TempDir tmp("moe-run");
     const std::vector<Json> ev = run_collect(tiny_run(tmp.file("run"), TrainMethod::Lora, 8));
     ASSERT_FALSE(of_kind(ev, "data_report").empty());
+    // The report counts each domain apart (the panel's table), and the domains add up to the totals.
+    const Json report = of_kind(ev, "data_report").front()["report"];
+    ASSERT_GE(report["domains"].size(), 2u) << report["domains"].dump();  // prose and the chats' domain(s)
+    int64_t tokens = 0, held = 0;
+    bool has_prose = false;
+    for (const Json& d : report["domains"]) {
+        ASSERT_TRUE(d.is_object()) << "each domain with its counts, not only its name: " << d.dump();
+        has_prose = has_prose || d["name"] == "prose";
+        EXPECT_GT(d["documents"].get<int64_t>(), 0) << d.dump();
+        EXPECT_GT(d["train"]["tokens"].get<int64_t>() + d["holdout"]["tokens"].get<int64_t>(), 0) << d.dump();
+        tokens += d["train"]["tokens"].get<int64_t>();
+        held += d["holdout"]["samples"].get<int64_t>();
+    }
+    EXPECT_TRUE(has_prose);
+    EXPECT_EQ(tokens, report["totals"]["train"]["tokens"].get<int64_t>());
+    EXPECT_EQ(held, report["totals"]["holdout"]["samples"].get<int64_t>());
     const std::vector<Json> steps = of_kind(ev, "step");
     ASSERT_EQ(steps.size(), 8u);
     const double first = steps[0]["ce"].get<double>() + steps[1]["ce"].get<double>();
@@ -86,8 +102,16 @@ TEST(TrainRun, LoraLossGoesDownAndEverythingIsReported) {
         EXPECT_TRUE(s["layers"].contains("1") && s["layers"]["1"]["load"].size() == 16u);
     }
     const std::vector<Json> evals = of_kind(ev, "eval");
-    ASSERT_FALSE(evals.empty());
-    EXPECT_TRUE(evals.back()["domains"].contains("prose"));
+    ASSERT_EQ(evals.size(), 4u) << "before step 1, at steps 3 and 6, and at the last step";
+    EXPECT_EQ(evals.front()["step"], 0) << "the model the run started from is evaluated first";
+    EXPECT_EQ(evals[1]["step"], 3);
+    for (const Json& e : evals) {
+        EXPECT_TRUE(e["domains"].contains("prose"));
+        EXPECT_EQ(e["domains"]["prose"]["load"]["1"].size(), 16u);
+        ASSERT_EQ(e["routing_bias"]["1"].size(), 16u) << "the routing bias the loads were measured with";
+    }
+    // LoRA leaves the bias to the balancer (γ = 1e-3 here): it moved from the checkpoint's by then
+    EXPECT_NE(evals.front()["routing_bias"]["1"], evals.back()["routing_bias"]["1"]);
     EXPECT_EQ(of_kind(ev, "done").size(), 1u);
     EXPECT_EQ(list_checkpoints(tmp.file("run")).size(), 2u) << "keep-last-2";
     // the history on disk has every step and eval

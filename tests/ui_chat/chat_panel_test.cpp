@@ -20,6 +20,7 @@
 #include "conversation_sidebar.h"
 #include "conversation_store.h"
 #include "conversation_view.h"
+#include "error_notice.h"
 #include "demo_engine_fixture.h"
 #include "message_widget.h"
 
@@ -126,7 +127,7 @@ void ChatPanelTest::sendingStreamsTokensIntoTheView() {
     QVERIFY(reply.time_to_first_token_ms > 0);
     QVERIFY(reply.tokens_per_second > 0);
     const QString stats = widget(1)->findChild<QLabel*>(QStringLiteral("messageStats"))->text();
-    QVERIFY2(stats.contains(QStringLiteral("TTFT")) && stats.contains(QStringLiteral("tok/s")), qPrintable(stats));
+    QVERIFY2(stats.contains(QStringLiteral("first token after")) && stats.contains(QStringLiteral("tokens/s")), qPrintable(stats));
     QVERIFY(stats.contains(QString::number(reply.tokens_per_second, 'f', 1)));
 }
 
@@ -164,7 +165,7 @@ void ChatPanelTest::stopEndsTheReplyMidWay() {
     QCOMPARE(reply.finish_reason, QStringLiteral("cancelled"));
     QVERIFY(!reply.content.isEmpty());  // what streamed before Stop is kept
     QVERIFY(reply.completion_tokens < 400);
-    QVERIFY(widget(1)->statsText().contains(QStringLiteral("cancelled")));
+    QVERIFY(widget(1)->statsText().contains(QStringLiteral("stopped by you")));
     QVERIFY(panel_->findChild<QPushButton*>(QStringLiteral("sendButton"))->isEnabled());
     const QVector<ChatMessage> stored = store_->messages(panel_->session()->conversationId());
     QCOMPARE(stored.size(), 2);
@@ -257,10 +258,13 @@ void ChatPanelTest::tokenClickEmitsItsRoutingRow() {
         RoutedExperts routing;
         QVector<CompletionToken> tokens;
         int index = -1, prompt_tokens = -1;
+        QString model;
     };
     QVector<Click> clicks;
     connect(panel_.get(), &ChatPanel::tokenClicked, this,
-            [&](const RoutedExperts& r, const QVector<CompletionToken>& t, int i, int p) { clicks.append({r, t, i, p}); });
+            [&](const RoutedExperts& r, const QVector<CompletionToken>& t, int i, int p, const QString& m) {
+                clicks.append({r, t, i, p, m});
+            });
     auto* toggle = widget(1)->findChild<QToolButton*>(QStringLiteral("tokensButton"));
     QVERIFY(toggle && !toggle->isHidden());
     toggle->click();
@@ -271,6 +275,8 @@ void ChatPanelTest::tokenClickEmitsItsRoutingRow() {
     QCOMPARE(clicks.size(), 1);
     const Click& c = clicks.first();
     QCOMPARE(c.index, 3);
+    QCOMPARE(c.model, reply.model);  // the explorer names the model that wrote the reply
+    QVERIFY(!c.model.isEmpty());
     QCOMPARE(c.tokens.size(), 10);
     QCOMPARE(c.tokens[3].id, reply.tokens[3].id);
     const int row = c.prompt_tokens + c.index - c.routing.start_len;
@@ -296,9 +302,13 @@ void ChatPanelTest::errorIsShownInlineWithRetry() {
     QVERIFY(waitIdle());
     const ChatMessage& failed = panel_->session()->messages().last();
     QVERIFY2(failed.error.contains(QStringLiteral("temperature")), qPrintable(failed.error));
-    auto* error = widget(1)->findChild<QLabel*>(QStringLiteral("messageError"));
+    // Plain words on screen, the engine's message one click away (issue #14 item 3).
+    auto* error = widget(1)->findChild<ErrorNotice*>(QStringLiteral("messageError"));
     QVERIFY(!error->isHidden());
-    QCOMPARE(error->text(), failed.error);
+    QVERIFY2(error->text().startsWith(QStringLiteral("The engine refused one of the request's settings.")),
+             qPrintable(error->text()));
+    QVERIFY(!error->text().contains(QStringLiteral("invalid_value")));
+    QCOMPARE(error->detail(), failed.error);
     auto* retry = widget(1)->findChild<QToolButton*>(QStringLiteral("retryButton"));
     QVERIFY(!retry->isHidden());
     QCOMPARE(store_->messages(panel_->session()->conversationId()).last().error, failed.error);
@@ -310,7 +320,7 @@ void ChatPanelTest::errorIsShownInlineWithRetry() {
     const ChatMessage& reply = panel_->session()->messages().last();
     QVERIFY2(reply.error.isEmpty(), qPrintable(reply.error));
     QCOMPARE(reply.completion_tokens, 8);
-    QVERIFY(widget(1)->findChild<QLabel*>(QStringLiteral("messageError"))->isHidden());
+    QVERIFY(widget(1)->findChild<ErrorNotice*>(QStringLiteral("messageError"))->isHidden());
 }
 
 QTEST_MAIN(ChatPanelTest)

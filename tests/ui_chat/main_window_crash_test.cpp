@@ -63,7 +63,7 @@ void MainWindowCrashTest::statusBarShowsTheEngine() {
     window.show();
     QTRY_VERIFY_WITH_TIMEOUT(window.engineStatus()->modelText().startsWith(QStringLiteral("model: ")), kTimeoutMs);
     QTRY_VERIFY_WITH_TIMEOUT(telemetry.count() >= 1, kTimeoutMs);
-    QVERIFY2(window.engineStatus()->backendText() == QStringLiteral("backend: cpu"),
+    QVERIFY2(window.engineStatus()->backendText() == QStringLiteral("runs on: CPU"),
              qPrintable(window.engineStatus()->backendText()));
     QVERIFY2(window.engineStatus()->memoryText().contains(QStringLiteral("RAM")),
              qPrintable(window.engineStatus()->memoryText()));

@@ -106,7 +106,7 @@ private slots:
             QCOMPARE(row, layer.value("routed_tokens").toDouble() * top_k);
         }
         QVERIFY(panel.heatmap()->replotCount() >= 1);
-        QVERIFY(panel.summary().contains(QStringLiteral("top-%1").arg(top_k)));
+        QVERIFY(panel.summary().contains(QStringLiteral("each token goes to %1 of").arg(top_k)));
         checkExports([&](const QString& p, QString* e) { return panel.exportCsv(p, e); },
                      [&](const QString& p, QString* e) { return panel.exportPng(p, e); }, QStringLiteral("live"));
     }
@@ -189,7 +189,7 @@ private slots:
         domains_->showDomain(QStringLiteral("beta"));
         domains_->heatmap()->flush();
         QCOMPARE(sumOfCells(domains_->heatmap()->data()), double(tokens[1] * engine_.topK() * server_moe_layers.size()));
-        QVERIFY(domains_->status().contains(QStringLiteral("Routed %1 chunks").arg(routed.size())));
+        QVERIFY(domains_->status().contains(QStringLiteral("Done: %1 pieces of text").arg(routed.size())));
         checkExports([&](const QString& p, QString* e) { return domains_->exportDomainCsv(p, e); },
                      [&](const QString& p, QString* e) { return domains_->exportPng(p, e); }, QStringLiteral("domain"));
         QTemporaryDir dir;
@@ -304,7 +304,7 @@ private slots:
         panel.showToken(routing, result.tokens, index, result.prompt_tokens);
         const int row = result.prompt_tokens + index - routing.start_len;
         QCOMPARE(panel.routingRow(), row);
-        QVERIFY(panel.heading().contains(QStringLiteral("Token 3 of 6")));
+        QVERIFY(panel.heading().contains(QStringLiteral("Token 3 of 6 of the reply")));
         QTableWidget* table = panel.table();
         QCOMPARE(table->rowCount(), routing.moe_layers.size());
         QCOMPARE(table->columnCount(), engine_.topK());
@@ -332,7 +332,7 @@ private slots:
         panel.showToken(routing, result.tokens, int(result.tokens.size()) - 1, result.prompt_tokens);
         QCOMPARE(panel.routingRow(), -1);
         QCOMPARE(panel.table()->rowCount(), 0);
-        QVERIFY(panel.heading().contains(QStringLiteral("never run through the model")));
+        QVERIFY(panel.heading().contains(QStringLiteral("never fed back into the model")));
     }
 
     void docksCarryTheirNames() {

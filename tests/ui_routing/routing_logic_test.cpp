@@ -3,6 +3,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QtTest>
+#include <qcustomplot.h>
 
 #include <cmath>
 
@@ -200,12 +201,50 @@ private slots:
             for (int e = 0; e < shown.cols; ++e) row += shown.at(l, e);
             QCOMPARE(row, 8.0 * 2);
         }
-        QVERIFY(panel.summary().contains(QStringLiteral("No telemetry")));
+        QVERIFY(panel.summary().contains(QStringLiteral("No live statistics from this server")));
         // Once telemetry arrives it is the source (its counters include every request).
         panel.onTelemetry(snapshot(1, {{1, 1, 0, 0}, {0, 0, 1, 1}}, {1, 1}, false));
         QCOMPARE(panel.source(), LiveHeatmapPanel::Source::Telemetry);
         panel.setMode(LiveHeatmapPanel::Mode::Cumulative);
         QCOMPARE(panel.tokensShown(), 1);
+    }
+
+    // Issue #14 item 7: an idle sliding window was one flat purple grid with no word of why.
+    void anEmptyWindowSaysWhyAndWhatToDo() {
+        LiveHeatmapPanel panel(nullptr);
+        QVERIFY2(panel.emptyMessage().startsWith(QStringLiteral("Waiting for the engine")), qPrintable(panel.emptyMessage()));
+        panel.setWindowSeconds(10);
+        panel.onTelemetry(snapshot(100, {{1, 1, 0, 0}, {0, 0, 1, 1}}, {1, 1}, false));
+        panel.onTelemetry(snapshot(111, {{1, 1, 0, 0}, {0, 0, 1, 1}}, {1, 1}, false));  // 11 s without a token
+        QCOMPARE(panel.tokensShown(), 0);
+        QVERIFY2(panel.emptyMessage().contains(QStringLiteral("No tokens went through the model in the last 10 s")),
+                 qPrintable(panel.emptyMessage()));
+        QVERIFY(panel.emptyMessage().contains(QStringLiteral("Send a message in the chat")));
+        panel.heatmap()->flush();
+        QVERIFY(panel.heatmap()->isShowingEmptyMessage());
+        QVERIFY(!panel.heatmap()->colorMap()->visible());
+        // Everything since loading is not empty: the grid comes back.
+        panel.setMode(LiveHeatmapPanel::Mode::Cumulative);
+        QCOMPARE(panel.emptyMessage(), QString());
+        panel.setMode(LiveHeatmapPanel::Mode::Window);
+        QVERIFY(!panel.emptyMessage().isEmpty());
+        // New tokens in the window: the grid again.
+        panel.onTelemetry(snapshot(112, {{3, 2, 1, 0}, {1, 1, 2, 2}}, {3, 3}, false));
+        QCOMPARE(panel.tokensShown(), 2);
+        QCOMPARE(panel.emptyMessage(), QString());
+        panel.heatmap()->flush();
+        QVERIFY(panel.heatmap()->colorMap()->visible());
+    }
+
+    // Issue #14 item 4: counts of finished replies belong to the model that wrote them.
+    void requestCountsStartAfreshForAnotherModel() {
+        LiveHeatmapPanel panel(nullptr);
+        panel.onModels(QJsonArray{QJsonObject{{"id", "model-a"}}});
+        panel.onRoutedExperts(1, syntheticRouting(5, 4, 2, 8));
+        QCOMPARE(panel.source(), LiveHeatmapPanel::Source::FinishedRequests);
+        panel.onModels(QJsonArray{QJsonObject{{"id", "model-b"}}});
+        QCOMPARE(panel.source(), LiveHeatmapPanel::Source::None);
+        QCOMPARE(panel.tokensShown(), 0);
     }
 
     void biasViewSaysWhenTheModelHasNoBias() {
@@ -214,7 +253,7 @@ private slots:
         QVERIFY(panel.status().contains(QStringLiteral("not available from this server")));
         panel.onTelemetry(snapshot(1, {{1, 1, 0, 0}}, {1}, false));
         QVERIFY(!panel.hasBias());
-        QVERIFY(panel.status().contains(QStringLiteral("has no e_score_correction_bias")));
+        QVERIFY(panel.status().contains(QStringLiteral("has no routing bias")));
         panel.onTelemetry(snapshot(2, {{1, 1, 0, 0}}, {1}, true));
         QVERIFY(panel.hasBias());
     }

@@ -1,6 +1,11 @@
 // HeatmapWidget and BarChartWidget over plain data: every cell holds what was set, the scales treat
-// zeros, NaN and signs as documented, tooltips name the cell, and bursts of updates are coalesced.
+// zeros, NaN and signs as documented, tooltips name the cell, bursts of updates are coalesced,
+// index axes carry whole numbers only, columns scroll instead of squashing, and an empty state says
+// why there is nothing to draw.
+#include <QLabel>
+#include <QScrollBar>
 #include <QTemporaryDir>
+#include <QToolTip>
 #include <QtTest>
 #include <qcustomplot.h>
 
@@ -8,6 +13,7 @@
 
 #include "bar_chart_widget.h"
 #include "heatmap_widget.h"
+#include "index_ticker.h"
 
 using moe::viz::BarChartWidget;
 using moe::viz::HeatmapData;
@@ -26,6 +32,28 @@ HeatmapData numberedGrid(int rows, int cols) {
     data.col_title = QStringLiteral("expert");
     data.value_title = QStringLiteral("tokens");
     return data;
+}
+
+// Shows the widget at the given size and lays its plot out there.
+void showAt(moe::viz::CoalescedPlot& widget, int width, int height) {
+    widget.resize(width, height);
+    widget.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&widget));
+    widget.flush();
+    widget.plot()->replot(QCustomPlot::rpImmediateRefresh);
+    widget.flush();  // a changed axis-rect size is applied on the next frame
+    widget.plot()->replot(QCustomPlot::rpImmediateRefresh);
+}
+
+// Every tick of the axis is a whole number and neighbouring labels are at least min_px apart.
+void checkWholeNumberTicks(QCPAxis* axis, int min_px, const char* what) {
+    const QVector<double> ticks = axis->tickVector();
+    QVERIFY2(!ticks.isEmpty(), what);
+    for (double t : ticks) QVERIFY2(t == std::floor(t), qPrintable(QStringLiteral("%1: tick %2").arg(what).arg(t)));
+    for (int i = 1; i < ticks.size(); ++i) {
+        const double gap = std::abs(axis->coordToPixel(ticks[i]) - axis->coordToPixel(ticks[i - 1]));
+        QVERIFY2(gap >= min_px - 0.5, qPrintable(QStringLiteral("%1: ticks %2 px apart").arg(what).arg(gap)));
+    }
 }
 
 }  // namespace
@@ -175,6 +203,9 @@ private slots:
 
     void burstsOfUpdatesAreCoalesced() {
         HeatmapWidget widget;
+        // A dock-sized heatmap (at its 55×50 size hint 64 columns would not fit, and the layout
+        // that adds the column scroll bar would count as a replot of its own).
+        widget.resize(600, 400);
         widget.show();
         QVERIFY(QTest::qWaitForWindowExposed(&widget));
         QTest::qWait(100);
@@ -205,6 +236,114 @@ private slots:
         QVERIFY2(stream_replots >= 3 && stream_replots <= 500 / moe::viz::CoalescedPlot::kFrameIntervalMs + 4,
                  qPrintable(QStringLiteral("%1 replots for %2 updates").arg(stream_replots).arg(updates)));
         QVERIFY(updates > stream_replots * 2);
+    }
+
+    // Issue #14 item 6: a 10-expert bar chart drew ticks at 2.5, 5, 7.5 (QCustomPlot's default
+    // "readable" steps). Expert numbers are whole numbers at every width and count.
+    void indexAxesShowWholeNumbersOnly() {
+        QCOMPARE(moe::viz::IndexTicker::stepFor(800, 10, 30), 1);
+        QCOMPARE(moe::viz::IndexTicker::stepFor(200, 10, 30), 2);
+        QCOMPARE(moe::viz::IndexTicker::stepFor(300, 64, 30), 10);
+        QCOMPARE(moe::viz::IndexTicker::stepFor(40, 64, 30), 50);
+        for (int count : {3, 10, 64, 256}) {
+            for (int width : {260, 500, 1100}) {
+                BarChartWidget chart;
+                chart.setValues(QVector<double>(count, 0.5), QStringLiteral("expert"), QStringLiteral("bias"));
+                showAt(chart, width, 300);
+                checkWholeNumberTicks(chart.plot()->xAxis, 30, qPrintable(QStringLiteral("bars %1 @ %2 px").arg(count).arg(width)));
+                HeatmapWidget heatmap;
+                heatmap.setData(numberedGrid(4, count));
+                showAt(heatmap, width, 300);
+                checkWholeNumberTicks(heatmap.plot()->xAxis, 30, qPrintable(QStringLiteral("heatmap %1 @ %2 px").arg(count).arg(width)));
+            }
+        }
+    }
+
+    // Ticks are spaced for the size the axis has now, also after the widget shrank (QCustomPlot makes
+    // ticks before it lays the axes out at a new size; the bias bar chart drew 2-steps 10 px apart).
+    void ticksFollowAResize() {
+        BarChartWidget chart;
+        chart.setValues(QVector<double>(64, 0.5), QStringLiteral("expert"), QStringLiteral("bias"));
+        showAt(chart, 1100, 300);
+        chart.resize(480, 300);
+        QTest::qWait(200);  // the resize's replots
+        checkWholeNumberTicks(chart.plot()->xAxis, 30, "bars after shrinking to 480 px");
+    }
+
+    // ... and hovering names the exact expert, whatever the ticks skip.
+    void hoverNamesTheExpert() {
+        // (One window at a time: the offscreen platform sends a moved cursor to the first window under it.)
+        {
+            HeatmapWidget heatmap;
+            heatmap.setData(numberedGrid(4, 64));
+            showAt(heatmap, 700, 300);
+            QSignalSpy hovered(&heatmap, &HeatmapWidget::cellHovered);
+            const QPoint at(int(heatmap.plot()->xAxis->coordToPixel(37)), int(heatmap.plot()->yAxis->coordToPixel(2)));
+            QTest::mouseMove(heatmap.plot(), at);
+            QTRY_VERIFY(!hovered.isEmpty());
+            QCOMPARE(hovered.last().at(0).toInt(), 2);
+            QCOMPARE(hovered.last().at(1).toInt(), 37);
+            QCOMPARE(QToolTip::text(), QStringLiteral("layer L2 · expert 37: 57"));
+        }
+        BarChartWidget chart;
+        QVector<double> values(10);
+        for (int i = 0; i < 10; ++i) values[i] = i * 0.1;
+        chart.setValues(values, QStringLiteral("expert"), QStringLiteral("bias"));
+        showAt(chart, 500, 300);
+        QTest::mouseMove(chart.plot(), QPoint(int(chart.plot()->xAxis->coordToPixel(7)),
+                                              int(chart.plot()->yAxis->coordToPixel(0.35))));
+        QTRY_COMPARE(QToolTip::text(), QStringLiteral("expert 7: 0.7"));
+    }
+
+    // Issue #14 item 1: 64 experts in a ~40 px wide heatmap were slivers. Columns keep a readable
+    // width and the rest scroll; what fits is shown whole with no scroll bar.
+    void columnsScrollInsteadOfSquashing() {
+        HeatmapWidget heatmap;
+        heatmap.setData(numberedGrid(8, 256));
+        showAt(heatmap, 500, 300);
+        QVERIFY2(heatmap.visibleColumns() < 256, qPrintable(QString::number(heatmap.visibleColumns())));
+        QVERIFY(heatmap.visibleColumns() >= 20);
+        QVERIFY(heatmap.columnScrollBar()->isVisible());
+        QCOMPARE(heatmap.columnScrollBar()->maximum(), 256 - heatmap.visibleColumns());
+        const double cell_px = heatmap.plot()->xAxis->coordToPixel(1) - heatmap.plot()->xAxis->coordToPixel(0);
+        QVERIFY2(cell_px >= HeatmapWidget::kMinCellWidthPx - 0.01, qPrintable(QString::number(cell_px)));
+        heatmap.scrollToColumn(100);
+        QCOMPARE(heatmap.firstColumn(), 100);
+        QCOMPARE(heatmap.plot()->xAxis->range().lower, 99.5);
+        heatmap.columnScrollBar()->setValue(heatmap.columnScrollBar()->maximum());
+        QCOMPARE(heatmap.plot()->xAxis->range().upper, 255.5);
+        // An export draws every column, then the screen view comes back.
+        QTemporaryDir dir;
+        QVERIFY(heatmap.savePng(dir.filePath(QStringLiteral("all.png")), 900, 400));
+        QCOMPARE(heatmap.plot()->xAxis->range().upper, 255.5);
+        QVERIFY(heatmap.visibleColumns() < 256);
+
+        heatmap.setData(numberedGrid(8, 64));
+        showAt(heatmap, 900, 300);
+        QCOMPARE(heatmap.visibleColumns(), 64);
+        QVERIFY(!heatmap.columnScrollBar()->isVisible());
+        QCOMPARE(heatmap.plot()->xAxis->range().lower, -0.5);
+        QCOMPARE(heatmap.plot()->xAxis->range().upper, 63.5);
+    }
+
+    // Issue #14 item 7: with no data the grid must not just go one flat colour.
+    void emptyMessageReplacesTheGrid() {
+        HeatmapWidget heatmap;
+        heatmap.setData(HeatmapData::filled(4, 8));
+        showAt(heatmap, 500, 300);
+        QVERIFY(!heatmap.isShowingEmptyMessage());
+        heatmap.setEmptyMessage(QStringLiteral("No tokens in the last 10 s."));
+        heatmap.flush();
+        QVERIFY(heatmap.isShowingEmptyMessage());
+        QVERIFY(!heatmap.colorMap()->visible());
+        auto* label = heatmap.findChild<QLabel*>(QStringLiteral("plotEmptyMessage"));
+        QVERIFY(label);
+        QCOMPARE(label->text(), QStringLiteral("No tokens in the last 10 s."));
+        QVERIFY(heatmap.plot()->rect().contains(label->geometry()));
+        heatmap.setEmptyMessage(QString());
+        heatmap.flush();
+        QVERIFY(!heatmap.isShowingEmptyMessage());
+        QVERIFY(heatmap.colorMap()->visible());
     }
 
     void barChartHoldsItsValues() {

@@ -9,6 +9,7 @@
 #include <QPushButton>
 #include <QShortcut>
 #include <QSplitter>
+#include <QTextCursor>
 #include <QVBoxLayout>
 
 #include "chat_session.h"
@@ -21,22 +22,31 @@ namespace moe::ui {
 
 namespace {
 
-// What the user should know about the model that answers: its id, that the server applies the
-// model's own chat template, and that the demo model is untrained.
+// The architecture as its makers write it.
+QString architectureName(const QString& arch) {
+    if (arch == QLatin1String("deepseek_v3")) return QStringLiteral("DeepSeek-V3");
+    if (arch == QLatin1String("deepseek_v2")) return QStringLiteral("DeepSeek-V2");
+    if (arch == QLatin1String("qwen2")) return QStringLiteral("Qwen2");
+    return arch;
+}
+
+// What the user should know about the model that answers: its name and kind, how much it reads at
+// once, whether it can chat at all, that it thinks before answering, and that the demo is untrained.
 QString describeModel(const QJsonObject& m) {
     const QString id = m.value(QStringLiteral("id")).toString();
     QString text = QObject::tr("Model: <b>%1</b>").arg(id.toHtmlEscaped());
     const QString arch = m.value(QStringLiteral("architecture")).toString();
-    if (!arch.isEmpty()) text += QStringLiteral(" (%1)").arg(arch.toHtmlEscaped());
+    if (!arch.isEmpty()) text += QObject::tr(" · %1 architecture").arg(architectureName(arch).toHtmlEscaped());
+    if (const int context = m.value(QStringLiteral("max_context")).toInt(); context > 0)
+        text += QObject::tr(" · reads up to %L1 tokens at once").arg(context);
     const QJsonValue tpl = m.value(QStringLiteral("chat_template"));
     if (tpl.isBool() && !tpl.toBool())
-        text += QObject::tr(" · <span style='color:#b00020'>no chat template: chat requests will be refused</span>");
-    else
-        text += QObject::tr(" · chat template: the model's own, applied by the server");
-    if (m.value(QStringLiteral("reasoning")).toBool()) text += QObject::tr(" · reasoning model (&lt;think&gt;)");
+        text += QObject::tr(" · <span style='color:#b00020'>it has no chat template, so it cannot chat</span>");
+    if (m.value(QStringLiteral("reasoning")).toBool())
+        text += QObject::tr(" · thinks before it answers (the reasoning is folded above each reply)");
     if (id == QLatin1String("demo-untrained"))
-        text += QObject::tr("<br><i>Untrained demo model (deterministic random weights): its replies are "
-                            "meaningless text, but its routing is real.</i>");
+        text += QObject::tr("<br><i>Untrained demo model (random weights): its replies are meaningless text, but which "
+                            "experts it picks is real routing, so every view works.</i>");
     return text;
 }
 
@@ -56,7 +66,7 @@ ChatPanel::ChatPanel(EngineClient* client, ConversationStore* store, QWidget* pa
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 4);
     splitter->setStretchFactor(2, 1);
-    splitter->setSizes({180, 700, 190});
+    splitter->setSizes({150, 700, 190});
     splitter->setChildrenCollapsible(true);  // the list and the settings can be folded away
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -112,6 +122,20 @@ QWidget* ChatPanel::buildConversationColumn() {
     connect(stop_, &QPushButton::clicked, session_, &ChatSession::stop);
     auto* shortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), input_);
     connect(shortcut, &QShortcut::activated, this, &ChatPanel::sendFromInput);
+    // Esc anywhere in the chat stops a reply that is being written.
+    auto* stop_key = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    stop_key->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(stop_key, &QShortcut::activated, session_, [this] {
+        if (session_->isBusy()) session_->stop();
+    });
+    stop_->setToolTip(tr("Stop the reply (Esc)"));
+    send_->setToolTip(tr("Send the message (Ctrl+Enter)"));
+    // A suggestion of the empty conversation goes into the box, ready to send or change.
+    connect(view_, &ConversationView::suggestionChosen, this, [this](const QString& text) {
+        input_->setPlainText(text);
+        input_->moveCursor(QTextCursor::End);
+        focusInput();
+    });
 
     auto* buttons = new QVBoxLayout;
     buttons->addWidget(send_);
@@ -140,8 +164,10 @@ QWidget* ChatPanel::buildSettingsColumn() {
     (new QVBoxLayout(sampling_box))->addWidget(sampling_);
     auto* layout = new QVBoxLayout(column);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(prompt_box, 1);
+    system_prompt_->setMaximumHeight(160);  // a few lines; the box scrolls for longer prompts
+    layout->addWidget(prompt_box);
     layout->addWidget(sampling_box);
+    layout->addStretch(1);
     return column;
 }
 
@@ -149,13 +175,15 @@ QString ChatPanel::modelText() const { return model_label_->text(); }
 
 void ChatPanel::onModels(const QJsonArray& models) {
     if (models.isEmpty()) {
-        model_label_->setText(tr("Model: none loaded — load one in the Models panel"));
+        model_label_->setText(tr("Model: none loaded — open one with File › Open model folder… or the Models panel"));
         session_->setModel(QString());
+        sampling_->setModelLimits(0);
         return;
     }
     const QJsonObject m = models.first().toObject();
     model_label_->setText(describeModel(m));
     session_->setModel(m.value(QStringLiteral("id")).toString());
+    sampling_->setModelLimits(m.value(QStringLiteral("max_context")).toInt());
 }
 
 void ChatPanel::sendMessage(const QString& text) {
@@ -171,6 +199,9 @@ void ChatPanel::sendFromInput() {
 }
 
 void ChatPanel::engineLost(const QString& reason) { session_->engineLost(reason); }
+
+void ChatPanel::focusInput() { input_->setFocus(Qt::OtherFocusReason); }
+QString ChatPanel::inputText() const { return input_->toPlainText(); }
 
 void ChatPanel::openConversation(qint64 id) {
     if (id == session_->conversationId()) return;
@@ -195,7 +226,7 @@ void ChatPanel::onTokenClicked(int message_index, int token_index) {
         notice_->show();
         return;
     }
-    emit tokenClicked(m.routing, m.tokens, token_index, m.prompt_tokens);
+    emit tokenClicked(m.routing, m.tokens, token_index, m.prompt_tokens, m.model);
 }
 
 }  // namespace moe::ui

@@ -34,13 +34,17 @@ public:
 
     // Sends text as the user (what the Send button does).
     void sendMessage(const QString& text);
+    // Puts the keyboard in the message box (a first launch starts there).
+    void focusInput();
+    QString inputText() const;
     // The engine died mid-reply: keep the conversation, mark the interrupted reply.
     void engineLost(const QString& reason);
 
 signals:
-    // routing row of completion token i = prompt_tokens + i - routing.start_len; the last token has none.
+    // routing row of completion token i = prompt_tokens + i - routing.start_len; the last token has
+    // none. model: the model that wrote the reply (the explorer says so when another is loaded now).
     void tokenClicked(const moe::ui::RoutedExperts& routing, const QVector<moe::ui::CompletionToken>& tokens,
-                      int token_index, int prompt_tokens);
+                      int token_index, int prompt_tokens, const QString& model);
 
 private:
     QWidget* buildConversationColumn();

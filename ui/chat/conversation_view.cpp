@@ -1,5 +1,7 @@
 #include "conversation_view.h"
 
+#include <QLabel>
+#include <QPushButton>
 #include <QScrollBar>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -17,6 +19,7 @@ ConversationView::ConversationView(ChatSession* session, QWidget* parent) : QScr
     content_ = new QWidget(this);
     auto* layout = new QVBoxLayout(content_);
     layout->setSpacing(8);
+    layout->addWidget(buildWelcome());
     layout->addStretch();  // messages are inserted above it
     setWidget(content_);
 
@@ -30,6 +33,38 @@ ConversationView::ConversationView(ChatSession* session, QWidget* parent) : QScr
         for (int i = 0; i < widgets_.size(); ++i) update(i);  // Regenerate moves to the new last reply
     });
 }
+
+QStringList ConversationView::suggestions() {
+    return {tr("Write a haiku about routers"), tr("Explain what a mixture of experts is, in two sentences"),
+            tr("def fibonacci(n):")};
+}
+
+QWidget* ConversationView::buildWelcome() {
+    welcome_ = new QWidget(content_);
+    welcome_->setObjectName(QStringLiteral("chatWelcome"));
+    auto* text = new QLabel(
+        tr("<h3>Start here</h3>"
+           "<p>Type a message in the box below and press <b>Ctrl+Enter</b> (or Send).</p>"
+           "<p>While the model answers, <b>Expert load</b> on the right lights up the experts that every layer "
+           "picks for each token. When the reply is done, press <b>Tokens</b> on it and click any token to see "
+           "its experts layer by layer.</p><p>Or start with one of these:</p>"),
+        welcome_);
+    text->setWordWrap(true);
+    text->setTextFormat(Qt::RichText);
+    auto* layout = new QVBoxLayout(welcome_);
+    layout->setContentsMargins(12, 12, 12, 12);
+    layout->addWidget(text);
+    for (const QString& suggestion : suggestions()) {
+        auto* button = new QPushButton(suggestion, welcome_);
+        button->setObjectName(QStringLiteral("chatSuggestion"));
+        button->setStyleSheet(QStringLiteral("text-align: left; padding: 4px 10px;"));
+        connect(button, &QPushButton::clicked, this, [this, suggestion] { emit suggestionChosen(suggestion); });
+        layout->addWidget(button);
+    }
+    return welcome_;
+}
+
+void ConversationView::updateWelcome() { welcome_->setVisible(widgets_.isEmpty()); }
 
 bool ConversationView::isLastReply(int index) const {
     const auto& messages = session_->messages();
@@ -54,12 +89,14 @@ void ConversationView::rebuild() {
     widgets_.clear();
     for (int i = 0; i < session_->messages().size(); ++i) widgets_.append(makeWidget(i));
     pinned_ = true;
+    updateWelcome();
 }
 
 void ConversationView::append(int index) {
     while (widgets_.size() <= index) widgets_.append(makeWidget(int(widgets_.size())));
     if (index > 0) update(index - 1);
     pinned_ = true;
+    updateWelcome();
 }
 
 void ConversationView::update(int index) {

@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 
 #include "code_block_widget.h"
+#include "error_notice.h"
 #include "markdown_blocks.h"
 #include "prose_view.h"
 #include "token_markup.h"
@@ -26,12 +27,13 @@ QToolButton* actionButton(const QString& name, const QString& text, QWidget* par
     return b;
 }
 
-QLabel* wrappingLabel(QWidget* parent) {
-    auto* label = new QLabel(parent);
-    label->setWordWrap(true);
-    label->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
-    label->setOpenExternalLinks(true);
-    return label;
+// Why a reply ended, as a reader would say it (the API's finish_reason is kept in the message).
+QString finishText(const QString& reason) {
+    if (reason == QLatin1String("stop")) return QObject::tr("finished");
+    if (reason == QLatin1String("length")) return QObject::tr("stopped at the reply length limit");
+    if (reason == QLatin1String("cancelled")) return QObject::tr("stopped by you");
+    if (reason == QLatin1String("interrupted")) return QObject::tr("interrupted");
+    return reason;
 }
 
 }  // namespace
@@ -65,6 +67,7 @@ MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
 void MessageWidget::buildHeader() {
     header_ = new QLabel(this);
     header_->setStyleSheet(QStringLiteral("font-weight: bold;"));
+    header_->setWordWrap(true);  // a long model name wraps rather than pushing the buttons out of a narrow chat
     edit_ = actionButton(QStringLiteral("editButton"), tr("Edit"), this);
     tokens_ = actionButton(QStringLiteral("tokensButton"), tr("Tokens"), this);
     tokens_->setCheckable(true);
@@ -133,10 +136,10 @@ void MessageWidget::buildEditor() {
 void MessageWidget::buildFooter() {
     stats_ = new QLabel(this);
     stats_->setObjectName(QStringLiteral("messageStats"));
+    stats_->setWordWrap(true);  // a narrow chat must not push the message past its right edge
     stats_->setStyleSheet(QStringLiteral("color: palette(mid); font-size: small;"));
-    error_ = wrappingLabel(this);
+    error_ = new ErrorNotice(this);
     error_->setObjectName(QStringLiteral("messageError"));
-    error_->setStyleSheet(QStringLiteral("color: #b00020;"));
     retry_ = actionButton(QStringLiteral("retryButton"), tr("Retry"), this);
     connect(retry_, &QToolButton::clicked, this, &MessageWidget::regenerateRequested);
     auto* error_row = new QHBoxLayout;
@@ -226,8 +229,9 @@ void MessageWidget::renderBody() {
 void MessageWidget::renderFooter() {
     stats_->setText(statsText());
     stats_->setVisible(!message_.isUser() && !stats_->text().isEmpty());
-    error_->setText(message_.error);
-    error_->setVisible(!message_.error.isEmpty());
+    // The stored error is the technical text (kept for bug reports); the reader gets plain words.
+    if (message_.error.isEmpty()) error_->clear();
+    else if (error_->detail() != message_.error.trimmed()) error_->showError(message_.error);
     retry_->setVisible(!message_.error.isEmpty() && last_reply_);
 }
 
@@ -238,11 +242,12 @@ QString MessageWidget::statsText() const {
     if (streaming_) return tr("generating…");
     QStringList parts;
     if (message_.time_to_first_token_ms >= 0)
-        parts << tr("TTFT %1 ms").arg(message_.time_to_first_token_ms, 0, 'f', message_.time_to_first_token_ms < 10 ? 1 : 0);
-    if (message_.tokens_per_second >= 0) parts << tr("%1 tok/s").arg(message_.tokens_per_second, 0, 'f', 1);
+        parts << tr("first token after %1 ms")
+                     .arg(message_.time_to_first_token_ms, 0, 'f', message_.time_to_first_token_ms < 10 ? 1 : 0);
+    if (message_.tokens_per_second >= 0) parts << tr("%1 tokens/s").arg(message_.tokens_per_second, 0, 'f', 1);
     if (message_.completion_tokens > 0)
         parts << (message_.completion_tokens == 1 ? tr("1 token") : tr("%1 tokens").arg(message_.completion_tokens));
-    if (!message_.finish_reason.isEmpty()) parts << message_.finish_reason;
+    if (!message_.finish_reason.isEmpty()) parts << finishText(message_.finish_reason);
     return parts.join(QStringLiteral(" · "));
 }
 

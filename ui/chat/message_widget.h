@@ -1,6 +1,6 @@
 // One message in the conversation view. A reply shows its collapsible <think> reasoning, its
 // markdown (prose through QTextDocument, code blocks in monospace boxes with Copy), its timings
-// (time to first token, tokens/s), an inline error with Retry, and a "Tokens" toggle that shows the
+// (time to the first token, tokens/s), an inline error in plain words (ErrorNotice) with Retry, and a "Tokens" toggle that shows the
 // reply as its completion tokens, each clickable. A user message can be edited and resent.
 // While a reply streams, re-rendering is coalesced to ~30 Hz so long replies stay cheap.
 #pragma once
@@ -20,6 +20,8 @@ class QWidget;
 
 namespace moe::ui {
 
+class ErrorNotice;
+
 class MessageWidget : public QFrame {
     Q_OBJECT
 public:
@@ -30,7 +32,7 @@ public:
     const ChatMessage& message() const { return message_; }
 
     QString bodyText() const;   // the rendered text as a reader sees it (markdown resolved)
-    QString statsText() const;  // "TTFT 12 ms · 85.3 tok/s · 32 tokens · stop"
+    QString statsText() const;  // "first token after 12 ms · 85.3 tokens/s · 32 tokens · finished"
     void showTokens(bool on);
     void activateToken(int index);  // what a click on token `index` does
 
@@ -65,7 +67,7 @@ private:
     QVector<QString> block_plain_;
     QTextBrowser* token_view_;
     QLabel* stats_;
-    QLabel* error_;
+    ErrorNotice* error_;
     QToolButton* retry_;
     QToolButton* regenerate_;
     QToolButton* tokens_;

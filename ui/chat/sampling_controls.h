@@ -1,6 +1,8 @@
-// The request's sampling settings: temperature, top_p, top_k, max tokens, seed and whether to
-// record routing (return_routed_experts, on by default: the routing views and the token explorer
-// need it). Values are remembered in QSettings under "chat/sampling/".
+// The request's sampling settings: temperature, top_p, top_k, the reply length limit (max_tokens),
+// seed and whether to record expert routing (return_routed_experts, on by default: the routing views
+// and the token explorer need it). Values are remembered in QSettings under "chat/sampling/".
+// The reply length limit follows the loaded model: never more than its context (setModelLimits);
+// the user's own choice is kept and comes back when a model with a longer context is loaded.
 #pragma once
 
 #include <QJsonObject>
@@ -20,8 +22,15 @@ public:
     // The OpenAI request fields these controls stand for (unset ones are left out).
     QJsonObject requestOptions() const;
     void setRecordRouting(bool on);
-    void setMaxTokens(int n);
+    void setMaxTokens(int n);  // the user's choice; shown clamped to the model's context
     void setSeed(int seed);  // -1: random
+    // The loaded model's context length in tokens (/v1/models max_context); 0 = unknown (no model,
+    // or a server that does not say): then only the default ceiling applies.
+    void setModelLimits(int max_context);
+    int maxTokensLimit() const;
+    int maxTokens() const;
+
+    static constexpr int kDefaultMaxTokensCeiling = 32768;
 
 signals:
     void changed();
@@ -29,6 +38,7 @@ signals:
 private:
     void load();
     void save() const;
+    void applyMaxTokensLimit();
 
     QDoubleSpinBox* temperature_;
     QDoubleSpinBox* top_p_;
@@ -36,6 +46,8 @@ private:
     QSpinBox* max_tokens_;
     QSpinBox* seed_;
     QCheckBox* record_routing_;
+    int preferred_max_tokens_ = 256;  // what the user chose; the box shows it clamped to the limit
+    int model_context_ = 0;
 };
 
 }  // namespace moe::ui

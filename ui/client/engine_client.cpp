@@ -330,6 +330,34 @@ void EngineClient::getJson(const QString& path, std::function<void(const QJsonOb
     });
 }
 
+void EngineClient::sendJson(const QByteArray& method, const QString& path, const QJsonObject& body, QObject* context,
+                            std::function<void(const JsonReply&)> done, int timeout_ms) {
+    QNetworkRequest req = makeRequest(path, false);
+    if (timeout_ms >= 0) req.setTransferTimeout(timeout_ms);
+    QNetworkReply* reply = method == "GET"
+                               ? nam_->get(req)
+                               : nam_->post(req, QJsonDocument(body).toJson(QJsonDocument::Compact));
+    connect(reply, &QNetworkReply::finished, this,
+            [this, reply, method, ctx = QPointer<QObject>(context), done = std::move(done)] {
+                reply->deleteLater();
+                JsonReply r;
+                const QByteArray bytes = reply->readAll();
+                const QString verb = QString::fromLatin1(method);
+                if (!noteTransport(reply)) {
+                    r.error = transport_error_text(transportReason(reply), verb, reply->url());
+                } else {
+                    r.status = http_status(reply);
+                    const QJsonDocument doc = QJsonDocument::fromJson(bytes);
+                    if (doc.isObject()) r.body = doc.object();
+                    if (r.status >= 400) r.error = http_error_text(r.status, bytes, verb, reply->url());
+                    else if (!doc.isObject())
+                        r.error = QStringLiteral("%1 %2 did not answer with a JSON object: %3")
+                                      .arg(verb, reply->url().toString(), QString::fromUtf8(bytes.left(200)));
+                }
+                if (ctx) done(r);
+            });
+}
+
 void EngineClient::refreshModels() {
     getJson(QStringLiteral("/v1/models"), [this](const QJsonObject& obj) {
         const QJsonArray data = obj.value("data").toArray();

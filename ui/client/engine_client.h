@@ -115,6 +115,20 @@ public:
     // Requests started and not yet finished (telemetry not counted).
     int activeRequests() const { return int(requests_.size()); }
 
+    // A JSON request whose answer goes only to `done`, never to requestFailed: for panels that show
+    // their own failures (the fine-tune panel). status is the HTTP status (0: the server was not
+    // reached); error is "" for a 2xx answer with a JSON object, else the readable failure.
+    struct JsonReply {
+        int status = 0;
+        QJsonObject body;
+        QString error;
+        bool ok() const { return error.isEmpty(); }
+    };
+    // method: "GET" or "POST" (body sent with POST). timeout_ms: 0 = none (an export may take
+    // minutes), < 0 = the short default. done is not called once `context` is destroyed.
+    void sendJson(const QByteArray& method, const QString& path, const QJsonObject& body, QObject* context,
+                  std::function<void(const JsonReply&)> done, int timeout_ms = -1);
+
 private:
     struct Request;
     struct Telemetry;

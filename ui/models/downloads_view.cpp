@@ -10,7 +10,8 @@
 #include <QVBoxLayout>
 
 #include "models/download_queue.h"
-#include "models/format.h"
+#include "user_error.h"
+#include "format.h"
 #include "models/table_setup.h"
 
 namespace moe::ui::models {
@@ -114,10 +115,15 @@ void DownloadsView::updateRow(int job_id) {
         state += QStringLiteral(", resumed at %1").arg(format_bytes(job->resumed_from));
     if (job->state == DownloadState::Done) state += QStringLiteral(": ") + job->snapshot;
     if (!job->note.isEmpty()) state += QStringLiteral(" — ") + job->note;
-    if (!job->error.isEmpty()) state += QStringLiteral(": ") + job->error;
+    QString tooltip;
+    if (!job->error.isEmpty()) {
+        // Plain words in the cell; the engine's own message (codes, URLs) one hover away.
+        state += QStringLiteral(": ") + explainError(job->error).text();
+        tooltip = tr("%1\n\nDetails: %2").arg(state, job->error);
+    }
     QTableWidgetItem* state_item = table_->item(row, kState);
     state_item->setText(state);
-    state_item->setToolTip(state);
+    state_item->setToolTip(tooltip.isEmpty() ? state : tooltip);
     state_item->setForeground(job->state == DownloadState::Failed ? QColor(0xc6, 0x28, 0x28) : QColor());
 
     QWidget* actions = table_->cellWidget(row, kButtons);

@@ -76,8 +76,10 @@ void EngineCommand::onError(QProcess::ProcessError error) {
 }
 
 QString engine_error_message(const QJsonObject& object) {
+    // The engine's messages already end in "[code]": adding "(code)" again read "[hub.network] (hub.network)".
     const auto with_code = [](const QString& code, const QString& message) {
-        return code.isEmpty() ? message : QStringLiteral("%1 (%2)").arg(message, code);
+        if (code.isEmpty() || message.contains(code)) return message;
+        return message.isEmpty() ? code : QStringLiteral("%1 [%2]").arg(message, code);
     };
     if (object.value(QStringLiteral("event")).toString() == QLatin1String("error"))
         return with_code(object.value(QStringLiteral("code")).toString(), object.value(QStringLiteral("message")).toString());

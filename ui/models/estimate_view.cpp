@@ -5,7 +5,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 
-#include "models/format.h"
+#include "format.h"
 
 namespace moe::ui::models {
 

@@ -11,7 +11,8 @@
 #include <QUrl>
 #include <QVBoxLayout>
 
-#include "models/format.h"
+#include "error_notice.h"
+#include "format.h"
 #include "models/table_setup.h"
 
 namespace moe::ui::models {
@@ -27,7 +28,7 @@ LibraryView::LibraryView(QWidget* parent) : QWidget(parent) {
     rescan_ = new QPushButton(QStringLiteral("Rescan"), this);
     add_folder_ = new QPushButton(QStringLiteral("Add folder…"), this);
     busy_ = make_busy_indicator(this);
-    error_ = make_error_label(this);
+    error_ = make_error_notice(this);
     table_ = make_read_only_table({QStringLiteral("Model"), QStringLiteral("Architecture"), QStringLiteral("Size"),
                                    QStringLiteral("Complete"), QStringLiteral("Source"), QString()},
                                   kRepo, this);
@@ -65,7 +66,7 @@ void LibraryView::rescan() {
     QStringList args{QStringLiteral("hub"), QStringLiteral("scan"), QStringLiteral("--json")};
     if (!runner_.cache_dir.isEmpty()) args << QStringLiteral("--cache-dir") << runner_.cache_dir;
     for (const QString& folder : folders_) args << QStringLiteral("--dir") << folder;
-    error_->setVisible(false);
+    error_->clear();
     busy_->setVisible(true);
     request_.start(runner_, args, this, [this](const QJsonObject& answer) { showModels(answer); },
                  [this](int exit_code, bool crashed, const QString& stderr_tail) { onFinished(exit_code, crashed, stderr_tail); });
@@ -118,8 +119,7 @@ void LibraryView::onFinished(int exit_code, bool crashed, const QString& stderr_
     if (!ok) {
         const QString message =
             request_.failureReason(stderr_tail, QStringLiteral("moe-engine hub scan exited with code %1").arg(exit_code));
-        error_->setText(QStringLiteral("Library scan failed: %1").arg(message));
-        error_->setVisible(true);
+        error_->showError(message, tr("Looking for models on disk"));
     }
     table_->resizeColumnToContents(kActions);
     emit scanFinished(ok);
@@ -129,7 +129,7 @@ int LibraryView::modelCount() const { return table_->rowCount(); }
 QString LibraryView::modelPath(int row) const { return table_->item(row, kRepo)->data(kPathRole).toString(); }
 QString LibraryView::modelRepo(int row) const { return table_->item(row, kRepo)->text(); }
 bool LibraryView::isComplete(int row) const { return table_->item(row, kComplete)->text() == QLatin1String("yes"); }
-QString LibraryView::errorText() const { return !error_->isHidden() ? error_->text() : QString(); }
+QString LibraryView::errorText() const { return error_->fullText(); }
 bool LibraryView::isBusy() const { return request_.isRunning(); }
 
 void LibraryView::load(int row) {

@@ -15,6 +15,10 @@ class QProgressBar;
 class QPushButton;
 class QTableWidget;
 
+namespace moe::ui {
+class ErrorNotice;
+}
+
 namespace moe::ui::models {
 
 class LibraryView : public QWidget {
@@ -52,7 +56,7 @@ private:
     QPushButton* rescan_;
     QPushButton* add_folder_;
     QProgressBar* busy_;
-    QLabel* error_;
+    ErrorNotice* error_;
     QTableWidget* table_;
     JsonQuery request_;
 };

@@ -9,10 +9,11 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
-#include <QSplitter>
 #include <QTabWidget>
+#include <QToolButton>
 #include <QVBoxLayout>
 
+#include "adaptive_splitter.h"
 #include "models/download_queue.h"
 #include "models/downloads_view.h"
 #include "models/engine_runner.h"
@@ -23,6 +24,11 @@
 namespace moe::ui {
 
 using namespace models;
+
+namespace {
+// Below this width the search results and the repository's files are stacked, each full width.
+constexpr int kFinderSideBySidePx = 900;
+}  // namespace
 
 ModelsPanel::ModelsPanel(QWidget* parent) : QWidget(parent) {
     {
@@ -39,10 +45,13 @@ ModelsPanel::ModelsPanel(QWidget* parent) : QWidget(parent) {
     library_ = new LibraryView(this);
     library_->setFolders(settings_.folders);
 
-    auto* finder = new QSplitter(Qt::Horizontal, this);
+    // Side by side when the dock is wide, search above the repository when it is not.
+    auto* finder = new AdaptiveSplitter(kFinderSideBySidePx, this);
+    finder->setObjectName(QStringLiteral("modelsFinder"));
     finder->addWidget(search_);
     finder->addWidget(repository_);
-    finder->setSizes({450, 750});
+    finder->setStretchFactor(0, 2);
+    finder->setStretchFactor(1, 3);
     tabs_ = new QTabWidget(this);
     tabs_->addTab(finder, QStringLiteral("Find"));
     tabs_->addTab(downloads_, QStringLiteral("Downloads"));
@@ -69,7 +78,22 @@ ModelsPanel::ModelsPanel(QWidget* parent) : QWidget(parent) {
 ModelsPanel::~ModelsPanel() = default;
 
 QWidget* ModelsPanel::buildSettingsBox() {
-    auto* box = new QGroupBox(QStringLiteral("Hub"), this);
+    // Folded by default: most people never change them, and a laptop screen needs the height for
+    // the results. Error messages that need a setting name it ("the Token field of the Hub settings").
+    auto* toggle = new QToolButton(this);
+    toggle->setObjectName(QStringLiteral("hubSettingsToggle"));
+    toggle->setText(tr("Hub settings: address, access token, download folder"));
+    toggle->setCheckable(true);
+    toggle->setAutoRaise(true);
+    toggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    toggle->setArrowType(Qt::RightArrow);
+    auto* box = new QGroupBox(tr("Hub settings"), this);
+    box->setObjectName(QStringLiteral("hubSettings"));
+    box->hide();
+    connect(toggle, &QToolButton::toggled, box, [toggle, box](bool open) {
+        toggle->setArrowType(open ? Qt::DownArrow : Qt::RightArrow);
+        box->setVisible(open);
+    });
     endpoint_ = new QLineEdit(settings_.endpoint, box);
     endpoint_->setPlaceholderText(QStringLiteral("from HF_ENDPOINT, else https://huggingface.co"));
     token_ = new QLineEdit(settings_.token, box);
@@ -82,9 +106,12 @@ QWidget* ModelsPanel::buildSettingsBox() {
     cache_row->addWidget(cache_dir_, 1);
     cache_row->addWidget(browse);
     auto* form = new QFormLayout(box);
-    form->addRow(QStringLiteral("Endpoint"), endpoint_);
-    form->addRow(QStringLiteral("Token"), token_);
-    form->addRow(QStringLiteral("Cache"), cache_row);
+    form->addRow(tr("Endpoint"), endpoint_);
+    form->addRow(tr("Token"), token_);
+    form->addRow(tr("Cache"), cache_row);
+    endpoint_->setToolTip(tr("The hub's address (a mirror or a company hub); empty: HF_ENDPOINT, else huggingface.co"));
+    token_->setToolTip(tr("An access token from your hub account, for gated models and higher rate limits"));
+    cache_dir_->setToolTip(tr("Where downloaded models go (the huggingface_hub cache layout)"));
     for (QLineEdit* field : {endpoint_, token_, cache_dir_})
         connect(field, &QLineEdit::editingFinished, this, &ModelsPanel::applySettingsFields);
     connect(browse, &QPushButton::clicked, this, [this] {
@@ -93,7 +120,12 @@ QWidget* ModelsPanel::buildSettingsBox() {
         cache_dir_->setText(dir);
         applySettingsFields();
     });
-    return box;
+    auto* column = new QWidget(this);
+    auto* layout = new QVBoxLayout(column);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(toggle, 0, Qt::AlignLeft);
+    layout->addWidget(box);
+    return column;
 }
 
 void ModelsPanel::applySettingsFields() {

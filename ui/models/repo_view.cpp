@@ -9,9 +9,10 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include "error_notice.h"
 #include "models/engine_command.h"
 #include "models/estimate_view.h"
-#include "models/format.h"
+#include "format.h"
 #include "models/table_setup.h"
 
 namespace moe::ui::models {
@@ -51,7 +52,7 @@ RepositoryView::RepositoryView(QWidget* parent) : QWidget(parent) {
     resolved_ = new QLabel(this);
     resolved_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     busy_ = make_busy_indicator(this);
-    error_ = make_error_label(this);
+    error_ = make_error_notice(this);
     files_ = make_read_only_table({QStringLiteral("File"), QStringLiteral("Kind"), QStringLiteral("Size"), QStringLiteral("SHA-256")},
                                   kPath, this);
     summary_ = new QLabel(this);
@@ -99,7 +100,7 @@ void RepositoryView::reload() {
     files_->setRowCount(0);
     estimate_->setEstimate(std::nullopt);
     download_->setEnabled(false);
-    error_->setVisible(false);
+    error_->clear();
     busy_->setVisible(true);
     const QStringList args{QStringLiteral("hub"), QStringLiteral("files"), repo_,
                            QStringLiteral("--revision"), revision_->text().trimmed(),
@@ -116,7 +117,7 @@ void RepositoryView::showFiles(const QJsonObject& object) {
     for (const QJsonValue& value : object.value(QStringLiteral("files")).toArray()) addFileRow(value.toObject());
     // A gated repository lists its files but not their content: config_error says why (shown inline).
     const QString config_error = engine_error_message(QJsonObject{{QStringLiteral("error"), object.value(QStringLiteral("config_error"))}});
-    if (!config_error.isEmpty()) showError(QStringLiteral("Cannot read config.json: %1").arg(config_error));
+    if (!config_error.isEmpty()) error_->showError(config_error, tr("Reading the model's config.json"));
     const QJsonValue estimate = object.value(QStringLiteral("estimate"));
     QString why;
     std::optional<MemoryEstimate> parsed;
@@ -163,7 +164,7 @@ void RepositoryView::onFinished(int exit_code, bool crashed, const QString& stde
     if (!ok) {
         const QString message =
             request_.failureReason(stderr_tail, QStringLiteral("moe-engine hub files exited with code %1").arg(exit_code));
-        showError(QStringLiteral("Cannot list %1: %2").arg(repo_, message));
+        error_->showError(message, tr("Listing the files of %1").arg(repo_));
     }
     updateSelectionSummary();
     emit filesLoaded(ok);
@@ -180,8 +181,8 @@ void RepositoryView::updateSelectionSummary() {
     summary_->setText(QStringLiteral("%1 of %2 files selected, %3 to download")
                           .arg(chosen).arg(fileCount()).arg(format_bytes(selectedBytes())));
     if (request_.answered() && weights == 0 && pickle > 0)
-        showError(QStringLiteral("%1 has only pickle weights (.bin/.pt). The engine refuses them because loading pickle can "
-                                 "run arbitrary code; look for a safetensors version of this model.").arg(repo_));
+        error_->showNotice(tr("%1 has only pickle weights (.bin/.pt). The engine refuses them because loading pickle can "
+                              "run arbitrary code; look for a .safetensors version of this model.").arg(repo_));
     download_->setEnabled(canDownload());
 }
 
@@ -192,16 +193,11 @@ bool RepositoryView::canDownload() const {
     return false;
 }
 
-void RepositoryView::showError(const QString& message) {
-    error_->setText(message);
-    error_->setVisible(true);
-}
-
 int RepositoryView::fileCount() const { return files_->rowCount(); }
 QString RepositoryView::filePath(int row) const { return files_->item(row, kPath)->text(); }
 bool RepositoryView::isFileSelectable(int row) const { return files_->item(row, kPath)->flags() & Qt::ItemIsUserCheckable; }
 bool RepositoryView::isFileSelected(int row) const { return files_->item(row, kPath)->checkState() == Qt::Checked; }
-QString RepositoryView::errorText() const { return !error_->isHidden() ? error_->text() : QString(); }
+QString RepositoryView::errorText() const { return error_->fullText(); }
 
 void RepositoryView::setFileSelected(int row, bool selected) {
     if (isFileSelectable(row)) files_->item(row, kPath)->setCheckState(selected ? Qt::Checked : Qt::Unchecked);

@@ -17,6 +17,10 @@ class QProgressBar;
 class QPushButton;
 class QTableWidget;
 
+namespace moe::ui {
+class ErrorNotice;
+}
+
 namespace moe::ui::models {
 
 class EstimateView;
@@ -53,7 +57,6 @@ private:
     void addFileRow(const QJsonObject& file);  // one `files[]` entry of hub files --json
     void onFinished(int exit_code, bool crashed, const QString& stderr_tail);
     void updateSelectionSummary();
-    void showError(const QString& message);
 
     EngineRunner runner_;
     QString repo_;
@@ -63,7 +66,7 @@ private:
     QPushButton* reload_;
     QLabel* resolved_;
     QProgressBar* busy_;
-    QLabel* error_;
+    ErrorNotice* error_;
     QTableWidget* files_;
     QLabel* summary_;
     EstimateView* estimate_;

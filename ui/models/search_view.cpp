@@ -12,6 +12,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include "error_notice.h"
 #include "models/table_setup.h"
 
 namespace moe::ui::models {
@@ -19,6 +20,7 @@ namespace moe::ui::models {
 namespace {
 
 enum Column { kId, kArchitecture, kDownloads, kLikes, kGated, kColumns };
+constexpr int kQueryMinWidthPx = 180;
 
 // gated is false, true, "auto" or "manual" on the hub.
 QString gated_badge(const QJsonValue& gated) {
@@ -44,7 +46,7 @@ SearchView::SearchView(QWidget* parent) : QWidget(parent) {
     open_button_ = new QPushButton(QStringLiteral("Open"), this);
     open_button_->setEnabled(false);
     busy_ = make_busy_indicator(this);
-    error_ = make_error_label(this);
+    error_ = make_error_notice(this);
 
     results_ = make_read_only_table({QStringLiteral("Repository"), QStringLiteral("Architecture"), QStringLiteral("Downloads"),
                                      QStringLiteral("Likes"), QStringLiteral("Access")},
@@ -55,9 +57,15 @@ SearchView::SearchView(QWidget* parent) : QWidget(parent) {
     results_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     results_->horizontalHeader()->setSectionResizeMode(kId, QHeaderView::Stretch);
 
+    // The query is what the user types into: it keeps a usable width; the filter gives way first.
+    query_->setMinimumWidth(kQueryMinWidthPx);
+    query_->setObjectName(QStringLiteral("modelsSearchQuery"));
+    architecture_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    architecture_->setMinimumContentsLength(8);
+    architecture_->setToolTip(tr("Show only models of this architecture"));
     auto* bar = new QHBoxLayout;
-    bar->addWidget(query_, 1);
-    bar->addWidget(architecture_);
+    bar->addWidget(query_, 3);
+    bar->addWidget(architecture_, 1);
     bar->addWidget(search_button_);
     bar->addWidget(busy_);
     auto* layout = new QVBoxLayout(this);
@@ -86,12 +94,12 @@ QString SearchView::resultId(int row) const {
     const QTableWidgetItem* item = results_->item(row, kId);
     return item ? item->text() : QString();
 }
-QString SearchView::errorText() const { return !error_->isHidden() ? error_->text() : QString(); }
+QString SearchView::errorText() const { return error_->fullText(); }
 
 void SearchView::startSearch() {
     QStringList args{QStringLiteral("hub"), QStringLiteral("search"), query_->text().trimmed(), QStringLiteral("--json")};
     if (const QString arch = architecture_->currentData().toString(); !arch.isEmpty()) args << QStringLiteral("--arch") << arch;
-    error_->setVisible(false);
+    error_->clear();
     busy_->setVisible(true);
     // A newer search replaces the running one (its child is stopped).
     request_.start(runner_, args, this, [this](const QJsonObject& answer) { showResults(answer); },
@@ -127,16 +135,11 @@ void SearchView::onFinished(int exit_code, bool crashed, const QString& stderr_t
     if (!ok) {
         const QString message = request_.failureReason(
             stderr_tail, QStringLiteral("moe-engine hub search exited with code %1 and no results").arg(exit_code));
-        showError(QStringLiteral("Search failed: %1").arg(message));
+        error_->showError(message, tr("Search"));
     } else if (results_->rowCount() == 0) {
-        showError(QStringLiteral("No models match \"%1\"").arg(query_->text()));
+        error_->showNotice(tr("No models match \"%1\". Try a shorter name, or \"any architecture\".").arg(query_->text()));
     }
     emit searchFinished(ok);
-}
-
-void SearchView::showError(const QString& message) {
-    error_->setText(message);
-    error_->setVisible(true);
 }
 
 void SearchView::openSelected() {

@@ -9,11 +9,14 @@
 #include "models/table_setup.h"
 
 class QComboBox;
-class QLabel;
 class QLineEdit;
 class QProgressBar;
 class QPushButton;
 class QTableWidget;
+
+namespace moe::ui {
+class ErrorNotice;
+}
 
 namespace moe::ui::models {
 
@@ -27,7 +30,7 @@ public:
     bool isBusy() const;
     int resultCount() const;
     QString resultId(int row) const;
-    QString errorText() const;
+    QString errorText() const;  // the plain-words line and its technical detail; "" without an error
 
 signals:
     void repositoryActivated(const QString& repo);
@@ -37,7 +40,6 @@ private:
     void startSearch();
     void showResults(const QJsonObject& object);
     void onFinished(int exit_code, bool crashed, const QString& stderr_tail);
-    void showError(const QString& message);
     void openSelected();
 
     EngineRunner runner_;
@@ -46,7 +48,7 @@ private:
     QPushButton* search_button_;
     QPushButton* open_button_;
     QProgressBar* busy_;
-    QLabel* error_;
+    ErrorNotice* error_;
     QTableWidget* results_;
     JsonQuery request_;
 };

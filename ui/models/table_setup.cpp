@@ -1,12 +1,12 @@
 #include "models/table_setup.h"
 
 #include <QHeaderView>
-#include <QLabel>
 #include <QProgressBar>
 #include <QTableWidget>
 
 #include "models/engine_command.h"
 #include "models/engine_runner.h"
+#include "error_notice.h"
 
 namespace moe::ui::models {
 
@@ -28,14 +28,7 @@ QProgressBar* make_busy_indicator(QWidget* parent) {
     return busy;
 }
 
-QLabel* make_error_label(QWidget* parent) {
-    auto* error = new QLabel(parent);
-    error->setWordWrap(true);
-    error->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    error->setStyleSheet(QStringLiteral("color: #c62828;"));
-    error->setVisible(false);
-    return error;
-}
+ErrorNotice* make_error_notice(QWidget* parent) { return new ErrorNotice(parent); }
 
 void JsonQuery::start(const EngineRunner& runner, const QStringList& arguments, QObject* owner, AnswerHandler on_answer,
                       FinishedHandler on_finished) {

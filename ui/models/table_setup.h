@@ -10,11 +10,14 @@
 
 #include <functional>
 
-class QLabel;
 class QObject;
 class QProgressBar;
 class QTableWidget;
 class QWidget;
+
+namespace moe::ui {
+class ErrorNotice;
+}
 
 namespace moe::ui::models {
 
@@ -26,8 +29,8 @@ struct EngineRunner;
 QTableWidget* make_read_only_table(const QStringList& headers, int stretch_column, QWidget* parent);
 // Indeterminate (the engine reports no progress for hub queries), hidden until a child runs.
 QProgressBar* make_busy_indicator(QWidget* parent);
-// Red, selectable (so the message can be copied into a bug report), hidden until there is an error.
-QLabel* make_error_label(QWidget* parent);
+// The panel's error line: plain words, the technical detail one click away, hidden until an error.
+ErrorNotice* make_error_notice(QWidget* parent);
 
 // A view's one running `moe-engine … --json` child. Starting a new one replaces (and so stops) the
 // running one; nothing the replaced child still sends (answer, error, finished) is delivered.

@@ -18,8 +18,8 @@
 namespace moe::ui {
 
 BiasPanel::BiasPanel(EngineClient* client, QWidget* parent) : QWidget(parent) {
-    status_ = new QLabel(tr("Routing bias: not available from this server (yet). It comes from the engine's "
-                            "telemetry stream (/workbench/v1/telemetry), which servers such as SGLang do not have."),
+    status_ = new QLabel(tr("Routing bias: not available from this server (yet). It comes from moe-engine's live "
+                            "statistics, which other servers such as SGLang do not send."),
                          this);
     status_->setObjectName(QStringLiteral("routing.bias.status"));
     status_->setWordWrap(true);
@@ -29,9 +29,11 @@ BiasPanel::BiasPanel(EngineClient* client, QWidget* parent) : QWidget(parent) {
     bars_->setObjectName(QStringLiteral("routing.bias.bars"));
     layer_box_ = new QSpinBox(this);
     layer_box_->setPrefix(tr("layer "));
+    layer_box_->setToolTip(tr("The layer shown in the bar chart below"));
     connect(layer_box_, &QSpinBox::valueChanged, this, &BiasPanel::showLayer);
     style_box_ = new QComboBox(this);
     style_box_->addItems({tr("Bars"), tr("Line")});
+    style_box_->setToolTip(tr("How the bar chart draws the layer's bias"));
     connect(style_box_, &QComboBox::currentIndexChanged, this, [this](int index) {
         bars_->setStyle(index == 0 ? viz::BarChartWidget::Style::Bars : viz::BarChartWidget::Style::Line);
     });
@@ -76,7 +78,7 @@ int BiasPanel::layer() const { return layer_box_->value(); }
 void BiasPanel::onTelemetry(const QJsonObject& snapshot) {
     std::optional<TelemetryFrame> frame = TelemetryFrame::parse(snapshot);
     if (!frame) {
-        if (frame_) status_->setText(tr("No routing in the telemetry now (no model loaded, or a dense model)."));
+        if (frame_) status_->setText(tr("No routing bias to show now: no model is loaded, or the model has no experts."));
         frame_.reset();
         stack_->setCurrentIndex(0);
         return;
@@ -88,16 +90,19 @@ void BiasPanel::onTelemetry(const QJsonObject& snapshot) {
     if (same) return;
     frame_ = std::move(frame);
     if (!frame_->has_bias) {
-        status_->setText(tr("The model %1 has no e_score_correction_bias (routing bias); DeepSeek-V2-style "
+        status_->setText(tr("The model %1 has no routing bias (e_score_correction_bias): DeepSeek-V2-style "
                             "routers do not use one.").arg(frame_->model));
         stack_->setCurrentIndex(0);
         emit updated();
         return;
     }
-    status_->setText(tr("e_score_correction_bias of %1: added to the router's scores when choosing the top-%2 "
-                        "experts (not to their weights). Blue: the expert is held back; red: favoured.")
+    status_->setText(tr("Routing bias of %1, per layer and expert: a correction learned in training to spread the "
+                        "tokens evenly over the experts. It is added to an expert's score only while the %2 experts "
+                        "of a token are chosen, not to how much each one counts. Red: the expert is favoured; blue: "
+                        "held back.")
                          .arg(frame_->model)
                          .arg(frame_->top_k));
+    status_->setToolTip(tr("DeepSeek-V3's e_score_correction_bias (auxiliary-loss-free load balancing)"));
     stack_->setCurrentIndex(1);
     heatmap_->setData(frame_->biasHeatmap());
     {
@@ -114,8 +119,8 @@ void BiasPanel::showLayer() {
     const int l = layer();
     QVector<double> values(frame_->n_experts);
     for (int e = 0; e < frame_->n_experts; ++e) values[e] = frame_->bias[l * frame_->n_experts + e];
-    bars_->setValues(values, tr("expert"), frame_->moe_layers.contains(l) ? tr("bias, layer %1").arg(l)
-                                                                          : tr("layer %1 is dense: no bias").arg(l));
+    bars_->setValues(values, tr("expert"), frame_->moe_layers.contains(l) ? tr("routing bias, layer %1").arg(l)
+                                                                          : tr("layer %1 has no experts: no bias").arg(l));
 }
 
 bool BiasPanel::exportMatrixCsv(const QString& path, QString* error) { return heatmap_->saveCsv(path, error); }

@@ -13,15 +13,20 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
-#include <QSplitter>
 #include <QVBoxLayout>
 
+#include "adaptive_splitter.h"
 #include "csv_writer.h"
+#include "error_notice.h"
 #include "heatmap_view_controls.h"
 #include "export_bar.h"
 #include "heatmap_widget.h"
 
 namespace moe::ui {
+
+namespace {
+constexpr int kSideBySidePx = 760;
+}  // namespace
 
 DomainPanel::DomainPanel(EngineClient* client, QWidget* parent)
     : QWidget(parent), client_(client), run_(new DomainRun(client, this)) {
@@ -32,14 +37,20 @@ DomainPanel::DomainPanel(EngineClient* client, QWidget* parent)
     connect(run_, &DomainRun::progress, this, &DomainPanel::onProgress);
     connect(run_, &DomainRun::finished, this, &DomainPanel::onFinished);
     connect(run_, &DomainRun::resultsChanged, this, &DomainPanel::refreshHeatmap);
+    connect(run_, &DomainRun::failed, this, [this](const QString& detail) { error_->showError(detail, tr("Routing the domains")); });
+    connect(run_, &DomainRun::loadedModelChanged, this, &DomainPanel::refreshStale);
     connect(client_, &EngineClient::modelsChanged, this, &DomainPanel::onModels);
+    refreshHeatmap();
 }
 
 void DomainPanel::buildUi() {
-    auto* splitter = new QSplitter(this);
+    // The domain list beside the heatmap when there is room, above it in a narrow dock.
+    auto* splitter = new AdaptiveSplitter(kSideBySidePx, this);
+    splitter->setObjectName(QStringLiteral("routing.domains.splitter"));
     splitter->addWidget(buildDomainColumn());
     splitter->addWidget(buildHeatmapColumn());
-    splitter->setStretchFactor(1, 1);
+    splitter->setStretchFactor(0, 1);  // a third for the list, two for the heatmap, either way
+    splitter->setStretchFactor(1, 2);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(splitter);
 }
@@ -55,10 +66,10 @@ QWidget* DomainPanel::buildDomainColumn() {
     chunk_box_ = new QSpinBox(this);
     chunk_box_->setRange(8, 2048);
     chunk_box_->setValue(DomainRun::kDefaultTokensPerChunk);
-    chunk_box_->setSuffix(tr(" tokens/chunk"));
-    chunk_box_->setToolTip(tr("Chunks are cut at whitespace, sized first by an estimate (~4 characters or 1 CJK "
-                              "character per token), then by the server's own token counts; the routing "
-                              "counts always use the server's tokens."));
+    chunk_box_->setPrefix(tr("pieces of "));
+    chunk_box_->setSuffix(tr(" tokens"));
+    chunk_box_->setToolTip(tr("The texts go to the model in pieces of about this many tokens, one request each, cut "
+                              "between words. The counts always use the tokens the model really read."));
     run_button_ = new QPushButton(tr("Run"), this);
     cancel_button_ = new QPushButton(tr("Cancel"), this);
     cancel_button_->setEnabled(false);
@@ -67,14 +78,17 @@ QWidget* DomainPanel::buildDomainColumn() {
     progress_ = new QProgressBar(this);
     progress_->setRange(0, 1000);
     progress_->setValue(0);
-    status_ = new QLabel(tr("Pick domains and press Run: each chunk goes to the model as one "
-                            "1-token completion and its routing is counted."), this);
+    status_ = new QLabel(tr("Check the kinds of text to compare and press Run: each text goes through the model, "
+                            "and the experts every token was sent to are counted."), this);
+    status_->setObjectName(QStringLiteral("routing.domains.status"));
     status_->setWordWrap(true);
+    error_ = new ErrorNotice(this);
+    error_->setObjectName(QStringLiteral("routing.domains.error"));
 
     auto* column = new QWidget(this);
     auto* layout = new QVBoxLayout(column);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(new QLabel(tr("Domains"), column));
+    layout->addWidget(new QLabel(tr("Kinds of text (domains)"), column));
     layout->addWidget(domain_list_, 1);
     layout->addWidget(add_button);
     layout->addWidget(chunk_box_);
@@ -84,6 +98,7 @@ QWidget* DomainPanel::buildDomainColumn() {
     layout->addLayout(buttons);
     layout->addWidget(progress_);
     layout->addWidget(status_);
+    layout->addWidget(error_);
     return column;
 }
 
@@ -97,13 +112,18 @@ QWidget* DomainPanel::buildHeatmapColumn() {
     auto* exports = new ExportBar(this);
     exports->addCsvTarget(tr("this domain"), QStringLiteral("domain-routing"),
                           [this](const QString& p, QString* e) { return exportDomainCsv(p, e); });
-    exports->addCsvTarget(tr("all domains (domain, layer, expert, hits)"), QStringLiteral("domains-routing"),
+    exports->addCsvTarget(tr("all domains (domain, layer, expert, tokens)"), QStringLiteral("domains-routing"),
                           [this](const QString& p, QString* e) { return exportAllDomainsCsv(p, e); });
     exports->addPngTarget(tr("this domain's heatmap"), QStringLiteral("domain-routing"),
                           [this](const QString& p, QString* e) { return exportPng(p, e); });
     summary_ = new QLabel(this);
     summary_->setWordWrap(true);
     summary_->setObjectName(QStringLiteral("routing.domains.summary"));
+    stale_ = new QLabel(this);
+    stale_->setObjectName(QStringLiteral("routing.domains.stale"));
+    stale_->setWordWrap(true);
+    stale_->setStyleSheet(QStringLiteral("background: #fff3cd; color: #664d03; padding: 4px;"));
+    stale_->hide();
 
     auto* column = new QWidget(this);
     auto* layout = new QVBoxLayout(column);
@@ -115,6 +135,7 @@ QWidget* DomainPanel::buildHeatmapColumn() {
     controls->addStretch(1);
     controls->addWidget(exports);
     layout->addLayout(controls);
+    layout->addWidget(stale_);
     layout->addWidget(heatmap_, 1);
     layout->addWidget(summary_);
     return column;
@@ -195,6 +216,7 @@ bool DomainPanel::startRun() {
         return false;
     }
     client_->refreshModels();  // learns n_routed_experts, so experts never hit still get a column
+    error_->clear();
     run_button_->setEnabled(false);
     cancel_button_->setEnabled(true);
     domain_box_->clear();
@@ -212,11 +234,10 @@ void DomainPanel::onProgress(qint64 done, qint64 total, const QString& domain) {
     progress_->setRange(0, 1000);
     progress_->setValue(total > 0 ? int(done * 1000 / total) : 0);
     if (domain.isEmpty()) return;
-    status_->setText(tr("Routing domain %1 · chunk %2 · %3% of the text · %4 server tokens per estimated token")
+    status_->setText(tr("Sending “%1” through the model: piece %2, %3% of all the text done")
                          .arg(domain)
                          .arg(run_->chunksDone() + 1)
-                         .arg(total > 0 ? done * 100 / total : 0)
-                         .arg(run_->tokensPerEstimate(), 0, 'f', 2));
+                         .arg(total > 0 ? done * 100 / total : 0));
 }
 
 void DomainPanel::onFinished(bool completed, const QString& message) {
@@ -225,6 +246,7 @@ void DomainPanel::onFinished(bool completed, const QString& message) {
     status_->setText(message);
     if (completed) progress_->setValue(progress_->maximum());
     refreshHeatmap();
+    refreshStale();
 }
 
 void DomainPanel::showDomain(const QString& domain) { domain_box_->setCurrentText(domain); }
@@ -234,25 +256,49 @@ QString DomainPanel::status() const { return status_->text(); }
 void DomainPanel::refreshHeatmap() {
     const LayerExpertCounts* counts = run_->results().find(shownDomain());
     if (!counts || counts->layers == 0) {
-        summary_->setText(run_->isRunning() ? tr("Waiting for the first chunk of this domain…") : QString());
+        heatmap_->setEmptyMessage(run_->isRunning()
+                                      ? tr("Waiting for the first piece of “%1”…").arg(shownDomain())
+                                      : tr("Press Run: the checked kinds of text go through the model, and one heatmap "
+                                           "per kind shows here which experts its tokens were sent to."));
+        summary_->clear();
         return;
     }
+    heatmap_->setEmptyMessage(QString());
     LayerExpertCounts shown = *counts;
     shown.ensureExperts(n_experts_);
-    heatmap_->setData(shown.toHeatmap(tr("hits")));
-    // The invariant, checked on what arrived: every MoE layer's hits = its routed tokens × top_k.
+    heatmap_->setData(shown.toHeatmap(tr("tokens sent to the expert")));
+    // The invariant, checked on what arrived: every expert layer counted each token top_k times.
     QStringList broken;
     for (int l : shown.moe_layers)
         if (shown.layerSum(l) != shown.layer_tokens[l] * shown.top_k) broken << QString::number(l);
-    const QString check = broken.isEmpty() ? tr("every layer's hits = tokens × top-%1").arg(shown.top_k)
-                                           : tr("hits ≠ tokens × top-k in layers %1").arg(broken.join(QStringLiteral(", ")));
-    summary_->setText(tr("%1: %2 tokens routed (as the server returned them) · top-%3 · %4 MoE layers · %5")
-                          .arg(shownDomain())
+    const QString check = broken.isEmpty()
+                              ? tr("every layer counted each token %1 times, as it should").arg(shown.top_k)
+                              : tr("layers %1 did not count each token %2 times: the server's routing is incomplete")
+                                    .arg(broken.join(QStringLiteral(", ")))
+                                    .arg(shown.top_k);
+    summary_->setText(tr("“%1” through %2: %L3 tokens, each sent to %4 experts in each of %5 expert layers · %6")
+                          .arg(shownDomain(), run_->resultsModel().isEmpty() ? tr("the model") : run_->resultsModel())
                           .arg(shown.tokens)
                           .arg(shown.top_k)
                           .arg(shown.moe_layers.size())
                           .arg(check));
 }
+
+void DomainPanel::refreshStale() {
+    stale_->setText(staleText());
+    stale_->setVisible(!stale_->text().isEmpty());
+}
+
+QString DomainPanel::staleText() const {
+    if (!run_->resultsAreStale()) return {};
+    const QString loaded = run_->loadedModel().isEmpty() ? tr("no model is loaded now")
+                                                         : tr("the loaded model is now %1").arg(run_->loadedModel());
+    return tr("These results are from %1; %2. Press Run to route the domains through it.")
+        .arg(run_->resultsModel().isEmpty() ? tr("an earlier model") : run_->resultsModel(), loaded);
+}
+
+QString DomainPanel::summary() const { return summary_->text(); }
+QString DomainPanel::errorText() const { return error_->fullText(); }
 
 bool DomainPanel::exportDomainCsv(const QString& path, QString* error) { return heatmap_->saveCsv(path, error); }
 bool DomainPanel::exportPng(const QString& path, QString* error) { return heatmap_->savePng(path, 0, 0, error); }

@@ -1,6 +1,7 @@
 // Per-domain mode: pick domains (the bundled corpora and the user's own files), run them through
 // the model chunk by chunk (DomainRun) with progress and cancel, and look at one layer × expert
-// heatmap per domain. The specialisation view reads the same results.
+// heatmap per domain. The specialisation view reads the same results. Results name the model they
+// came from; after a model switch a notice says they belong to the previous model (staleText()).
 #pragma once
 
 #include <QJsonArray>
@@ -23,6 +24,8 @@ class HeatmapWidget;
 
 namespace moe::ui {
 
+class ErrorNotice;
+
 class DomainPanel : public QWidget {
     Q_OBJECT
 public:
@@ -40,6 +43,10 @@ public:
     void showDomain(const QString& domain);
     QString shownDomain() const;
     QString status() const;
+    QString summary() const;
+    // "" while the results belong to the loaded model; else the notice shown above the heatmap.
+    QString staleText() const;
+    QString errorText() const;  // a failed run, in plain words + detail ("" if none)
     viz::HeatmapWidget* heatmap() const { return heatmap_; }
 
     bool exportDomainCsv(const QString& path, QString* error);
@@ -55,6 +62,7 @@ private:
     void onProgress(qint64 done, qint64 total, const QString& domain);
     void onFinished(bool completed, const QString& message);
     void refreshHeatmap();
+    void refreshStale();
     void onModels(const QJsonArray& models);
 
     EngineClient* client_;
@@ -69,6 +77,8 @@ private:
     QPushButton* cancel_button_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QLabel* status_ = nullptr;
+    ErrorNotice* error_ = nullptr;
+    QLabel* stale_ = nullptr;
     QComboBox* domain_box_ = nullptr;
     QLabel* summary_ = nullptr;
     viz::HeatmapWidget* heatmap_ = nullptr;

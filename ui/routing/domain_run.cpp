@@ -1,5 +1,6 @@
 #include "domain_run.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 #include <algorithm>
@@ -11,6 +12,31 @@ DomainRun::DomainRun(EngineClient* client, QObject* parent) : QObject(parent), c
     connect(client_, &EngineClient::routedExperts, this, &DomainRun::onRoutedExperts);
     connect(client_, &EngineClient::finished, this, &DomainRun::onFinished);
     connect(client_, &EngineClient::requestFailed, this, &DomainRun::onFailed);
+    connect(client_, &EngineClient::modelsChanged, this, &DomainRun::onModels);
+}
+
+bool DomainRun::hasResults() const {
+    for (const LayerExpertCounts& c : results_.counts)
+        if (c.tokens > 0) return true;
+    return false;
+}
+
+bool DomainRun::resultsAreStale() const { return hasResults() && results_model_ != loaded_model_; }
+
+void DomainRun::onModels(const QJsonArray& models) {
+    const QString id = models.isEmpty() ? QString() : models.first().toObject().value(QStringLiteral("id")).toString();
+    if (id == loaded_model_) return;
+    loaded_model_ = id;
+    if (isRunning() && results_model_.isEmpty()) {
+        results_model_ = id;  // the run started before the model list arrived
+    } else if (isRunning()) {
+        const quint64 request = current_request_;
+        current_request_ = 0;
+        client_->cancel(request);
+        stop(false, tr("Stopped: the model changed to %1 during the run. Press Run to route the domains through it.")
+                        .arg(id.isEmpty() ? tr("none") : id));
+    }
+    emit loadedModelChanged();
 }
 
 void DomainRun::start(const QVector<DomainCorpus>& domains, int tokens_per_chunk, int n_experts) {
@@ -21,6 +47,7 @@ void DomainRun::start(const QVector<DomainCorpus>& domains, int tokens_per_chunk
     tokens_per_chunk_ = std::max(1, tokens_per_chunk);
     estimated_total_ = estimated_answered_ = server_tokens_ = 0;
     chunks_done_ = 0;
+    results_model_ = loaded_model_;
     for (int d = 0; d < domains.size(); ++d) {
         results_.domains << domains[d].name;
         LayerExpertCounts counts;
@@ -46,7 +73,7 @@ void DomainRun::cancel() {
     current_request_ = 0;  // its "cancelled" finished signal is not ours any more
     client_->cancel(request);
     sources_.clear();
-    emit finished(false, tr("Cancelled after %1 chunks.").arg(chunks_done_));
+    emit finished(false, tr("Cancelled after %1 pieces of text.").arg(chunks_done_));
 }
 
 double DomainRun::tokensPerEstimate() const {
@@ -80,7 +107,7 @@ void DomainRun::sendNext() {
         const int chunks = chunks_done_;
         current_request_ = 0;
         emit progress(estimated_total_, estimated_total_, QString());
-        emit finished(true, tr("Routed %1 chunks.").arg(chunks));
+        emit finished(true, tr("Done: %1 pieces of text went through the model.").arg(chunks));
         return;
     }
     current_routed_ = false;
@@ -106,7 +133,7 @@ void DomainRun::onRoutedExperts(quint64 request_id, const RoutedExperts& routing
 void DomainRun::onFinished(quint64 request_id, const CompletionResult&) {
     if (request_id != current_request_ || request_id == 0) return;
     if (!current_routed_) {
-        stop(false, tr("The server answered without routed experts (a dense model, or a server started "
+        stop(false, tr("The server answered without saying which experts it used (a model without experts, or a server started "
                        "without routed-expert support); the run stopped."));
         return;
     }
@@ -116,7 +143,8 @@ void DomainRun::onFinished(quint64 request_id, const CompletionResult&) {
 
 void DomainRun::onFailed(quint64 request_id, const QString& message) {
     if (request_id != current_request_ || request_id == 0) return;
-    stop(false, tr("Chunk %1 of domain \"%2\" failed: %3")
+    emit failed(message);
+    stop(false, tr("Piece %1 of \"%2\" failed: %3")
                     .arg(chunks_done_ + 1)
                     .arg(results_.domains[current_domain_], message));
 }

@@ -4,11 +4,16 @@
 // returned expert ids are counted per domain, layer and expert; per layer the counts sum to
 // (tokens the server routed) × top_k.
 //
+// The results belong to the model that was loaded when the run started (resultsModel()); when
+// another model is loaded the results are kept but marked stale (resultsAreStale()), and a run in
+// progress stops rather than mix two models' routing.
+//
 // Chunks are cut just before they are sent. The first ones are sized by a character estimate
 // (estimateTokens); after that by the server's own token counts so far (tokens returned ÷ tokens
 // estimated), so "N tokens" holds for whatever tokenizer the model has.
 #pragma once
 
+#include <QJsonArray>
 #include <QObject>
 #include <QString>
 #include <QStringList>
@@ -46,6 +51,10 @@ public:
     bool isRunning() const { return current_request_ != 0; }
 
     const DomainRoutingResults& results() const { return results_; }
+    bool hasResults() const;                               // some domain has counted tokens
+    QString resultsModel() const { return results_model_; }  // the model the results came from
+    QString loadedModel() const { return loaded_model_; }    // the model the engine serves now ("" = none)
+    bool resultsAreStale() const;                          // results of a model other than the loaded one
     int chunksDone() const { return chunks_done_; }
     // Server tokens per estimated token so far (1 before the first answer).
     double tokensPerEstimate() const;
@@ -57,6 +66,8 @@ signals:
     void chunkSent(quint64 request_id, const QString& domain);
     void resultsChanged();                                   // counts of some domain grew
     void finished(bool completed, const QString& message);   // completed=false: cancelled or failed
+    void failed(const QString& detail);                      // before finished(false): the technical reason
+    void loadedModelChanged();                               // resultsAreStale() may have changed
 
 private:
     struct Source {
@@ -69,6 +80,7 @@ private:
     void onFinished(quint64 request_id, const moe::ui::CompletionResult& result);
     void onFailed(quint64 request_id, const QString& message);
     void stop(bool completed, const QString& message);
+    void onModels(const QJsonArray& models);
     qint64 estimatedDone() const;
 
     EngineClient* client_;
@@ -84,6 +96,8 @@ private:
     quint64 current_request_ = 0;
     bool current_routed_ = false;
     int chunks_done_ = 0;
+    QString results_model_;
+    QString loaded_model_;
 };
 
 }  // namespace moe::ui

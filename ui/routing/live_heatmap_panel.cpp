@@ -26,6 +26,7 @@ LiveHeatmapPanel::LiveHeatmapPanel(EngineClient* client, QWidget* parent) : QWid
     if (client) {
         connect(client, &EngineClient::telemetry, this, &LiveHeatmapPanel::onTelemetry);
         connect(client, &EngineClient::routedExperts, this, &LiveHeatmapPanel::onRoutedExperts);
+        connect(client, &EngineClient::modelsChanged, this, &LiveHeatmapPanel::onModels);
         client->startTelemetry(kTelemetryIntervalMs);  // the client reconnects when the endpoint changes
     }
     refresh();
@@ -33,12 +34,19 @@ LiveHeatmapPanel::LiveHeatmapPanel(EngineClient* client, QWidget* parent) : QWid
 
 void LiveHeatmapPanel::buildControls() {
     mode_box_ = new QComboBox(this);
-    mode_box_->addItem(tr("Sliding window"));
-    mode_box_->addItem(tr("Cumulative (since load)"));
+    mode_box_->setObjectName(QStringLiteral("routing.live.mode"));
+    mode_box_->addItem(tr("Last seconds"));
+    mode_box_->addItem(tr("Since the model was loaded"));
+    mode_box_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    mode_box_->setMinimumContentsLength(12);
+    mode_box_->setToolTip(tr("Count the tokens of the last few seconds (watch it change as the model writes), or "
+                             "every token since the model was loaded"));
     window_box_ = new QSpinBox(this);
+    window_box_->setObjectName(QStringLiteral("routing.live.seconds"));
     window_box_->setRange(2, int(TelemetryHistory::kKeepSeconds));
     window_box_->setValue(window_seconds_);
     window_box_->setSuffix(tr(" s"));
+    window_box_->setToolTip(tr("How many seconds back to count"));
     connect(mode_box_, &QComboBox::currentIndexChanged, this,
             [this](int index) { setMode(index == 0 ? Mode::Window : Mode::Cumulative); });
     connect(window_box_, &QSpinBox::valueChanged, this, &LiveHeatmapPanel::setWindowSeconds);
@@ -107,16 +115,28 @@ void LiveHeatmapPanel::onRoutedExperts(quint64, const RoutedExperts& routing) {
     if (history_.isEmpty()) refresh();  // with telemetry, the counters already include this request
 }
 
+void LiveHeatmapPanel::onModels(const QJsonArray& models) {
+    const QString id = models.isEmpty() ? QString() : models.first().toObject().value(QStringLiteral("id")).toString();
+    if (id == model_) return;
+    model_ = id;
+    // Counts of finished requests belong to the model that ran them (telemetry restarts by itself).
+    request_total_ = LayerExpertCounts{};
+    request_recent_.clear();
+    refresh();
+}
+
 void LiveHeatmapPanel::refresh() {
     switch (source()) {
     case Source::Telemetry: showTelemetry(); break;
     case Source::FinishedRequests: showRequestCounts(); break;
     case Source::None:
-        summary_ = tr("Waiting for routing: the engine's telemetry stream, or the routed experts of a "
-                      "finished request from servers without telemetry.");
+        tokens_shown_ = 0;
+        summary_ = tr("Waiting for the engine to report which experts it uses…");
         summary_label_->setText(summary_);
         break;
     }
+    showEmptyState();
+    if (source() != Source::None) emit updated();
     // The window slides over request counts even when nothing new arrives; telemetry ticks by itself.
     const bool slide = source() == Source::FinishedRequests && mode_ == Mode::Window;
     if (slide && !window_timer_.isActive()) window_timer_.start();
@@ -128,10 +148,11 @@ void LiveHeatmapPanel::showTelemetry() {
     const bool window = mode_ == Mode::Window;
     const TelemetryFrame* start = window ? &history_.windowStart(window_seconds_) : nullptr;
     const double span = window ? latest.time - start->time : 0;
-    heatmap_->setData(latest.loadHeatmap(start, window ? tr("hits in the window") : tr("hits since load")));
+    heatmap_->setData(latest.loadHeatmap(start, window ? tr("tokens sent to the expert, last %1 s").arg(window_seconds_)
+                                                       : tr("tokens sent to the expert since loading")));
     tokens_shown_ = latest.tokens() - (start ? start->tokens() : 0);
-    const QString what = window ? tr("last %1 s").arg(span, 0, 'f', 1) : tr("since the model was loaded");
-    summary_ = tr("Telemetry of %1 · %2: %3 tokens routed · top-%4 of %5 experts · %6 MoE layers of %7")
+    const QString what = window ? tr("last %1 s").arg(span, 0, 'f', 1) : tr("since it was loaded");
+    summary_ = tr("%1, %2: %L3 tokens · each token goes to %4 of %5 experts in each of %6 expert layers (of %7 layers)")
                    .arg(latest.model, what)
                    .arg(tokens_shown_)
                    .arg(latest.top_k)
@@ -139,7 +160,6 @@ void LiveHeatmapPanel::showTelemetry() {
                    .arg(latest.moe_layers.size())
                    .arg(latest.layers);
     summary_label_->setText(summary_);
-    emit updated();
 }
 
 void LiveHeatmapPanel::showRequestCounts() {
@@ -158,20 +178,39 @@ void LiveHeatmapPanel::showRequestCounts() {
     } else {
         shown = request_total_;
     }
-    heatmap_->setData(shown.toHeatmap(mode_ == Mode::Window ? tr("hits in the window") : tr("hits (all requests)")));
+    heatmap_->setData(shown.toHeatmap(mode_ == Mode::Window ? tr("tokens sent to the expert, last %1 s").arg(window_seconds_)
+                                                            : tr("tokens sent to the expert, all replies")));
     tokens_shown_ = shown.tokens;
-    const QString what = mode_ == Mode::Window ? tr("requests of the last %1 s").arg(window_seconds_)
-                                               : tr("all finished requests");
-    summary_ = tr("No telemetry from this server: counting the routed experts of finished requests · %1: "
-                  "%2 tokens · top-%3 · %4 MoE layers of %5")
+    const QString what = mode_ == Mode::Window ? tr("replies of the last %1 s").arg(window_seconds_)
+                                               : tr("all finished replies");
+    summary_ = tr("No live statistics from this server: counting the experts of finished replies instead · %1: "
+                  "%L2 tokens · each goes to %3 experts in each of %4 expert layers (of %5 layers)")
                    .arg(what)
                    .arg(tokens_shown_)
                    .arg(request_total_.top_k)
                    .arg(request_total_.moe_layers.size())
                    .arg(request_total_.layers);
     summary_label_->setText(summary_);
-    emit updated();
 }
+
+void LiveHeatmapPanel::showEmptyState() {
+    QString message;
+    if (source() == Source::None) {
+        message = tr("Waiting for the engine to report which experts it uses. Once a model is loaded, send a "
+                     "message in the chat and this fills while it answers.");
+    } else if (tokens_shown_ == 0 && mode_ == Mode::Window) {
+        message = tr("No tokens went through the model in the last %1 s, so no expert was used. Send a message in the "
+                     "chat and watch this fill while the model answers, or choose “Since the model was loaded” to "
+                     "see everything so far.")
+                      .arg(window_seconds_);
+    } else if (tokens_shown_ == 0) {
+        message = tr("No tokens have gone through this model since it was loaded. Send a message in the chat and "
+                     "watch this fill while the model answers.");
+    }
+    heatmap_->setEmptyMessage(message);
+}
+
+QString LiveHeatmapPanel::emptyMessage() const { return heatmap_->emptyMessage(); }
 
 bool LiveHeatmapPanel::exportCsv(const QString& path, QString* error) { return heatmap_->saveCsv(path, error); }
 bool LiveHeatmapPanel::exportPng(const QString& path, QString* error) { return heatmap_->savePng(path, 0, 0, error); }

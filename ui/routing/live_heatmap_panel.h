@@ -1,10 +1,13 @@
 // The live layer × expert load heatmap. Source: the engine's telemetry stream (cumulative
 // expert_load per MoE layer; shown as the load over a sliding window — the counters now minus those
 // N seconds ago — or the cumulative total). A server without telemetry (SGLang) still fills it: the
-// routed experts of every finished request are counted instead.
+// routed experts of every finished request are counted instead. When nothing was routed in the
+// shown span the heatmap says so, and what to do, instead of drawing one flat colour (emptyMessage()).
+// Counts of finished requests start afresh when another model is loaded.
 #pragma once
 
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QTimer>
 #include <QWidget>
@@ -39,6 +42,7 @@ public:
     Source source() const;
     QString summary() const;  // what the label under the plot says: source, tokens, top_k, layers
     qint64 tokensShown() const { return tokens_shown_; }
+    QString emptyMessage() const;  // what the heatmap says instead of a grid ("" when it has data)
     viz::HeatmapWidget* heatmap() const { return heatmap_; }
 
     bool exportCsv(const QString& path, QString* error);
@@ -50,12 +54,14 @@ signals:
 public slots:
     void onTelemetry(const QJsonObject& snapshot);
     void onRoutedExperts(quint64 request_id, const moe::ui::RoutedExperts& routing);
+    void onModels(const QJsonArray& models);  // another model: counts of finished replies start afresh
 
 private:
     void buildControls();
     void refresh();
     void showTelemetry();
     void showRequestCounts();
+    void showEmptyState();
 
     Mode mode_ = Mode::Window;
     int window_seconds_ = 10;
@@ -66,6 +72,7 @@ private:
     QTimer window_timer_;  // slides the window over requests when nothing new arrives
     qint64 tokens_shown_ = 0;
     QString summary_;
+    QString model_;  // the loaded model's id (from /v1/models)
 
     viz::HeatmapWidget* heatmap_ = nullptr;
     QComboBox* mode_box_ = nullptr;

@@ -28,9 +28,10 @@ QList<QDockWidget*> createRoutingDocks(EngineClient* client, QWidget* parent, To
     auto* tokens = new TokenExplorerPanel(client);
     if (explorer) *explorer = tokens;
     return {
-        dock(QStringLiteral("routing.live"), QObject::tr("Expert load (live)"), live, parent),
-        dock(QStringLiteral("routing.domains"), QObject::tr("Routing per domain"), domains, parent),
-        dock(QStringLiteral("routing.specialisation"), QObject::tr("Expert specialisation"), special, parent),
+        // Short titles: the docks share one row of tabs in a narrow column.
+        dock(QStringLiteral("routing.live"), QObject::tr("Expert load"), live, parent),
+        dock(QStringLiteral("routing.domains"), QObject::tr("Per domain"), domains, parent),
+        dock(QStringLiteral("routing.specialisation"), QObject::tr("Specialisation"), special, parent),
         dock(QStringLiteral("routing.bias"), QObject::tr("Routing bias"), bias, parent),
         dock(QStringLiteral("routing.tokens"), QObject::tr("Token routing"), tokens, parent),
     };

@@ -44,7 +44,7 @@ viz::HeatmapData SpecialisationMatrix::toHeatmap() const {
     data.row_labels = domains;
     data.row_title = QStringLiteral("domain");
     data.col_title = QStringLiteral("expert");
-    data.value_title = QStringLiteral("log2(share / mean share)");
+    data.value_title = QStringLiteral("preference (+1 = twice the average)");
     return data;
 }
 

@@ -88,7 +88,7 @@ viz::HeatmapData TelemetryFrame::biasHeatmap() const {
     data.values = bias;
     data.row_title = QStringLiteral("layer");
     data.col_title = QStringLiteral("expert");
-    data.value_title = QStringLiteral("e_score_correction_bias");
+    data.value_title = QStringLiteral("routing bias (added to the expert's score)");
     for (int l = 0; l < layers; ++l) data.row_labels << QString::number(l);
     return data;
 }

@@ -5,7 +5,6 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QPushButton>
-#include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -15,6 +14,7 @@
 
 #include "csv_writer.h"
 #include "export_bar.h"
+#include "adaptive_splitter.h"
 #include "heatmap_widget.h"
 
 namespace moe::ui {
@@ -30,15 +30,24 @@ QString visiblePiece(const QString& text) {
     return QStringLiteral("“%1”").arg(shown);
 }
 
+constexpr int kSideBySidePx = 950;
+
 }  // namespace
 
 TokenExplorerPanel::TokenExplorerPanel(EngineClient* client, QWidget* parent) : QWidget(parent) {
-    heading_ = new QLabel(tr("Click a token in a chat reply (the reply's Tokens view) to see where it was routed."), this);
+    heading_ = new QLabel(tr("Press Tokens on a chat reply and click any token: this shows the experts it was sent to "
+                             "in every layer, and how much each one counted."),
+                          this);
     heading_->setObjectName(QStringLiteral("routing.tokens.heading"));
     heading_->setWordWrap(true);
     heading_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    prev_ = new QPushButton(tr("◀ Previous"), this);
-    next_ = new QPushButton(tr("Next ▶"), this);
+    stale_ = new QLabel(this);
+    stale_->setObjectName(QStringLiteral("routing.tokens.stale"));
+    stale_->setWordWrap(true);
+    stale_->setStyleSheet(QStringLiteral("background: #fff3cd; color: #664d03; padding: 4px;"));
+    stale_->hide();
+    prev_ = new QPushButton(tr("◀ Previous token"), this);
+    next_ = new QPushButton(tr("Next token ▶"), this);
     prev_->setEnabled(false);
     next_->setEnabled(false);
     connect(prev_, &QPushButton::clicked, this, &TokenExplorerPanel::showPrevious);
@@ -49,6 +58,7 @@ TokenExplorerPanel::TokenExplorerPanel(EngineClient* client, QWidget* parent) : 
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     heatmap_ = new viz::HeatmapWidget(viz::HeatmapWidget::Palette::Sequential, this);
     heatmap_->setObjectName(QStringLiteral("routing.tokens.heatmap"));
+    heatmap_->setEmptyMessage(tr("No token chosen yet: press Tokens on a chat reply, then click a token."));
     auto* exports = new ExportBar(this);
     exports->addCsvTarget(tr("this token's experts"), QStringLiteral("token-routing"),
                           [this](const QString& p, QString* e) { return exportCsv(p, e); });
@@ -60,31 +70,52 @@ TokenExplorerPanel::TokenExplorerPanel(EngineClient* client, QWidget* parent) : 
     controls->addWidget(next_);
     controls->addStretch(1);
     controls->addWidget(exports);
-    auto* splitter = new QSplitter(this);
+    // Side by side only when both get a useful width (top-8 columns of "e123 · 0.456" need ~450 px).
+    auto* splitter = new AdaptiveSplitter(kSideBySidePx, this);
+    splitter->setObjectName(QStringLiteral("routing.tokens.splitter"));
     splitter->addWidget(table_);
     splitter->addWidget(heatmap_);
+    splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 1);
-    splitter->setSizes({450, 550});  // room for top-8 columns of "e123 · 0.456"
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(heading_);
+    layout->addWidget(stale_);
     layout->addLayout(controls);
     layout->addWidget(splitter, 1);
-    if (client) {
-        connect(client, &EngineClient::modelsChanged, this, [this](const QJsonArray& models) {
-            if (!models.isEmpty()) n_experts_ = models.first().toObject().value(QStringLiteral("n_routed_experts")).toInt();
-        });
-    }
+    if (client) connect(client, &EngineClient::modelsChanged, this, &TokenExplorerPanel::onModels);
+}
+
+void TokenExplorerPanel::onModels(const QJsonArray& models) {
+    const QJsonObject m = models.isEmpty() ? QJsonObject() : models.first().toObject();
+    loaded_model_ = m.value(QStringLiteral("id")).toString();
+    // The expert count of the reply's own model stays (a reply shown now came from it).
+    if (!m.isEmpty() && (reply_model_.isEmpty() || reply_model_ == loaded_model_))
+        n_experts_ = m.value(QStringLiteral("n_routed_experts")).toInt();
+    refreshStale();
+}
+
+QString TokenExplorerPanel::staleText() const {
+    if (token_index_ < 0 || reply_model_.isEmpty() || reply_model_ == loaded_model_) return {};
+    return tr("This reply was written by %1; the loaded model is now %2. The experts shown are %1's.")
+        .arg(reply_model_, loaded_model_.isEmpty() ? tr("none") : loaded_model_);
+}
+
+void TokenExplorerPanel::refreshStale() {
+    stale_->setText(staleText());
+    stale_->setVisible(!stale_->text().isEmpty());
 }
 
 QString TokenExplorerPanel::heading() const { return heading_->text(); }
 
 void TokenExplorerPanel::showToken(const RoutedExperts& routing, const QVector<CompletionToken>& tokens,
-                                   int token_index, int prompt_tokens) {
+                                   int token_index, int prompt_tokens, const QString& model) {
+    reply_model_ = model;
     routing_ = routing;
     tokens_ = tokens;
     prompt_tokens_ = prompt_tokens;
     token_index_ = std::clamp(token_index, 0, std::max<int>(int(tokens.size()) - 1, 0));
     render();
+    refreshStale();
 }
 
 void TokenExplorerPanel::showPrevious() {
@@ -105,21 +136,23 @@ void TokenExplorerPanel::render() {
     const int candidate = prompt_tokens_ + token_index_ - routing_.start_len;
     row_ = candidate >= 0 && candidate < routing_.tokens ? candidate : -1;
     const CompletionToken token = tokens_.value(token_index_);
-    QString text = tr("Token %1 of %2: %3 (id %4) · position %5 of the sequence (after %6 prompt tokens)")
+    QString text = tr("Token %1 of %2 of the reply: %3 (token id %4), read by the model as token %5 of the "
+                      "conversation (after %6 tokens of prompt)")
                        .arg(token_index_ + 1)
                        .arg(tokens_.size())
                        .arg(visiblePiece(token.text))
                        .arg(token.id)
-                       .arg(prompt_tokens_ + token_index_)
+                       .arg(prompt_tokens_ + token_index_ + 1)
                        .arg(prompt_tokens_);
+    if (!reply_model_.isEmpty()) text += tr(" · written by %1").arg(reply_model_);
     if (row_ < 0) {
         text += token_index_ + 1 == tokens_.size()
-                    ? tr(" — the last sampled token is never run through the model, so it has no routing.")
+                    ? tr(" — the reply's last token was never fed back into the model, so it has no experts.")
                     : tr(" — outside the routing the server returned (rows %1–%2).")
                           .arg(routing_.start_len)
                           .arg(routing_.start_len + routing_.tokens - 1);
     } else if (routing_.weights.isEmpty()) {
-        text += tr(" — this server sent expert ids without weights.");
+        text += tr(" — this server sent which experts, but not how much each counted (without weights).");
     }
     heading_->setText(text);
     fillTable();
@@ -141,7 +174,7 @@ void TokenExplorerPanel::fillTable() {
     table_->setRowCount(int(layers.size()));
     table_->setColumnCount(row_ < 0 ? 0 : routing_.top_k);
     QStringList columns;
-    for (int k = 0; k < routing_.top_k; ++k) columns << tr("rank %1").arg(k + 1);
+    for (int k = 0; k < routing_.top_k; ++k) columns << tr("choice %1").arg(k + 1);
     table_->setHorizontalHeaderLabels(columns);
     QStringList row_labels;
     for (int r = 0; r < layers.size(); ++r) {
@@ -154,6 +187,9 @@ void TokenExplorerPanel::fillTable() {
             const double weight = weighted ? routing_.weights[index] : std::numeric_limits<double>::quiet_NaN();
             auto* item = new QTableWidgetItem(weighted ? tr("e%1 · %2").arg(expert).arg(weight, 0, 'f', 3)
                                                        : tr("e%1").arg(expert));
+            item->setToolTip(weighted ? tr("layer %1: expert %2, weight %3 (how much its output counts for this token)")
+                                            .arg(l).arg(expert).arg(weight, 0, 'f', 4)
+                                      : tr("layer %1: expert %2").arg(l).arg(expert));
             item->setData(kExpertRole, expert);
             item->setData(kWeightRole, weight);
             table_->setItem(r, k, item);
@@ -179,6 +215,7 @@ void TokenExplorerPanel::fillHeatmap() {
         }
     }
     heatmap_->setData(grid);
+    heatmap_->setEmptyMessage(row_ < 0 ? tr("This token has no experts to show (see the line above).") : QString());
 }
 
 bool TokenExplorerPanel::exportCsv(const QString& path, QString* error) const {
