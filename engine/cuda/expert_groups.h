@@ -85,7 +85,8 @@ public:
 private:
     struct Entry {
         GroupGemm gemm;
-        size_t table = 0;  // offset of [A pointers | B pointers | C pointers] in the staging
+        size_t table = 0;      // offset of [A pointers | B pointers | C pointers] in the staging
+        bool batched = false;  // padded groups with 16-byte-aligned pointers: one batched call
     };
     const ExpertGroups& g_;
     std::vector<Entry> entries_;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "counter_rng.h"
 
@@ -67,7 +68,10 @@ std::vector<float> host_random(int64_t n, uint64_t seed, float center, float sca
 }  // namespace
 
 Weight Backend::random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale) {
-    return weight_from_f32(host_random(rows * cols, seed, 0.0f, scale), rows, cols);
+    // bf16-exact, as the CUDA backend stores them: a random model is the same on every backend.
+    std::vector<float> v = host_random(rows * cols, seed, 0.0f, scale);
+    for (float& x : v) x = bf16_to_f32(f32_to_bf16(x));
+    return weight_from_f32(v, rows, cols);
 }
 
 Tensor Backend::random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale) {

@@ -31,12 +31,20 @@ bool LoraSpec::applies_to(const std::string& name) const {
     return false;
 }
 
-std::vector<float> random_init_values(const std::string& name, int64_t rows, int64_t cols, uint64_t seed) {
+namespace {
+// How a from-scratch tensor starts, trainable or frozen alike.
+RandomInit train_init(const std::string& name, int64_t cols) {
     RandomInit init = random_init_scale(name, cols);
-    // Training from scratch: the inference demo's unit-variance embedding would make the tied head's
-    // logits ~sqrt(hidden) wide (initial CE ~100 nats at 4k vocabulary); start them at std 0.02
-    // (uniform half-width 0.02*sqrt(3)) as GPT-2 and DeepSeek do, so the first loss is ~ln(vocab).
+    // The inference bench's unit-variance embedding would make the tied head's logits ~sqrt(hidden)
+    // wide (initial CE ~100 nats at 4k vocabulary); start them at std 0.02 (uniform half-width
+    // 0.02*sqrt(3)) as GPT-2 and DeepSeek do, so the first loss is ~ln(vocab).
     if (ends_with(name, "embed_tokens.weight")) init.scale = 0.02f * std::sqrt(3.0f);
+    return init;
+}
+}  // namespace
+
+std::vector<float> random_init_values(const std::string& name, int64_t rows, int64_t cols, uint64_t seed) {
+    const RandomInit init = train_init(name, cols);
     const uint64_t s = tensor_seed(seed, name);
     std::vector<float> v(size_t(rows * cols));
     for (size_t i = 0; i < v.size(); ++i) v[i] = init.center + init.scale * (2.0f * rng::uniform(s, i) - 1.0f);
@@ -104,7 +112,9 @@ Weight TrainableSource::frozen_matrix(const std::string& name, int64_t rows, int
     Backend& be = params_.backend();
     if (is_added_mtp(name)) return be.weight_from_f32(added_mtp_values(name, rows, cols), rows, cols);
     if (spec_.checkpoint) return be.load_weight(spec_.checkpoint->matrix(name, rows, cols));
-    return be.random_weight(rows, cols, tensor_seed(spec_.init_seed, name), random_init_scale(name, cols).scale);
+    // Generated where the weight lives (a 16B frozen base is not made on the host), from the same
+    // seed and scale as the trainable values() path, so CPU and CUDA start from the same numbers.
+    return be.random_weight(rows, cols, tensor_seed(spec_.init_seed, name), train_init(name, cols).scale);
 }
 
 Weight TrainableSource::matrix(const std::string& name, int64_t rows, int64_t cols) {
@@ -150,7 +160,12 @@ ExpertSet TrainableSource::experts(const std::string& prefix, int64_t E, int64_t
         }
         set = params_.add_experts(prefix, be.upload(gate, E * inter, hidden), be.upload(up, E * inter, hidden),
                                   be.upload(down, E * hidden, inter), E);
-    } else if (is_added_mtp(prefix)) {
+    } else if (spec_.checkpoint && !is_added_mtp(prefix)) {
+        set = CheckpointSource(*spec_.checkpoint, be).experts(prefix, E, inter, hidden);
+    } else {
+        // Per expert and projection from frozen_matrix (an added MTP module's copies, or random values
+        // made as values() makes trainable ones: Backend::random_expert_set lays its numbers out per
+        // backend, so CPU and CUDA would train against different frozen experts).
         std::vector<FfnWeights> experts;
         for (int64_t e = 0; e < E; ++e) {
             const std::string p = prefix + std::to_string(e);
@@ -159,10 +174,6 @@ ExpertSet TrainableSource::experts(const std::string& prefix, int64_t E, int64_t
                                          frozen_matrix(p + ".down_proj.weight", hidden, inter)});
         }
         set = be.make_expert_set(std::move(experts));
-    } else if (spec_.checkpoint) {
-        set = CheckpointSource(*spec_.checkpoint, be).experts(prefix, E, inter, hidden);
-    } else {
-        set = be.random_expert_set(E, hidden, inter, tensor_seed(spec_.init_seed, prefix), std::sqrt(3.0f / float(hidden)));
     }
     if (spec_.lora.applies_to(prefix + "0.gate_proj.weight")) attach_expert_lora(prefix, set, E, inter, hidden);
     return set;
