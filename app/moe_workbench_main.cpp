@@ -43,7 +43,7 @@ struct Parser {
                                             "time, else the demo model)."),
                              QStringLiteral("DIR")};
     QCommandLineOption demo{{QStringLiteral("demo")},
-                            QStringLiteral("Start with the embedded untrained demo model, whatever was used last time.")};
+                            QStringLiteral("Start with the embedded demo model (tiny, trained by this engine), whatever was used last time.")};
     QCommandLineOption backend{{QStringLiteral("backend")}, QStringLiteral("cpu, cuda or auto."), QStringLiteral("B")};
     QCommandLineOption db{{QStringLiteral("conversation-db")},
                           QStringLiteral("SQLite file for conversations (default: in the app data folder)."),
@@ -61,7 +61,8 @@ struct Parser {
     Parser() {
         p.setApplicationDescription(QStringLiteral(
             "MoE Workbench: chat with a DeepSeek-style MoE model and watch its routing. Without options it starts "
-            "its own engine with the model used last time (the embedded, untrained demo model on a first run)."));
+            "its own engine with the model used last time (the embedded demo model, trained by this engine, on a first "
+            "run)."));
         p.addHelpOption();
         p.addVersionOption();
         p.addOptions({url, key, model, demo, backend, db, panel, out, linger, list});

@@ -23,7 +23,10 @@ const QList<ThirdPartyLicence>& thirdPartyLicences() {
         {"OpenSSL", "checksums of downloaded files (moe-engine)", "Apache-2.0", "libssl3"},
         {"NVIDIA CUDA runtime, cuBLAS", "the GPU backend, in builds with CUDA (moe-engine)", "NVIDIA CUDA Toolkit EULA", ""},
         {"Domain texts (resources/corpora)", "the per-domain routing runs", "CC0-1.0, written for this project", ""},
-        {"Demo tokenizer (resources/demo)", "the untrained demo model",
+        {"Demo model and its tokenizer (resources/demo-model, resources/demo-trained)", "the embedded demo model",
+         "trained by this project on the texts of resources/corpora/training (each source's licence there); the chat "
+         "template is DeepSeek-V3's, from lenML's MIT-licensed tokenizer collection", ""},
+        {"Untrained demo tokenizer (resources/demo)", "the untrained demo model (moe-engine demo --untrained)",
          "made for this project; its chat template is DeepSeek-V3's, from lenML's MIT-licensed tokenizer collection", ""},
     };
     return licences;

@@ -58,8 +58,9 @@ void EngineStatusBar::onModels(const QJsonArray& models) {
     }
     const QJsonObject m = models.first().toObject();
     const QString id = m.value(QStringLiteral("id")).toString();
-    model_->setText(id == QLatin1String("demo-untrained") ? tr("model: %1 (untrained demo)").arg(id)
-                                                           : tr("model: %1").arg(id));
+    model_->setText(id == QLatin1String("demo-trained")     ? tr("model: %1 (tiny demo trained here)").arg(id)
+                    : id == QLatin1String("demo-untrained") ? tr("model: %1 (untrained demo)").arg(id)
+                                                            : tr("model: %1").arg(id));
     const QString backend = m.value(QStringLiteral("backend")).toString();
     backend_->setText(backend.isEmpty()                      ? tr("runs on: not reported")
                       : backend == QLatin1String("cuda") ? tr("runs on: GPU (CUDA)")

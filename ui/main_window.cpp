@@ -48,7 +48,7 @@ namespace {
 constexpr int kLayoutVersion = 3;
 const char* const kGeometryKey = "window/geometry";
 const char* const kStateKey = "window/state";
-const char* const kDemoModelId = "demo-untrained";
+const char* const kDemoModelId = "demo-trained";
 // The window never asks for more than this; panels shrink (and scroll) below their comfortable size.
 constexpr QSize kMinimumWindow{760, 480};
 }  // namespace
@@ -166,7 +166,7 @@ void MainWindow::rebuildRecentMenu() {
     }
     if (recent.isEmpty()) recent_menu_->addAction(tr("(none yet: models you open appear here)"))->setEnabled(false);
     recent_menu_->addSeparator();
-    recent_menu_->addAction(tr("&Demo model (untrained)"), this, [this] {
+    recent_menu_->addAction(tr("&Demo model (tiny, trained here)"), this, [this] {
         EngineProcessOptions demo = managed_options_;
         demo.model_dir.clear();
         useManagedEngine(demo);

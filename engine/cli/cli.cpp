@@ -28,7 +28,7 @@ constexpr Command kCommands[] = {
     {"route", cmd_route, "token ids -> experts and weights per MoE layer and token (JSON)"},
     {"generate", cmd_generate, "prompt -> streamed text, ending with tokens/s"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server with live routing telemetry"},
-    {"demo", cmd_demo, "write the untrained demo model (tiny DeepSeek-V3 architecture) to a directory"},
+    {"demo", cmd_demo, "write the demo model (tiny DeepSeek-V3, trained by this engine; --untrained: random) to a directory"},
     {"bench", cmd_bench, "prefill/decode throughput of real-shape models (random weights) on the GPU (JSON)"},
     {"bench-train", cmd_bench_train, "training-step throughput, MFU, memory vs plan: LoRA and full fine-tune (GPU, JSON)"},
     {"download", cmd_download, "fetch a hub repository into the HF cache, resumable and sha256-verified"},

@@ -1,4 +1,4 @@
-// moe-engine serve [--model DIR | --demo] [--host 127.0.0.1] [--port N] [--api-key K] [options]
+// moe-engine serve [--model DIR | --demo | --demo-untrained] [--host 127.0.0.1] [--port N] [--api-key K] [options]
 // The engine behind an OpenAI-compatible HTTP API (engine/server/, docs/api.md). Once listening it
 // prints one JSON line on stdout, {"event":"listening","host":...,"port":...}, so a parent process
 // that asked for --port 0 learns the port; everything else goes to stderr. SIGINT/SIGTERM stop it
@@ -22,18 +22,19 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "demo/demo_model.h"
-#include "demo/demo_spec.h"
 #include "server/http_server.h"
 #include "server/server_policies.h"
 #include "server/sse.h"
+#include "server/train_jobs.h"
 
 namespace moe::cli {
 namespace {
 
 const std::vector<OptionSpec> kSpecs = {
     {"model", true, "checkpoint directory to load at start (else load one via POST /workbench/v1/models/load)"},
-    {"demo", false, "load the embedded untrained demo model (written to the workbench's cache if missing; "
-                    "model id demo-untrained)"},
+    {"demo", false, "load the embedded demo model, trained by this engine (written to the workbench's cache "
+                    "if missing; model id demo-trained); its training run appears among the runs"},
+    {"demo-untrained", false, "load the embedded untrained demo model (random weights; model id demo-untrained)"},
     {"model-id", true, "the name clients use as \"model\" (default: the directory's name)"},
     {"host", true, "address to listen on (default 127.0.0.1; anything else is reachable from the network)"},
     {"port", true, "port (default 8080; 0 = any free port, printed in the listening line)"},
@@ -114,11 +115,24 @@ private:
     std::thread thread_;
 };
 
+// The demo's training run among the runs, so the Fine-tune panel shows how the model it chats with was
+// made. Failing to write it (a read-only data folder) costs that view only, never the server.
+void install_demo_run(server::HttpServer& server, const std::string& model_dir) {
+    if (!server.core().train) return;
+    try {
+        demo::ensure_demo_run(server.core().train->runs_root(), model_dir);
+    } catch (const std::exception& e) {
+        spdlog::warn("serve --demo: the demo model's training run is not among the runs: {}", e.what());
+    }
+}
+
 bool load_at_start(server::HttpServer& server, const Args& args, const server::ServerOptions& o) {
     server::LoadOptions lo;
-    if (args.has("demo")) {
-        lo.dir = demo::ensure_demo_model(demo::default_demo_dir());
-        lo.id = args.get_or("model-id", demo::kDemoModelId);
+    if (args.has("demo") || args.has("demo-untrained")) {
+        const auto kind = args.has("demo") ? demo::DemoKind::Trained : demo::DemoKind::Untrained;
+        lo.dir = demo::ensure_demo_model(demo::default_demo_dir(kind), kind);
+        lo.id = args.get_or("model-id", demo::model_id(kind));
+        if (kind == demo::DemoKind::Trained) install_demo_run(server, lo.dir);
     } else {
         lo.dir = args.require("model");
         lo.id = args.get_or("model-id", "");
@@ -163,8 +177,9 @@ int cmd_serve(const std::vector<std::string>& argv) {
                      options.host);
     SignalStopper::block_signals();  // before any thread starts
     server::HttpServer server(options);
-    if (args.has("model") && args.has("demo")) throw Error("cli.bad_argument", "", "--model and --demo exclude each other");
-    if ((args.has("model") || args.has("demo")) && !load_at_start(server, args, options)) return 1;
+    const int sources = int(args.has("model")) + int(args.has("demo")) + int(args.has("demo-untrained"));
+    if (sources > 1) throw Error("cli.bad_argument", "", "--model, --demo and --demo-untrained exclude each other");
+    if (sources == 1 && !load_at_start(server, args, options)) return 1;
     const int port = server.bind();
     SignalStopper stopper(server);
     print_listening(options.host, port);

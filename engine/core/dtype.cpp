@@ -87,7 +87,8 @@ uint16_t f32_to_f16(float f) {
     return sign | uint16_t(((rounded >> 13) - ((127 - 15) << 10)) & 0x7fffu);
 }
 
-float fp8_e4m3_to_f32(uint8_t v) {
+namespace {
+float decode_fp8_e4m3(uint8_t v) {
     const bool neg = v & 0x80u;
     const int exp = (v >> 3) & 0xf;
     const int mant = v & 0x7;
@@ -96,6 +97,22 @@ float fp8_e4m3_to_f32(uint8_t v) {
     if (exp == 0) out = std::ldexp(float(mant) / 8.0f, -6);
     else out = std::ldexp(1.0f + float(mant) / 8.0f, exp - 7);
     return neg ? -out : out;
+}
+
+// All 256 codes decoded once: fp8 checkpoints are converted a row block per matmul on the CPU, and
+// ldexp per element made that conversion, not the arithmetic, the cost of a token.
+const std::array<float, 256>& fp8_e4m3_table() {
+    static const std::array<float, 256> table = [] {
+        std::array<float, 256> t{};
+        for (int c = 0; c < 256; ++c) t[size_t(c)] = decode_fp8_e4m3(uint8_t(c));
+        return t;
+    }();
+    return table;
+}
+}  // namespace
+
+float fp8_e4m3_to_f32(uint8_t v) {
+    return fp8_e4m3_table()[v];
 }
 
 float fp8_e5m2_to_f32(uint8_t v) {
@@ -128,9 +145,11 @@ void convert_to_f32(DType t, const void* src, float* dst, size_t count) {
         case DType::F16:
             for (size_t i = 0; i < count; ++i) dst[i] = f16_to_f32(load_unaligned<uint16_t>(s, i));
             return;
-        case DType::F8_E4M3:
-            for (size_t i = 0; i < count; ++i) dst[i] = fp8_e4m3_to_f32(s[i]);
+        case DType::F8_E4M3: {
+            const std::array<float, 256>& table = fp8_e4m3_table();
+            for (size_t i = 0; i < count; ++i) dst[i] = table[s[i]];
             return;
+        }
         case DType::F8_E5M2:
             for (size_t i = 0; i < count; ++i) dst[i] = fp8_e5m2_to_f32(s[i]);
             return;

@@ -1,6 +1,7 @@
-// The embedded demo model: a tiny DeepSeek-V3-architecture checkpoint with deterministic
-// pseudo-random (untrained) weights, so the workbench's first launch works offline, on the CPU,
-// with no download. Its text is gibberish; its routing is the real computation over its weights.
+// The untrained demo model (`demo --untrained`): a tiny DeepSeek-V3-architecture checkpoint with
+// deterministic pseudo-random weights. The window opens the trained demo (demo_model.h); this one is
+// the baseline its routing is compared with, and a fast model for tests. Its text is gibberish; its
+// routing is the real computation over its weights.
 //
 // Shape (why): 8 layers with the first dense, 64 routed experts in 8 groups (top-4 groups), 6 per
 // token plus 1 shared, MLA with q_lora 96 / kv_lora 64 / rope 32 / nope 32 / v 32 over 4 heads,
@@ -15,7 +16,6 @@
 
 namespace moe::demo {
 
-inline constexpr const char* kDemoModelId = "demo-untrained";
 // Bump when the weights, config or tokenizer change: an older cached copy is then rewritten.
 inline constexpr int kDemoVersion = 1;
 inline constexpr uint64_t kDemoSeed = 0x5EED'DEE9'5EE4'0003ull;

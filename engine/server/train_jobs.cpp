@@ -276,7 +276,12 @@ Json TrainJobs::list() const {
     std::vector<std::string> ids;
     for (const auto& e : fs::directory_iterator(options_.runs_root, ec))
         if (fs::exists(e.path() / "request.json")) ids.push_back(e.path().filename().string());
-    std::sort(ids.rbegin(), ids.rend());  // newest first
+    // Newest first (ids start with their start time); the demo model's training run, shipped with the
+    // engine (engine/demo), after the user's own.
+    std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
+        const bool shipped_a = a.rfind("demo-", 0) == 0, shipped_b = b.rfind("demo-", 0) == 0;
+        return shipped_a != shipped_b ? shipped_b : a > b;
+    });
     for (const std::string& id : ids) {
         const fs::path dir = fs::path(options_.runs_root) / id;
         const Json last = last_of(read_jsonl(dir / "history.jsonl"), "step");

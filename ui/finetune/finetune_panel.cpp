@@ -33,6 +33,9 @@ QString stateWords(const QString& state) {
     return state;  // starting, paused, cancelled, failed, stopped: the word is plain already
 }
 
+// engine/demo/demo_model.h kTrainingRunId (the window does not link the engine).
+constexpr const char* kDemoTrainingRunId = "demo-model-training";
+
 QString runLabel(const QJsonObject& run) {
     return QObject::tr("%1 — %2, step %3 of %4")
         .arg(run.value("id").toString(), stateWords(run.value("state").toString()))
@@ -183,16 +186,21 @@ void FinetunePanel::onRunsListed(const QJsonArray& runs, bool attach) {
     for (const QJsonValue& v : runs) run_box_->addItem(runLabel(v.toObject()), v.toObject().value("id").toString());
     const int index = shown.isEmpty() ? kNewRunIndex : run_box_->findData(shown);
     run_box_->setCurrentIndex(std::max(index, 0));
-    if (attach && shown.isEmpty()) {
-        for (const QJsonValue& v : runs) {
-            const QString state = v.toObject().value("state").toString();
-            if (!RunWatcher::isFinal(state)) {
-                openRun(v.toObject().value("id").toString());
-                break;
-            }
+    if (attach && shown.isEmpty()) openRunToFollow(runs);
+    emit runsListed();
+}
+
+// A run still training is followed. Before the user has run anything, the demo model's own training
+// run (engine/demo, served with `serve --demo`) is shown: how the model in the chat was made.
+void FinetunePanel::openRunToFollow(const QJsonArray& runs) {
+    for (const QJsonValue& v : runs) {
+        if (!RunWatcher::isFinal(v.toObject().value("state").toString())) {
+            openRun(v.toObject().value("id").toString());
+            return;
         }
     }
-    emit runsListed();
+    if (runs.size() == 1 && runs.first().toObject().value("id").toString() == QLatin1String(kDemoTrainingRunId))
+        openRun(QLatin1String(kDemoTrainingRunId));
 }
 
 void FinetunePanel::onRunChosen(int index) {

@@ -73,6 +73,7 @@ signals:
 private:
     QWidget* buildSetupPage();
     void onModels(const QJsonArray& models);
+    void openRunToFollow(const QJsonArray& runs);
     void onRunsListed(const QJsonArray& runs, bool attach);
     void onStatus(const QJsonObject& status);
     void onEvents(const QJsonArray& events);
