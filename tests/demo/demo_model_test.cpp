@@ -153,6 +153,8 @@ TEST(DemoModel, TrainedConfigIsDeepSeekV3WithMtpWithinTheBudget) {
     EXPECT_GT(c["n_group"].get<int>(), 1) << "group-limited top-k";
     EXPECT_GE(c["num_nextn_predict_layers"].get<int>(), 1);
     EXPECT_GT(c["kv_lora_rank"].get<int>(), 0) << "MLA";
+    EXPECT_EQ(c["workbench_demo"], true);
+    EXPECT_NE(c["workbench_note"].get<std::string>().find("trained"), std::string::npos);
     EXPECT_LE(fs::file_size(fs::path(shared_demo_dir(DemoKind::Trained)) / "model.safetensors"), 15'000'000u)
         << "issue #12: the shipped weights are at most 15 MB";
 }

@@ -1,4 +1,4 @@
-// A real `moe-engine serve --demo` (the embedded untrained DeepSeek-V3-architecture demo model, on
+// A real `moe-engine serve --demo` (the embedded demo model, a tiny DeepSeek-V3 trained by this engine, on
 // the CPU) started through EngineProcess the way the workbench starts it, and an EngineClient
 // pointed at it. MOE_TEST_ENGINE_MODEL=DIR serves that checkpoint instead (e.g.
 // tests/data/models/deepseek-v3-tiny, or for a build whose engine has no --demo).

@@ -71,7 +71,7 @@ private slots:
     }
 
     void modelsListTheDemoModel() {
-        QCOMPARE(model_.value("id").toString(), QStringLiteral("demo-untrained"));
+        QCOMPARE(model_.value("id").toString(), QStringLiteral("demo-trained"));
         QCOMPARE(model_.value("num_layers").toInt(), config_.value("num_hidden_layers").toInt());
         QCOMPARE(model_.value("num_experts_per_tok").toInt(), config_.value("num_experts_per_tok").toInt());
         QCOMPARE(model_.value("backend").toString(), QStringLiteral("cpu"));

@@ -54,7 +54,7 @@ private slots:
         QVERIFY(chat_works(ep));
         // Without the token the engine refuses (the key really is required).
         QVERIFY(!chat_works(EngineEndpoint{ep.base, {}}));
-        QVERIFY(engine->recentLog().join('\n').contains("serving 'demo-untrained'"));
+        QVERIFY(engine->recentLog().join('\n').contains("serving 'demo-trained'"));
     }
 
     void restartsAfterACrash() {

@@ -1,7 +1,7 @@
 // The window against a real `moe-engine serve --demo` on the CPU, through a model switch (issue #14
 // items 4, 5 and 10): before it, the per-domain, specialisation and token views hold the demo
 // model's results and say nothing; after loading tests/data/models/deepseek-v3-tiny each says its
-// results belong to demo-untrained and names the model loaded now, the live view follows the new
+// results belong to demo-trained and names the model loaded now, the live view follows the new
 // model, the reply length limit follows the new context, and the model is what the next launch opens.
 #include <QDockWidget>
 #include <QJsonArray>
@@ -32,7 +32,7 @@ using namespace moe::ui;
 
 namespace {
 constexpr int kTimeoutMs = 120'000;  // a per-domain run on a busy 2-core machine
-const char* const kDemo = "demo-untrained";
+const char* const kDemo = "demo-trained";
 
 QString writeText(const QTemporaryDir& dir, const QString& name, const QString& text) {
     const QString path = dir.filePath(name);

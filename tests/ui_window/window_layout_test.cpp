@@ -68,7 +68,7 @@ QJsonObject syntheticSnapshot(double time) {
         }
         layers << QJsonObject{{"layer", l}, {"mtp", false}, {"expert_load", load}, {"routed_tokens", 30}, {"bias", bias}};
     }
-    return QJsonObject{{"object", "workbench.telemetry"}, {"time", time}, {"model", "demo-untrained"},
+    return QJsonObject{{"object", "workbench.telemetry"}, {"time", time}, {"model", "demo-trained"},
                        {"routing", QJsonObject{{"top_k", 6}, {"n_experts", 64}, {"layers", layers}}},
                        {"generation", QJsonObject{{"active", false}, {"tokens_per_second", 12.5}}},
                        {"memory", QJsonObject{{"rss_bytes", 1e8}}}};
@@ -423,7 +423,7 @@ void WindowLayoutTest::recentModelsReopenTheLastOne() {
     QCOMPARE(entries.value(other), true);
     QVERIFY(entries.contains(gone));
     QCOMPARE(entries.value(gone), false);  // listed, but it cannot be opened any more
-    QVERIFY(entries.contains(QStringLiteral("&Demo model (untrained)")));
+    QVERIFY(entries.contains(QStringLiteral("&Demo model (tiny, trained here)")));
 }
 
 int main(int argc, char** argv) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
 #include "train/data/corpus_reader.h"
@@ -184,6 +186,21 @@ void Dataset::fill_report() {
     r.sequences_per_epoch = int64_t(epoch_plan_.size());  // epoch 0: the report is made before any batch
     r.packing_fill = double(r.train_total().tokens) / double(r.sequences_per_epoch * config_.seq_len);
     r.holdout_batches = (int64_t(holdout_plan_.size()) + config_.batch - 1) / config_.batch;
+    warn_about_coarse_holdout();
+}
+
+// The split is by whole document (no held-out text leaks into training), so a domain of a few large
+// files holds out far more than `holdout` asks: say so where the user looks, not only in the numbers.
+void Dataset::warn_about_coarse_holdout() const {
+    if (config_.holdout_fraction <= 0.0) return;
+    for (const DomainReport& d : report_.domains) {
+        const double all = double(d.train.tokens + d.holdout.tokens);
+        const double share = all > 0 ? double(d.holdout.tokens) / all : 0.0;
+        if (share > 2.0 * config_.holdout_fraction + 0.05)
+            spdlog::warn("data: domain '{}' holds out {:.0f}% of its tokens, not {:.0f}%: the held-out split takes whole "
+                         "documents (at least one per domain) and it has {} documents — split large files to hold out less",
+                         d.name, 100.0 * share, 100.0 * config_.holdout_fraction, d.documents);
+    }
 }
 
 }  // namespace moe::train

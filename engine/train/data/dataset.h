@@ -71,6 +71,7 @@ private:
     EpochPlan plan_epoch(int64_t epoch) const;  // draws the epoch's order and packs it
     void start_epoch(int64_t epoch, EpochPlan plan);
     void fill_report();
+    void warn_about_coarse_holdout() const;
 
     DataConfig config_;
     std::vector<std::string> domain_names_;
