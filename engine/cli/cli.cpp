@@ -36,6 +36,7 @@ constexpr Command kCommands[] = {
     {"train", cmd_train, "a fine-tune run (full / LoRA / MTP heads) with checkpoints, exact resume and per-domain eval"},
     {"export", cmd_export, "a training run's checkpoint as a Hugging Face checkpoint (LoRA folded in, biases, MTP)"},
     {"grad", cmd_grad, "losses and gradients of one training step, an AdamW step (parity with autograd)"},
+    {"distill", cmd_distill, "self-distillation data for MTP heads: prompts from data, continued by the model greedily (JSONL)"},
 };
 
 void print_usage(FILE* out) {

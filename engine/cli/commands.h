@@ -24,6 +24,7 @@ int cmd_hub(const std::vector<std::string>& argv);
 int cmd_grad(const std::vector<std::string>& argv);
 int cmd_train(const std::vector<std::string>& argv);
 int cmd_export(const std::vector<std::string>& argv);
+int cmd_distill(const std::vector<std::string>& argv);
 
 // Routing of one forward as JSON: {"<layer>": {"top_k", "experts": [[...] per token], "weights", "bias"?}}.
 Json routing_to_json(const ForwardRouting& routing, const RoutingTrace& trace);
