@@ -9,8 +9,9 @@
 # the window takes the default geometry for that screen) with --screenshot-panel NAME: the app sends
 # one scripted prompt, waits for the reply and fresh telemetry, raises the panel in its docked
 # place, grabs it (QWidget::grab) into docs/screenshots/WxH/NAME.png, and stays open a moment while
-# this script takes the whole screen with ImageMagick (NAME-screen.png). finetuneDock trains the
-# demo model for 30 steps on tests/data/train_data and also writes one picture per chart tab
+# this script takes the whole screen with ImageMagick (NAME-screen.png). finetuneDock shows the
+# first launch's run: the demo model's own training run (a 30-step run of the model when the
+# window was started on another one), and also writes one picture per chart tab
 # (finetuneDock-balance.png, ...); finetuneDock.setup shows that run's data report. Settings,
 # conversations and runs go to a temporary folder, never to your own, so every run is a first
 # launch. Needs: xvfb, imagemagick (Debian packages). BUILD_DIR picks the build.

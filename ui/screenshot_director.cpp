@@ -34,6 +34,7 @@ constexpr int kTelemetrySnapshotsToWait = 2;
 constexpr int kSettleMs = 800;  // layout and queued replots after the dock is shown
 constexpr int kExplorerToken = 2;
 const char* const kFinetuneSetup = "finetuneDock.setup";
+const char* const kDemoTrainingRun = "demo-model-training";  // engine/demo/demo_model.h
 // The fine-tune run's chart tabs grabbed beside the main picture (which shows the first, Loss).
 const char* const kFinetuneTabs[] = {"Optimiser", "Balance", "Routing bias", "Expert load"};
 
@@ -117,6 +118,15 @@ QString ScreenshotDirector::dockName() const {
 
 void ScreenshotDirector::runFinetune() {
     finetune::FinetunePanel* panel = window_->finetunePanel();
+    // A first launch on the demo model shows the demo's own training run: that is the picture.
+    if (panel_ != QLatin1String(kFinetuneSetup) && panel->watchedRun() == QLatin1String(kDemoTrainingRun)) {
+        following_demo_run_ = true;
+        step_ = Step::WaitFinetune;
+        finetune_poll_.setInterval(500);
+        connect(&finetune_poll_, &QTimer::timeout, this, &ScreenshotDirector::onFinetuneProgress);
+        finetune_poll_.start();
+        return;
+    }
     const QString data = qEnvironmentVariable("MOE_SCREENSHOT_TRAIN_DATA");
     if (data.isEmpty() || !QFileInfo(data + QStringLiteral("/prose")).isDir()) {
         fail(QStringLiteral("set MOE_SCREENSHOT_TRAIN_DATA to a folder with prose/ and code/ (tools/screenshots.sh "
@@ -162,8 +172,8 @@ void ScreenshotDirector::onFinetuneProgress() {
         return;
     }
     // Done, with the last evaluation and the checkpoints listed.
-    if (state != QLatin1String("done") || panel->history().evals().size() < 2 ||
-        panel->history().lastStep() < panel->form()->settings().steps)
+    const int last_step = following_demo_run_ ? 1 : panel->form()->settings().steps;
+    if (state != QLatin1String("done") || panel->history().evals().size() < 2 || panel->history().lastStep() < last_step)
         return;
     finetune_poll_.stop();
     presentPanel();

@@ -54,6 +54,7 @@ private:
     int telemetry_after_reply_ = 0;
     QTimer deadline_;
     QTimer finetune_poll_;
+    bool following_demo_run_ = false;  // finetuneDock: the demo model's training run, not a new one
 };
 
 }  // namespace moe::ui
