@@ -12,6 +12,7 @@
 
 #include "demo_engine_fixture.h"
 #include "finetune_panel.h"
+#include "open_panel.h"
 #include "heatmap_widget.h"
 #include "run_charts.h"
 #include "run_progress_view.h"
@@ -53,15 +54,7 @@ void FinetuneDemoRunTest::initTestCase() {
     QCOMPARE(engine_.model().value("id").toString(), QStringLiteral("demo-trained"));
 }
 
-std::unique_ptr<FinetunePanel> FinetuneDemoRunTest::openPanel() {
-    auto panel = std::make_unique<FinetunePanel>(&engine_.client());
-    panel->resize(1000, 800);
-    panel->show();
-    QSignalSpy listed(panel.get(), &FinetunePanel::runsListed);
-    engine_.client().refreshModels();
-    [&] { QVERIFY(listed.wait(10'000)); }();
-    return panel;
-}
+std::unique_ptr<FinetunePanel> FinetuneDemoRunTest::openPanel() { return moe::ui::test::open_finetune_panel(engine_.client()); }
 
 void FinetuneDemoRunTest::theDemoTrainingRunOpensOnFirstLaunch() {
     QVERIFY(QFile::exists(home_.filePath(QStringLiteral("runs/%1/history.jsonl").arg(kDemoRun))));

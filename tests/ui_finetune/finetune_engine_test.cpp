@@ -27,6 +27,7 @@
 #include "demo_engine_fixture.h"
 #include "error_notice.h"
 #include "finetune_panel.h"
+#include "open_panel.h"
 #include "heatmap_widget.h"
 #include "plan_view.h"
 #include "run_charts.h"
@@ -114,15 +115,7 @@ void FinetuneEngineTest::initTestCase() {
     QVERIFY2(engine_.start(o, &error), qPrintable(error));
 }
 
-std::unique_ptr<FinetunePanel> FinetuneEngineTest::openPanel() {
-    auto panel = std::make_unique<FinetunePanel>(&engine_.client());
-    panel->resize(1000, 800);
-    panel->show();
-    QSignalSpy listed(panel.get(), &FinetunePanel::runsListed);
-    engine_.client().refreshModels();
-    [&] { QVERIFY(listed.wait(10'000)); }();
-    return panel;
-}
+std::unique_ptr<FinetunePanel> FinetuneEngineTest::openPanel() { return moe::ui::test::open_finetune_panel(engine_.client()); }
 
 void FinetuneEngineTest::aShortRunEndToEnd() {
     std::unique_ptr<FinetunePanel> panel = openPanel();
