@@ -34,9 +34,11 @@ ConversationView::ConversationView(ChatSession* session, QWidget* parent) : QScr
     });
 }
 
+// One start per kind of text the demo model was trained on (it continues text; it is not a chatbot):
+// sending each and watching Expert load shows its experts specialising by domain.
 QStringList ConversationView::suggestions() {
-    return {tr("Write a haiku about routers"), tr("Explain what a mixture of experts is, in two sentences"),
-            tr("def fibonacci(n):")};
+    return {tr("def parse_config(path):"), tr("It was a fine morning in the village when"),
+            tr("Let p be a prime number. Then"), QStringLiteral("在设置窗口中，您可以")};
 }
 
 QWidget* ConversationView::buildWelcome() {
