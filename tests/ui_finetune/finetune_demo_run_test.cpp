@@ -4,6 +4,7 @@
 // end, MaxVio of every MoE layer and the expert load per domain before and after. Once the user has
 // a run of their own, the panel no longer opens the demo's by itself.
 #include <QDir>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -61,6 +62,10 @@ void FinetuneDemoRunTest::theDemoTrainingRunOpensOnFirstLaunch() {
     std::unique_ptr<FinetunePanel> panel = openPanel();
     QCOMPARE(panel->watchedRun(), QString::fromLatin1(kDemoRun));
     QTRY_COMPARE_WITH_TIMEOUT(panel->progress()->state(), QStringLiteral("done"), 10'000);
+    // Trained from scratch, ended by its 2-minute limit: the panel says both, not "fine-tune of ." / "step 0".
+    const QString said = panel->progress()->stateLabel()->text();
+    QVERIFY2(said.contains("time limit") && said.contains("2 minutes"), qPrintable(said));
+    QVERIFY2(!said.contains("step 0 "), qPrintable(said));
     const TrainHistory& h = panel->history();
     QTRY_VERIFY_WITH_TIMEOUT(h.evals().size() >= 2, 10'000);
     QCOMPARE(h.evals().first().step, 0);  // the random initialisation: "before"

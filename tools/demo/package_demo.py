@@ -82,8 +82,12 @@ def main():
     with open(os.path.join(a.out, "config.json"), "w") as f:
         f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
     write_jsonl(os.path.join(a.out, "training", "history.jsonl"), thinned_history(read_jsonl(a.history), a.every))
-    # The run's own events without the per-step stream (that is history.jsonl): report, plan, end.
-    events = [rounded(e) for e in read_jsonl(a.events) if e.get("event") in ("data_report", "plan", "checkpoint", "done")]
+    # The run's own events without the per-step stream (that is history.jsonl): report, plan,
+    # checkpoints, the last step (the server's status reads the run's progress from it) and the end.
+    stream = read_jsonl(a.events)
+    last_step = [e for e in stream if e.get("event") == "step"][-1:]
+    events = [rounded(e) for e in stream if e.get("event") in ("data_report", "plan", "checkpoint")]
+    events += [rounded(e) for e in last_step] + [rounded(e) for e in stream if e.get("event") == "done"]
     for e in events:
         if e["event"] == "done":
             e["metrics"] = {k: v for k, v in e["metrics"].items() if k != "layers"}

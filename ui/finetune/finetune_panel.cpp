@@ -77,7 +77,10 @@ FinetunePanel::FinetunePanel(EngineClient* client, QWidget* parent)
 
     connect(watcher_, &RunWatcher::statusArrived, this, &FinetunePanel::onStatus);
     connect(watcher_, &RunWatcher::eventsArrived, this, &FinetunePanel::onEvents);
-    connect(watcher_, &RunWatcher::failed, this, [this](const QString& detail) { notice_->showError(detail, tr("Following the run")); });
+    connect(watcher_, &RunWatcher::failed, this, [this](const QString& detail) {
+        following_failed_ = true;
+        notice_->showError(detail, tr("Following the run"));
+    });
     connect(progress_, &RunProgressView::controlRequested, this, &FinetunePanel::control);
     connect(progress_, &RunProgressView::exportRequested, this, &FinetunePanel::exportCheckpoint);
     if (client_) {
@@ -231,7 +234,15 @@ void FinetunePanel::openRun(const QString& id) {
     watcher_->watch(id);
 }
 
+// A poll that failed (a busy or restarting engine) is not news once the next one answers.
+void FinetunePanel::clearFollowingError() {
+    if (!following_failed_) return;
+    following_failed_ = false;
+    notice_->clear();
+}
+
 void FinetunePanel::onStatus(const QJsonObject& status) {
+    clearFollowingError();
     const QString before = progress_->state();
     progress_->showStatus(status);
     progress_->showHistory(history_);  // the x axes follow the run's length
@@ -246,6 +257,7 @@ void FinetunePanel::onStatus(const QJsonObject& status) {
 }
 
 void FinetunePanel::onEvents(const QJsonArray& events) {
+    clearFollowingError();
     if (history_.add(events) > 0) progress_->showHistory(history_);
 }
 

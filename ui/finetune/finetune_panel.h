@@ -74,6 +74,7 @@ private:
     QWidget* buildSetupPage();
     void onModels(const QJsonArray& models);
     void openRunToFollow(const QJsonArray& runs);
+    void clearFollowingError();
     void onRunsListed(const QJsonArray& runs, bool attach);
     void onStatus(const QJsonObject& status);
     void onEvents(const QJsonArray& events);
@@ -85,6 +86,7 @@ private:
     std::unique_ptr<TrainApi> api_;
     EngineClient* client_;
     RunWatcher* watcher_;
+    bool following_failed_ = false;  // the notice shows a failed poll of the watched run
     TrainHistory history_;
     QJsonArray runs_;
     QString loaded_model_;    // the chat's model folder (/v1/models root)

@@ -2,6 +2,7 @@
 
 #include <QComboBox>
 #include <QDir>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QJsonArray>
 #include <QLabel>
@@ -28,6 +29,24 @@ QString methodName(const QString& key) {
     if (key == QLatin1String("full")) return QObject::tr("full fine-tune");
     if (key == QLatin1String("mtp-head")) return QObject::tr("MTP head");
     return QObject::tr("LoRA");
+}
+
+bool isOver(const QString& state) {
+    return state == QLatin1String("done") || state == QLatin1String("cancelled") || state == QLatin1String("failed") ||
+           state == QLatin1String("stopped");
+}
+
+// "Finished", and why at that step when a time limit ended the run before its `steps`.
+QString finishedText(const QJsonObject& config, int step) {
+    const QJsonObject schedule = config.value("schedule").toObject();
+    const int steps = schedule.value("steps").toInt();
+    const double minutes = schedule.value("max_minutes").toDouble();
+    if (minutes > 0 && step > 0 && step < steps)
+        return QObject::tr("Finished at step %L1: its time limit of %2 minutes (of %L3 steps at most)")
+            .arg(step)
+            .arg(minutes)
+            .arg(steps);
+    return QObject::tr("Finished");
 }
 
 }  // namespace
@@ -137,11 +156,11 @@ void RunProgressView::clear() {
 void RunProgressView::showStatus(const QJsonObject& status) {
     const QJsonObject config = status.value("config").toObject();
     total_steps_ = config.value("schedule").toObject().value("steps").toInt(total_steps_);
+    // A run that is over spans the steps it did: a time-boxed one ends long before its `steps`.
+    const int last_step = status.value("last_step").toObject().value("step").toInt();
+    if (isOver(status.value("state").toString()) && last_step > 0) total_steps_ = last_step;
     eval_every_ = config.value("intervals").toObject().value("eval").toInt();
-    const QString model = QDir(config.value("model").toString()).dirName();
-    title_->setText(tr("<b>%1</b> · %2 of %3").arg(status.value("id").toString().toHtmlEscaped(),
-                                                    methodName(config.value("method").toString()), model.toHtmlEscaped()));
-    title_->setToolTip(tr("Run folder: %1\nModel: %2").arg(status.value("out").toString(), config.value("model").toString()));
+    showTitle(status.value("id").toString(), status.value("out").toString(), config);
     showState(status);
     showLastStep(status.value("last_step").toObject());
     if (status.value("data_report").isObject() || status.value("plan").isObject())
@@ -159,6 +178,19 @@ void RunProgressView::showStatus(const QJsonObject& status) {
     enableControls();
 }
 
+void RunProgressView::showTitle(const QString& id, const QString& folder, const QJsonObject& config) {
+    const QString model_path = config.value("model").toString();
+    const QString scratch = config.value("scratch").toObject().value("config").toString();
+    if (model_path.isEmpty() && !scratch.isEmpty()) {  // a model trained from scratch has no model to fine-tune
+        title_->setText(tr("<b>%1</b> · trained from scratch (%2)").arg(id.toHtmlEscaped(), QFileInfo(scratch).fileName().toHtmlEscaped()));
+        title_->setToolTip(tr("Run folder: %1\nModel configuration: %2").arg(folder, scratch));
+        return;
+    }
+    title_->setText(tr("<b>%1</b> · %2 of %3").arg(id.toHtmlEscaped(), methodName(config.value("method").toString()),
+                                                    QDir(model_path).dirName().toHtmlEscaped()));
+    title_->setToolTip(tr("Run folder: %1\nModel: %2").arg(folder, model_path));
+}
+
 void RunProgressView::showState(const QJsonObject& status) {
     state_ = status.value("state").toString();
     const int step = status.value("last_step").toObject().value("step").toInt();
@@ -169,7 +201,7 @@ void RunProgressView::showState(const QJsonObject& status) {
     else if (state_ == QLatin1String("running")) text = tr("Training");
     else if (state_ == QLatin1String("paused")) text = tr("Paused at step %1").arg(step);
     else if (state_ == QLatin1String("cancelling")) text = tr("Cancelling (saving a checkpoint)…");
-    else if (state_ == QLatin1String("done")) text = tr("Finished");
+    else if (state_ == QLatin1String("done")) text = finishedText(status.value("config").toObject(), step);
     else if (state_ == QLatin1String("cancelled")) text = tr("Cancelled at step %1").arg(step);
     else if (state_ == QLatin1String("failed")) text = tr("Failed at step %1").arg(step);
     else if (state_ == QLatin1String("stopped")) text = tr("Stopped at step %1 (its process ended without a word)").arg(step);

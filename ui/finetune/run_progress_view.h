@@ -55,6 +55,7 @@ signals:
 
 private:
     QWidget* buildCheckpointsTab();
+    void showTitle(const QString& id, const QString& folder, const QJsonObject& config);
     void showState(const QJsonObject& status);
     void showLastStep(const QJsonObject& step);
     void enableControls();
