@@ -10,8 +10,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 engine=${1:-$repo/build/bin/moe-engine}
 corpora=${2:-$repo/.device-carry/corpora}
 out=${3:-/tmp/mtp-distill}
-train_prompts=${TRAIN_PROMPTS:-60}   # per domain
-steps=${STEPS:-60}
+train_prompts=${TRAIN_PROMPTS:-150}   # per domain
+steps=${STEPS:-150}
 mkdir -p "$out"
 data=()
 for d in code english math chinese dialogue; do data+=(--data "$corpora/$d=$d"); done
