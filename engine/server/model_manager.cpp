@@ -24,10 +24,11 @@ std::string default_id(const std::string& dir) {
 
 const char* arch_name(const ModelConfig& c) { return c.model_type.empty() ? "unknown" : c.model_type.c_str(); }
 
-// R1-style models name the tags as tokens, or their template writes them.
-bool writes_reasoning(const Tokenizer& tok, const std::string& template_source) {
-    const bool tokens = tok.token_to_id("<think>") >= 0 && tok.token_to_id("</think>") >= 0;
-    return tokens || template_source.find("<think>") != std::string::npos;
+// R1-style templates open the reasoning (`<｜Assistant｜><think>\n`) or strip it from earlier turns
+// (`content.split('</think>')`). The tags being tokens says nothing: DeepSeek-V3, which never thinks,
+// shares R1's vocabulary, and so does the demo model's tokenizer.
+bool writes_reasoning(const std::string& template_source) {
+    return template_source.find("<think>") != std::string::npos || template_source.find("</think>") != std::string::npos;
 }
 
 std::vector<int32_t> eos_ids(const ModelConfig& config, const Tokenizer& tok) {
@@ -52,7 +53,7 @@ std::shared_ptr<ModelInfo> describe(const LoadOptions& o, const Model& model, st
     info->bos_token = tc.bos_token.value_or("");
     info->eos_token = tc.eos_token.value_or("");
     info->eos_ids = eos_ids(c, *tok);
-    info->reasoning = writes_reasoning(*tok, tc.chat_template);
+    info->reasoning = writes_reasoning(tc.chat_template);
     info->max_context = model.max_context();
     info->num_layers = c.num_hidden_layers;
     for (int64_t layer : model.routing_trace().layers())
