@@ -348,7 +348,11 @@ Json TrainJobs::pause(const std::string& id) {
     run_dir(id);
     std::lock_guard lock(mu_);
     auto it = children_.find(id);
-    if (it == children_.end() || it->second.exit_status >= 0 || !alive(it->second.pid))
+    // A run that wrote its last event (done, cancelled, error) is over even while its process is
+    // still exiting: stopping it then would leave a frozen process behind.
+    const std::string state = state_of(id);
+    const bool over = state == "done" || state == "cancelled" || state == "failed";
+    if (it == children_.end() || it->second.exit_status >= 0 || !alive(it->second.pid) || over)
         throw ApiException(ApiError{409, "invalid_request_error", "train.not_running", "run '" + id + "' is not running", ""});
     ::kill(it->second.pid, SIGSTOP);
     it->second.user_paused = true;
