@@ -2,7 +2,8 @@
 // module): the chat's "Speculative decoding (MTP)" toggle makes the engine decode speculatively, the
 // reply's drafted tokens are tinted, the MTP acceptance view fills (one acceptance line with points,
 // the mean accepted length, the speed-up once a plain reply ran too) and the status bar shows the
-// acceptance from the telemetry stream.
+// acceptance from the telemetry stream. A real checkpoint without MTP modules (qwen2-tiny) gets the
+// sentence on how to add one, and the toggle says why it is off.
 #include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QJsonArray>
@@ -124,6 +125,43 @@ private slots:
         QVERIFY(finished.wait(kReplyTimeoutMs));
         QTRY_VERIFY_WITH_TIMEOUT(mtp.domainChart()->categoryNames().contains(QStringLiteral("code")), 10'000);
         QVERIFY(mtp.domainChart()->emptyMessage().isEmpty());
+    }
+
+    // A real checkpoint without MTP modules: the view says so and how to add one, the toggle is off
+    // with the reason, and a request that asks anyway decodes plainly with the engine's reason.
+    void modelWithoutMtpModulesSaysHowToAddOne() {
+        test::DemoEngineFixture plain;
+        EngineProcessOptions options = test::demo_engine_options(0);
+        options.model_dir = QStringLiteral(MOE_TEST_DATA_DIR "/models/qwen2-tiny");
+        QString error;
+        QVERIFY2(plain.start(options, &error), qPrintable(error));
+        QCOMPARE(plain.model().value(QStringLiteral("mtp_modules")).toInt(), 0);
+        EngineClient& client = plain.client();
+        MtpPanel mtp(&client);
+        mtp.show();
+        QTemporaryDir dir;
+        ConversationStore store(dir.filePath(QStringLiteral("conversations.sqlite")));
+        ChatPanel chat(&client, &store);
+        client.refreshModels();
+        QTRY_VERIFY_WITH_TIMEOUT(mtp.statusText().contains(QStringLiteral("has no MTP modules")), 10'000);
+        QVERIFY(mtp.statusText().contains(QStringLiteral("--method mtp-head")));
+        QVERIFY(mtp.acceptanceChart()->isHidden());
+        auto* toggle = chat.sampling()->findChild<QCheckBox*>(QStringLiteral("samplingSpeculative"));
+        QTRY_VERIFY(!toggle->isEnabled() && toggle->toolTip().contains(QStringLiteral("no MTP modules")));
+
+        QSignalSpy finished(&client, &EngineClient::finished);
+        QSignalSpy failed(&client, &EngineClient::requestFailed);
+        // (No return_routed_experts: qwen2-tiny is dense, the engine refuses to report routing for it.)
+        client.startCompletion(QJsonObject{{"prompt", "Hello"}, {"max_tokens", 8}, {"speculative", true}});
+        QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), kReplyTimeoutMs);
+        QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(1).toString()));
+        const auto result = finished.last().at(1).value<CompletionResult>();
+        const QJsonObject speculative =
+            result.raw_final.value(QStringLiteral("workbench")).toObject().value(QStringLiteral("speculative")).toObject();
+        QCOMPARE(speculative.value(QStringLiteral("enabled")).toBool(true), false);
+        QVERIFY(!speculative.value(QStringLiteral("reason")).toString().isEmpty());
+        QTest::qWait(3 * MtpPanel::kPollIntervalMs);
+        QVERIFY(mtp.statusText().contains(QStringLiteral("has no MTP modules")));
     }
 
 private:

@@ -80,7 +80,8 @@ void MtpPanel::hideEvent(QHideEvent* event) {
 }
 
 void MtpPanel::refresh() {
-    if (!client_ || !has_model_) return;
+    // A model without MTP modules has nothing to report until another model is loaded.
+    if (!client_ || !has_model_ || no_mtp_) return;
     if (in_flight_) {
         again_ = true;
         return;
@@ -106,6 +107,7 @@ void MtpPanel::onReply(const EngineClient::JsonReply& reply) {
 
 void MtpPanel::onModels(const QJsonArray& models) {
     has_model_ = !models.isEmpty();
+    no_mtp_ = false;
     summary_.reset();
     if (!has_model_) {
         status_->setText(tr("No model loaded."));
@@ -167,6 +169,7 @@ void MtpPanel::drawDomains(const SpeculativeSummary& s) {
 }
 
 void MtpPanel::showNoMtp(const QString& model) {
+    no_mtp_ = true;
     status_->setText(tr("%1 has no MTP modules, so it cannot draft tokens and speculative decoding is off. To add "
                         "one, train a drafting head on this checkpoint with\n"
                         "moe-engine train --model DIR --data FILE --method mtp-head\n"

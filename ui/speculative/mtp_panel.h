@@ -64,6 +64,7 @@ private:
     bool in_flight_ = false;
     bool again_ = false;  // a refresh was asked while one was in flight
     bool has_model_ = false;
+    bool no_mtp_ = false;  // the loaded model has none: no polling
     std::optional<SpeculativeSummary> summary_;
     QLabel* status_;
     QLabel* mean_length_;
