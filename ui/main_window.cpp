@@ -45,8 +45,8 @@ namespace moe::ui {
 namespace {
 // Bump when the set or meaning of docks changes: restoreState then ignores an older saved layout
 // (2: the default opens on the chat and the live expert load, not on whichever tab came last;
-// 3: the Fine-tune dock).
-constexpr int kLayoutVersion = 3;
+// 3: the Fine-tune dock; 4: the MTP acceptance dock).
+constexpr int kLayoutVersion = 4;
 const char* const kGeometryKey = "window/geometry";
 const char* const kStateKey = "window/state";
 const char* const kDemoModelId = "demo-trained";

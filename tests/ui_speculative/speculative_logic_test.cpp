@@ -5,8 +5,10 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QFile>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include "bar_chart_widget.h"
@@ -140,12 +142,40 @@ private slots:
         QVERIFY2(panel.statusText().contains(QStringLiteral("2 MTP module(s)")), qPrintable(panel.statusText()));
         QVERIFY(!panel.acceptanceChart()->isHidden());
 
+        // Every chart exports.
+        QTemporaryDir dir;
+        QString error;
+        QVERIFY2(panel.acceptanceChart()->saveCsv(dir.filePath(QStringLiteral("a.csv")), &error), qPrintable(error));
+        QVERIFY2(panel.domainChart()->saveCsv(dir.filePath(QStringLiteral("d.csv")), &error), qPrintable(error));
+        QFile domains_csv(dir.filePath(QStringLiteral("d.csv")));
+        QVERIFY(domains_csv.open(QIODevice::ReadOnly));
+        QVERIFY(QString::fromUtf8(domains_csv.readAll()).contains(QStringLiteral("math,37.5")));
+
+        // A reply being written speculatively now shows under the status.
+        QJsonObject running = summary(true);
+        running.insert("running", counters(10, {10, 10}, {9, 4}));
+        panel.showSummary(running);
+        QVERIFY2(panel.statusText().contains(QStringLiteral("MTP, writing: 1st draft kept 90 %")), qPrintable(panel.statusText()));
+
         // No domain named yet: a sentence instead of empty bars.
         QJsonObject no_domains = summary(true);
         no_domains.insert("domains", QJsonObject{});
         panel.showSummary(no_domains);
         QVERIFY(panel.domainChart()->values().isEmpty());
         QVERIFY(panel.domainChart()->emptyMessage().contains(QStringLiteral("domain")));
+    }
+
+    // At most 2 Hz, and only while the view is on screen (a hidden tab asks nothing but after replies).
+    void pollsOnlyWhileVisible() {
+        EngineClient client;  // pointed nowhere: the polls fail quietly
+        MtpPanel panel(&client);
+        QCOMPARE(MtpPanel::kPollIntervalMs, 500);
+        panel.onModels(QJsonArray{QJsonObject{{"id", "demo-trained"}, {"mtp_modules", 1}}});
+        QVERIFY(!panel.isPolling());
+        panel.show();
+        QVERIFY(panel.isPolling());
+        panel.hide();
+        QVERIFY(!panel.isPolling());
     }
 
     void modelWithoutMtpSaysHowToAddOne() {

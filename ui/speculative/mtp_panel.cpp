@@ -2,9 +2,11 @@
 
 #include <QJsonArray>
 #include <QLabel>
+#include <QHBoxLayout>
 #include <QVBoxLayout>
 
 #include "bar_chart_widget.h"
+#include "export_bar.h"
 #include "time_series_widget.h"
 
 namespace moe::ui {
@@ -50,8 +52,21 @@ MtpPanel::MtpPanel(EngineClient* client, QWidget* parent) : QWidget(parent), cli
                             "domain (the request field \"domain\", e.g. code)."));
     domains_->setMinimumHeight(140);
 
+    exports_ = new ExportBar(this);
+    exports_->addCsvTarget(tr("acceptance per draft position, per reply"), QStringLiteral("mtp-acceptance"),
+                           [this](const QString& p, QString* e) { return acceptance_->saveCsv(p, e); });
+    exports_->addCsvTarget(tr("acceptance per domain"), QStringLiteral("mtp-acceptance-domains"),
+                           [this](const QString& p, QString* e) { return domains_->saveCsv(p, e); });
+    exports_->addPngTarget(tr("acceptance per draft position, per reply"), QStringLiteral("mtp-acceptance"),
+                           [this](const QString& p, QString* e) { return acceptance_->savePng(p, 0, 0, e); });
+    exports_->addPngTarget(tr("acceptance per domain"), QStringLiteral("mtp-acceptance-domains"),
+                           [this](const QString& p, QString* e) { return domains_->savePng(p, 0, 0, e); });
+
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(status_);
+    auto* top = new QHBoxLayout;
+    top->addWidget(status_, 1);
+    top->addWidget(exports_, 0, Qt::AlignTop);
+    layout->addLayout(top);
     layout->addWidget(mean_length_);
     layout->addWidget(speed_);
     layout->addWidget(acceptance_, 3);
@@ -129,12 +144,15 @@ void MtpPanel::showSummary(const QJsonObject& json) {
         showNoMtp(summary_->model);
         return;
     }
-    status_->setText(
-        tr("%1 has %2 MTP module(s) to draft with. Since it was loaded: %3 speculative and %4 plain replies.")
-            .arg(s.model.isEmpty() ? tr("The model") : s.model)
-            .arg(s.mtp_modules)
-            .arg(s.speculative_requests)
-            .arg(s.plain_requests));
+    QString status = tr("%1 has %2 MTP module(s) to draft with. Since it was loaded: %3 speculative and %4 plain "
+                        "replies.")
+                         .arg(s.model.isEmpty() ? tr("The model") : s.model)
+                         .arg(s.mtp_modules)
+                         .arg(s.speculative_requests)
+                         .arg(s.plain_requests);
+    // The reply being written speculatively now, updated after every verification step.
+    if (s.running && s.running->steps > 0) status += QLatin1Char('\n') + speculativeStatusText(s);
+    status_->setText(status);
     mean_length_->setText(s.meanLengthText());
     speed_->setText(s.speedText());
     setChartsVisible(true);
@@ -193,6 +211,7 @@ void MtpPanel::showUnavailable(const QString& why) {
 void MtpPanel::setChartsVisible(bool on) {
     for (QWidget* w : {static_cast<QWidget*>(acceptance_), static_cast<QWidget*>(domains_)}) w->setVisible(on);
     mean_length_->setVisible(on);
+    exports_->setVisible(on);
     speed_->setVisible(on);
 }
 

@@ -24,6 +24,8 @@ class TimeSeriesWidget;
 
 namespace moe::ui {
 
+class ExportBar;
+
 class MtpPanel : public QWidget {
     Q_OBJECT
 public:
@@ -38,6 +40,7 @@ public:
     QString speedText() const;
     viz::TimeSeriesWidget* acceptanceChart() const { return acceptance_; }
     viz::BarChartWidget* domainChart() const { return domains_; }
+    bool isPolling() const { return poll_.isActive(); }
 
 public slots:
     void refresh();  // one GET now (or as soon as the one in flight answers)
@@ -69,6 +72,7 @@ private:
     QLabel* status_;
     QLabel* mean_length_;
     QLabel* speed_;
+    ExportBar* exports_;
     viz::TimeSeriesWidget* acceptance_;
     viz::BarChartWidget* domains_;
 };
