@@ -94,7 +94,7 @@ private slots:
         QVERIFY2(mtp.meanLengthText().contains(QStringLiteral("tokens per verification step (at most 2 with 1 draft")),
                  qPrintable(mtp.meanLengthText()));
         QVERIFY2(mtp.speedText().contains(QStringLiteral("Speed-up: not known yet")), qPrintable(mtp.speedText()));
-        QVERIFY(mtp.statusText().contains(QStringLiteral("1 MTP module(s)")));
+        QVERIFY(mtp.statusText().contains(QStringLiteral("has 1 MTP module to draft with")));
 
         // The status bar: the last reply's acceptance, from the telemetry stream.
         QTRY_VERIFY_WITH_TIMEOUT(status.speculationText().startsWith(QStringLiteral("MTP, last reply: 1st draft kept")),

@@ -10,6 +10,7 @@
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
+#include <qcustomplot.h>
 
 #include "bar_chart_widget.h"
 #include "engine_client.h"
@@ -134,12 +135,16 @@ private slots:
         QCOMPARE(panel.acceptanceChart()->seriesName(1), QStringLiteral("2nd drafted token"));
         QCOMPARE(panel.acceptanceChart()->pointCount(0), 3);
         QCOMPARE(panel.acceptanceChart()->emptyMessage(), QString());
+        // A share keeps its whole scale: 75 % and 100 % do not fill the chart from bottom to top.
+        panel.acceptanceChart()->flush();
+        QVERIFY(panel.acceptanceChart()->plot()->yAxis->range().lower <= 0);
+        QVERIFY(panel.acceptanceChart()->plot()->yAxis->range().upper >= 100);
         QCOMPARE(panel.domainChart()->categoryNames(), (QStringList{"code", "math"}));
         QCOMPARE(panel.domainChart()->values(), (QVector<double>{50.0, 37.5}));
         QCOMPARE(panel.domainChart()->describeCategory(1), QStringLiteral("math: 37.5"));
         QVERIFY(panel.meanLengthText().contains(QStringLiteral("2.20 tokens per verification step")));
         QVERIFY(panel.speedText().contains(QStringLiteral("1.67×")));
-        QVERIFY2(panel.statusText().contains(QStringLiteral("2 MTP module(s)")), qPrintable(panel.statusText()));
+        QVERIFY2(panel.statusText().contains(QStringLiteral("has 2 MTP modules to draft with")), qPrintable(panel.statusText()));
         QVERIFY(!panel.acceptanceChart()->isHidden());
 
         // Every chart exports.

@@ -45,6 +45,7 @@ MtpPanel::MtpPanel(EngineClient* client, QWidget* parent) : QWidget(parent), cli
     acceptance_->setToolTip(tr("For each draft position (the 1st, 2nd … token an MTP module guessed ahead in a step), "
                                "the share of its guesses the main model agreed with, per reply. Position j counts "
                                "as kept only when drafts 1 to j were all kept."));
+    acceptance_->setYSpan(0, 100);  // a share: the whole scale, so 70 % does not look like 0
     acceptance_->setMinimumHeight(180);
     domains_ = new viz::BarChartWidget(this);
     domains_->setObjectName(QStringLiteral("mtpDomains"));
@@ -144,10 +145,9 @@ void MtpPanel::showSummary(const QJsonObject& json) {
         showNoMtp(summary_->model);
         return;
     }
-    QString status = tr("%1 has %2 MTP module(s) to draft with. Since it was loaded: %3 speculative and %4 plain "
-                        "replies.")
+    QString status = tr("%1 has %2 to draft with. Since it was loaded: %3 speculative and %4 plain replies.")
                          .arg(s.model.isEmpty() ? tr("The model") : s.model)
-                         .arg(s.mtp_modules)
+                         .arg(s.mtp_modules == 1 ? tr("1 MTP module") : tr("%1 MTP modules").arg(s.mtp_modules))
                          .arg(s.speculative_requests)
                          .arg(s.plain_requests);
     // The reply being written speculatively now, updated after every verification step.
