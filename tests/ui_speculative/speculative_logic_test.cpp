@@ -183,6 +183,19 @@ private slots:
         QVERIFY(!panel.isPolling());
     }
 
+    // An answer about the model loaded before a switch is not drawn as this model's.
+    void answerAboutThePreviousModelIsIgnored() {
+        MtpPanel panel(nullptr);
+        panel.onModels(QJsonArray{QJsonObject{{"id", "deepseek-v3-tiny"}, {"mtp_modules", 1}}});
+        panel.showSummary(summary(true));  // about demo-trained
+        QVERIFY(!panel.summary());
+        QJsonObject now = summary(true);
+        now.insert("model", "deepseek-v3-tiny");
+        panel.showSummary(now);
+        QVERIFY(panel.summary());
+        QCOMPARE(panel.summary()->model, QStringLiteral("deepseek-v3-tiny"));
+    }
+
     void modelWithoutMtpSaysHowToAddOne() {
         MtpPanel panel(nullptr);
         panel.showSummary(summary(true));

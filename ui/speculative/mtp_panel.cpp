@@ -96,8 +96,9 @@ void MtpPanel::hideEvent(QHideEvent* event) {
 }
 
 void MtpPanel::refresh() {
-    // A model without MTP modules has nothing to report until another model is loaded.
-    if (!client_ || !has_model_ || no_mtp_) return;
+    // A model without MTP modules (or a server without the route) has nothing to report until another
+    // model is loaded.
+    if (!client_ || !has_model_ || no_reports_) return;
     if (in_flight_) {
         again_ = true;
         return;
@@ -110,9 +111,11 @@ void MtpPanel::refresh() {
 void MtpPanel::onReply(const EngineClient::JsonReply& reply) {
     in_flight_ = false;
     if (reply.ok()) showSummary(reply.body);
-    else if (reply.status == 404 || reply.status == 405)
+    else if (reply.status == 404 || reply.status == 405) {
+        no_reports_ = true;
         showUnavailable(tr("This server does not report speculative decoding (GET /workbench/v1/speculative "
                            "answered %1): only moe-engine serve does.").arg(reply.status));
+    }
     else if (reply.status != 0) showUnavailable(tr("The engine did not send its acceptance summary: %1").arg(reply.error));
     // Not reached (status 0): the banner and the status bar say so; the next poll tries again.
     if (again_) {
@@ -123,8 +126,9 @@ void MtpPanel::onReply(const EngineClient::JsonReply& reply) {
 
 void MtpPanel::onModels(const QJsonArray& models) {
     has_model_ = !models.isEmpty();
-    no_mtp_ = false;
+    no_reports_ = false;
     summary_.reset();
+    model_id_.clear();
     if (!has_model_) {
         status_->setText(tr("No model loaded."));
         setChartsVisible(false);
@@ -133,6 +137,7 @@ void MtpPanel::onModels(const QJsonArray& models) {
     }
     const QJsonObject m = models.first().toObject();
     const QString id = m.value(QStringLiteral("id")).toString();
+    model_id_ = id;
     // Servers other than moe-engine serve do not list mtp_modules; their summary request then says so.
     if (m.contains(QStringLiteral("mtp_modules")) && m.value(QStringLiteral("mtp_modules")).toInt() <= 0) showNoMtp(id);
     else refresh();
@@ -140,6 +145,8 @@ void MtpPanel::onModels(const QJsonArray& models) {
 
 void MtpPanel::showSummary(const QJsonObject& json) {
     SpeculativeSummary s = SpeculativeSummary::fromJson(json);
+    // An answer about the model before a switch, still on its way: the next poll asks about this one.
+    if (!model_id_.isEmpty() && !s.model.isEmpty() && s.model != model_id_) return;
     if (s.mtp_modules <= 0) {
         summary_ = std::move(s);
         showNoMtp(summary_->model);
@@ -170,7 +177,7 @@ void MtpPanel::drawAcceptance(const SpeculativeSummary& s) {
             acceptance_->addSeries(line.position == 1 ? tr("1st drafted token")
                                    : line.position == 2 ? tr("2nd drafted token")
                                    : line.position == 3 ? tr("3rd drafted token")
-                                                        : tr("%1th drafted token").arg(line.position),
+                                                        : tr("drafted token %1").arg(line.position),
                                    true);
     }
     for (int i = 0; i < series.size(); ++i) acceptance_->setPoints(i, series[i].x, series[i].y);
@@ -187,7 +194,7 @@ void MtpPanel::drawDomains(const SpeculativeSummary& s) {
 }
 
 void MtpPanel::showNoMtp(const QString& model) {
-    no_mtp_ = true;
+    no_reports_ = true;
     status_->setText(tr("%1 has no MTP modules, so it cannot draft tokens and speculative decoding is off. To add "
                         "one, train a drafting head on this checkpoint with\n"
                         "moe-engine train --model DIR --data FILE --method mtp-head\n"

@@ -67,7 +67,8 @@ private:
     bool in_flight_ = false;
     bool again_ = false;  // a refresh was asked while one was in flight
     bool has_model_ = false;
-    bool no_mtp_ = false;  // the loaded model has none: no polling
+    bool no_reports_ = false;  // no MTP modules, or a server without the route: no polling
+    QString model_id_;         // the loaded model's id ("" when unknown)
     std::optional<SpeculativeSummary> summary_;
     QLabel* status_;
     QLabel* mean_length_;
