@@ -18,6 +18,7 @@ const QList<DockSlot>& defaultDockSlots() {
         {"routing.domains", DockGroup::Analysis, false},
         {"routing.specialisation", DockGroup::Analysis, false},
         {"routing.bias", DockGroup::Analysis, false},
+        {"mtpDock", DockGroup::Analysis, false},
         {"engineLogDock", DockGroup::Log, false},
     };
     return table;

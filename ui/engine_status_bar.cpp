@@ -5,6 +5,7 @@
 #include <QStatusBar>
 
 #include "engine_client.h"
+#include "speculative_summary.h"
 
 namespace moe::ui {
 
@@ -28,6 +29,11 @@ EngineStatusBar::EngineStatusBar(EngineClient* client, QStatusBar* bar) : QObjec
     backend_ = field(QStringLiteral("statusBackend"), bar, tr("Where the model runs: the CPU or a GPU"));
     memory_ = field(QStringLiteral("statusMemory"), bar, tr("GPU memory in use (and the engine process's RAM)"));
     speed_ = field(QStringLiteral("statusSpeed"), bar, tr("How fast the model writes: the reply being written, else the last one"));
+    speculation_ = field(QStringLiteral("statusSpeculation"), bar,
+                         tr("Speculative decoding with the model's MTP modules: the share of 1st drafted tokens the "
+                            "model kept, tokens gained per checking step, and the writing speed; the MTP acceptance "
+                            "tab has the details"));
+    speculation_->hide();
     connection_ = field(QStringLiteral("statusConnection"), bar, tr("The engine this window talks to"));
     model_->setText(tr("no model"));
     backend_->setText(tr("runs on: —"));
@@ -68,6 +74,13 @@ void EngineStatusBar::onModels(const QJsonArray& models) {
     backend_->setToolTip(tr("Where the model runs: %1").arg(m.value(QStringLiteral("backend_detail")).toString()));
 }
 
+void EngineStatusBar::setSpeculation(const QJsonObject& speculative) {
+    // A load starts the engine's counters over: the field goes away with them.
+    const QString text = speculativeStatusText(SpeculativeSummary::fromJson(speculative));
+    speculation_->setText(text);
+    speculation_->setVisible(!text.isEmpty());
+}
+
 void EngineStatusBar::onHealth(const QJsonObject& health) {
     if (health.value(QStringLiteral("model")).isNull()) model_->setText(tr("no model loaded"));
 }
@@ -79,6 +92,10 @@ void EngineStatusBar::onTelemetry(const QJsonObject& snapshot) {
     if (tps >= 0)
         speed_->setText(active ? tr("writing at %1 tokens/s").arg(tps, 0, 'f', 1)
                                : tr("last reply: %1 tokens/s").arg(tps, 0, 'f', 1));
+
+    // null while no model is loaded: the field goes away.
+    if (snapshot.contains(QStringLiteral("speculative")))
+        setSpeculation(snapshot.value(QStringLiteral("speculative")).toObject());
 
     const QJsonObject memory = snapshot.value(QStringLiteral("memory")).toObject();
     const QString rss = memory.contains(QStringLiteral("rss_bytes"))
@@ -99,5 +116,6 @@ QString EngineStatusBar::speedText() const { return speed_->text(); }
 QString EngineStatusBar::memoryText() const { return memory_->text(); }
 QString EngineStatusBar::connectionText() const { return connection_->text(); }
 QString EngineStatusBar::backendText() const { return backend_->text(); }
+QString EngineStatusBar::speculationText() const { return speculation_->text(); }
 
 }  // namespace moe::ui

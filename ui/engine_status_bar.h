@@ -1,5 +1,5 @@
-// The status bar's engine fields: model, backend, GPU memory (and process RAM), tokens/s and the
-// connection state, fed only from what the EngineClient reports (/v1/models, /health, telemetry).
+// The status bar's engine fields: model, backend, GPU memory (and process RAM), tokens/s, the
+// acceptance of speculative decoding once a reply used it, and the connection state, fed only from what the EngineClient reports (/v1/models, /health, telemetry).
 // A field the server does not report says so instead of guessing.
 #pragma once
 
@@ -25,6 +25,9 @@ public:
     QString memoryText() const;
     QString connectionText() const;
     QString backendText() const;
+    QString speculationText() const;  // "" (and hidden) until a reply decoded speculatively
+    // The "speculative" object of a telemetry snapshot (or a GET /workbench/v1/speculative answer).
+    void setSpeculation(const QJsonObject& speculative);
 
 private:
     void onModels(const QJsonArray& models);
@@ -36,6 +39,7 @@ private:
     QLabel* backend_;
     QLabel* memory_;
     QLabel* speed_;
+    QLabel* speculation_;
     QLabel* connection_;
     QString where_;
     bool reachable_ = false;

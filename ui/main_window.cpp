@@ -35,6 +35,7 @@
 #include "error_notice.h"
 #include "finetune_panel.h"
 #include "models/models_panel.h"
+#include "mtp_panel.h"
 #include "recent_models.h"
 #include "routing_docks.h"
 #include "window_geometry.h"
@@ -44,8 +45,8 @@ namespace moe::ui {
 namespace {
 // Bump when the set or meaning of docks changes: restoreState then ignores an older saved layout
 // (2: the default opens on the chat and the live expert load, not on whichever tab came last;
-// 3: the Fine-tune dock).
-constexpr int kLayoutVersion = 3;
+// 3: the Fine-tune dock; 4: the MTP acceptance dock).
+constexpr int kLayoutVersion = 4;
 const char* const kGeometryKey = "window/geometry";
 const char* const kStateKey = "window/state";
 const char* const kDemoModelId = "demo-trained";
@@ -232,8 +233,8 @@ void MainWindow::buildBanner() {
 }
 
 // ---- panels of the other folders -----------------------------------------------------------
-// THE ONE PLACE where the routing docks (ui/routing), the models panel (ui/models) and the fine-tune
-// panel (ui/finetune) join the window.
+// THE ONE PLACE where the routing docks (ui/routing), the models panel (ui/models), the fine-tune
+// panel (ui/finetune) and the MTP acceptance view (ui/speculative) join the window.
 // Where each dock goes by default: dock_layout.cpp.
 void MainWindow::addProjectPanels() {
     TokenExplorerPanel* explorer = nullptr;
@@ -258,6 +259,9 @@ void MainWindow::addProjectPanels() {
     finetune_->setRecentModels(RecentModels::list());
     addPanel(finetune_, QStringLiteral("finetuneDock"), tr("Fine-tune"));
     connect(finetune_, &finetune::FinetunePanel::loadRequested, this, &MainWindow::loadModel);
+    auto* mtp = new MtpPanel(client_, this);
+    mtp->setObjectName(QStringLiteral("mtpDock.panel"));
+    addPanel(mtp, QStringLiteral("mtpDock"), tr("MTP acceptance"));
 }
 
 // ---- models -----------------------------------------------------------------------------------

@@ -57,7 +57,24 @@ void BarChartWidget::setStyle(Style style) {
     markDirty();
 }
 
+void BarChartWidget::setCategoryNames(const QStringList& names) {
+    category_names_ = names;
+    markDirty();
+}
+
+void BarChartWidget::applyTicker() {
+    QCPAxis* x = plot()->xAxis;
+    if (category_names_.isEmpty()) {
+        if (!x->ticker().dynamicCast<IndexTicker>()) x->setTicker(QSharedPointer<IndexTicker>::create(x, 30));
+        return;
+    }
+    auto names = QSharedPointer<QCPAxisTickerText>::create();
+    for (int i = 0; i < category_names_.size(); ++i) names->addTick(i, category_names_[i]);
+    x->setTicker(names);
+}
+
 void BarChartWidget::applyData() {
+    applyTicker();
     QVector<double> keys(values_.size());
     for (int i = 0; i < keys.size(); ++i) keys[i] = i;
     bars_->setData(keys, values_, true);
@@ -94,7 +111,9 @@ void BarChartWidget::applyData() {
 }
 
 QString BarChartWidget::describeCategory(int index) const {
-    QString text = QStringLiteral("%1 %2: %3").arg(x_title_).arg(index).arg(QString::number(values_.value(index), 'g', 5));
+    const QString category = index < category_names_.size() ? category_names_[index]
+                                                            : QStringLiteral("%1 %2").arg(x_title_).arg(index);
+    QString text = QStringLiteral("%1: %2").arg(category, QString::number(values_.value(index), 'g', 5));
     if (index < reference_.size())
         text += QStringLiteral(" (%1: %2)").arg(reference_name_, QString::number(reference_[index], 'g', 5));
     return text;
@@ -118,7 +137,7 @@ bool BarChartWidget::saveCsv(const QString& path, QString* error) const {
     if (compare) table.header << reference_name_;
     auto number = [](double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); };
     for (int i = 0; i < values_.size(); ++i) {
-        QStringList line{QString::number(i), number(values_[i])};
+        QStringList line{category_names_.value(i, QString::number(i)), number(values_[i])};
         if (compare) line << (i < reference_.size() ? number(reference_[i]) : QString());
         table.rows << line;
     }

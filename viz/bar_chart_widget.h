@@ -5,6 +5,7 @@
 #pragma once
 
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 #include "coalesced_plot.h"
@@ -31,6 +32,10 @@ public:
     const QVector<double>& reference() const { return reference_; }
     void setStyle(Style style);
     Style style() const { return style_; }
+    // Names for the categories (domains rather than numbered experts): the x ticks, tooltips and CSV
+    // say them; empty: numbered categories again.
+    void setCategoryNames(const QStringList& names);
+    const QStringList& categoryNames() const { return category_names_; }
 
     QString describeCategory(int index) const;  // "expert 5: -0.0123"
     bool saveCsv(const QString& path, QString* error = nullptr) const;
@@ -44,12 +49,14 @@ protected:
 
 private:
     void showTooltip(QMouseEvent* event);
+    void applyTicker();
 
     QVector<double> values_;
     QVector<double> reference_;
     QString reference_name_, values_name_;
     QCPGraph* reference_line_ = nullptr;
     QString x_title_;
+    QStringList category_names_;
     QString y_title_;
     Style style_ = Style::Bars;
     QCPBars* bars_ = nullptr;

@@ -109,6 +109,12 @@ void TimeSeriesWidget::setXSpan(double lo, double hi) {
     markDirty();
 }
 
+void TimeSeriesWidget::setYSpan(double lo, double hi) {
+    y_span_lo_ = lo;
+    y_span_hi_ = hi;
+    markDirty();
+}
+
 void TimeSeriesWidget::applyData() {
     for (Series& s : series_) {
         QVector<double> y = s.y;
@@ -149,6 +155,10 @@ void TimeSeriesWidget::applyRanges() {
         x_hi += 1;
     }
     plot()->xAxis->setRange(x_lo, x_hi);
+    if (!log_y_ && y_span_hi_ > y_span_lo_) {
+        y_lo = std::min(y_lo, y_span_lo_);
+        y_hi = std::max(y_hi, y_span_hi_);
+    }
     if (y_lo > y_hi) {
         plot()->yAxis->setRange(log_y_ ? QCPRange(1, 10) : QCPRange(0, 1));
     } else if (log_y_) {

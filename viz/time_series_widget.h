@@ -41,6 +41,8 @@ public:
     bool logY() const { return log_y_; }
     // The x axis spans at least [lo, hi] (a run's whole length while it is still going).
     void setXSpan(double lo, double hi);
+    // The y axis spans at least [lo, hi] on a linear axis (a share: 0–100 %), padded when data reach it.
+    void setYSpan(double lo, double hi);
 
     // "step 12 · CE 3.21 · total 3.40": every series' point at x (the nearest one at most half a step
     // away per dense series, the nearest overall for sparse ones).
@@ -65,6 +67,7 @@ private:
     QString x_title_, y_title_;
     bool log_y_ = false;
     double span_lo_ = 0, span_hi_ = 0;  // hi <= lo: none
+    double y_span_lo_ = 0, y_span_hi_ = 0;  // hi <= lo: none
 };
 
 }  // namespace moe::viz

@@ -205,8 +205,13 @@ void WindowLayoutTest::firstLaunchStartsAtTheChatBesideTheLiveLoad() {
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     QVERIFY(visibleToUser(window.dock(QStringLiteral("chatDock"))));
     QVERIFY(visibleToUser(window.dock(QStringLiteral("routing.live"))));
-    for (const char* behind : {"routing.bias", "routing.domains", "routing.specialisation", "routing.tokens", "modelsDock"})
+    for (const char* behind :
+         {"routing.bias", "routing.domains", "routing.specialisation", "routing.tokens", "modelsDock", "mtpDock"})
         QVERIFY2(!visibleToUser(window.dock(QLatin1String(behind))), behind);
+    // The MTP acceptance view is a tab among the analysis views, its panel inside.
+    QCOMPARE(window.dockWidgetArea(window.dock(QStringLiteral("mtpDock"))), Qt::RightDockWidgetArea);
+    QVERIFY(window.tabifiedDockWidgets(window.dock(QStringLiteral("routing.live"))).contains(window.dock(QStringLiteral("mtpDock"))));
+    QVERIFY(window.findChild<QWidget*>(QStringLiteral("mtpDock.panel")));
     // The chat guides the first message.
     ConversationView* view = window.chatPanel()->view();
     QVERIFY(visibleToUser(view->welcome()));

@@ -183,12 +183,14 @@ void ChatPanel::onModels(const QJsonArray& models) {
         model_label_->setText(tr("Model: none loaded — open one with File › Open model folder… or the Models panel"));
         session_->setModel(QString());
         sampling_->setModelLimits(0);
+        sampling_->setMtpModules(-1);
         return;
     }
     const QJsonObject m = models.first().toObject();
     model_label_->setText(describeModel(m));
     session_->setModel(m.value(QStringLiteral("id")).toString());
     sampling_->setModelLimits(m.value(QStringLiteral("max_context")).toInt());
+    sampling_->setMtpModules(m.contains(QStringLiteral("mtp_modules")) ? m.value(QStringLiteral("mtp_modules")).toInt() : -1);
 }
 
 void ChatPanel::sendMessage(const QString& text) {

@@ -71,7 +71,8 @@ void MessageWidget::buildHeader() {
     edit_ = actionButton(QStringLiteral("editButton"), tr("Edit"), this);
     tokens_ = actionButton(QStringLiteral("tokensButton"), tr("Tokens"), this);
     tokens_->setCheckable(true);
-    tokens_->setToolTip(tr("Show the reply as its tokens; click one to see its experts in every layer"));
+    tokens_->setToolTip(tr("Show the reply as its tokens; click one to see its experts in every layer. In a reply written "
+                          "with speculative decoding, the tokens drafted ahead and kept are green."));
     regenerate_ = actionButton(QStringLiteral("regenerateButton"), tr("Regenerate"), this);
     copy_ = actionButton(QStringLiteral("copyButton"), tr("Copy"), this);
     connect(edit_, &QToolButton::clicked, this, [this] {
@@ -172,7 +173,7 @@ void MessageWidget::render() {
     copy_->setVisible(!user && !message_.content.isEmpty());
     tokens_->setVisible(!user && !message_.tokens.isEmpty() && !streaming_);
     renderReasoning();
-    if (tokens_->isChecked() && !message_.tokens.isEmpty()) token_view_->setHtml(tokenMarkup(message_.tokens, selected_token_));
+    if (tokens_->isChecked() && !message_.tokens.isEmpty()) token_view_->setHtml(tokenViewMarkup(message_.tokens, selected_token_));
     renderBody();
     renderFooter();
 }
@@ -247,6 +248,8 @@ QString MessageWidget::statsText() const {
     if (message_.tokens_per_second >= 0) parts << tr("%1 tokens/s").arg(message_.tokens_per_second, 0, 'f', 1);
     if (message_.completion_tokens > 0)
         parts << (message_.completion_tokens == 1 ? tr("1 token") : tr("%1 tokens").arg(message_.completion_tokens));
+    if (const int drafted = draftedTokenCount(message_.tokens); drafted > 0)
+        parts << tr("%1 drafted ahead and kept (speculative decoding)").arg(drafted);
     if (!message_.finish_reason.isEmpty()) parts << finishText(message_.finish_reason);
     return parts.join(QStringLiteral(" · "));
 }
@@ -259,7 +262,7 @@ void MessageWidget::showTokens(bool on) {
 void MessageWidget::activateToken(int index) {
     if (index < 0 || index >= message_.tokens.size()) return;
     selected_token_ = index;
-    token_view_->setHtml(tokenMarkup(message_.tokens, selected_token_));
+    token_view_->setHtml(tokenViewMarkup(message_.tokens, selected_token_));
     emit tokenClicked(index);
 }
 

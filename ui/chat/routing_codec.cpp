@@ -43,7 +43,11 @@ std::optional<RoutedExperts> decodeRouting(const QByteArray& blob) {
 
 QString encodeTokens(const QVector<CompletionToken>& tokens) {
     QJsonArray array;
-    for (const CompletionToken& t : tokens) array.append(QJsonArray{t.id, t.text});
+    for (const CompletionToken& t : tokens) {
+        QJsonArray entry{t.id, t.text};
+        if (t.drafted) entry.append(true);  // [id, text, true]: drafted by an MTP module and kept
+        array.append(entry);
+    }
     return QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Compact));
 }
 
@@ -53,7 +57,7 @@ QVector<CompletionToken> decodeTokens(const QString& json) {
     tokens.reserve(array.size());
     for (const QJsonValue& v : array) {
         const QJsonArray pair = v.toArray();
-        tokens.append(CompletionToken{pair.at(0).toInt(-1), pair.at(1).toString()});
+        tokens.append(CompletionToken{pair.at(0).toInt(-1), pair.at(1).toString(), pair.at(2).toBool(false)});
     }
     return tokens;
 }

@@ -1,5 +1,6 @@
 // Serialising a reply's routed experts and completion tokens for the conversation database.
-// Routing is a compact binary blob (QDataStream, versioned); tokens are JSON (small, readable).
+// Routing is a compact binary blob (QDataStream, versioned); tokens are JSON (small, readable):
+// [id, text] per token, [id, text, true] for one an MTP module drafted (speculative decoding).
 #pragma once
 
 #include <QByteArray>

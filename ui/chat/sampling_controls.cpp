@@ -56,6 +56,10 @@ SamplingControls::SamplingControls(QWidget* parent) : QWidget(parent) {
     record_routing_->setToolTip(tr("Ask the engine which experts every token of the reply went to, so you can click a "
                                    "token (Tokens) and see them. Servers without this feature refuse it."));
 
+    speculative_ = new QCheckBox(tr("Speculative decoding (MTP)"), this);
+    speculative_->setObjectName(QStringLiteral("samplingSpeculative"));
+    setMtpModules(-1);
+
     auto* form = new QFormLayout(this);
     form->setContentsMargins(0, 0, 0, 0);
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
@@ -65,6 +69,7 @@ SamplingControls::SamplingControls(QWidget* parent) : QWidget(parent) {
     form->addRow(tr("Reply length"), max_tokens_);
     form->addRow(tr("Seed"), seed_);
     form->addRow(record_routing_);
+    form->addRow(speculative_);
 
     load();
     applyMaxTokensLimit();
@@ -81,7 +86,29 @@ SamplingControls::SamplingControls(QWidget* parent) : QWidget(parent) {
         changedSlot();
     });
     connect(record_routing_, &QCheckBox::toggled, this, changedSlot);
+    connect(speculative_, &QCheckBox::toggled, this, changedSlot);
 }
+
+void SamplingControls::setMtpModules(int modules) {
+    speculative_->setEnabled(modules > 0);
+    if (modules > 0)
+        speculative_->setToolTip(
+            tr("Let the model's MTP modules (%1 here) guess the next tokens ahead; the model checks the guesses "
+               "several at a time and keeps the ones it agrees with. Greedy replies (temperature 0) come out the "
+               "same; sampled ones follow the same odds. The MTP acceptance tab shows how many guesses it keeps "
+               "and how much faster it writes.")
+                .arg(modules));
+    else if (modules == 0)
+        speculative_->setToolTip(tr("The loaded model has no MTP modules to guess tokens ahead with. Add one with "
+                                    "moe-engine train --method mtp-head (or the Fine-tune tab, method \"MTP head\")."));
+    else
+        speculative_->setToolTip(tr("Unavailable: no model is loaded, or the server does not say whether its model "
+                                    "has MTP modules."));
+    emit changed();  // whether "speculative" is sent follows
+}
+
+bool SamplingControls::speculativeAvailable() const { return speculative_->isEnabled(); }
+void SamplingControls::setSpeculative(bool on) { speculative_->setChecked(on); }
 
 int SamplingControls::maxTokensLimit() const {
     return model_context_ > 0 ? std::min(model_context_, kDefaultMaxTokensCeiling) : kDefaultMaxTokensCeiling;
@@ -116,6 +143,7 @@ QJsonObject SamplingControls::requestOptions() const {
     if (top_k_->value() > 0) o.insert(QStringLiteral("top_k"), top_k_->value());
     if (seed_->value() >= 0) o.insert(QStringLiteral("seed"), seed_->value());
     if (record_routing_->isChecked()) o.insert(QStringLiteral("return_routed_experts"), true);
+    if (speculative_->isChecked() && speculative_->isEnabled()) o.insert(QStringLiteral("speculative"), true);
     return o;
 }
 
@@ -136,6 +164,7 @@ void SamplingControls::load() {
     preferred_max_tokens_ = std::max(1, s.value(QStringLiteral("max_tokens"), preferred_max_tokens_).toInt());
     seed_->setValue(s.value(QStringLiteral("seed"), seed_->value()).toInt());
     record_routing_->setChecked(s.value(QStringLiteral("record_routing"), true).toBool());
+    speculative_->setChecked(s.value(QStringLiteral("speculative"), false).toBool());
 }
 
 void SamplingControls::save() const {
@@ -147,6 +176,7 @@ void SamplingControls::save() const {
     s.setValue(QStringLiteral("max_tokens"), preferred_max_tokens_);
     s.setValue(QStringLiteral("seed"), seed_->value());
     s.setValue(QStringLiteral("record_routing"), record_routing_->isChecked());
+    s.setValue(QStringLiteral("speculative"), speculative_->isChecked());
 }
 
 }  // namespace moe::ui

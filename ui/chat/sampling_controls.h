@@ -1,6 +1,8 @@
 // The request's sampling settings: temperature, top_p, top_k, the reply length limit (max_tokens),
-// seed and whether to record expert routing (return_routed_experts, on by default: the routing views
-// and the token explorer need it). Values are remembered in QSettings under "chat/sampling/".
+// seed, whether to record expert routing (return_routed_experts, on by default: the routing views
+// and the token explorer need it) and whether to decode speculatively with the model's MTP modules
+// ("speculative": true; off by default, and unavailable for a model without MTP modules).
+// Values are remembered in QSettings under "chat/sampling/".
 // The reply length limit follows the loaded model: never more than its context (setModelLimits);
 // the user's own choice is kept and comes back when a model with a longer context is loaded.
 #pragma once
@@ -28,6 +30,11 @@ public:
     // or a server that does not say): then only the default ceiling applies.
     void setModelLimits(int max_context);
     int maxTokensLimit() const;
+    // The loaded model's MTP modules (/v1/models mtp_modules; -1 = the server does not say). Without
+    // any, speculative decoding is unavailable: the box is disabled, says why, and is not sent.
+    void setMtpModules(int modules);
+    void setSpeculative(bool on);
+    bool speculativeAvailable() const;
     int maxTokens() const;
 
     static constexpr int kDefaultMaxTokensCeiling = 32768;
@@ -46,6 +53,7 @@ private:
     QSpinBox* max_tokens_;
     QSpinBox* seed_;
     QCheckBox* record_routing_;
+    QCheckBox* speculative_;
     int preferred_max_tokens_ = 256;  // what the user chose; the box shows it clamped to the limit
     int model_context_ = 0;
 };

@@ -55,6 +55,12 @@ void CompletionStream::take_workbench(const QJsonObject& chunk) {
             result_.tokens.append(CompletionToken{t.value("id").toInt(-1), t.value("text").toString()});
         }
     }
+    take_drafted(w.value("speculative").toObject().value("drafted_tokens").toArray());
+}
+
+void CompletionStream::take_drafted(const QJsonArray& flags) {
+    // One flag per completion token, in order (docs/api.md "Speculative decoding").
+    for (int i = 0; i < result_.tokens.size() && i < flags.size(); ++i) result_.tokens[i].drafted = flags[i].toBool();
 }
 
 CompletionResult CompletionStream::result() const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QString>
 
@@ -31,6 +32,7 @@ public:
 private:
     void take_usage(const QJsonObject& usage);
     void take_workbench(const QJsonObject& chunk);
+    void take_drafted(const QJsonArray& flags);
 
     CompletionResult result_;
     QJsonObject final_;

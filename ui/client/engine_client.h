@@ -51,6 +51,9 @@ struct RoutedExperts {
 struct CompletionToken {
     int id = -1;
     QString text;  // its decoded text piece ("" for an incomplete UTF-8 byte)
+    // Speculative decoding: an MTP module drafted it and the model's verification kept it
+    // (workbench.speculative.drafted_tokens); false when the model chose it itself.
+    bool drafted = false;
 };
 
 // The end of a request.
