@@ -58,7 +58,9 @@ TEST(PromptSampler, TextPromptsStartAtALineOfTheSourceAndChatsGiveTheUserMessage
             ASSERT_NE(at, std::string::npos) << p.text;
             EXPECT_TRUE(at == 0 || prose[at - 1] == '\n' || prose[at - 1] == ' ' || prose[at - 1] == '\t') << p.text;
         }
-        if (p.domain == "chat") EXPECT_NE(chat.find("\"content\": \"" + p.text.substr(0, 6)), std::string::npos) << p.text;
+        if (p.domain == "chat") {
+            EXPECT_NE(chat.find("\"content\": \"" + p.text.substr(0, 6)), std::string::npos) << p.text;
+        }
     }
 }
 
