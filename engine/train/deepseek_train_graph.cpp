@@ -7,11 +7,13 @@
 // module 0 to the main model's final hidden), then the main layers in reverse.
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "model/deepseek_weights.h"
 #include "model/rope_table.h"
 #include "train/graph_common.h"
+#include "train/step_profile.h"
 #include "train/trainable_source.h"
 
 namespace moe::train {
@@ -94,8 +96,12 @@ Tensor DeepseekTrainGraph::layer_fwd(const LayerContext& c, const DecoderLayerWe
     s = LayerState{};
     s.h_in = h;
     s.x1 = be.rmsnorm(h, w.input_norm, eps);
-    s.h_mid = sum_of(be, h, mla_fwd(c, mla_, rows, s.x1, w.attn, s.attn));
+    {
+        const StepProfile::Scope p("mla_fwd");
+        s.h_mid = sum_of(be, h, mla_fwd(c, mla_, rows, s.x1, w.attn, s.attn));
+    }
     s.x2 = be.rmsnorm(s.h_mid, w.post_norm, eps);
+    const StepProfile::Scope p(w.is_moe ? "moe_fwd" : "ffn_fwd");
     const Tensor f = w.is_moe ? moe_fwd(c, moe_shape(rows.seq_len, balance), s.x2, w.moe, s.moe)
                               : ffn_fwd(c, s.x2, w.mlp, s.ffn);
     Tensor h_out = sum_of(be, s.h_mid, f);
@@ -115,13 +121,21 @@ Tensor DeepseekTrainGraph::layer_bwd(const LayerContext& c, const DecoderLayerWe
                                      LayerState& s, float balance, const Tensor& d_out) const {
     Backend& be = c.be;
     if (s.x1.empty()) {  // a checkpointed layer: recompute its activations from the kept input
+        const StepProfile::Scope p("recompute");
         const Tensor h_in = s.h_in;
         layer_fwd(c, w, rows, h_in, balance, s, true);
     }
-    const Tensor d_x2 = w.is_moe ? moe_bwd(c, moe_shape(rows.seq_len, balance), w.moe, s.moe, d_out)
-                                 : ffn_bwd(c, w.mlp, s.ffn, d_out);
+    Tensor d_x2, d_x1;
+    {
+        const StepProfile::Scope p(w.is_moe ? "moe_bwd" : "ffn_bwd");
+        d_x2 = w.is_moe ? moe_bwd(c, moe_shape(rows.seq_len, balance), w.moe, s.moe, d_out)
+                        : ffn_bwd(c, w.mlp, s.ffn, d_out);
+    }
     const Tensor d_mid = sum_of(be, d_out, rmsnorm_bwd(c, s.h_mid, w.post_norm, c.eps, d_x2));
-    const Tensor d_x1 = mla_bwd(c, mla_, rows, w.attn, s.attn, d_mid);
+    {
+        const StepProfile::Scope p("mla_bwd");
+        d_x1 = mla_bwd(c, mla_, rows, w.attn, s.attn, d_mid);
+    }
     Tensor d_h = sum_of(be, d_mid, rmsnorm_bwd(c, s.h_in, w.input_norm, c.eps, d_x1));
     s = LayerState{};  // free the activations as soon as they are used
     return d_h;
@@ -129,13 +143,17 @@ Tensor DeepseekTrainGraph::layer_bwd(const LayerContext& c, const DecoderLayerWe
 
 void DeepseekTrainGraph::collect_moe(const DecoderLayerWeights& w, const LayerState& s, MicroBatchLosses& out) const {
     if (!w.is_moe) return;
+    const StepProfile::Scope p("collect_loads");
     out.balance[w.index] += s.moe.balance_loss;
-    const std::vector<int64_t> hits = params_.backend().expert_counts(s.moe.routing.expert_ids, router_.n_experts);
+    // One read of the ids (one host sync) gives both the loads and the selection hash.
     uint64_t& h = out.selection[w.index];
-    for (int32_t id : params_.backend().download_i32(s.moe.routing.expert_ids)) h = (h ^ uint64_t(id + 1)) * 1099511628211ull;
     std::vector<int64_t>& load = out.loads[w.index];
-    load.resize(hits.size(), 0);
-    for (size_t e = 0; e < hits.size(); ++e) load[e] += hits[e];
+    load.resize(size_t(router_.n_experts), 0);
+    for (int32_t id : params_.backend().download_i32(s.moe.routing.expert_ids)) {
+        h = (h ^ uint64_t(id + 1)) * 1099511628211ull;
+        if (id < 0 || id >= router_.n_experts) throw Error("train.bad_routing", "", "an expert id is out of range");
+        ++load[size_t(id)];
+    }
 }
 
 // Module k over rows i < T−k−1 of every sequence; `prev` is the hidden it reads (main post-norm
@@ -186,19 +204,26 @@ MicroBatchLosses DeepseekTrainGraph::forward_backward(const MicroBatch& b, const
     Tensor h = be.embedding(weights_.embed, b.tokens);
     std::vector<LayerState> states(weights_.layers.size());
     for (size_t l = 0; l < weights_.layers.size(); ++l) {
+        const StepProfile::Scope p("layers_fwd");
         h = layer_fwd(c, weights_.layers[l], rows, h, sc.balance, states[l], !c.checkpoint_layers);
         collect_moe(weights_.layers[l], states[l], out);
     }
     const Tensor h_final = h;
     const Tensor hn = be.rmsnorm(h_final, weights_.final_norm, c.eps);
     HeadLoss main;
-    Tensor d_hn = head_ce(c, hn, weights_.lm_head, b.targets, sc.ce, options_.head_chunk_rows, main);
+    Tensor d_hn;
+    {
+        const StepProfile::Scope p("head_ce");
+        d_hn = head_ce(c, hn, weights_.lm_head, b.targets, sc.ce, options_.head_chunk_rows, main);
+    }
     out.ce = main.sum;
     out.ce_tokens = main.tokens;
 
     // MTP modules: all forwards, then backwards last to first
     std::vector<MtpState> mtp(static_cast<size_t>(D));
     std::vector<Tensor> d_heads(static_cast<size_t>(D));
+    std::optional<StepProfile::Scope> mtp_scope;
+    mtp_scope.emplace("mtp");
     for (int64_t k = 0; k < D; ++k) {
         mtp_forward(c, b, k, k == 0 ? hn : mtp[size_t(k - 1)].h_out, sc, mtp[size_t(k)], out);
         HeadLoss l;
@@ -221,11 +246,14 @@ MicroBatchLosses DeepseekTrainGraph::forward_backward(const MicroBatch& b, const
         be.scatter_add_rows(d_prev, s.prev_idx, k == 0 ? d_hn : mtp[size_t(k - 1)].d_from_next);
         s = MtpState{};
     }
+    mtp_scope.reset();
 
     // main backward
     Tensor d_h = rmsnorm_bwd(c, h_final, weights_.final_norm, c.eps, d_hn);
-    for (size_t l = weights_.layers.size(); l-- > 0;)
+    for (size_t l = weights_.layers.size(); l-- > 0;) {
+        const StepProfile::Scope p("layers_bwd");
         d_h = layer_bwd(c, weights_.layers[l], rows, states[l], sc.balance, d_h);
+    }
     if (Tensor* de = params_.grad_of(weights_.embed)) be.embedding_backward(d_h, b.tokens, *de);
     return out;
 }

@@ -1,5 +1,7 @@
 #include "train/train_layers.h"
 
+#include "train/step_profile.h"
+
 namespace moe::train {
 
 // ---- linear + LoRA, RMSNorm -----------------------------------------------------------------------
@@ -93,7 +95,10 @@ Tensor mla_fwd(const LayerContext& c, const MlaShape& m, const BatchRows& rows, 
     Tensor k_pe = be.slice_cols(s.ckv, d.kv_lora, d.qk_rope);
     be.rope_rows(k_pe, *m.rope, k_rope_span(d), rows.positions, false);
     be.mla_split_kv(linear_fwd(c, s.latent, w.kv_b), k_pe, d, s.k, s.v);
-    s.attn = be.attention_train(s.q, s.k, s.v, rows.seg_start, mla_attention_dims(d));
+    {
+        const StepProfile::Scope p("attention");
+        s.attn = be.attention_train(s.q, s.k, s.v, rows.seg_start, mla_attention_dims(d));
+    }
     return linear_fwd(c, s.attn.out, w.o);
 }
 
@@ -102,7 +107,11 @@ Tensor mla_bwd(const LayerContext& c, const MlaShape& m, const BatchRows& rows, 
     Backend& be = c.be;
     const MlaDims& d = m.dims;
     const Tensor d_attn = linear_bwd(c, s.attn.out, w.o, nullptr, dy);
-    AttentionGrads g = be.attention_train_backward(s.q, s.k, s.v, s.attn, d_attn, rows.seg_start, mla_attention_dims(d));
+    AttentionGrads g;
+    {
+        const StepProfile::Scope p("attention");
+        g = be.attention_train_backward(s.q, s.k, s.v, s.attn, d_attn, rows.seg_start, mla_attention_dims(d));
+    }
     Tensor dkv, dk_pe;
     be.mla_split_kv_backward(g.dk, g.dv, d, dkv, dk_pe);
     const Tensor d_latent = linear_bwd(c, s.latent, w.kv_b, nullptr, dkv);
@@ -161,16 +170,24 @@ Tensor gqa_bwd(const LayerContext& c, const GqaShape& g, const BatchRows& rows, 
 Tensor moe_fwd(const LayerContext& c, const MoeShape& m, const Tensor& x, const MoeWeights& w, MoeSaved& s) {
     Backend& be = c.be;
     s.x = x;
-    const Tensor logits = be.router_logits(x, w.gate);
-    s.routing = be.route_from_logits(logits, w.bias.empty() ? nullptr : &w.bias, m.router, s.scores);
-    if (m.balance_coeff > 0.0f) {
-        BalanceLossResult b =
-            be.balance_loss(s.scores, s.routing.expert_ids, m.rows_per_sequence, m.router.top_k, m.balance_coeff);
-        s.balance_loss = b.loss;
-        s.d_scores = std::move(b.d_scores);
+    {
+        const StepProfile::Scope p("router");
+        const Tensor logits = be.router_logits(x, w.gate);
+        s.routing = be.route_from_logits(logits, w.bias.empty() ? nullptr : &w.bias, m.router, s.scores);
+        if (m.balance_coeff > 0.0f) {
+            BalanceLossResult b =
+                be.balance_loss(s.scores, s.routing.expert_ids, m.rows_per_sequence, m.router.top_k, m.balance_coeff);
+            s.balance_loss = b.loss;
+            s.d_scores = std::move(b.d_scores);
+        }
     }
     const ExpertLoraSlot* lora = c.params.lora_of(w.experts);
-    Tensor y = be.moe_experts_train(x, s.routing, w.experts, lora ? &lora->weights : nullptr);
+    Tensor y;
+    {
+        const StepProfile::Scope p("experts");
+        y = be.moe_experts_train(x, s.routing, w.experts, lora ? &lora->weights : nullptr);
+    }
+    const StepProfile::Scope p("shared");
     if (w.shared) be.add_inplace(y, ffn_fwd(c, x, *w.shared, s.shared));
     return y;
 }
@@ -178,13 +195,20 @@ Tensor moe_fwd(const LayerContext& c, const MoeShape& m, const Tensor& x, const 
 Tensor moe_bwd(const LayerContext& c, const MoeShape& m, const MoeWeights& w, const MoeSaved& s, const Tensor& dy) {
     Backend& be = c.be;
     const ExpertLoraSlot* lora = c.params.lora_of(w.experts);
-    Tensor d_weights;
+    Tensor d_weights, dx;
     ExpertLoraGrads lora_grads = lora ? lora->grads : ExpertLoraGrads{};  // handles onto the parameters' grads
-    Tensor dx = be.moe_experts_backward(s.x, s.routing, w.experts, lora ? &lora->weights : nullptr, dy, d_weights,
-                                        c.params.grad_of(w.experts), lora ? &lora_grads : nullptr);
-    const Tensor d_logits =
-        be.route_backward(s.scores, s.routing, d_weights, s.d_scores.empty() ? nullptr : &s.d_scores, m.router);
-    be.add_inplace(dx, linear_bwd(c, s.x, w.gate, nullptr, d_logits));
+    {
+        const StepProfile::Scope p("experts");
+        dx = be.moe_experts_backward(s.x, s.routing, w.experts, lora ? &lora->weights : nullptr, dy, d_weights,
+                                     c.params.grad_of(w.experts), lora ? &lora_grads : nullptr);
+    }
+    {
+        const StepProfile::Scope p("router");
+        const Tensor d_logits =
+            be.route_backward(s.scores, s.routing, d_weights, s.d_scores.empty() ? nullptr : &s.d_scores, m.router);
+        be.add_inplace(dx, linear_bwd(c, s.x, w.gate, nullptr, d_logits));
+    }
+    const StepProfile::Scope p("shared");
     if (w.shared) be.add_inplace(dx, ffn_bwd(c, *w.shared, s.shared, dy));
     return dx;
 }

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "train/step_profile.h"
 
 namespace moe::train {
 
@@ -53,7 +54,11 @@ StepResult Trainer::step(const std::vector<MicroBatch>& mbs, float lr, Updates u
     for (size_t i = 0; i < mbs.size(); ++i) {
         const MicroBatch& b = mbs[i];
         params_.set_dropout_key(uint64_t(steps_) * 1024 + i);  // fresh, reproducible dropout masks
-        const MicroBatchLosses l = graph_.forward_backward(b, scales);
+        MicroBatchLosses l;
+        {
+            const StepProfile::Scope p("forward_backward");
+            l = graph_.forward_backward(b, scales);
+        }
         r.ce += l.ce;
         r.ce_tokens += l.ce_tokens;
         for (int64_t k = 0; k < D; ++k) {
@@ -76,7 +81,10 @@ StepResult Trainer::step(const std::vector<MicroBatch>& mbs, float lr, Updates u
     }
     for (const auto& [layer, v] : r.l_bal_per_layer) r.l_bal += v;
     r.total = r.ce + r.l_mtp + r.l_bal;
-    r.grad_norm = std::sqrt(params_.grad_sum_squares());
+    {
+        const StepProfile::Scope p("grad_norm");
+        r.grad_norm = std::sqrt(params_.grad_sum_squares());
+    }
     for (const auto& [layer, load] : loads) r.balance[layer].load = load;
     for (auto& [layer, b] : r.balance) b.maxvio = max_violation(b.load);
 
@@ -92,9 +100,14 @@ StepResult Trainer::step(const std::vector<MicroBatch>& mbs, float lr, Updates u
     r.clip_coef = adamw_.clip > 0.0f ? float(std::min(1.0, double(adamw_.clip) / (r.grad_norm + 1e-6))) : 1.0f;
     if (updates.adamw) {
         ++steps_;
-        apply_adamw(lr, r.clip_coef);
+        {
+            const StepProfile::Scope p("adamw");
+            apply_adamw(lr, r.clip_coef);
+        }
+        const StepProfile::Scope p("refresh_weights");
         params_.refresh_weights();
     }
+    const StepProfile::Scope p("bias_update");
     update_biases(r, updates.routing_bias);
     r.step = steps_;
     return r;

@@ -4,9 +4,18 @@
 // Tolerances (bf16 activations into the tensor cores, f32 accumulation): losses 2e-3 relative,
 // every gradient tensor NMSE <= 1e-3, expert loads identical (no selection may flip), parameters
 // after the AdamW step within 1e-3 · lr of each other wherever the gradient is clearly non-zero.
+//
+// Router near-ties: rounding activations to bf16 moves router scores by ~1e-3 relative, so a token
+// whose top-k boundary is closer than that may pick another expert on the GPU, and the whole step
+// then differs (loads, those experts' gradients, the losses downstream). The model is therefore
+// drawn with the first initialisation seed whose CPU routing survives perturbations of its trained
+// weights by ±2^-7 relative (twice bf16's rounding error): a routing margin wider than the GPU's
+// rounding, checked here rather than assumed.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <map>
 #include <random>
 
 #include "core/dtype.h"
@@ -70,12 +79,12 @@ struct Side {
     std::unique_ptr<Trainer> trainer;
 };
 
-Side make(Backend& be, const ModelConfig& c, bool lora) {
+Side make(Backend& be, const ModelConfig& c, bool lora, uint64_t init_seed) {
     Side s;
     s.params = std::make_unique<ParameterStore>(be);
     TrainableSpec spec;
     spec.config = c;
-    spec.init_seed = 5;
+    spec.init_seed = init_seed;
     if (lora) {
         spec.trainable = [](const std::string&) { return false; };
         spec.lora.rank = 4;
@@ -100,12 +109,52 @@ Side make(Backend& be, const ModelConfig& c, bool lora) {
     return s;
 }
 
+std::map<int64_t, uint64_t> selections(Side& s, const MicroBatch& b) {
+    const StepResult r = s.trainer->step({b}, 1e-3f, Trainer::Updates{false, false});
+    std::map<int64_t, uint64_t> out;
+    for (const auto& [layer, bal] : r.balance) out[layer] = bal.selection_hash;
+    return out;
+}
+
+// True when every token keeps its experts in every MoE layer (MTP included) under three random
+// ±2^-7 relative perturbations of every trained weight (LoRA: the adapters, whose output is of the
+// order of the frozen weights' here) of the model drawn with `init_seed`.
+bool routing_has_margin(Backend& cpu_be, const MicroBatch& b, bool lora, uint64_t init_seed) {
+    Side s = make(cpu_be, tiny_v3(), lora, init_seed);
+    const std::map<int64_t, uint64_t> base = selections(s, b);
+    std::mt19937 rng{uint32_t(init_seed)};
+    for (int trial = 0; trial < 3; ++trial) {
+        std::vector<std::vector<float>> saved;
+        for (Parameter* p : s.params->parameters()) {
+            std::vector<float> v = cpu_be.download(p->value);
+            saved.push_back(v);
+            for (float& x : v) x *= (rng() & 1) ? 1.0f + 1.0f / 128 : 1.0f - 1.0f / 128;
+            cpu_be.zero(p->value);
+            cpu_be.scale_add(p->value, cpu_be.upload(v, p->rows(), p->cols()), 1.0f);
+        }
+        s.params->refresh_weights();
+        if (selections(s, b) != base) return false;
+        size_t i = 0;
+        for (Parameter* p : s.params->parameters()) {
+            cpu_be.zero(p->value);
+            cpu_be.scale_add(p->value, cpu_be.upload(saved[i++], p->rows(), p->cols()), 1.0f);
+        }
+        s.params->refresh_weights();
+    }
+    return true;
+}
+
 class CudaTrainStep : public CudaTest, public ::testing::WithParamInterface<bool> {};
 
 TEST_P(CudaTrainStep, MatchesTheCpuReference) {
     const bool lora = GetParam();
-    Side c = make(cpu, tiny_v3(), lora), g = make(*gpu, tiny_v3(), lora);
     const MicroBatch b = batch(96);
+    uint64_t init_seed = 5;
+    while (init_seed < 45 && !routing_has_margin(cpu, b, lora, init_seed)) ++init_seed;
+    ASSERT_LT(init_seed, 45u) << "no initialisation seed in [5, 45) gives the test model a routing margin";
+    std::printf("model drawn with init seed %lu (the first with a routing margin)\n",
+                static_cast<unsigned long>(init_seed));
+    Side c = make(cpu, tiny_v3(), lora, init_seed), g = make(*gpu, tiny_v3(), lora, init_seed);
     const StepResult rc = c.trainer->step({b}, 1e-3f, Trainer::Updates{false, false});
     const StepResult rg = g.trainer->step({b}, 1e-3f, Trainer::Updates{false, false});
     for (auto [name, x, y] : {std::tuple{"ce", rc.ce, rg.ce}, {"l_mtp", rc.l_mtp, rg.l_mtp}, {"l_bal", rc.l_bal, rg.l_bal},
@@ -127,7 +176,9 @@ TEST_P(CudaTrainStep, MatchesTheCpuReference) {
         float scale = 0.0f;
         for (float x : gc) scale = std::max(scale, std::abs(x));
         for (size_t k = 0; k < vc.size(); ++k)
-            if (std::abs(gc[k]) > 1e-2f * scale) ASSERT_NEAR(vg[k], vc[k], 1e-6f + 1e-3f * 1e-3f) << pc[i]->name << "[" << k << "]";
+            if (std::abs(gc[k]) > 1e-2f * scale) {
+                ASSERT_NEAR(vg[k], vc[k], 1e-6f + 1e-3f * 1e-3f) << pc[i]->name << "[" << k << "]";
+            }
     }
     EXPECT_EQ(gpu->damaged_guards(), 0);
 }

@@ -4,7 +4,9 @@
 #   tools/gpu/prepare_prebuilt.sh                       # build-cuda/ -> .device-carry/gpu
 #   BUILD=build-gpu DST=/work/main/.device-carry/gpu-a tools/gpu/prepare_prebuilt.sh
 #   device run: MOE_PREBUILT=.device-carry/gpu bash .device-carry/gpu/tools/gpu/run_gpu_suite.sh
-# (carry: .device-carry/gpu). source_dir.txt names this checkout: the tests find their fixtures
+# (carry: .device-carry/gpu). PACK=1 also writes $DST.tar.xz with stripped binaries (about 23 MB
+# instead of 70: the device call's working tree and carry share 64 MiB); carry that instead and
+# unpack it first there: tar -C .device-carry -xJf .device-carry/gpu.tar.xz. source_dir.txt names this checkout: the tests find their fixtures
 # through that absolute path, which run_gpu_suite.sh points at the device's checkout.
 set -euo pipefail
 BUILD=${BUILD:-build-cuda}
@@ -23,3 +25,12 @@ pwd > "$DST/source_dir.txt"
 git rev-parse HEAD > "$DST/commit.txt" 2>/dev/null || true
 git status --short > "$DST/worktree_status.txt" 2>/dev/null || true
 du -sh "$DST"
+if [ "${PACK:-0}" = 1 ]; then
+  tmp=$(mktemp -d)
+  cp -r "$DST" "$tmp/$(basename "$DST")"
+  rm -f "$tmp/$(basename "$DST")/bin/cuda_bench"  # `moe-engine bench` runs the same code
+  strip "$tmp/$(basename "$DST")"/bin/*
+  tar -C "$tmp" -cJf "$DST.tar.xz" "$(basename "$DST")"
+  rm -rf "$tmp"
+  du -sh "$DST.tar.xz"
+fi

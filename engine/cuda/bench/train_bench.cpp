@@ -13,6 +13,7 @@
 #include "cuda/bench/train_shapes.h"
 #include "cuda/cuda_backend.h"
 #include "train/memory_plan.h"
+#include "train/step_profile.h"
 #include "train/train_graph.h"
 #include "train/trainer.h"
 
@@ -108,7 +109,11 @@ Json bench_train_shape(CudaBackend& be, const TrainShape& shape, const TrainBenc
     std::vector<double> seconds, timed, losses, ce;
     int64_t skipped = 0;
     DeviceMemoryReading first_step;
+    // MOE_TRAIN_PROFILE=1: where the timed steps' time goes (each part waits for the device, so the
+    // profiled steps run slower than the figures printed without it).
+    if (train::StepProfile::enabled()) train::StepProfile::enable([&be] { be.synchronize(); });
     for (int i = 0; i < o.warmup + o.steps; ++i) {
+        if (i == o.warmup) train::StepProfile::reset();
         const auto t0 = Clock::now();
         const train::StepResult r = trainer.step({batch}, shape.adamw.lr);
         be.synchronize();
@@ -125,6 +130,9 @@ Json bench_train_shape(CudaBackend& be, const TrainShape& shape, const TrainBenc
         std::fflush(stdout);
     }
     const DeviceMemoryReading whole_run = meter.read();
+    if (train::StepProfile::enabled())
+        std::fprintf(stderr, "step profile of %s over %d steps (MOE_TRAIN_PROFILE=1):\n%s", shape.name.c_str(), o.steps,
+                     train::StepProfile::table().c_str());
 
     const double step_s = median(timed), tokens = double(o.batch * o.seq_len);
     const double tflops = flops.total() / step_s / 1e12;
@@ -141,19 +149,23 @@ Json bench_train_shape(CudaBackend& be, const TrainShape& shape, const TrainBenc
     out["skipped_steps"] = skipped;
     out["measured_memory_first_step"] = first_step.to_json();
     out["measured_memory"] = whole_run.to_json();
-    const double error = plan.peak() / first_step.peak() - 1.0;
+    // The plan is the steady state: the AdamW moments are made at the first optimiser step, after
+    // that step's activations are gone, so only from the second step on do both coexist. Compare
+    // with the whole run's peak (the first step's is reported beside it).
+    const double error = plan.peak() / whole_run.peak() - 1.0;
     out["plan_vs_measured"] = {{"plan_peak_bytes", plan.peak()},
-                               {"measured_peak_bytes", first_step.peak()},
+                               {"measured_peak_bytes", whole_run.peak()},
+                               {"measured_first_step_peak_bytes", first_step.peak()},
                                {"relative_error", error},
                                {"within_10_percent", std::abs(error) <= 0.10}};
 
     std::printf("  %s: %.1f ms/step (median of %d), %.0f tokens/s, %.1f model TFLOP/s = MFU %.1f%% of the "
                 "measured bf16 GEMM rate\n",
                 shape.name.c_str(), step_s * 1e3, o.steps, tokens / step_s, tflops, 100 * tflops / gemm_tflops);
-    std::printf("  memory after step 1: %.2f GiB measured (%.2f outside the pool + %.2f pool high-water), plan "
-                "%.2f GiB (%+.1f%%); whole run %.2f GiB\n",
-                gib(first_step.peak()), gib(first_step.outside_pool), gib(first_step.pool_used_high), gib(plan.peak()),
-                100 * error, gib(whole_run.peak()));
+    std::printf("  memory: whole run %.2f GiB measured (%.2f outside the pool + %.2f pool high-water), plan %.2f GiB "
+                "(%+.1f%%); after step 1 (before the AdamW moments coexist with activations) %.2f GiB\n",
+                gib(whole_run.peak()), gib(whole_run.outside_pool), gib(whole_run.pool_used_high), gib(plan.peak()),
+                100 * error, gib(first_step.peak()));
     std::printf("  loss %.4f -> %.4f over %zu steps%s\n", losses.front(), losses.back(), losses.size(),
                 !finite ? " (NOT FINITE)" : (losses.back() < losses.front() ? "" : " (did not decrease)"));
     return out;
