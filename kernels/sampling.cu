@@ -257,7 +257,8 @@ __device__ void find_bucket(SampleShared& sh, int level, Weigh weigh, int64_t to
     unsigned long long above_c = sh.above_count, above_m = sh.above_mass, need = sh.need;
     if (level == 0) {
         above_c = above_m = 0;
-        const unsigned long long total_c = __shfl_sync(kFullMask, inc_c, 31), total_m = __shfl_sync(kFullMask, inc_m, 31);
+        const unsigned long long total_c = __shfl_sync(kFullMask, inc_c, 31);
+        const unsigned long long total_m = __shfl_sync(kFullMask, inc_m, 31);
         if (weigh == Weigh::Count) {
             need = (unsigned long long)top_k;
             if (need >= total_c) {  // k reaches every candidate: top-k keeps them all

@@ -62,8 +62,9 @@ public:
         c.top_k = int32_t(std::min<int64_t>(p.top_k, std::numeric_limits<int32_t>::max()));
         c.greedy = p.is_greedy() ? 1 : 0;
         c.seed = p.seed;
-        MOE_CUDA_CHECK(cudaMemcpyAsync(config_.get(), &c, sizeof c, cudaMemcpyHostToDevice, ctx_->stream()));
-        MOE_CUDA_CHECK(cudaMemcpyAsync(draw_.get(), &next_draw, sizeof next_draw, cudaMemcpyHostToDevice, ctx_->stream()));
+        cudaStream_t s = ctx_->stream();
+        MOE_CUDA_CHECK(cudaMemcpyAsync(config_.get(), &c, sizeof c, cudaMemcpyHostToDevice, s));
+        MOE_CUDA_CHECK(cudaMemcpyAsync(draw_.get(), &next_draw, sizeof next_draw, cudaMemcpyHostToDevice, s));
     }
 
     void clear_history() override { MOE_CUDA_CHECK(cudaMemsetAsync(seen_.get(), 0, seen_.bytes(), ctx_->stream())); }
@@ -72,14 +73,15 @@ public:
         if (ids.empty()) return;
         const int64_t n = int64_t(ids.size());
         Tensor staged = make_tensor(ctx_, n, 1, DType::I32, Init::Poison);  // freed in stream order
-        MOE_CUDA_CHECK(cudaMemcpyAsync(i32(staged), ids.data(), ids.size_bytes(), cudaMemcpyHostToDevice, ctx_->stream()));
-        MOE_CUDA_CHECK(kernels::mark_seen(i32(staged), n, seen_.as<uint8_t>(), vocab_, ctx_->stream()));
+        cudaStream_t s = ctx_->stream();
+        MOE_CUDA_CHECK(cudaMemcpyAsync(i32(staged), ids.data(), ids.size_bytes(), cudaMemcpyHostToDevice, s));
+        MOE_CUDA_CHECK(kernels::mark_seen(i32(staged), n, seen_.as<uint8_t>(), vocab_, s));
     }
 
     // logits [1, V], V <= vocab -> [1, 1] I32.
     Tensor sample(const Tensor& logits, int64_t cols) override {
         if (logits.rows() != 1 || logits.cols() > vocab_ || logits.dtype() != DType::F32)
-            throw_invalid_argument("TokenSampler::sample: logits must be F32 [1, V] with V <= the sampler's vocabulary");
+            throw_invalid_argument("TokenSampler::sample: logits must be F32 [1, V], V <= the sampler's vocabulary");
         const int64_t n = cols <= 0 || cols >= logits.cols() ? logits.cols() : cols;
         Tensor out = make_tensor(ctx_, 1, 1, DType::I32, Init::Poison);
         MOE_CUDA_CHECK(kernels::sample_processed(f32(logits), n, state(), i32(out), ctx_->stream()));

@@ -121,8 +121,8 @@ const void* DeepseekModel::step_owner(bool traced, StepKind kind) const {
 
 // One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA), and
 // everything the host needs comes back in one read after it: the logits (or, greedy or sampled,
-// only the chosen id), the normed hidden state (the MTP layer's input) and, when routing is traced, every
-// MoE layer's expert ids and weights.
+// only the chosen id), the normed hidden state (the MTP layer's input) and, when routing is
+// traced, every MoE layer's expert ids and weights.
 DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos, StepKind kind, int64_t cols) {
     check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
     const bool traced = trace_.enabled(), keep_hidden = !weights_.mtp.empty();

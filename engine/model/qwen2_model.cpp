@@ -83,7 +83,8 @@ void Qwen2Model::fill_cache_for_bench(int64_t n, uint64_t seed) {
 }
 
 Qwen2Model::~Qwen2Model() {
-    for (StepKind kind : {StepKind::Logits, StepKind::Greedy, StepKind::Sampled}) backend_.forget_steps(step_owner(kind));
+    for (StepKind kind : {StepKind::Logits, StepKind::Greedy, StepKind::Sampled})
+        backend_.forget_steps(step_owner(kind));
 }
 
 // One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA).

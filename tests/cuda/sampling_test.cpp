@@ -129,7 +129,8 @@ double chi_square_bound(int df) {
     for (size_t i = 0; i < p.size(); ++i) {
         if (p[i] <= 0.0f) {
             if (count[i] > 0)
-                return ::testing::AssertionFailure() << "token " << i << " drawn " << count[i] << " times, CPU probability 0";
+                return ::testing::AssertionFailure()
+                       << "token " << i << " drawn " << count[i] << " times, CPU probability 0";
             continue;
         }
         const double e = double(n) * p[i];
