@@ -1,5 +1,6 @@
 // Argmax / Gumbel-max over one row per block (1024 threads): a strided scan, then a block
-// reduction that keeps the lowest index among equal values.
+// reduction that keeps the lowest index among equal values. Below them, sample_processed: the
+// host Sampler's whole processing in one block (its comment says why each step is exact).
 #include "common.cuh"
 #include "sampling.h"
 
@@ -106,6 +107,342 @@ __global__ void __launch_bounds__(kThreads) argmax_kernel(const float* __restric
     }
 }
 
+// ---- sample_processed ---------------------------------------------------------------------
+//
+// The host Sampler (engine/generate/sampler.cpp) processes the logits, then draws:
+//   x_i = penalised(l_i) / temperature; top-k keeps x_i >= the k-th largest x (ties kept); top-p
+//   keeps the prefix of the order (p descending, id ascending) whose mass first reaches top_p of
+//   the top-k survivors' mass; min-p keeps p_i >= min_p * p_max; then one draw from the rest.
+// Here, with no sort:
+//   1. one pass writes x_i to scratch (the same float operations as the host, so the same values)
+//      and finds the max m;
+//   2. top-k: a radix select over the order-preserving 32-bit key of x (11 + 11 + 10 bits, a
+//      histogram of counts per level, walking buckets from the top until k is reached) finds the
+//      k-th largest value t_k EXACTLY: the largest value v with count(x >= v) >= k;
+//   3. top-p: the same select over the survivors (key >= key(t_k)), weighted by mass
+//      e_i = exp(x_i - m) in 2^-42 fixed point (integer sums: exact and independent of the order
+//      atomics land in, so the same inputs always keep the same set), finds the value t_p of the
+//      last kept token: the host keeps every x > t_p and, of the ties at t_p, the lowest ids first
+//      until the mass reaches top_p · total: the same r lowest ids here (found by a block scan in
+//      id order only when r is less than all of them). Masses are exp in f32 where the host sums
+//      softmax probabilities in f64, so the kept set can differ only when the cumulative mass
+//      lands within ~1e-6 (relative) of top_p;
+//   4. min-p: p_i >= min_p · p_max is e_i >= min_p (both sides scaled by the same normaliser; the
+//      max always survives top-k and top-p), a test per token;
+//   5. the draw: Gumbel-max over the kept tokens, argmax (x_i - m) - log(E_i), E_i ~ Exp(1) from
+//      (seed, draw index, id): exactly a draw from softmax over the kept set, whatever its size.
+//      With no filter (temperature and penalty only) the draw is made in pass 1 and nothing else runs.
+// Every pass is a strided scan of the row by the whole block; the thread-to-column mapping is the
+// same in every pass, so each thread reads back the scratch values it wrote itself.
+
+constexpr int kSampleThreads = 1024;
+constexpr int kSampleWarps = kSampleThreads / 32;
+constexpr int kBuckets = 2048;                      // the widest radix digit: 11 bits
+constexpr int kLevels = 3;                          // digits of 11, 11 and 10 bits, the top first
+__device__ __forceinline__ int digit_bits(int level) { return level < 2 ? 11 : 10; }
+__device__ __forceinline__ int digit_shift(int level) { return level == 0 ? 21 : (level == 1 ? 10 : 0); }
+constexpr float kMassScale = 4398046511104.0f;      // 2^42: e_i in (0, 1] -> at most 2^42, V <= 2^21
+constexpr int kNoCut = 0x7fffffff;
+
+enum class Weigh { Count, Mass };
+
+struct SampleShared {
+    unsigned int count[kBuckets];
+    unsigned long long mass[kBuckets];
+    float best_v[kSampleWarps];
+    int best_i[kSampleWarps];
+    unsigned int warp_hits[kSampleWarps];
+    // The bucket search's answer (written by warp 0).
+    unsigned int bucket;
+    unsigned long long above_count, above_mass, need;
+    bool all;
+    int cut;
+};
+
+// Monotone in the float order: a < b (not NaN) <=> key(a) < key(b); -0 is made +0 before.
+__device__ __forceinline__ uint32_t order_key(float x) {
+    const uint32_t b = __float_as_uint(x);
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+// The softmax numerator relative to the max: 1 for the max itself (also when m is +inf).
+__device__ __forceinline__ float rel_weight(float x, float m) { return x == m ? 1.0f : expf(x - m); }
+
+__device__ __forceinline__ unsigned long long fixed_mass(float e) { return __float2ull_rn(e * kMassScale); }
+
+// The Sampler's processed logit (penalty, then the temperature unless greedy); NaN -> -inf.
+__device__ __forceinline__ float processed(float v, bool seen, const SamplingConfig& c) {
+    if (v != v) return kNegInf;
+    if (seen) v = v > 0.0f ? v / c.repetition_penalty : v * c.repetition_penalty;
+    if (!c.greedy) v = v / c.temperature;
+    return v + 0.0f;  // -0 -> +0: equal values must have equal keys
+}
+
+// A standard Gumbel variate for (seed, draw, id): -log(E), E = -log(1 - u) ~ Exp(1), u uniform
+// from 32 random bits. Small u (small E, large G: what lets an unlikely token win) keeps its full
+// relative precision, so a token e^-20 below the max still wins at its rate.
+__device__ __forceinline__ float gumbel(uint64_t seed, uint64_t draw, int64_t id) {
+    const uint64_t h = mix64(mix64(seed ^ mix64(draw)) + uint64_t(id));
+    const float u = fminf(fmaf(float(uint32_t(h >> 32)), 0x1p-32f, 0x1p-33f), 0x1.fffffep-1f);
+    return -logf(-log1pf(-u));
+}
+
+// f(value, column) for every column of row[0, n), kBatch loads in flight per thread. Thread t
+// always gets the columns t, t + 1024, ... in increasing order.
+template <class F>
+__device__ __forceinline__ void for_each_col(const float* row, int64_t n, F&& f) {
+    for (int64_t base = threadIdx.x; base < n; base += int64_t(kSampleThreads) * kBatch) {
+        float v[kBatch];
+#pragma unroll
+        for (int b = 0; b < kBatch; ++b) {
+            const int64_t i = base + int64_t(b) * kSampleThreads;
+            v[b] = i < n ? row[i] : 0.0f;
+        }
+#pragma unroll
+        for (int b = 0; b < kBatch; ++b) {
+            const int64_t i = base + int64_t(b) * kSampleThreads;
+            if (i < n) f(v[b], i);
+        }
+    }
+}
+
+// The block's best (value, id) under better(); every thread returns it.
+__device__ void block_best(float& bv, int& bi, SampleShared& sh) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(kFullMask, bv, o);
+        const int oi = __shfl_xor_sync(kFullMask, bi, o);
+        if (better(ov, oi, bv, bi)) {
+            bv = ov;
+            bi = oi;
+        }
+    }
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) {
+        sh.best_v[warp] = bv;
+        sh.best_i[warp] = bi;
+    }
+    __syncthreads();
+    bv = sh.best_v[0];
+    bi = sh.best_i[0];
+    for (int w = 1; w < kSampleWarps; ++w)
+        if (better(sh.best_v[w], sh.best_i[w], bv, bi)) {
+            bv = sh.best_v[w];
+            bi = sh.best_i[w];
+        }
+    __syncthreads();  // sh is free again
+}
+
+// Warp 0, after a level's histogram: the bucket (from the top) where the running weight (counts or
+// masses, plus `above` from the levels before) first reaches `need`; at level 0 it first sets
+// `need` from the totals (top-k: k, or all when k >= the count; top-p: ceil(top_p · total mass)).
+__device__ void find_bucket(SampleShared& sh, int level, Weigh weigh, int64_t top_k, float top_p) {
+    const int lane = threadIdx.x;
+    const int nb = 1 << digit_bits(level), span = nb / 32;
+    const int hi = nb - 1 - lane * span;  // this lane's buckets: hi, hi - 1, ..., hi - span + 1
+    unsigned long long own_c = 0, own_m = 0;
+    for (int b = hi; b > hi - span; --b) {
+        own_c += sh.count[b];
+        own_m += sh.mass[b];
+    }
+    unsigned long long inc_c = own_c, inc_m = own_m;  // inclusive scan over lanes (lane 0: the top)
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        const unsigned long long c = __shfl_up_sync(kFullMask, inc_c, o), m = __shfl_up_sync(kFullMask, inc_m, o);
+        if (lane >= o) {
+            inc_c += c;
+            inc_m += m;
+        }
+    }
+    unsigned long long above_c = sh.above_count, above_m = sh.above_mass, need = sh.need;
+    if (level == 0) {
+        above_c = above_m = 0;
+        const unsigned long long total_c = __shfl_sync(kFullMask, inc_c, 31);
+        const unsigned long long total_m = __shfl_sync(kFullMask, inc_m, 31);
+        if (weigh == Weigh::Count) {
+            need = (unsigned long long)top_k;
+            if (need >= total_c) {  // k reaches every candidate: top-k keeps them all
+                if (lane == 0) sh.all = true;
+                return;
+            }  // else the chosen lane below writes sh.all = false
+        } else {
+            need = (unsigned long long)ceil(double(top_p) * double(total_m));
+            need = need < 1 ? 1 : (need > total_m ? total_m : need);
+        }
+    }
+    const unsigned long long inc_w = weigh == Weigh::Count ? inc_c : inc_m;
+    const unsigned long long above_w = weigh == Weigh::Count ? above_c : above_m;
+    const unsigned int crossed = __ballot_sync(kFullMask, above_w + inc_w >= need);
+    const int first = crossed ? __ffs(crossed) - 1 : 31;  // never 0 by construction; the last lane as a guard
+    if (lane != first) return;
+    unsigned long long acc_c = above_c + inc_c - own_c, acc_m = above_m + inc_m - own_m;
+    int chosen = hi - span + 1;
+    for (int b = hi; b > hi - span; --b) {
+        const unsigned long long w = weigh == Weigh::Count ? sh.count[b] : sh.mass[b];
+        if ((weigh == Weigh::Count ? acc_c : acc_m) + w >= need) {
+            chosen = b;
+            break;
+        }
+        acc_c += sh.count[b];
+        acc_m += sh.mass[b];
+    }
+    sh.bucket = unsigned(chosen);
+    sh.above_count = acc_c;
+    sh.above_mass = acc_m;
+    sh.need = need;
+    sh.all = false;
+}
+
+struct Selected {
+    bool all = false;  // top-k only: k reaches every candidate
+    uint32_t key = 0;  // the selected value's key
+    unsigned long long above_mass = 0, count_at = 0, mass_at = 0, need = 0;
+};
+
+// The radix select of steps 2 and 3 over the candidates x[i] > -inf with key >= floor_key.
+__device__ Selected radix_select(const float* x, int64_t n, float m, uint32_t floor_key, Weigh weigh, int64_t top_k,
+                                 float top_p, SampleShared& sh) {
+    uint32_t prefix = 0;
+    Selected r;
+    for (int level = 0; level < kLevels; ++level) {
+        const int shift = digit_shift(level), nb = 1 << digit_bits(level);
+        for (int b = threadIdx.x; b < nb; b += kSampleThreads) {
+            sh.count[b] = 0;
+            sh.mass[b] = 0;
+        }
+        __syncthreads();
+        for_each_col(x, n, [&](float v, int64_t) {
+            if (v == kNegInf) return;
+            const uint32_t key = order_key(v);
+            if (key < floor_key) return;
+            if (level > 0 && (key >> (shift + digit_bits(level))) != prefix) return;
+            const uint32_t b = (key >> shift) & uint32_t(nb - 1);
+            atomicAdd(&sh.count[b], 1u);
+            if (weigh == Weigh::Mass) atomicAdd(&sh.mass[b], fixed_mass(rel_weight(v, m)));
+        });
+        __syncthreads();
+        if (threadIdx.x < 32) find_bucket(sh, level, weigh, top_k, top_p);
+        __syncthreads();
+        if (sh.all) {
+            r.all = true;
+            __syncthreads();
+            return r;
+        }
+        prefix = (prefix << digit_bits(level)) | sh.bucket;
+        if (level == kLevels - 1) {
+            r.key = prefix;
+            r.above_mass = sh.above_mass;
+            r.count_at = sh.count[sh.bucket];
+            r.mass_at = sh.mass[sh.bucket];
+            r.need = sh.need;
+        }
+        __syncthreads();  // everyone has read sh before the next level clears it
+    }
+    return r;
+}
+
+// The column of the r-th (1-based) candidate whose key is `key`, counting in column order.
+__device__ int rth_column(const float* x, int64_t n, uint32_t key, unsigned long long r, SampleShared& sh) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    unsigned long long before = 0;
+    for (int64_t base = 0; base < n; base += kSampleThreads) {
+        const int64_t i = base + threadIdx.x;
+        const bool hit = i < n && x[i] != kNegInf && order_key(x[i]) == key;
+        const unsigned long long here = (unsigned long long)__syncthreads_count(hit);
+        if (before + here < r) {
+            before += here;
+            continue;
+        }
+        const unsigned int ballot = __ballot_sync(kFullMask, hit);
+        if (lane == 0) sh.warp_hits[warp] = __popc(ballot);
+        __syncthreads();
+        unsigned long long rank = before + __popc(ballot & ((1u << lane) - 1u));
+        for (int w = 0; w < warp; ++w) rank += sh.warp_hits[w];
+        if (hit && rank + 1 == r) sh.cut = int(i);
+        __syncthreads();
+        const int cut = sh.cut;
+        __syncthreads();
+        return cut;
+    }
+    return kNoCut;  // unreachable: r <= the number of such candidates
+}
+
+__global__ void __launch_bounds__(kSampleThreads)
+    sample_kernel(const float* __restrict__ logits, int64_t cols, SamplerState s, int32_t* out) {
+    pdl_begin();
+    __shared__ SampleShared sh;
+    const SamplingConfig c = *s.config;
+    const uint64_t draw = *s.draw;
+    const bool penalise = c.repetition_penalty != 1.0f;
+    // No filter: the draw is Gumbel-max over every x, which needs neither m nor a second pass.
+    const bool unfiltered = !c.greedy && c.top_k == 0 && !(c.top_p < 1.0f) && !(c.min_p > 0.0f);
+
+    // 1. processed logits and their max (NaN never counts); unfiltered: the draw itself.
+    float m = kNegInf;
+    int arg = -1;
+    for_each_col(logits, cols, [&](float v, int64_t i) {
+        const float x = processed(v, penalise && s.seen[i], c);
+        if (!c.greedy && !unfiltered) s.scratch[i] = x;
+        const float score = unfiltered && x != kNegInf ? x + gumbel(c.seed, draw, i) : x;
+        if (v == v && better(score, int(i), m, arg)) {
+            m = score;
+            arg = int(i);
+        }
+    });
+    block_best(m, arg, sh);
+
+    // Greedy: the argmax after the penalty (lowest id on ties), as argmax_rows. Unfiltered: the
+    // draw, unless nothing was finite.
+    int chosen = c.greedy || (unfiltered && m != kNegInf) ? arg : -1;
+    if (!c.greedy && !unfiltered) {
+        chosen = -1;
+        if (arg >= 0 && m != kNegInf) {
+            // 2. top-k
+            uint32_t floor_key = 0;
+            if (c.top_k > 0) {
+                const Selected k = radix_select(s.scratch, cols, m, 0, Weigh::Count, c.top_k, 1.0f, sh);
+                if (!k.all) floor_key = k.key;
+            }
+            // 3. top-p: keep keys > p_key, and of those equal to it the columns <= cut.
+            uint32_t p_key = 0;
+            int cut = kNoCut;
+            if (c.top_p < 1.0f) {
+                const Selected p = radix_select(s.scratch, cols, m, floor_key, Weigh::Mass, 0, c.top_p, sh);
+                p_key = p.key;
+                const unsigned long long each = p.mass_at / p.count_at;  // ties have equal masses
+                unsigned long long r = (p.need - p.above_mass + each - 1) / each;
+                r = r < 1 ? 1 : (r > p.count_at ? p.count_at : r);
+                if (r < p.count_at) cut = rth_column(s.scratch, cols, p_key, r, sh);
+            }
+            // 4. min-p and 5. the draw.
+            float best = kNegInf;
+            for_each_col(s.scratch, cols, [&](float x, int64_t i) {
+                if (x == kNegInf) return;
+                const uint32_t key = order_key(x);
+                if (key < floor_key || key < p_key || (key == p_key && i > cut)) return;
+                if (c.min_p > 0.0f && rel_weight(x, m) < c.min_p) return;
+                const float score = (x == m ? 0.0f : x - m) + gumbel(c.seed, draw, i);
+                if (better(score, int(i), best, chosen)) {
+                    best = score;
+                    chosen = int(i);
+                }
+            });
+            block_best(best, chosen, sh);
+        }
+    }
+    if (threadIdx.x == 0) {
+        out[0] = chosen;
+        if (chosen >= 0) s.seen[chosen] = 1;
+        *s.draw = draw + 1;
+    }
+}
+
+__global__ void mark_seen_kernel(const int32_t* __restrict__ ids, int64_t n, uint8_t* seen, int64_t vocab) {
+    pdl_begin();
+    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n && ids[i] >= 0 && ids[i] < vocab) seen[ids[i]] = 1;
+}
+
 }  // namespace
 
 cudaError_t argmax_rows(const float* logits, int64_t rows, int64_t vocab, int32_t* out, cudaStream_t stream) {
@@ -120,6 +457,21 @@ cudaError_t sample_gumbel(const float* logits, int64_t vocab, float temperature,
     if (!(temperature > 0.0f)) return cudaErrorInvalidValue;
     MOE_PREFER_SHARED((argmax_kernel<true>));
     MOE_LAUNCH((argmax_kernel<true>), 1, kThreads, 0, stream, logits, vocab, 1.0f / temperature, seed, step_counter, out);
+    return cudaGetLastError();
+}
+
+cudaError_t sample_processed(const float* logits, int64_t cols, const SamplerState& state, int32_t* out,
+                             cudaStream_t stream) {
+    if (cols <= 0 || cols > state.vocab || state.vocab > kMaxSampledVocab) return cudaErrorInvalidValue;
+    MOE_PREFER_SHARED(sample_kernel);
+    MOE_LAUNCH(sample_kernel, 1, kSampleThreads, 0, stream, logits, cols, state, out);
+    return cudaGetLastError();
+}
+
+cudaError_t mark_seen(const int32_t* ids, int64_t n, uint8_t* seen, int64_t vocab, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    constexpr int kThreadsPerBlock = 256;
+    MOE_LAUNCH(mark_seen_kernel, ceil_div(n, kThreadsPerBlock), kThreadsPerBlock, 0, stream, ids, n, seen, vocab);
     return cudaGetLastError();
 }
 

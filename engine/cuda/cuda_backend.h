@@ -186,6 +186,9 @@ public:
     // Temperature sampling (Gumbel-max) of logits row 0 into device memory; *step_counter (device)
     // selects the noise and is incremented, so graph replays draw fresh samples.
     void sample_to(const Tensor& logits, float temperature, uint64_t seed, int32_t* step_counter, int32_t* device_out);
+    // Sampling with the host Sampler's processing inside a decode step (Backend::make_token_sampler;
+    // cuda_sampling.cpp, kernels/sampling.cu): parameters, history flags and draw index on the device.
+    std::unique_ptr<TokenSampler> make_token_sampler(int64_t vocab) override;
 
     // Decode-graph mode: token ids (d_tokens [T]) and the position of row 0 (*d_pos) come from
     // device memory; host token values and start_pos are then ignored by the kernels. nullptr, nullptr

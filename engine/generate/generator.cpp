@@ -98,9 +98,12 @@ int64_t Generator::step_drafts(int64_t k, int64_t produced, int64_t max_new) con
     return std::max<int64_t>(0, std::min({k, max_new - produced - 1, room}));
 }
 
-int32_t Generator::plain_step(int32_t last, TokenPolicy& policy, std::span<const int32_t> history) {
+int32_t Generator::plain_step(int32_t last, TokenPolicy& policy, std::span<const int32_t> history, uint64_t draw) {
     const int64_t pos = model_.cached_tokens();
     if (policy.argmax_only()) return model_.forward_greedy(last, pos, policy.vocab_limit());
+    if (model_.samples_on_backend())
+        return model_.forward_sample(last, pos, SampleRequest{policy.sampler().params(), history, draw},
+                                     policy.vocab_limit());
     const int32_t step[1] = {last};
     const Logits l = model_.forward(step, pos, LogitRows::Last);
     return policy.choose(l.row(0), history);
@@ -151,7 +154,8 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Gene
             go = speculative_step(step, last, history, k);
             if (options.on_speculative_step) options.on_speculative_step(result.speculation);
         } else {
-            const int32_t next = plain_step(last, policy, history);
+            // The draw index counts the tokens so far: the same seed gives the same stream of draws.
+            const int32_t next = plain_step(last, policy, history, uint64_t(result.tokens.size()));
             sequence_.push_back(last);
             go = sink.emit(next, false);
         }

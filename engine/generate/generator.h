@@ -4,6 +4,10 @@
 // of its model's cache between calls: after running the model directly, call reset().
 // Greedy decoding without a repetition penalty chooses each token on the backend
 // (Model::forward_greedy): a GPU step then reads back the chosen id, not the [1, vocab] logits.
+// Every other plain step does too where the model samples on the backend (Model::forward_sample,
+// the CUDA backend): the same processing as the host Sampler, drawn on the device from a stream
+// keyed by the seed and the token's index; elsewhere the step's logits come back and the host
+// Sampler draws. The first token (from the prompt's logits) is always drawn on the host.
 // With GenerationOptions::speculative on, a model with MTP modules decodes in speculative steps
 // (generate/speculative.h): the same tokens when greedy, the same distribution when sampling.
 #pragma once
@@ -82,7 +86,8 @@ private:
     std::vector<float> prefill(std::span<const int32_t> prompt, GenerationResult& result);
 
     // One plain decode step after `last`: runs it and returns the next token.
-    int32_t plain_step(int32_t last, TokenPolicy& policy, std::span<const int32_t> history);
+    // draw: the index of this token in the generation (the device sampler's random stream).
+    int32_t plain_step(int32_t last, TokenPolicy& policy, std::span<const int32_t> history, uint64_t draw);
     // Drafts for the next step: the configured k, cut so the step cannot overrun max_new_tokens or
     // the context (0: take a plain step).
     int64_t step_drafts(int64_t k, int64_t produced, int64_t max_new) const;

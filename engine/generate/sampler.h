@@ -4,10 +4,14 @@
 // then a draw. temperature <= 0 (or greedy = true) takes the argmax after the repetition penalty.
 //   repetition penalty: for every distinct token seen so far, logit / p if logit > 0 else logit * p
 //   top-k:  keep the k largest logits (ties at the k-th value are kept, as HF's "< kth value" test)
-//   top-p:  keep the smallest set of most likely tokens whose probability sums to >= top_p (at least one)
+//   top-p:  keep the smallest set of most likely tokens whose probability sums to >= top_p (at least one;
+//           among equal probabilities the lower ids come first)
 //   min-p:  drop tokens whose probability is < min_p * max probability
 // The draw uses std::mt19937_64 seeded with `seed`; the same seed and inputs give the same tokens
 // on every platform (the uniform variate is built from raw 53 bits, not a std distribution).
+// SamplingParams is in model/sampling_params.h: a backend that samples on the device
+// (Backend::make_token_sampler, used by Model::forward_sample) applies the same processing with a
+// counter-based draw of its own, so its tokens follow the same distribution, not the same stream.
 #pragma once
 
 #include <cstdint>
@@ -15,17 +19,9 @@
 #include <span>
 #include <vector>
 
-namespace moe {
+#include "model/sampling_params.h"
 
-struct SamplingParams {
-    bool greedy = false;
-    float temperature = 1.0f;
-    int64_t top_k = 0;                // 0: off
-    float top_p = 1.0f;               // 1: off
-    float min_p = 0.0f;               // 0: off
-    float repetition_penalty = 1.0f;  // 1: off
-    uint64_t seed = 0;
-};
+namespace moe {
 
 class Sampler {
 public:
@@ -44,7 +40,7 @@ public:
     double uniform01();
 
     const SamplingParams& params() const { return params_; }
-    bool is_greedy() const { return params_.greedy || params_.temperature <= 0.0f; }
+    bool is_greedy() const { return params_.is_greedy(); }
     void reseed(uint64_t seed);
 
 private:

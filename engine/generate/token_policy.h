@@ -19,7 +19,9 @@ public:
 
     bool greedy() const { return sampler_.is_greedy(); }
     // Greedy without a repetition penalty needs nothing but the argmax of the masked logits: the
-    // model can choose on the backend (Model::forward_greedy / forward_greedy_rows).
+    // model can choose on the backend (Model::forward_greedy / forward_greedy_rows). Any other
+    // plain step can too where the model samples there (Model::forward_sample with the sampler's
+    // params and vocab_limit(): the same processing, a device draw).
     bool argmax_only() const { return greedy() && sampler_.params().repetition_penalty == 1.0f; }
     // The column limit those backend choices take (0: nothing masked).
     int64_t vocab_limit() const { return vocabulary_.masked() > 0 ? vocabulary_.sampleable() : 0; }

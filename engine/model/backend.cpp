@@ -119,6 +119,8 @@ Tensor Backend::argmax_rows(const Tensor& logits) {
     return upload_i32(ids, rows, 1);
 }
 
+std::unique_ptr<TokenSampler> Backend::make_token_sampler(int64_t) { return nullptr; }
+
 }  // namespace moe
 
 // ---- training ops: a backend that has not implemented one says so by name ----------------------

@@ -17,12 +17,14 @@
 
 #include "io/model_config.h"
 #include "model/rope_table.h"
+#include "model/sampling_params.h"
 #include "model/tensor.h"
 #include "model/train_types.h"
 
 namespace moe {
 
 class WeightMatrix;
+class TokenSampler;
 
 // Where RoPE applies inside a [T, n_heads * head_stride] tensor: per head, the rope_dim columns
 // starting at `offset` (DeepSeek q: heads H, stride 192, offset 128; k_pe: heads 1, stride 64, offset 0).
@@ -340,6 +342,37 @@ public:
     // step's body it keeps the choice on the device, so the step reads back 4 bytes instead of
     // the [1, V] logits. The default reads the logits back and chooses on the host.
     virtual Tensor argmax_rows(const Tensor& logits);
+
+    // Sampled choice on the backend: a TokenSampler (below) made once per model. nullptr (the
+    // default, and the CPU reference): this backend samples on the host, where the generator
+    // downloads the logits and draws with generate/Sampler; nothing is lost there, the logits are
+    // already in host memory. vocab: the logits' row length (the history flags' size).
+    virtual std::unique_ptr<TokenSampler> make_token_sampler(int64_t vocab);
+};
+
+// The state of sampled decoding on a backend, kept on the device so that a decode step's body can
+// draw the next token and the step reads back only its id (Model::forward_sample): the sampling
+// parameters, the set of tokens the repetition penalty sees, and the index of the next draw.
+// Processing is generate/sampler.h's exactly (penalty over the distinct tokens seen, temperature,
+// top-k with ties at the k-th value kept, top-p, min-p; argmax after the penalty when greedy); the
+// draw is a counter-based one, a function of (seed, draw index, token id), so the same seed,
+// history and logits give the same token, and a recorded step replays with fresh noise.
+class TokenSampler {
+public:
+    virtual ~TokenSampler() = default;
+
+    // Outside a body (these may upload). The parameters of the following draws and the index of
+    // the next one; sample() advances the index by one.
+    virtual void configure(const SamplingParams& params, uint64_t next_draw) = 0;
+    // The history: forget it, or add tokens to it (ids outside [0, vocab) are ignored).
+    virtual void clear_history() = 0;
+    virtual void add_history(std::span<const int32_t> ids) = 0;
+
+    // logits [1, V] -> [1, 1] I32: a draw from the processed distribution of the first `cols`
+    // columns (0 or >= V: all), -1 when none of them is a number. The drawn id joins the history
+    // and the draw index advances, on the device: inside a decode step's body nothing is read back
+    // and a replay draws the next token.
+    virtual Tensor sample(const Tensor& logits, int64_t cols) = 0;
 };
 
 }  // namespace moe

@@ -27,7 +27,8 @@ DeepseekModel::DeepseekModel(WeightSource& source, const ModelOptions& options)
            config_.v_head_dim,          config_.kv_lora_rank,     float(config_.softmax_scale())},
       router_(router_params_from_config(config_)),
       eps_(float(config_.rms_norm_eps)),
-      capacity_(context_capacity(config_, options)) {
+      capacity_(context_capacity(config_, options)),
+      sampler_(backend_, config_.vocab_size) {
     for (size_t i = 0; i < weights_.layers.size(); ++i) caches_.push_back(backend_.alloc(capacity_, mla_.cache_cols()));
     for (size_t j = 0; j < weights_.mtp.size(); ++j) {
         mtp_caches_.push_back(backend_.alloc(capacity_, mla_.cache_cols()));
@@ -50,7 +51,7 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
     truncate(start_pos);
 
     trace_.begin_forward(start_pos, T, false);
-    if (T == 1) return std::move(forward_one(tokens[0], start_pos, 0).logits);
+    if (T == 1) return std::move(forward_one(tokens[0], start_pos, StepKind::Logits).logits);
     const Tensor normed = forward_hidden(tokens, start_pos);
     trace_.end_forward();
     return head_logits(normed, weights_.lm_head, rows);
@@ -86,30 +87,51 @@ int32_t DeepseekModel::forward_greedy(int32_t token, int64_t pos, int64_t vocab_
     check_forward_range(pos, 1, cached_, capacity_);
     truncate(pos);
     trace_.begin_forward(pos, 1, false);
-    return checked_greedy_id(forward_one(token, pos, greedy_columns(vocab_limit, config_.vocab_size)).token);
+    return checked_greedy_id(
+        forward_one(token, pos, StepKind::Greedy, greedy_columns(vocab_limit, config_.vocab_size)).token);
+}
+
+int32_t DeepseekModel::forward_sample(int32_t token, int64_t pos, const SampleRequest& request, int64_t vocab_limit) {
+    if (!sampler_.available()) return Model::forward_sample(token, pos, request, vocab_limit);
+    check_forward_range(pos, 1, cached_, capacity_);
+    truncate(pos);
+    sampler_.prepare(request);
+    trace_.begin_forward(pos, 1, false);
+    try {
+        const int32_t id =
+            forward_one(token, pos, StepKind::Sampled, greedy_columns(vocab_limit, config_.vocab_size)).token;
+        sampler_.drew(id);
+        return checked_greedy_id(id);
+    } catch (...) {
+        sampler_.invalidate();
+        throw;
+    }
 }
 
 DeepseekModel::~DeepseekModel() {
     for (bool traced : {false, true})
-        for (bool greedy : {false, true}) backend_.forget_steps(step_owner(traced, greedy));
+        for (StepKind kind : {StepKind::Logits, StepKind::Greedy, StepKind::Sampled})
+            backend_.forget_steps(step_owner(traced, kind));
 }
 
-const void* DeepseekModel::step_owner(bool traced, bool greedy) const {
+const void* DeepseekModel::step_owner(bool traced, StepKind kind) const {
     // Distinct addresses inside this object: one recording per combination.
-    return reinterpret_cast<const char*>(this) + (traced ? 1 : 0) + (greedy ? 2 : 0);
+    return reinterpret_cast<const char*>(this) + (traced ? 1 : 0) + 2 * int(kind);
 }
 
 // One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA), and
-// everything the host needs comes back in one read after it: the logits (or, greedy, only the
-// chosen id), the normed hidden state (the MTP layer's input) and, when routing is traced, every
-// MoE layer's expert ids and weights.
-DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos, int64_t greedy_cols) {
+// everything the host needs comes back in one read after it: the logits (or, greedy or sampled,
+// only the chosen id), the normed hidden state (the MTP layer's input) and, when routing is
+// traced, every MoE layer's expert ids and weights.
+DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos, StepKind kind, int64_t cols) {
     check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
-    const bool traced = trace_.enabled(), keep_hidden = !weights_.mtp.empty(), greedy = greedy_cols > 0;
-    const void* owner = step_owner(traced, greedy);
-    if (greedy && greedy_cols_recorded_[traced] != greedy_cols) {
+    const bool traced = trace_.enabled(), keep_hidden = !weights_.mtp.empty();
+    const bool chooses = kind != StepKind::Logits;
+    const void* owner = step_owner(traced, kind);
+    int64_t& recorded = cols_recorded_[traced][int(kind)];
+    if (chooses && recorded != cols) {
         backend_.forget_steps(owner);  // a recording reads a fixed number of logit columns
-        greedy_cols_recorded_[traced] = greedy_cols;
+        recorded = cols;
     }
     using StepRouting = std::vector<std::pair<int64_t, RouterOutput>>;
     auto body = [&]() {
@@ -125,7 +147,9 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
             decoder_layer(h, pending, weights_.layers[i], caches_[i], pos);
         const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
         const Tensor logits = backend_.linear(normed, weights_.lm_head);
-        std::vector<Tensor> outs{greedy ? greedy_choice(backend_, logits, greedy_cols) : logits};
+        std::vector<Tensor> outs{kind == StepKind::Greedy    ? greedy_choice(backend_, logits, cols)
+                                 : kind == StepKind::Sampled ? sampler_.choose(logits, cols)
+                                                             : logits};
         if (keep_hidden) outs.push_back(normed);
         if (traced)
             for (const auto& [layer, r] : routing) {  // layer order: moe_layers_
@@ -137,7 +161,7 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
     std::vector<HostTensor> out = backend_.decode_step(owner, token, pos, body);
     StepOutput result;
     size_t i = 0;
-    if (greedy)
+    if (chooses)
         result.token = out[i].i32.at(0);
     else
         result.logits = Logits{out[i].rows, out[i].cols, std::move(out[i].f32)};

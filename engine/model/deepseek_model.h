@@ -9,6 +9,7 @@
 #include "model/deepseek_weights.h"
 #include "model/hidden_history.h"
 #include "model/model.h"
+#include "model/step_sampler.h"
 
 namespace moe {
 
@@ -26,6 +27,8 @@ public:
     int64_t cached_tokens() const override { return cached_; }
     int64_t max_context() const override { return capacity_; }
     int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0) override;
+    bool samples_on_backend() const override { return sampler_.available(); }
+    int32_t forward_sample(int32_t token, int64_t pos, const SampleRequest& request, int64_t vocab_limit = 0) override;
     void fill_cache_for_bench(int64_t n, uint64_t seed) override;
 
     std::vector<int32_t> forward_greedy_rows(std::span<const int32_t> tokens, int64_t start_pos,
@@ -43,19 +46,21 @@ private:
     // x [T, hidden] (normed) -> [T, hidden]
     Tensor attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos);
     Tensor moe(const Tensor& x, const MoeWeights& w, int64_t layer);
-    // What a one-token step hands back: the logits [1, vocab], or only the greedy choice.
+    // What a one-token step ends in: its logits, the argmax (forward_greedy) or a draw (forward_sample).
+    enum class StepKind { Logits, Greedy, Sampled };
+    // What a one-token step hands back: the logits [1, vocab], or only the chosen id.
     struct StepOutput {
         Logits logits;
         int32_t token = -1;
     };
-    // forward() / forward_greedy() of one token through Backend::decode_step; greedy_cols > 0:
-    // the step ends in the argmax over the first greedy_cols logits and returns only that id.
-    StepOutput forward_one(int32_t token, int64_t pos, int64_t greedy_cols);
+    // forward() / forward_greedy() / forward_sample() of one token through Backend::decode_step;
+    // Greedy and Sampled choose among the first `cols` logits on the backend and return only the id.
+    StepOutput forward_one(int32_t token, int64_t pos, StepKind kind, int64_t cols = 0);
     // The main layers over tokens [T] at start_pos: returns the post-final-norm hidden [T, hidden]
     // and keeps it as the MTP modules' level-0 input.
     Tensor forward_hidden(std::span<const int32_t> tokens, int64_t start_pos);
-    // One recorded decode step per (routing traced, greedy) combination.
-    const void* step_owner(bool traced, bool greedy) const;
+    // One recorded decode step per (routing traced, step kind) combination.
+    const void* step_owner(bool traced, StepKind kind) const;
     // normed hidden [T, hidden] -> logits through `head`.
     Logits head_logits(const Tensor& normed, const Weight& head, LogitRows rows);
 
@@ -80,7 +85,9 @@ private:
     // back (a read would synchronise inside a recorded step).
     std::vector<std::pair<int64_t, RouterOutput>>* step_routing_ = nullptr;
     std::vector<int64_t> moe_layers_;  // the main MoE layers in order: whose routing a traced step returns
-    int64_t greedy_cols_recorded_[2] = {0, 0};  // per trace setting: the logit columns its greedy step reads
+    // Per trace setting and step kind: the logit columns its recorded choice reads.
+    int64_t cols_recorded_[2][3] = {};
+    StepSampler sampler_;  // forward_sample's device state (unavailable on a host backend)
 };
 
 }  // namespace moe

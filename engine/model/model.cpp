@@ -46,6 +46,10 @@ int32_t Model::forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) {
     return host_greedy_id(l.row(l.rows - 1), greedy_columns(vocab_limit, l.cols));
 }
 
+int32_t Model::forward_sample(int32_t, int64_t, const SampleRequest&, int64_t) {
+    throw Error("engine.unsupported", "", "this model samples on the host (forward() and generate/Sampler)");
+}
+
 void Model::fill_cache_for_bench(int64_t, uint64_t) {
     throw Error("engine.unsupported", "", "this model cannot fill its cache for a benchmark");
 }

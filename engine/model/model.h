@@ -27,6 +27,15 @@ struct Logits {
     std::span<const float> row(int64_t i) const { return {data.data() + i * cols, size_t(cols)}; }
 };
 
+// What Model::forward_sample draws with. history: every token seen so far (prompt + generated,
+// the repetition penalty's set); draw: the index of this draw in the seed's random stream (the
+// generator counts its tokens), so the same seed gives the same tokens.
+struct SampleRequest {
+    SamplingParams params;
+    std::span<const int32_t> history;
+    uint64_t draw = 0;
+};
+
 enum class LogitRows {
     All,   // one row per input token (tests, scoring)
     Last,  // only the last token's row (generation: skips T-1 lm_head rows)
@@ -65,6 +74,17 @@ public:
     // [1, vocab] logits. Same cache, routing-trace and MTP effects as forward(). The default runs
     // forward() and chooses on the host. Throws "model.no_finite_logit" when every logit is NaN.
     virtual int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0);
+
+    // One sampled decode step chosen on the backend (Backend::make_token_sampler): runs `token` at
+    // `pos` as forward() does and returns a draw, per request.params (generate/sampler.h
+    // semantics, the repetition penalty over request.history), from the logits of ids
+    // [0, vocab_limit) (0, or >= vocab: all). A GPU step reads back the id, not the [1, vocab]
+    // logits; the parameters and the history reach the device only when they changed since the
+    // previous step (a history that extends the previous one uploads its new tokens only). Same
+    // cache, routing-trace and MTP effects as forward(). Only when samples_on_backend(); the
+    // default throws "engine.unsupported". Throws "model.no_finite_logit" when no logit is a number.
+    virtual bool samples_on_backend() const { return false; }
+    virtual int32_t forward_sample(int32_t token, int64_t pos, const SampleRequest& request, int64_t vocab_limit = 0);
 
     // Benchmarks only (`moe-engine bench`): claims positions [0, n) as cached without running
     // them, after adding seeded pseudo-random values U(-1, 1) to every row of the KV caches, so

@@ -20,7 +20,8 @@ Qwen2Model::Qwen2Model(WeightSource& source, const ModelOptions& options)
       rope_(make_rope_table(config_.rope, config_.head_dim)),
       gqa_{config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim, float(config_.softmax_scale())},
       eps_(float(config_.rms_norm_eps)),
-      capacity_(context_capacity(config_, options)) {
+      capacity_(context_capacity(config_, options)),
+      sampler_(backend_, config_.vocab_size) {
     rope_.layout = RopeLayout::NeoxHalves;  // Qwen2 weights are in rotate_half layout
     const int64_t kv_out = config_.num_key_value_heads * config_.head_dim;
     for (size_t i = 0; i < weights_.layers.size(); ++i)
@@ -31,7 +32,7 @@ Logits Qwen2Model::forward(std::span<const int32_t> tokens, int64_t start_pos, L
     const int64_t T = int64_t(tokens.size());
     check_forward_range(start_pos, T, cached_, capacity_);
     cached_ = start_pos;
-    if (T == 1) return forward_one(tokens[0], start_pos, 0, nullptr);
+    if (T == 1) return forward_one(tokens[0], start_pos, StepKind::Logits, 0, nullptr);
 
     Tensor h = backend_.embedding(weights_.embed, tokens);
     Tensor pending;  // the latest FFN output, added to h by the next norm
@@ -46,7 +47,23 @@ int32_t Qwen2Model::forward_greedy(int32_t token, int64_t pos, int64_t vocab_lim
     check_forward_range(pos, 1, cached_, capacity_);
     cached_ = pos;
     int32_t id = -1;
-    forward_one(token, pos, greedy_columns(vocab_limit, config_.vocab_size), &id);
+    forward_one(token, pos, StepKind::Greedy, greedy_columns(vocab_limit, config_.vocab_size), &id);
+    return checked_greedy_id(id);
+}
+
+int32_t Qwen2Model::forward_sample(int32_t token, int64_t pos, const SampleRequest& request, int64_t vocab_limit) {
+    if (!sampler_.available()) return Model::forward_sample(token, pos, request, vocab_limit);
+    check_forward_range(pos, 1, cached_, capacity_);
+    cached_ = pos;
+    sampler_.prepare(request);
+    int32_t id = -1;
+    try {
+        forward_one(token, pos, StepKind::Sampled, greedy_columns(vocab_limit, config_.vocab_size), &id);
+        sampler_.drew(id);
+    } catch (...) {
+        sampler_.invalidate();
+        throw;
+    }
     return checked_greedy_id(id);
 }
 
@@ -66,18 +83,18 @@ void Qwen2Model::fill_cache_for_bench(int64_t n, uint64_t seed) {
 }
 
 Qwen2Model::~Qwen2Model() {
-    backend_.forget_steps(this);
-    backend_.forget_steps(greedy_owner());
+    for (StepKind kind : {StepKind::Logits, StepKind::Greedy, StepKind::Sampled})
+        backend_.forget_steps(step_owner(kind));
 }
 
 // One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA).
-Logits Qwen2Model::forward_one(int32_t token, int64_t pos, int64_t greedy_cols, int32_t* out_token) {
+Logits Qwen2Model::forward_one(int32_t token, int64_t pos, StepKind kind, int64_t cols, int32_t* out_token) {
     check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
-    const bool greedy = greedy_cols > 0;
-    const void* owner = greedy ? greedy_owner() : this;
-    if (greedy && greedy_cols_recorded_ != greedy_cols) {
+    const bool chooses = kind != StepKind::Logits;
+    const void* owner = step_owner(kind);
+    if (chooses && cols_recorded_[int(kind)] != cols) {
         backend_.forget_steps(owner);  // a recording reads a fixed number of logit columns
-        greedy_cols_recorded_ = greedy_cols;
+        cols_recorded_[int(kind)] = cols;
     }
     auto body = [&]() {
         Tensor h = backend_.embedding(weights_.embed, std::span<const int32_t>(&token, 1));
@@ -85,11 +102,13 @@ Logits Qwen2Model::forward_one(int32_t token, int64_t pos, int64_t greedy_cols, 
         for (size_t i = 0; i < weights_.layers.size(); ++i) decoder_layer(h, pending, weights_.layers[i], caches_[i], pos);
         const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
         const Tensor logits = backend_.linear(normed, weights_.lm_head);
-        return std::vector<Tensor>{greedy ? greedy_choice(backend_, logits, greedy_cols) : logits};
+        return std::vector<Tensor>{kind == StepKind::Greedy    ? greedy_choice(backend_, logits, cols)
+                                   : kind == StepKind::Sampled ? sampler_.choose(logits, cols)
+                                                               : logits};
     };
     std::vector<HostTensor> out = backend_.decode_step(owner, token, pos, body);
     cached_ = pos + 1;
-    if (greedy) {
+    if (chooses) {
         *out_token = out[0].i32.at(0);
         return Logits{};
     }

@@ -6,6 +6,7 @@
 
 #include "model/model.h"
 #include "model/qwen2_weights.h"
+#include "model/step_sampler.h"
 
 namespace moe {
 
@@ -23,6 +24,8 @@ public:
     int64_t cached_tokens() const override { return cached_; }
     int64_t max_context() const override { return capacity_; }
     int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0) override;
+    bool samples_on_backend() const override { return sampler_.available(); }
+    int32_t forward_sample(int32_t token, int64_t pos, const SampleRequest& request, int64_t vocab_limit = 0) override;
     void fill_cache_for_bench(int64_t n, uint64_t seed) override;
 
 private:
@@ -30,11 +33,13 @@ private:
         Tensor k, v;  // [capacity, Hkv*D]
     };
 
-    // One token through Backend::decode_step: its logits [1, vocab] (greedy_cols 0), or only the
-    // argmax over the first greedy_cols logits in out_token.
-    Logits forward_one(int32_t token, int64_t pos, int64_t greedy_cols, int32_t* out_token);
-    // The greedy step's recording key (the logits step's is `this`).
-    const void* greedy_owner() const { return reinterpret_cast<const char*>(this) + 1; }
+    // What a one-token step ends in: its logits, the argmax (forward_greedy) or a draw (forward_sample).
+    enum class StepKind { Logits, Greedy, Sampled };
+    // One token through Backend::decode_step: its logits [1, vocab] (StepKind::Logits), or only
+    // the id chosen among the first `cols` logits in out_token.
+    Logits forward_one(int32_t token, int64_t pos, StepKind kind, int64_t cols, int32_t* out_token);
+    // Each kind's recording key (the logits step's is `this`).
+    const void* step_owner(StepKind kind) const { return reinterpret_cast<const char*>(this) + int(kind); }
     // h += pending; h += attn(norm(h)); pending = ffn(norm(h)) (added by the next norm).
     void decoder_layer(Tensor& h, Tensor& pending, const GqaLayerWeights& w, Cache& cache, int64_t start_pos);
     Tensor attention(const Tensor& x, const GqaLayerWeights& w, Cache& cache, int64_t start_pos);
@@ -48,7 +53,8 @@ private:
     float eps_;
     int64_t capacity_ = 0;
     int64_t cached_ = 0;
-    int64_t greedy_cols_recorded_ = 0;  // the logit columns the recorded greedy step reads
+    int64_t cols_recorded_[3] = {};  // per step kind: the logit columns its recorded choice reads
+    StepSampler sampler_;            // forward_sample's device state (unavailable on a host backend)
 };
 
 }  // namespace moe

@@ -44,6 +44,16 @@ public:
         greedy_calls.push_back({{token}, pos, LogitRows::Last, vocab_limit});
         return Model::forward_greedy(token, pos, vocab_limit);
     }
+    // With backend_sampling: records each sampled step and "draws" (token + 2) % 10, which the
+    // logits (favouring token + 1) would hardly give, so the test sees which path chose.
+    bool samples_on_backend() const override { return backend_sampling; }
+    int32_t forward_sample(int32_t token, int64_t pos, const SampleRequest& request, int64_t vocab_limit) override {
+        sample_calls.push_back({{token}, pos, LogitRows::Last, vocab_limit});
+        sample_requests.push_back({request.params, {request.history.begin(), request.history.end()}, request.draw});
+        const int32_t one[1] = {token};
+        (void)forward(one, pos, LogitRows::Last);
+        return (token + 2) % 10;
+    }
     void reset() override { cached_ = 0; }
     void truncate(int64_t n) override { cached_ = std::min(cached_, n); }
     int64_t cached_tokens() const override { return cached_; }
@@ -51,6 +61,14 @@ public:
 
     std::vector<Call> calls;
     std::vector<Call> greedy_calls;
+    bool backend_sampling = false;
+    struct Request {
+        SamplingParams params;
+        std::vector<int32_t> history;
+        uint64_t draw;
+    };
+    std::vector<Call> sample_calls;
+    std::vector<Request> sample_requests;
 
 private:
     ModelConfig config_;
@@ -202,6 +220,55 @@ TEST(Generator, SeededSamplingIsReproducible) {
     o.sampling.seed = 78;
     EXPECT_NE(g.generate(std::vector<int32_t>{0}, o).tokens, a);
     EXPECT_TRUE(m.greedy_calls.empty());  // sampling needs the logits on the host
+}
+
+// A model that samples on the backend gets every plain sampled step (and greedy ones with a
+// repetition penalty) through forward_sample, with the history so far, the token's index as the
+// draw and the vocabulary limit; the first token still comes from the prompt's logits on the host.
+TEST(Generator, SampledStepsChooseOnTheBackendWhenTheModelCan) {
+    CountingModel m;
+    m.backend_sampling = true;
+    Generator g(m);
+    GenerationOptions o;
+    o.max_new_tokens = 4;
+    o.ignore_eos = true;
+    o.vocabulary = VocabularyMask{10, 8};
+    o.sampling.temperature = 0.7f;
+    o.sampling.top_p = 0.9f;
+    o.sampling.seed = 5;
+    const GenerationResult r = g.generate(std::vector<int32_t>{1, 2}, o);
+    ASSERT_EQ(r.tokens.size(), 4u);
+    ASSERT_EQ(m.sample_calls.size(), 3u);
+    std::vector<int32_t> history = {1, 2, r.tokens[0]};
+    for (size_t i = 0; i < 3; ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(m.sample_calls[i].tokens, (std::vector<int32_t>{r.tokens[i]}));
+        EXPECT_EQ(m.sample_calls[i].start_pos, int64_t(2 + i));
+        EXPECT_EQ(m.sample_calls[i].vocab_limit, 8);
+        EXPECT_EQ(m.sample_requests[i].params, o.sampling);
+        EXPECT_EQ(m.sample_requests[i].history, history);
+        EXPECT_EQ(m.sample_requests[i].draw, i + 1);
+        EXPECT_EQ(r.tokens[i + 1], (r.tokens[i] + 2) % 10);  // the backend's choice was taken
+        history.push_back(r.tokens[i + 1]);
+    }
+    EXPECT_TRUE(m.greedy_calls.empty());
+    EXPECT_EQ(g.cached_sequence(), (std::vector<int32_t>{1, 2, r.tokens[0], r.tokens[1], r.tokens[2]}));
+
+    // Greedy with a repetition penalty samples there too; plain greedy stays on forward_greedy.
+    CountingModel penalised;
+    penalised.backend_sampling = true;
+    Generator pg(penalised);
+    GenerationOptions p = greedy(3);
+    p.sampling.repetition_penalty = 1.5f;
+    (void)pg.generate(std::vector<int32_t>{1}, p);
+    EXPECT_EQ(penalised.sample_calls.size(), 2u);
+    EXPECT_TRUE(penalised.greedy_calls.empty());
+    CountingModel plain;
+    plain.backend_sampling = true;
+    Generator plain_g(plain);
+    (void)plain_g.generate(std::vector<int32_t>{1}, greedy(3));
+    EXPECT_TRUE(plain.sample_calls.empty());
+    EXPECT_EQ(plain.greedy_calls.size(), 2u);
 }
 
 }  // namespace
