@@ -116,6 +116,10 @@ public:
     Tensor linear_backward_input(const Tensor& dy, const Weight& w) override;
     void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw) override;
     void sum_rows_into(const Tensor& dy, Tensor& db) override;
+    Tensor linear_lora(const Tensor& x, const Weight& w, const Tensor* bias, const Weight& a, const Weight& b,
+                       float scale) override;
+    Tensor linear_lora_backward(const Tensor& x, const Weight& w, const Weight& a, const Weight& b, float scale,
+                                const Tensor& dy, Tensor* dw, Tensor& da, Tensor& db) override;
     void embedding_backward(const Tensor& dy, std::span<const int32_t> tokens, Tensor& dtable) override;
 
     Tensor rmsnorm_backward(const Tensor& x, const Tensor& weight, float eps, const Tensor& dy,
@@ -151,6 +155,7 @@ public:
 
     CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, float scale) override;
     double sum_squares(const Tensor& x) override;
+    double sum_squares_many(std::span<const Tensor* const> xs) override;
     void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step) override;
 
     // Fused decode steps (few tokens; more tokens take the Backend defaults).

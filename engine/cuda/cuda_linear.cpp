@@ -110,7 +110,8 @@ Tensor CudaBackend::embedding(const Weight& table, std::span<const int32_t> toke
 
 // ---- training: the backward of linear and embedding (CPU twin: cpu_linear.cpp) -------------------
 //   dx = dy · W (cuBLAS, bf16 dy and W, f32 out);  dW += dyᵀ x (cuBLAS, bf16 dy and x, f32 W gradient
-//   accumulated in place, beta = 1);  db += Σ_t dy (column sums, f32);  dE[token_t] += dy_t (atomic adds).
+//   accumulated in place, beta = 1);  db += Σ_t dy (column sums, f32);  dE[token_t] += dy_t (atomic adds);
+//   linear_lora / linear_lora_backward: a LoRA'd linear as one op (the CPU composes the ops above).
 namespace moe {
 
 using namespace cuda;
@@ -149,6 +150,75 @@ void CudaBackend::linear_backward_weight(const Tensor& dy, const Tensor& x, Tens
     // Row-major dW [out, in] += dyᵀ [out, T] · x [T, in]: column-major dWᶜ += xᶜ · dyᶜᵀ.
     cuda::gemm_bf16(ctx_->cublas(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, T, 1.0f, xb->as<uint16_t>(), in, dyb->as<uint16_t>(),
               out, 1.0f, f32(dw), CUDA_R_32F, in);
+}
+
+// y = x Wᵀ (+ bias) + scale · (x Aᵀ) Bᵀ: x rounded to bf16 once, z = x Aᵀ written in bf16 (what
+// the next GEMM reads anyway), the adapter's product accumulated into y by the GEMM (beta = 1).
+Tensor CudaBackend::linear_lora(const Tensor& x, const Weight& w, const Tensor* bias, const Weight& a, const Weight& b,
+                                float scale) {
+    if (x.rows() <= kGemvMaxTokens) return Backend::linear_lora(x, w, bias, a, b, scale);
+    const CudaWeightStorage& ws = weight_storage(w);
+    const CudaWeightStorage& as = weight_storage(a);
+    const CudaWeightStorage& bs = weight_storage(b);
+    const int64_t T = x.rows(), in = ws.cols, out = ws.rows, r = as.rows;
+    if (x.cols() != in || as.cols != in || bs.rows != out || bs.cols != r)
+        throw_invalid_argument("linear_lora: x, W [out, in], A [r, in] and B [out, r] do not fit together");
+    if (bias) require_shape(*bias, 1, out, "linear_lora bias");
+    cudaStream_t s = ctx_->stream();
+    Scratch xb(*ctx_, size_t(T * in) * 2, "bf16 activations for a GEMM");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), in, T, in, xb.as<uint16_t>(), in, s));
+    Tensor y = make(T, out);
+    gemm_bf16(xb.as<uint16_t>(), T, in, ws.bf16(), out, f32(y), out);
+    if (bias) MOE_CUDA_CHECK(kernels::add_bias_rows(f32(y), T, out, f32(*bias), s));
+    Scratch zb(*ctx_, size_t(std::max<int64_t>(T * r, 1)) * 2, "bf16 LoRA rank products");
+    gemm_bf16(xb.as<uint16_t>(), T, in, as.bf16(), r, zb.as<uint16_t>(), r, true);
+    // Row-major y [T, out] += s · z [T, r] · Bᵀ: column-major yᶜ += s · Bᶜᵀ · zᶜ (as gemm_bf16 maps it).
+    cuda::gemm_bf16(ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, out, T, r, scale, bs.bf16(), r, zb.as<uint16_t>(), r, 1.0f,
+                    f32(y), CUDA_R_32F, out);
+    return y;
+}
+
+// dx = dy W + dz A, dW += dyᵀ x, dB += s · dyᵀ z, dA += dzᵀ x with z = x Aᵀ and dz = s · dy B: dy
+// and x rounded to bf16 once each, z and dz made in bf16, dx accumulated in place (beta = 1).
+Tensor CudaBackend::linear_lora_backward(const Tensor& x, const Weight& w, const Weight& a, const Weight& b,
+                                         float scale, const Tensor& dy, Tensor* dw, Tensor& da, Tensor& db) {
+    const CudaWeightStorage& ws = weight_storage(w);
+    const CudaWeightStorage& as = weight_storage(a);
+    const CudaWeightStorage& bs = weight_storage(b);
+    const int64_t T = dy.rows(), in = ws.cols, out = ws.rows, r = as.rows;
+    require_shape(dy, T, out, "linear_lora_backward dy");
+    require_shape(x, T, in, "linear_lora_backward x");
+    require_shape(da, r, in, "linear_lora_backward da");
+    require_shape(db, out, r, "linear_lora_backward db");
+    if (dw) require_shape(*dw, out, in, "linear_lora_backward dw");
+    if (as.cols != in || bs.rows != out || bs.cols != r)
+        throw_invalid_argument("linear_lora_backward: W [out, in], A [r, in] and B [out, r] do not fit together");
+    Tensor dx = make(T, in);
+    if (T == 0 || in == 0) return dx;
+    if (out == 0 || r == 0) return Backend::linear_lora_backward(x, w, a, b, scale, dy, dw, da, db);
+    cublasHandle_t h = ctx_->cublas();
+    const auto dyb = to_bf16(dy, "bf16 output gradient");
+    const auto xb = to_bf16(x, "bf16 linear input");
+    Scratch zb(*ctx_, size_t(T * r) * 2, "bf16 LoRA rank products"), dzb(*ctx_, size_t(T * r) * 2, "bf16 LoRA rank gradients");
+    const uint16_t *dY = dyb->as<uint16_t>(), *X = xb->as<uint16_t>();
+    // dx [T, in] = dy · W: column-major dxᶜ = Wᶜ · dyᶜ.
+    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_N, in, T, out, 1.0f, ws.bf16(), in, dY, out, 0.0f, f32(dx), CUDA_R_32F, in);
+    // dW [out, in] += dyᵀ · x: column-major dWᶜ += xᶜ · dyᶜᵀ.
+    if (dw) cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, in, out, T, 1.0f, X, in, dY, out, 1.0f, f32(*dw), CUDA_R_32F, in);
+    // z [T, r] = x · Aᵀ (bf16): column-major zᶜ = Aᶜᵀ · xᶜ.
+    cuda::gemm_bf16(h, CUBLAS_OP_T, CUBLAS_OP_N, r, T, in, 1.0f, as.bf16(), in, X, in, 0.0f, zb.as<void>(), CUDA_R_16BF, r);
+    // dB [out, r] += s · dyᵀ · z: column-major dBᶜ [r, out] += s · zᶜ · dyᶜᵀ.
+    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, r, out, T, scale, zb.as<uint16_t>(), r, dY, out, 1.0f, f32(db),
+                    CUDA_R_32F, r);
+    // dz [T, r] = s · dy · B (bf16): column-major dzᶜ = s · Bᶜ · dyᶜ.
+    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_N, r, T, out, scale, bs.bf16(), r, dY, out, 0.0f, dzb.as<void>(), CUDA_R_16BF,
+                    r);
+    // dA [r, in] += dzᵀ · x: column-major dAᶜ [in, r] += xᶜ · dzᶜᵀ.
+    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, in, r, T, 1.0f, X, in, dzb.as<uint16_t>(), r, 1.0f, f32(da), CUDA_R_32F, in);
+    // dx += dz · A: column-major dxᶜ += Aᶜ · dzᶜ.
+    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_N, in, T, r, 1.0f, as.bf16(), in, dzb.as<uint16_t>(), r, 1.0f, f32(dx),
+                    CUDA_R_32F, in);
+    return dx;
 }
 
 void CudaBackend::sum_rows_into(const Tensor& dy, Tensor& db) {

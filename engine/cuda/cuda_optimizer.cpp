@@ -1,6 +1,8 @@
 // CUDA: the optimiser's ops (kernels/optimizer.cu; CPU twin cpu_optimizer.cpp). AdamW in f32 with
 // the bias corrections computed on the host as the CPU does; Σ x² in f64 from per-block partial
-// sums added on the host in order (a host value: one sync per call).
+// sums added on the host in order (a host value: one sync per call, also for sum_squares_many's
+// whole list of tensors).
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -22,6 +24,37 @@ double CudaBackend::sum_squares(const Tensor& x) {
     synchronize();
     double s = 0.0;
     for (double v : host) s += v;
+    return s;
+}
+
+double CudaBackend::sum_squares_many(std::span<const Tensor* const> xs) {
+    std::vector<int> blocks;
+    size_t total = 0;
+    for (const Tensor* x : xs) {
+        blocks.push_back(kernels::sum_squares_blocks(x->numel()));
+        total += size_t(blocks.back());
+    }
+    Scratch partials(*ctx_, std::max<size_t>(total, 1) * 8, "sum-of-squares partials");
+    size_t at = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+        MOE_CUDA_CHECK(kernels::sum_squares_partials(f32(*xs[i]), xs[i]->numel(), partials.as<double>() + at,
+                                                     ctx_->stream()));
+        at += size_t(blocks[i]);
+    }
+    std::vector<double> host(total);
+    if (total > 0)
+        MOE_CUDA_CHECK(cudaMemcpyAsync(host.data(), partials.as<double>(), total * 8, cudaMemcpyDeviceToHost,
+                                       ctx_->stream()));
+    synchronize();  // the one sync for every tensor
+    // Each tensor's partials summed first, then the tensors in order: sum_squares' order exactly.
+    double s = 0.0;
+    at = 0;
+    for (int n : blocks) {
+        double t = 0.0;
+        for (int j = 0; j < n; ++j) t += host[at + size_t(j)];
+        s += t;
+        at += size_t(n);
+    }
     return s;
 }
 

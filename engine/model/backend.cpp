@@ -151,6 +151,28 @@ void Backend::linear_backward_weight(const Tensor&, const Tensor&, Tensor&) {
     unsupported(*this, "linear_backward_weight");
 }
 void Backend::sum_rows_into(const Tensor&, Tensor&) { unsupported(*this, "sum_rows_into"); }
+
+Tensor Backend::linear_lora(const Tensor& x, const Weight& w, const Tensor* bias, const Weight& a, const Weight& b,
+                            float scale) {
+    Tensor y = linear(x, w, bias);
+    scale_add(y, linear(linear(x, a), b), scale);
+    return y;
+}
+
+// y = x Wᵀ + s (x Aᵀ) Bᵀ:  dB += s·dyᵀ z;  dz = s·dy B;  dA += dzᵀ x;  dx = dy W + dz A  (z = x Aᵀ).
+Tensor Backend::linear_lora_backward(const Tensor& x, const Weight& w, const Weight& a, const Weight& b, float scale,
+                                     const Tensor& dy, Tensor* dw, Tensor& da, Tensor& db) {
+    Tensor dx = linear_backward_input(dy, w);
+    if (dw) linear_backward_weight(dy, x, *dw);
+    const Tensor z = linear(x, a);
+    Tensor dys = alloc(dy.rows(), dy.cols());
+    scale_add(dys, dy, scale);
+    linear_backward_weight(dys, z, db);
+    const Tensor dz = linear_backward_input(dys, b);
+    linear_backward_weight(dz, x, da);
+    add_inplace(dx, linear_backward_input(dz, a));
+    return dx;
+}
 void Backend::embedding_backward(const Tensor&, std::span<const int32_t>, Tensor&) {
     unsupported(*this, "embedding_backward");
 }
@@ -199,6 +221,11 @@ Tensor Backend::moe_experts_backward(const Tensor&, const RouterOutput&, const E
 }
 CrossEntropyResult Backend::cross_entropy(const Tensor&, const Tensor&, float) { unsupported(*this, "cross_entropy"); }
 double Backend::sum_squares(const Tensor&) { unsupported(*this, "sum_squares"); }
+double Backend::sum_squares_many(std::span<const Tensor* const> xs) {
+    double s = 0.0;
+    for (const Tensor* x : xs) s += sum_squares(*x);
+    return s;
+}
 void Backend::adamw_update(Tensor&, const Tensor&, Tensor&, Tensor&, const AdamWStep&) {
     unsupported(*this, "adamw_update");
 }

@@ -260,6 +260,16 @@ public:
     virtual Tensor linear_backward_input(const Tensor& dy, const Weight& w);
     virtual void linear_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw);
     virtual void sum_rows_into(const Tensor& dy, Tensor& db);
+    // A linear with a LoRA adapter and no dropout, as one op: y [T, out] = x Wᵀ (+ bias) +
+    // scale · (x Aᵀ) Bᵀ with A [r, in], B [out, r]. Its backward returns dx and accumulates
+    // da [r, in] += scale · (dy B)ᵀ x, db [out, r] += scale · dyᵀ (x Aᵀ), and dw += dyᵀ x when dw
+    // is not null (a bias gradient stays the caller's: sum_rows_into). The defaults compose the
+    // ops above (backend.cpp); a GPU backend rounds x and dy to bf16 once each and accumulates the
+    // adapter's products in place instead of through temporaries.
+    virtual Tensor linear_lora(const Tensor& x, const Weight& w, const Tensor* bias, const Weight& a, const Weight& b,
+                               float scale);
+    virtual Tensor linear_lora_backward(const Tensor& x, const Weight& w, const Weight& a, const Weight& b, float scale,
+                                        const Tensor& dy, Tensor* dw, Tensor& da, Tensor& db);
     // dtable [vocab, hidden] += scatter of dy [T, hidden] to the rows of `tokens`.
     virtual void embedding_backward(const Tensor& dy, std::span<const int32_t> tokens, Tensor& dtable);
 
@@ -324,6 +334,10 @@ public:
     // Optimiser: Σ x² (f64 accumulation) for global-norm clipping; one AdamW update of p with g,
     // m (exp_avg), v (exp_avg_sq) in place.
     virtual double sum_squares(const Tensor& x);
+    // Σ over xs of sum_squares(x), added in order: the global gradient norm in one call. The
+    // default loops; a GPU backend reads every partial sum back with one synchronisation instead
+    // of one per tensor (a LoRA run has hundreds of parameters).
+    virtual double sum_squares_many(std::span<const Tensor* const> xs);
     virtual void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step);
 
     // ---- device queries (optional) -----------------------------------------------------------

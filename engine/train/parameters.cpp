@@ -145,9 +145,9 @@ void ParameterStore::zero_grads() {
 }
 
 double ParameterStore::grad_sum_squares() const {
-    double s = 0.0;
-    for (const auto& p : params_) s += backend_.sum_squares(p->grad);
-    return s;
+    std::vector<const Tensor*> grads;
+    for (const auto& p : params_) grads.push_back(&p->grad);
+    return backend_.sum_squares_many(grads);
 }
 
 void ParameterStore::refresh_weights() {

@@ -14,8 +14,11 @@ Tensor lora_input(Backend& be, const LoraWeights& l, const Tensor& x) {
 }  // namespace
 
 Tensor linear_fwd(const LayerContext& c, const Tensor& x, const Weight& w, const Tensor* bias) {
+    const LoraSlot* lora = c.params.lora_of(w);
+    if (lora && lora->weights.dropout == 0.0f)  // one op: x goes to the tensor cores once
+        return c.be.linear_lora(x, w, bias, lora->a_weight, lora->b_weight, lora->weights.scale);
     Tensor y = c.be.linear(x, w, bias);
-    if (const LoraSlot* l = c.params.lora_of(w)) {
+    if (const LoraSlot* l = lora) {
         const Tensor z = c.be.linear(lora_input(c.be, l->weights, x), l->a_weight);  // [T, r]
         c.be.scale_add(y, c.be.linear(z, l->b_weight), l->weights.scale);
     }
@@ -24,11 +27,17 @@ Tensor linear_fwd(const LayerContext& c, const Tensor& x, const Weight& w, const
 
 Tensor linear_bwd(const LayerContext& c, const Tensor& x, const Weight& w, const Tensor* bias, const Tensor& dy) {
     Backend& be = c.be;
-    Tensor dx = be.linear_backward_input(dy, w);
-    if (Tensor* dw = c.params.grad_of(w)) be.linear_backward_weight(dy, x, *dw);
     if (bias)
         if (Tensor* db = c.params.grad_of(*bias)) be.sum_rows_into(dy, *db);
-    if (const LoraSlot* l = c.params.lora_of(w)) {
+    const LoraSlot* lora = c.params.lora_of(w);
+    if (lora && lora->weights.dropout == 0.0f) {
+        Tensor da = lora->grads.a, db = lora->grads.b;  // handles: the accumulation lands in the parameters' grads
+        return be.linear_lora_backward(x, w, lora->a_weight, lora->b_weight, lora->weights.scale, dy, c.params.grad_of(w),
+                                       da, db);
+    }
+    Tensor dx = be.linear_backward_input(dy, w);
+    if (Tensor* dw = c.params.grad_of(w)) be.linear_backward_weight(dy, x, *dw);
+    if (const LoraSlot* l = lora) {
         // y += s · (xd Aᵀ) Bᵀ:  dB += s·dyᵀ z;  dz = s·dy B;  dA += dzᵀ xd;  dx += drop(dz A)
         const Tensor xd = lora_input(be, l->weights, x);
         const Tensor z = be.linear(xd, l->a_weight);

@@ -76,6 +76,31 @@ OpCase linear_case() {
     return c;
 }
 
+// A LoRA'd linear as one op (12 rows: past the CUDA GEMV cut-off, so the fused GEMM path runs).
+OpCase linear_lora_case() {
+    OpCase c{"linear_lora"};
+    constexpr float kScale = 1.5f;
+    c.make = [](uint64_t seed) {
+        std::mt19937_64 rng(seed);
+        return OpInstance{{input("x", 12, 16, rng), input("w", 10, 16, rng), input("bias", 1, 10, rng),
+                           input("a", 4, 16, rng), input("b", 10, 4, rng)}};
+    };
+    c.forward = [](Backend& b, const OpInstance& in) {
+        const Tensor bias = T(b, in, "bias");
+        return OpOutputs{b.download(b.linear_lora(T(b, in, "x"), W(b, in, "w"), &bias, W(b, in, "a"), W(b, in, "b"), kScale))};
+    };
+    c.backward = [](Backend& b, const OpInstance& in, const OpOutputs& d) {
+        const Tensor dy = D(b, d, 0, 12, 10);
+        Tensor dw = zeros_like(b, in.at("w")), dbias = zeros_like(b, in.at("bias"));
+        Tensor da = zeros_like(b, in.at("a")), dbm = zeros_like(b, in.at("b"));
+        const Tensor dx =
+            b.linear_lora_backward(T(b, in, "x"), W(b, in, "w"), W(b, in, "a"), W(b, in, "b"), kScale, dy, &dw, da, dbm);
+        b.sum_rows_into(dy, dbias);
+        return OpOutputs{b.download(dx), b.download(dw), b.download(dbias), b.download(da), b.download(dbm)};
+    };
+    return c;
+}
+
 OpCase embedding_case() {
     OpCase c{"embedding"};
     c.make = [](uint64_t seed) {
@@ -436,6 +461,7 @@ OpCase scale_add_case() {
 std::vector<OpCase> build_table() {
     std::vector<OpCase> t;
     t.push_back(linear_case());
+    t.push_back(linear_lora_case());
     t.push_back(embedding_case());
     t.push_back(rmsnorm_case());
     t.push_back(rope_case(true));

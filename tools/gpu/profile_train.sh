@@ -4,6 +4,7 @@
 # part waited for), and with NCU=1 the per-kernel GPU times of one step of the first shape (Nsight
 # Compute, duration only), summed by kernel name. Prebuilt binaries (tools/gpu/prepare_prebuilt.sh).
 #   MOE_PREBUILT=.device-carry/gpu SHAPES="lora-moonlight full-100m" NCU=1 bash .device-carry/gpu/tools/gpu/profile_train.sh
+# TESTS= skips the tests, PLAIN=0 the plain timing runs.
 set -uo pipefail
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
 P=${MOE_PREBUILT:-.device-carry/gpu}; L=$(cd "$P/lib" && pwd); BIN=$(cd "$P/bin" && pwd)
@@ -18,10 +19,12 @@ if [ -n "${TESTS:-*Train*}" ]; then
   grep -E '^\[ *(PASSED|FAILED) *\]|Failure|init seed|Expected|Which is|NMSE|layer' "$OUT/test_cuda_train.log" | head -40
 fi
 for s in $SHAPES; do
-  echo "== bench-train $s"
-  run timeout 200 "$BIN/moe-engine" bench-train --shapes "$s" --steps "${STEPS_N:-4}" --warmup 2 ${TRAIN_ARGS:-} \
-    --json "$OUT/bench_train_$s.json" > "$OUT/bench_train_$s.log" 2>&1
-  grep -E "ms/step|memory|loss |error" "$OUT/bench_train_$s.log"
+  if [ "${PLAIN:-1}" = 1 ]; then  # PLAIN=0: the profile only (the timing came from run_gpu_suite.sh)
+    echo "== bench-train $s"
+    run timeout 200 "$BIN/moe-engine" bench-train --shapes "$s" --steps "${STEPS_N:-4}" --warmup 2 ${TRAIN_ARGS:-} \
+      --json "$OUT/bench_train_$s.json" > "$OUT/bench_train_$s.log" 2>&1
+    grep -E "ms/step|memory|loss |error" "$OUT/bench_train_$s.log"
+  fi
   echo "== profile $s"
   MOE_TRAIN_PROFILE=1 run timeout 200 "$BIN/moe-engine" bench-train --shapes "$s" --steps 2 --warmup 1 ${TRAIN_ARGS:-} \
     > "$OUT/profile_train_$s.log" 2>&1
