@@ -19,7 +19,27 @@ bool use_padded_slots(int64_t n_active, int64_t max_count, int64_t N, int64_t H,
     return padded_s <= exact_s;
 }
 
-ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E, int64_t H, int64_t I) {
+std::vector<ExpertBucket> bucket_experts(const std::vector<int64_t>& count) {
+    std::vector<int64_t> order;
+    for (int64_t e = 0; e < int64_t(count.size()); ++e)
+        if (count[size_t(e)] > 0) order.push_back(e);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return count[size_t(x)] > count[size_t(y)]; });
+    for (double ratio : {1.25, 1.5, 2.0, 3.0, 4.0, 8.0, 16.0, 64.0, 1e18}) {
+        std::vector<ExpertBucket> buckets;
+        for (int64_t e : order) {
+            const int64_t c = count[size_t(e)];
+            if (buckets.empty() || double(buckets.back().rows) > ratio * double(c)) buckets.push_back({{}, c});
+            buckets.back().experts.push_back(e);
+        }
+        if (buckets.size() <= size_t(kMaxBuckets)) {
+            for (ExpertBucket& b : buckets) std::sort(b.experts.begin(), b.experts.end());
+            return buckets;
+        }
+    }
+    return {};  // not reached: the last ratio makes one bucket
+}
+
+ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E) {
     ExpertGroups g;
     g.T = T;
     g.K = K;
@@ -34,14 +54,14 @@ ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K,
     g.max_count = g.N > 0 ? *std::max_element(g.count.begin(), g.count.end()) : 0;
     for (int64_t e = 0; e < E; ++e)
         if (g.count[size_t(e)] > 0) g.active.push_back(e);
-    g.padded = use_padded_slots(int64_t(g.active.size()), g.max_count, g.N, H, I);
+    g.buckets = bucket_experts(g.count);
     g.offset.assign(size_t(E), 0);
     int64_t next = 0;
-    for (int64_t e = 0; e < E; ++e) {
-        g.offset[size_t(e)] = next;
-        const int64_t c = g.count[size_t(e)];
-        next += g.padded && c > 0 ? g.max_count : c;
-    }
+    for (const ExpertBucket& b : g.buckets)
+        for (int64_t e : b.experts) {
+            g.offset[size_t(e)] = next;
+            next += b.rows;
+        }
     g.P = next;
     g.token_of.assign(size_t(g.P), -1);
     g.slot_of_row.assign(size_t(g.P), -1);
@@ -78,42 +98,46 @@ int64_t dim(int64_t d, int64_t rows) { return d == kGroupRows ? rows : d; }
 }  // namespace
 
 int GroupedGemms::add(const GroupGemm& gemm, Staging& staging) {
-    Entry entry{gemm, 0};
-    if (g_.padded && !g_.active.empty()) {
-        const size_t n = g_.active.size();
+    Entry entry{gemm, {}, {}};
+    for (const ExpertBucket& bucket : g_.buckets) {
+        const size_t n = bucket.experts.size();
         std::vector<const void*> table(3 * n);
         for (size_t i = 0; i < n; ++i) {
-            const int64_t e = g_.active[i], row0 = g_.offset[size_t(e)];
+            const int64_t e = bucket.experts[i], row0 = g_.offset[size_t(e)];
             table[i] = at(gemm.a, e, row0);
             table[n + i] = at(gemm.b, e, row0);
             table[2 * n + i] = at(gemm.c, e, row0);
         }
         // cuBLAS cannot see the pointers of a batched call, so its kernels assume them aligned for
-        // vector loads; odd widths (tests' expert width 5) give rows at 2-byte offsets. Such a GEMM
-        // runs per expert instead, where cuBLAS checks each pointer.
-        entry.batched = std::all_of(table.begin(), table.end(),
-                                    [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; });
-        if (entry.batched) entry.table = staging.add(table);
+        // vector loads; odd widths (tests' expert width 5) give rows at 2-byte offsets. Such a
+        // bucket runs per expert instead, where cuBLAS checks each pointer.
+        const bool batched = std::all_of(table.begin(), table.end(),
+                                         [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; });
+        entry.batched.push_back(batched);
+        entry.tables.push_back(batched ? staging.add(table) : 0);
     }
-    entries_.push_back(entry);
+    entries_.push_back(std::move(entry));
     return int(entries_.size()) - 1;
 }
 
 void GroupedGemms::run(cublasHandle_t h, int i, const unsigned char* device_staging) const {
-    const GroupGemm& q = entries_.at(size_t(i)).gemm;
-    if (g_.active.empty()) return;
-    if (g_.padded && entries_[size_t(i)].batched) {
-        const int64_t n = int64_t(g_.active.size()), rows = g_.max_count;
-        const auto* table = reinterpret_cast<const void* const*>(device_staging + entries_[size_t(i)].table);
-        gemm_bf16_pointers(h, q.ta, q.tb, dim(q.m, rows), dim(q.n, rows), dim(q.k, rows), q.alpha, table, q.a.ld,
-                           table + n, q.b.ld, q.beta, const_cast<void* const*>(table + 2 * n), q.c_type, q.c.ld, n);
-        return;
-    }
-    for (int64_t e : g_.active) {
-        // padded slots: every group is max_count rows long, as the batched call would run it
-        const int64_t rows = g_.padded ? g_.max_count : g_.count[size_t(e)], row0 = g_.offset[size_t(e)];
-        gemm_bf16(h, q.ta, q.tb, dim(q.m, rows), dim(q.n, rows), dim(q.k, rows), q.alpha, at(q.a, e, row0), q.a.ld,
-                  at(q.b, e, row0), q.b.ld, q.beta, const_cast<void*>(at(q.c, e, row0)), q.c_type, q.c.ld);
+    const Entry& entry = entries_.at(size_t(i));
+    const GroupGemm& q = entry.gemm;
+    for (size_t b = 0; b < g_.buckets.size(); ++b) {
+        const ExpertBucket& bucket = g_.buckets[b];
+        const int64_t rows = bucket.rows;  // every expert of the bucket: its rows padded to the bucket's
+        if (entry.batched[b]) {
+            const int64_t n = int64_t(bucket.experts.size());
+            const auto* table = reinterpret_cast<const void* const*>(device_staging + entry.tables[b]);
+            gemm_bf16_pointers(h, q.ta, q.tb, dim(q.m, rows), dim(q.n, rows), dim(q.k, rows), q.alpha, table, q.a.ld,
+                               table + n, q.b.ld, q.beta, const_cast<void* const*>(table + 2 * n), q.c_type, q.c.ld, n);
+            continue;
+        }
+        for (int64_t e : bucket.experts) {
+            const int64_t row0 = g_.offset[size_t(e)];
+            gemm_bf16(h, q.ta, q.tb, dim(q.m, rows), dim(q.n, rows), dim(q.k, rows), q.alpha, at(q.a, e, row0), q.a.ld,
+                      at(q.b, e, row0), q.b.ld, q.beta, const_cast<void*>(at(q.c, e, row0)), q.c_type, q.c.ld);
+        }
     }
 }
 
