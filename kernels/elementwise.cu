@@ -82,17 +82,12 @@ __global__ void silu_mul_bf16_kernel(const uint16_t* __restrict__ gu, int64_t ro
     }
 }
 
-// splitmix64: a good 64-bit mix, so neighbouring indices give unrelated values.
-__device__ __forceinline__ uint64_t mix64(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
+// Uniform in [-1, 1) from counter_rng.h's stream, the one the CPU's Backend::random_weight and
+// random_tensor draw from: a random model (LoRA on a random base, the tests' step comparison) is
+// then the same numbers on both backends. (Until 2026-12-06 this used its own mix of seed and
+// index, so CPU and CUDA random weights differed.)
 __device__ __forceinline__ float uniform_pm1(uint64_t seed, int64_t i) {
-    const uint64_t r = mix64(seed * 0x2545f4914f6cdd1dull + uint64_t(i));
-    return float(r >> 40) * (2.0f / 16777216.0f) - 1.0f;  // 24 random bits -> [-1, 1)
+    return 2.0f * rng::uniform(seed, uint64_t(i)) - 1.0f;
 }
 
 __global__ void fill_bf16_kernel(uint16_t* __restrict__ dst, int64_t n, uint64_t seed, float scale) {
