@@ -612,7 +612,7 @@ Tensor CudaBackend::moe_experts_train(const Tensor& x, const RouterOutput& routi
         return out;
     }
     const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this op
-    const ExpertGroups groups = group_by_expert(ids, T, K, es.n_experts);
+    const ExpertGroups groups = group_by_expert(ids, T, K, es.n_experts, H, es.inter);
     RoutedExpertsStep step(*ctx_, groups, es, lora, false, nullptr, nullptr);
     step.forward(x);
     step.combine(routing.weights, out);
@@ -633,7 +633,7 @@ Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& ro
         return dx;
     }
     const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this op
-    const ExpertGroups groups = group_by_expert(ids, T, K, es.n_experts);
+    const ExpertGroups groups = group_by_expert(ids, T, K, es.n_experts, H, es.inter);
     RoutedExpertsStep step(*ctx_, groups, es, lora, true, grads, lora_grads);
     step.forward(x);
     step.backward(routing.weights, dy, dx, d_weights);

@@ -39,7 +39,7 @@ std::vector<ExpertBucket> bucket_experts(const std::vector<int64_t>& count) {
     return {};  // not reached: the last ratio makes one bucket
 }
 
-ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E) {
+ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E, int64_t H, int64_t I) {
     ExpertGroups g;
     g.T = T;
     g.K = K;
@@ -54,7 +54,12 @@ ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K,
     g.max_count = g.N > 0 ? *std::max_element(g.count.begin(), g.count.end()) : 0;
     for (int64_t e = 0; e < E; ++e)
         if (g.count[size_t(e)] > 0) g.active.push_back(e);
-    g.buckets = bucket_experts(g.count);
+    if (g.active.empty())
+        g.buckets = {};
+    else if (use_padded_slots(int64_t(g.active.size()), g.max_count, g.N, H, I))
+        g.buckets = {ExpertBucket{g.active, g.max_count}};  // one launch: every expert padded to the busiest
+    else
+        g.buckets = bucket_experts(g.count);  // uneven: a few launches instead of one per expert
     g.offset.assign(size_t(E), 0);
     int64_t next = 0;
     for (const ExpertBucket& b : g.buckets)

@@ -1,13 +1,13 @@
 // The (token, expert) slots of one MoE layer grouped by expert, and the GEMMs over the groups
 // (engine/cuda/cuda_moe.cpp: the training ops; the prefill forward uses use_padded_slots). Rows of
 // expert e are the tokens routed to it in token order. The active experts are sorted into a few
-// buckets of similar row counts (at most kMaxBuckets); every expert of a bucket gets that bucket's
-// largest count of rows (padding rows are zero), and each projection runs as ONE pointer-array
-// batched cuBLAS GEMM per bucket. Even routing makes one bucket (one launch, little padding);
-// uneven routing — a random model sends most tokens to a few experts — makes several, so neither
-// the padding (every expert padded to the busiest one's count) nor the launches (one GEMM per
-// expert: 576 cuBLAS calls per moonlight-shape LoRA forward, 10.7 ms of host time measured) grow
-// with the imbalance. Experts without a token take part in no GEMM, so their gradients stay
+// buckets; every expert of a bucket gets that bucket's largest count of rows (padding rows are
+// zero), and each projection runs as ONE pointer-array batched cuBLAS GEMM per bucket. Even
+// routing (use_padded_slots) is one bucket: one launch, every expert padded to the busiest one.
+// Routing too uneven for that — a random model sends most tokens to a few experts — is split
+// into at most kMaxBuckets buckets of similar row counts, so neither the padding nor the launches
+// (formerly one GEMM per expert: 576 cuBLAS calls per moonlight-shape LoRA forward) grow with
+// the imbalance. Experts without a token take part in no GEMM, so their gradients stay
 // exactly as they were.
 #pragma once
 
@@ -53,7 +53,9 @@ struct ExpertGroups {
 // most kMaxBuckets buckets, so the padded rows stay within ratio × the real ones.
 std::vector<ExpertBucket> bucket_experts(const std::vector<int64_t>& count);
 // ids [T, K] (host). Throws engine.invalid_argument naming an id outside [0, E).
-ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E);
+// Even routing (use_padded_slots) keeps one bucket of every active expert padded to max_count;
+// only routing too uneven for that is split by bucket_experts.
+ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E, int64_t H, int64_t I);
 
 // Host bytes that reach the device in ONE copy: an op's row maps and GEMM pointer tables, sent
 // right after the expert ids were read (the stream is idle then, so the pageable copy costs no

@@ -37,13 +37,14 @@ void expect_consistent(const ExpertGroups& g, std::span<const int32_t> ids) {
     EXPECT_EQ(real + padding, g.P);
 }
 
-TEST(ExpertBuckets, EvenRoutingIsOneBucketWithLittlePadding) {
+TEST(ExpertBuckets, EvenRoutingIsOnePaddedBucket) {
     std::mt19937 rng(1);
     const int64_t T = 2048, K = 6, E = 64;
     std::vector<int32_t> ids(size_t(T * K));
     for (auto& id : ids) id = int32_t(rng() % E);
-    const ExpertGroups g = group_by_expert(ids, T, K, E);
-    EXPECT_LE(g.buckets.size(), 2u);
+    const ExpertGroups g = group_by_expert(ids, T, K, E, 64, 32);
+    EXPECT_EQ(g.buckets.size(), 1u);
+    EXPECT_EQ(g.buckets[0].rows, g.max_count);
     EXPECT_LE(double(g.P), 1.5 * double(g.N));  // counts ~192 ± 14: within the first ratios
     expect_consistent(g, ids);
 }
@@ -59,7 +60,7 @@ TEST(ExpertBuckets, UnevenRoutingNeedsFewLaunchesAndLittlePadding) {
         ids.push_back(2);
         ids.push_back(int32_t(3 + rng() % (E - 3)));
     }
-    const ExpertGroups g = group_by_expert(ids, T, K, E);
+    const ExpertGroups g = group_by_expert(ids, T, K, E, 64, 32);
     EXPECT_LE(g.buckets.size(), size_t(kMaxBuckets));
     EXPECT_GE(g.buckets.size(), 2u);                // the hot experts are not padded with the rest ...
     EXPECT_LE(double(g.P), 1.5 * double(g.N));      // ... so padding stays small
@@ -83,7 +84,7 @@ TEST(ExpertBuckets, CountsSpreadOverDecadesStayWithinEightBuckets) {
 }
 
 TEST(ExpertBuckets, NoTokensNoBuckets) {
-    const ExpertGroups g = group_by_expert({}, 0, 2, 8);
+    const ExpertGroups g = group_by_expert({}, 0, 2, 8, 64, 32);
     EXPECT_TRUE(g.buckets.empty());
     EXPECT_EQ(g.P, 0);
 }
