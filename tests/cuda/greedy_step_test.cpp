@@ -56,8 +56,9 @@ TEST(CudaGreedyStep, ReplayedGreedyStepIsTheArgmaxOfTheLogitsStep) {
                 ASSERT_EQ(greedy_routed.layers.size(), routed.layers.size());
                 for (const auto& [layer, r] : routed.layers)
                     EXPECT_EQ(greedy_routed.layers.at(layer).expert_ids, r.expert_ids) << "layer " << layer;
-                if (m->has_mtp())
+                if (m->has_mtp()) {
                     EXPECT_TRUE(close(m->mtp_forward(std::vector<int32_t>{7}, pos).data, draft.data, kNmseF32));
+                }
                 token = next;
                 ++pos;
             }

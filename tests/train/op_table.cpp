@@ -57,7 +57,8 @@ Tensor zeros_like(Backend& b, const OpTensor& t) { return b.alloc(t.rows, t.cols
 // ---- linear, embedding, norm, rope -----------------------------------------------------------
 
 OpCase linear_case() {
-    OpCase c{"linear"};
+    OpCase c;
+    c.name = "linear";
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
         return OpInstance{{input("x", 5, 12, rng), input("w", 7, 12, rng), input("b", 1, 7, rng)}};
@@ -78,7 +79,8 @@ OpCase linear_case() {
 
 // A LoRA'd linear as one op (12 rows: past the CUDA GEMV cut-off, so the fused GEMM path runs).
 OpCase linear_lora_case() {
-    OpCase c{"linear_lora"};
+    OpCase c;
+    c.name = "linear_lora";
     constexpr float kScale = 1.5f;
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
@@ -102,7 +104,8 @@ OpCase linear_lora_case() {
 }
 
 OpCase embedding_case() {
-    OpCase c{"embedding"};
+    OpCase c;
+    c.name = "embedding";
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
         return OpInstance{{input("table", 11, 6, rng), ints("ids", {3, 7, 3, 0, 10, 7, 3})}};
@@ -120,7 +123,8 @@ OpCase embedding_case() {
 }
 
 OpCase rmsnorm_case() {
-    OpCase c{"rmsnorm"};
+    OpCase c;
+    c.name = "rmsnorm";
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
         return OpInstance{{input("x", 4, 16, rng), input("w", 1, 16, rng, 0.5f, 1.5f)}};
@@ -150,7 +154,8 @@ RopeTable yarn_table(int64_t dim) {
 }
 
 OpCase rope_case(bool interleaved) {
-    OpCase c{interleaved ? "rope_rows_interleaved_yarn" : "rope_rows_neox"};
+    OpCase c;
+    c.name = interleaved ? "rope_rows_interleaved_yarn" : "rope_rows_neox";
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
         return OpInstance{{input("x", 5, 24, rng), ints("pos", {0, 1, 2, 0, 5})}};
@@ -179,7 +184,8 @@ OpCase rope_case(bool interleaved) {
 
 // Two segments: rows 0..3 and 4..6 (a packed batch), causal inside each.
 OpCase attention_case(const char* name, AttentionDims dims) {
-    OpCase c{name};
+    OpCase c;
+    c.name = name;
     const int64_t Tn = 7;
     c.make = [dims, Tn](uint64_t seed) {
         std::mt19937_64 rng(seed);
@@ -207,7 +213,8 @@ OpCase attention_case(const char* name, AttentionDims dims) {
 }
 
 OpCase mla_split_case() {
-    OpCase c{"mla_split_kv"};
+    OpCase c;
+    c.name = "mla_split_kv";
     const MlaDims d{2, 4, 3, 5, 6, 0.5f};  // heads 2, nope 4, rope 3, v 5, kv_lora 6
     c.make = [d](uint64_t seed) {
         std::mt19937_64 rng(seed);
@@ -231,7 +238,8 @@ OpCase mla_split_case() {
 // ---- router and balance loss ------------------------------------------------------------------
 
 OpCase router_case(const char* name, RouterParams p, bool with_bias) {
-    OpCase c{name};
+    OpCase c;
+    c.name = name;
     const int64_t Tn = 6, E = p.n_experts, K = p.top_k;
     c.make = [=](uint64_t seed) {
         std::mt19937_64 rng(seed);
@@ -277,7 +285,8 @@ RouterParams router_params(int64_t E, int64_t K, int64_t groups, int64_t topk_gr
 }
 
 OpCase balance_case() {
-    OpCase c{"balance_loss"};
+    OpCase c;
+    c.name = "balance_loss";
     const int64_t Tn = 8, E = 6, K = 2, R = 4;  // 2 sequences of 4 rows
     c.make = [=](uint64_t seed) {
         std::mt19937_64 rng(seed);
@@ -300,7 +309,8 @@ OpCase balance_case() {
 // ---- FFN pieces and routed experts --------------------------------------------------------------
 
 OpCase swiglu_case() {
-    OpCase c{"swiglu"};
+    OpCase c;
+    c.name = "swiglu";
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
         return OpInstance{{input("g", 4, 10, rng, -3.0f, 3.0f), input("u", 4, 10, rng)}};
@@ -324,7 +334,8 @@ struct MoeShape {
 };
 
 OpCase moe_case(const char* name, bool lora, float dropout) {
-    OpCase c{name};
+    OpCase c;
+    c.name = name;
     const MoeShape s;
     c.make = [=](uint64_t seed) {
         std::mt19937_64 rng(seed);
@@ -389,7 +400,8 @@ OpCase moe_case(const char* name, bool lora, float dropout) {
 // ---- losses and helpers -----------------------------------------------------------------------
 
 OpCase cross_entropy_case() {
-    OpCase c{"cross_entropy"};
+    OpCase c;
+    c.name = "cross_entropy";
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
         return OpInstance{{input("logits", 5, 9, rng, -4.0f, 4.0f), ints("targets", {3, -1, 8, 0, 3})}};
@@ -405,7 +417,8 @@ OpCase cross_entropy_case() {
 }
 
 OpCase dropout_case() {
-    OpCase c{"dropout"};
+    OpCase c;
+    c.name = "dropout";
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
         return OpInstance{{input("x", 4, 6, rng)}};
@@ -421,7 +434,8 @@ OpCase dropout_case() {
 }
 
 OpCase gather_case() {
-    OpCase c{"gather_rows"};
+    OpCase c;
+    c.name = "gather_rows";
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
         return OpInstance{{input("x", 5, 3, rng), ints("idx", {4, 0, 4, 2})}};
@@ -439,7 +453,8 @@ OpCase gather_case() {
 }
 
 OpCase scale_add_case() {
-    OpCase c{"scale_add"};
+    OpCase c;
+    c.name = "scale_add";
     c.make = [](uint64_t seed) {
         std::mt19937_64 rng(seed);
         return OpInstance{{input("y", 3, 5, rng), input("x", 3, 5, rng)}};
