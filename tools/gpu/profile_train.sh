@@ -13,9 +13,9 @@ src=$(cat "$P/source_dir.txt" 2>/dev/null || true)
 if [ -n "$src" ] && [ ! -e "$src/tests/data" ]; then mkdir -p "$(dirname "$src")" && ln -sfn "$PWD" "$src"; fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; cat "$P/commit.txt" "$P/worktree_status.txt"; date -u; } > "$OUT/env.txt" 2>&1
 SHAPES=${SHAPES:-"lora-moonlight full-100m"}
-if [ -n "${TESTS:-*Train*}" ]; then
-  echo "== test_cuda ${TESTS:-*Train*}"
-  run timeout 200 "$BIN/test_cuda" --gtest_filter="${TESTS:-*Train*}" > "$OUT/test_cuda_train.log" 2>&1
+if [ -n "${TESTS-*Train*}" ]; then
+  echo "== test_cuda ${TESTS-*Train*}"
+  run timeout 200 "$BIN/test_cuda" --gtest_filter="${TESTS-*Train*}" > "$OUT/test_cuda_train.log" 2>&1
   grep -E '^\[ *(PASSED|FAILED) *\]|Failure|init seed|Expected|Which is|NMSE|layer' "$OUT/test_cuda_train.log" | head -40
 fi
 for s in $SHAPES; do
