@@ -101,7 +101,7 @@ TEST_P(DemoKinds, LoadsOnTheCpuAndDecodesFast) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Both, DemoKinds, ::testing::Values(DemoKind::Trained, DemoKind::Untrained),
-                         [](const auto& info) { return std::string(tag(info.param)); });
+                         [](const auto& kind) { return std::string(tag(kind.param)); });
 
 TEST(DemoModel, EmbeddedFilesEqualTheResources) {
     // engine/demo/embedded_files.cpp .incbin's these at build time.

@@ -79,8 +79,11 @@ TEST(MemoryPlan, FullFineTuneRegistersExactlyTheListedTensors) {
                 names.insert(p->aliases.begin(), p->aliases.end());
                 for (const auto& s : p->slices) names.insert(s.name);
             }
-            for (const ModelTensor& t : tensors)
-                if (!t.buffer) EXPECT_TRUE(names.count(t.name)) << t.name;
+            for (const ModelTensor& t : tensors) {
+                if (!t.buffer) {
+                    EXPECT_TRUE(names.count(t.name)) << t.name;
+                }
+            }
         }
     }
 }

@@ -97,8 +97,9 @@ TEST(OpGradMoe, ExpertWithoutTokensHasExactlyZeroGradient) {
         for (size_t k = 0; k < 5 * H; ++k) EXPECT_EQ(g[2][size_t(E3 * I * H) + k], 0.0f) << c.name << " gate";
         for (size_t k = 0; k < 5 * H; ++k) EXPECT_EQ(g[3][size_t(E3 * I * H) + k], 0.0f) << c.name << " up";
         for (size_t k = 0; k < size_t(H * I); ++k) EXPECT_EQ(g[4][size_t(E3 * H * I) + k], 0.0f) << c.name << " down";
-        if (g.size() > 5)
+        if (g.size() > 5) {
             for (size_t k = 0; k < size_t(rk * H); ++k) EXPECT_EQ(g[5][size_t(E3 * rk * H) + k], 0.0f) << c.name << " lora";
+        }
     }
 }
 
