@@ -1,7 +1,8 @@
 // moe-engine bench: prefill and batch-1 greedy decode throughput of real-shape models (the engine's
 // model code over random bf16 weights drawn on the GPU) against the copy bandwidth and bf16 GEMM
 // rate measured in the same run (engine/cuda/bench/). With --speculative: plain vs speculative
-// decoding of a real checkpoint, on any backend (cmd_bench_speculative.cpp).
+// decoding of a real checkpoint, on any backend (cmd_bench_speculative.cpp); with --streams: N
+// concurrent generations of a real checkpoint, batched (cmd_bench_streams.cpp).
 //   moe-engine bench [--models a,b] [--model-dir DIR]... [--prefill 512,2048] [--contexts 512,4096]
 //                    [--decode-tokens 128] [--repeats 5] [--routing-trace] [--json out.json]
 #include <algorithm>
@@ -53,6 +54,7 @@ std::vector<int64_t> int_list(const std::string& s) {
 
 int cmd_bench(const std::vector<std::string>& argv) {
     if (std::find(argv.begin(), argv.end(), "--speculative") != argv.end()) return cmd_bench_speculative(argv);
+    if (std::find(argv.begin(), argv.end(), "--streams") != argv.end()) return cmd_bench_streams(argv);
     const std::vector<OptionSpec> specs = {
         {"models", true, "comma-separated built-in shapes (default: all): moonlight-16b-a3b, deepseek-v2-lite, "
                          "r1-distill-qwen-1.5b, r1-distill-qwen-7b"},
@@ -64,6 +66,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
         {"routing-trace", false, "decode reads every MoE layer's routing back too (what serve's telemetry costs)"},
         {"json", true, "write the report here"},
         {"speculative", false, "plain vs speculative decoding of --model DIR instead (any backend; bench --speculative --help)"},
+        {"streams", true, "concurrent streams of --model DIR instead, batched (any backend; bench --streams 1 --help)"},
         {"help", false, "show this help"}};
     Args args(argv, specs);
     if (args.has("help")) {

@@ -3,7 +3,6 @@
 // Plain vs speculative decoding of a real checkpoint (generate/speculative_bench.h): the table on
 // stdout as it is measured, the JSON report to --json. Runs on any backend.
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -22,38 +21,6 @@
 #include "tokenizer/tokenizer.h"
 
 namespace moe::cli {
-namespace {
-
-// One short prompt per bundled corpus domain, when no --prompts file is given.
-const std::vector<std::pair<std::string, std::string>> kDefaultPrompts = {
-    {"code", "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n"},
-    {"math", "Prove that the sum of the first n odd numbers is n squared. Proof:"},
-    {"english", "The history of the printing press begins in the fifteenth century, when"},
-    {"chinese", "人工智能的发展历史可以追溯到"},
-    {"dialogue", "User: Can you recommend a good book about astronomy?\nAssistant:"}};
-
-// Lines of FILE: "label<TAB>prompt" or just the prompt ("\n" escapes become newlines).
-std::vector<std::pair<std::string, std::string>> read_prompts(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error("cli.bad_argument", path, "--prompts: cannot read the file");
-    std::vector<std::pair<std::string, std::string>> out;
-    std::string line;
-    for (int n = 1; std::getline(in, line); ++n) {
-        if (line.empty()) continue;
-        std::string label = "line " + std::to_string(n), text = line;
-        if (const size_t tab = line.find('\t'); tab != std::string::npos) {
-            label = line.substr(0, tab);
-            text = line.substr(tab + 1);
-        }
-        for (size_t at = text.find("\\n"); at != std::string::npos; at = text.find("\\n", at + 1)) text.replace(at, 2, "\n");
-        out.emplace_back(label, text);
-    }
-    if (out.empty()) throw Error("cli.bad_argument", path, "--prompts: the file has no prompt");
-    return out;
-}
-
-}  // namespace
-
 int cmd_bench_speculative(const std::vector<std::string>& argv) {
     std::vector<OptionSpec> specs = {
         {"model", true, "checkpoint directory with MTP modules (and tokenizer.json)"},
@@ -73,7 +40,7 @@ int cmd_bench_speculative(const std::vector<std::string>& argv) {
     }
     const std::string dir = args.require("model");
     const auto tokenizer = Tokenizer::load(dir);
-    const auto texts = args.has("prompts") ? read_prompts(*args.get("prompts")) : kDefaultPrompts;
+    const auto texts = args.has("prompts") ? read_bench_prompts(*args.get("prompts")) : default_bench_prompts();
     std::vector<BenchPrompt> prompts;
     int64_t longest = 0;
     for (const auto& [label, text] : texts) {

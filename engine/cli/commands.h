@@ -18,6 +18,7 @@ int cmd_serve(const std::vector<std::string>& argv);
 int cmd_demo(const std::vector<std::string>& argv);
 int cmd_bench(const std::vector<std::string>& argv);
 int cmd_bench_speculative(const std::vector<std::string>& argv);  // bench --speculative
+int cmd_bench_streams(const std::vector<std::string>& argv);      // bench --streams
 int cmd_bench_train(const std::vector<std::string>& argv);
 int cmd_download(const std::vector<std::string>& argv);
 int cmd_hub(const std::vector<std::string>& argv);

@@ -33,6 +33,19 @@ Tensor CpuBackend::slice_rows(const Tensor& x, int64_t row0, int64_t nrows) {
     return out;
 }
 
+Tensor CpuBackend::concat_rows(std::span<const Tensor> parts) {
+    if (parts.empty()) throw_invalid_argument("concat_rows: no parts");
+    int64_t rows = 0;
+    for (const Tensor& p : parts) {
+        if (p.cols() != parts[0].cols()) throw_invalid_argument("concat_rows: column counts differ");
+        rows += p.rows();
+    }
+    Tensor out = make_tensor(rows, parts[0].cols());
+    float* dst = f32(out);
+    for (const Tensor& p : parts) dst = std::copy_n(f32(p), p.numel(), dst);
+    return out;
+}
+
 Tensor CpuBackend::concat_cols(const Tensor& a, const Tensor& b) {
     if (a.rows() != b.rows()) throw_invalid_argument("concat_cols: row counts differ");
     const int64_t ca = a.cols(), cb = b.cols();

@@ -74,6 +74,7 @@ public:
     Tensor slice_cols(const Tensor& x, int64_t col0, int64_t ncols) override;
     Tensor slice_rows(const Tensor& x, int64_t row0, int64_t nrows) override;
     Tensor concat_cols(const Tensor& a, const Tensor& b) override;
+    Tensor concat_rows(std::span<const Tensor> parts) override;
 
     Tensor embedding(const Weight& table, std::span<const int32_t> tokens) override;
     Tensor linear(const Tensor& x, const Weight& w, const Tensor* bias = nullptr) override;

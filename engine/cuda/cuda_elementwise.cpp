@@ -31,6 +31,23 @@ Tensor CudaBackend::slice_rows(const Tensor& x, int64_t row0, int64_t nrows) {
     return out;
 }
 
+Tensor CudaBackend::concat_rows(std::span<const Tensor> parts) {
+    if (parts.empty()) throw_invalid_argument("concat_rows: no parts");
+    int64_t rows = 0;
+    for (const Tensor& p : parts) {
+        if (p.cols() != parts[0].cols()) throw_invalid_argument("concat_rows: column counts differ");
+        rows += p.rows();
+    }
+    Tensor out = make(rows, parts[0].cols());
+    float* dst = f32(out);
+    for (const Tensor& p : parts) {
+        if (p.numel() > 0)
+            MOE_CUDA_CHECK(cudaMemcpyAsync(dst, f32(p), size_t(p.numel()) * 4, cudaMemcpyDeviceToDevice, ctx_->stream()));
+        dst += p.numel();
+    }
+    return out;
+}
+
 Tensor CudaBackend::concat_cols(const Tensor& a, const Tensor& b) {
     if (a.rows() != b.rows()) throw_invalid_argument("concat_cols: row counts differ");
     const int64_t ca = a.cols(), cb = b.cols(), w = ca + cb;

@@ -151,6 +151,8 @@ public:
     virtual Tensor slice_rows(const Tensor& x, int64_t row0, int64_t nrows) = 0;
     // [a | b]: a [T, Ca], b [T, Cb] -> [T, Ca + Cb].
     virtual Tensor concat_cols(const Tensor& a, const Tensor& b) = 0;
+    // The parts [R_i, C] stacked in order -> [sum R_i, C] (a batched step's per-sequence rows).
+    virtual Tensor concat_rows(std::span<const Tensor> parts) = 0;
 
     // ---- embedding / linear -----------------------------------------------------------------
     // table [vocab, hidden] -> [T, hidden]; throws on ids outside [0, vocab).

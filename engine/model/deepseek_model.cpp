@@ -13,6 +13,17 @@ namespace moe {
 namespace {
 // q_a_layernorm and kv_a_layernorm are built without eps in HF and the remote code (doc §3.2).
 constexpr float kLatentNormEps = 1e-6f;
+
+// Points moe()'s routing sink at `target` for a scope: a step collects each layer's routing and
+// reads it back once at its end (a read inside a recorded step would synchronise).
+struct CollectInto {
+    using Sink = std::vector<std::pair<int64_t, RouterOutput>>;
+    Sink*& slot;
+    CollectInto(Sink*& s, Sink* target) : slot(s) { slot = target; }
+    ~CollectInto() { slot = nullptr; }
+    CollectInto(const CollectInto&) = delete;
+    CollectInto& operator=(const CollectInto&) = delete;
+};
 }  // namespace
 
 DeepseekModel::DeepseekModel(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options)
@@ -28,14 +39,8 @@ DeepseekModel::DeepseekModel(WeightSource& source, const ModelOptions& options)
       router_(router_params_from_config(config_)),
       eps_(float(config_.rms_norm_eps)),
       capacity_(context_capacity(config_, options)),
+      seqs_([this] { return make_sequence(); }),
       sampler_(backend_, config_.vocab_size) {
-    for (size_t i = 0; i < weights_.layers.size(); ++i) caches_.push_back(backend_.alloc(capacity_, mla_.cache_cols()));
-    for (size_t j = 0; j < weights_.mtp.size(); ++j) {
-        mtp_caches_.push_back(backend_.alloc(capacity_, mla_.cache_cols()));
-        mtp_cached_.push_back(0);
-        hidden_.emplace_back(config_.hidden_size);
-    }
-
     auto declare = [&](const DecoderLayerWeights& w) {
         if (w.is_moe) trace_.add_layer(w.index, config_.n_routed_experts, w.moe.bias_host);
     };
@@ -45,12 +50,33 @@ DeepseekModel::DeepseekModel(WeightSource& source, const ModelOptions& options)
         if (w.is_moe) moe_layers_.push_back(w.index);
 }
 
+std::unique_ptr<DeepseekModel::Sequence> DeepseekModel::make_sequence() const {
+    auto s = std::make_unique<Sequence>();
+    for (size_t i = 0; i < weights_.layers.size(); ++i) s->caches.push_back(backend_.alloc(capacity_, mla_.cache_cols()));
+    for (size_t j = 0; j < weights_.mtp.size(); ++j) {
+        s->mtp_caches.push_back(backend_.alloc(capacity_, mla_.cache_cols()));
+        s->mtp_cached.push_back(0);
+        s->hidden.emplace_back(config_.hidden_size);
+    }
+    return s;
+}
+
+int64_t DeepseekModel::sequence_cache_bytes() const {
+    return int64_t(weights_.layers.size() + weights_.mtp.size()) * capacity_ * mla_.cache_cols() * 4;
+}
+
+void DeepseekModel::remove_sequence(int64_t sequence) {
+    const std::unique_ptr<Sequence> gone = seqs_.remove(sequence);
+    forget_steps(*gone);
+}
+
 Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos, LogitRows rows) {
     const int64_t T = int64_t(tokens.size());
-    check_forward_range(start_pos, T, cached_, capacity_);
-    truncate(start_pos);
+    Sequence& seq = seqs_.current();
+    check_forward_range(start_pos, T, seq.cached, capacity_);
+    truncate_sequence(seq, start_pos);
 
-    trace_.begin_forward(start_pos, T, false);
+    trace_.begin_forward(start_pos, T, false, seqs_.selected());
     if (T == 1) return std::move(forward_one(tokens[0], start_pos, StepKind::Logits).logits);
     const Tensor normed = forward_hidden(tokens, start_pos);
     trace_.end_forward();
@@ -58,23 +84,28 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
 }
 
 Tensor DeepseekModel::forward_hidden(std::span<const int32_t> tokens, int64_t start_pos) {
+    Sequence& seq = seqs_.current();
+    const int64_t T = int64_t(tokens.size());
     Tensor h = backend_.embedding(weights_.embed, tokens);
     Tensor pending;  // the latest FFN output, added to h by the next norm
-    for (size_t i = 0; i < weights_.layers.size(); ++i)
-        decoder_layer(h, pending, weights_.layers[i], caches_[i], start_pos);
+    for (size_t i = 0; i < weights_.layers.size(); ++i) {
+        const Span span{&seq.caches[i], start_pos, T};
+        decoder_layer(h, pending, weights_.layers[i], std::span(&span, 1));
+    }
     Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
-    if (!hidden_.empty()) hidden_[0].write(start_pos, backend_.download(normed));
-    cached_ = start_pos + int64_t(tokens.size());
+    if (!seq.hidden.empty()) seq.hidden[0].write(start_pos, backend_.download(normed));
+    seq.cached = start_pos + T;
     return normed;
 }
 
 std::vector<int32_t> DeepseekModel::forward_greedy_rows(std::span<const int32_t> tokens, int64_t start_pos,
                                                         int64_t vocab_limit) {
     const int64_t T = int64_t(tokens.size());
-    check_forward_range(start_pos, T, cached_, capacity_);
+    Sequence& seq = seqs_.current();
+    check_forward_range(start_pos, T, seq.cached, capacity_);
     if (T == 1) return {forward_greedy(tokens[0], start_pos, vocab_limit)};
-    truncate(start_pos);
-    trace_.begin_forward(start_pos, T, false);
+    truncate_sequence(seq, start_pos);
+    trace_.begin_forward(start_pos, T, false, seqs_.selected());
     const Tensor normed = forward_hidden(tokens, start_pos);
     trace_.end_forward();
     const Tensor logits = backend_.linear(normed, weights_.lm_head);
@@ -84,19 +115,21 @@ std::vector<int32_t> DeepseekModel::forward_greedy_rows(std::span<const int32_t>
 }
 
 int32_t DeepseekModel::forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) {
-    check_forward_range(pos, 1, cached_, capacity_);
-    truncate(pos);
-    trace_.begin_forward(pos, 1, false);
+    Sequence& seq = seqs_.current();
+    check_forward_range(pos, 1, seq.cached, capacity_);
+    truncate_sequence(seq, pos);
+    trace_.begin_forward(pos, 1, false, seqs_.selected());
     return checked_greedy_id(
         forward_one(token, pos, StepKind::Greedy, greedy_columns(vocab_limit, config_.vocab_size)).token);
 }
 
 int32_t DeepseekModel::forward_sample(int32_t token, int64_t pos, const SampleRequest& request, int64_t vocab_limit) {
     if (!sampler_.available()) return Model::forward_sample(token, pos, request, vocab_limit);
-    check_forward_range(pos, 1, cached_, capacity_);
-    truncate(pos);
+    Sequence& seq = seqs_.current();
+    check_forward_range(pos, 1, seq.cached, capacity_);
+    truncate_sequence(seq, pos);
     sampler_.prepare(request);
-    trace_.begin_forward(pos, 1, false);
+    trace_.begin_forward(pos, 1, false, seqs_.selected());
     try {
         const int32_t id =
             forward_one(token, pos, StepKind::Sampled, greedy_columns(vocab_limit, config_.vocab_size)).token;
@@ -109,14 +142,17 @@ int32_t DeepseekModel::forward_sample(int32_t token, int64_t pos, const SampleRe
 }
 
 DeepseekModel::~DeepseekModel() {
-    for (bool traced : {false, true})
-        for (StepKind kind : {StepKind::Logits, StepKind::Greedy, StepKind::Sampled})
-            backend_.forget_steps(step_owner(traced, kind));
+    seqs_.for_each([&](const Sequence& s) { forget_steps(s); });
 }
 
-const void* DeepseekModel::step_owner(bool traced, StepKind kind) const {
-    // Distinct addresses inside this object: one recording per combination.
-    return reinterpret_cast<const char*>(this) + (traced ? 1 : 0) + 2 * int(kind);
+void DeepseekModel::forget_steps(const Sequence& s) {
+    for (bool traced : {false, true})
+        for (StepKind kind : {StepKind::Logits, StepKind::Greedy, StepKind::Sampled})
+            backend_.forget_steps(step_owner(s, traced, kind));
+}
+
+const void* DeepseekModel::step_owner(const Sequence& s, bool traced, StepKind kind) const {
+    return &s.step_keys[traced ? 1 : 0][int(kind)];
 }
 
 // One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA), and
@@ -125,10 +161,11 @@ const void* DeepseekModel::step_owner(bool traced, StepKind kind) const {
 // traced, every MoE layer's expert ids and weights.
 DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos, StepKind kind, int64_t cols) {
     check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
+    Sequence& seq = seqs_.current();
     const bool traced = trace_.enabled(), keep_hidden = !weights_.mtp.empty();
     const bool chooses = kind != StepKind::Logits;
-    const void* owner = step_owner(traced, kind);
-    int64_t& recorded = cols_recorded_[traced][int(kind)];
+    const void* owner = step_owner(seq, traced, kind);
+    int64_t& recorded = seq.cols_recorded[traced][int(kind)];
     if (chooses && recorded != cols) {
         backend_.forget_steps(owner);  // a recording reads a fixed number of logit columns
         recorded = cols;
@@ -136,15 +173,13 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
     using StepRouting = std::vector<std::pair<int64_t, RouterOutput>>;
     auto body = [&]() {
         StepRouting routing;
-        struct Detach {
-            StepRouting*& slot;
-            ~Detach() { slot = nullptr; }
-        } detach{step_routing_};
-        step_routing_ = &routing;
+        const CollectInto collect(step_routing_, &routing);
         Tensor h = backend_.embedding(weights_.embed, std::span<const int32_t>(&token, 1));
         Tensor pending;
-        for (size_t i = 0; i < weights_.layers.size(); ++i)
-            decoder_layer(h, pending, weights_.layers[i], caches_[i], pos);
+        for (size_t i = 0; i < weights_.layers.size(); ++i) {
+            const Span span{&seq.caches[i], pos, 1};
+            decoder_layer(h, pending, weights_.layers[i], std::span(&span, 1));
+        }
         const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
         const Tensor logits = backend_.linear(normed, weights_.lm_head);
         std::vector<Tensor> outs{kind == StepKind::Greedy    ? greedy_choice(backend_, logits, cols)
@@ -166,7 +201,7 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
     else
         result.logits = Logits{out[i].rows, out[i].cols, std::move(out[i].f32)};
     ++i;
-    if (keep_hidden) hidden_[0].write(pos, out[i++].f32);
+    if (keep_hidden) seq.hidden[0].write(pos, out[i++].f32);
     if (traced) {
         if (out.size() != i + 2 * moe_layers_.size())
             throw_invalid_argument("decode step returned routing for a different number of MoE layers");
@@ -175,23 +210,81 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
             i += 2;
         }
     }
-    cached_ = pos + 1;
+    seq.cached = pos + 1;
     trace_.end_forward();
     return result;
+}
+
+// One token of each of several sequences in one forward: every linear, norm and MoE layer runs
+// over the B rows at once (the weights are read once per step, not once per sequence); attention
+// runs row by row against each sequence's own cache. Not a recorded step: B and the caches change
+// from step to step.
+Logits DeepseekModel::decode_batch(std::span<const BatchRow> rows) {
+    check_batch_rows(rows);
+    const int64_t B = int64_t(rows.size());
+    std::vector<Sequence*> seqs;
+    std::vector<int32_t> tokens;
+    for (const BatchRow& r : rows) {
+        Sequence& s = seqs_.at(r.sequence);
+        check_forward_range(r.pos, 1, s.cached, capacity_);
+        check_token(r.token, config_.vocab_size);
+        seqs.push_back(&s);
+        tokens.push_back(r.token);
+    }
+    for (size_t b = 0; b < rows.size(); ++b) truncate_sequence(*seqs[b], rows[b].pos);
+
+    std::vector<std::pair<int64_t, RouterOutput>> routing;
+    const CollectInto collect(step_routing_, &routing);
+    Tensor h = backend_.embedding(weights_.embed, tokens);
+    Tensor pending;
+    std::vector<Span> spans(rows.size());
+    for (size_t i = 0; i < weights_.layers.size(); ++i) {
+        for (size_t b = 0; b < rows.size(); ++b) spans[b] = Span{&seqs[b]->caches[i], rows[b].pos, 1};
+        decoder_layer(h, pending, weights_.layers[i], spans);
+    }
+    const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
+    Logits logits = download_logits(backend_, backend_.linear(normed, weights_.lm_head));
+    if (!weights_.mtp.empty()) {
+        const std::vector<float> hidden = backend_.download(normed);  // [B, hidden]
+        const auto width = size_t(config_.hidden_size);
+        for (size_t b = 0; b < rows.size(); ++b)
+            seqs[b]->hidden[0].write(rows[b].pos, std::span(hidden).subspan(b * width, width));
+    }
+    for (size_t b = 0; b < rows.size(); ++b) seqs[b]->cached = rows[b].pos + 1;
+    if (trace_.enabled()) record_batch_routing(rows, routing);
+    if (logits.rows != B) throw_invalid_argument("decode_batch: the head returned a different number of rows");
+    return logits;
+}
+
+void DeepseekModel::record_batch_routing(std::span<const BatchRow> rows,
+                                         const std::vector<std::pair<int64_t, RouterOutput>>& routing) {
+    const auto k = size_t(router_.top_k);
+    std::vector<std::pair<std::vector<int32_t>, std::vector<float>>> host;  // per layer [B, k]
+    for (const auto& [layer, r] : routing) host.emplace_back(backend_.download_i32(r.expert_ids), backend_.download(r.weights));
+    for (size_t b = 0; b < rows.size(); ++b) {
+        trace_.begin_forward(rows[b].pos, 1, false, rows[b].sequence);
+        for (size_t l = 0; l < routing.size(); ++l) {
+            const auto& [ids, weights] = host[l];
+            trace_.record(routing[l].first, router_.top_k, {ids.begin() + long(b * k), ids.begin() + long((b + 1) * k)},
+                          {weights.begin() + long(b * k), weights.begin() + long((b + 1) * k)});
+        }
+        trace_.end_forward();
+    }
 }
 
 // Benchmarks only: noise added in place (the caches keep their device addresses, so recorded
 // decode steps stay valid).
 void DeepseekModel::fill_cache_for_bench(int64_t n, uint64_t seed) {
     check_bench_fill(n, capacity_);
-    for (size_t i = 0; i < caches_.size(); ++i)
-        backend_.add_inplace(caches_[i], backend_.random_tensor(capacity_, mla_.cache_cols(),
-                                                                tensor_seed(seed, "kv_cache." + std::to_string(i)),
-                                                                0.0f, 1.0f));
-    cached_ = n;
-    for (size_t j = 0; j < hidden_.size(); ++j) {
-        mtp_cached_[j] = 0;
-        hidden_[j].reset_to(j == 0 ? n : 0);  // no hidden state for the synthetic positions
+    Sequence& seq = seqs_.current();
+    for (size_t i = 0; i < seq.caches.size(); ++i)
+        backend_.add_inplace(seq.caches[i], backend_.random_tensor(capacity_, mla_.cache_cols(),
+                                                                   tensor_seed(seed, "kv_cache." + std::to_string(i)),
+                                                                   0.0f, 1.0f));
+    seq.cached = n;
+    for (size_t j = 0; j < seq.hidden.size(); ++j) {
+        seq.mtp_cached[j] = 0;
+        seq.hidden[j].reset_to(j == 0 ? n : 0);  // no hidden state for the synthetic positions
     }
 }
 
@@ -200,35 +293,42 @@ void DeepseekModel::reset() {
 }
 
 void DeepseekModel::truncate(int64_t n) {
+    truncate_sequence(seqs_.current(), n);
+}
+
+void DeepseekModel::truncate_sequence(Sequence& s, int64_t n) {
     if (n < 0) throw_invalid_argument("truncate: negative length");
-    cached_ = std::min(cached_, n);
-    for (int64_t& c : mtp_cached_) c = std::min(c, n);
-    for (HiddenHistory& h : hidden_) h.truncate(n);
+    s.cached = std::min(s.cached, n);
+    for (int64_t& c : s.mtp_cached) c = std::min(c, n);
+    for (HiddenHistory& h : s.hidden) h.truncate(n);
 }
 
 int64_t DeepseekModel::mtp_module_cached(int64_t module) const {
-    return module >= 0 && module < mtp_modules() ? mtp_cached_[size_t(module)] : 0;
+    return module >= 0 && module < mtp_modules() ? seqs_.current().mtp_cached[size_t(module)] : 0;
 }
 
-void DeepseekModel::decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w, Tensor& cache,
-                                  int64_t start_pos) {
+void DeepseekModel::decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w,
+                                  std::span<const Span> spans) {
     const Tensor x = add_pending_rmsnorm(backend_, h, pending, w.input_norm, eps_);  // h += pending
-    const Tensor attn_out = attention(x, w.attn, cache, start_pos);
+    const Tensor attn_out = attention(x, w.attn, spans);
     const Tensor x2 = backend_.add_rmsnorm(h, attn_out, w.post_norm, eps_);  // h += attn_out
     pending = w.is_moe ? moe(x2, w.moe, w.index) : backend_.ffn(x2, w.mlp);
 }
 
-Tensor DeepseekModel::attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos) {
+Tensor DeepseekModel::attention(const Tensor& x, const MlaWeights& w, std::span<const Span> spans) {
     // q [T, H * (nope + rope)], head-major, nope first; ckv [T, kv_lora + qk_rope] = [c ; k_pe]:
-    // both projections of x in one step. Rope, the latent norm and the cache write follow inside
-    // mla_attention_from_projections.
+    // both projections of x in one step, over every span's rows. Rope, the latent norm and the
+    // cache write follow inside mla_attention_from_projections, per span.
     const Weight* first = w.q_lora ? &w.q_a : &w.q;
     const Weight* weights[] = {first, &w.kv_a};
     const Tensor* biases[] = {nullptr, nullptr};
     std::vector<Tensor> proj = backend_.linear_multi(x, weights, biases);
-    Tensor q = w.q_lora ? backend_.linear(backend_.rmsnorm(proj[0], w.q_a_norm, kLatentNormEps), w.q_b) : proj[0];
-    const Tensor o = backend_.mla_attention_from_projections(q, proj[1], w.kv_a_norm, kLatentNormEps, rope_, w.kv_b,
-                                                             cache, start_pos, mla_);
+    const Tensor q = w.q_lora ? backend_.linear(backend_.rmsnorm(proj[0], w.q_a_norm, kLatentNormEps), w.q_b) : proj[0];
+    const Tensor o = attend_per_span(backend_, spans, [&](int64_t row0, const Span& s) {
+        Tensor q_rows = span_rows(backend_, q, row0, s.rows);  // roped in place
+        return backend_.mla_attention_from_projections(q_rows, span_rows(backend_, proj[1], row0, s.rows), w.kv_a_norm,
+                                                       kLatentNormEps, rope_, w.kv_b, *s.cache, s.start_pos, mla_);
+    });
     return backend_.linear(o, w.o);
 }
 
@@ -256,29 +356,32 @@ Logits DeepseekModel::mtp_module_forward(int64_t module, std::span<const int32_t
     const size_t j = size_t(module);
     const MtpWeights& m = weights_.mtp[j];
     const int64_t n = int64_t(next_tokens.size());
-    check_forward_range(start_pos, n, mtp_cached_[j], capacity_);
+    Sequence& seq = seqs_.current();
+    std::vector<HiddenHistory>& hidden = seq.hidden;
+    check_forward_range(start_pos, n, seq.mtp_cached[j], capacity_);
     // Level j must hold positions [start_pos, start_pos + n) (level 0: still in the main cache).
-    if (!hidden_[j].covers(start_pos, n))
+    if (!hidden[j].covers(start_pos, n))
         throw Error("model.mtp_without_hidden", "",
                     "MTP module " + std::to_string(module) + " needs the " +
                         (j == 0 ? std::string("main model's hidden states") : "hidden states of MTP module " + std::to_string(j - 1)) +
                         " for positions " + std::to_string(start_pos) + ".." + std::to_string(start_pos + n) +
-                        ", computed and still cached (it has " + std::to_string(hidden_[j].begin()) + ".." +
-                        std::to_string(hidden_[j].end()) + ")");
-    mtp_cached_[j] = start_pos;
-    if (j + 1 < hidden_.size()) hidden_[j + 1].truncate(start_pos);
+                        ", computed and still cached (it has " + std::to_string(hidden[j].begin()) + ".." +
+                        std::to_string(hidden[j].end()) + ")");
+    seq.mtp_cached[j] = start_pos;
+    if (j + 1 < hidden.size()) hidden[j + 1].truncate(start_pos);
 
     // h' = eh_proj([enorm(emb(t_{i+j+1})) ; hnorm(h_i)]): embedding FIRST (doc §4.2).
-    const Tensor h_prev = backend_.upload(hidden_[j].rows(start_pos, n), n, config_.hidden_size);
+    const Tensor h_prev = backend_.upload(hidden[j].rows(start_pos, n), n, config_.hidden_size);
     const Tensor e = backend_.rmsnorm(backend_.embedding(m.embed, next_tokens), m.enorm, eps_);
     Tensor h = backend_.linear(backend_.concat_cols(e, backend_.rmsnorm(h_prev, m.hnorm, eps_)), m.eh_proj);
 
-    trace_.begin_forward(start_pos, n, true);
+    trace_.begin_forward(start_pos, n, true, seqs_.selected());
     Tensor pending;
-    decoder_layer(h, pending, m.layer, mtp_caches_[j], start_pos);
+    const Span span{&seq.mtp_caches[j], start_pos, n};
+    decoder_layer(h, pending, m.layer, std::span(&span, 1));
     const Tensor normed = add_pending_rmsnorm(backend_, h, pending, m.head_norm, eps_);  // h: the block output
-    if (j + 1 < hidden_.size()) hidden_[j + 1].write(start_pos, backend_.download(h));
-    mtp_cached_[j] = start_pos + n;
+    if (j + 1 < hidden.size()) hidden[j + 1].write(start_pos, backend_.download(h));
+    seq.mtp_cached[j] = start_pos + n;
     trace_.end_forward();
     return head_logits(normed, m.head, rows);
 }

@@ -8,7 +8,9 @@
 
 #include "model/deepseek_weights.h"
 #include "model/hidden_history.h"
+#include "model/kv_span.h"
 #include "model/model.h"
+#include "model/sequence_set.h"
 #include "model/step_sampler.h"
 
 namespace moe {
@@ -24,7 +26,7 @@ public:
     Logits forward(std::span<const int32_t> tokens, int64_t start_pos, LogitRows rows = LogitRows::All) override;
     void reset() override;
     void truncate(int64_t n) override;
-    int64_t cached_tokens() const override { return cached_; }
+    int64_t cached_tokens() const override { return seqs_.current().cached; }
     int64_t max_context() const override { return capacity_; }
     int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0) override;
     bool samples_on_backend() const override { return sampler_.available(); }
@@ -39,12 +41,41 @@ public:
                               LogitRows rows = LogitRows::All) override;
     int64_t mtp_module_cached(int64_t module) const override;
 
+    bool supports_sequences() const override { return true; }
+    int64_t add_sequence() override { return seqs_.add(); }
+    void remove_sequence(int64_t sequence) override;
+    void select_sequence(int64_t sequence) override { seqs_.select(sequence); }
+    int64_t selected_sequence() const override { return seqs_.selected(); }
+    int64_t live_sequences() const override { return seqs_.live(); }
+    int64_t sequence_cache_bytes() const override;
+    Logits decode_batch(std::span<const BatchRow> rows) override;
+
 private:
+    using Span = KvSpan<Tensor>;  // rows into one sequence's latent cache [capacity, kv_lora + qk_rope]
+    // What one sequence holds: its caches, how much of them is valid, its MTP inputs, and the
+    // keys its recorded decode steps go by (a recording captures the cache addresses).
+    struct Sequence {
+        std::vector<Tensor> caches;  // per main layer [capacity, kv_lora + qk_rope]
+        int64_t cached = 0;
+        // The MTP modules' inputs (model/hidden_history.h): level 0 the main post-final-norm
+        // hidden, level j module j-1's block output. One level per module.
+        std::vector<HiddenHistory> hidden;
+        std::vector<Tensor> mtp_caches;   // per module [capacity, kv_lora + qk_rope]
+        std::vector<int64_t> mtp_cached;  // per module
+        // Per trace setting and step kind: the logit columns its recorded choice reads, and the
+        // recording's key (distinct addresses inside this sequence).
+        int64_t cols_recorded[2][3] = {};
+        char step_keys[2][3] = {};
+    };
+    std::unique_ptr<Sequence> make_sequence() const;
+    void forget_steps(const Sequence& s);
+    void truncate_sequence(Sequence& s, int64_t n);
+
     // h [T, hidden] += pending (the previous layer's FFN output); h += attn(norm(h)); then
-    // pending = ffn(norm(h)), left for the next norm to add.
-    void decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w, Tensor& cache, int64_t start_pos);
+    // pending = ffn(norm(h)), left for the next norm to add. spans: where h's rows go in the caches.
+    void decoder_layer(Tensor& h, Tensor& pending, const DecoderLayerWeights& w, std::span<const Span> spans);
     // x [T, hidden] (normed) -> [T, hidden]
-    Tensor attention(const Tensor& x, const MlaWeights& w, Tensor& cache, int64_t start_pos);
+    Tensor attention(const Tensor& x, const MlaWeights& w, std::span<const Span> spans);
     Tensor moe(const Tensor& x, const MoeWeights& w, int64_t layer);
     // What a one-token step ends in: its logits, the argmax (forward_greedy) or a draw (forward_sample).
     enum class StepKind { Logits, Greedy, Sampled };
@@ -59,8 +90,11 @@ private:
     // The main layers over tokens [T] at start_pos: returns the post-final-norm hidden [T, hidden]
     // and keeps it as the MTP modules' level-0 input.
     Tensor forward_hidden(std::span<const int32_t> tokens, int64_t start_pos);
-    // One recorded decode step per (routing traced, step kind) combination.
-    const void* step_owner(bool traced, StepKind kind) const;
+    // One recorded decode step per (sequence, routing traced, step kind) combination.
+    const void* step_owner(const Sequence& s, bool traced, StepKind kind) const;
+    // Hands the routing collected in a batched step to the trace: one forward per row.
+    void record_batch_routing(std::span<const BatchRow> rows,
+                              const std::vector<std::pair<int64_t, RouterOutput>>& routing);
     // normed hidden [T, hidden] -> logits through `head`.
     Logits head_logits(const Tensor& normed, const Weight& head, LogitRows rows);
 
@@ -73,20 +107,12 @@ private:
     float eps_;
 
     int64_t capacity_ = 0;
-    std::vector<Tensor> caches_;  // per main layer [capacity, kv_lora + qk_rope]
-    int64_t cached_ = 0;
-    // The MTP modules' inputs (model/hidden_history.h): level 0 the main post-final-norm hidden,
-    // level j module j-1's block output. One level per module (the last module's output feeds none).
-    std::vector<HiddenHistory> hidden_;
-    std::vector<Tensor> mtp_caches_;    // per module [capacity, kv_lora + qk_rope]
-    std::vector<int64_t> mtp_cached_;   // per module
+    SequenceSet<Sequence> seqs_;  // after what make_sequence() reads
 
     // Inside a decode step's body: moe() collects each layer's routing here instead of reading it
     // back (a read would synchronise inside a recorded step).
     std::vector<std::pair<int64_t, RouterOutput>>* step_routing_ = nullptr;
     std::vector<int64_t> moe_layers_;  // the main MoE layers in order: whose routing a traced step returns
-    // Per trace setting and step kind: the logit columns its recorded choice reads.
-    int64_t cols_recorded_[2][3] = {};
     StepSampler sampler_;  // forward_sample's device state (unavailable on a host backend)
 };
 

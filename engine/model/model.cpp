@@ -54,6 +54,28 @@ void Model::fill_cache_for_bench(int64_t, uint64_t) {
     throw Error("engine.unsupported", "", "this model cannot fill its cache for a benchmark");
 }
 
+namespace {
+[[noreturn]] void no_sequences() {
+    throw Error("engine.unsupported", "", "this model holds one sequence only (no batched decoding)");
+}
+}  // namespace
+
+int64_t Model::add_sequence() { no_sequences(); }
+void Model::remove_sequence(int64_t) { no_sequences(); }
+void Model::select_sequence(int64_t sequence) {
+    if (sequence != 0) no_sequences();
+}
+Logits Model::decode_batch(std::span<const BatchRow>) { no_sequences(); }
+
+void check_batch_rows(std::span<const Model::BatchRow> rows) {
+    if (rows.empty()) throw Error("model.bad_batch", "", "a batched decode step needs at least one row");
+    for (size_t i = 0; i < rows.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (rows[i].sequence == rows[j].sequence)
+                throw Error("model.bad_batch", "",
+                            "sequence " + std::to_string(rows[i].sequence) + " appears twice in one batched step");
+}
+
 std::unique_ptr<Model> load_model(const Checkpoint& checkpoint, Backend& backend, const ModelOptions& options) {
     CheckpointSource source(checkpoint, backend);
     return load_model(source, options);

@@ -125,6 +125,37 @@ public:
     }
     int64_t mtp_cached_tokens() const { return has_mtp() ? mtp_module_cached(0) : 0; }
 
+    // ---- several sequences (continuous batching) -------------------------------------------
+    // Besides sequence 0, a model may hold more sequences, each with its own KV caches (main and
+    // MTP), cached length and MTP inputs. Every single-sequence call above (forward, the greedy and
+    // sampled steps, truncate, reset, cached_tokens, the MTP calls, fill_cache_for_bench) acts on
+    // the selected sequence, 0 unless select_sequence() chose another; decode_batch() runs one
+    // token of several sequences in one forward, so the weights are read once for all of them.
+    // A model without this support has only sequence 0; the defaults throw "engine.unsupported".
+    virtual bool supports_sequences() const { return false; }
+    // A new, empty sequence's id (ids of removed sequences are reused). Allocates its caches.
+    virtual int64_t add_sequence();
+    // Frees a sequence's caches; sequence 0 cannot be removed. Selects 0 if it was selected.
+    virtual void remove_sequence(int64_t sequence);
+    // Throws "model.no_sequence" for an id that does not name a live sequence.
+    virtual void select_sequence(int64_t sequence);
+    virtual int64_t selected_sequence() const { return 0; }
+    virtual int64_t live_sequences() const { return 1; }
+    // Device (or host) bytes one more sequence's caches take: what a scheduler budgets with.
+    virtual int64_t sequence_cache_bytes() const { return 0; }
+    // One decode step of several sequences: row b runs rows[b].token at position rows[b].pos of
+    // sequence rows[b].sequence (pos <= its cached length; a smaller pos rolls it back first, as
+    // forward() does) -> logits [B, vocab], row b for rows[b]. The sequences must be distinct.
+    // Each row is recorded in the routing trace as a forward of its own, tagged with its sequence,
+    // and (with MTP modules) keeps its hidden state as the sequence's MTP input. Throws
+    // "model.bad_batch" for an empty batch or a repeated sequence.
+    struct BatchRow {
+        int64_t sequence = 0;
+        int32_t token = 0;
+        int64_t pos = 0;
+    };
+    virtual Logits decode_batch(std::span<const BatchRow> rows);
+
     // Routing telemetry of the MoE layers (empty for dense models).
     RoutingTrace& routing_trace() { return trace_; }
     const RoutingTrace& routing_trace() const { return trace_; }
@@ -157,5 +188,7 @@ int64_t greedy_columns(int64_t vocab_limit, int64_t vocab);
 int32_t checked_greedy_id(int32_t id);
 // Throws unless 0 <= n <= capacity (fill_cache_for_bench).
 void check_bench_fill(int64_t n, int64_t capacity);
+// Throws "model.bad_batch" for an empty batch or one that names a sequence twice.
+void check_batch_rows(std::span<const Model::BatchRow> rows);
 
 }  // namespace moe

@@ -4,8 +4,10 @@
 
 #include <vector>
 
+#include "model/kv_span.h"
 #include "model/model.h"
 #include "model/qwen2_weights.h"
+#include "model/sequence_set.h"
 #include "model/step_sampler.h"
 
 namespace moe {
@@ -19,42 +21,61 @@ public:
 
     const ModelConfig& config() const override { return config_; }
     Logits forward(std::span<const int32_t> tokens, int64_t start_pos, LogitRows rows = LogitRows::All) override;
-    void reset() override { cached_ = 0; }
+    void reset() override { seqs_.current().cached = 0; }
     void truncate(int64_t n) override;
-    int64_t cached_tokens() const override { return cached_; }
+    int64_t cached_tokens() const override { return seqs_.current().cached; }
     int64_t max_context() const override { return capacity_; }
     int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0) override;
     bool samples_on_backend() const override { return sampler_.available(); }
     int32_t forward_sample(int32_t token, int64_t pos, const SampleRequest& request, int64_t vocab_limit = 0) override;
     void fill_cache_for_bench(int64_t n, uint64_t seed) override;
 
+    bool supports_sequences() const override { return true; }
+    int64_t add_sequence() override { return seqs_.add(); }
+    void remove_sequence(int64_t sequence) override;
+    void select_sequence(int64_t sequence) override { seqs_.select(sequence); }
+    int64_t selected_sequence() const override { return seqs_.selected(); }
+    int64_t live_sequences() const override { return seqs_.live(); }
+    int64_t sequence_cache_bytes() const override;
+    Logits decode_batch(std::span<const BatchRow> rows) override;
+
 private:
     struct Cache {
         Tensor k, v;  // [capacity, Hkv*D]
     };
+    using Span = KvSpan<Cache>;
+    // One sequence: its caches per layer, how much of them is valid, and its recorded steps'
+    // keys and logit columns per step kind (a recording captures the cache addresses).
+    struct Sequence {
+        std::vector<Cache> caches;
+        int64_t cached = 0;
+        int64_t cols_recorded[3] = {};
+        char step_keys[3] = {};
+    };
+    std::unique_ptr<Sequence> make_sequence() const;
+    void forget_steps(const Sequence& s);
 
     // What a one-token step ends in: its logits, the argmax (forward_greedy) or a draw (forward_sample).
     enum class StepKind { Logits, Greedy, Sampled };
     // One token through Backend::decode_step: its logits [1, vocab] (StepKind::Logits), or only
     // the id chosen among the first `cols` logits in out_token.
     Logits forward_one(int32_t token, int64_t pos, StepKind kind, int64_t cols, int32_t* out_token);
-    // Each kind's recording key (the logits step's is `this`).
-    const void* step_owner(StepKind kind) const { return reinterpret_cast<const char*>(this) + int(kind); }
+    // Each (sequence, kind)'s recording key.
+    const void* step_owner(const Sequence& s, StepKind kind) const { return &s.step_keys[int(kind)]; }
     // h += pending; h += attn(norm(h)); pending = ffn(norm(h)) (added by the next norm).
-    void decoder_layer(Tensor& h, Tensor& pending, const GqaLayerWeights& w, Cache& cache, int64_t start_pos);
-    Tensor attention(const Tensor& x, const GqaLayerWeights& w, Cache& cache, int64_t start_pos);
+    // spans: where h's rows go in the caches (kv_span.h).
+    void decoder_layer(Tensor& h, Tensor& pending, const GqaLayerWeights& w, std::span<const Span> spans);
+    Tensor attention(const Tensor& x, const GqaLayerWeights& w, std::span<const Span> spans);
 
     ModelConfig config_;
     Backend& backend_;
     Qwen2Weights weights_;
-    std::vector<Cache> caches_;
     RopeTable rope_;
     GqaDims gqa_;
     float eps_;
     int64_t capacity_ = 0;
-    int64_t cached_ = 0;
-    int64_t cols_recorded_[3] = {};  // per step kind: the logit columns its recorded choice reads
-    StepSampler sampler_;            // forward_sample's device state (unavailable on a host backend)
+    SequenceSet<Sequence> seqs_;  // after what make_sequence() reads
+    StepSampler sampler_;         // forward_sample's device state (unavailable on a host backend)
 };
 
 }  // namespace moe

@@ -29,9 +29,9 @@ bool RoutingTrace::enabled() const {
     return enabled_;
 }
 
-void RoutingTrace::begin_forward(int64_t start_pos, int64_t tokens, bool mtp) {
+void RoutingTrace::begin_forward(int64_t start_pos, int64_t tokens, bool mtp, int64_t sequence) {
     std::lock_guard lock(mutex_);
-    current_ = ForwardRouting{start_pos, tokens, mtp, {}};
+    current_ = ForwardRouting{start_pos, tokens, mtp, sequence, {}};
 }
 
 void RoutingTrace::record(int64_t layer, int64_t top_k, std::vector<int32_t> ids, std::vector<float> weights) {

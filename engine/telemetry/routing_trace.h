@@ -32,6 +32,7 @@ struct ForwardRouting {
     int64_t start_pos = 0;                   // position of the first token
     int64_t tokens = 0;                      // T
     bool mtp = false;                        // recorded by the MTP draft layer
+    int64_t sequence = 0;                    // the model's sequence (batched decoding: Model::decode_batch)
     std::map<int64_t, LayerRouting> layers;  // keyed by the model's layer index
 };
 
@@ -55,7 +56,7 @@ public:
     bool enabled() const;
 
     // Called by the model around each forward.
-    void begin_forward(int64_t start_pos, int64_t tokens, bool mtp);
+    void begin_forward(int64_t start_pos, int64_t tokens, bool mtp, int64_t sequence = 0);
     // ids, weights: [tokens, top_k] of the current forward.
     void record(int64_t layer, int64_t top_k, std::vector<int32_t> ids, std::vector<float> weights);
     void end_forward();

@@ -340,7 +340,12 @@ TEST_F(HubDownload, DiskFullKeepsThePartialFileForResume) {
 }
 
 TEST_F(HubDownload, OneWriterPerFileTheSecondWaitsOrFailsClearly) {
-    hub.faults({{{"match", "/cdn/"}, {"kind", "throttle"}, {"bps", 2000000}}});
+    // The first writer must still hold its locks when the patient one starts, however loaded the
+    // machine: a throttle alone let a slow CI runner start the patient after the first had finished.
+    // A 4 s stall mid-shard (well under the engine's 30 s stall clock, so no reconnect) pins it.
+    const std::string shard1_cdn = "/cdn/" + hub_listing(hub, kRepo).at(kShard1)["sha256"].get<std::string>();
+    hub.faults({{{"match", "/cdn/"}, {"kind", "throttle"}, {"bps", 2000000}},
+                {{"match", shard1_cdn}, {"kind", "stall"}, {"at", 1000000}, {"seconds", 4}, {"times", 1}}});
     const auto env = hub_env(hub, home.path());
     ChildProcess first({engine_bin(), "download", kRepo, "--json"}, env);
     // Wait until the first holds the shard locks (its first progress line).
@@ -354,8 +359,7 @@ TEST_F(HubDownload, OneWriterPerFileTheSecondWaitsOrFailsClearly) {
     EXPECT_FALSE(patient.of("waiting").empty());
     EXPECT_EQ(first.wait(), 0);
     expect_verified_snapshot(patient);
-    EXPECT_EQ(count_log(std::string("/cdn/") + hub_listing(hub, kRepo).at(kShard1)["sha256"].get<std::string>()), 1u)
-        << "the shard must be transferred once, by the lock holder";
+    EXPECT_EQ(count_log(shard1_cdn), 1u) << "the shard must be transferred once, by the lock holder";
 }
 
 TEST_F(HubDownload, SigintStopsCleanlyAndTheNextRunResumes) {

@@ -1,0 +1,106 @@
+#include "generate/decode_batcher.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace moe {
+
+using Clock = std::chrono::steady_clock;
+
+DecodeBatcher::DecodeBatcher(Model& model, std::chrono::microseconds max_wait) : model_(model), max_wait_(max_wait) {
+    if (!model.supports_sequences())
+        throw Error("engine.unsupported", "", "batched decoding needs a model that holds several sequences");
+}
+
+bool DecodeBatcher::batch_ready(Clock::time_point now) const {
+    if (model_busy_ || waiting_.empty()) return false;
+    return int64_t(waiting_.size()) >= members_ || now - first_wait_ >= max_wait_;
+}
+
+std::vector<float> DecodeBatcher::decode(int64_t sequence, int32_t token, int64_t pos) {
+    Pending mine{sequence, token, pos, {}, nullptr, false};
+    std::unique_lock lock(mutex_);
+    if (waiting_.empty()) first_wait_ = Clock::now();
+    waiting_.push_back(&mine);
+    cv_.notify_all();  // this arrival may complete the batch another thread waits on
+    while (!mine.done) {
+        if (batch_ready(Clock::now())) {
+            run_batch(lock);
+            continue;
+        }
+        if (model_busy_ || waiting_.empty())
+            cv_.wait(lock);
+        else
+            cv_.wait_until(lock, first_wait_ + max_wait_);
+    }
+    if (mine.error) std::rethrow_exception(mine.error);
+    return std::move(mine.logits);
+}
+
+void DecodeBatcher::run_batch(std::unique_lock<std::mutex>& lock) {
+    std::vector<Pending*> batch;
+    batch.swap(waiting_);
+    model_busy_ = true;
+    lock.unlock();
+    std::vector<Model::BatchRow> rows;
+    for (const Pending* p : batch) rows.push_back({p->sequence, p->token, p->pos});
+    Logits logits;
+    std::exception_ptr error;
+    try {
+        logits = model_.decode_batch(rows);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    lock.lock();
+    for (size_t b = 0; b < batch.size(); ++b) {
+        if (error)
+            batch[b]->error = error;
+        else
+            batch[b]->logits.assign(logits.row(int64_t(b)).begin(), logits.row(int64_t(b)).end());
+        batch[b]->done = true;
+    }
+    ++stats_.steps;
+    stats_.rows += batch.size();
+    stats_.max_rows = std::max(stats_.max_rows, int64_t(batch.size()));
+    model_busy_ = false;
+    cv_.notify_all();
+}
+
+void DecodeBatcher::exclusive(const std::function<void(Model&)>& f) {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return !model_busy_; });
+    model_busy_ = true;
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+        f(model_);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    lock.lock();
+    model_busy_ = false;
+    cv_.notify_all();
+    lock.unlock();
+    if (error) std::rethrow_exception(error);
+}
+
+void DecodeBatcher::join() {
+    std::lock_guard lock(mutex_);
+    ++members_;
+}
+
+void DecodeBatcher::leave() {
+    {
+        std::lock_guard lock(mutex_);
+        members_ = std::max<int64_t>(0, members_ - 1);
+    }
+    cv_.notify_all();  // the waiters may now be all the members left
+}
+
+DecodeBatcherStats DecodeBatcher::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+}  // namespace moe
