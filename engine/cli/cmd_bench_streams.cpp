@@ -1,7 +1,9 @@
 // moe-engine bench --streams 1,4,16 --model DIR [--decode-tokens N] [--prompts FILE] [--chat]
 //                  [--backend cpu|cuda|auto] [--json out.json]
-// Continuous batching measured on a real checkpoint (generate/stream_bench.h): the table on stdout
-// as it is measured, the JSON report to --json. Runs on any backend.
+// moe-engine bench --streams 1,4,16 --shape moonlight-16b-a3b [--prompt-tokens N] ...
+// Continuous batching measured (generate/stream_bench.h) on a real checkpoint, or on a built-in
+// shape with random weights drawn on the GPU (random prompts; what bench's decode rows run): the
+// table on stdout as it is measured, the JSON report to --json.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,6 +18,8 @@
 #include "core/version.h"
 #include "generate/stream_bench.h"
 #include "generate/vocabulary.h"
+#include "model/weight_source.h"
+#include "session/gpu_bench.h"
 #include "session/model_session.h"
 #include "tokenizer/tokenizer.h"
 
@@ -43,12 +47,29 @@ std::vector<int64_t> stream_counts(const std::string& list) {
     return out;
 }
 
+// Random prompts for a random-weight shape: there is no tokenizer, and nothing to read.
+std::vector<BenchPrompt> random_prompts(int64_t n, int64_t tokens, int64_t vocab) {
+    std::vector<BenchPrompt> out;
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    for (int64_t p = 0; p < n; ++p) {
+        BenchPrompt prompt{"random " + std::to_string(p), {}};
+        for (int64_t t = 0; t < tokens; ++t) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            prompt.tokens.push_back(int32_t((state >> 33) % uint64_t(vocab)));
+        }
+        out.push_back(std::move(prompt));
+    }
+    return out;
+}
+
 }  // namespace
 
 int cmd_bench_streams(const std::vector<std::string>& argv) {
     const std::vector<OptionSpec> specs = {
         {"streams", true, "stream counts to measure, e.g. 1,4,16 (one stream is always measured: the base)"},
         {"model", true, "checkpoint directory (with tokenizer.json)"},
+        {"shape", true, "instead of --model: a built-in shape with random weights on the GPU (bench --help lists them)"},
+        {"prompt-tokens", true, "with --shape: tokens per random prompt (default 32)"},
         {"decode-tokens", true, "new tokens per stream (default 64)"},
         {"prompts", true, "file of prompts, one per line (\"label<TAB>text\"; default: one per bundled domain); "
                           "stream i decodes prompt i mod their number"},
@@ -65,25 +86,38 @@ int cmd_bench_streams(const std::vector<std::string>& argv) {
     o.streams = stream_counts(args.require("streams"));
     o.decode_tokens = args.get_int("decode-tokens", 64);
     if (o.decode_tokens < 2) throw Error("cli.bad_argument", "", "--decode-tokens must be at least 2");
-    const std::string dir = args.require("model");
-    const auto tokenizer = Tokenizer::load(dir);
-    const auto texts = args.has("prompts") ? read_bench_prompts(*args.get("prompts")) : default_bench_prompts();
+    ModelSession session;
     std::vector<BenchPrompt> prompts;
-    int64_t longest = 0;
-    for (const auto& [label, text] : texts) {
-        prompts.push_back({label, encode_prompt(*tokenizer, text, args.has("chat"))});
-        longest = std::max<int64_t>(longest, int64_t(prompts.back().tokens.size()));
+    std::string source;
+    if (args.has("shape")) {
+        source = *args.get("shape");
+        const ModelConfig config = gpu_bench_shape_config(source);
+        const int64_t prompt_tokens = args.get_int("prompt-tokens", 32);
+        if (prompt_tokens < 1) throw Error("cli.bad_argument", "", "--prompt-tokens must be at least 1");
+        prompts = random_prompts(16, prompt_tokens, config.vocab_size);
+        session.backend = make_backend(args.get_or("backend", "cuda"));
+        RandomSource weights(config, *session.backend, 1);
+        session.model = load_model(weights, ModelOptions{prompt_tokens + o.decode_tokens + 1});
+    } else {
+        source = args.require("model");
+        const auto tokenizer = Tokenizer::load(source);
+        const auto texts = args.has("prompts") ? read_bench_prompts(*args.get("prompts")) : default_bench_prompts();
+        int64_t longest = 0;
+        for (const auto& [label, text] : texts) {
+            prompts.push_back({label, encode_prompt(*tokenizer, text, args.has("chat"))});
+            longest = std::max<int64_t>(longest, int64_t(prompts.back().tokens.size()));
+        }
+        session = open_model(source, args.get_or("backend", "auto"), longest + o.decode_tokens);
+        o.vocabulary = vocabulary_mask(session.model->config(), *tokenizer);
     }
-    ModelSession session = open_model(dir, args.get_or("backend", "auto"), longest + o.decode_tokens);
     if (!session.model->supports_sequences())
-        throw Error("cli.bad_argument", dir, "this model cannot hold several sequences, so it cannot batch streams");
-    o.vocabulary = vocabulary_mask(session.model->config(), *tokenizer);
+        throw Error("cli.bad_argument", source, "this model cannot hold several sequences, so it cannot batch streams");
     o.on_line = [](const std::string& l) {
         std::printf("%s\n", l.c_str());
         std::fflush(stdout);
     };
     Json report = run_stream_bench(*session.model, prompts, o);
-    report["model"] = dir;
+    report["model"] = source;
     report["backend"] = session.backend->name();
     report["engine_version"] = engine_version();
     report["prompts"] = int64_t(prompts.size());

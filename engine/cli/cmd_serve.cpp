@@ -43,6 +43,8 @@ const std::vector<OptionSpec> kSpecs = {
     {"backend", true, "cpu | cuda | auto (default auto)"},
     {"ctx", true, "KV-cache capacity in tokens (default 4096, clamped to the model's maximum)"},
     {"queue", true, "requests that may wait for the model (default 32; more get 503 + Retry-After)"},
+    {"parallel", true, "plain generations decoded side by side, their steps batched (default 1; each one's KV "
+                       "cache is allocated at load, as many as the accelerator's memory holds)"},
     {"max-body-bytes", true, "largest request body (default 4194304)"},
     {"max-prompt-tokens", true, "longest prompt in tokens (default: the context capacity)"},
     {"telemetry-interval-ms", true, "default telemetry snapshot interval (default 500)"},
@@ -65,6 +67,8 @@ server::ServerOptions parse_options(const Args& args) {
     o.backend = args.get_or("backend", o.backend);
     o.max_context = args.get_int("ctx", o.max_context);
     o.queue_capacity = size_t(std::max<int64_t>(1, args.get_int("queue", int64_t(o.queue_capacity))));
+    o.parallel = args.get_int("parallel", 1);
+    if (o.parallel < 1 || o.parallel > 256) throw Error("cli.bad_argument", "", "--parallel must be 1..256");
     o.max_body_bytes = size_t(std::max<int64_t>(1024, args.get_int("max-body-bytes", int64_t(o.max_body_bytes))));
     o.max_prompt_tokens = args.get_int("max-prompt-tokens", 0);
     o.telemetry_interval_ms = int(std::clamp<int64_t>(args.get_int("telemetry-interval-ms", 500), 20, 60'000));
@@ -139,6 +143,7 @@ bool load_at_start(server::HttpServer& server, const Args& args, const server::S
     }
     lo.backend = o.backend;
     lo.max_context = o.max_context;
+    lo.parallel = o.parallel;
     const server::ModelEvent last = server.load_model(lo, [](const server::ModelEvent& ev) {
         if (ev.kind == server::ModelEvent::Kind::Progress) spdlog::info("load: {}", ev.message);
     });
@@ -146,7 +151,8 @@ bool load_at_start(server::HttpServer& server, const Args& args, const server::S
         spdlog::error("moe-engine serve: {}", last.error.message);
         return false;
     }
-    spdlog::info("load: serving '{}' (context {} tokens)", last.model->id, last.model->max_context);
+    spdlog::info("load: serving '{}' (context {} tokens, {} generation slots)", last.model->id,
+                 last.model->max_context, last.model->parallel_slots);
     if (o.speculative && last.model->mtp_modules == 0)
         spdlog::warn("serve --speculative: '{}' has no MTP modules, so requests decode without speculation "
                      "(each reply says so in workbench.speculative.reason)", last.model->id);

@@ -64,27 +64,35 @@ void GenerationJob::abandon(const ApiError& why) { fail(why); }
 void GenerationJob::run(WorkerContext& ctx) {
     ModelRuntime* rt = ctx.models.runtime();
     if (!rt || ctx.models.info() != spec_.model) return fail(model_changed());
-    ctx.stats.begin_request(int64_t(spec_.prompt.size()));
-    ctx.speculative.begin_request(spec_.domain, spec_.speculation.enabled, spec_.speculation.draft_tokens);
+    Generator& gen = ctx.slot ? *ctx.slot->generator : *rt->generator;
+    const int64_t sequence = ctx.slot ? ctx.slot->sequence() : 0;
+    const int64_t stats_request = ctx.stats.begin_request(int64_t(spec_.prompt.size()), sequence);
+    const int64_t spec_request =
+        ctx.speculative.begin_request(spec_.domain, spec_.speculation.enabled, spec_.speculation.draft_tokens);
     try {
         GenerationEvent done;
         done.kind = GenerationEvent::Kind::Done;
-        done.outcome = generate(ctx, *rt);
+        done.outcome = generate(ctx, *rt, gen, sequence, stats_request, spec_request);
         const bool cancelled_now = cancelled();
-        ctx.stats.end_request(cancelled_now ? ServerStats::End::Cancelled : ServerStats::End::Completed,
+        ctx.stats.end_request(stats_request, cancelled_now ? ServerStats::End::Cancelled : ServerStats::End::Completed,
                               done.outcome.decode_tokens_per_second, done.outcome.cached_prompt_tokens);
         events_.push(std::move(done));
         events_.close();
     } catch (...) {
-        ctx.stats.end_request(ServerStats::End::Failed, 0, 0);
-        ctx.speculative.abort_request();
+        ctx.stats.end_request(stats_request, ServerStats::End::Failed, 0, 0);
+        ctx.speculative.abort_request(spec_request);
         // A failed forward can leave the KV cache half-written: start the next request from scratch.
-        rt->generator->reset();
+        try {
+            gen.reset();
+        } catch (...) {
+            // The model itself is failing; the error below says why.
+        }
         fail(current_exception_error(std::current_exception()));
     }
 }
 
-GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) {
+GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt, Generator& gen, int64_t sequence,
+                                          int64_t stats_request, int64_t speculative_request) {
     CompletionText text(*spec_.model->tokenizer, spec_.text);
     TokenPieces pieces(*spec_.model->tokenizer);
     const bool want_routing = spec_.routed_experts.enabled;
@@ -101,7 +109,7 @@ GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) 
     go.sampling = spec_.sampling;
     go.on_token = [&](int32_t id) {
         if (produced++ == 0) ttft_ms = ms_since(t0);
-        ctx.stats.on_token(prompt_len + produced - 1);  // the KV cache holds every token but the newest
+        ctx.stats.on_token(stats_request, prompt_len + produced - 1);  // the KV cache holds every token but the newest
         if (want_routing) pieces.push(id);
         ReasoningDelta d = text.push(id);
         if (!d.empty()) events_.push(GenerationEvent{GenerationEvent::Kind::Delta, std::move(d), {}, {}});
@@ -110,9 +118,12 @@ GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) 
     };
     go.should_stop = [this] { return cancelled(); };
     go.speculative = SpeculativeOptions{spec_.speculation.enabled, spec_.speculation.draft_tokens};
-    go.on_speculative_step = [&ctx](const SpeculativeStats& s) { ctx.speculative.on_step(s); };
-    const GenerationResult r = rt.generator->generate(spec_.prompt, go);
-    ctx.speculative.end_request(r.speculation, r.decode_tokens_per_second(), int64_t(r.tokens.size()));
+    go.on_speculative_step = [&ctx, speculative_request](const SpeculativeStats& s) {
+        ctx.speculative.on_step(speculative_request, s);
+    };
+    const GenerationResult r = gen.generate(spec_.prompt, go);
+    ctx.speculative.end_request(speculative_request, r.speculation, r.decode_tokens_per_second(),
+                                int64_t(r.tokens.size()));
 
     ReasoningDelta tail = text.finish();
     if (!tail.empty()) events_.push(GenerationEvent{GenerationEvent::Kind::Delta, std::move(tail), {}, {}});
@@ -129,7 +140,7 @@ GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) 
         const RoutingRecorder& rec = *rt.recorder;
         const int64_t end = prompt_len + out.completion_tokens - 1;  // the last token was never run
         const int64_t begin = std::min(spec_.routed_experts.start_len, end);
-        const auto rows = rec.rows(begin, end);
+        const auto rows = rec.rows(sequence, begin, end);
         const bool as_json = spec_.routed_experts.format == RoutedExpertsFormat::Json;
         out.routed_experts = routed_experts_value(rows, rec.num_layers(), rec.top_k(), as_json);
         out.routed_experts_info = Json{{"shape", {int64_t(rows.size()) / (rec.num_layers() * rec.top_k()),
@@ -140,7 +151,7 @@ GenerationOutcome GenerationJob::generate(WorkerContext& ctx, ModelRuntime& rt) 
                                        {"moe_layers", spec_.model->moe_layers},
                                        {"dense_layer_fill", -1}};
         out.routed_expert_weights =
-            routed_expert_weights_value(rec.weight_rows(begin, end), rec.num_layers(), rec.top_k(), as_json);
+            routed_expert_weights_value(rec.weight_rows(sequence, begin, end), rec.num_layers(), rec.top_k(), as_json);
         out.completion_tokens_json = pieces.finish();
     }
     add_speculation(out, r);

@@ -66,12 +66,18 @@ public:
 
     void run(WorkerContext& ctx) override;
     void abandon(const ApiError& why) override;
+    // Plain generations run side by side in slots; a speculative one holds forwards in the shared
+    // routing trace (generate/speculative.h), so it has the model to itself.
+    bool concurrent() const override { return !spec_.speculation.enabled; }
+    std::span<const int32_t> prompt() const override { return spec_.prompt; }
 
     EventChannel<GenerationEvent>& events() { return events_; }
     const GenerationSpec& spec() const { return spec_; }
 
 private:
-    GenerationOutcome generate(WorkerContext& ctx, ModelRuntime& rt);
+    // On `gen` (the slot's, or the model's own): `sequence` is the model sequence it decodes in.
+    GenerationOutcome generate(WorkerContext& ctx, ModelRuntime& rt, Generator& gen, int64_t sequence,
+                               int64_t stats_request, int64_t speculative_request);
     void add_speculation(GenerationOutcome& out, const GenerationResult& r) const;
     void fail(const ApiError& error);
 

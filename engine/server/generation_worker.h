@@ -1,12 +1,16 @@
-// The single model worker: one thread runs queued jobs (generations, loads, unloads) one at a time,
-// because one model and one KV cache serve one sequence at a time. The queue is bounded; a full
+// The model worker: one dispatcher thread takes queued jobs (generations, loads, unloads) in FIFO
+// order. A job that needs the model to itself (a load, an unload, a speculative generation, any
+// generation when the model has no generation slots) runs on the dispatcher once nothing else
+// runs; a plain generation, when the model has slots (serve --parallel), runs on a thread of its
+// own in a free slot, beside the others, their decode steps batched. The queue is bounded; a full
 // queue is answered with 503 + Retry-After by the caller rather than piling up waiting clients.
-// A cancelled job leaves the queue at once, so its slot is free for the next request.
+// A cancelled job leaves the queue at once, so its place is free for the next request.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,8 +29,10 @@ struct QueueEntry {
 };
 struct QueueSnapshot {
     size_t capacity = 0;
-    std::optional<QueueEntry> running;
-    std::vector<QueueEntry> waiting;  // FIFO: waiting[0] runs next
+    std::optional<QueueEntry> running;       // the longest-running job
+    std::vector<QueueEntry> running_all;     // every running job, oldest first
+    std::vector<int64_t> running_slots;      // each one's generation slot (-1: it has the model to itself)
+    std::vector<QueueEntry> waiting;         // FIFO: waiting[0] runs next
 };
 
 class GenerationWorker {
@@ -41,7 +47,7 @@ public:
     Submit submit(std::shared_ptr<Job> job);
     // Asks `job` to stop; a job still waiting is removed and abandoned without running.
     void cancel(const std::shared_ptr<Job>& job);
-    // Abandons what waits, cancels what runs, joins the thread. Idempotent.
+    // Abandons what waits, cancels what runs, joins the threads. Idempotent.
     void shutdown();
 
     size_t queued() const;
@@ -57,7 +63,23 @@ private:
         std::shared_ptr<Job> job;
         Clock::time_point since;
     };
+    struct Running {
+        std::shared_ptr<Job> job;
+        Clock::time_point since;
+        int64_t slot = -1;  // -1: it has the model to itself
+    };
+    struct Runner {  // the thread of a job running in a slot
+        std::thread thread;
+        bool done = false;
+    };
     void loop();
+    // Caller holds mutex_: the slot the queue's head may start in now (-1: on the dispatcher, with
+    // the model to itself), or nullopt when it must wait.
+    std::optional<int64_t> placement(const Job& head);
+    void start_in_slot(std::shared_ptr<Job> job, int64_t slot);  // caller holds mutex_
+    void run_alone(std::unique_lock<std::mutex>& lock, std::shared_ptr<Job> job);
+    void finish(const std::shared_ptr<Job>& job);  // caller holds mutex_
+    void reap_runners();  // caller holds mutex_ (joins only threads that are done)
     void publish_queue_length();  // caller holds mutex_
     void record_run_time(double seconds);  // caller holds mutex_
 
@@ -66,8 +88,8 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<Queued> queue_;
-    std::shared_ptr<Job> running_;
-    Clock::time_point running_since_{};
+    std::vector<Running> running_;  // oldest first
+    std::list<Runner> runners_;
     double mean_run_s_ = 0;  // exponential moving average of the jobs' run times; 0 before the first
     bool stopping_ = false;
     std::thread thread_;  // last member: starts after everything it uses exists

@@ -25,7 +25,7 @@ void ModelJob::load(WorkerContext& ctx) {
     ModelEvent done;
     done.kind = ModelEvent::Kind::Loaded;
     done.model = ctx.models.info();
-    ctx.stats.set_kv_capacity(done.model ? done.model->max_context : 0);
+    ctx.stats.set_kv_capacity(done.model ? done.model->kv_capacity_tokens() : 0);
     ctx.speculative.reset(done.model ? done.model->mtp_modules : 0);
     events_.push(std::move(done));
 }

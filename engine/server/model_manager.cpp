@@ -14,6 +14,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Device memory the generation slots leave free: a batched step's activations and the backend's
+// workspace.
+constexpr uint64_t kSlotReserveBytes = uint64_t(1) << 30;
+
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 std::string default_id(const std::string& dir) {
@@ -90,6 +94,7 @@ Json ModelInfo::to_json() const {
 
 ModelRuntime::~ModelRuntime() {
     recorder.reset();
+    slots.clear();
     generator.reset();
 }
 
@@ -142,6 +147,12 @@ void ModelManager::load(const LoadOptions& o, const LoadProgress& progress) {
     std::shared_ptr<const Tokenizer> tok = Tokenizer::load(o.dir);
     auto info = describe(o, *rt->session.model, std::move(tok), rt->session.backend->name());
     rt->generator = std::make_unique<Generator>(*rt->session.model);
+    const auto memory = rt->session.backend->device_memory();
+    rt->slots = GenerationSlots(*rt->session.model, o.parallel, kSlotReserveBytes,
+                                memory ? std::optional<uint64_t>(memory->free_bytes) : std::nullopt);
+    info->parallel_requested = rt->slots.requested();
+    info->parallel_slots = int64_t(rt->slots.size());
+    info->parallel_limit = rt->slots.limit_reason();
     if (info->is_moe())
         rt->recorder = std::make_unique<RoutingRecorder>(rt->session.model->routing_trace(), info->num_layers, info->top_k);
     {

@@ -4,9 +4,9 @@
 // Two halves with different owners:
 //   ModelInfo    - immutable once loaded: id, tokenizer, chat template, shape facts. Shared
 //                  (shared_ptr<const>) with HTTP threads, which render and tokenize prompts in parallel.
-//   ModelRuntime - checkpoint, backend, model, generator, routing recorder. Touched only by the
-//                  worker thread, so unloading frees it deterministically (GPU memory must be back
-//                  before the next model loads).
+//   ModelRuntime - checkpoint, backend, model, generator, generation slots, routing recorder.
+//                  Touched only by the worker's threads (the generations it runs), so unloading
+//                  frees it deterministically (GPU memory must be back before the next model loads).
 // load() and unload() run on the worker thread (they are queued like generations).
 #pragma once
 
@@ -21,6 +21,7 @@
 #include "core/strict_json.h"
 #include "generate/generator.h"
 #include "generate/vocabulary.h"
+#include "server/generation_slots.h"
 #include "server/routed_experts.h"
 #include "session/model_session.h"
 #include "telemetry/routing_trace.h"
@@ -48,6 +49,11 @@ struct ModelInfo {
     int64_t n_experts = 0;
     std::vector<int64_t> moe_layers;
     int64_t mtp_modules = 0;            // MTP modules the model can draft with (speculative decoding)
+    int64_t parallel_requested = 1;     // serve --parallel: generations asked to run side by side
+    int64_t parallel_slots = 0;         // generation slots made (0: generations run one at a time)
+    std::string parallel_limit;         // why fewer slots than asked for ("" when none)
+    // Tokens the KV caches hold in all: one sequence, plus one per slot.
+    int64_t kv_capacity_tokens() const { return max_context * (1 + parallel_slots); }
 
     bool is_moe() const { return !moe_layers.empty(); }
     Json to_json() const;  // a /v1/models entry
@@ -55,9 +61,10 @@ struct ModelInfo {
 
 struct ModelRuntime {
     ModelSession session;
-    std::unique_ptr<Generator> generator;
+    std::unique_ptr<Generator> generator;  // sequence 0: generations that run alone
+    GenerationSlots slots;                 // serve --parallel: generations that run side by side
     std::unique_ptr<RoutingRecorder> recorder;
-    ~ModelRuntime();  // recorder and generator go before the model they observe
+    ~ModelRuntime();  // recorder, slots and generator go before the model they observe
 };
 
 struct LoadOptions {
@@ -65,6 +72,7 @@ struct LoadOptions {
     std::string id;              // "" = the directory's name
     std::string backend = "auto";
     int64_t max_context = 4096;
+    int64_t parallel = 1;  // generations decoded side by side (serve --parallel)
 };
 
 // stage: "checkpoint" | "backend" | "weights" | "tokenizer" | "ready"; detail: extra facts.

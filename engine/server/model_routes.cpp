@@ -116,6 +116,7 @@ LoadOptions parse_load(const ServerCore& core, const Json& body, bool& stream) {
     o.id = f.string("id").value_or("");
     o.backend = f.string("backend").value_or(core.options.backend);
     o.max_context = f.integer("max_context", 1, int64_t(1) << 24).value_or(core.options.max_context);
+    o.parallel = core.options.parallel;
     stream = f.boolean("stream").value_or(true);
     if (!is_directory(o.dir)) {
         ApiError e = invalid_request("model", "'" + o.dir + "' is not a directory on the server", "model_path_not_found");

@@ -17,35 +17,56 @@ RoutingRecorder::~RoutingRecorder() { trace_.remove_observer(observer_id_); }
 
 void RoutingRecorder::on_forward(const ForwardRouting& f) {
     if (f.mtp) return;  // draft-layer routing is not part of the sequence
-    data_.resize(size_t(std::min(f.start_pos, positions()) * row_size()));
-    if (f.start_pos > positions()) data_.resize(size_t(f.start_pos * row_size()), -1);  // never seen: unknown
-    const size_t base = data_.size();
-    data_.resize(base + size_t(f.tokens * row_size()), -1);
-    weights_.resize(std::min(weights_.size(), base), 0.0f);  // drop what the cache dropped,
-    weights_.resize(data_.size(), 0.0f);                       // then zero the new rows
+    std::lock_guard lock(mutex_);
+    std::vector<int32_t>& data = tracks_[f.sequence].data;
+    std::vector<float>& weights = tracks_[f.sequence].weights;
+    const int64_t known = int64_t(data.size()) / row_size();
+    data.resize(size_t(std::min(f.start_pos, known) * row_size()));
+    if (f.start_pos > known) data.resize(size_t(f.start_pos * row_size()), -1);  // never seen: unknown
+    const size_t base = data.size();
+    data.resize(base + size_t(f.tokens * row_size()), -1);
+    weights.resize(std::min(weights.size(), base), 0.0f);  // drop what the cache dropped,
+    weights.resize(data.size(), 0.0f);                       // then zero the new rows
     for (const auto& [layer, routing] : f.layers) {
         if (layer < 0 || layer >= layers_) continue;  // MTP layers sit after the main ones
         const int64_t k = std::min(routing.top_k, top_k_);
         for (int64_t t = 0; t < f.tokens && t < routing.tokens(); ++t)
             for (int64_t j = 0; j < k; ++j) {
                 const size_t at = base + size_t((t * layers_ + layer) * top_k_ + j);
-                data_[at] = routing.expert_ids[size_t(t * routing.top_k + j)];
+                data[at] = routing.expert_ids[size_t(t * routing.top_k + j)];
                 if (size_t(t * routing.top_k + j) < routing.weights.size())
-                    weights_[at] = routing.weights[size_t(t * routing.top_k + j)];
+                    weights[at] = routing.weights[size_t(t * routing.top_k + j)];
             }
     }
 }
 
-std::vector<int32_t> RoutingRecorder::rows(int64_t begin, int64_t end) const {
-    begin = std::clamp<int64_t>(begin, 0, positions());
-    end = std::clamp<int64_t>(end, begin, positions());
-    return {data_.begin() + begin * row_size(), data_.begin() + end * row_size()};
+const RoutingRecorder::Track& RoutingRecorder::track(int64_t sequence) const {
+    static const Track kEmpty;
+    const auto it = tracks_.find(sequence);
+    return it == tracks_.end() ? kEmpty : it->second;
 }
 
-std::vector<float> RoutingRecorder::weight_rows(int64_t begin, int64_t end) const {
-    begin = std::clamp<int64_t>(begin, 0, positions());
-    end = std::clamp<int64_t>(end, begin, positions());
-    return {weights_.begin() + begin * row_size(), weights_.begin() + end * row_size()};
+int64_t RoutingRecorder::positions(int64_t sequence) const {
+    std::lock_guard lock(mutex_);
+    return int64_t(track(sequence).data.size()) / row_size();
+}
+
+std::vector<int32_t> RoutingRecorder::rows(int64_t sequence, int64_t begin, int64_t end) const {
+    std::lock_guard lock(mutex_);
+    const Track& t = track(sequence);
+    const int64_t n = int64_t(t.data.size()) / row_size();
+    begin = std::clamp<int64_t>(begin, 0, n);
+    end = std::clamp<int64_t>(end, begin, n);
+    return {t.data.begin() + begin * row_size(), t.data.begin() + end * row_size()};
+}
+
+std::vector<float> RoutingRecorder::weight_rows(int64_t sequence, int64_t begin, int64_t end) const {
+    std::lock_guard lock(mutex_);
+    const Track& t = track(sequence);
+    const int64_t n = int64_t(t.weights.size()) / row_size();
+    begin = std::clamp<int64_t>(begin, 0, n);
+    end = std::clamp<int64_t>(end, begin, n);
+    return {t.weights.begin() + begin * row_size(), t.weights.begin() + end * row_size()};
 }
 
 std::string base64_encode(const void* data, size_t bytes) {

@@ -7,11 +7,14 @@
 // (first_k_dense_replace) hold -1, which SGLang leaves as zeros (indistinguishable from expert 0)
 // and sglang-jax documents as -1.
 //
-// The recorder keeps one row per position of the KV cache, so tokens served from the prefix cache
-// still have their routing: a forward at start_pos drops rows from start_pos on, as the cache does.
+// The recorder keeps one row per position of each sequence's KV cache (the model's sequences:
+// serve --parallel decodes several at once), so tokens served from the prefix cache still have
+// their routing: a forward at start_pos drops that sequence's rows from start_pos on, as the cache does.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,25 +31,31 @@ public:
     RoutingRecorder(const RoutingRecorder&) = delete;
     RoutingRecorder& operator=(const RoutingRecorder&) = delete;
 
-    // Rows [begin, end) of the cached sequence: [end - begin, num_layers, top_k].
-    std::vector<int32_t> rows(int64_t begin, int64_t end) const;
+    // Rows [begin, end) of a model sequence's cache: [end - begin, num_layers, top_k].
+    std::vector<int32_t> rows(int64_t sequence, int64_t begin, int64_t end) const;
     // The routing weights of the same rows (the final, normalised and scaled weights the MoE layer
     // mixed its experts with); dense layers and never-seen positions hold 0.
-    std::vector<float> weight_rows(int64_t begin, int64_t end) const;
-    int64_t positions() const { return int64_t(data_.size()) / row_size(); }
+    std::vector<float> weight_rows(int64_t sequence, int64_t begin, int64_t end) const;
+    int64_t positions(int64_t sequence) const;
     int64_t num_layers() const { return layers_; }
     int64_t top_k() const { return top_k_; }
 
 private:
+    struct Track {
+        std::vector<int32_t> data;    // [positions, layers, top_k]
+        std::vector<float> weights;   // [positions, layers, top_k], same layout
+    };
     int64_t row_size() const { return layers_ * top_k_; }
     void on_forward(const ForwardRouting& f);
+    // Caller holds mutex_. An empty track for a sequence never seen.
+    const Track& track(int64_t sequence) const;
 
     RoutingTrace& trace_;
     int observer_id_ = 0;
     int64_t layers_;
     int64_t top_k_;
-    std::vector<int32_t> data_;     // [positions, layers, top_k]; touched only on the forward's thread
-    std::vector<float> weights_;    // [positions, layers, top_k], same layout
+    mutable std::mutex mutex_;  // forwards of different sequences may come from different threads
+    std::map<int64_t, Track> tracks_;  // per model sequence
 };
 
 std::string base64_encode(const void* data, size_t bytes);

@@ -28,6 +28,7 @@ struct ServerOptions {
     int telemetry_interval_ms = 500;        // default snapshot interval
     std::string backend = "auto";           // for models loaded through the API without "backend"
     int64_t max_context = 4096;             // KV-cache capacity for loads without "max_context"
+    int64_t parallel = 1;                   // plain generations decoded side by side (serve --parallel)
     std::chrono::milliseconds token_delay{0};  // test-only: sleep after each token (makes cancellation observable)
     std::string runs_dir;                   // fine-tune runs ("" = $XDG_DATA_HOME/moe-workbench/runs)
     bool speculative = false;               // speculative decoding for requests that do not say (serve --speculative)

@@ -16,29 +16,32 @@ void SpeculativeTelemetry::reset(int64_t mtp_modules) {
     mtp_modules_ = mtp_modules;
     cumulative_ = {};
     domains_.clear();
-    running_.reset();
+    running_.clear();
     last_.reset();
     history_.clear();
     speculative_rate_ = {};
     plain_rate_ = {};
 }
 
-void SpeculativeTelemetry::begin_request(const std::string& domain, bool speculative, int64_t draft_tokens) {
+int64_t SpeculativeTelemetry::begin_request(const std::string& domain, bool speculative, int64_t draft_tokens) {
     std::lock_guard lock(mutex_);
-    running_ = Running{domain, speculative, draft_tokens, {}};
+    const int64_t id = next_request_++;
+    running_[id] = Running{domain, speculative, draft_tokens, {}};
+    return id;
 }
 
-void SpeculativeTelemetry::on_step(const SpeculativeStats& running) {
+void SpeculativeTelemetry::on_step(int64_t request, const SpeculativeStats& running) {
     std::lock_guard lock(mutex_);
-    if (running_) running_->stats = running;
+    if (const auto it = running_.find(request); it != running_.end()) it->second.stats = running;
 }
 
-void SpeculativeTelemetry::end_request(const SpeculativeStats& final_stats, double decode_tokens_per_second,
-                                       int64_t completion_tokens) {
+void SpeculativeTelemetry::end_request(int64_t request, const SpeculativeStats& final_stats,
+                                       double decode_tokens_per_second, int64_t completion_tokens) {
     std::lock_guard lock(mutex_);
-    if (!running_) return;
-    const Running r = std::move(*running_);
-    running_.reset();
+    const auto it = running_.find(request);
+    if (it == running_.end()) return;  // the model was reset meanwhile
+    const Running r = std::move(it->second);
+    running_.erase(it);
     Rate& rate = r.speculative ? speculative_rate_ : plain_rate_;
     ++rate.requests;
     if (decode_tokens_per_second > 0) {
@@ -53,9 +56,9 @@ void SpeculativeTelemetry::end_request(const SpeculativeStats& final_stats, doub
     while (history_.size() > kHistory) history_.pop_front();
 }
 
-void SpeculativeTelemetry::abort_request() {
+void SpeculativeTelemetry::abort_request(int64_t request) {
     std::lock_guard lock(mutex_);
-    running_.reset();
+    running_.erase(request);
 }
 
 Json SpeculativeTelemetry::record_json(const Record& r) {
@@ -69,11 +72,12 @@ Json SpeculativeTelemetry::record_json(const Record& r) {
 }
 
 Json SpeculativeTelemetry::core_json() const {
-    Json running = nullptr;
-    if (running_ && running_->speculative) {
-        running = running_->stats.to_json();
-        running["domain"] = running_->domain.empty() ? Json(nullptr) : Json(running_->domain);
-        running["draft_tokens"] = running_->draft_tokens;
+    Json running = nullptr;  // the speculative request running now (it runs alone: at most one)
+    for (const auto& [id, r] : running_) {
+        if (!r.speculative) continue;
+        running = r.stats.to_json();
+        running["domain"] = r.domain.empty() ? Json(nullptr) : Json(r.domain);
+        running["draft_tokens"] = r.draft_tokens;
     }
     const Json spec_rate = speculative_rate_.mean(), plain_rate = plain_rate_.mean();
     Json speedup = nullptr;

@@ -25,11 +25,13 @@ public:
     // A model was loaded (its MTP modules) or unloaded (0): counters start over.
     void reset(int64_t mtp_modules);
 
-    // Worker thread, around each generation.
-    void begin_request(const std::string& domain, bool speculative, int64_t draft_tokens);
-    void on_step(const SpeculativeStats& running);  // the running request's counters so far
-    void end_request(const SpeculativeStats& final_stats, double decode_tokens_per_second, int64_t completion_tokens);
-    void abort_request();  // a failed generation: nothing is recorded
+    // Around each generation (several may run at once: serve --parallel); begin_request returns
+    // the handle the other calls name.
+    int64_t begin_request(const std::string& domain, bool speculative, int64_t draft_tokens);
+    void on_step(int64_t request, const SpeculativeStats& running);  // its counters so far
+    void end_request(int64_t request, const SpeculativeStats& final_stats, double decode_tokens_per_second,
+                     int64_t completion_tokens);
+    void abort_request(int64_t request);  // a failed generation: nothing is recorded
 
     // The whole summary (GET /workbench/v1/speculative); `history` caps the history entries sent.
     Json summary_json(size_t history = kHistory) const;
@@ -64,7 +66,8 @@ private:
     int64_t mtp_modules_ = 0;
     SpeculativeStats cumulative_;
     std::map<std::string, SpeculativeStats> domains_;
-    std::optional<Running> running_;
+    std::map<int64_t, Running> running_;  // by handle
+    int64_t next_request_ = 1;
     std::optional<Record> last_;
     std::deque<Record> history_;
     Rate speculative_rate_, plain_rate_;

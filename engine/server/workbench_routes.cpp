@@ -16,13 +16,21 @@ Json entry_json(const QueueEntry& e) {
     return Json{{"kind", e.label.kind}, {"id", or_null(e.label.id)}, {"request_id", or_null(e.label.request_id)}};
 }
 
-// The queue until batched decoding lands: what runs, and who waits in which position (1 runs next).
-Json queue_json(const GenerationWorker& worker) {
+// The queue: what runs (with serve --parallel, several generations, each in its slot), and who
+// waits in which position (1 runs next).
+Json queue_json(const GenerationWorker& worker, const std::shared_ptr<const ModelInfo>& info) {
     const QueueSnapshot snap = worker.snapshot();
     Json running = nullptr;
     if (snap.running) {
         running = entry_json(*snap.running);
         running["running_ms"] = snap.running->running_ms;
+    }
+    Json running_all = Json::array();
+    for (size_t i = 0; i < snap.running_all.size(); ++i) {
+        Json r = entry_json(snap.running_all[i]);
+        r["running_ms"] = snap.running_all[i].running_ms;
+        r["slot"] = snap.running_slots[i] < 0 ? Json(nullptr) : Json(snap.running_slots[i]);
+        running_all.push_back(std::move(r));
     }
     Json waiting = Json::array();
     for (size_t i = 0; i < snap.waiting.size(); ++i) {
@@ -35,6 +43,10 @@ Json queue_json(const GenerationWorker& worker) {
                 {"length", snap.waiting.size()},
                 {"retry_after_s", worker.retry_after_s()},
                 {"running", std::move(running)},
+                {"running_all", std::move(running_all)},
+                {"parallel", {{"requested", info ? info->parallel_requested : 1},
+                              {"slots", info ? info->parallel_slots : 0},
+                              {"limit", info && !info->parallel_limit.empty() ? Json(info->parallel_limit) : Json(nullptr)}}},
                 {"waiting", std::move(waiting)}};
 }
 
@@ -82,7 +94,7 @@ void register_workbench_routes(httplib::Server& http, ServerCore& core) {
                        {"version", engine_version()},
                        {"status", core.stopping ? "stopping" : "ok"},
                        {"model", info ? Json(info->id) : Json(nullptr)},
-                       {"queue", queue_json(core.worker)}});
+                       {"queue", queue_json(core.worker, info)}});
     });
     get_route(http, core, "/workbench/v1/telemetry", [&core](const httplib::Request& req, httplib::Response& res) {
         start_telemetry_stream(core, req, res);

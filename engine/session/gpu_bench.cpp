@@ -20,6 +20,15 @@ std::vector<std::string> gpu_bench_shape_names() {
 #endif
 }
 
+ModelConfig gpu_bench_shape_config(const std::string& name) {
+#ifndef MOE_HAVE_CUDA
+    throw Error("backend.unavailable", "",
+                "the built-in shape '" + name + "' is for the CUDA benchmarks, and this build has none (no nvcc at build time)");
+#else
+    return bench::builtin_shape(name).config;
+#endif
+}
+
 Json run_gpu_bench(const GpuBenchRequest& r) {
 #ifndef MOE_HAVE_CUDA
     (void)r;

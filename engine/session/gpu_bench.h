@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/strict_json.h"
+#include "io/model_config.h"
 
 namespace moe {
 
@@ -34,6 +35,9 @@ Json run_gpu_train_bench(const GpuTrainBenchRequest& request);
 
 // The built-in shape names (empty in a build without CUDA).
 std::vector<std::string> gpu_bench_shape_names();
+// A built-in shape's config (bench --streams --shape): "bench.unknown_shape" listing the names, or
+// "backend.unavailable" in a build without CUDA.
+ModelConfig gpu_bench_shape_config(const std::string& name);
 
 // Runs the benchmark (its table goes to stdout as it runs) and returns the JSON report.
 // Throws moe::Error("backend.unavailable") without a usable CUDA GPU or in a build without CUDA.

@@ -1,9 +1,11 @@
-// Many clients at once: every request is answered correctly (one model, requests queued), and a
-// full queue answers 503 + Retry-After instead of piling up. tools/asan-server-test.sh runs this
+// Many clients at once: every request is answered correctly (one model, requests queued, or
+// decoded side by side with --parallel), and a full queue answers 503 + Retry-After instead of
+// piling up. tools/asan-server-test.sh runs this
 // file's tests with an ASan + UBSan build of the server and the test.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -48,8 +50,9 @@ std::map<int, std::string> expected_texts(int port, const std::string& key) {
     return out;
 }
 
-TEST(ServerConcurrency, TwoHundredRequestsOverSixteenConnections) {
-    ServerProcess server({model_dir("deepseek-v3-tiny"), "k", {}});
+// Every request of many clients over many connections gets its right answer.
+void expect_every_answer_right(const std::vector<std::string>& serve_args) {
+    ServerProcess server({model_dir("deepseek-v3-tiny"), "k", serve_args});
     const auto expected = expected_texts(server.port(), "k");
     std::atomic<int> next{0}, ok{0};
     std::mutex failures_mutex;
@@ -87,6 +90,66 @@ TEST(ServerConcurrency, TwoHundredRequestsOverSixteenConnections) {
     EXPECT_EQ(ok, kRequests);
     const Json health = ApiClient(server.port(), "k").get("/health").json;
     EXPECT_EQ(health["status"], "ok");
+    EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(ServerConcurrency, TwoHundredRequestsOverSixteenConnections) { expect_every_answer_right({}); }
+
+// The same with four generations decoded side by side, their steps batched: greedy answers are
+// exactly those of one request at a time.
+TEST(ServerConcurrency, TwoHundredRequestsDecodedFourAtATime) { expect_every_answer_right({"--parallel", "4"}); }
+
+// With --parallel, generations really run at once (the status lists them, each in its slot), the
+// routing each reply returns is its own sequence's, and a speculative request, which runs alone,
+// still answers exactly.
+TEST(ServerConcurrency, ParallelGenerationsRunTogetherAndKeepTheirOwnRouting) {
+    ServerProcess server({model_dir("deepseek-v3-tiny"), "", {"--parallel", "3", "--test-token-delay-ms", "15"}});
+    ApiClient c(server.port());
+    const Json queue = c.get("/workbench/v1/status").json["queue"];
+    EXPECT_EQ(queue["parallel"]["requested"], 3);
+    EXPECT_EQ(queue["parallel"]["slots"], 3);
+    EXPECT_TRUE(queue["parallel"]["limit"].is_null());
+
+    auto body = [](const char* prompt) {
+        return Json{{"prompt", prompt}, {"max_tokens", 12}, {"temperature", 0}, {"ignore_eos", true},
+                    {"return_routed_experts", true}};
+    };
+    const char* prompts[] = {"alpha beta", "gamma delta", "epsilon"};
+    std::map<int, Json> alone;
+    for (int i = 0; i < 3; ++i) alone[i] = c.post("/v1/completions", body(prompts[i])).json;
+
+    std::map<int, Json> together;
+    std::atomic<size_t> most_running{0};
+    std::atomic<bool> done{false};
+    std::thread watcher([&] {
+        ApiClient w(server.port());
+        while (!done) {
+            const size_t n = w.get("/workbench/v1/status").json["queue"]["running_all"].size();
+            most_running = std::max<size_t>(most_running, n);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    });
+    std::vector<std::thread> clients;
+    std::mutex m;
+    for (int i = 0; i < 3; ++i)
+        clients.emplace_back([&, i] {
+            const Json reply = ApiClient(server.port()).post("/v1/completions", body(prompts[i])).json;
+            std::lock_guard lock(m);
+            together[i] = reply;
+        });
+    for (auto& t : clients) t.join();
+    done = true;
+    watcher.join();
+    EXPECT_GE(most_running.load(), 2u) << "no two generations ever ran at once";
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(together[i]["choices"][0]["text"], alone[i]["choices"][0]["text"]) << prompts[i];
+        EXPECT_EQ(together[i]["sglext"]["routed_experts"], alone[i]["sglext"]["routed_experts"]) << prompts[i];
+    }
+
+    const Json spec = c.post("/v1/completions", {{"prompt", "alpha beta"}, {"max_tokens", 12}, {"temperature", 0},
+                                                 {"ignore_eos", true}, {"speculative", true}}).json;
+    EXPECT_EQ(spec["choices"][0]["text"], alone[0]["choices"][0]["text"]);
+    EXPECT_TRUE(spec["workbench"]["speculative"]["enabled"].get<bool>());
     EXPECT_EQ(server.stop(), 0);
 }
 

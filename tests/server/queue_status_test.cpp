@@ -28,8 +28,9 @@ Json wait_for_status(int port, const std::function<bool(const Json&)>& pred) {
 Json long_completion() { return {{"prompt", "queue"}, {"max_tokens", 40}, {"ignore_eos", true}}; }
 
 TEST(QueueStatus, PositionsAndRetryAfter) {
-    // 40 tokens x 50 ms: each request holds the model for about 2 s.
-    ServerProcess server({model_dir("deepseek-v3-tiny"), "", {"--queue", "2", "--test-token-delay-ms", "50"}});
+    // 40 tokens x 75 ms: each request holds the model for about 3 s. (At 2 s the hint, a moving
+    // average that starts from the quick model load, sat right at the 1 s / 2 s rounding edge.)
+    ServerProcess server({model_dir("deepseek-v3-tiny"), "", {"--queue", "2", "--test-token-delay-ms", "75"}});
     const int port = server.port();
     const Json idle = ApiClient(port).get("/workbench/v1/status").json;
     EXPECT_EQ(idle["object"], "workbench.status");
@@ -77,7 +78,7 @@ TEST(QueueStatus, PositionsAndRetryAfter) {
     const Json after = ApiClient(port).get("/workbench/v1/status").json;
     EXPECT_EQ(after["queue"]["length"], 0);
     EXPECT_TRUE(after["queue"]["running"].is_null());
-    // Three requests of about 2 s each ran: the Retry-After hint follows their run time.
+    // Three requests of about 3 s each ran: the Retry-After hint follows their run time.
     EXPECT_GE(after["queue"]["retry_after_s"].get<int>(), 2) << after.dump();
     EXPECT_EQ(server.stop(), 0);
 }
