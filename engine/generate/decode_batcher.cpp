@@ -64,6 +64,10 @@ void DecodeBatcher::run_batch(std::unique_lock<std::mutex>& lock) {
     stats_.rows += batch.size();
     stats_.max_rows = std::max(stats_.max_rows, int64_t(batch.size()));
     model_busy_ = false;
+    // Rows that arrived during this step wait afresh for the rows it just released, which come
+    // back at once: otherwise they would run at once, alone, and the members would settle into
+    // two half-size batches taking turns.
+    if (!waiting_.empty()) first_wait_ = Clock::now();
     cv_.notify_all();
 }
 
@@ -80,6 +84,7 @@ void DecodeBatcher::exclusive(const std::function<void(Model&)>& f) {
     }
     lock.lock();
     model_busy_ = false;
+    if (!waiting_.empty()) first_wait_ = Clock::now();  // the caller (after a prefill) may join them
     cv_.notify_all();
     lock.unlock();
     if (error) std::rethrow_exception(error);

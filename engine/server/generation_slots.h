@@ -44,6 +44,8 @@ public:
     int64_t requested() const { return requested_; }
     const std::string& limit_reason() const { return limit_reason_; }
     DecodeBatcher* batcher() { return batcher_.get(); }
+    // The batched steps so far (zeros without slots).
+    DecodeBatcherStats batch_stats() const { return batcher_ ? batcher_->stats() : DecodeBatcherStats{}; }
 
     // Of the free slots (free[i]: slot i is free), the one whose cached sequence shares the longest
     // prefix with `prompt` (ties: the lowest index); -1 when none is free.

@@ -146,8 +146,13 @@ void GenerationWorker::start_in_slot(std::shared_ptr<Job> job, int64_t slot) {
     Runner& runner = runners_.emplace_back();
     runner.thread = std::thread([this, job = std::move(job), slot, &runner] {
         WorkerContext ctx = ctx_;
-        ctx.slot = &ctx_.models.runtime()->slots.at(size_t(slot));
-        run_job(*job, ctx);
+        GenerationSlots& slots = ctx_.models.runtime()->slots;
+        ctx.slot = &slots.at(size_t(slot));
+        {
+            // A member while it runs: each batched step waits for it (at most max_wait).
+            const DecodeBatcher::Member member(*slots.batcher());
+            run_job(*job, ctx);
+        }
         {
             std::lock_guard lock(mutex_);
             finish(job);

@@ -117,6 +117,11 @@ std::optional<Backend::DeviceMemory> ModelManager::device_memory() const {
     return runtime_->session.backend->device_memory();
 }
 
+DecodeBatcherStats ModelManager::batch_stats() const {
+    std::lock_guard lock(mutex_);  // the runtime cannot be destroyed meanwhile
+    return runtime_ ? runtime_->slots.batch_stats() : DecodeBatcherStats{};
+}
+
 std::shared_ptr<const ModelInfo> ModelManager::unload() {
     std::unique_ptr<ModelRuntime> old;
     std::shared_ptr<const ModelInfo> old_info;

@@ -92,6 +92,8 @@ public:
     // Any thread: memory of the accelerator the loaded model runs on (Backend::device_memory;
     // nullopt without a model or on the CPU backend).
     std::optional<Backend::DeviceMemory> device_memory() const;
+    // Any thread: the batched decode steps of the generation slots so far (zeros without slots).
+    DecodeBatcherStats batch_stats() const;
 
     // Worker thread only. load() replaces the current model (it is unloaded first, so its memory is
     // free for the new one). Throws moe::Error; on failure no model is loaded.

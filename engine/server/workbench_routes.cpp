@@ -18,7 +18,8 @@ Json entry_json(const QueueEntry& e) {
 
 // The queue: what runs (with serve --parallel, several generations, each in its slot), and who
 // waits in which position (1 runs next).
-Json queue_json(const GenerationWorker& worker, const std::shared_ptr<const ModelInfo>& info) {
+Json queue_json(const GenerationWorker& worker, const std::shared_ptr<const ModelInfo>& info,
+                const DecodeBatcherStats& batches) {
     const QueueSnapshot snap = worker.snapshot();
     Json running = nullptr;
     if (snap.running) {
@@ -46,7 +47,10 @@ Json queue_json(const GenerationWorker& worker, const std::shared_ptr<const Mode
                 {"running_all", std::move(running_all)},
                 {"parallel", {{"requested", info ? info->parallel_requested : 1},
                               {"slots", info ? info->parallel_slots : 0},
-                              {"limit", info && !info->parallel_limit.empty() ? Json(info->parallel_limit) : Json(nullptr)}}},
+                              {"limit", info && !info->parallel_limit.empty() ? Json(info->parallel_limit) : Json(nullptr)},
+                              {"batched_steps", batches.steps},
+                              {"mean_batch", batches.steps ? double(batches.rows) / double(batches.steps) : 0.0},
+                              {"max_batch", batches.max_rows}}},
                 {"waiting", std::move(waiting)}};
 }
 
@@ -94,7 +98,7 @@ void register_workbench_routes(httplib::Server& http, ServerCore& core) {
                        {"version", engine_version()},
                        {"status", core.stopping ? "stopping" : "ok"},
                        {"model", info ? Json(info->id) : Json(nullptr)},
-                       {"queue", queue_json(core.worker, info)}});
+                       {"queue", queue_json(core.worker, info, core.models.batch_stats())}});
     });
     get_route(http, core, "/workbench/v1/telemetry", [&core](const httplib::Request& req, httplib::Response& res) {
         start_telemetry_stream(core, req, res);

@@ -90,6 +90,14 @@ void expect_every_answer_right(const std::vector<std::string>& serve_args) {
     EXPECT_EQ(ok, kRequests);
     const Json health = ApiClient(server.port(), "k").get("/health").json;
     EXPECT_EQ(health["status"], "ok");
+    const Json parallel = ApiClient(server.port(), "k").get("/workbench/v1/status").json["queue"]["parallel"];
+    if (parallel["slots"].get<int64_t>() > 1) {  // the generations' decode steps were batched
+        EXPECT_GT(parallel["batched_steps"].get<int64_t>(), 0);
+        EXPECT_GE(parallel["max_batch"].get<int64_t>(), 2) << "no decode step ever carried two generations";
+        EXPECT_GT(parallel["mean_batch"].get<double>(), 1.0);
+    } else {
+        EXPECT_EQ(parallel["batched_steps"], 0);
+    }
     EXPECT_EQ(server.stop(), 0);
 }
 
