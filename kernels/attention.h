@@ -62,6 +62,10 @@ struct MlaPrepArgs {
     const int32_t* dev_pos = nullptr;
     float* q_abs = nullptr;      // [T, H, kv_lora + rope]
     float* cache = nullptr;      // [capacity, kv_lora + rope]
+    // Batched decode (one token of each of T sequences): when set, token t sits at row_pos[t] of
+    // its own cache row_cache[t] (device arrays [T]); cache, start_pos and dev_pos are unused.
+    float* const* row_cache = nullptr;
+    const int32_t* row_pos = nullptr;
 };
 cudaError_t mla_decode_prep(const MlaPrepArgs& args, cudaStream_t stream);
 
@@ -95,6 +99,11 @@ struct DecodeAttnArgs {
     int64_t start_pos = 0;            // query t sits at position start_pos + t ...
     const int32_t* dev_pos = nullptr; // ... or *dev_pos + t (decode graphs)
     int64_t max_keys = 0;             // an upper bound of start_pos + T (the cache capacity in graphs)
+    // Batched decode (one token of each of T sequences, MLA: V inside K): when set, query t reads
+    // keys [0, row_keys[t]) of its own cache row_k[t] (device arrays [T]), and k / v only serve
+    // the alignment checks (set them to one of the caches); start_pos and dev_pos are unused.
+    const float* const* row_k = nullptr;
+    const int32_t* row_keys = nullptr;
     float scale = 1.0f;
     float* out = nullptr;
     int64_t out_row = 0, out_head = 0;

@@ -114,12 +114,16 @@ struct KeyRange {
     int64_t begin, end;
 };
 __device__ __forceinline__ KeyRange split_keys(const DecodeAttnArgs& a, int64_t t, int split, int splits, int grain) {
-    const int64_t n_keys = first_position(a.dev_pos, a.start_pos) + t + 1;
+    const int64_t n_keys = a.row_keys ? int64_t(a.row_keys[t]) : first_position(a.dev_pos, a.start_pos) + t + 1;
     const int64_t per_split = (n_keys + splits - 1) / splits;
     const int64_t chunk = (per_split + grain - 1) / grain * grain;
     const int64_t begin = int64_t(split) * chunk;
     return {begin, begin + chunk < n_keys ? begin + chunk : n_keys};
 }
+
+// The cache rows query t reads: its own sequence's in a batched step (row_k; V inside K), else a.k / a.v.
+__device__ __forceinline__ const float* key_rows(const DecodeAttnArgs& a, int64_t t) { return a.row_k ? a.row_k[t] : a.k; }
+__device__ __forceinline__ const float* value_rows(const DecodeAttnArgs& a, int64_t t) { return a.row_k ? a.row_k[t] : a.v; }
 
 // MLA's V is the first dv columns of its K rows (the same cache); the kernels then load them once.
 inline bool v_aliases_k(const DecodeAttnArgs& a) { return a.v == a.k && a.v_row == a.k_row && a.v_head == a.k_head; }

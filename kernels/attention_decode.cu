@@ -129,8 +129,8 @@ __global__ void decode_kernel(DecodeAttnArgs a, int splits, float* __restrict__ 
     for (int64_t j0 = j_begin; j0 < j_end; j0 += kKeyTile) {
         const int nk = int(j_end - j0 < kKeyTile ? j_end - j0 : kKeyTile);
         __syncthreads();  // previous tile fully consumed (and q_s written, first time round)
-        const float* kb = a.k + j0 * a.k_row + kvh * a.k_head;
-        const float* vb = a.v + j0 * a.v_row + kvh * a.v_head;
+        const float* kb = key_rows(a, t) + j0 * a.k_row + kvh * a.k_head;
+        const float* vb = value_rows(a, t) + j0 * a.v_row + kvh * a.v_head;
         if (vec) {
             stage_rows(k_s, int(a.dk) + 1, kb, a.k_row, nk, int(a.dk));
             if (!v_in_k) stage_rows(v_s, int(a.dv), vb, a.v_row, nk, int(a.dv));
@@ -245,8 +245,8 @@ __global__ void decode_kernel_vec(DecodeAttnArgs a, int splits, float* __restric
         for (int64_t j0 = j_begin; j0 < j_end; j0 += kKeyTile) {
             const int nk = int(j_end - j0 < kKeyTile ? j_end - j0 : kKeyTile);
             __syncthreads();  // previous tile consumed (and q_s written, first time round)
-            stage_rows(k_s, KS, a.k + j0 * a.k_row + kvh * a.k_head, a.k_row, nk, dk);
-            if (!v_in_k) stage_rows(v_s, dv, a.v + j0 * a.v_row + kvh * a.v_head, a.v_row, nk, dv);
+            stage_rows(k_s, KS, key_rows(a, t) + j0 * a.k_row + kvh * a.k_head, a.k_row, nk, dk);
+            if (!v_in_k) stage_rows(v_s, dv, value_rows(a, t) + j0 * a.v_row + kvh * a.v_head, a.v_row, nk, dv);
             __syncthreads();
 
             float s = kNegInf;
@@ -313,6 +313,8 @@ cudaError_t launch_decode(const DecodeAttnArgs& a, int splits, float* ws, cudaSt
 }
 
 bool decode_args_ok(const DecodeAttnArgs& a, int splits) {
+    // Per-query caches (batched decode) come with V inside K: one pointer per query.
+    if ((a.row_k != nullptr) != (a.row_keys != nullptr) || (a.row_k && !v_aliases_k(a))) return false;
     return a.dv <= 512 && a.dk <= 1024 && a.group > 0 && a.n_heads % a.group == 0 && splits > 0;
 }
 

@@ -130,8 +130,8 @@ __global__ void __launch_bounds__(256) decode_kernel_lanes(DecodeAttnArgs a, int
 #pragma unroll
     for (int q = 0; q < KV4; ++q) acc[q] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     float m = kNegInf, l = 0.0f;
-    const float* kbase = a.k + kvh * a.k_head;
-    const float* vbase = a.v + kvh * a.v_head;
+    const float* kbase = key_rows(a, t) + kvh * a.k_head;
+    const float* vbase = value_rows(a, t) + kvh * a.v_head;
 
     for (int64_t j0 = j_begin; j0 < j_end; j0 += KB) {
         float4 kv[KB][KV4];

@@ -94,7 +94,7 @@ __global__ void __launch_bounds__(kAbsorbThreads) mla_prep_kernel(MlaPrepArgs a)
     pdl_begin();
     const MlaShape& s = a.shape;
     const int64_t t = blockIdx.z;
-    const int64_t p = first_position(a.dev_pos, a.start_pos) + t;
+    const int64_t p = a.row_pos ? int64_t(a.row_pos[t]) : first_position(a.dev_pos, a.start_pos) + t;
     if (blockIdx.y < s.n_heads) {
         absorb_columns(a.q, a.kv_b, s, a.q_abs, blockIdx.y, t, &a.rope, float(p));
         return;
@@ -102,7 +102,7 @@ __global__ void __launch_bounds__(kAbsorbThreads) mla_prep_kernel(MlaPrepArgs a)
     if (blockIdx.x != 0) return;
     const int64_t width = s.kv_lora + s.qk_rope;
     const float* c = a.ckv + t * width;
-    float* row = a.cache + p * width;
+    float* row = (a.row_cache ? a.row_cache[t] : a.cache) + p * width;
     float ss = 0.0f;
     for (int64_t i = threadIdx.x; i < s.kv_lora; i += kAbsorbThreads) ss = fmaf(c[i], c[i], ss);
     const float inv_rms = 1.0f / sqrtf(block_sum_256(ss) / float(s.kv_lora) + a.eps);

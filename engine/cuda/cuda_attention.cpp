@@ -187,6 +187,74 @@ Tensor CudaBackend::mla_attention_from_projections(Tensor& q, const Tensor& ckv,
     return mla_decode(q_abs.as<float>(), kv_b, cache, T, start_pos, d);
 }
 
+// A batched decode step: every row's prologue (absorbed query, cache write at its own position of
+// its own cache) in one launch, the split-K attention of all rows in one launch (row b reads keys
+// [0, positions[b]] of caches[b]), then the combine fused with W_UV. The per-row cache pointers
+// and positions go up in one small copy.
+Tensor CudaBackend::mla_attention_rows(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
+                                       const RopeTable& rope, const Weight& kv_b, std::span<Tensor* const> caches,
+                                       std::span<const int64_t> positions, const MlaDims& d) {
+    const int64_t B = q.rows(), H = d.n_heads, width = d.cache_cols();
+    if (int64_t(caches.size()) != B || int64_t(positions.size()) != B || ckv.rows() != B)
+        throw_invalid_argument("mla_attention_rows: q, ckv, caches and positions need one row each");
+    if (B == 1 || dev_pos_ || rope.dim() != d.qk_rope)
+        return Backend::mla_attention_rows(q, ckv, kv_a_norm, norm_eps, rope, kv_b, caches, positions, d);
+    require_shape(q, B, H * d.qk_head(), "mla_attention_rows q");
+    require_shape(ckv, B, width, "mla_attention_rows ckv");
+    require_shape(kv_a_norm, 1, d.kv_lora, "mla_attention_rows kv_a_norm");
+    const CudaWeightStorage& w = weight_storage(kv_b);
+    if (w.rows != H * (d.qk_nope + d.v_head) || w.cols != d.kv_lora)
+        throw_invalid_argument("mla_attention_rows: kv_b has the wrong shape");
+    // Host side: [B] cache pointers, then [B] positions and [B] key counts (int32).
+    std::vector<uint8_t> host(size_t(B) * (sizeof(float*) + 2 * sizeof(int32_t)));
+    auto* ptrs = reinterpret_cast<float**>(host.data());
+    auto* pos = reinterpret_cast<int32_t*>(host.data() + size_t(B) * sizeof(float*));
+    int64_t max_keys = 0;
+    for (int64_t b = 0; b < B; ++b) {
+        Tensor& cache = *caches[size_t(b)];
+        require_shape(cache, cache.rows(), width, "mla_attention_rows cache");
+        check_cache_room(cache, positions[size_t(b)], 1);
+        ptrs[b] = f32(cache);
+        pos[b] = int32_t(positions[size_t(b)]);
+        pos[B + b] = int32_t(positions[size_t(b)] + 1);
+        max_keys = std::max(max_keys, positions[size_t(b)] + 1);
+    }
+    cudaStream_t s = ctx_->stream();
+    Scratch table(*ctx_, host.size(), "batched-decode cache table");
+    MOE_CUDA_CHECK(cudaMemcpyAsync(table.as<uint8_t>(), host.data(), host.size(), cudaMemcpyHostToDevice, s));
+    auto* dev_ptrs = table.as<float*>();
+    auto* dev_pos = reinterpret_cast<const int32_t*>(table.as<uint8_t>() + size_t(B) * sizeof(float*));
+
+    Scratch q_abs(*ctx_, size_t(B * H * width) * 4, "absorbed MLA queries");
+    kernels::MlaPrepArgs a;
+    a.q = f32(q);
+    a.ckv = f32(ckv);
+    a.norm_w = f32(kv_a_norm);
+    a.eps = norm_eps;
+    a.kv_b = weight_storage(kv_b).bf16();
+    a.shape = kernels::MlaShape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    a.rope = rope_params(rope);
+    a.T = B;
+    a.q_abs = q_abs.as<float>();
+    a.cache = ptrs[0];  // unused with row_cache
+    a.row_cache = dev_ptrs;
+    a.row_pos = dev_pos;
+    MOE_CUDA_CHECK(kernels::mla_decode_prep(a, s));
+
+    kernels::DecodeAttnArgs da = mla_decode_args(q_abs.as<float>(), *caches[0], B, 0, nullptr, d);
+    da.row_k = dev_ptrs;
+    da.row_keys = dev_pos + B;
+    da.max_keys = max_keys;
+    da.sm_count = ctx_->info().sm_count;
+    const int splits = kernels::attention_decode_splits(da);
+    Scratch ws(*ctx_, size_t(kernels::attention_decode_workspace(da, splits)) * 4, "split-K attention partials");
+    MOE_CUDA_CHECK(kernels::attention_decode_partials(da, splits, ws.as<float>(), s));
+    Tensor out = make(B, H * d.v_head);
+    MOE_CUDA_CHECK(kernels::mla_combine_value_up(da, splits, ws.as<float>(), weight_storage(kv_b).bf16(), a.shape,
+                                                 f32(out), s));
+    return out;
+}
+
 // Prefill on the tensor cores while the score matrices fit: per head, K = [latent · W_UKᵀ ; k_pe]
 // and V = latent · W_UVᵀ in bf16 (strided-batched GEMMs over the heads, written straight into the
 // [S, H, dim] layouts), scores = Q Kᵀ in f32, a causal softmax into bf16 probabilities, O = P V.

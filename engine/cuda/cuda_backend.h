@@ -75,6 +75,9 @@ public:
     Tensor slice_rows(const Tensor& x, int64_t row0, int64_t nrows) override;
     Tensor concat_cols(const Tensor& a, const Tensor& b) override;
     Tensor concat_rows(std::span<const Tensor> parts) override;
+    Tensor mla_attention_rows(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
+                              const RopeTable& rope, const Weight& kv_b, std::span<Tensor* const> caches,
+                              std::span<const int64_t> positions, const MlaDims& dims) override;
 
     Tensor embedding(const Weight& table, std::span<const int32_t> tokens) override;
     Tensor linear(const Tensor& x, const Weight& w, const Tensor* bias = nullptr) override;

@@ -19,7 +19,27 @@ bool DecodeBatcher::batch_ready(Clock::time_point now) const {
 }
 
 std::vector<float> DecodeBatcher::decode(int64_t sequence, int32_t token, int64_t pos) {
-    Pending mine{sequence, token, pos, {}, nullptr, false};
+    Pending mine;
+    mine.sequence = sequence;
+    mine.token = token;
+    mine.pos = pos;
+    wait_for_step(mine);
+    return std::move(mine.logits);
+}
+
+int32_t DecodeBatcher::decode_greedy(int64_t sequence, int32_t token, int64_t pos, int64_t vocab_limit) {
+    Pending mine;
+    mine.sequence = sequence;
+    mine.token = token;
+    mine.pos = pos;
+    mine.greedy_limit = std::max<int64_t>(vocab_limit, 0);
+    wait_for_step(mine);
+    // A row whose limit differed from the step's other greedy rows got its logits instead.
+    if (!mine.logits.empty()) return host_greedy_choice(mine.logits, mine.greedy_limit);
+    return checked_greedy_id(mine.id);
+}
+
+void DecodeBatcher::wait_for_step(Pending& mine) {
     std::unique_lock lock(mutex_);
     if (waiting_.empty()) first_wait_ = Clock::now();
     waiting_.push_back(&mine);
@@ -35,7 +55,6 @@ std::vector<float> DecodeBatcher::decode(int64_t sequence, int32_t token, int64_
             cv_.wait_until(lock, first_wait_ + max_wait_);
     }
     if (mine.error) std::rethrow_exception(mine.error);
-    return std::move(mine.logits);
 }
 
 void DecodeBatcher::run_batch(std::unique_lock<std::mutex>& lock) {
@@ -43,21 +62,36 @@ void DecodeBatcher::run_batch(std::unique_lock<std::mutex>& lock) {
     batch.swap(waiting_);
     model_busy_ = true;
     lock.unlock();
+    // The greedy rows that share the first one's vocabulary limit get their ids from the backend;
+    // every other row gets its logits.
+    int64_t limit = -1;
+    for (const Pending* p : batch)
+        if (p->greedy_limit >= 0) {
+            limit = p->greedy_limit;
+            break;
+        }
     std::vector<Model::BatchRow> rows;
-    for (const Pending* p : batch) rows.push_back({p->sequence, p->token, p->pos});
+    for (const Pending* p : batch)
+        rows.push_back({p->sequence, p->token, p->pos, limit < 0 || p->greedy_limit != limit});
     Logits logits;
+    std::vector<int32_t> ids;
     std::exception_ptr error;
     try {
-        logits = model_.decode_batch(rows);
+        logits = model_.decode_batch(rows, limit >= 0 ? &ids : nullptr, std::max<int64_t>(limit, 0));
     } catch (...) {
         error = std::current_exception();
     }
     lock.lock();
+    int64_t next_logits = 0;
     for (size_t b = 0; b < batch.size(); ++b) {
-        if (error)
+        if (error) {
             batch[b]->error = error;
-        else
-            batch[b]->logits.assign(logits.row(int64_t(b)).begin(), logits.row(int64_t(b)).end());
+        } else if (rows[b].want_logits) {
+            const auto row = logits.row(next_logits++);
+            batch[b]->logits.assign(row.begin(), row.end());
+        } else {
+            batch[b]->id = ids.at(b);
+        }
         batch[b]->done = true;
     }
     ++stats_.steps;

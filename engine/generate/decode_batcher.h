@@ -39,6 +39,10 @@ public:
     // Runs `token` at `pos` of `sequence` in the next batched step; blocks until that step ran and
     // returns the row's logits [vocab]. Rethrows what the step threw (every row of it gets it).
     std::vector<float> decode(int64_t sequence, int32_t token, int64_t pos);
+    // The same row, for its greedy choice among ids [0, vocab_limit) only (0: all): chosen on the
+    // backend with the step's other greedy rows, so one id comes back instead of a [vocab] row.
+    // Throws "model.no_finite_logit" when the row has no finite logit.
+    int32_t decode_greedy(int64_t sequence, int32_t token, int64_t pos, int64_t vocab_limit);
 
     // Runs f() with the model to itself: no batch runs meanwhile.
     void exclusive(const std::function<void(Model&)>& f);
@@ -62,13 +66,17 @@ public:
 
 private:
     struct Pending {
-        int64_t sequence;
-        int32_t token;
-        int64_t pos;
-        std::vector<float> logits;
+        int64_t sequence = 0;
+        int32_t token = 0;
+        int64_t pos = 0;
+        int64_t greedy_limit = -1;  // >= 0: only the greedy id among the first greedy_limit ids (0: all)
+        std::vector<float> logits;  // the row's logits, when it wanted them
+        int32_t id = -1;            // the greedy id, when it wanted only that
         std::exception_ptr error;
         bool done = false;
     };
+    // Waits until `mine` ran in a step (running the step itself when it finds it ready).
+    void wait_for_step(Pending& mine);
     // Caller holds `lock`; runs the waiting rows as one step with the lock released meanwhile.
     void run_batch(std::unique_lock<std::mutex>& lock);
     bool batch_ready(std::chrono::steady_clock::time_point now) const;  // caller holds mutex_

@@ -33,6 +33,14 @@ Logits SequenceModel::forward(std::span<const int32_t> tokens, int64_t start_pos
     return out;
 }
 
+int32_t SequenceModel::forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit) {
+    check_forward_range(pos, 1, cached_, max_context_);
+    cached_ = std::min(cached_, pos);
+    const int32_t id = batcher_.decode_greedy(sequence_, token, pos, vocab_limit);
+    cached_ = pos + 1;
+    return id;
+}
+
 void SequenceModel::truncate(int64_t n) {
     if (n < 0) throw_invalid_argument("truncate: negative length");
     if (n < cached_) on_sequence([&](Model& m) { m.truncate(n); });

@@ -27,6 +27,8 @@ public:
     void truncate(int64_t n) override;
     int64_t cached_tokens() const override { return cached_; }
     int64_t max_context() const override { return max_context_; }
+    // The step's greedy choice on the backend, with the batch's other greedy rows.
+    int32_t forward_greedy(int32_t token, int64_t pos, int64_t vocab_limit = 0) override;
 
     int64_t sequence() const { return sequence_; }
 

@@ -44,6 +44,22 @@ Tensor Backend::mla_attention_from_projections(Tensor& q, const Tensor& ckv, con
     return mla_attention(q, latent, k_pe, kv_b, cache, start_pos, d);
 }
 
+Tensor Backend::mla_attention_rows(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
+                                   const RopeTable& rope_table, const Weight& kv_b, std::span<Tensor* const> caches,
+                                   std::span<const int64_t> positions, const MlaDims& d) {
+    const int64_t B = q.rows();
+    if (int64_t(caches.size()) != B || int64_t(positions.size()) != B || ckv.rows() != B)
+        throw_invalid_argument("mla_attention_rows: q, ckv, caches and positions need one row each");
+    if (B == 1) return mla_attention_from_projections(q, ckv, kv_a_norm, norm_eps, rope_table, kv_b, *caches[0], positions[0], d);
+    std::vector<Tensor> outs;
+    for (int64_t b = 0; b < B; ++b) {
+        Tensor q_row = slice_rows(q, b, 1);
+        outs.push_back(mla_attention_from_projections(q_row, slice_rows(ckv, b, 1), kv_a_norm, norm_eps, rope_table,
+                                                      kv_b, *caches[size_t(b)], positions[size_t(b)], d));
+    }
+    return concat_rows(outs);
+}
+
 Tensor Backend::gqa_attention_from_projections(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope_table,
                                                Tensor& k_cache, Tensor& v_cache, int64_t start_pos, const GqaDims& d) {
     rope(q, rope_table, RopeSpan{d.n_heads, d.head_dim, 0}, start_pos);

@@ -211,6 +211,14 @@ public:
     virtual Tensor mla_attention_from_projections(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
                                                   const RopeTable& rope, const Weight& kv_b, Tensor& cache,
                                                   int64_t start_pos, const MlaDims& dims);
+    // A batched decode step's MLA (Model::decode_batch): row b of q [B, H * (nope + rope)] and
+    // ckv [B, kv_lora + qk_rope] is one token of its own sequence, at positions[b] of caches[b]
+    // ([capacity, kv_lora + qk_rope] each, distinct). Row b of the result [B, H * v_head] is what
+    // mla_attention_from_projections gives for that row alone, which is what the default runs,
+    // row by row; a GPU runs all rows in one launch of each kernel. q is unspecified afterwards.
+    virtual Tensor mla_attention_rows(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
+                                      const RopeTable& rope, const Weight& kv_b, std::span<Tensor* const> caches,
+                                      std::span<const int64_t> positions, const MlaDims& dims);
     // GQA from the raw projections: q and k not yet rotated, then gqa_attention. Their contents are
     // unspecified afterwards (the default rotates both in place).
     virtual Tensor gqa_attention_from_projections(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope,

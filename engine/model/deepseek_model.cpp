@@ -219,9 +219,9 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
 // over the B rows at once (the weights are read once per step, not once per sequence); attention
 // runs row by row against each sequence's own cache. Not a recorded step: B and the caches change
 // from step to step.
-Logits DeepseekModel::decode_batch(std::span<const BatchRow> rows) {
+Logits DeepseekModel::decode_batch(std::span<const BatchRow> rows, std::vector<int32_t>* greedy_ids,
+                                   int64_t vocab_limit) {
     check_batch_rows(rows);
-    const int64_t B = int64_t(rows.size());
     std::vector<Sequence*> seqs;
     std::vector<int32_t> tokens;
     for (const BatchRow& r : rows) {
@@ -243,7 +243,7 @@ Logits DeepseekModel::decode_batch(std::span<const BatchRow> rows) {
         decoder_layer(h, pending, weights_.layers[i], spans);
     }
     const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
-    Logits logits = download_logits(backend_, backend_.linear(normed, weights_.lm_head));
+    Logits logits = batch_outputs(backend_, backend_.linear(normed, weights_.lm_head), rows, greedy_ids, vocab_limit);
     if (!weights_.mtp.empty()) {
         const std::vector<float> hidden = backend_.download(normed);  // [B, hidden]
         const auto width = size_t(config_.hidden_size);
@@ -252,7 +252,6 @@ Logits DeepseekModel::decode_batch(std::span<const BatchRow> rows) {
     }
     for (size_t b = 0; b < rows.size(); ++b) seqs[b]->cached = rows[b].pos + 1;
     if (trace_.enabled()) record_batch_routing(rows, routing);
-    if (logits.rows != B) throw_invalid_argument("decode_batch: the head returned a different number of rows");
     return logits;
 }
 
@@ -323,7 +322,18 @@ Tensor DeepseekModel::attention(const Tensor& x, const MlaWeights& w, std::span<
     const Weight* weights[] = {first, &w.kv_a};
     const Tensor* biases[] = {nullptr, nullptr};
     std::vector<Tensor> proj = backend_.linear_multi(x, weights, biases);
-    const Tensor q = w.q_lora ? backend_.linear(backend_.rmsnorm(proj[0], w.q_a_norm, kLatentNormEps), w.q_b) : proj[0];
+    Tensor q = w.q_lora ? backend_.linear(backend_.rmsnorm(proj[0], w.q_a_norm, kLatentNormEps), w.q_b) : proj[0];
+    if (spans.size() > 1 && int64_t(spans.size()) == x.rows()) {  // a batched step: one row per sequence
+        std::vector<Tensor*> caches;
+        std::vector<int64_t> positions;
+        for (const Span& s : spans) {
+            caches.push_back(s.cache);
+            positions.push_back(s.start_pos);
+        }
+        return backend_.linear(backend_.mla_attention_rows(q, proj[1], w.kv_a_norm, kLatentNormEps, rope_, w.kv_b,
+                                                           caches, positions, mla_),
+                               w.o);
+    }
     const Tensor o = attend_per_span(backend_, spans, [&](int64_t row0, const Span& s) {
         Tensor q_rows = span_rows(backend_, q, row0, s.rows);  // roped in place
         return backend_.mla_attention_from_projections(q_rows, span_rows(backend_, proj[1], row0, s.rows), w.kv_a_norm,

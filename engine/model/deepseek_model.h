@@ -48,7 +48,8 @@ public:
     int64_t selected_sequence() const override { return seqs_.selected(); }
     int64_t live_sequences() const override { return seqs_.live(); }
     int64_t sequence_cache_bytes() const override;
-    Logits decode_batch(std::span<const BatchRow> rows) override;
+    Logits decode_batch(std::span<const BatchRow> rows, std::vector<int32_t>* greedy_ids = nullptr,
+                        int64_t vocab_limit = 0) override;
 
 private:
     using Span = KvSpan<Tensor>;  // rows into one sequence's latent cache [capacity, kv_lora + qk_rope]

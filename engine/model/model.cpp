@@ -65,7 +65,23 @@ void Model::remove_sequence(int64_t) { no_sequences(); }
 void Model::select_sequence(int64_t sequence) {
     if (sequence != 0) no_sequences();
 }
-Logits Model::decode_batch(std::span<const BatchRow>) { no_sequences(); }
+Logits Model::decode_batch(std::span<const BatchRow>, std::vector<int32_t>*, int64_t) { no_sequences(); }
+
+Logits batch_outputs(Backend& backend, const Tensor& logits, std::span<const Model::BatchRow> rows,
+                     std::vector<int32_t>* greedy_ids, int64_t vocab_limit) {
+    if (greedy_ids) *greedy_ids = backend.download_i32(greedy_choice(backend, logits, vocab_limit));
+    std::vector<int32_t> wanted;
+    for (size_t b = 0; b < rows.size(); ++b)
+        if (rows[b].want_logits) wanted.push_back(int32_t(b));
+    if (wanted.size() == rows.size()) return download_logits(backend, logits);
+    if (wanted.empty()) return Logits{0, logits.cols(), {}};
+    const Tensor idx = backend.upload_i32(wanted, int64_t(wanted.size()), 1);
+    return download_logits(backend, backend.gather_rows(logits, idx));
+}
+
+int32_t host_greedy_choice(std::span<const float> row, int64_t vocab_limit) {
+    return host_greedy_id(row, greedy_columns(vocab_limit, int64_t(row.size())));
+}
 
 void check_batch_rows(std::span<const Model::BatchRow> rows) {
     if (rows.empty()) throw Error("model.bad_batch", "", "a batched decode step needs at least one row");

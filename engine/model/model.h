@@ -145,16 +145,21 @@ public:
     virtual int64_t sequence_cache_bytes() const { return 0; }
     // One decode step of several sequences: row b runs rows[b].token at position rows[b].pos of
     // sequence rows[b].sequence (pos <= its cached length; a smaller pos rolls it back first, as
-    // forward() does) -> logits [B, vocab], row b for rows[b]. The sequences must be distinct.
-    // Each row is recorded in the routing trace as a forward of its own, tagged with its sequence,
-    // and (with MTP modules) keeps its hidden state as the sequence's MTP input. Throws
-    // "model.bad_batch" for an empty batch or a repeated sequence.
+    // forward() does). Returns the logits [n, vocab] of the rows with want_logits, in row order.
+    // greedy_ids, when given, receives every row's greedy choice among ids [0, vocab_limit) (0 or
+    // >= vocab: all; ties: the lowest id; -1: no finite logit), chosen on the backend
+    // (Backend::argmax_rows), so greedy rows read back one id, not a [vocab] row. The sequences
+    // must be distinct. Each row is recorded in the routing trace as a forward of its own, tagged
+    // with its sequence, and (with MTP modules) keeps its hidden state as the sequence's MTP input.
+    // Throws "model.bad_batch" for an empty batch or a repeated sequence.
     struct BatchRow {
         int64_t sequence = 0;
         int32_t token = 0;
         int64_t pos = 0;
+        bool want_logits = true;
     };
-    virtual Logits decode_batch(std::span<const BatchRow> rows);
+    virtual Logits decode_batch(std::span<const BatchRow> rows, std::vector<int32_t>* greedy_ids = nullptr,
+                                int64_t vocab_limit = 0);
 
     // Routing telemetry of the MoE layers (empty for dense models).
     RoutingTrace& routing_trace() { return trace_; }
@@ -190,5 +195,12 @@ int32_t checked_greedy_id(int32_t id);
 void check_bench_fill(int64_t n, int64_t capacity);
 // Throws "model.bad_batch" for an empty batch or one that names a sequence twice.
 void check_batch_rows(std::span<const Model::BatchRow> rows);
+// What decode_batch hands back from the step's logits [B, vocab] on the backend: the rows that
+// want logits, downloaded, and every row's greedy id into greedy_ids (when given).
+Logits batch_outputs(Backend& backend, const Tensor& logits, std::span<const Model::BatchRow> rows,
+                     std::vector<int32_t>* greedy_ids, int64_t vocab_limit);
+// The greedy choice among the first vocab_limit values of a host row (argmax_rows' rule: NaN never
+// wins, ties go to the lowest id); throws "model.no_finite_logit" when every value is NaN.
+int32_t host_greedy_choice(std::span<const float> row, int64_t vocab_limit);
 
 }  // namespace moe

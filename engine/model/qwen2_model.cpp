@@ -145,7 +145,7 @@ Logits Qwen2Model::forward_one(int32_t token, int64_t pos, StepKind kind, int64_
 }
 
 // One token of each of several sequences in one forward (DeepseekModel::decode_batch's twin).
-Logits Qwen2Model::decode_batch(std::span<const BatchRow> rows) {
+Logits Qwen2Model::decode_batch(std::span<const BatchRow> rows, std::vector<int32_t>* greedy_ids, int64_t vocab_limit) {
     check_batch_rows(rows);
     std::vector<Sequence*> seqs;
     std::vector<int32_t> tokens;
@@ -166,7 +166,7 @@ Logits Qwen2Model::decode_batch(std::span<const BatchRow> rows) {
     }
     for (size_t b = 0; b < rows.size(); ++b) seqs[b]->cached = rows[b].pos + 1;
     const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
-    return download_logits(backend_, backend_.linear(normed, weights_.lm_head));
+    return batch_outputs(backend_, backend_.linear(normed, weights_.lm_head), rows, greedy_ids, vocab_limit);
 }
 
 void Qwen2Model::truncate(int64_t n) {

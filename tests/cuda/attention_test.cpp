@@ -2,7 +2,8 @@
 //   MLA decode (absorbed, split-K) and MLA prefill (latent expanded through kv_b, flash kernel);
 //   GQA decode and prefill for several group sizes; decode with the position in device memory.
 // The cache rows written by the call must match exactly; outputs within the stated NMSE.
-// The fused decode prologues (…_from_projections) against the CPU's op-by-op defaults.
+// The fused decode prologues (…_from_projections) against the CPU's op-by-op defaults, and the
+// batched decode step's MLA (mla_attention_rows) against each row alone on the CPU.
 // The tensor-core prefill's causal softmax kernel against a CPU twin.
 #include <algorithm>
 #include <cmath>
@@ -192,6 +193,60 @@ TEST_F(CudaAttention, MlaFromProjectionsMatchesCpu) {
                 cpu.download(cpu.mla_attention_from_projections(cq, ckv, cn, 1e-6f, rt, cw, cc, c.start_pos, d));
             EXPECT_TRUE(close(g, r, c.tol));
             EXPECT_TRUE(close(gpu->download(gc), cpu.download(cc), kNmseF32)) << "cache rows";
+        }
+    }
+    EXPECT_EQ(gpu->damaged_guards(), 0);
+}
+
+// A batched decode step's MLA (one launch per kernel for every row, each row against its own cache
+// at its own position) vs the CPU running each row alone: outputs at the decode tolerance, every
+// cache's written row exact. Positions from 0 to deep in the cache, rows of one sequence each.
+TEST_F(CudaAttention, MlaRowsMatchEachRowAlone) {
+    const MlaDims moonlight{16, 128, 64, 128, 512, 0.0721688f};
+    const MlaDims tiny{4, 32, 16, 32, 64, 0.187f};
+    const RopeTable rope = test_rope(64, RopeLayout::Interleaved), rope_tiny = test_rope(16, RopeLayout::Interleaved);
+    struct RowsCase {
+        MlaDims d;
+        std::vector<int64_t> positions;
+        int64_t capacity;
+    };
+    const RowsCase cases[] = {{moonlight, {0, 700, 37, 5}, 1024}, {tiny, {3, 0, 15}, 16},
+                              {moonlight, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 1000}, 1024}};
+    uint64_t s = seed;
+    for (const RowsCase& c : cases) {
+        const MlaDims& d = c.d;
+        const int64_t B = int64_t(c.positions.size()), H = d.n_heads;
+        SCOPED_TRACE("H " + std::to_string(H) + " rows " + std::to_string(B));
+        const RopeTable& rt = d.qk_rope == 64 ? rope : rope_tiny;
+        std::vector<Tensor> cpu_caches, gpu_caches;
+        for (int64_t b = 0; b < B; ++b) {
+            std::vector<float> cache(size_t(c.capacity * d.cache_cols()), 0.0f);
+            const auto filled = random_f32(size_t(c.positions[size_t(b)] * d.cache_cols()), ++s);
+            std::copy(filled.begin(), filled.end(), cache.begin());
+            auto [cc, gc] = both(cache, c.capacity, d.cache_cols());
+            cpu_caches.push_back(cc);
+            gpu_caches.push_back(gc);
+        }
+        const auto q = random_f32(size_t(B * H * d.qk_head()), ++s);
+        const auto kv = random_f32(size_t(B * d.cache_cols()), ++s, -2.0f, 2.0f);
+        auto [cn, gn] = both(random_f32(size_t(d.kv_lora), ++s, 0.5f, 1.5f), 1, d.kv_lora);
+        auto [cw, gw] = both_weights(random_bf16_exact(size_t(H * (d.qk_nope + d.v_head) * d.kv_lora), ++s, -0.2f, 0.2f),
+                                     H * (d.qk_nope + d.v_head), d.kv_lora);
+        Tensor gq = gpu->upload(q, B, H * d.qk_head()), gkv = gpu->upload(kv, B, d.cache_cols());
+        std::vector<Tensor*> gptrs;
+        for (Tensor& t : gpu_caches) gptrs.push_back(&t);
+        const auto g = gpu->download(gpu->mla_attention_rows(gq, gkv, gn, 1e-6f, rt, gw, gptrs, c.positions, d));
+        for (int64_t b = 0; b < B; ++b) {
+            SCOPED_TRACE("row " + std::to_string(b) + " at " + std::to_string(c.positions[size_t(b)]));
+            Tensor cq = cpu.upload(std::span(q).subspan(size_t(b * H * d.qk_head()), size_t(H * d.qk_head())), 1, H * d.qk_head());
+            const Tensor ckv = cpu.upload(std::span(kv).subspan(size_t(b * d.cache_cols()), size_t(d.cache_cols())), 1,
+                                          d.cache_cols());
+            const auto r = cpu.download(cpu.mla_attention_from_projections(cq, ckv, cn, 1e-6f, rt, cw, cpu_caches[size_t(b)],
+                                                                           c.positions[size_t(b)], d));
+            const std::vector<float> got(g.begin() + b * H * d.v_head, g.begin() + (b + 1) * H * d.v_head);
+            EXPECT_TRUE(close(got, r, kNmseF32));
+            EXPECT_TRUE(close(gpu->download(gpu_caches[size_t(b)]), cpu.download(cpu_caches[size_t(b)]), kNmseF32))
+                << "cache rows";
         }
     }
     EXPECT_EQ(gpu->damaged_guards(), 0);

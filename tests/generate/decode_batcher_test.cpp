@@ -4,6 +4,7 @@
 // or leaves; steps are as large as the members allow; a failed step fails each of its rows.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -51,9 +52,11 @@ std::vector<std::vector<int32_t>> alone(Model& m, const std::vector<std::vector<
     return out;
 }
 
-// Every prompt at once, each on its own thread and sequence, all members from the start.
+// Every prompt at once, each on its own thread and sequence, all members from the start; stream
+// i samples when sampled(i), else decodes greedily.
 std::vector<std::vector<int32_t>> together(DecodeBatcher& batcher, const std::vector<std::vector<int32_t>>& ps,
-                                           const std::vector<int64_t>& max_new, bool sampled) {
+                                           const std::vector<int64_t>& max_new,
+                                           const std::function<bool(size_t)>& sampled) {
     std::vector<std::vector<int32_t>> out(ps.size());
     std::vector<std::exception_ptr> errors(ps.size());
     {
@@ -65,7 +68,7 @@ std::vector<std::vector<int32_t>> together(DecodeBatcher& batcher, const std::ve
                 try {
                     SequenceModel seq(batcher);
                     Generator gen(seq);
-                    out[i] = gen.generate(ps[i], options(max_new[i], sampled)).tokens;
+                    out[i] = gen.generate(ps[i], options(max_new[i], sampled(i))).tokens;
                 } catch (...) {
                     errors[i] = std::current_exception();
                 }
@@ -84,7 +87,7 @@ TEST(DecodeBatcher, GreedyStreamsDecodeTogetherExactlyAsAlone) {
     const auto ref = alone(*t->model, ps, max_new, false);
     // A long max_wait: a step waits for every member, so the batches are deterministic.
     DecodeBatcher batcher(*t->model, std::chrono::seconds(5));
-    EXPECT_EQ(together(batcher, ps, max_new, false), ref);
+    EXPECT_EQ(together(batcher, ps, max_new, [](size_t) { return false; }), ref);
     const DecodeBatcherStats s = batcher.stats();
     EXPECT_EQ(s.steps, 8u);  // 9 tokens each: the first from the prefill, 8 decode steps
     EXPECT_EQ(s.rows, 8u * ps.size());
@@ -98,7 +101,20 @@ TEST(DecodeBatcher, SampledStreamsDrawWhatTheyDrawAlone) {
     const std::vector<int64_t> max_new(ps.size(), 7);
     const auto ref = alone(*t->model, ps, max_new, true);
     DecodeBatcher batcher(*t->model, std::chrono::seconds(5));
-    EXPECT_EQ(together(batcher, ps, max_new, true), ref);
+    EXPECT_EQ(together(batcher, ps, max_new, [](size_t) { return true; }), ref);
+}
+
+// Greedy rows (their ids chosen on the backend) and sampled rows (their logits read back) in the
+// same steps.
+TEST(DecodeBatcher, GreedyAndSampledStreamsShareSteps) {
+    auto t = make_tiny_mtp_model({});
+    const auto ps = prompts(4, 48);
+    const std::vector<int64_t> max_new(ps.size(), 8);
+    const auto greedy_ref = alone(*t->model, ps, max_new, false), sampled_ref = alone(*t->model, ps, max_new, true);
+    DecodeBatcher batcher(*t->model, std::chrono::seconds(5));
+    const auto got = together(batcher, ps, max_new, [](size_t i) { return i % 2 == 1; });
+    for (size_t i = 0; i < ps.size(); ++i) EXPECT_EQ(got[i], i % 2 ? sampled_ref[i] : greedy_ref[i]) << "stream " << i;
+    EXPECT_EQ(batcher.stats().max_rows, int64_t(ps.size()));
 }
 
 // Streams of different lengths: the short ones leave and the rest go on in smaller batches
@@ -109,7 +125,7 @@ TEST(DecodeBatcher, StreamsLeaveAndTheRestGoOn) {
     const std::vector<int64_t> max_new{3, 6, 10};
     const auto ref = alone(*t->model, ps, max_new, false);
     DecodeBatcher batcher(*t->model, std::chrono::seconds(30));  // a wait for a departed member would hang the test
-    EXPECT_EQ(together(batcher, ps, max_new, false), ref);
+    EXPECT_EQ(together(batcher, ps, max_new, [](size_t) { return false; }), ref);
     const DecodeBatcherStats s = batcher.stats();
     EXPECT_EQ(s.steps, 9u);                    // the longest stream's decode steps
     EXPECT_EQ(s.rows, uint64_t(2 + 5 + 9));    // every stream's decode steps

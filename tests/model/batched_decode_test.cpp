@@ -195,6 +195,30 @@ TEST(BatchedDecode, ARowRollsOnlyItsOwnSequenceBack) {
     EXPECT_LE(row_rel_err(got.row(0), ref.row(0)), kRowTolerance);
 }
 
+// Greedy rows read back only their id, chosen on the backend among the first vocab_limit ids;
+// the logits come back only for the rows that want them, in row order.
+TEST(BatchedDecode, GreedyRowsGetIdsAndOnlyTheRowsThatAskGetLogits) {
+    auto a = load(false), b = load(false);
+    std::vector<int64_t> ids_a, ids_b;
+    decode_batched(*a->model, ids_a);
+    decode_batched(*b->model, ids_b);
+    std::vector<Model::BatchRow> rows;
+    for (size_t s = 0; s < kPrompts.size(); ++s) rows.push_back({ids_a[s], 9, int64_t(kPrompts[s].size()) + kSteps});
+    const Logits all = a->model->decode_batch(rows);
+    rows[1].want_logits = false;
+    std::vector<int32_t> greedy;
+    const int64_t limit = 50;
+    const Logits some = b->model->decode_batch(rows, &greedy, limit);
+    ASSERT_EQ(some.rows, 2);
+    EXPECT_EQ(std::vector<float>(some.row(0).begin(), some.row(0).end()), std::vector<float>(all.row(0).begin(), all.row(0).end()));
+    EXPECT_EQ(std::vector<float>(some.row(1).begin(), some.row(1).end()), std::vector<float>(all.row(2).begin(), all.row(2).end()));
+    ASSERT_EQ(greedy.size(), rows.size());
+    for (size_t s = 0; s < rows.size(); ++s) {
+        EXPECT_EQ(greedy[s], host_greedy_choice(all.row(int64_t(s)), limit)) << "row " << s;
+        EXPECT_LT(greedy[s], limit);
+    }
+}
+
 TEST(BatchedDecode, SequencesComeAndGoAndBadBatchesAreRefused) {
     auto l = load(false);
     Model& m = *l->model;
