@@ -130,8 +130,12 @@ kernels::RopeParams CudaBackend::rope_params(const RopeTable& table) {
 // Split-K attention over the latent cache for absorbed queries, then the combine fused with W_UV.
 Tensor CudaBackend::mla_decode(const float* q_abs, const Weight& kv_b, const Tensor& cache, int64_t T,
                                int64_t start_pos, const MlaDims& d) {
+    return mla_decode(mla_decode_args(q_abs, cache, T, start_pos, dev_pos_, d), kv_b, d);
+}
+
+Tensor CudaBackend::mla_decode(kernels::DecodeAttnArgs a, const Weight& kv_b, const MlaDims& d) {
+    const int64_t T = a.T;
     cudaStream_t s = ctx_->stream();
-    kernels::DecodeAttnArgs a = mla_decode_args(q_abs, cache, T, start_pos, dev_pos_, d);
     a.sm_count = ctx_->info().sm_count;
     const int splits = kernels::attention_decode_splits(a);
     Scratch ws(*ctx_, size_t(kernels::attention_decode_workspace(a, splits)) * 4, "split-K attention partials");
@@ -170,21 +174,28 @@ Tensor CudaBackend::mla_attention_from_projections(Tensor& q, const Tensor& ckv,
     require_shape(ckv, T, d.cache_cols(), "mla_attention_from_projections ckv");
     require_shape(kv_a_norm, 1, d.kv_lora, "mla_attention_from_projections kv_a_norm");
     Scratch q_abs(*ctx_, size_t(T * H * d.cache_cols()) * 4, "absorbed MLA queries");
+    kernels::MlaPrepArgs a = mla_prep_args(q, ckv, kv_a_norm, norm_eps, rope, kv_b, d, q_abs.as<float>());
+    a.start_pos = start_pos;
+    a.dev_pos = dev_pos_;
+    a.cache = f32(cache);
+    MOE_CUDA_CHECK(kernels::mla_decode_prep(a, ctx_->stream()));
+    return mla_decode(q_abs.as<float>(), kv_b, cache, T, start_pos, d);
+}
+
+kernels::MlaPrepArgs CudaBackend::mla_prep_args(const Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm,
+                                                float norm_eps, const RopeTable& rope, const Weight& kv_b,
+                                                const MlaDims& d, float* q_abs) {
     kernels::MlaPrepArgs a;
     a.q = f32(q);
     a.ckv = f32(ckv);
     a.norm_w = f32(kv_a_norm);
     a.eps = norm_eps;
     a.kv_b = weight_storage(kv_b).bf16();
-    a.shape = kernels::MlaShape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
+    a.shape = kernels::MlaShape{d.n_heads, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
     a.rope = rope_params(rope);
-    a.T = T;
-    a.start_pos = start_pos;
-    a.dev_pos = dev_pos_;
-    a.q_abs = q_abs.as<float>();
-    a.cache = f32(cache);
-    MOE_CUDA_CHECK(kernels::mla_decode_prep(a, ctx_->stream()));
-    return mla_decode(q_abs.as<float>(), kv_b, cache, T, start_pos, d);
+    a.T = q.rows();
+    a.q_abs = q_abs;
+    return a;
 }
 
 // A batched decode step: every row's prologue (absorbed query, cache write at its own position of
@@ -226,16 +237,7 @@ Tensor CudaBackend::mla_attention_rows(Tensor& q, const Tensor& ckv, const Tenso
     auto* dev_pos = reinterpret_cast<const int32_t*>(table.as<uint8_t>() + size_t(B) * sizeof(float*));
 
     Scratch q_abs(*ctx_, size_t(B * H * width) * 4, "absorbed MLA queries");
-    kernels::MlaPrepArgs a;
-    a.q = f32(q);
-    a.ckv = f32(ckv);
-    a.norm_w = f32(kv_a_norm);
-    a.eps = norm_eps;
-    a.kv_b = weight_storage(kv_b).bf16();
-    a.shape = kernels::MlaShape{H, d.qk_nope, d.qk_rope, d.v_head, d.kv_lora};
-    a.rope = rope_params(rope);
-    a.T = B;
-    a.q_abs = q_abs.as<float>();
+    kernels::MlaPrepArgs a = mla_prep_args(q, ckv, kv_a_norm, norm_eps, rope, kv_b, d, q_abs.as<float>());
     a.cache = ptrs[0];  // unused with row_cache
     a.row_cache = dev_ptrs;
     a.row_pos = dev_pos;
@@ -245,14 +247,7 @@ Tensor CudaBackend::mla_attention_rows(Tensor& q, const Tensor& ckv, const Tenso
     da.row_k = dev_ptrs;
     da.row_keys = dev_pos + B;
     da.max_keys = max_keys;
-    da.sm_count = ctx_->info().sm_count;
-    const int splits = kernels::attention_decode_splits(da);
-    Scratch ws(*ctx_, size_t(kernels::attention_decode_workspace(da, splits)) * 4, "split-K attention partials");
-    MOE_CUDA_CHECK(kernels::attention_decode_partials(da, splits, ws.as<float>(), s));
-    Tensor out = make(B, H * d.v_head);
-    MOE_CUDA_CHECK(kernels::mla_combine_value_up(da, splits, ws.as<float>(), weight_storage(kv_b).bf16(), a.shape,
-                                                 f32(out), s));
-    return out;
+    return mla_decode(da, kv_b, d);
 }
 
 // Prefill on the tensor cores while the score matrices fit: per head, K = [latent · W_UKᵀ ; k_pe]

@@ -31,6 +31,8 @@ typedef struct CUstream_st* cudaStream_t;
 namespace moe {
 
 namespace kernels {
+struct DecodeAttnArgs;
+struct MlaPrepArgs;
 struct MoeDecodeArgs;
 struct RopeParams;
 }  // namespace kernels
@@ -239,6 +241,13 @@ private:
     Tensor mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos, const MlaDims& d);
     Tensor mla_prefill_flash(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
                              const MlaDims& d);
+    // The split-K attention and the combine fused with W_UV, for any decode arguments (one
+    // sequence, or a batch's rows with per-row caches).
+    Tensor mla_decode(kernels::DecodeAttnArgs a, const Weight& kv_b, const MlaDims& d);
+    // The MLA decode prologue's arguments for q [T, H (nope + rope)] and ckv [T, kv_lora + rope]
+    // into q_abs [T, H, kv_lora + rope]; the caller says where the cache rows go.
+    kernels::MlaPrepArgs mla_prep_args(const Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
+                                       const RopeTable& rope, const Weight& kv_b, const MlaDims& d, float* q_abs);
     Tensor mla_decode(const float* q_abs, const Weight& kv_b, const Tensor& cache, int64_t T, int64_t start_pos,
                       const MlaDims& d);
     Tensor gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);

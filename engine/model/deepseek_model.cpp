@@ -217,20 +217,13 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
 
 // One token of each of several sequences in one forward: every linear, norm and MoE layer runs
 // over the B rows at once (the weights are read once per step, not once per sequence); attention
-// runs row by row against each sequence's own cache. Not a recorded step: B and the caches change
-// from step to step.
+// reads each row's own cache (Backend::mla_attention_rows). Not a recorded step: B and the caches
+// change from step to step.
 Logits DeepseekModel::decode_batch(std::span<const BatchRow> rows, std::vector<int32_t>* greedy_ids,
                                    int64_t vocab_limit) {
-    check_batch_rows(rows);
-    std::vector<Sequence*> seqs;
+    const std::vector<Sequence*> seqs = seqs_.batch(rows, capacity_, config_.vocab_size);
     std::vector<int32_t> tokens;
-    for (const BatchRow& r : rows) {
-        Sequence& s = seqs_.at(r.sequence);
-        check_forward_range(r.pos, 1, s.cached, capacity_);
-        check_token(r.token, config_.vocab_size);
-        seqs.push_back(&s);
-        tokens.push_back(r.token);
-    }
+    for (const BatchRow& r : rows) tokens.push_back(r.token);
     for (size_t b = 0; b < rows.size(); ++b) truncate_sequence(*seqs[b], rows[b].pos);
 
     std::vector<std::pair<int64_t, RouterOutput>> routing;

@@ -146,16 +146,9 @@ Logits Qwen2Model::forward_one(int32_t token, int64_t pos, StepKind kind, int64_
 
 // One token of each of several sequences in one forward (DeepseekModel::decode_batch's twin).
 Logits Qwen2Model::decode_batch(std::span<const BatchRow> rows, std::vector<int32_t>* greedy_ids, int64_t vocab_limit) {
-    check_batch_rows(rows);
-    std::vector<Sequence*> seqs;
+    const std::vector<Sequence*> seqs = seqs_.batch(rows, capacity_, config_.vocab_size);
     std::vector<int32_t> tokens;
-    for (const BatchRow& r : rows) {
-        Sequence& s = seqs_.at(r.sequence);
-        check_forward_range(r.pos, 1, s.cached, capacity_);
-        check_token(r.token, config_.vocab_size);
-        seqs.push_back(&s);
-        tokens.push_back(r.token);
-    }
+    for (const BatchRow& r : rows) tokens.push_back(r.token);
     for (size_t b = 0; b < rows.size(); ++b) seqs[b]->cached = rows[b].pos;
     Tensor h = backend_.embedding(weights_.embed, tokens);
     Tensor pending;

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "model/model.h"
 
 namespace moe {
 
@@ -58,6 +60,22 @@ public:
         for (const auto& s : states_) n += s ? 1 : 0;
         return n;
     }
+    // The states of a batched step's rows (Model::BatchRow: sequence, token, pos), after checking
+    // the whole batch — distinct live sequences, each position within its cached length and the
+    // capacity, every token below vocab — so that a refused batch changes nothing.
+    template <class Row>
+    std::vector<State*> batch(std::span<const Row> rows, int64_t capacity, int64_t vocab) {
+        check_batch_rows(rows);
+        std::vector<State*> out;
+        for (const Row& r : rows) {
+            State& s = at(r.sequence);
+            check_forward_range(r.pos, 1, s.cached, capacity);
+            check_token(r.token, vocab);
+            out.push_back(&s);
+        }
+        return out;
+    }
+
     template <class F>
     void for_each(F&& f) {
         for (auto& s : states_)
