@@ -6,8 +6,11 @@
 
 namespace moe {
 
-SequenceModel::SequenceModel(DecodeBatcher& batcher)
-    : batcher_(batcher), config_(batcher.model().config()), max_context_(batcher.model().max_context()) {
+SequenceModel::SequenceModel(DecodeBatcher& batcher, int64_t prefill_chunk)
+    : batcher_(batcher),
+      config_(batcher.model().config()),
+      max_context_(batcher.model().max_context()),
+      prefill_chunk_(std::max<int64_t>(prefill_chunk, 2)) {
     batcher_.exclusive([&](Model& m) { sequence_ = m.add_sequence(); });
 }
 
@@ -28,8 +31,21 @@ Logits SequenceModel::forward(std::span<const int32_t> tokens, int64_t start_pos
         const auto cols = int64_t(row.size());
         return Logits{1, cols, std::move(row)};
     }
+    // A long prefill goes in chunks, each with the model to itself, so the other generations'
+    // decode steps run between them instead of waiting for the whole prompt.
     Logits out;
-    on_sequence([&](Model& m) { out = m.forward(tokens, start_pos, rows); });
+    for (size_t at = 0; at < tokens.size(); at += size_t(prefill_chunk_)) {
+        const auto chunk = tokens.subspan(at, std::min(tokens.size() - at, size_t(prefill_chunk_)));
+        Logits part;
+        on_sequence([&](Model& m) { part = m.forward(chunk, start_pos + int64_t(at), rows); });
+        if (rows == LogitRows::Last) {
+            out = std::move(part);  // only the final chunk's last row is asked for
+            continue;
+        }
+        out.cols = part.cols;
+        out.rows += part.rows;
+        out.data.insert(out.data.end(), part.data.begin(), part.data.end());
+    }
     return out;
 }
 

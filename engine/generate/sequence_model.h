@@ -1,9 +1,11 @@
 // One sequence of a shared model, as a Model of its own, for a Generator that decodes alongside
 // others (generate/decode_batcher.h): a one-token forward goes into the batcher's next batched
-// step; a longer forward (the prefill), truncate and reset run with the model to itself, on this
-// sequence. Plain decoding only: the greedy and sampled steps choose on the host from the row's
-// logits (Model's defaults), and it has no MTP modules — speculative decoding holds forwards in
-// the shared routing trace, so a speculative generation runs alone on the model itself.
+// step (a greedy one reads back only its id, chosen on the backend with the step's other greedy
+// rows; a sampled one its logits, drawn from on the host); a longer forward (the prefill, in
+// chunks of prefill_chunk tokens so the others' steps run between them), truncate and reset run
+// with the model to itself, on this sequence. Plain decoding only: it has no MTP modules —
+// speculative decoding holds forwards in the shared routing trace, so a speculative generation
+// runs alone on the model itself.
 // Creating one adds a sequence to the model (its caches are allocated then); destroying it removes
 // the sequence.
 #pragma once
@@ -18,7 +20,8 @@ namespace moe {
 
 class SequenceModel final : public Model {
 public:
-    explicit SequenceModel(DecodeBatcher& batcher);
+    static constexpr int64_t kPrefillChunk = 512;
+    explicit SequenceModel(DecodeBatcher& batcher, int64_t prefill_chunk = kPrefillChunk);
     ~SequenceModel() override;
 
     const ModelConfig& config() const override { return config_; }
@@ -38,6 +41,7 @@ private:
     DecodeBatcher& batcher_;
     const ModelConfig& config_;
     const int64_t max_context_;
+    const int64_t prefill_chunk_;
     int64_t sequence_ = -1;
     int64_t cached_ = 0;  // mirrors the shared model's length of this sequence (only we change it)
 };

@@ -147,6 +147,28 @@ TEST(DecodeBatcher, AFailedStepFailsItsRowsAndTheBatcherGoesOn) {
     EXPECT_EQ(gen.generate(ps[0], options(5, false)).tokens, ref[0]);
 }
 
+// A long prefill runs in chunks (each with the model to itself, the others' steps between them):
+// the same logits as one prefill, and the same generation.
+TEST(DecodeBatcher, ChunkedPrefillGivesTheOnePrefillsLogits) {
+    auto t = make_tiny_mtp_model({});
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 23; ++i) prompt.push_back(int32_t((i * 7 + 3) % 48));
+    const Logits whole = t->model->forward(prompt, 0, LogitRows::All);
+    t->model->reset();
+    DecodeBatcher batcher(*t->model);
+    SequenceModel chunked(batcher, 5);
+    const Logits parts = chunked.forward(prompt, 0, LogitRows::All);
+    ASSERT_EQ(parts.rows, whole.rows);
+    for (size_t i = 0; i < whole.data.size(); ++i) ASSERT_NEAR(parts.data[i], whole.data[i], 1e-5f) << i;
+    const Logits last = chunked.forward(prompt, 0, LogitRows::Last);
+    ASSERT_EQ(last.rows, 1);
+    for (int64_t c = 0; c < last.cols; ++c) EXPECT_NEAR(last.row(0)[size_t(c)], whole.row(whole.rows - 1)[size_t(c)], 1e-5f);
+    EXPECT_EQ(chunked.cached_tokens(), int64_t(prompt.size()));
+    const auto ref = alone(*t->model, {prompt}, {6}, false);
+    chunked.reset();
+    EXPECT_EQ(Generator(chunked).generate(prompt, options(6, false)).tokens, ref[0]);
+}
+
 TEST(DecodeBatcher, NeedsAModelThatHoldsSequences) {
     struct OneSequence final : Model {
         ModelConfig c;
