@@ -81,6 +81,12 @@ struct GqaPrepArgs {
     const int32_t* dev_pos = nullptr;
     float* k_cache = nullptr;
     float* v_cache = nullptr;
+    // Batched decode (one token of each of T sequences): when set, token t sits at row_pos[t] of
+    // its own caches row_k_cache[t] / row_v_cache[t] (device arrays [T]); k_cache, v_cache,
+    // start_pos and dev_pos are unused.
+    float* const* row_k_cache = nullptr;
+    float* const* row_v_cache = nullptr;
+    const int32_t* row_pos = nullptr;
 };
 cudaError_t gqa_decode_prep(const GqaPrepArgs& args, cudaStream_t stream);
 
@@ -99,10 +105,12 @@ struct DecodeAttnArgs {
     int64_t start_pos = 0;            // query t sits at position start_pos + t ...
     const int32_t* dev_pos = nullptr; // ... or *dev_pos + t (decode graphs)
     int64_t max_keys = 0;             // an upper bound of start_pos + T (the cache capacity in graphs)
-    // Batched decode (one token of each of T sequences, MLA: V inside K): when set, query t reads
-    // keys [0, row_keys[t]) of its own cache row_k[t] (device arrays [T]), and k / v only serve
-    // the alignment checks (set them to one of the caches); start_pos and dev_pos are unused.
+    // Batched decode (one token of each of T sequences): when set, query t reads keys
+    // [0, row_keys[t]) of its own cache row_k[t] and the values of row_v[t] (GQA; MLA leaves it
+    // null: V inside K) (device arrays [T]); k / v then only serve the alignment checks (set them
+    // to one sequence's caches); start_pos and dev_pos are unused.
     const float* const* row_k = nullptr;
+    const float* const* row_v = nullptr;
     const int32_t* row_keys = nullptr;
     float scale = 1.0f;
     float* out = nullptr;

@@ -121,9 +121,12 @@ __device__ __forceinline__ KeyRange split_keys(const DecodeAttnArgs& a, int64_t 
     return {begin, begin + chunk < n_keys ? begin + chunk : n_keys};
 }
 
-// The cache rows query t reads: its own sequence's in a batched step (row_k; V inside K), else a.k / a.v.
+// The cache rows query t reads: its own sequence's in a batched step (row_k, and row_v unless V
+// sits inside K), else a.k / a.v.
 __device__ __forceinline__ const float* key_rows(const DecodeAttnArgs& a, int64_t t) { return a.row_k ? a.row_k[t] : a.k; }
-__device__ __forceinline__ const float* value_rows(const DecodeAttnArgs& a, int64_t t) { return a.row_k ? a.row_k[t] : a.v; }
+__device__ __forceinline__ const float* value_rows(const DecodeAttnArgs& a, int64_t t) {
+    return a.row_v ? a.row_v[t] : a.row_k ? a.row_k[t] : a.v;
+}
 
 // MLA's V is the first dv columns of its K rows (the same cache); the kernels then load them once.
 inline bool v_aliases_k(const DecodeAttnArgs& a) { return a.v == a.k && a.v_row == a.k_row && a.v_head == a.k_head; }

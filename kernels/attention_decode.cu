@@ -313,8 +313,9 @@ cudaError_t launch_decode(const DecodeAttnArgs& a, int splits, float* ws, cudaSt
 }
 
 bool decode_args_ok(const DecodeAttnArgs& a, int splits) {
-    // Per-query caches (batched decode) come with V inside K: one pointer per query.
-    if ((a.row_k != nullptr) != (a.row_keys != nullptr) || (a.row_k && !v_aliases_k(a))) return false;
+    // Per-query caches (batched decode): keys and key counts together, and values unless V sits inside K.
+    if ((a.row_k != nullptr) != (a.row_keys != nullptr) || (a.row_v && !a.row_k)) return false;
+    if (a.row_k && !a.row_v && !v_aliases_k(a)) return false;
     return a.dv <= 512 && a.dk <= 1024 && a.group > 0 && a.n_heads % a.group == 0 && splits > 0;
 }
 

@@ -116,7 +116,9 @@ __global__ void __launch_bounds__(kAbsorbThreads) mla_prep_kernel(MlaPrepArgs a)
 __global__ void gqa_prep_kernel(GqaPrepArgs a) {
     pdl_begin();
     const int64_t hh = blockIdx.x, t = blockIdx.y, D = a.head_dim, kv_cols = a.n_kv_heads * D;
-    const int64_t p = first_position(a.dev_pos, a.start_pos) + t;
+    const int64_t p = a.row_pos ? int64_t(a.row_pos[t]) : first_position(a.dev_pos, a.start_pos) + t;
+    float* k_cache = a.row_k_cache ? a.row_k_cache[t] : a.k_cache;
+    float* v_cache = a.row_v_cache ? a.row_v_cache[t] : a.v_cache;
     const float pos = float(p);
     const int64_t half = a.rope.dim / 2;
     if (hh < a.n_heads) {
@@ -130,11 +132,11 @@ __global__ void gqa_prep_kernel(GqaPrepArgs a) {
     } else if (hh < a.n_heads + a.n_kv_heads) {
         const int64_t kh = hh - a.n_heads;
         const float* src = a.k + t * kv_cols + kh * D;
-        float* dst = a.k_cache + p * kv_cols + kh * D;
+        float* dst = k_cache + p * kv_cols + kh * D;
         for (int64_t d = threadIdx.x; d < D; d += blockDim.x)
             dst[d] = d < a.rope.dim ? rope_element(src, d, pos, a.rope) : src[d];
     } else {
-        for (int64_t c = threadIdx.x; c < kv_cols; c += blockDim.x) a.v_cache[p * kv_cols + c] = a.v[t * kv_cols + c];
+        for (int64_t c = threadIdx.x; c < kv_cols; c += blockDim.x) v_cache[p * kv_cols + c] = a.v[t * kv_cols + c];
     }
 }
 

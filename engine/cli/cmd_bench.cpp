@@ -4,7 +4,7 @@
 // decoding of a real checkpoint, on any backend (cmd_bench_speculative.cpp); with --streams: N
 // concurrent generations of a real checkpoint, batched (cmd_bench_streams.cpp).
 //   moe-engine bench [--models a,b] [--model-dir DIR]... [--prefill 512,2048] [--contexts 512,4096]
-//                    [--decode-tokens 128] [--repeats 5] [--routing-trace] [--json out.json]
+//                    [--decode-tokens 128] [--repeats 5] [--routing-trace] [--sample] [--json out.json]
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
@@ -50,6 +50,18 @@ std::vector<int64_t> int_list(const std::string& s) {
     return out;
 }
 
+// What --sample draws with: every filter of the GPU sampler on, so the figure is its worst case.
+SamplingParams bench_sampling_params() {
+    SamplingParams p;
+    p.temperature = 0.8f;
+    p.top_k = 40;
+    p.top_p = 0.95f;
+    p.min_p = 0.05f;
+    p.repetition_penalty = 1.1f;
+    p.seed = 1;
+    return p;
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
@@ -64,6 +76,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
         {"decode-tokens", true, "new tokens per decode run (default 128)"},
         {"repeats", true, "timed repetitions, median reported (default 5)"},
         {"routing-trace", false, "decode reads every MoE layer's routing back too (what serve's telemetry costs)"},
+        {"sample", false, "decode samples on the GPU (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, repetition "
+                          "penalty 1.1: every filter on) instead of greedy"},
         {"json", true, "write the report here"},
         {"speculative", false, "plain vs speculative decoding of --model DIR instead (any backend; bench --speculative --help)"},
         {"streams", true, "concurrent streams of --model DIR instead, batched (any backend; bench --streams 1 --help)"},
@@ -84,6 +98,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     o.decode_tokens = args.get_int("decode-tokens", 128);
     o.repeats = int(args.get_int("repeats", 5));
     o.trace_routing = args.has("routing-trace");
+    if (args.has("sample")) o.sample = bench_sampling_params();
     const Json report = run_gpu_bench(o);  // backend.unavailable without a CUDA GPU
     if (args.has("json")) {
         write_file_atomic(*args.get("json"), report.dump(2) + "\n");

@@ -392,12 +392,15 @@ Tensor CudaBackend::gqa_prefill_flash(const Tensor& q, const Tensor& k_cache, co
 Tensor CudaBackend::gqa_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
                                const GqaDims& d) {
     Tensor out = make(q.rows(), d.n_heads * d.head_dim);
-    kernels::DecodeAttnArgs a = gqa_decode_args(q, k_cache, v_cache, start_pos, dev_pos_, d, out);
+    run_decode_attention(gqa_decode_args(q, k_cache, v_cache, start_pos, dev_pos_, d, out));
+    return out;
+}
+
+void CudaBackend::run_decode_attention(kernels::DecodeAttnArgs a) {
     a.sm_count = ctx_->info().sm_count;
     const int splits = kernels::attention_decode_splits(a);
     Scratch ws(*ctx_, size_t(kernels::attention_decode_workspace(a, splits)) * 4, "split-K attention partials");
     MOE_CUDA_CHECK(kernels::attention_decode(a, splits, ws.as<float>(), ctx_->stream()));
-    return out;
 }
 
 // Decode: one prologue kernel (both ropes and the cache writes) instead of three.
@@ -423,6 +426,71 @@ Tensor CudaBackend::gqa_attention_from_projections(Tensor& q, Tensor& k, const T
     a.v_cache = f32(v_cache);
     MOE_CUDA_CHECK(kernels::gqa_decode_prep(a, ctx_->stream()));
     return gqa_decode(q, k_cache, v_cache, start_pos, d);
+}
+
+// A batched decode step's GQA: every row's prologue (rotations, cache writes at its own position of
+// its own caches) in one launch, then the split-K attention of all rows in one launch, each row
+// reading its own caches. The per-row cache pointers and positions go up in one small copy.
+Tensor CudaBackend::gqa_attention_rows(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope,
+                                       std::span<Tensor* const> k_caches, std::span<Tensor* const> v_caches,
+                                       std::span<const int64_t> positions, const GqaDims& d) {
+    const int64_t B = q.rows(), kv_cols = d.n_kv_heads * d.head_dim;
+    if (int64_t(k_caches.size()) != B || int64_t(v_caches.size()) != B || int64_t(positions.size()) != B ||
+        k.rows() != B || v.rows() != B)
+        throw_invalid_argument("gqa_attention_rows: q, k, v, the caches and positions need one row each");
+    if (B == 1 || dev_pos_ || rope.dim() > d.head_dim)
+        return Backend::gqa_attention_rows(q, k, v, rope, k_caches, v_caches, positions, d);
+    // Host side: [B] key-cache pointers, [B] value-cache pointers, [B] positions, [B] key counts.
+    std::vector<uint8_t> host(size_t(B) * (2 * sizeof(float*) + 2 * sizeof(int32_t)));
+    auto* kp = reinterpret_cast<float**>(host.data());
+    auto* vp = kp + B;
+    auto* pos = reinterpret_cast<int32_t*>(host.data() + 2 * size_t(B) * sizeof(float*));
+    int64_t max_keys = 0;
+    for (int64_t b = 0; b < B; ++b) {
+        Tensor &kc = *k_caches[size_t(b)], &vc = *v_caches[size_t(b)];
+        require_shape(kc, kc.rows(), kv_cols, "gqa_attention_rows k_cache");
+        require_shape(vc, kc.rows(), kv_cols, "gqa_attention_rows v_cache");
+        check_cache_room(kc, positions[size_t(b)], 1);
+        kp[b] = f32(kc);
+        vp[b] = f32(vc);
+        pos[b] = int32_t(positions[size_t(b)]);
+        pos[B + b] = int32_t(positions[size_t(b)] + 1);
+        max_keys = std::max(max_keys, positions[size_t(b)] + 1);
+    }
+    require_shape(q, B, d.n_heads * d.head_dim, "gqa_attention_rows q");
+    require_shape(k, B, kv_cols, "gqa_attention_rows k");
+    require_shape(v, B, kv_cols, "gqa_attention_rows v");
+    cudaStream_t s = ctx_->stream();
+    Scratch table(*ctx_, host.size(), "batched-decode cache table");
+    MOE_CUDA_CHECK(cudaMemcpyAsync(table.as<uint8_t>(), host.data(), host.size(), cudaMemcpyHostToDevice, s));
+    auto* dev_k = table.as<float*>();
+    auto* dev_v = dev_k + B;
+    auto* dev_pos = reinterpret_cast<const int32_t*>(table.as<uint8_t>() + 2 * size_t(B) * sizeof(float*));
+
+    kernels::GqaPrepArgs a;
+    a.q = f32(q);
+    a.k = f32(k);
+    a.v = f32(v);
+    a.T = B;
+    a.n_heads = d.n_heads;
+    a.n_kv_heads = d.n_kv_heads;
+    a.head_dim = d.head_dim;
+    a.rope = rope_params(rope);
+    a.k_cache = kp[0];  // unused with the row caches
+    a.v_cache = vp[0];
+    a.row_k_cache = dev_k;
+    a.row_v_cache = dev_v;
+    a.row_pos = dev_pos;
+    MOE_CUDA_CHECK(kernels::gqa_decode_prep(a, s));
+
+    Tensor out = make(B, d.n_heads * d.head_dim);
+    kernels::DecodeAttnArgs da = gqa_decode_args(q, *k_caches[0], *v_caches[0], 0, nullptr, d, out);
+    da.row_k = dev_k;
+    da.row_v = dev_v;
+    da.row_keys = dev_pos + B;
+    da.max_keys = max_keys;
+    run_decode_attention(da);
+    return out;
 }
 
 // ---- training -------------------------------------------------------------------------------------

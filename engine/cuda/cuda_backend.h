@@ -80,6 +80,9 @@ public:
     Tensor mla_attention_rows(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
                               const RopeTable& rope, const Weight& kv_b, std::span<Tensor* const> caches,
                               std::span<const int64_t> positions, const MlaDims& dims) override;
+    Tensor gqa_attention_rows(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope,
+                              std::span<Tensor* const> k_caches, std::span<Tensor* const> v_caches,
+                              std::span<const int64_t> positions, const GqaDims& dims) override;
 
     Tensor embedding(const Weight& table, std::span<const int32_t> tokens) override;
     Tensor linear(const Tensor& x, const Weight& w, const Tensor* bias = nullptr) override;
@@ -254,6 +257,8 @@ private:
     Tensor gqa_prefill_flash(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
                              const GqaDims& d);
     Tensor gqa_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos, const GqaDims& d);
+    // The split-K decode attention with its combine into a.out (one sequence, or a batch's rows).
+    void run_decode_attention(kernels::DecodeAttnArgs a);
     kernels::RopeParams rope_params(const RopeTable& table);
     // Training attention: the blocks of query rows of a seg_start tensor (cuda_attention.cpp).
     struct SegPlan;

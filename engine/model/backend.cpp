@@ -60,6 +60,22 @@ Tensor Backend::mla_attention_rows(Tensor& q, const Tensor& ckv, const Tensor& k
     return concat_rows(outs);
 }
 
+Tensor Backend::gqa_attention_rows(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope_table,
+                                   std::span<Tensor* const> k_caches, std::span<Tensor* const> v_caches,
+                                   std::span<const int64_t> positions, const GqaDims& d) {
+    const int64_t B = q.rows();
+    if (int64_t(k_caches.size()) != B || int64_t(v_caches.size()) != B || int64_t(positions.size()) != B ||
+        k.rows() != B || v.rows() != B)
+        throw_invalid_argument("gqa_attention_rows: q, k, v, the caches and positions need one row each");
+    std::vector<Tensor> outs;
+    for (int64_t b = 0; b < B; ++b) {
+        Tensor q_row = slice_rows(q, b, 1), k_row = slice_rows(k, b, 1);
+        outs.push_back(gqa_attention_from_projections(q_row, k_row, slice_rows(v, b, 1), rope_table, *k_caches[size_t(b)],
+                                                      *v_caches[size_t(b)], positions[size_t(b)], d));
+    }
+    return concat_rows(outs);
+}
+
 Tensor Backend::gqa_attention_from_projections(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope_table,
                                                Tensor& k_cache, Tensor& v_cache, int64_t start_pos, const GqaDims& d) {
     rope(q, rope_table, RopeSpan{d.n_heads, d.head_dim, 0}, start_pos);

@@ -219,6 +219,12 @@ public:
     virtual Tensor mla_attention_rows(Tensor& q, const Tensor& ckv, const Tensor& kv_a_norm, float norm_eps,
                                       const RopeTable& rope, const Weight& kv_b, std::span<Tensor* const> caches,
                                       std::span<const int64_t> positions, const MlaDims& dims);
+    // A batched decode step's GQA, like mla_attention_rows: row b of q, k, v is one token of its
+    // own sequence, at positions[b] of k_caches[b] / v_caches[b]; row b of the result is what
+    // gqa_attention_from_projections gives for that row alone (the default runs exactly that).
+    virtual Tensor gqa_attention_rows(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope,
+                                      std::span<Tensor* const> k_caches, std::span<Tensor* const> v_caches,
+                                      std::span<const int64_t> positions, const GqaDims& dims);
     // GQA from the raw projections: q and k not yet rotated, then gqa_attention. Their contents are
     // unspecified afterwards (the default rotates both in place).
     virtual Tensor gqa_attention_from_projections(Tensor& q, Tensor& k, const Tensor& v, const RopeTable& rope,

@@ -179,6 +179,17 @@ Tensor Qwen2Model::attention(const Tensor& x, const GqaLayerWeights& w, std::spa
     const Weight* weights[] = {&w.q, &w.k, &w.v};
     const Tensor* biases[] = {&w.q_bias, &w.k_bias, &w.v_bias};
     std::vector<Tensor> qkv = backend_.linear_multi(x, weights, biases);
+    if (spans.size() > 1 && int64_t(spans.size()) == x.rows()) {  // a batched step: one row per sequence
+        std::vector<Tensor*> k_caches, v_caches;
+        std::vector<int64_t> positions;
+        for (const Span& s : spans) {
+            k_caches.push_back(&s.cache->k);
+            v_caches.push_back(&s.cache->v);
+            positions.push_back(s.start_pos);
+        }
+        return backend_.linear(
+            backend_.gqa_attention_rows(qkv[0], qkv[1], qkv[2], rope_, k_caches, v_caches, positions, gqa_), w.o);
+    }
     const Tensor o = attend_per_span(backend_, spans, [&](int64_t row0, const Span& s) {
         Tensor q = span_rows(backend_, qkv[0], row0, s.rows), k = span_rows(backend_, qkv[1], row0, s.rows);  // roped in place
         return backend_.gqa_attention_from_projections(q, k, span_rows(backend_, qkv[2], row0, s.rows), rope_,

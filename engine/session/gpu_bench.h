@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/strict_json.h"
+#include "model/sampling_params.h"
 #include "io/model_config.h"
 
 namespace moe {
@@ -20,6 +22,7 @@ struct GpuBenchRequest {
     int64_t decode_tokens = 128;
     int repeats = 5;                          // timed repetitions (median) after one warm-up
     bool trace_routing = false;               // decode with routing telemetry on
+    std::optional<SamplingParams> sample;     // sampled decode (the GPU sampler) instead of greedy
 };
 
 // bench-train's options (engine/cuda/bench/train_bench.h, TrainBenchOptions).

@@ -3,7 +3,7 @@
 //   GQA decode and prefill for several group sizes; decode with the position in device memory.
 // The cache rows written by the call must match exactly; outputs within the stated NMSE.
 // The fused decode prologues (…_from_projections) against the CPU's op-by-op defaults, and the
-// batched decode step's MLA (mla_attention_rows) against each row alone on the CPU.
+// batched decode step's MLA and GQA (…_attention_rows) against each row alone on the CPU.
 // The tensor-core prefill's causal softmax kernel against a CPU twin.
 #include <algorithm>
 #include <cmath>
@@ -281,6 +281,62 @@ TEST_F(CudaAttention, GqaFromProjectionsMatchesCpu) {
             EXPECT_TRUE(close(g, r, c.tol));
             EXPECT_TRUE(close(gpu->download(gkc), cpu.download(ckc), kNmseF32)) << "k cache";
             EXPECT_EQ(gpu->download(gvc), cpu.download(cvc)) << "v cache";
+        }
+    }
+    EXPECT_EQ(gpu->damaged_guards(), 0);
+}
+
+// A batched decode step's GQA (every row in one launch, each against its own caches) vs the CPU
+// running each row alone: outputs at the decode tolerance, the written cache rows exact.
+TEST_F(CudaAttention, GqaRowsMatchEachRowAlone) {
+    const GqaDims q15{12, 2, 128, 0.0883883f}, tiny{4, 2, 32, 0.176777f};
+    struct RowsCase {
+        GqaDims d;
+        std::vector<int64_t> positions;
+        int64_t capacity;
+    };
+    const RowsCase cases[] = {{q15, {0, 900, 17, 4}, 1024}, {tiny, {3, 0, 15}, 16}};
+    const RopeTable rt = test_rope(128, RopeLayout::NeoxHalves), rt_tiny = test_rope(32, RopeLayout::NeoxHalves);
+    uint64_t s = seed;
+    for (const RowsCase& c : cases) {
+        const GqaDims& d = c.d;
+        const int64_t B = int64_t(c.positions.size()), kv = d.n_kv_heads * d.head_dim, qw = d.n_heads * d.head_dim;
+        SCOPED_TRACE("heads " + std::to_string(d.n_heads) + " rows " + std::to_string(B));
+        const RopeTable& rope = d.head_dim == 128 ? rt : rt_tiny;
+        std::vector<Tensor> ck, cv, gk, gv;
+        for (int64_t b = 0; b < B; ++b) {
+            std::vector<float> kc(size_t(c.capacity * kv), 0.0f), vc(size_t(c.capacity * kv), 0.0f);
+            const auto kf = random_f32(size_t(c.positions[size_t(b)] * kv), ++s);
+            const auto vf = random_f32(size_t(c.positions[size_t(b)] * kv), ++s);
+            std::copy(kf.begin(), kf.end(), kc.begin());
+            std::copy(vf.begin(), vf.end(), vc.begin());
+            auto [ckc, gkc] = both(kc, c.capacity, kv);
+            auto [cvc, gvc] = both(vc, c.capacity, kv);
+            ck.push_back(ckc);
+            cv.push_back(cvc);
+            gk.push_back(gkc);
+            gv.push_back(gvc);
+        }
+        const auto q = random_f32(size_t(B * qw), ++s), k = random_f32(size_t(B * kv), ++s), v = random_f32(size_t(B * kv), ++s);
+        Tensor gq = gpu->upload(q, B, qw), gkr = gpu->upload(k, B, kv);
+        const Tensor gvr = gpu->upload(v, B, kv);
+        std::vector<Tensor*> gkp, gvp;
+        for (int64_t b = 0; b < B; ++b) {
+            gkp.push_back(&gk[size_t(b)]);
+            gvp.push_back(&gv[size_t(b)]);
+        }
+        const auto g = gpu->download(gpu->gqa_attention_rows(gq, gkr, gvr, rope, gkp, gvp, c.positions, d));
+        for (int64_t b = 0; b < B; ++b) {
+            SCOPED_TRACE("row " + std::to_string(b) + " at " + std::to_string(c.positions[size_t(b)]));
+            Tensor cq = cpu.upload(std::span(q).subspan(size_t(b * qw), size_t(qw)), 1, qw);
+            Tensor ckr = cpu.upload(std::span(k).subspan(size_t(b * kv), size_t(kv)), 1, kv);
+            const Tensor cvr = cpu.upload(std::span(v).subspan(size_t(b * kv), size_t(kv)), 1, kv);
+            const auto r = cpu.download(cpu.gqa_attention_from_projections(cq, ckr, cvr, rope, ck[size_t(b)], cv[size_t(b)],
+                                                                           c.positions[size_t(b)], d));
+            const std::vector<float> got(g.begin() + b * qw, g.begin() + (b + 1) * qw);
+            EXPECT_TRUE(close(got, r, kNmseF32));
+            EXPECT_TRUE(close(gpu->download(gk[size_t(b)]), cpu.download(ck[size_t(b)]), kNmseF32)) << "k cache";
+            EXPECT_EQ(gpu->download(gv[size_t(b)]), cpu.download(cv[size_t(b)])) << "v cache";
         }
     }
     EXPECT_EQ(gpu->damaged_guards(), 0);

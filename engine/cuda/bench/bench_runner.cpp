@@ -28,6 +28,26 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t seed) {
     return t;
 }
 
+// One decode step as the product runs it: Model::forward_greedy (one replayed step, the argmax on
+// the device, the id the only read-back, plus the routing when traced) or, with o.sample,
+// Model::forward_sample (the same step ending in the GPU sampler). history: the tokens so far, the
+// repetition penalty's set.
+int32_t decode_step(Model& m, int32_t token, int64_t pos, const BenchOptions& o, std::vector<int32_t>& history) {
+    if (!o.sample) return m.forward_greedy(token, pos);
+    history.push_back(token);
+    const SampleRequest request{*o.sample, history, uint64_t(history.size())};
+    return m.forward_sample(token, pos, request);
+}
+
+// Seconds for o.decode_tokens steps from context n.
+double time_decode_run(Model& m, int64_t n, const BenchOptions& o) {
+    std::vector<int32_t> history;
+    int32_t token = 1;
+    const auto t0 = Clock::now();
+    for (int64_t i = 0; i < o.decode_tokens; ++i) token = decode_step(m, token, n + i, o, history);
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
 Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o, double copy_gbs, double gemm_tflops) {
     const ModelConfig& c = shape.config;
     int64_t capacity = 0;
@@ -84,18 +104,14 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
         // eagerly and records the step graph (CUDA); later ones, at any position, replay it.
         m->fill_cache_for_bench(n, o.seed);
         const auto t_first = Clock::now();
-        (void)m->forward_greedy(1, n);
+        std::vector<int32_t> warm_history;
+        (void)decode_step(*m, 1, n, o, warm_history);
         const double first_ms = std::chrono::duration<double>(Clock::now() - t_first).count() * 1e3;
         std::vector<double> runs;
         for (int rep = 0; rep < std::max(1, o.repeats / 2); ++rep) {
             m->fill_cache_for_bench(n, o.seed + uint64_t(rep) + 1);
             be.synchronize();
-            int32_t token = 1;
-            const auto t0 = Clock::now();
-            // Model::forward_greedy: one replayed step per token, the argmax on the device, the id the
-            // only read-back (plus the routing when traced); what `generate` runs for greedy decoding.
-            for (int64_t i = 0; i < o.decode_tokens; ++i) token = m->forward_greedy(token, n + i);
-            runs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+            runs.push_back(time_decode_run(*m, n, o));
         }
         const double s = median(runs);
         const double tps = double(o.decode_tokens) / s;
@@ -103,6 +119,7 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
         const double gbs = bytes * tps / 1e9;
         Json r = {{"context", n},
                   {"new_tokens", o.decode_tokens},
+                  {"sampled", o.sample.has_value()},
                   {"seconds", s},
                   {"tokens_per_s", tps},
                   {"ms_per_token", 1e3 / tps},
@@ -111,9 +128,9 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
                   {"achieved_gbs", gbs},
                   {"fraction_of_roofline", gbs / copy_gbs},
                   {"roofline_tokens_per_s", copy_gbs * 1e9 / bytes}};
-        std::printf("  decode ctx %5ld, %ld new: %7.1f tok/s  %6.3f ms/token  %6.2f GB/token  %7.0f GB/s = %5.1f%% of copy "
+        std::printf("  decode%s ctx %5ld, %ld new: %7.1f tok/s  %6.3f ms/token  %6.2f GB/token  %7.0f GB/s = %5.1f%% of copy "
                     "roofline (ceiling %.0f tok/s)\n",
-                    long(n), long(o.decode_tokens), tps, 1e3 / tps, bytes / 1e9, gbs, 100 * gbs / copy_gbs,
+                    o.sample ? " (sampled)" : "", long(n), long(o.decode_tokens), tps, 1e3 / tps, bytes / 1e9, gbs, 100 * gbs / copy_gbs,
                     copy_gbs * 1e9 / bytes);
         decode.push_back(r);
     }

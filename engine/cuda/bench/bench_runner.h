@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/strict_json.h"
+#include "model/sampling_params.h"
 
 namespace moe::bench {
 
@@ -22,6 +24,9 @@ struct BenchOptions {
     int repeats = 5;                          // timed repetitions (median) after one warm-up
     uint64_t seed = 1;
     bool trace_routing = false;               // decode also reads every MoE layer's routing back (serve's telemetry)
+    // Decode draws each token with these (Model::forward_sample: the sampler on the GPU, what
+    // `generate`/`serve` run for sampled requests) instead of the greedy argmax.
+    std::optional<SamplingParams> sample;
 };
 
 // Runs everything, prints a table to stdout as it goes, and returns the JSON report.
