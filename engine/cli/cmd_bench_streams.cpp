@@ -85,7 +85,7 @@ int cmd_bench_streams(const std::vector<std::string>& argv) {
     StreamBenchOptions o;
     o.streams = stream_counts(args.require("streams"));
     o.decode_tokens = args.get_int("decode-tokens", 64);
-    if (o.decode_tokens < 2) throw Error("cli.bad_argument", "", "--decode-tokens must be at least 2");
+    if (o.decode_tokens < 3) throw Error("cli.bad_argument", "", "--decode-tokens must be at least 3 (two are untimed)");
     ModelSession session;
     std::vector<BenchPrompt> prompts;
     std::string source;

@@ -62,6 +62,49 @@ void DecodeBatcher::run_batch(std::unique_lock<std::mutex>& lock) {
     batch.swap(waiting_);
     model_busy_ = true;
     lock.unlock();
+    std::exception_ptr error;
+    try {
+        if (batch.size() == 1)
+            step_alone(*batch[0]);
+        else
+            step_batched(batch);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    lock.lock();
+    for (Pending* p : batch) {
+        p->error = error;
+        p->done = true;
+    }
+    ++stats_.steps;
+    stats_.rows += batch.size();
+    stats_.max_rows = std::max(stats_.max_rows, int64_t(batch.size()));
+    model_busy_ = false;
+    // Rows that arrived during this step wait afresh for the rows it just released, which come
+    // back at once: otherwise they would run at once, alone, and the members would settle into
+    // two half-size batches taking turns.
+    if (!waiting_.empty()) first_wait_ = Clock::now();
+    cv_.notify_all();
+}
+
+// A row alone replays its sequence's own recorded step (on CUDA one graph per sequence, what a
+// generation running without the batcher gets); a batched step cannot (its rows and their caches
+// change from step to step), so one stream under the batcher decodes as fast as one without it.
+void DecodeBatcher::step_alone(Pending& p) {
+    struct Restore {
+        Model& m;
+        ~Restore() { m.select_sequence(0); }
+    };
+    model_.select_sequence(p.sequence);
+    const Restore restore{model_};
+    if (p.greedy_limit >= 0) {
+        p.id = model_.forward_greedy(p.token, p.pos, p.greedy_limit);
+        return;
+    }
+    p.logits = model_.forward(std::span(&p.token, 1), p.pos, LogitRows::Last).data;
+}
+
+void DecodeBatcher::step_batched(const std::vector<Pending*>& batch) {
     // The greedy rows that share the first one's vocabulary limit get their ids from the backend;
     // every other row gets its logits.
     int64_t limit = -1;
@@ -73,36 +116,17 @@ void DecodeBatcher::run_batch(std::unique_lock<std::mutex>& lock) {
     std::vector<Model::BatchRow> rows;
     for (const Pending* p : batch)
         rows.push_back({p->sequence, p->token, p->pos, limit < 0 || p->greedy_limit != limit});
-    Logits logits;
     std::vector<int32_t> ids;
-    std::exception_ptr error;
-    try {
-        logits = model_.decode_batch(rows, limit >= 0 ? &ids : nullptr, std::max<int64_t>(limit, 0));
-    } catch (...) {
-        error = std::current_exception();
-    }
-    lock.lock();
+    const Logits logits = model_.decode_batch(rows, limit >= 0 ? &ids : nullptr, std::max<int64_t>(limit, 0));
     int64_t next_logits = 0;
     for (size_t b = 0; b < batch.size(); ++b) {
-        if (error) {
-            batch[b]->error = error;
-        } else if (rows[b].want_logits) {
+        if (rows[b].want_logits) {
             const auto row = logits.row(next_logits++);
             batch[b]->logits.assign(row.begin(), row.end());
         } else {
             batch[b]->id = ids.at(b);
         }
-        batch[b]->done = true;
     }
-    ++stats_.steps;
-    stats_.rows += batch.size();
-    stats_.max_rows = std::max(stats_.max_rows, int64_t(batch.size()));
-    model_busy_ = false;
-    // Rows that arrived during this step wait afresh for the rows it just released, which come
-    // back at once: otherwise they would run at once, alone, and the members would settle into
-    // two half-size batches taking turns.
-    if (!waiting_.empty()) first_wait_ = Clock::now();
-    cv_.notify_all();
 }
 
 void DecodeBatcher::exclusive(const std::function<void(Model&)>& f) {

@@ -79,6 +79,8 @@ private:
     void wait_for_step(Pending& mine);
     // Caller holds `lock`; runs the waiting rows as one step with the lock released meanwhile.
     void run_batch(std::unique_lock<std::mutex>& lock);
+    void step_alone(Pending& p);                          // model_busy_ held, lock released
+    void step_batched(const std::vector<Pending*>& batch);  // likewise
     bool batch_ready(std::chrono::steady_clock::time_point now) const;  // caller holds mutex_
     void join();
     void leave();

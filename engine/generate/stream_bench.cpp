@@ -30,8 +30,10 @@ struct Round {
     DecodeBatcherStats batches;
 };
 
-// N streams at once; every stream waits at the barrier after its first token, so the decode phase
-// starts together and its clock excludes the (exclusive, serialised) prefills.
+// N streams at once; every stream waits at the barrier after its first decoded token, so the decode
+// phase starts together and its clock excludes the (exclusive, serialised) prefills and each
+// sequence's first step (on CUDA a stream alone records its graph there).
+constexpr int64_t kUntimedTokens = 2;  // the prefill's token and the first decode step's
 Round run_round(Model& model, const std::vector<BenchPrompt>& prompts, int64_t n, const StreamBenchOptions& o) {
     DecodeBatcher batcher(model);
     Round round;
@@ -41,7 +43,7 @@ Round run_round(Model& model, const std::vector<BenchPrompt>& prompts, int64_t n
     for (int64_t i = 0; i < n; ++i) {
         threads.emplace_back([&, i] {
             Stream& s = round.streams[size_t(i)];
-            bool first = true;
+            int64_t seen = 0;
             try {
                 SequenceModel seq(batcher);
                 Generator gen(seq);
@@ -50,10 +52,7 @@ Round run_round(Model& model, const std::vector<BenchPrompt>& prompts, int64_t n
                 go.ignore_eos = true;
                 go.vocabulary = o.vocabulary;
                 go.on_token = [&](int32_t) {
-                    if (first) {
-                        first = false;
-                        start.arrive_and_wait();
-                    }
+                    if (++seen == kUntimedTokens) start.arrive_and_wait();
                     s.last_token = Clock::now();
                     return true;
                 };
@@ -61,7 +60,7 @@ Round run_round(Model& model, const std::vector<BenchPrompt>& prompts, int64_t n
                 s.result = gen.generate(prompts[size_t(i) % prompts.size()].tokens, go);
             } catch (...) {
                 s.error = std::current_exception();
-                if (first) start.arrive_and_drop();
+                if (seen < kUntimedTokens) start.arrive_and_drop();
             }
         });
     }
@@ -84,7 +83,8 @@ std::string line(int64_t n, double aggregate, double mean_stream, double min_str
 
 Json run_stream_bench(Model& model, const std::vector<BenchPrompt>& prompts, const StreamBenchOptions& o) {
     if (prompts.empty()) throw_invalid_argument("bench --streams needs at least one prompt");
-    if (o.decode_tokens < 2) throw_invalid_argument("bench --streams needs at least two decode tokens");
+    if (o.decode_tokens < kUntimedTokens + 1)
+        throw_invalid_argument("bench --streams needs at least three decode tokens (two are untimed)");
     if (o.streams.empty()) throw_invalid_argument("bench --streams needs at least one stream count");
     // Each prompt alone: the tokens every stream must reproduce, and the warm-up.
     std::map<size_t, std::vector<int32_t>> alone;
@@ -109,7 +109,7 @@ Json run_stream_bench(Model& model, const std::vector<BenchPrompt>& prompts, con
         Clock::time_point end = round.decode_start;
         for (size_t i = 0; i < round.streams.size(); ++i) {
             const Stream& s = round.streams[i];
-            const int64_t tokens = int64_t(s.result.tokens.size()) - 1;  // after the prefill's token
+            const int64_t tokens = int64_t(s.result.tokens.size()) - kUntimedTokens;
             const double seconds = std::chrono::duration<double>(s.last_token - round.decode_start).count();
             const double rate = seconds > 0 ? double(tokens) / seconds : 0.0;
             decoded += tokens;

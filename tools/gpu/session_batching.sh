@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One device call for batched serving and the cost of decode's options (issue #15 items 3, 4, 6):
+#   1. the batched-step kernels against each row alone (test_cuda's *Rows* and CudaBatchedDecode),
+#   2. bench --streams on the trained demo model and on the moonlight shape (random weights),
+#   3. batch-1 decode of the moonlight shape plain, with routing telemetry, and sampled on the GPU,
+#      in the same call so the three figures compare,
+#   4. the whole test_cuda last (it may run past the call's limit; the figures above come back).
+# Prebuilt binaries: PACK=1 tools/gpu/prepare_prebuilt.sh; carry .device-carry/gpu.tar.xz, then
+#   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash .device-carry/gpu/tools/gpu/session_batching.sh
+set -uo pipefail
+D=${MOE_PREBUILT:-.device-carry/gpu}
+OUT=${OUT:-$PWD/out}
+mkdir -p "$OUT"
+export LD_LIBRARY_PATH="$(cd "$D/lib" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+B=$D/bin
+# The tests find fixtures through the absolute path they were built in (see run_gpu_suite.sh).
+src=$(cat "$D/source_dir.txt" 2>/dev/null || true)
+if [ -n "$src" ] && [ ! -e "$src/tests/data" ]; then mkdir -p "$(dirname "$src")" && ln -sfn "$PWD" "$src"; fi
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; cat "$D/commit.txt"; date -u; } | tee "$OUT/env.txt"
+
+echo "== batched-step kernels"
+"$B/test_cuda" --gtest_filter='CudaAttention.*Rows*:CudaBatchedDecode.*' >"$OUT/batched_tests.log" 2>&1
+grep -E '^\[ *(OK|PASSED|FAILED|SKIPPED) *\]|Failure' "$OUT/batched_tests.log" | head -20
+
+STREAMS_DEMO=${STREAMS_DEMO:-1,2,4,8,16}
+STREAMS_SHAPE=${STREAMS_SHAPE:-1,4,16}
+echo "== bench --streams, demo model"
+timeout 120 "$B/moe-engine" bench --streams "$STREAMS_DEMO" --model resources/demo-model --backend cuda \
+  --decode-tokens 64 --json "$OUT/streams_demo.json" 2>"$OUT/streams_demo.err" | tee "$OUT/streams_demo.txt"
+echo "== bench --streams, moonlight shape"
+timeout 240 "$B/moe-engine" bench --streams "$STREAMS_SHAPE" --shape moonlight-16b-a3b --backend cuda \
+  --decode-tokens 64 --json "$OUT/streams_moonlight.json" 2>"$OUT/streams_moonlight.err" | tee "$OUT/streams_moonlight.txt"
+tail -5 "$OUT/streams_moonlight.err"
+
+echo "== decode options, moonlight shape (plain, routing telemetry, GPU sampler)"
+for mode in plain routing-trace sample; do
+  flag=(); [ "$mode" != plain ] && flag=(--"$mode")
+  timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill none --contexts 512 --decode-tokens 128 \
+    --repeats 6 "${flag[@]}" --json "$OUT/decode_$mode.json" 2>"$OUT/decode_$mode.err" | grep -E "decode|device|measured" |
+    sed "s/^/$mode: /"
+done
+
+echo "== test_cuda (all)"
+timeout "${FULL_TESTS_TIMEOUT:-200}" "$B/test_cuda" --gtest_output="json:$OUT/test_cuda.json" >"$OUT/test_cuda.log" 2>&1
+echo "test_cuda rc=$?"
+grep -E '^\[ *(PASSED|FAILED) *\]|tests ran' "$OUT/test_cuda.log" | head -30
