@@ -1,6 +1,7 @@
 #include "common.cuh"
 #include "counter_rng.h"
 #include "moe.h"
+#include "moe_decode_common.cuh"
 
 #include <cstdlib>
 #include <cstring>
@@ -19,7 +20,6 @@ constexpr int kLoadBatch = 4;      // 16-byte chunks per lane and matrix in flig
 // 317 for 16x1; qwen-1.5b 511-517 against 510-517 (6x3: 518-522).
 constexpr int kDownBatch = 2;
 constexpr int kDownRows = 8;
-constexpr int kMaxParts = 17;      // top_k <= 16 routed experts + the shared one
 
 // Row r of the concatenated hidden layer [expert_0 | .. | expert_K-1 | shared] of token t: its
 // gate and up rows, and the weight its output gets.
@@ -103,29 +103,6 @@ __global__ void __launch_bounds__(kWarps * 32) gate_up_kernel(MoeDecodeArgs a) {
     }
 }
 
-// The down projections as segments: routed expert k's row j is one segment of `inter` columns;
-// the shared expert's row j (or a dense FFN's) is cut into pieces of about the same length, so
-// that every warp of a block streams a similar number of bytes.
-struct DownSegments {
-    int routed = 0;      // segments 0 .. routed-1: the routed experts, `inter` columns each
-    int shared = 0;      // then the shared expert's row in `shared` pieces of `piece` columns
-    int piece = 0;       // (the last one shorter), piece % 8 == 0
-    __host__ __device__ int count() const { return routed + shared; }
-};
-constexpr int kMaxSegments = 32;  // one warp each: at most 1024 threads
-DownSegments down_segments(const MoeDecodeArgs& a) {
-    DownSegments d;
-    d.routed = int(a.top_k);
-    if (a.shared_inter > 0) {
-        int64_t target = a.top_k > 0 ? a.inter : (a.shared_inter + 7) / 8;  // dense FFN: 8 pieces
-        const int64_t room = kMaxSegments - a.top_k;
-        if (room > 0 && (a.shared_inter + target - 1) / target > room) target = (a.shared_inter + room - 1) / room;
-        d.piece = int((target + 7) / 8 * 8);
-        d.shared = int((a.shared_inter + d.piece - 1) / d.piece);
-    }
-    return d;
-}
-
 // Block per (ROWS output rows j, token t), one warp per segment: out[t, j] = Σ_s down_s[j] · h_s,
 // the segments' sums added in a fixed order (deterministic, no atomics). Each warp issues all its
 // 16-byte loads for its rows (a 2.8 KB run of one expert's row per output row for Moonlight)
@@ -158,44 +135,14 @@ __global__ void down_kernel(MoeDecodeArgs a, DownSegments d) {
 #pragma unroll
     for (int r = 0; r < ROWS; ++r) acc[r] = 0.0f;
     if constexpr (VEC) {
-        const int nch = int(len / 8);
-        const float4* h4 = reinterpret_cast<const float4*>(h);
-        for (int c0 = lane; c0 < nch; c0 += 32 * BATCH) {
-            uint4 wv[ROWS][BATCH];
-#pragma unroll
-            for (int r = 0; r < ROWS; ++r) {
-                const uint4* w4 = reinterpret_cast<const uint4*>(w + (r < rows ? r : 0) * stride);
-#pragma unroll
-                for (int b = 0; b < BATCH; ++b)
-                    if (c0 + 32 * b < nch) wv[r][b] = ld_stream(w4 + c0 + 32 * b);
-            }
-#pragma unroll
-            for (int b = 0; b < BATCH; ++b) {
-                const int c = c0 + 32 * b;
-                if (c < nch) {
-                    const float4 xa = __ldg(h4 + 2 * c), xb = __ldg(h4 + 2 * c + 1);
-#pragma unroll
-                    for (int r = 0; r < ROWS; ++r) acc[r] += dot8(wv[r][b], xa, xb);
-                }
-            }
-        }
+        down_rows_bf16<ROWS, BATCH>(w, stride, len, h, rows, lane, acc);
     } else {
         for (int64_t c = lane; c < len; c += 32)
 #pragma unroll
             for (int r = 0; r < ROWS; ++r)
                 acc[r] = fmaf(bf16_bits_to_f32(w[(r < rows ? r : 0) * stride + c]), h[c], acc[r]);
     }
-#pragma unroll
-    for (int r = 0; r < ROWS; ++r) {
-        const float v = warp_sum(acc[r]);
-        if (lane == 0) sums[r][seg] = v;
-    }
-    __syncthreads();
-    if (threadIdx.x < rows) {
-        float total = 0.0f;
-        for (int s = 0; s < d.count(); ++s) total += sums[threadIdx.x][s];
-        a.out[t * a.hidden + j0 + threadIdx.x] = total;
-    }
+    down_block_sum<ROWS>(acc, sums, seg, lane, rows, d.count(), a.out + t * a.hidden + j0);
 }
 
 // Grid (column blocks, row blocks), looping over rows: no per-element division.
@@ -276,6 +223,7 @@ cudaError_t launch_down(const MoeDecodeArgs& a, const DownSegments& d, cudaStrea
 }  // namespace
 
 cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream) {
+    if (a.gate_up8.w) return moe_decode_fp8(a, stream);
     const int64_t R = a.top_k * a.inter + a.shared_inter;
     if (a.T <= 0) return cudaSuccess;
     if (R <= 0 || a.top_k + 1 > kMaxParts || R >= (int64_t(1) << 31) ||

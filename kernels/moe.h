@@ -20,6 +20,8 @@
 
 #include <cstdint>
 
+#include "fp8.h"
+
 namespace moe::kernels {
 
 struct MoeDecodeArgs {
@@ -32,6 +34,10 @@ struct MoeDecodeArgs {
     int64_t top_k = 0, inter = 0;
     const uint16_t* gate_up = nullptr;
     const uint16_t* down = nullptr;
+    // Or the routed experts as stored fp8 (gate_up8.w set; gate_up / down unused): gate_up8 the 2E
+    // matrices [inter, hidden] (expert e's gate, then its up), down8 the E matrices [hidden, inter];
+    // hidden and inter multiples of 16 (fp8_shape_ok). The kernels dequantise in registers.
+    Fp8Stack gate_up8, down8;
     // The shared expert or a dense FFN (shared_inter == 0: none), weight 1.
     const uint16_t* s_gate = nullptr;  // [shared_inter, hidden]
     const uint16_t* s_up = nullptr;    // [shared_inter, hidden]
@@ -43,6 +49,8 @@ struct MoeDecodeArgs {
 // Workspace floats moe_decode needs in `h`.
 inline int64_t moe_decode_hidden_floats(const MoeDecodeArgs& a) { return a.T * (a.top_k * a.inter + a.shared_inter); }
 cudaError_t moe_decode(const MoeDecodeArgs& a, cudaStream_t stream);
+// moe_decode's kernels for fp8 routed experts (kernels/moe_fp8.cu): same outputs, same order of sums.
+cudaError_t moe_decode_fp8(const MoeDecodeArgs& a, cudaStream_t stream);
 
 // dst [n, cols] bf16 = src[rows[i]] (src f32 [*, cols]); rows[i] < 0 gives a zero row (padding).
 cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows, int64_t n, uint16_t* dst,

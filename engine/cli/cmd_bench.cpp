@@ -4,7 +4,7 @@
 // decoding of a real checkpoint, on any backend (cmd_bench_speculative.cpp); with --streams: N
 // concurrent generations of a real checkpoint, batched (cmd_bench_streams.cpp).
 //   moe-engine bench [--models a,b] [--model-dir DIR]... [--prefill 512,2048] [--contexts 512,4096]
-//                    [--decode-tokens 128] [--repeats 5] [--routing-trace] [--sample] [--json out.json]
+//                    [--decode-tokens 128] [--repeats 5] [--routing-trace] [--sample] [--fp8-experts] [--json out.json]
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
@@ -75,6 +75,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
         {"contexts", true, "decode contexts (default 512,4096)"},
         {"decode-tokens", true, "new tokens per decode run (default 128)"},
         {"repeats", true, "timed repetitions, median reported (default 5)"},
+        {"fp8-experts", false, "routed experts as fp8 e4m3 with 128x128 block scales (a DeepSeek-V3 fp8 checkpoint's "
+                               "layout, dequantised in the kernels); every other weight bf16"},
         {"routing-trace", false, "decode reads every MoE layer's routing back too (what serve's telemetry costs)"},
         {"sample", false, "decode samples on the GPU (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, repetition "
                           "penalty 1.1: every filter on) instead of greedy"},
@@ -98,6 +100,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     o.decode_tokens = args.get_int("decode-tokens", 128);
     o.repeats = int(args.get_int("repeats", 5));
     o.trace_routing = args.has("routing-trace");
+    o.fp8_experts = args.has("fp8-experts");
     if (args.has("sample")) o.sample = bench_sampling_params();
     const Json report = run_gpu_bench(o);  // backend.unavailable without a CUDA GPU
     if (args.has("json")) {

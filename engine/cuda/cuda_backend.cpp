@@ -256,10 +256,12 @@ ExpertSet CudaBackend::random_expert_set(int64_t n_experts, int64_t hidden, int6
     s->hidden = hidden;
     s->inter = inter;
     const int64_t mat = inter * hidden;
-    s->gate_up = DeviceBuffer(size_t(2 * mat * n_experts) * 2, "synthetic expert gate/up weights");
-    s->down = DeviceBuffer(size_t(mat * n_experts) * 2, "synthetic expert down weights");
     // Down projections have fan-in `inter`: scale them so outputs stay O(1) like the others.
     const float down_scale = scale * std::sqrt(float(hidden) / float(inter));
+    if (random_experts_fp8_ && kernels::fp8_shape_ok(hidden, 128, 128) && kernels::fp8_shape_ok(inter, 128, 128))
+        return random_fp8_expert_set(n_experts, hidden, inter, seed, scale, down_scale);
+    s->gate_up = DeviceBuffer(size_t(2 * mat * n_experts) * 2, "synthetic expert gate/up weights");
+    s->down = DeviceBuffer(size_t(mat * n_experts) * 2, "synthetic expert down weights");
     MOE_CUDA_CHECK(kernels::fill_random_bf16(s->gate_up.as<uint16_t>(), 2 * mat * n_experts, seed, scale, ctx_->stream()));
     MOE_CUDA_CHECK(kernels::fill_random_bf16(s->down.as<uint16_t>(), mat * n_experts, seed + 1, down_scale, ctx_->stream()));
     s->counter = weight_bytes_;

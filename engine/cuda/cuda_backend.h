@@ -1,7 +1,8 @@
 // The CUDA backend: the Backend op set on one GPU (kernels in kernels/, GEMMs through cuBLAS).
 //
-// Precision: weights bf16 on the device (fp8 / f16 / f32 checkpoints converted at load,
-// fp8 dequantised by its 128x128 block scales); activations, norms, KV caches and every
+// Precision: weights bf16 on the device (fp8 / f16 / f32 checkpoints converted at load, fp8
+// dequantised by its block scales), except an fp8 checkpoint's routed experts, kept as stored and
+// dequantised inside the kernels (fp8_experts.h); activations, norms, KV caches and every
 // accumulation f32. Few-token products (decode) read f32 activations against bf16 weights in
 // hand-written bandwidth-bound kernels; many-token products round the activations to bf16 and run
 // cuBLAS bf16 GEMMs with f32 accumulation and f32 output. Router logits always keep f32
@@ -213,8 +214,13 @@ public:
     Weight random_weight(int64_t rows, int64_t cols, uint64_t seed, float scale) override;
     // f32 [rows, cols] uniform in [center - scale, center + scale).
     Tensor random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale) override;
-    // Synthetic expert set: E experts of [inter, hidden] / [hidden, inter], made in place.
+    // Synthetic expert set: E experts of [inter, hidden] / [hidden, inter], made in place (bf16, or
+    // fp8 with 128x128 blocks of one scale after set_random_experts_fp8(true) where the shapes allow).
     ExpertSet random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale) override;
+    void set_random_experts_fp8(bool on) { random_experts_fp8_ = on; }
+    // fp8 checkpoints' routed experts stay fp8 on the device (cuda_fp8_experts.cpp) unless
+    // MOE_FP8_EXPERTS=0 or their shapes do not suit the kernels; every other weight is bf16.
+    ExpertSet load_expert_set(const std::vector<WeightMatrix>& gate_up_down) override;
 
     // Routing telemetry: cumulative expert hits counted on the device by route() through `gate`.
     // expert_load() reads them now (synchronises); request/poll copy them on a side stream into
@@ -231,6 +237,8 @@ public:
 
 private:
     Tensor make(int64_t rows, int64_t cols, DType dtype = DType::F32);  // uninitialised (NaN in debug mode)
+    ExpertSet random_fp8_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale,
+                                    float down_scale);
     const float* inv_freq_on_device(const RopeTable& table);
     // y [T, out] = x_bf16 [T, in] · Wᵀ through cuBLAS (f32 accumulation; f32 output, or bf16 when
     // bf16_out, row stride ldy).
@@ -274,6 +282,7 @@ private:
     const int32_t* dev_tokens_ = nullptr;
     const int32_t* dev_pos_ = nullptr;
     std::shared_ptr<cuda::WeightBytes> weight_bytes_;
+    bool random_experts_fp8_ = false;
     struct StepGraph;
     bool step_graphs_ = true;
     size_t prefill_score_bytes_ = 0;

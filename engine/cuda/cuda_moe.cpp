@@ -16,6 +16,7 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_storage.h"
 #include "cuda/expert_groups.h"
+#include "cuda/fp8_experts.h"
 #include "elementwise.h"
 #include "moe.h"
 
@@ -45,8 +46,13 @@ void set_routed(kernels::MoeDecodeArgs& a, const RouterOutput& routing, const Cu
     a.weights = f32(routing.weights);
     a.top_k = routing.expert_ids.cols();
     a.inter = es.inter;
-    a.gate_up = es.gate_up.as<uint16_t>();
-    a.down = es.down.as<uint16_t>();
+    if (es.fp8()) {
+        a.gate_up8 = gate_up_stack(es);
+        a.down8 = down_stack(es);
+    } else {
+        a.gate_up = es.gate_up.as<uint16_t>();
+        a.down = es.down.as<uint16_t>();
+    }
 }
 
 void set_shared(kernels::MoeDecodeArgs& a, const FfnWeights& w, int64_t inter) {
@@ -155,7 +161,8 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     }
     const int64_t N = T * K, max_count = *std::max_element(count.begin(), count.end());
     const int64_t n_active = std::count_if(count.begin(), count.end(), [](int64_t c) { return c > 0; });
-    const bool padded = use_padded_slots(n_active, max_count, N, H, I);
+    // fp8 experts: one GEMM per active expert over its exact rows, its weights dequantised to bf16 first.
+    const bool padded = !es.fp8() && use_padded_slots(n_active, max_count, N, H, I);
     // Expert e's rows start at offset[e]: max_count rows per active expert when padded, else packed.
     std::vector<int64_t> offset(size_t(E) + 1, 0);
     for (int64_t e = 0; e < E; ++e) {
@@ -209,17 +216,27 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
         MOE_CUDA_CHECK(swiglu_to_bf16(gu.as<void>(), gu16, P, I, hb.as<uint16_t>(), s));
         gemm_bf16_batched(dp + 3 * n, dp + 4 * n, const_cast<void* const*>(dp + 5 * n), int64_t(n), max_count, I, H);
     } else {
+        // An fp8 expert's matrices go through one bf16 buffer, reused in stream order.
+        Scratch w16(*ctx_, es.fp8() ? size_t(2 * I * H) * 2 : 16, "an fp8 expert's bf16 weights");
+        auto weights_of = [&](const kernels::Fp8Stack& stack, int64_t first, int64_t mats, const uint16_t* bf16) {
+            if (!es.fp8()) return bf16;
+            MOE_CUDA_CHECK(kernels::fp8_to_bf16(stack, first, mats, w16.as<uint16_t>(), s));
+            return static_cast<const uint16_t*>(w16.as<uint16_t>());
+        };
+        const kernels::Fp8Stack gu8 = es.fp8() ? gate_up_stack(es) : kernels::Fp8Stack{};
+        const kernels::Fp8Stack dn8 = es.fp8() ? down_stack(es) : kernels::Fp8Stack{};
         for (int64_t e = 0; e < E; ++e) {
             if (count[size_t(e)] == 0) continue;
             const int64_t o = offset[size_t(e)];
-            gemm_bf16(xp.as<uint16_t>() + o * H, count[size_t(e)], H, gate_up + e * 2 * I * H, 2 * I,
-                      gu.as<char>() + size_t(o * 2 * I) * gu_elem, 2 * I, gu16);
+            gemm_bf16(xp.as<uint16_t>() + o * H, count[size_t(e)], H, weights_of(gu8, 2 * e, 2, gate_up + e * 2 * I * H),
+                      2 * I, gu.as<char>() + size_t(o * 2 * I) * gu_elem, 2 * I, gu16);
         }
         MOE_CUDA_CHECK(swiglu_to_bf16(gu.as<void>(), gu16, P, I, hb.as<uint16_t>(), s));
         for (int64_t e = 0; e < E; ++e) {
             if (count[size_t(e)] == 0) continue;
             const int64_t o = offset[size_t(e)];
-            gemm_bf16(hb.as<uint16_t>() + o * I, count[size_t(e)], I, down + e * H * I, H, yp.as<float>() + o * H, H);
+            gemm_bf16(hb.as<uint16_t>() + o * I, count[size_t(e)], I, weights_of(dn8, e, 1, down + e * H * I), H,
+                      yp.as<float>() + o * H, H);
         }
     }
     Tensor out = make(T, H);
@@ -351,6 +368,8 @@ private:
     DeviceContext& ctx_;
     const ExpertGroups& g_;
     const CudaExpertSetStorage& es_;
+    const void* gate_up_w_;  // bf16 [E, 2I, H] (an fp8 set's bf16 copy)
+    const void* down_w_;     // bf16 [E, H, I]
     const int64_t H_, I_, P_;
     const bool backward_;
     bool gu16_ = false;  // forward only without gate/up LoRA: the gate/up GEMM writes bf16
@@ -378,7 +397,8 @@ private:
 RoutedExpertsStep::RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es,
                                      const ExpertLora* lora, bool with_backward, ExpertGrads* grads,
                                      ExpertLoraGrads* lg)
-    : ctx_(ctx), g_(g), es_(es), H_(es.hidden), I_(es.inter), P_(g.P), backward_(with_backward), gemms_(g) {
+    : ctx_(ctx), g_(g), es_(es), gate_up_w_(bf16_gate_up(es, ctx.stream())), down_w_(bf16_down(es, ctx.stream())),
+      H_(es.hidden), I_(es.inter), P_(g.P), backward_(with_backward), gemms_(g) {
     const int64_t E = es.n_experts;
     if (lora) {
         gate_ = lora_proj(ctx, lora->gate, lg ? &lg->gate : nullptr, lora->rank, E, H_, I_, "gate");
@@ -407,7 +427,7 @@ void RoutedExpertsStep::register_forward() {
     y_ = scratch(ctx_, P * H, 4, "grouped expert outputs");
     const int64_t gu_elem = gu16_ ? 2 : 4;
     f_gate_up_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, 2 * I, kGroupRows, H, 1.0f, 0.0f,
-                             per_expert(es_.gate_up.get(), 2 * I * H * 2, H), rows_of(xp_->get(), H * 2, H),
+                             per_expert(gate_up_w_, 2 * I * H * 2, H), rows_of(xp_->get(), H * 2, H),
                              rows_of(gu_->get(), 2 * I * gu_elem, 2 * I), gu16_ ? CUDA_R_16BF : CUDA_R_32F},
                             staging_);
     // LoRA on gate / up: z = drop(x) Aᵀ [P, r] (bf16), then gu[:, off] += s · z Bᵀ.
@@ -427,7 +447,7 @@ void RoutedExpertsStep::register_forward() {
     lora_in(gate_, xd_gate_, z_gate_, f_z_gate_, f_d_gate_, 0);
     lora_in(up_, xd_up_, z_up_, f_z_up_, f_d_up_, I);
     f_down_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, I, 1.0f, 0.0f,
-                          per_expert(es_.down.get(), H * I * 2, I), rows_of(h_->get(), I * 2, I),
+                          per_expert(down_w_, H * I * 2, I), rows_of(h_->get(), I * 2, I),
                           rows_of(y_->get(), H * 4, H), CUDA_R_32F},
                          staging_);
     if (down_.on) {
@@ -483,7 +503,7 @@ void RoutedExpertsStep::register_backward(ExpertGrads* grads) {
     dxs_ = scratch(ctx_, P * H, 4, "grouped expert input gradients");
     const GroupOperand dye = rows_of(dye_->get(), H * 2, H);
     // Row-major dh [n, I] = dye [n, H] · D_e [H, I]: column-major dhᶜ = D_eᶜ · dyeᶜ.
-    b_dh_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, I, kGroupRows, H, 1.0f, 0.0f, per_expert(es_.down.get(), H * I * 2, I),
+    b_dh_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, I, kGroupRows, H, 1.0f, 0.0f, per_expert(down_w_, H * I * 2, I),
                         dye, rows_of(dh_->get(), I * 4, I), CUDA_R_32F},
                        staging_);
     // Row-major dD_e [H, I] += dyeᵀ h: column-major dDᶜ [I, H] += hᶜ · dyeᶜᵀ.
@@ -500,7 +520,7 @@ void RoutedExpertsStep::register_backward(ExpertGrads* grads) {
     const GroupOperand dgu = rows_of(dgu_->get(), 2 * I * 2, 2 * I);
     // Row-major dx_rows [n, H] = [dg | du] [n, 2I] · [G_e ; U_e] [2I, H]: column-major dxᶜ = GUᶜ · dguᶜ.
     b_dxs_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, H, kGroupRows, 2 * I, 1.0f, 0.0f,
-                         per_expert(es_.gate_up.get(), 2 * I * H * 2, H), dgu, rows_of(dxs_->get(), H * 4, H), CUDA_R_32F},
+                         per_expert(gate_up_w_, 2 * I * H * 2, H), dgu, rows_of(dxs_->get(), H * 4, H), CUDA_R_32F},
                         staging_);
     // Row-major dG_e [I, H] += dgᵀ x: column-major dGᶜ [H, I] += xᶜ · dgᶜᵀ (dU likewise from du).
     if (grads) {

@@ -4,7 +4,9 @@
 //   Weight:    bf16 [rows, cols] device memory (fp8 / f16 / f32 checkpoints converted at load;
 //              training: a copy of an F32 master tensor, re-converted by refresh_weight).
 //   ExpertSet: every expert of a layer stacked: gate_up [E, 2 inter, hidden] (gate rows, then up
-//              rows) and down [E, hidden, inter], so a kernel finds expert e at a fixed stride.
+//              rows) and down [E, hidden, inter], so a kernel finds expert e at a fixed stride;
+//              bf16, or for an fp8 checkpoint the stored e4m3 bytes with their f32 block scales
+//              (cuda_fp8_experts.cpp).
 #pragma once
 
 #include <atomic>
@@ -49,12 +51,23 @@ struct CudaWeightStorage final : WeightStorage {
 
 struct CudaExpertSetStorage final : ExpertSetStorage {
     ~CudaExpertSetStorage() override {
-        if (counter) counter->n -= int64_t(gate_up.bytes() + down.bytes());
+        if (counter) counter->n -= int64_t(device_bytes());
+    }
+    size_t device_bytes() const {
+        return gate_up.bytes() + down.bytes() + gate_up_scale.bytes() + down_scale.bytes() + bf16_gate_up.bytes() +
+               bf16_down.bytes();
     }
     std::shared_ptr<WeightBytes> counter;
-    DeviceBuffer gate_up;   // [E, 2 inter, hidden] bf16
-    DeviceBuffer down;      // [E, hidden, inter] bf16
+    DeviceBuffer gate_up;   // [E, 2 inter, hidden] bf16 (fp8: e4m3 bytes)
+    DeviceBuffer down;      // [E, hidden, inter] bf16 (fp8: e4m3 bytes)
     int64_t n_experts = 0, hidden = 0, inter = 0;
+    // fp8 experts (block_rows > 0): f32 scales [E, 2, ⌈inter/br⌉, ⌈hidden/bc⌉] (each expert's gate
+    // grid, then its up grid) and [E, ⌈hidden/br⌉, ⌈inter/bc⌉].
+    DeviceBuffer gate_up_scale, down_scale;
+    int64_t block_rows = 0, block_cols = 0;
+    bool fp8() const { return block_rows > 0; }
+    // fp8 experts only: the bf16 copy the training kernels read, made on first use (bf16_experts()).
+    mutable DeviceBuffer bf16_gate_up, bf16_down;
     // Training: the F32 gate master the set was made from (identity only, for refresh_expert_set's check).
     const TensorStorage* master_gate = nullptr;
 };

@@ -30,6 +30,9 @@ public:
     DType dtype() const { return weight_ ? weight_->dtype : DType::F32; }
     const TensorInfo* weight() const { return weight_; }
     const TensorInfo* scale_inv() const { return scale_; }
+    // The scale grid's block (fp8): scale_inv is [ceil(rows / block_rows), ceil(cols / block_cols)].
+    int64_t block_rows() const { return block_rows_; }
+    int64_t block_cols() const { return block_cols_; }
     // out: [count, cols] f32, rows [row0, row0+count)
     void rows_f32(int64_t row0, int64_t count, float* out) const;
     std::vector<float> to_f32() const;

@@ -5,6 +5,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "counter_rng.h"
+#include "io/checkpoint.h"
 
 namespace moe {
 
@@ -108,6 +109,15 @@ Weight Backend::random_weight(int64_t rows, int64_t cols, uint64_t seed, float s
 
 Tensor Backend::random_tensor(int64_t rows, int64_t cols, uint64_t seed, float center, float scale) {
     return upload(host_random(rows * cols, seed, center, scale), rows, cols);
+}
+
+ExpertSet Backend::load_expert_set(const std::vector<WeightMatrix>& gate_up_down) {
+    if (gate_up_down.size() % 3 != 0) throw_invalid_argument("load_expert_set: 3 matrices per expert");
+    std::vector<FfnWeights> experts;
+    for (size_t i = 0; i < gate_up_down.size(); i += 3)
+        experts.push_back(FfnWeights{load_weight(gate_up_down[i]), load_weight(gate_up_down[i + 1]),
+                                     load_weight(gate_up_down[i + 2])});
+    return make_expert_set(std::move(experts));
 }
 
 ExpertSet Backend::random_expert_set(int64_t n_experts, int64_t hidden, int64_t inter, uint64_t seed, float scale) {

@@ -135,6 +135,10 @@ public:
     // A weight from host f32 data [rows, cols] (tests, derived weights).
     virtual Weight weight_from_f32(std::span<const float> data, int64_t rows, int64_t cols) = 0;
     virtual ExpertSet make_expert_set(std::vector<FfnWeights> experts) = 0;
+    // A layer's routed experts from the checkpoint: gate, up, down of expert 0, then of expert 1, ...
+    // The default loads each with load_weight and stacks them (make_expert_set); the CUDA backend
+    // keeps fp8 experts as stored (dequantised inside its kernels).
+    virtual ExpertSet load_expert_set(const std::vector<WeightMatrix>& gate_up_down);
     // Deterministic pseudo-random weights for benchmarks and from-scratch models: uniform in
     // [-scale, scale) ([center - scale, center + scale) for tensors). The defaults draw on the host
     // (kernels/counter_rng.h); a GPU backend fills device memory directly.

@@ -27,15 +27,15 @@ Tensor CheckpointSource::vector(const std::string& name, int64_t n) {
 }
 
 ExpertSet CheckpointSource::experts(const std::string& prefix, int64_t n_experts, int64_t inter, int64_t hidden) {
-    std::vector<FfnWeights> experts;
-    experts.reserve(size_t(n_experts));
+    std::vector<WeightMatrix> matrices;
+    matrices.reserve(size_t(3 * n_experts));
     for (int64_t e = 0; e < n_experts; ++e) {
         const std::string p = prefix + std::to_string(e);
-        experts.push_back(FfnWeights{matrix(p + ".gate_proj.weight", inter, hidden),
-                                     matrix(p + ".up_proj.weight", inter, hidden),
-                                     matrix(p + ".down_proj.weight", hidden, inter)});
+        matrices.push_back(checkpoint_.matrix(p + ".gate_proj.weight", inter, hidden));
+        matrices.push_back(checkpoint_.matrix(p + ".up_proj.weight", inter, hidden));
+        matrices.push_back(checkpoint_.matrix(p + ".down_proj.weight", hidden, inter));
     }
-    return backend_.make_expert_set(std::move(experts));
+    return backend_.load_expert_set(matrices);
 }
 
 std::vector<float> CheckpointSource::routing_bias(const std::string& name, int64_t n) {

@@ -44,6 +44,7 @@ Json run_gpu_bench(const GpuBenchRequest& r) {
     o.decode_tokens = r.decode_tokens;
     o.repeats = r.repeats;
     o.trace_routing = r.trace_routing;
+    o.fp8_experts = r.fp8_experts;
     o.sample = r.sample;
     return bench::run_bench(o);
 #endif

@@ -22,6 +22,7 @@ struct GpuBenchRequest {
     int64_t decode_tokens = 128;
     int repeats = 5;                          // timed repetitions (median) after one warm-up
     bool trace_routing = false;               // decode with routing telemetry on
+    bool fp8_experts = false;                 // routed experts fp8 (128x128 block scales)
     std::optional<SamplingParams> sample;     // sampled decode (the GPU sampler) instead of greedy
 };
 

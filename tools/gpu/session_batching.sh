@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# One device call for batched serving and the cost of decode's options (issue #15 items 3, 4, 6):
+# One device call for fp8 experts, batched serving and the cost of decode's options (issue #15 items 3-6):
+#   0. the fp8 expert kernels against the CPU, the fp8 fixture's parity with fp8 kept and converted,
+#      and the moonlight shape with bf16 vs fp8 routed experts,
 #   1. the batched-step kernels against each row alone (test_cuda's *Rows* and CudaBatchedDecode),
 #   2. bench --streams on the trained demo model and on the moonlight shape (random weights),
 #   3. batch-1 decode of the moonlight shape plain, with routing telemetry, and sampled on the GPU,
@@ -17,6 +19,21 @@ B=$D/bin
 src=$(cat "$D/source_dir.txt" 2>/dev/null || true)
 if [ -n "$src" ] && [ ! -e "$src/tests/data" ]; then mkdir -p "$(dirname "$src")" && ln -sfn "$PWD" "$src"; fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; cat "$D/commit.txt"; date -u; } | tee "$OUT/env.txt"
+
+echo "== fp8 routed experts: kernels against the CPU, the bf16 kernels after their refactor"
+"$B/test_cuda" --gtest_filter='CudaMoeFp8.*:CudaMoe.*' >"$OUT/fp8_tests.log" 2>&1
+grep -E '^\[ *(OK|PASSED|FAILED|SKIPPED) *\]|Failure' "$OUT/fp8_tests.log" | head -20
+echo "== the fp8 fixture end to end: fp8 experts kept (default) vs converted to bf16 at load"
+for keep in 1 0; do
+  MOE_FP8_EXPERTS=$keep "$B/test_cuda" --gtest_filter='*Parity*' 2>&1 | grep -E "PARITY.*fp8|FAILED" | sed "s/^/MOE_FP8_EXPERTS=$keep: /"
+done
+echo "== moonlight shape: bf16 experts vs fp8 experts (prefill 2048, decode ctx 512)"
+for mode in bf16 fp8; do
+  flag=(); [ "$mode" = fp8 ] && flag=(--fp8-experts)
+  timeout 120 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 128 \
+    --repeats 4 "${flag[@]}" --json "$OUT/fp8_$mode.json" 2>"$OUT/fp8_$mode.err" | grep -E "==|prefill|decode|measured" |
+    sed "s/^/$mode: /"
+done
 
 echo "== batched-step kernels"
 "$B/test_cuda" --gtest_filter='CudaAttention.*Rows*:CudaBatchedDecode.*' >"$OUT/batched_tests.log" 2>&1
@@ -41,6 +58,6 @@ for mode in plain routing-trace sample; do
 done
 
 echo "== test_cuda (all)"
-timeout "${FULL_TESTS_TIMEOUT:-200}" "$B/test_cuda" --gtest_output="json:$OUT/test_cuda.json" >"$OUT/test_cuda.log" 2>&1
+timeout "${FULL_TESTS_TIMEOUT:-150}" "$B/test_cuda" --gtest_output="json:$OUT/test_cuda.json" >"$OUT/test_cuda.log" 2>&1
 echo "test_cuda rc=$?"
 grep -E '^\[ *(PASSED|FAILED) *\]|tests ran' "$OUT/test_cuda.log" | head -30

@@ -6,7 +6,7 @@ namespace {
 constexpr double kBf16 = 2.0, kF32 = 4.0;
 }  // namespace
 
-double decode_bytes(const ModelConfig& c, int64_t n) {
+double decode_bytes(const ModelConfig& c, int64_t n, bool fp8_experts) {
     const double d = double(c.hidden_size), H = double(c.num_attention_heads);
     double bytes = d * kBf16 + double(c.vocab_size) * d * kBf16 + d * kF32;  // embedding row, lm_head, final norm
     auto ffn_bytes = [&](double inter) { return 3 * inter * d * kBf16; };
@@ -21,7 +21,8 @@ double decode_bytes(const ModelConfig& c, int64_t n) {
             bytes += double(n) * double(c.kv_lora_rank + c.qk_rope_head_dim) * kF32;  // latent cache rows
             if (c.is_moe_layer(layer)) {
                 bytes += double(c.n_routed_experts) * d * kBf16;  // router gate
-                bytes += double(c.num_experts_per_tok) * ffn_bytes(double(c.moe_intermediate_size));
+                const double routed = double(c.num_experts_per_tok) * ffn_bytes(double(c.moe_intermediate_size));
+                bytes += fp8_experts ? routed / kBf16 * (1.0 + 4.0 / (128.0 * 128.0)) : routed;
                 if (c.n_shared_experts > 0) bytes += ffn_bytes(double(c.moe_intermediate_size * c.n_shared_experts));
             } else {
                 bytes += ffn_bytes(double(c.intermediate_size));

@@ -11,8 +11,9 @@ namespace moe::bench {
 
 // Bytes one batch-1 decode step must read at context n: every weight it touches once (bf16; the
 // top_k experts of each MoE layer only; f32 norms and biases) plus the KV cache rows 0..n (f32).
-// Activations are not counted.
-double decode_bytes(const ModelConfig& config, int64_t n);
+// Activations are not counted. fp8_experts: routed experts 1 byte per weight + one f32 scale per
+// 128x128 block.
+double decode_bytes(const ModelConfig& config, int64_t n, bool fp8_experts = false);
 // Forward flops of T tokens from position 0 with the logits of the last row only (2 per
 // multiply-add; causal attention; top_k routed experts, not the unused ones).
 double prefill_flops(const ModelConfig& config, int64_t T);

@@ -60,6 +60,7 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
     // The model users run (engine/model/), its weights drawn on the GPU instead of read from a checkpoint.
     const auto t_load = Clock::now();
     const size_t bytes_before = be.weight_bytes();
+    be.set_random_experts_fp8(o.fp8_experts);
     RandomSource source(c, be, o.seed);
     const std::unique_ptr<Model> m = load_model(source, ModelOptions{capacity});
     be.synchronize();
@@ -74,9 +75,11 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
     out["weight_gib"] = double(weight_bytes) / double(1ull << 30);
     out["synthetic_init_s"] = load_s;
     out["routing_trace"] = o.trace_routing;
-    std::printf("\n== %s (%s): %.2f GiB of bf16 weights made on the GPU in %.1f s, KV capacity %ld%s\n",
-                shape.name.c_str(), c.model_type.c_str(), double(weight_bytes) / double(1ull << 30), load_s,
-                long(capacity), o.trace_routing ? ", routing traced" : "");
+    out["fp8_experts"] = o.fp8_experts;
+    std::printf("\n== %s (%s): %.2f GiB of %s weights made on the GPU in %.1f s, KV capacity %ld%s\n",
+                shape.name.c_str(), c.model_type.c_str(), double(weight_bytes) / double(1ull << 30),
+                o.fp8_experts ? "bf16 + fp8-expert" : "bf16", load_s, long(capacity),
+                o.trace_routing ? ", routing traced" : "");
 
     Json prefill = Json::array();
     for (int64_t T : o.prefill_tokens) {
@@ -115,7 +118,7 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
         }
         const double s = median(runs);
         const double tps = double(o.decode_tokens) / s;
-        const double bytes = decode_bytes(c, n + o.decode_tokens / 2);  // mean context over the run
+        const double bytes = decode_bytes(c, n + o.decode_tokens / 2, o.fp8_experts);  // mean context over the run
         const double gbs = bytes * tps / 1e9;
         Json r = {{"context", n},
                   {"new_tokens", o.decode_tokens},

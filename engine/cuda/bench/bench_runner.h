@@ -24,6 +24,7 @@ struct BenchOptions {
     int repeats = 5;                          // timed repetitions (median) after one warm-up
     uint64_t seed = 1;
     bool trace_routing = false;               // decode also reads every MoE layer's routing back (serve's telemetry)
+    bool fp8_experts = false;                 // routed experts fp8 e4m3, 128x128 block scales (the rest bf16)
     // Decode draws each token with these (Model::forward_sample: the sampler on the GPU, what
     // `generate`/`serve` run for sampled requests) instead of the greedy argmax.
     std::optional<SamplingParams> sample;
