@@ -66,8 +66,8 @@ __device__ __forceinline__ void row_pair_fp8(const uint8_t* gate, const uint8_t*
                 float4 xc[4];
                 load_x16(x, c, xc);
                 const int64_t block = (16 * int64_t(c)) / block_cols;
-                g = fmaf(__ldg(gs + block), fp8_dot16(wg[b], xc), g);
-                u = fmaf(__ldg(us + block), fp8_dot16(wu[b], xc), u);
+                g = fmaf(__ldg(gs + block), fp8_dot16(wg[b], xc) * kFp8Unscale, g);
+                u = fmaf(__ldg(us + block), fp8_dot16(wu[b], xc) * kFp8Unscale, u);
             }
         }
     }
@@ -125,7 +125,8 @@ __device__ __forceinline__ void down_rows_fp8(const uint8_t* w, int64_t stride, 
                 load_x16(h, c, hc);
                 const int64_t block = (16 * int64_t(c)) / block_cols;
 #pragma unroll
-                for (int r = 0; r < ROWS; ++r) acc[r] = fmaf(__ldg(scale[r] + block), fp8_dot16(wv[r][b], hc), acc[r]);
+                for (int r = 0; r < ROWS; ++r)
+                    acc[r] = fmaf(__ldg(scale[r] + block), fp8_dot16(wv[r][b], hc) * kFp8Unscale, acc[r]);
             }
         }
     }

@@ -1,6 +1,6 @@
 // CUDA: SwiGLU FFN and the routed-expert mixture (kernels/moe.cu; CPU twin cpu_moe.cpp).
 //
-// T <= kFusedMaxTokens: the fused decode kernels read the expert ids on the device and stream
+// T <= fused_max_tokens() (2): the fused decode kernels read the expert ids on the device and stream
 // only the chosen experts' rows (no host round trip; CUDA-graph safe); moe_block runs the router,
 // the routed experts and the shared expert as three kernels.
 // Prefill: the ids come to the host once per layer (a sync, fine outside decode), tokens are
@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,20 @@ namespace moe {
 using namespace cuda;
 
 namespace {
-constexpr int64_t kFusedMaxTokens = 2;
+// T <= this: the fused decode kernels (f32 activations; every token streams its own experts' rows,
+// no host sync). More tokens: GEMMs over each active expert's rows (read once; bf16 activations,
+// one host sync per layer). MOE_FUSED_MAX_TOKENS=N overrides it for A/B runs (read once).
+int64_t fused_max_tokens() {
+    static const int64_t v = [] {
+        const char* e = std::getenv("MOE_FUSED_MAX_TOKENS");
+        const long n = e ? std::strtol(e, nullptr, 10) : 0;
+        return n > 0 ? int64_t(n) : int64_t(2);
+    }();
+    return v;
+}
+// Prefill over fp8 experts: a layer's bf16 copy at most this big is made in one kernel (Moonlight's
+// 64 experts: 1.1 GB; DeepSeek-V3's 256: 22.5 GB, so one expert at a time there).
+constexpr size_t kFp8WholeLayerBytes = size_t(2) << 30;
 
 // Prefill gate/up GEMMs write bf16 (their only reader, the SwiGLU, rounds its output to bf16 for
 // the down GEMM anyway): half the bytes written and read back. MOE_PREFILL_F32_GATE_UP=1 keeps the
@@ -89,7 +103,7 @@ Tensor CudaBackend::ffn(const Tensor& x, const FfnWeights& w) {
     const int64_t T = x.rows(), H = gate.cols, I = gate.rows;
     cudaStream_t s = ctx_->stream();
     Tensor out = make(T, H);
-    if (T <= kFusedMaxTokens) {
+    if (T <= fused_max_tokens()) {
         kernels::MoeDecodeArgs a;  // no routed experts: the FFN is the "shared" one
         set_shared(a, w, I);
         run_moe_decode(x, a, out);
@@ -114,7 +128,7 @@ Tensor CudaBackend::moe_experts(const Tensor& x, const RouterOutput& routing, co
     require_shape(routing.expert_ids, T, K, "moe_experts expert_ids");
     require_shape(routing.weights, T, K, "moe_experts weights");
     if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_experts: expert set does not match x");
-    if (T > kFusedMaxTokens && !dev_tokens_) return moe_prefill(x, routing, set);
+    if (T > fused_max_tokens() && !dev_tokens_) return moe_prefill(x, routing, set);
 
     Tensor out = make(T, H);
     kernels::MoeDecodeArgs a;
@@ -126,7 +140,7 @@ Tensor CudaBackend::moe_experts(const Tensor& x, const RouterOutput& routing, co
 Tensor CudaBackend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
                               const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) {
     const int64_t T = x.rows(), H = x.cols();
-    if (T > kFusedMaxTokens && !dev_tokens_) return Backend::moe_block(x, gate, bias, params, experts, shared, routing);
+    if (T > fused_max_tokens() && !dev_tokens_) return Backend::moe_block(x, gate, bias, params, experts, shared, routing);
     const CudaExpertSetStorage& es = expert_storage(experts);
     if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_block: expert set does not match x");
     routing = route(x, gate, bias, params);
@@ -161,8 +175,23 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     }
     const int64_t N = T * K, max_count = *std::max_element(count.begin(), count.end());
     const int64_t n_active = std::count_if(count.begin(), count.end(), [](int64_t c) { return c > 0; });
-    // fp8 experts: one GEMM per active expert over its exact rows, its weights dequantised to bf16 first.
-    const bool padded = !es.fp8() && use_padded_slots(n_active, max_count, N, H, I);
+    // fp8 experts go to bf16 for the GEMMs: the whole layer in one kernel when most experts are
+    // active and it fits kFp8WholeLayerBytes (then the bf16 paths below), else one active expert at
+    // a time, each GEMM over its exact rows.
+    const uint16_t* gate_up = es.gate_up.as<uint16_t>();
+    const uint16_t* down = es.down.as<uint16_t>();
+    const size_t layer_bf16_bytes = size_t(3 * I * H * E) * 2;
+    std::optional<Scratch> layer_bf16;
+    if (es.fp8() && 2 * n_active >= E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
+        layer_bf16.emplace(*ctx_, layer_bf16_bytes, "a layer's fp8 experts in bf16");
+        uint16_t* w16 = layer_bf16->as<uint16_t>();
+        MOE_CUDA_CHECK(kernels::fp8_to_bf16(gate_up_stack(es), 0, 2 * E, w16, s));
+        MOE_CUDA_CHECK(kernels::fp8_to_bf16(down_stack(es), 0, E, w16 + 2 * I * H * E, s));
+        gate_up = w16;
+        down = w16 + 2 * I * H * E;
+    }
+    const bool fp8_per_expert = es.fp8() && !layer_bf16;
+    const bool padded = !fp8_per_expert && use_padded_slots(n_active, max_count, N, H, I);
     // Expert e's rows start at offset[e]: max_count rows per active expert when padded, else packed.
     std::vector<int64_t> offset(size_t(E) + 1, 0);
     for (int64_t e = 0; e < E; ++e) {
@@ -191,8 +220,6 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     Scratch gu(*ctx_, size_t(P * 2 * I) * gu_elem, "expert gate/up outputs");
     Scratch hb(*ctx_, size_t(P * I) * 2, "bf16 expert hidden activations");
     Scratch yp(*ctx_, size_t(P * H) * 4, "expert outputs");
-    const uint16_t* gate_up = es.gate_up.as<uint16_t>();
-    const uint16_t* down = es.down.as<uint16_t>();
     std::vector<const void*> ptrs;  // per active expert: gate/up A, B, C, then down A, B, C
     if (padded) {
         std::vector<int64_t> active;
@@ -217,14 +244,14 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
         gemm_bf16_batched(dp + 3 * n, dp + 4 * n, const_cast<void* const*>(dp + 5 * n), int64_t(n), max_count, I, H);
     } else {
         // An fp8 expert's matrices go through one bf16 buffer, reused in stream order.
-        Scratch w16(*ctx_, es.fp8() ? size_t(2 * I * H) * 2 : 16, "an fp8 expert's bf16 weights");
+        Scratch w16(*ctx_, fp8_per_expert ? size_t(2 * I * H) * 2 : 16, "an fp8 expert's bf16 weights");
         auto weights_of = [&](const kernels::Fp8Stack& stack, int64_t first, int64_t mats, const uint16_t* bf16) {
-            if (!es.fp8()) return bf16;
+            if (!fp8_per_expert) return bf16;
             MOE_CUDA_CHECK(kernels::fp8_to_bf16(stack, first, mats, w16.as<uint16_t>(), s));
             return static_cast<const uint16_t*>(w16.as<uint16_t>());
         };
-        const kernels::Fp8Stack gu8 = es.fp8() ? gate_up_stack(es) : kernels::Fp8Stack{};
-        const kernels::Fp8Stack dn8 = es.fp8() ? down_stack(es) : kernels::Fp8Stack{};
+        const kernels::Fp8Stack gu8 = fp8_per_expert ? gate_up_stack(es) : kernels::Fp8Stack{};
+        const kernels::Fp8Stack dn8 = fp8_per_expert ? down_stack(es) : kernels::Fp8Stack{};
         for (int64_t e = 0; e < E; ++e) {
             if (count[size_t(e)] == 0) continue;
             const int64_t o = offset[size_t(e)];

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# One device call: fp8 routed experts (kernels against the CPU, moonlight shape bf16 vs fp8, the
+# decode kernels' share of a step through ncu) and batched streams on the moonlight shape with the
+# fused-MoE threshold varied (MOE_FUSED_MAX_TOKENS), plus the failing tests' details.
+# Everything goes to one log ($OUT/log.txt; the device returns at most a few files).
+#   PACK=1 tools/gpu/prepare_prebuilt.sh; carry .device-carry/gpu.tar.xz, then
+#   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash .device-carry/gpu/tools/gpu/session_fp8_streams.sh
+set -uo pipefail
+D=${MOE_PREBUILT:-.device-carry/gpu}
+OUT=${OUT:-$PWD/out}
+mkdir -p "$OUT"
+LOG=$OUT/log.txt
+export LD_LIBRARY_PATH="$(cd "$D/lib" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+B=$D/bin
+src=$(cat "$D/source_dir.txt" 2>/dev/null || true)
+if [ -n "$src" ] && [ ! -e "$src/tests/data" ]; then mkdir -p "$(dirname "$src")" && ln -sfn "$PWD" "$src"; fi
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; cat "$D/commit.txt"; date -u; } | tee "$OUT/env.txt"
+T=/tmp/moe-run; mkdir -p $T
+
+echo "== fp8 and MoE kernels against the CPU"
+"$B/test_cuda" --gtest_filter='CudaMoeFp8.*:CudaMoe.*:CudaBatchedDecode.*' >$T/t1.log 2>&1
+grep -E '^\[ *(OK|PASSED|FAILED) *\]|Failure|nmse|Expected|Actual' $T/t1.log | head -30
+
+echo "== moonlight shape: bf16 vs fp8 routed experts"
+for mode in bf16 fp8; do
+  flag=(); [ "$mode" = fp8 ] && flag=(--fp8-experts)
+  timeout 120 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512,4096 --decode-tokens 128 \
+    --repeats 4 "${flag[@]}" --json "$T/fp8_$mode.json" 2>$T/fp8_$mode.err | grep -E "==|prefill|decode|measured" | sed "s/^/$mode: /"
+done
+
+echo "== streams on the moonlight shape, fused-MoE threshold 2 (default), 4, 16"
+for n in 2 4 16; do
+  MOE_FUSED_MAX_TOKENS=$n timeout 150 "$B/moe-engine" bench --streams 1,4,16 --shape moonlight-16b-a3b --backend cuda \
+    --decode-tokens 48 --json "$T/streams_$n.json" 2>$T/streams_$n.err | sed "s/^/fused<=$n: /"
+  tail -2 $T/streams_$n.err | sed "s/^/fused<=$n err: /"
+done
+
+echo "== nsys: where a 16-stream batched step's time goes"
+NSYS=$(command -v nsys || ls /opt/nvidia/nsight-systems/*/bin/nsys /usr/local/cuda/bin/nsys 2>/dev/null | head -1)
+if [ -n "$NSYS" ]; then
+  timeout 150 "$NSYS" profile -o $T/streams16 --force-overwrite true --sample none --cpuctxsw none -t cuda \
+    "$B/moe-engine" bench --streams 16 --shape moonlight-16b-a3b --backend cuda --decode-tokens 24 >/dev/null 2>$T/nsys.err
+  "$NSYS" stats --report cuda_api_sum,cuda_gpu_kern_sum --format csv $T/streams16.nsys-rep 2>/dev/null |
+    python3 -c "
+import sys,csv
+blocks=sys.stdin.read().split('\n\n')
+for b in blocks:
+    lines=[l for l in b.splitlines() if l.strip()]
+    rows=[r for r in csv.reader(lines)]
+    if not rows: continue
+    print(' | '.join(rows[0][:6]))
+    for r in rows[1:14]: print(' | '.join(x[:60] for x in r[:6]))
+"
+else
+  echo "no nsys on this machine"
+fi
+
+echo "== CudaTrainStep (lora) details"
+"$B/test_cuda" --gtest_filter='*CudaTrainStep*' >$T/t2.log 2>&1
+grep -E '^\[ *(OK|PASSED|FAILED) *\]|Failure|Expected|Actual|Which is|trace|max|nmse' $T/t2.log | head -40
+cp $T/*.json "$OUT/" 2>/dev/null
