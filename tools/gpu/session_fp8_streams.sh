@@ -4,7 +4,7 @@
 # fused-MoE threshold varied (MOE_FUSED_MAX_TOKENS), plus the failing tests' details.
 # Everything goes to one log ($OUT/log.txt; the device returns at most a few files).
 #   PACK=1 tools/gpu/prepare_prebuilt.sh; carry .device-carry/gpu.tar.xz, then
-#   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash .device-carry/gpu/tools/gpu/session_fp8_streams.sh
+#   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_fp8_streams.sh
 set -uo pipefail
 D=${MOE_PREBUILT:-.device-carry/gpu}
 OUT=${OUT:-$PWD/out}
@@ -21,10 +21,24 @@ echo "== fp8 and MoE kernels against the CPU"
 "$B/test_cuda" --gtest_filter='CudaMoeFp8.*:CudaMoe.*:CudaBatchedDecode.*' >$T/t1.log 2>&1
 grep -E '^\[ *(OK|PASSED|FAILED) *\]|Failure|nmse|Expected|Actual' $T/t1.log | head -30
 
+echo "== the demo model (an fp8 checkpoint): greedy ids on the CPU, CUDA with fp8 experts, CUDA with bf16 experts"
+P="The expert router sends each token to"
+for run in "cpu 1" "cuda 1" "cuda 0"; do
+  set -- $run
+  MOE_FP8_EXPERTS=$2 timeout 60 "$B/moe-engine" generate --model resources/demo-model --backend $1 --prompt "$P" \
+    --max-tokens 48 --ignore-eos --json 2>$T/gen.err | python3 -c "
+import json,sys; j=json.load(sys.stdin); print('$1 fp8=$2', 'tok/s %.0f' % j['decode_tokens_per_second'], 'ids', ' '.join(map(str, j['tokens'])))" \
+    || tail -3 $T/gen.err
+done
+echo "== bench --streams, demo model (fp8 experts)"
+timeout 120 "$B/moe-engine" bench --streams 1,2,4,8,16 --model resources/demo-model --backend cuda --decode-tokens 64 \
+  --json "$T/streams_demo.json" 2>$T/streams_demo.err
+tail -3 $T/streams_demo.err
+
 echo "== moonlight shape: bf16 vs fp8 routed experts"
 for mode in bf16 fp8; do
   flag=(); [ "$mode" = fp8 ] && flag=(--fp8-experts)
-  timeout 120 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512,4096 --decode-tokens 128 \
+  timeout 120 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 128 \
     --repeats 4 "${flag[@]}" --json "$T/fp8_$mode.json" 2>$T/fp8_$mode.err | grep -E "==|prefill|decode|measured" | sed "s/^/$mode: /"
 done
 
@@ -35,10 +49,13 @@ for n in 2 4 16; do
   tail -2 $T/streams_$n.err | sed "s/^/fused<=$n err: /"
 done
 
+echo "== CudaTrainStep (lora) details"
+"$B/test_cuda" --gtest_filter='*CudaTrainStep*' >$T/t2.log 2>&1
+grep -E '^\[ *(OK|PASSED|FAILED) *\]|Failure|Expected|Actual|Which is|trace|max|nmse' $T/t2.log | head -40
 echo "== nsys: where a 16-stream batched step's time goes"
 NSYS=$(command -v nsys || ls /opt/nvidia/nsight-systems/*/bin/nsys /usr/local/cuda/bin/nsys 2>/dev/null | head -1)
 if [ -n "$NSYS" ]; then
-  timeout 150 "$NSYS" profile -o $T/streams16 --force-overwrite true --sample none --cpuctxsw none -t cuda \
+  timeout 100 "$NSYS" profile -o $T/streams16 --force-overwrite true --sample none --cpuctxsw none -t cuda \
     "$B/moe-engine" bench --streams 16 --shape moonlight-16b-a3b --backend cuda --decode-tokens 24 >/dev/null 2>$T/nsys.err
   "$NSYS" stats --report cuda_api_sum,cuda_gpu_kern_sum --format csv $T/streams16.nsys-rep 2>/dev/null |
     python3 -c "
@@ -55,7 +72,4 @@ else
   echo "no nsys on this machine"
 fi
 
-echo "== CudaTrainStep (lora) details"
-"$B/test_cuda" --gtest_filter='*CudaTrainStep*' >$T/t2.log 2>&1
-grep -E '^\[ *(OK|PASSED|FAILED) *\]|Failure|Expected|Actual|Which is|trace|max|nmse' $T/t2.log | head -40
 cp $T/*.json "$OUT/" 2>/dev/null
