@@ -102,6 +102,15 @@ __global__ void fill_f32_kernel(float* __restrict__ dst, int64_t n, uint64_t see
         dst[i] = center + scale * uniform_pm1(seed, i);
 }
 
+// Grid (segments, blocks per segment): each block strides over its segment's words.
+__global__ void gather_segments_kernel(CopySegments c, uint32_t* __restrict__ dst) {
+    pdl_begin();
+    const int i = blockIdx.x;
+    const uint32_t* src = static_cast<const uint32_t*>(c.src[i]);
+    uint32_t* out = dst + c.offset[i];
+    for (uint32_t k = blockIdx.y * blockDim.x + threadIdx.x; k < c.words[i]; k += gridDim.y * blockDim.x) out[k] = src[k];
+}
+
 __global__ void add_scalar_kernel(int32_t* counter, int32_t delta) {
     pdl_begin(); *counter += delta; }
 
@@ -225,6 +234,17 @@ cudaError_t fill_random_f32(float* dst, int64_t n, uint64_t seed, float center, 
     if (n <= 0) return cudaSuccess;
     MOE_PREFER_SHARED((fill_f32_kernel));
     MOE_LAUNCH((fill_f32_kernel), 1024, 256, 0, stream, dst, n, seed, center, scale);
+    return cudaGetLastError();
+}
+
+cudaError_t gather_segments(const CopySegments& c, void* dst, cudaStream_t stream) {
+    if (c.n <= 0) return cudaSuccess;
+    if (c.n > kMaxCopySegments) return cudaErrorInvalidValue;
+    uint32_t most = 0;
+    for (int i = 0; i < c.n; ++i) most = c.words[i] > most ? c.words[i] : most;
+    const unsigned per_segment = unsigned(most / 4096 + 1 < 64 ? most / 4096 + 1 : 64);
+    MOE_PREFER_SHARED((gather_segments_kernel));
+    MOE_LAUNCH((gather_segments_kernel), dim3(unsigned(c.n), per_segment), 256, 0, stream, c, static_cast<uint32_t*>(dst));
     return cudaGetLastError();
 }
 

@@ -31,6 +31,18 @@ cudaError_t fill_random_bf16(uint16_t* dst, int64_t n, uint64_t seed, float scal
 // The same for f32, uniform in [center - scale, center + scale).
 cudaError_t fill_random_f32(float* dst, int64_t n, uint64_t seed, float center, float scale, cudaStream_t stream);
 
+// Up to kMaxCopySegments device arrays of 4-byte words packed into one buffer: segment i's
+// words[i] words from src[i] land at dst + offset[i] words (a decode step's outputs, so that one
+// copy brings them all to the host).
+constexpr int kMaxCopySegments = 64;
+struct CopySegments {
+    const void* src[kMaxCopySegments];
+    uint32_t offset[kMaxCopySegments];
+    uint32_t words[kMaxCopySegments];
+    int n = 0;
+};
+cudaError_t gather_segments(const CopySegments& c, void* dst, cudaStream_t stream);
+
 // *counter += delta (a device scalar, e.g. the decode position inside a CUDA graph).
 cudaError_t add_scalar_i32(int32_t* counter, int32_t delta, cudaStream_t stream);
 

@@ -42,6 +42,13 @@ for mode in bf16 fp8; do
     --repeats 4 "${flag[@]}" --json "$T/fp8_$mode.json" 2>$T/fp8_$mode.err | grep -E "==|prefill|decode|measured" | sed "s/^/$mode: /"
 done
 
+echo "== decode options, moonlight shape (plain, routing telemetry, GPU sampler), same call"
+for mode in plain routing-trace sample; do
+  flag=(); [ "$mode" != plain ] && flag=(--"$mode")
+  timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill none --contexts 512 --decode-tokens 128 \
+    --repeats 6 "${flag[@]}" 2>/dev/null | grep -E "decode" | sed "s/^/$mode: /"
+done
+
 echo "== streams on the moonlight shape, fused-MoE threshold 2 (default), 4, 16"
 for n in 2 4 16; do
   MOE_FUSED_MAX_TOKENS=$n timeout 150 "$B/moe-engine" bench --streams 1,4,16 --shape moonlight-16b-a3b --backend cuda \
