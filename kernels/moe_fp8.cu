@@ -16,8 +16,27 @@ constexpr int kDownBatch = 2;
 
 int64_t grid_rows(const Fp8Stack& s) { return (s.rows + s.block_rows - 1) / s.block_rows; }
 int64_t grid_cols(const Fp8Stack& s) { return (s.cols + s.block_cols - 1) / s.block_cols; }
-__device__ __forceinline__ int64_t dev_grid_rows(const Fp8Stack& s) { return (s.rows + s.block_rows - 1) / s.block_rows; }
-__device__ __forceinline__ int64_t dev_grid_cols(const Fp8Stack& s) { return (s.cols + s.block_cols - 1) / s.block_cols; }
+
+// Index arithmetic in 32 bits (every count here is below 2^32; a 64-bit division is ~70
+// instructions, and one per 16-byte chunk made these kernels slower than the bf16 ones): the
+// scale grid's shape and the scale block of a row or a 16-byte chunk, a shift for power-of-two
+// blocks (128 in every DeepSeek checkpoint).
+struct Fp8Grid {
+    unsigned rows, cols;         // the scale grid of one matrix
+    unsigned block_rows;
+    unsigned chunks_per_block;   // block_cols / 16
+    int chunk_shift;             // log2(chunks_per_block), or -1
+};
+Fp8Grid fp8_grid(const Fp8Stack& s) {
+    const unsigned cpb = unsigned(s.block_cols / 16);
+    int shift = -1;
+    for (int k = 0; k < 31; ++k)
+        if ((1u << k) == cpb) shift = k;
+    return {unsigned(grid_rows(s)), unsigned(grid_cols(s)), unsigned(s.block_rows), cpb, shift};
+}
+__device__ __forceinline__ unsigned block_of_chunk(const Fp8Grid& g, unsigned c) {
+    return g.chunk_shift >= 0 ? c >> g.chunk_shift : c / g.chunks_per_block;
+}
 
 // This lane's partial g, u of one bf16 row pair (the shared expert's; hidden % 8 == 0).
 template <int B>
@@ -48,7 +67,7 @@ __device__ __forceinline__ void row_pair_bf16(const uint16_t* gate, const uint16
 // The same for an fp8 row pair; gs / us: the rows' lines of the scale grid (hidden % 16 == 0).
 template <int B>
 __device__ __forceinline__ void row_pair_fp8(const uint8_t* gate, const uint8_t* up, const float* gs, const float* us,
-                                             int64_t block_cols, const float* x, int64_t hidden, int lane, float& g,
+                                             const Fp8Grid& grid, const float* x, int64_t hidden, int lane, float& g,
                                              float& u) {
     const int nch = int(hidden / 16);
     for (int c0 = lane; c0 < nch; c0 += 32 * B) {
@@ -65,7 +84,7 @@ __device__ __forceinline__ void row_pair_fp8(const uint8_t* gate, const uint8_t*
             if (c < nch) {
                 float4 xc[4];
                 load_x16(x, c, xc);
-                const int64_t block = (16 * int64_t(c)) / block_cols;
+                const unsigned block = block_of_chunk(grid, unsigned(c));
                 g = fmaf(__ldg(gs + block), fp8_dot16(wg[b], xc) * kFp8Unscale, g);
                 u = fmaf(__ldg(us + block), fp8_dot16(wu[b], xc) * kFp8Unscale, u);
             }
@@ -76,7 +95,7 @@ __device__ __forceinline__ void row_pair_fp8(const uint8_t* gate, const uint8_t*
 // Warp per (row r of [expert_0 | .. | expert_K-1 | shared], token t), as gate_up_kernel at 1 row
 // per warp: h[t, r] = weight · silu(gate_r · x_t) · (up_r · x_t).
 template <int B>
-__global__ void __launch_bounds__(kWarps * 32) gate_up_fp8_kernel(MoeDecodeArgs a) {
+__global__ void __launch_bounds__(kWarps * 32) gate_up_fp8_kernel(MoeDecodeArgs a, Fp8Grid grid) {
     pdl_begin();
     const int lane = threadIdx.x % 32;
     const int64_t routed = a.top_k * a.inter, R = routed + a.shared_inter;
@@ -85,14 +104,14 @@ __global__ void __launch_bounds__(kWarps * 32) gate_up_fp8_kernel(MoeDecodeArgs 
     const float* x = a.x + t * a.hidden;
     float g = 0.0f, u = 0.0f, weight = 1.0f;
     if (r < routed) {
-        const int64_t k = unsigned(r) / unsigned(a.inter), i = r - k * a.inter;
+        const unsigned k = unsigned(r) / unsigned(a.inter), i = unsigned(r) - k * unsigned(a.inter);
         const int64_t e = a.ids[t * a.top_k + k];
         weight = a.weights[t * a.top_k + k];
         const Fp8Stack& s = a.gate_up8;
-        const int64_t nbr = dev_grid_rows(s), nbc = dev_grid_cols(s);
         const uint8_t* gate = s.w + (2 * e * a.inter + i) * a.hidden;
-        const float* gs = s.scale + (2 * e * nbr + i / s.block_rows) * nbc;  // matrix 2e: the gate
-        row_pair_fp8<B>(gate, gate + a.inter * a.hidden, gs, gs + nbr * nbc, s.block_cols, x, a.hidden, lane, g, u);
+        const int64_t grid_size = int64_t(grid.rows) * grid.cols;
+        const float* gs = s.scale + 2 * e * grid_size + int64_t(i / grid.block_rows) * grid.cols;  // matrix 2e: the gate
+        row_pair_fp8<B>(gate, gate + a.inter * a.hidden, gs, gs + grid_size, grid, x, a.hidden, lane, g, u);
     } else {
         const int64_t i = r - routed;
         row_pair_bf16<B>(a.s_gate + i * a.hidden, a.s_up + i * a.hidden, x, a.hidden, lane, g, u);
@@ -105,7 +124,7 @@ __global__ void __launch_bounds__(kWarps * 32) gate_up_fp8_kernel(MoeDecodeArgs 
 // acc[r] += Σ_c scale_r[c / block_cols] · fp8(w[r·stride + c]) · h[c] over c < len (len % 16 == 0).
 template <int ROWS, int BATCH>
 __device__ __forceinline__ void down_rows_fp8(const uint8_t* w, int64_t stride, int64_t len,
-                                              const float* const (&scale)[ROWS], int64_t block_cols, const float* h,
+                                              const float* const (&scale)[ROWS], const Fp8Grid& grid, const float* h,
                                               int rows, int lane, float (&acc)[ROWS]) {
     const int nch = int(len / 16);
     for (int c0 = lane; c0 < nch; c0 += 32 * BATCH) {
@@ -123,7 +142,7 @@ __device__ __forceinline__ void down_rows_fp8(const uint8_t* w, int64_t stride, 
             if (c < nch) {
                 float4 hc[4];
                 load_x16(h, c, hc);
-                const int64_t block = (16 * int64_t(c)) / block_cols;
+                const unsigned block = block_of_chunk(grid, unsigned(c));
 #pragma unroll
                 for (int r = 0; r < ROWS; ++r)
                     acc[r] = fmaf(__ldg(scale[r] + block), fp8_dot16(wv[r][b], hc) * kFp8Unscale, acc[r]);
@@ -135,7 +154,7 @@ __device__ __forceinline__ void down_rows_fp8(const uint8_t* w, int64_t stride, 
 // Block per (ROWS output rows j, token t), warp per segment, as down_kernel: routed segments read
 // fp8 rows, the shared expert's pieces bf16.
 template <int ROWS, int BATCH>
-__global__ void down_fp8_kernel(MoeDecodeArgs a, DownSegments d) {
+__global__ void down_fp8_kernel(MoeDecodeArgs a, DownSegments d, Fp8Grid grid) {
     pdl_begin();
     __shared__ float sums[ROWS][kMaxSegments];
     const int64_t j0 = int64_t(blockIdx.x) * ROWS, t = blockIdx.y;
@@ -149,11 +168,11 @@ __global__ void down_fp8_kernel(MoeDecodeArgs a, DownSegments d) {
     if (seg < d.routed) {
         const int64_t e = a.ids[t * a.top_k + seg];
         const Fp8Stack& s = a.down8;
-        const int64_t nbr = dev_grid_rows(s), nbc = dev_grid_cols(s);
         const float* scale[ROWS];
 #pragma unroll
-        for (int r = 0; r < ROWS; ++r) scale[r] = s.scale + (e * nbr + (j0 + (r < rows ? r : 0)) / s.block_rows) * nbc;
-        down_rows_fp8<ROWS, BATCH>(s.w + (e * a.hidden + j0) * a.inter, a.inter, a.inter, scale, s.block_cols,
+        for (int r = 0; r < ROWS; ++r)
+            scale[r] = s.scale + (e * grid.rows + unsigned(j0 + (r < rows ? r : 0)) / grid.block_rows) * grid.cols;
+        down_rows_fp8<ROWS, BATCH>(s.w + (e * a.hidden + j0) * a.inter, a.inter, a.inter, scale, grid,
                                    h + seg * a.inter, rows, lane, acc);
     } else {
         const int64_t c0 = int64_t(seg - d.routed) * d.piece;
@@ -186,10 +205,11 @@ cudaError_t moe_decode_fp8(const MoeDecodeArgs& a, cudaStream_t stream) {
     const DownSegments d = down_segments(a);
     if (d.count() > kMaxSegments) return cudaErrorInvalidValue;
     MOE_PREFER_SHARED((gate_up_fp8_kernel<kGateUpBatch>));
-    MOE_LAUNCH((gate_up_fp8_kernel<kGateUpBatch>), dim3(ceil_div(R, kWarps), unsigned(a.T)), kWarps * 32, 0, stream, a);
+    MOE_LAUNCH((gate_up_fp8_kernel<kGateUpBatch>), dim3(ceil_div(R, kWarps), unsigned(a.T)), kWarps * 32, 0, stream, a,
+               fp8_grid(a.gate_up8));
     MOE_PREFER_SHARED((down_fp8_kernel<kDownRows, kDownBatch>));
     MOE_LAUNCH((down_fp8_kernel<kDownRows, kDownBatch>), dim3(ceil_div(a.hidden, kDownRows), unsigned(a.T)),
-               unsigned(32 * d.count()), 0, stream, a, d);
+               unsigned(32 * d.count()), 0, stream, a, d, fp8_grid(a.down8));
     return cudaGetLastError();
 }
 

@@ -63,6 +63,7 @@ void DecodeBatcher::run_batch(std::unique_lock<std::mutex>& lock) {
     model_busy_ = true;
     lock.unlock();
     std::exception_ptr error;
+    const auto t0 = Clock::now();
     try {
         if (batch.size() == 1)
             step_alone(*batch[0]);
@@ -71,11 +72,13 @@ void DecodeBatcher::run_batch(std::unique_lock<std::mutex>& lock) {
     } catch (...) {
         error = std::current_exception();
     }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     lock.lock();
     for (Pending* p : batch) {
         p->error = error;
         p->done = true;
     }
+    stats_.step_seconds += seconds;
     ++stats_.steps;
     stats_.rows += batch.size();
     stats_.max_rows = std::max(stats_.max_rows, int64_t(batch.size()));

@@ -72,10 +72,10 @@ Round run_round(Model& model, const std::vector<BenchPrompt>& prompts, int64_t n
 }
 
 std::string line(int64_t n, double aggregate, double mean_stream, double min_stream, double speedup, double mean_batch,
-                 bool exact) {
+                 double step_ms, bool exact) {
     char buf[256];
-    std::snprintf(buf, sizeof(buf), "%7lld %12.2f %12.2f %12.2f %8.2fx %10.2f  %s", (long long)n, aggregate,
-                  mean_stream, min_stream, speedup, mean_batch, exact ? "exact" : "DIFFERS");
+    std::snprintf(buf, sizeof(buf), "%7lld %12.2f %12.2f %12.2f %8.2fx %10.2f %9.3f  %s", (long long)n, aggregate,
+                  mean_stream, min_stream, speedup, mean_batch, step_ms, exact ? "exact" : "DIFFERS");
     return buf;
 }
 
@@ -98,7 +98,7 @@ Json run_stream_bench(Model& model, const std::vector<BenchPrompt>& prompts, con
     counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
     if (counts.front() < 1) throw_invalid_argument("bench --streams: stream counts must be positive");
 
-    if (o.on_line) o.on_line(" streams  aggregate/s   mean tok/s    min tok/s  speed-up  mean batch  greedy");
+    if (o.on_line) o.on_line(" streams  aggregate/s   mean tok/s    min tok/s  speed-up  mean batch   step ms  greedy");
     Json rows = Json::array();
     double single = 0;
     for (int64_t n : counts) {
@@ -122,8 +122,10 @@ Json run_stream_bench(Model& model, const std::vector<BenchPrompt>& prompts, con
         const double aggregate = wall > 0 ? double(decoded) / wall : 0.0;
         if (n == 1) single = aggregate;
         const double speedup = single > 0 ? aggregate / single : 0.0;
-        const double mean_batch = round.batches.steps ? double(round.batches.rows) / double(round.batches.steps) : 0.0;
-        if (o.on_line) o.on_line(line(n, aggregate, sum_rate / double(n), min_rate, speedup, mean_batch, exact));
+        const double steps = double(std::max<uint64_t>(round.batches.steps, 1));
+        const double mean_batch = double(round.batches.rows) / steps;
+        const double step_ms = 1e3 * round.batches.step_seconds / steps;  // decode steps only
+        if (o.on_line) o.on_line(line(n, aggregate, sum_rate / double(n), min_rate, speedup, mean_batch, step_ms, exact));
         rows.push_back({{"streams", n},
                         {"aggregate_tokens_per_second", aggregate},
                         {"per_stream_tokens_per_second", sum_rate / double(n)},
@@ -131,6 +133,7 @@ Json run_stream_bench(Model& model, const std::vector<BenchPrompt>& prompts, con
                         {"speedup", speedup},
                         {"mean_batch", mean_batch},
                         {"max_batch", round.batches.max_rows},
+                        {"mean_step_ms", step_ms},
                         {"greedy_exact", exact}});
     }
     return Json{{"decode_tokens", o.decode_tokens}, {"rows", rows}};
