@@ -53,4 +53,10 @@ for n in 2 4; do
   tail -2 $T/streams_$n.err | sed "s/^/fused<=$n err: /"
 done
 
+
+echo "== CudaTrainStep/lora: which quantities differ"
+"$B/test_cuda" --gtest_filter='*CudaTrainStep.MatchesTheCpuReference/lora*' >$T/t2.log 2>&1
+grep -E "init seed|flipped|Failure|Which is|nmse|<= \(lora|^  Actual|Expected: |Value of|^[a-z_.]+[0-9]*[a-z_.]*$|model\.|ce|l_bal|grad_norm" $T/t2.log |
+  grep -v "^\[" | head -60
+
 cp $T/*.json "$OUT/" 2>/dev/null
