@@ -1,6 +1,6 @@
 // CUDA: SwiGLU FFN and the routed-expert mixture (kernels/moe.cu; CPU twin cpu_moe.cpp).
 //
-// T <= fused_max_tokens() (2): the fused decode kernels read the expert ids on the device and stream
+// T <= fused_max_tokens() (4): the fused decode kernels read the expert ids on the device and stream
 // only the chosen experts' rows (no host round trip; CUDA-graph safe); moe_block runs the router,
 // the routed experts and the shared expert as three kernels.
 // Prefill: the ids come to the host once per layer (a sync, fine outside decode), tokens are
@@ -26,14 +26,18 @@ namespace moe {
 using namespace cuda;
 
 namespace {
-// T <= this: the fused decode kernels (f32 activations; every token streams its own experts' rows,
-// no host sync). More tokens: GEMMs over each active expert's rows (read once; bf16 activations,
-// one host sync per layer). MOE_FUSED_MAX_TOKENS=N overrides it for A/B runs (read once).
+// The routed experts (and a dense FFN) of T <= this many tokens run the fused decode kernels (f32 activations, each
+// token streaming its own experts' rows, no host sync); more tokens run GEMMs over each active
+// expert's rows (read once; bf16 activations, one host sync per layer). 4: a batched decode step
+// of up to 4 rows then computes every row exactly as that row's step alone (GEMV, attention rows
+// and these kernels are per row), so batching changes no greedy output; on the Moonlight shape
+// (H100, 2026-12-06) 4 streams gained 1.56x over one instead of 1.31x at a threshold of 2, with
+// streams identical to their runs alone. MOE_FUSED_MAX_TOKENS=N overrides it (A/B runs; read once).
 int64_t fused_max_tokens() {
     static const int64_t v = [] {
         const char* e = std::getenv("MOE_FUSED_MAX_TOKENS");
         const long n = e ? std::strtol(e, nullptr, 10) : 0;
-        return n > 0 ? int64_t(n) : int64_t(2);
+        return n > 0 ? int64_t(n) : int64_t(4);
     }();
     return v;
 }
@@ -103,7 +107,7 @@ Tensor CudaBackend::ffn(const Tensor& x, const FfnWeights& w) {
     const int64_t T = x.rows(), H = gate.cols, I = gate.rows;
     cudaStream_t s = ctx_->stream();
     Tensor out = make(T, H);
-    if (T <= fused_max_tokens()) {
+    if (T <= fused_max_tokens()) {  // a dense FFN too: per-row numerics (its weights read once per row)
         kernels::MoeDecodeArgs a;  // no routed experts: the FFN is the "shared" one
         set_shared(a, w, I);
         run_moe_decode(x, a, out);

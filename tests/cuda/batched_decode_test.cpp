@@ -6,10 +6,14 @@
 // Stated tolerance: each step's logits NMSE <= 1e-3 against the CPU (model_parity_test's
 // end-to-end bound: bf16 tensor-core inputs on the GPU); every greedy id chosen on the device
 // equals the CPU's wherever the CPU's top-2 margin exceeds 4x the row's largest logit error (a
-// closer pair is a near-tie the rounding decides).
+// closer pair is a near-tie the rounding decides). As in model_parity_test, a row whose experts
+// differ from the CPU's in some layer (a routing near-tie: this random model's router scores
+// are close) is left out of both checks, and at most 2 of the 24 rows may be.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -41,6 +45,30 @@ std::vector<int64_t> prefill_all(Model& m) {
 
 std::vector<float> row_of(const Logits& l, int64_t r) { return {l.row(r).begin(), l.row(r).end()}; }
 
+// Each sequence's experts per MoE layer (sorted) in the model's latest batched step.
+class StepExperts {
+public:
+    explicit StepExperts(Model& m) : trace_(m.routing_trace()) {
+        trace_.set_enabled(true);
+        id_ = trace_.add_observer([this](const ForwardRouting& f, const RoutingTrace&) {
+            std::map<int64_t, std::vector<int32_t>>& layers = by_sequence_[f.sequence];
+            layers.clear();
+            for (const auto& [layer, r] : f.layers) {
+                std::vector<int32_t> ids = r.expert_ids;
+                std::sort(ids.begin(), ids.end());
+                layers[layer] = ids;
+            }
+        });
+    }
+    ~StepExperts() { trace_.remove_observer(id_); }
+    const std::map<int64_t, std::vector<int32_t>>& of(int64_t sequence) { return by_sequence_[sequence]; }
+
+private:
+    RoutingTrace& trace_;
+    int id_ = 0;
+    std::map<int64_t, std::map<int64_t, std::vector<int32_t>>> by_sequence_;
+};
+
 TEST(CudaBatchedDecode, StepsMatchTheCpuRunningTheSameBatches) {
     MOE_SKIP_WITHOUT_CUDA();
     const TinyMtpSpec spec;
@@ -48,6 +76,8 @@ TEST(CudaBatchedDecode, StepsMatchTheCpuRunningTheSameBatches) {
     CudaBackend gpu_be;
     auto cpu_m = load_tiny_mtp_model(spec, cpu_be), gpu_m = load_tiny_mtp_model(spec, gpu_be);
     const std::vector<int64_t> cpu_ids = prefill_all(*cpu_m), gpu_ids = prefill_all(*gpu_m);
+    StepExperts cpu_experts(*cpu_m), gpu_experts(*gpu_m);
+    int flipped = 0;
     for (int step = 0; step < 6; ++step) {
         std::vector<Model::BatchRow> cpu_rows, gpu_rows;
         for (size_t b = 0; b < kPrompts.size(); ++b) {
@@ -62,6 +92,11 @@ TEST(CudaBatchedDecode, StepsMatchTheCpuRunningTheSameBatches) {
         ASSERT_EQ(got.rows, want.rows);
         for (int64_t r = 0; r < want.rows; ++r) {
             SCOPED_TRACE("step " + std::to_string(step) + " row " + std::to_string(r));
+            if (gpu_experts.of(gpu_ids[size_t(r)]) != cpu_experts.of(cpu_ids[size_t(r)])) {
+                std::printf("step %d row %ld: routing near-tie (experts differ from the CPU's), left out\n", step, long(r));
+                ++flipped;
+                continue;
+            }
             const std::vector<float> g = row_of(got, r), w = row_of(want, r);
             EXPECT_TRUE(close(g, w, kLogitNmse));
             float err = 0, best = -1e30f, second = -1e30f;
@@ -79,6 +114,7 @@ TEST(CudaBatchedDecode, StepsMatchTheCpuRunningTheSameBatches) {
             }
         }
     }
+    EXPECT_LE(flipped, 2) << "routing differs from the CPU's in more rows than near-ties explain";
     EXPECT_EQ(gpu_be.damaged_guards(), 0);
 }
 
