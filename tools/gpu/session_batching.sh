@@ -10,15 +10,7 @@
 # Prebuilt binaries: PACK=1 tools/gpu/prepare_prebuilt.sh; carry .device-carry/gpu.tar.xz, then
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash .device-carry/gpu/tools/gpu/session_batching.sh
 set -uo pipefail
-D=${MOE_PREBUILT:-.device-carry/gpu}
-OUT=${OUT:-$PWD/out}
-mkdir -p "$OUT"
-export LD_LIBRARY_PATH="$(cd "$D/lib" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-B=$D/bin
-# The tests find fixtures through the absolute path they were built in (see run_gpu_suite.sh).
-src=$(cat "$D/source_dir.txt" 2>/dev/null || true)
-if [ -n "$src" ] && [ ! -e "$src/tests/data" ]; then mkdir -p "$(dirname "$src")" && ln -sfn "$PWD" "$src"; fi
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; cat "$D/commit.txt"; date -u; } | tee "$OUT/env.txt"
+. "$(dirname "$0")/prebuilt_env.sh"
 
 echo "== fp8 routed experts: kernels against the CPU, the bf16 kernels after their refactor"
 "$B/test_cuda" --gtest_filter='CudaMoeFp8.*:CudaMoe.*' >"$OUT/fp8_tests.log" 2>&1
@@ -42,7 +34,8 @@ grep -E '^\[ *(OK|PASSED|FAILED|SKIPPED) *\]|Failure' "$OUT/batched_tests.log" |
 STREAMS_DEMO=${STREAMS_DEMO:-1,2,4,8,16}
 STREAMS_SHAPE=${STREAMS_SHAPE:-1,4,16}
 echo "== bench --streams, demo model"
-timeout 120 "$B/moe-engine" bench --streams "$STREAMS_DEMO" --model resources/demo-model --backend cuda \
+"$B/moe-engine" demo --out "$OUT/demo" >/dev/null 2>"$OUT/demo.err"  # the model with its tokenizer
+timeout 120 "$B/moe-engine" bench --streams "$STREAMS_DEMO" --model "$OUT/demo" --backend cuda \
   --decode-tokens 64 --json "$OUT/streams_demo.json" 2>"$OUT/streams_demo.err" | tee "$OUT/streams_demo.txt"
 echo "== bench --streams, moonlight shape"
 timeout 240 "$B/moe-engine" bench --streams "$STREAMS_SHAPE" --shape moonlight-16b-a3b --backend cuda \

@@ -6,15 +6,7 @@
 #   PACK=1 tools/gpu/prepare_prebuilt.sh; carry .device-carry/gpu.tar.xz, then
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_fp8_streams.sh
 set -uo pipefail
-D=${MOE_PREBUILT:-.device-carry/gpu}
-OUT=${OUT:-$PWD/out}
-mkdir -p "$OUT"
-LOG=$OUT/log.txt
-export LD_LIBRARY_PATH="$(cd "$D/lib" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-B=$D/bin
-src=$(cat "$D/source_dir.txt" 2>/dev/null || true)
-if [ -n "$src" ] && [ ! -e "$src/tests/data" ]; then mkdir -p "$(dirname "$src")" && ln -sfn "$PWD" "$src"; fi
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; cat "$D/commit.txt"; date -u; } | tee "$OUT/env.txt"
+. "$(dirname "$0")/prebuilt_env.sh"
 T=/tmp/moe-run; mkdir -p $T
 
 echo "== fp8 and MoE kernels against the CPU"
