@@ -32,6 +32,21 @@ inline DownSegments down_segments(const MoeDecodeArgs& a) {
     return d;
 }
 
+// The 16-byte chunks c0, c0 + 32, .. (BATCH of them, those below nch) of rows 0 .. ROWS-1 of w
+// (row r at w + r·stride elements; rows past `rows` read row 0 again, never used), all loads
+// issued before any is used.
+template <int ROWS, int BATCH, class W>
+__device__ __forceinline__ void load_rows(const W* w, int64_t stride, int rows, int c0, int nch,
+                                          uint4 (&wv)[ROWS][BATCH]) {
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+        const uint4* w4 = reinterpret_cast<const uint4*>(w + (r < rows ? r : 0) * stride);
+#pragma unroll
+        for (int b = 0; b < BATCH; ++b)
+            if (c0 + 32 * b < nch) wv[r][b] = ld_stream(w4 + c0 + 32 * b);
+    }
+}
+
 // acc[r] += Σ_c w[r·stride + c] · h[c] over c < len (bf16 w, f32 h; len % 8 == 0, 16-byte
 // aligned rows): the warp's BATCH 16-byte loads per row in flight before their first use.
 template <int ROWS, int BATCH>
@@ -41,13 +56,7 @@ __device__ __forceinline__ void down_rows_bf16(const uint16_t* w, int64_t stride
     const float4* h4 = reinterpret_cast<const float4*>(h);
     for (int c0 = lane; c0 < nch; c0 += 32 * BATCH) {
         uint4 wv[ROWS][BATCH];
-#pragma unroll
-        for (int r = 0; r < ROWS; ++r) {
-            const uint4* w4 = reinterpret_cast<const uint4*>(w + (r < rows ? r : 0) * stride);
-#pragma unroll
-            for (int b = 0; b < BATCH; ++b)
-                if (c0 + 32 * b < nch) wv[r][b] = ld_stream(w4 + c0 + 32 * b);
-        }
+        load_rows<ROWS, BATCH>(w, stride, rows, c0, nch, wv);
 #pragma unroll
         for (int b = 0; b < BATCH; ++b) {
             const int c = c0 + 32 * b;

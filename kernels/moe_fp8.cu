@@ -38,6 +38,19 @@ __device__ __forceinline__ unsigned block_of_chunk(const Fp8Grid& g, unsigned c)
     return g.chunk_shift >= 0 ? c >> g.chunk_shift : c / g.chunks_per_block;
 }
 
+// The 16-byte chunks c0, c0 + 32, .. (B of them, those below nch) of a gate row and an up row,
+// all loads issued before any is used.
+template <int B>
+__device__ __forceinline__ void load_pair(const void* gate, const void* up, int c0, int nch, uint4 (&wg)[B],
+                                          uint4 (&wu)[B]) {
+#pragma unroll
+    for (int b = 0; b < B; ++b)
+        if (c0 + 32 * b < nch) {
+            wg[b] = ld_stream(static_cast<const uint4*>(gate) + c0 + 32 * b);
+            wu[b] = ld_stream(static_cast<const uint4*>(up) + c0 + 32 * b);
+        }
+}
+
 // This lane's partial g, u of one bf16 row pair (the shared expert's; hidden % 8 == 0).
 template <int B>
 __device__ __forceinline__ void row_pair_bf16(const uint16_t* gate, const uint16_t* up, const float* x, int64_t hidden,
@@ -46,12 +59,7 @@ __device__ __forceinline__ void row_pair_bf16(const uint16_t* gate, const uint16
     const float4* x4 = reinterpret_cast<const float4*>(x);
     for (int c0 = lane; c0 < nch; c0 += 32 * B) {
         uint4 wg[B], wu[B];
-#pragma unroll
-        for (int b = 0; b < B; ++b)
-            if (c0 + 32 * b < nch) {
-                wg[b] = ld_stream(reinterpret_cast<const uint4*>(gate) + c0 + 32 * b);
-                wu[b] = ld_stream(reinterpret_cast<const uint4*>(up) + c0 + 32 * b);
-            }
+        load_pair<B>(gate, up, c0, nch, wg, wu);
 #pragma unroll
         for (int b = 0; b < B; ++b) {
             const int c = c0 + 32 * b;
@@ -72,12 +80,7 @@ __device__ __forceinline__ void row_pair_fp8(const uint8_t* gate, const uint8_t*
     const int nch = int(hidden / 16);
     for (int c0 = lane; c0 < nch; c0 += 32 * B) {
         uint4 wg[B], wu[B];
-#pragma unroll
-        for (int b = 0; b < B; ++b)
-            if (c0 + 32 * b < nch) {
-                wg[b] = ld_stream(reinterpret_cast<const uint4*>(gate) + c0 + 32 * b);
-                wu[b] = ld_stream(reinterpret_cast<const uint4*>(up) + c0 + 32 * b);
-            }
+        load_pair<B>(gate, up, c0, nch, wg, wu);
 #pragma unroll
         for (int b = 0; b < B; ++b) {
             const int c = c0 + 32 * b;
@@ -129,13 +132,7 @@ __device__ __forceinline__ void down_rows_fp8(const uint8_t* w, int64_t stride, 
     const int nch = int(len / 16);
     for (int c0 = lane; c0 < nch; c0 += 32 * BATCH) {
         uint4 wv[ROWS][BATCH];
-#pragma unroll
-        for (int r = 0; r < ROWS; ++r) {
-            const uint4* w4 = reinterpret_cast<const uint4*>(w + (r < rows ? r : 0) * stride);
-#pragma unroll
-            for (int b = 0; b < BATCH; ++b)
-                if (c0 + 32 * b < nch) wv[r][b] = ld_stream(w4 + c0 + 32 * b);
-        }
+        load_rows<ROWS, BATCH>(w, stride, rows, c0, nch, wv);
 #pragma unroll
         for (int b = 0; b < BATCH; ++b) {
             const int c = c0 + 32 * b;
