@@ -11,6 +11,7 @@
 #include "cuda/bench/bench_shapes.h"
 #include "cuda/bench/ceilings.h"
 #include "cuda/cuda_backend.h"
+#include "fp8.h"
 #include "model/model.h"
 #include "model/weight_source.h"
 
@@ -60,6 +61,12 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
     // The model users run (engine/model/), its weights drawn on the GPU instead of read from a checkpoint.
     const auto t_load = Clock::now();
     const size_t bytes_before = be.weight_bytes();
+    if (o.fp8_experts && (c.n_routed_experts == 0 || !kernels::fp8_shape_ok(c.hidden_size, 128, 128) ||
+                          !kernels::fp8_shape_ok(c.moe_intermediate_size, 128, 128)))
+        throw Error("bench.fp8_unsupported", "",
+                    shape.name + ": --fp8-experts needs routed experts whose hidden and intermediate sizes are "
+                                 "multiples of 16 (" + std::to_string(c.hidden_size) + ", " +
+                        std::to_string(c.moe_intermediate_size) + ")");
     be.set_random_experts_fp8(o.fp8_experts);
     RandomSource source(c, be, o.seed);
     const std::unique_ptr<Model> m = load_model(source, ModelOptions{capacity});
