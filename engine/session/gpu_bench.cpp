@@ -34,8 +34,6 @@ Json run_gpu_bench(const GpuBenchRequest& r) {
     (void)r;
     throw Error("backend.unavailable", "", "bench measures the CUDA backend, and this build has none (no nvcc at build time)");
 #else
-    const std::string reason = gpu_unavailable_reason();
-    if (!reason.empty()) throw Error("backend.unavailable", "", "bench needs a CUDA GPU: " + reason);
     bench::BenchOptions o;
     o.shapes = r.shapes;
     o.model_dirs = r.model_dirs;
@@ -46,6 +44,9 @@ Json run_gpu_bench(const GpuBenchRequest& r) {
     o.trace_routing = r.trace_routing;
     o.fp8_experts = r.fp8_experts;
     o.sample = r.sample;
+    bench::check_bench_options(o);  // bad options fail before the GPU
+    const std::string reason = gpu_unavailable_reason();
+    if (!reason.empty()) throw Error("backend.unavailable", "", "bench needs a CUDA GPU: " + reason);
     return bench::run_bench(o);
 #endif
 }

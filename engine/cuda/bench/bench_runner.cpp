@@ -61,12 +61,6 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
     // The model users run (engine/model/), its weights drawn on the GPU instead of read from a checkpoint.
     const auto t_load = Clock::now();
     const size_t bytes_before = be.weight_bytes();
-    if (o.fp8_experts && (c.n_routed_experts == 0 || !kernels::fp8_shape_ok(c.hidden_size, 128, 128) ||
-                          !kernels::fp8_shape_ok(c.moe_intermediate_size, 128, 128)))
-        throw Error("bench.fp8_unsupported", "",
-                    shape.name + ": --fp8-experts needs routed experts whose hidden and intermediate sizes are "
-                                 "multiples of 16 (" + std::to_string(c.hidden_size) + ", " +
-                        std::to_string(c.moe_intermediate_size) + ")");
     be.set_random_experts_fp8(o.fp8_experts);
     RandomSource source(c, be, o.seed);
     const std::unique_ptr<Model> m = load_model(source, ModelOptions{capacity});
@@ -150,7 +144,25 @@ Json bench_shape(CudaBackend& be, const BenchShape& shape, const BenchOptions& o
 
 }  // namespace
 
+void check_bench_options(const BenchOptions& o) {
+    if (!o.fp8_experts) return;
+    std::vector<BenchShape> shapes;
+    for (const auto& n : o.shapes) shapes.push_back(builtin_shape(n));
+    for (const auto& d : o.model_dirs) shapes.push_back(shape_from_dir(d));
+    for (const BenchShape& s : shapes) {
+        const ModelConfig& c = s.config;
+        if (c.n_routed_experts == 0 || !kernels::fp8_shape_ok(c.hidden_size, 128, 128) ||
+            !kernels::fp8_shape_ok(c.moe_intermediate_size, 128, 128))
+            throw Error("bench.fp8_unsupported", "",
+                        s.name + ": --fp8-experts needs routed experts whose hidden and intermediate sizes are "
+                                 "multiples of 16 (this model: " + std::to_string(c.n_routed_experts) +
+                            " routed experts, hidden " + std::to_string(c.hidden_size) + ", intermediate " +
+                            std::to_string(c.moe_intermediate_size) + ")");
+    }
+}
+
 Json run_bench(const BenchOptions& o) {
+    check_bench_options(o);
     CudaBackend be;
     Json report = Json::object();
     const std::time_t now = std::time(nullptr);

@@ -30,6 +30,10 @@ struct BenchOptions {
     std::optional<SamplingParams> sample;
 };
 
+// Refuses options that cannot run before any GPU work (bench.fp8_unsupported: --fp8-experts on a
+// model without routed experts the fp8 kernels can take); unknown shape names throw too.
+void check_bench_options(const BenchOptions& options);
+
 // Runs everything, prints a table to stdout as it goes, and returns the JSON report.
 Json run_bench(const BenchOptions& options);
 
