@@ -247,15 +247,17 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
         MOE_CUDA_CHECK(swiglu_to_bf16(gu.as<void>(), gu16, P, I, hb.as<uint16_t>(), s));
         gemm_bf16_batched(dp + 3 * n, dp + 4 * n, const_cast<void* const*>(dp + 5 * n), int64_t(n), max_count, I, H);
     } else {
-        // An fp8 expert's matrices go through one bf16 buffer, reused in stream order.
-        Scratch w16(*ctx_, fp8_per_expert ? size_t(2 * I * H) * 2 : 16, "an fp8 expert's bf16 weights");
-        auto weights_of = [&](const kernels::Fp8Stack& stack, int64_t first, int64_t mats, const uint16_t* bf16) {
-            if (!fp8_per_expert) return bf16;
-            MOE_CUDA_CHECK(kernels::fp8_to_bf16(stack, first, mats, w16.as<uint16_t>(), s));
-            return static_cast<const uint16_t*>(w16.as<uint16_t>());
+        // fp8_per_expert: each expert's gate|up, then its down, go through one bf16 buffer, reused
+        // in stream order.
+        std::optional<Scratch> expert_bf16;
+        if (fp8_per_expert) expert_bf16.emplace(*ctx_, size_t(2 * I * H) * 2, "an fp8 expert's bf16 weights");
+        auto weights_of = [&](const kernels::Fp8Stack& stack, int64_t first, int64_t mats,
+                              const uint16_t* bf16) -> const uint16_t* {
+            if (!expert_bf16) return bf16;
+            MOE_CUDA_CHECK(kernels::fp8_to_bf16(stack, first, mats, expert_bf16->as<uint16_t>(), s));
+            return expert_bf16->as<uint16_t>();
         };
-        const kernels::Fp8Stack gu8 = fp8_per_expert ? gate_up_stack(es) : kernels::Fp8Stack{};
-        const kernels::Fp8Stack dn8 = fp8_per_expert ? down_stack(es) : kernels::Fp8Stack{};
+        const kernels::Fp8Stack gu8 = gate_up_stack(es), dn8 = down_stack(es);  // read only when fp8
         for (int64_t e = 0; e < E; ++e) {
             if (count[size_t(e)] == 0) continue;
             const int64_t o = offset[size_t(e)];

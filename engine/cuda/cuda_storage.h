@@ -66,7 +66,7 @@ struct CudaExpertSetStorage final : ExpertSetStorage {
     DeviceBuffer gate_up_scale, down_scale;
     int64_t block_rows = 0, block_cols = 0;
     bool fp8() const { return block_rows > 0; }
-    // fp8 experts only: the bf16 copy the training kernels read, made on first use (bf16_experts()).
+    // fp8 experts only: the bf16 copy the training kernels read, made on first use (fp8_experts.h).
     mutable DeviceBuffer bf16_gate_up, bf16_down;
     // Training: the F32 gate master the set was made from (identity only, for refresh_expert_set's check).
     const TensorStorage* master_gate = nullptr;

@@ -24,7 +24,7 @@
 namespace moe {
 
 struct DecodeBatcherStats {
-    uint64_t steps = 0;     // decode_batch calls
+    uint64_t steps = 0;     // decode steps run (a row alone, or decode_batch)
     uint64_t rows = 0;      // rows over those calls (rows / steps: the mean batch)
     int64_t max_rows = 0;   // the largest batch
     double step_seconds = 0;  // wall time inside the model's steps (the rest: host work and waiting)
