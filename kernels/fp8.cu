@@ -28,9 +28,11 @@ __global__ void fp8_to_bf16_kernel(Fp8Stack s, int64_t first, uint16_t* __restri
 #pragma unroll
         for (int q = 0; q < 4; ++q) {
             float f[4];
-            fp8x4_to_f32(words[q], f);
-            packed[2 * q] = uint32_t(f32_to_bf16_bits(f[0] * sc)) | (uint32_t(f32_to_bf16_bits(f[1] * sc)) << 16);
-            packed[2 * q + 1] = uint32_t(f32_to_bf16_bits(f[2] * sc)) | (uint32_t(f32_to_bf16_bits(f[3] * sc)) << 16);
+            fp8x4_to_f32_unscaled(words[q], f);
+#pragma unroll
+            for (float& v : f) v = (v * kFp8Unscale) * sc;  // the exact e4m3 value, then its scale
+            packed[2 * q] = uint32_t(f32_to_bf16_bits(f[0])) | (uint32_t(f32_to_bf16_bits(f[1])) << 16);
+            packed[2 * q + 1] = uint32_t(f32_to_bf16_bits(f[2])) | (uint32_t(f32_to_bf16_bits(f[3])) << 16);
         }
         uint4* dst = reinterpret_cast<uint4*>(dst_matrix + int64_t(i) * 16);
         dst[0] = make_uint4(packed[0], packed[1], packed[2], packed[3]);

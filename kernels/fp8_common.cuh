@@ -1,29 +1,17 @@
 // Device helpers for fp8 e4m3 weights (kernels/fp8.cu, the fp8 expert kernels in moe_fp8.cu).
 #pragma once
 
-#include <cuda_fp16.h>
 #include <cuda_fp8.h>
 
 #include "common.cuh"
 
 namespace moe::kernels {
 
-// The 4 e4m3 codes of a 32-bit word, widened to f32 (exact: every e4m3 value is an f16 value).
-__device__ __forceinline__ void fp8x4_to_f32(uint32_t w, float (&f)[4]) {
-    const __half2_raw lo = __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t(w & 0xffffu), __NV_E4M3);
-    const __half2_raw hi = __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t(w >> 16), __NV_E4M3);
-    const float2 a = __half22float2(__half2(lo)), b = __half22float2(__half2(hi));
-    f[0] = a.x;
-    f[1] = a.y;
-    f[2] = b.x;
-    f[3] = b.y;
-}
-
 // The 4 e4m3 codes of a 32-bit word as f32 values × 2^-120, exactly: each code's exponent and
 // mantissa bits moved into f32's fields (a subnormal code becomes an f32 subnormal, a normal one an
-// f32 normal of the same mantissa). Integer ops only: the cvt instructions of fp8x4_to_f32 issue
-// at 16 per clock and SM, which held the decode kernels below the bf16 ones' bandwidth. The NaN
-// codes (0x7f, 0xff) come out as ±480 (checkpoints hold none).
+// f32 normal of the same mantissa). Integer ops only (64 per clock and SM), where the cvt path
+// (e4m3 -> f16 -> f32) issues 16 per clock and SM. The NaN codes (0x7f, 0xff) come out as ±480
+// (checkpoints hold none).
 __device__ __forceinline__ void fp8x4_to_f32_unscaled(uint32_t w, float (&f)[4]) {
     f[0] = __uint_as_float(((w & 0x7fu) << 20) | ((w & 0x80u) << 24));
     f[1] = __uint_as_float(((w & 0x7f00u) << 12) | ((w & 0x8000u) << 16));
