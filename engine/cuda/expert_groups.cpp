@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -9,6 +10,15 @@
 #include "cuda/gemm.h"
 
 namespace moe::cuda {
+
+ExpertGemmMode expert_gemm_mode() {
+    static const ExpertGemmMode mode = [] {
+        const char* v = std::getenv("MOE_EXPERT_GEMM");
+        if (v && std::string(v) == "grouped") return ExpertGemmMode::kGrouped;
+        return ExpertGemmMode::kBuckets;
+    }();
+    return mode;
+}
 
 bool use_padded_slots(int64_t n_active, int64_t max_count, int64_t N, int64_t H, int64_t I) {
     const int64_t rows = n_active * max_count;
@@ -39,7 +49,8 @@ std::vector<ExpertBucket> bucket_experts(const std::vector<int64_t>& count) {
     return {};  // not reached: the last ratio makes one bucket
 }
 
-ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E, int64_t H, int64_t I) {
+ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E, int64_t H, int64_t I,
+                             ExpertGemmMode mode) {
     ExpertGroups g;
     g.T = T;
     g.K = K;
@@ -54,8 +65,11 @@ ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K,
     g.max_count = g.N > 0 ? *std::max_element(g.count.begin(), g.count.end()) : 0;
     for (int64_t e = 0; e < E; ++e)
         if (g.count[size_t(e)] > 0) g.active.push_back(e);
+    g.grouped = mode == ExpertGemmMode::kGrouped && !g.active.empty();
     if (g.active.empty())
         g.buckets = {};
+    else if (g.grouped)
+        g.buckets = {ExpertBucket{g.active, 0}};  // rows: each expert's own count
     else if (use_padded_slots(int64_t(g.active.size()), g.max_count, g.N, H, I))
         g.buckets = {ExpertBucket{g.active, g.max_count}};  // one launch: every expert padded to the busiest
     else
@@ -65,7 +79,7 @@ ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K,
     for (const ExpertBucket& b : g.buckets)
         for (int64_t e : b.experts) {
             g.offset[size_t(e)] = next;
-            next += b.rows;
+            next += g.grouped ? g.count[size_t(e)] : b.rows;
         }
     g.P = next;
     g.token_of.assign(size_t(g.P), -1);
@@ -103,7 +117,14 @@ int64_t dim(int64_t d, int64_t rows) { return d == kGroupRows ? rows : d; }
 }  // namespace
 
 int GroupedGemms::add(const GroupGemm& gemm, Staging& staging) {
-    Entry entry{gemm, {}, {}};
+    Entry entry{gemm, {}, {}, {}, {}, {}};
+    if (g_.grouped)
+        for (int64_t e : g_.active) {
+            const int64_t rows = g_.count[size_t(e)];
+            entry.m.push_back(int(dim(gemm.m, rows)));
+            entry.n.push_back(int(dim(gemm.n, rows)));
+            entry.k.push_back(int(dim(gemm.k, rows)));
+        }
     for (const ExpertBucket& bucket : g_.buckets) {
         const size_t n = bucket.experts.size();
         std::vector<const void*> table(3 * n);
@@ -125,24 +146,43 @@ int GroupedGemms::add(const GroupGemm& gemm, Staging& staging) {
     return int(entries_.size()) - 1;
 }
 
+void GroupedGemms::run_per_expert(cublasHandle_t h, const GroupGemm& q, const ExpertBucket& bucket, bool exact) const {
+    for (int64_t e : bucket.experts) {
+        const int64_t row0 = g_.offset[size_t(e)], rows = exact ? g_.count[size_t(e)] : bucket.rows;
+        gemm_bf16(h, q.ta, q.tb, dim(q.m, rows), dim(q.n, rows), dim(q.k, rows), q.alpha, at(q.a, e, row0), q.a.ld,
+                  at(q.b, e, row0), q.b.ld, q.beta, const_cast<void*>(at(q.c, e, row0)), q.c_type, q.c.ld);
+    }
+}
+
+void GroupedGemms::run_grouped(cublasHandle_t h, const Entry& entry, const unsigned char* device_staging) const {
+    const GroupGemm& q = entry.gemm;
+    const ExpertBucket& bucket = g_.buckets.front();
+    if (entry.batched.front()) {
+        const size_t n = bucket.experts.size();
+        const auto* table = reinterpret_cast<const void* const*>(device_staging + entry.tables.front());
+        if (gemm_bf16_grouped(h, q.ta, q.tb, entry.m.data(), entry.n.data(), entry.k.data(), q.alpha, table, q.a.ld,
+                              table + n, q.b.ld, q.beta, const_cast<void* const*>(table + 2 * n), q.c_type, q.c.ld,
+                              int(n)))
+            return;
+    }
+    run_per_expert(h, q, bucket, true);  // unaligned rows, or a type the grouped call does not take
+}
+
 void GroupedGemms::run(cublasHandle_t h, int i, const unsigned char* device_staging) const {
     const Entry& entry = entries_.at(size_t(i));
+    if (g_.grouped) return run_grouped(h, entry, device_staging);
     const GroupGemm& q = entry.gemm;
     for (size_t b = 0; b < g_.buckets.size(); ++b) {
         const ExpertBucket& bucket = g_.buckets[b];
         const int64_t rows = bucket.rows;  // every expert of the bucket: its rows padded to the bucket's
-        if (entry.batched[b]) {
-            const int64_t n = int64_t(bucket.experts.size());
-            const auto* table = reinterpret_cast<const void* const*>(device_staging + entry.tables[b]);
-            gemm_bf16_pointers(h, q.ta, q.tb, dim(q.m, rows), dim(q.n, rows), dim(q.k, rows), q.alpha, table, q.a.ld,
-                               table + n, q.b.ld, q.beta, const_cast<void* const*>(table + 2 * n), q.c_type, q.c.ld, n);
+        if (!entry.batched[b]) {
+            run_per_expert(h, q, bucket, false);
             continue;
         }
-        for (int64_t e : bucket.experts) {
-            const int64_t row0 = g_.offset[size_t(e)];
-            gemm_bf16(h, q.ta, q.tb, dim(q.m, rows), dim(q.n, rows), dim(q.k, rows), q.alpha, at(q.a, e, row0), q.a.ld,
-                      at(q.b, e, row0), q.b.ld, q.beta, const_cast<void*>(at(q.c, e, row0)), q.c_type, q.c.ld);
-        }
+        const int64_t n = int64_t(bucket.experts.size());
+        const auto* table = reinterpret_cast<const void* const*>(device_staging + entry.tables[b]);
+        gemm_bf16_pointers(h, q.ta, q.tb, dim(q.m, rows), dim(q.n, rows), dim(q.k, rows), q.alpha, table, q.a.ld,
+                           table + n, q.b.ld, q.beta, const_cast<void* const*>(table + 2 * n), q.c_type, q.c.ld, n);
     }
 }
 

@@ -31,6 +31,14 @@ bool use_padded_slots(int64_t n_active, int64_t max_count, int64_t N, int64_t H,
 
 inline constexpr int kMaxBuckets = 8;
 
+// How a layer's expert GEMMs run: kBuckets (the padded buckets above) or kGrouped — every active
+// expert over its exact rows, no padding, each projection ONE cublasGemmGroupedBatchedEx call with
+// a group per expert (falling back to one GEMM per expert where cuBLAS refuses a type). Chosen by
+// MOE_EXPERT_GEMM=buckets|grouped (read once; default in expert_groups.cpp, from the measurement
+// named there).
+enum class ExpertGemmMode { kBuckets, kGrouped };
+ExpertGemmMode expert_gemm_mode();
+
 // Experts whose GEMMs run as one batched call, each over `rows` rows (its count, padded).
 struct ExpertBucket {
     std::vector<int64_t> experts;
@@ -44,6 +52,7 @@ struct ExpertGroups {
     std::vector<int64_t> count, offset;  // [E]: rows routed to expert e, and its first row
     std::vector<int64_t> active;         // experts with at least one row, ascending
     std::vector<ExpertBucket> buckets;   // every active expert in exactly one
+    bool grouped = false;                // kGrouped: one bucket of every active expert, exact rows
     std::vector<int32_t> token_of;       // [P] the token of each row, −1 on padding
     std::vector<int32_t> slot_of_row;    // [P] the slot of each row, −1 on padding
     std::vector<int32_t> row_of_slot;    // [N] the row of each slot
@@ -54,8 +63,9 @@ struct ExpertGroups {
 std::vector<ExpertBucket> bucket_experts(const std::vector<int64_t>& count);
 // ids [T, K] (host). Throws engine.invalid_argument naming an id outside [0, E).
 // Even routing (use_padded_slots) keeps one bucket of every active expert padded to max_count;
-// only routing too uneven for that is split by bucket_experts.
-ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E, int64_t H, int64_t I);
+// only routing too uneven for that is split by bucket_experts. kGrouped: no padding at all.
+ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E, int64_t H, int64_t I,
+                             ExpertGemmMode mode = expert_gemm_mode());
 
 // Host bytes that reach the device in ONE copy: an op's row maps and GEMM pointer tables, sent
 // right after the expert ids were read (the stream is idle then, so the pageable copy costs no
@@ -105,7 +115,10 @@ private:
         GroupGemm gemm;
         std::vector<size_t> tables;  // per bucket: offset of [A pointers | B pointers | C pointers] in the staging
         std::vector<bool> batched;   // per bucket: 16-byte-aligned pointers, one batched call
+        std::vector<int> m, n, k;    // kGrouped: each active expert's shape
     };
+    void run_grouped(cublasHandle_t h, const Entry& entry, const unsigned char* device_staging) const;
+    void run_per_expert(cublasHandle_t h, const GroupGemm& q, const ExpertBucket& bucket, bool exact) const;
     const ExpertGroups& g_;
     std::vector<Entry> entries_;
 };

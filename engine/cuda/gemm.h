@@ -25,4 +25,12 @@ void gemm_bf16_pointers(cublasHandle_t h, cublasOperation_t ta, cublasOperation_
                         float alpha, const void* const* A, int64_t lda, const void* const* B, int64_t ldb, float beta,
                         void* const* C, cudaDataType_t c_type, int64_t ldc, int64_t batch);
 
+// One cublasGemmGroupedBatchedEx call: problem i (< count) has its own m[i], n[i], k[i] (host
+// arrays), the operands and ld as above. Returns false, running nothing, where cuBLAS does not take
+// this combination of types (CUBLAS_STATUS_NOT_SUPPORTED): the caller then runs the GEMMs one by
+// one. Any other failure throws.
+bool gemm_bf16_grouped(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, const int* m, const int* n,
+                       const int* k, float alpha, const void* const* A, int64_t lda, const void* const* B, int64_t ldb,
+                       float beta, void* const* C, cudaDataType_t c_type, int64_t ldc, int count);
+
 }  // namespace moe::cuda

@@ -8,10 +8,13 @@
 //
 // Router near-ties: rounding activations to bf16 moves router scores by ~1e-3 relative, so a token
 // whose top-k boundary is closer than that may pick another expert on the GPU, and the whole step
-// then differs (loads, those experts' gradients, the losses downstream). The model is therefore
-// drawn with the first initialisation seed whose CPU routing survives perturbations of its trained
-// weights by ±2^-9 relative (a quarter of bf16's spacing, random signs): a routing margin of the
-// order of the GPU's rounding, checked here rather than assumed (±2^-7 left no seed of 40).
+// then differs (loads, those experts' gradients, the losses downstream). The LoRA variant therefore
+// routes every token to every expert (4 of 4, one group): no selection can flip, the routing
+// weights still depend on the scores, and each expert's LoRA GEMMs run over every row — the LoRA
+// path is compared exactly, with nothing excluded. (A routing-margin search that perturbed only
+// the adapters did not bound the GPU's rounding of the frozen path's activations: selections
+// flipped in layers 1-3 and hid whether the gradients' gap was the flips alone.) The full variant
+// keeps top-2 of 8 in groups and bounds its flips instead, see the test's own comment.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -58,6 +61,15 @@ ModelConfig tiny_v3() {
     c.norm_topk_prob = true;
     c.routed_scaling_factor = 2.5;
     c.num_nextn_predict_layers = 1;
+    return c;
+}
+
+// The LoRA variant's routing: every token to every expert, so that no selection can flip.
+ModelConfig every_expert(ModelConfig c) {
+    c.n_routed_experts = 4;
+    c.num_experts_per_tok = 4;
+    c.n_group = 1;
+    c.topk_group = 1;
     return c;
 }
 
@@ -112,59 +124,6 @@ Side make(Backend& be, const ModelConfig& c, bool lora, uint64_t init_seed) {
     return s;
 }
 
-// Each MoE layer's expert loads: what the step test compares (the order of a token's chosen
-// experts, which flips among near-equal chosen scores, changes no load and no gradient).
-std::map<int64_t, std::vector<int64_t>> selections(Side& s, const MicroBatch& b) {
-    const StepResult r = s.trainer->step({b}, 1e-3f, Trainer::Updates{false, false});
-    std::map<int64_t, std::vector<int64_t>> out;
-    for (const auto& [layer, bal] : r.balance) out[layer] = bal.load;
-    return out;
-}
-
-// True when every token keeps its experts in every MoE layer (MTP included) under three random
-// ±2^-9 relative perturbations of every trained weight (LoRA: the adapters, whose output is of the
-// order of the frozen weights' here) of the model drawn with `init_seed`.
-bool routing_has_margin(Backend& cpu_be, const MicroBatch& b, bool lora, uint64_t init_seed) {
-    Side s = make(cpu_be, tiny_v3(), lora, init_seed);
-    const auto base = selections(s, b);
-    std::mt19937 rng{uint32_t(init_seed)};
-    for (int trial = 0; trial < 2; ++trial) {
-        std::vector<std::vector<float>> saved;
-        for (Parameter* p : s.params->parameters()) {
-            std::vector<float> v = cpu_be.download(p->value);
-            saved.push_back(v);
-            for (float& x : v) x *= (rng() & 1) ? 1.0f + 1.0f / 512 : 1.0f - 1.0f / 512;
-            cpu_be.zero(p->value);
-            cpu_be.scale_add(p->value, cpu_be.upload(v, p->rows(), p->cols()), 1.0f);
-        }
-        s.params->refresh_weights();
-        if (selections(s, b) != base) return false;
-        size_t i = 0;
-        for (Parameter* p : s.params->parameters()) {
-            cpu_be.zero(p->value);
-            cpu_be.scale_add(p->value, cpu_be.upload(saved[i++], p->rows(), p->cols()), 1.0f);
-        }
-        s.params->refresh_weights();
-    }
-    return true;
-}
-
-// The first seed with a routing margin, for the model with or without LoRA.
-uint64_t margin_seed(Backend& cpu_be, const MicroBatch& b, bool lora) {
-    uint64_t init_seed = 5;
-    while (init_seed < 85 && !routing_has_margin(cpu_be, b, lora, init_seed)) ++init_seed;
-    return init_seed;
-}
-
-// The LoRA model's routing has a margin (its router is frozen and drawn at the scale of a
-// checkpoint's); the full model trained from scratch has none for any seed of [5, 85) — its
-// router starts near-uniform, so near-ties at bf16's resolution are the rule, and the step test
-// bounds their number instead (below). On the CPU, no GPU needed.
-TEST(CudaTrainStepModel, TheLoraModelsRoutingHasAMargin) {
-    CpuBackend cpu_be;
-    EXPECT_LT(margin_seed(cpu_be, batch(96), true), 85u);
-}
-
 // Sum over experts of |load difference|: twice the selections that flipped.
 int64_t load_difference(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
     int64_t d = 0;
@@ -175,17 +134,15 @@ int64_t load_difference(const std::vector<int64_t>& a, const std::vector<int64_t
 
 class CudaTrainStep : public CudaTest, public ::testing::WithParamInterface<bool> {};
 
-// LoRA (a routing margin): loads identical, losses 2e-3, every gradient NMSE 1e-3. Full from
+// LoRA (every expert selected): loads identical, losses 2e-3, every gradient NMSE 1e-3. Full from
 // scratch (near-ties): at most 2 flipped selections per MoE layer (of 160); the routed experts of
 // a layer with a flip are not compared (their rows differ), the rest as above with losses and
 // norm at 5e-3 (a flipped token changes what flows downstream of it).
 TEST_P(CudaTrainStep, MatchesTheCpuReference) {
     const bool lora = GetParam();
     const MicroBatch b = batch(96);
-    const uint64_t init_seed = lora ? margin_seed(cpu, b, true) : 5;
-    ASSERT_LT(init_seed, 85u) << "no initialisation seed in [5, 85) gives the LoRA test model a routing margin";
-    std::printf("model drawn with init seed %lu\n", static_cast<unsigned long>(init_seed));
-    Side c = make(cpu, tiny_v3(), lora, init_seed), g = make(*gpu, tiny_v3(), lora, init_seed);
+    const ModelConfig config = lora ? every_expert(tiny_v3()) : tiny_v3();
+    Side c = make(cpu, config, lora, 5), g = make(*gpu, config, lora, 5);
     const StepResult rc = c.trainer->step({b}, 1e-3f, Trainer::Updates{false, false});
     const StepResult rg = g.trainer->step({b}, 1e-3f, Trainer::Updates{false, false});
     std::set<std::string> flipped;  // "model.layers.L.mlp.experts." of layers with a flipped selection

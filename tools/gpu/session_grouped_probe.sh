@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One device call: every CUDA test, the grouped-GEMM probe (tools/gpu/probes/grouped_gemm_probe.cu,
+# built here into .device-carry/), then bench-train of both shapes with the step profile.
+#   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_grouped_probe.sh
+set -uo pipefail
+. "$(dirname "$0")/prebuilt_env.sh"
+T=/tmp/moe-run; mkdir -p $T
+echo "== test_cuda"
+start=$(date +%s)
+timeout 260 "$B/test_cuda" >$T/t.log 2>&1
+echo "test_cuda rc $? in $(( $(date +%s) - start )) s"
+grep -E '^\[ *(PASSED|FAILED) *\]|Failure|nmse|NMSE|selection|Actual|Which is|Expected' $T/t.log | head -40
+cp $T/t.log "$OUT/test_cuda.log"
+echo "== grouped GEMM probe"
+[ -x .device-carry/grouped_gemm_probe ] && timeout 90 .device-carry/grouped_gemm_probe 2>&1 | tail -25
+echo "== the training ops and steps with MOE_EXPERT_GEMM=grouped"
+MOE_EXPERT_GEMM=grouped timeout 100 "$B/test_cuda" --gtest_filter='*Train*:*Moe*:*Expert*' >$T/tg.log 2>&1
+grep -E '^\[ *(PASSED|FAILED) *\]|Failure|NMSE|selection' $T/tg.log | head -20
+for s in lora-moonlight full-100m; do
+  for mode in buckets grouped; do
+    echo "== bench-train $s, MOE_EXPERT_GEMM=$mode"
+    MOE_EXPERT_GEMM=$mode timeout 80 "$B/moe-engine" bench-train --shapes $s --steps 4 --warmup 2 \
+      --json "$OUT/bench_train_${s}_$mode.json" >$T/bt_$s.log 2>&1
+    grep -E "ms/step|tokens/s|peak|error" $T/bt_$s.log | head -6
+  done
+done
