@@ -43,6 +43,8 @@ class DeviceContext;
 class DeviceBuffer;
 class Scratch;
 struct WeightBytes;
+struct ExpertGroups;
+struct CudaExpertSetStorage;
 }  // namespace cuda
 
 struct CudaBackendOptions {
@@ -244,11 +246,11 @@ private:
     // bf16_out, row stride ldy).
     void gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint16_t* w, int64_t out, void* y, int64_t ldy,
                    bool bf16_out = false);
-    // `batch` of them in one cuBLAS call; w, x, y: device arrays of device pointers (contiguous rows).
-    void gemm_bf16_batched(const void* const* w, const void* const* x, void* const* y, int64_t batch, int64_t T,
-                           int64_t in, int64_t out, bool bf16_out = false);
     Tensor linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias);
     Tensor moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts);
+    // out [T, H] = Σ_k w_k · expert(x) over the grouped rows of g, one fp8 expert dequantised at a time.
+    void moe_prefill_fp8_per_expert(const Tensor& x, const cuda::ExpertGroups& g, const cuda::CudaExpertSetStorage& es,
+                                    const Tensor& weights, Tensor& out);
     Tensor mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos, const MlaDims& d);
     Tensor mla_prefill_flash(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
                              const MlaDims& d);

@@ -29,15 +29,6 @@ void CudaBackend::gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint
                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-void CudaBackend::gemm_bf16_batched(const void* const* w, const void* const* x, void* const* y, int64_t batch,
-                                    int64_t T, int64_t in, int64_t out, bool bf16_out) {
-    // Entry b: y_b [T, out] (f32, or bf16) = x_b [T, in] · W_bᵀ, all bf16 inputs (gemm_bf16's mapping).
-    const float alpha = 1.0f, beta = 0.0f;
-    MOE_CUBLAS_CHECK(cublasGemmBatchedEx(ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(T), int(in), &alpha, w,
-                                         CUDA_R_16BF, int(in), x, CUDA_R_16BF, int(in), &beta, y, bf16_out ? CUDA_R_16BF : CUDA_R_32F, int(out),
-                                         int(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-}
-
 Tensor CudaBackend::linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias) {
     const int64_t T = x.rows(), in = x.cols();
     Scratch xb(*ctx_, size_t(T * in) * 2, "bf16 activations for a GEMM");

@@ -4,9 +4,9 @@
 // only the chosen experts' rows (no host round trip; CUDA-graph safe); moe_block runs the router,
 // the routed experts and the shared expert as three kernels.
 // Prefill: the ids come to the host once per layer (a sync, fine outside decode), tokens are
-// grouped by expert (gate|up stacked in one GEMM, then down), either into padded slots run as one
-// batched cuBLAS GEMM per projection or, for very uneven routing, one GEMM per active expert over
-// its exact rows (moe_prefill); a combine kernel adds w_k · y_k per token in k order.
+// grouped by expert (gate|up stacked in one GEMM, then down) exactly as the training forward
+// groups them (expert_groups.h: padded buckets or one grouped cuBLAS call per projection); a
+// combine kernel adds w_k · y_k per token in k order (moe_prefill, at the end of this file).
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
@@ -160,124 +160,6 @@ Tensor CudaBackend::moe_block(const Tensor& x, const Weight& gate, const Tensor*
     return out;
 }
 
-// Prefill: the ids come to the host once per layer, tokens are grouped by expert into slots of
-// max_count rows per active expert (padding rows are zero), and each projection of every active
-// expert runs in ONE batched cuBLAS GEMM (uniform shapes thanks to the padding); a combine kernel
-// adds w_k · y_k per token in k order. When routing is so uneven that the padding would cost more
-// than the launches it saves (use_padded_slots), each active expert runs its own GEMMs over its
-// exact rows instead.
-Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& set) {
-    const CudaExpertSetStorage& es = expert_storage(set);
-    const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), E = es.n_experts, I = es.inter;
-    cudaStream_t s = ctx_->stream();
-    const std::vector<int32_t> ids = download_i32(routing.expert_ids);
-
-    std::vector<int64_t> count(size_t(E), 0);
-    for (int32_t e : ids) {
-        if (e < 0 || e >= E) throw_invalid_argument("moe_experts: expert id " + std::to_string(e) + " out of range");
-        ++count[size_t(e)];
-    }
-    const int64_t N = T * K, max_count = *std::max_element(count.begin(), count.end());
-    const int64_t n_active = std::count_if(count.begin(), count.end(), [](int64_t c) { return c > 0; });
-    // fp8 experts go to bf16 for the GEMMs: the whole layer in one kernel when most experts are
-    // active and it fits kFp8WholeLayerBytes (then the bf16 paths below), else one active expert at
-    // a time, each GEMM over its exact rows.
-    const uint16_t* gate_up = es.gate_up.as<uint16_t>();
-    const uint16_t* down = es.down.as<uint16_t>();
-    const size_t layer_bf16_bytes = size_t(3 * I * H * E) * 2;
-    std::optional<Scratch> layer_bf16;
-    if (es.fp8() && 2 * n_active >= E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
-        layer_bf16.emplace(*ctx_, layer_bf16_bytes, "a layer's fp8 experts in bf16");
-        uint16_t* w16 = layer_bf16->as<uint16_t>();
-        MOE_CUDA_CHECK(kernels::fp8_to_bf16(gate_up_stack(es), 0, 2 * E, w16, s));
-        MOE_CUDA_CHECK(kernels::fp8_to_bf16(down_stack(es), 0, E, w16 + 2 * I * H * E, s));
-        gate_up = w16;
-        down = w16 + 2 * I * H * E;
-    }
-    const bool fp8_per_expert = es.fp8() && !layer_bf16;
-    const bool padded = !fp8_per_expert && use_padded_slots(n_active, max_count, N, H, I);
-    // Expert e's rows start at offset[e]: max_count rows per active expert when padded, else packed.
-    std::vector<int64_t> offset(size_t(E) + 1, 0);
-    for (int64_t e = 0; e < E; ++e) {
-        const int64_t c = count[size_t(e)];
-        offset[size_t(e) + 1] = offset[size_t(e)] + (padded && c > 0 ? max_count : c);
-    }
-    const int64_t P = offset[size_t(E)];
-    std::vector<int32_t> token_of(static_cast<size_t>(P), -1), slot_of(static_cast<size_t>(N));
-    std::vector<int64_t> fill(offset.begin(), offset.end() - 1);
-    for (int64_t t = 0; t < T; ++t)
-        for (int64_t k = 0; k < K; ++k) {
-            const int64_t slot = fill[size_t(ids[size_t(t * K + k)])]++;
-            token_of[size_t(slot)] = int32_t(t);
-            slot_of[size_t(t * K + k)] = int32_t(slot);
-        }
-    Scratch maps(*ctx_, size_t(P + N) * 4, "MoE token permutation");
-    int32_t* d_token_of = maps.as<int32_t>();
-    int32_t* d_slot_of = d_token_of + P;
-    MOE_CUDA_CHECK(cudaMemcpyAsync(d_token_of, token_of.data(), size_t(P) * 4, cudaMemcpyHostToDevice, s));
-    MOE_CUDA_CHECK(cudaMemcpyAsync(d_slot_of, slot_of.data(), size_t(N) * 4, cudaMemcpyHostToDevice, s));
-
-    Scratch xp(*ctx_, size_t(P * H) * 2, "permuted bf16 expert inputs");
-    MOE_CUDA_CHECK(kernels::gather_rows_bf16(f32(x), H, d_token_of, P, xp.as<uint16_t>(), s));
-    const bool gu16 = bf16_gate_up();
-    const size_t gu_elem = gu16 ? 2 : 4;
-    Scratch gu(*ctx_, size_t(P * 2 * I) * gu_elem, "expert gate/up outputs");
-    Scratch hb(*ctx_, size_t(P * I) * 2, "bf16 expert hidden activations");
-    Scratch yp(*ctx_, size_t(P * H) * 4, "expert outputs");
-    std::vector<const void*> ptrs;  // per active expert: gate/up A, B, C, then down A, B, C
-    if (padded) {
-        std::vector<int64_t> active;
-        for (int64_t e = 0; e < E; ++e)
-            if (count[size_t(e)] > 0) active.push_back(e);
-        const size_t n = active.size();
-        ptrs.resize(6 * n);
-        for (size_t i = 0; i < n; ++i) {
-            const int64_t e = active[i], o = offset[size_t(e)];
-            ptrs[i] = gate_up + e * 2 * I * H;
-            ptrs[n + i] = xp.as<uint16_t>() + o * H;
-            ptrs[2 * n + i] = gu.as<char>() + size_t(o * 2 * I) * gu_elem;
-            ptrs[3 * n + i] = down + e * H * I;
-            ptrs[4 * n + i] = hb.as<uint16_t>() + o * I;
-            ptrs[5 * n + i] = yp.as<float>() + o * H;
-        }
-        Scratch d_ptrs(*ctx_, ptrs.size() * sizeof(void*), "batched GEMM pointer arrays");
-        MOE_CUDA_CHECK(cudaMemcpyAsync(d_ptrs.as<void>(), ptrs.data(), ptrs.size() * sizeof(void*), cudaMemcpyHostToDevice, s));
-        const void* const* dp = d_ptrs.as<const void*>();
-        gemm_bf16_batched(dp, dp + n, const_cast<void* const*>(dp + 2 * n), int64_t(n), max_count, H, 2 * I, gu16);
-        MOE_CUDA_CHECK(swiglu_to_bf16(gu.as<void>(), gu16, P, I, hb.as<uint16_t>(), s));
-        gemm_bf16_batched(dp + 3 * n, dp + 4 * n, const_cast<void* const*>(dp + 5 * n), int64_t(n), max_count, I, H);
-    } else {
-        // fp8_per_expert: each expert's gate|up, then its down, go through one bf16 buffer, reused
-        // in stream order.
-        std::optional<Scratch> expert_bf16;
-        if (fp8_per_expert) expert_bf16.emplace(*ctx_, size_t(2 * I * H) * 2, "an fp8 expert's bf16 weights");
-        auto weights_of = [&](const kernels::Fp8Stack& stack, int64_t first, int64_t mats,
-                              const uint16_t* bf16) -> const uint16_t* {
-            if (!expert_bf16) return bf16;
-            MOE_CUDA_CHECK(kernels::fp8_to_bf16(stack, first, mats, expert_bf16->as<uint16_t>(), s));
-            return expert_bf16->as<uint16_t>();
-        };
-        const kernels::Fp8Stack gu8 = gate_up_stack(es), dn8 = down_stack(es);  // read only when fp8
-        for (int64_t e = 0; e < E; ++e) {
-            if (count[size_t(e)] == 0) continue;
-            const int64_t o = offset[size_t(e)];
-            gemm_bf16(xp.as<uint16_t>() + o * H, count[size_t(e)], H, weights_of(gu8, 2 * e, 2, gate_up + e * 2 * I * H),
-                      2 * I, gu.as<char>() + size_t(o * 2 * I) * gu_elem, 2 * I, gu16);
-        }
-        MOE_CUDA_CHECK(swiglu_to_bf16(gu.as<void>(), gu16, P, I, hb.as<uint16_t>(), s));
-        for (int64_t e = 0; e < E; ++e) {
-            if (count[size_t(e)] == 0) continue;
-            const int64_t o = offset[size_t(e)];
-            gemm_bf16(hb.as<uint16_t>() + o * I, count[size_t(e)], I, weights_of(dn8, e, 1, down + e * H * I), H,
-                      yp.as<float>() + o * H, H);
-        }
-    }
-    Tensor out = make(T, H);
-    MOE_CUDA_CHECK(kernels::moe_combine(yp.as<float>(), d_slot_of, f32(routing.weights), T, K, H, f32(out), s));
-    // token_of / slot_of / ptrs may go at once: a copy from pageable memory has consumed its source
-    // when cudaMemcpyAsync returns (staged or done), so no second sync per layer is needed.
-    return out;
-}
 
 }  // namespace moe
 
@@ -373,10 +255,17 @@ GroupOperand offset_cols(GroupOperand o, int64_t bytes) {
 // The routed experts of one training op over grouped rows: buffers, GEMMs and kernels in order.
 // Construction allocates every buffer and registers every GEMM, then sends the row maps and the
 // pointer tables to the device in one copy; forward() and backward() only launch.
+// The bf16 [E, 2I, H] gate|up and [E, H, I] down stacks a RoutedExpertsStep multiplies by; null:
+// the set's own (for an fp8 set, its lasting bf16 copy).
+struct Bf16Weights {
+    const void* gate_up = nullptr;
+    const void* down = nullptr;
+};
+
 class RoutedExpertsStep {
 public:
     RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es, const ExpertLora* lora,
-                      bool with_backward, ExpertGrads* grads, ExpertLoraGrads* lora_grads);
+                      bool with_backward, ExpertGrads* grads, ExpertLoraGrads* lora_grads, Bf16Weights weights = {});
     // The expert rows y [P, H] (f32) of x [T, H].
     void forward(const Tensor& x);
     // out [T, H] = Σ_k w[t, k] · y[row of slot (t, k)].
@@ -405,7 +294,7 @@ private:
     const void* down_w_;     // bf16 [E, H, I]
     const int64_t H_, I_, P_;
     const bool backward_;
-    bool gu16_ = false;  // forward only without gate/up LoRA: the gate/up GEMM writes bf16
+    bool gu16_ = false;  // forward only without gate/up LoRA: the gate/up GEMM writes bf16 (bf16_gate_up())
     LoraProj gate_, up_, down_;
     GroupedGemms gemms_;
     Staging staging_;
@@ -429,8 +318,10 @@ private:
 
 RoutedExpertsStep::RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es,
                                      const ExpertLora* lora, bool with_backward, ExpertGrads* grads,
-                                     ExpertLoraGrads* lg)
-    : ctx_(ctx), g_(g), es_(es), gate_up_w_(bf16_gate_up(es, ctx.stream())), down_w_(bf16_down(es, ctx.stream())),
+                                     ExpertLoraGrads* lg, Bf16Weights weights)
+    : ctx_(ctx), g_(g), es_(es),
+      gate_up_w_(weights.gate_up ? weights.gate_up : bf16_gate_up(es, ctx.stream())),
+      down_w_(weights.down ? weights.down : bf16_down(es, ctx.stream())),
       H_(es.hidden), I_(es.inter), P_(g.P), backward_(with_backward), gemms_(g) {
     const int64_t E = es.n_experts;
     if (lora) {
@@ -443,7 +334,7 @@ RoutedExpertsStep::RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, 
         require_shape(grads->up, E * I_, H_, "moe_experts_backward up gradient");
         require_shape(grads->down, E * H_, I_, "moe_experts_backward down gradient");
     }
-    gu16_ = !backward_ && !gate_.on && !up_.on;
+    gu16_ = !backward_ && !gate_.on && !up_.on && bf16_gate_up();
     token_of_ = staging_.add(g.token_of);
     slot_of_row_ = staging_.add(g.slot_of_row);
     row_of_slot_ = staging_.add(g.row_of_slot);
@@ -691,6 +582,76 @@ Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& ro
     step.forward(x);
     step.backward(routing.weights, dy, dx, d_weights);
     return dx;
+}
+
+// Prefill (inference): the training forward's grouping and GEMMs (RoutedExpertsStep, no LoRA, no
+// backward) and a combine kernel that adds w_k · y_k per token in k order. fp8 experts go to bf16
+// for the GEMMs: the whole layer in one kernel when most experts are active and it fits
+// kFp8WholeLayerBytes, else one active expert at a time (DeepSeek-V3's 256 experts), each GEMM
+// over its exact rows through one reused buffer.
+Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& set) {
+    const CudaExpertSetStorage& es = expert_storage(set);
+    const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), E = es.n_experts, I = es.inter;
+    cudaStream_t s = ctx_->stream();
+    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this layer
+    Tensor out = make(T, H);
+    if (!es.fp8()) {
+        const ExpertGroups groups = group_by_expert(ids, T, K, E, H, I);
+        RoutedExpertsStep step(*ctx_, groups, es, nullptr, false, nullptr, nullptr, {es.gate_up.get(), es.down.get()});
+        step.forward(x);
+        step.combine(routing.weights, out);
+        return out;
+    }
+    const size_t layer_bf16_bytes = size_t(3 * I * H * E) * 2;
+    const ExpertGroups groups = group_by_expert(ids, T, K, E, H, I);
+    if (2 * int64_t(groups.active.size()) >= E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
+        Scratch layer(*ctx_, layer_bf16_bytes, "a layer's fp8 experts in bf16");  // freed in stream order
+        uint16_t* w16 = layer.as<uint16_t>();
+        MOE_CUDA_CHECK(kernels::fp8_to_bf16(gate_up_stack(es), 0, 2 * E, w16, s));
+        MOE_CUDA_CHECK(kernels::fp8_to_bf16(down_stack(es), 0, E, w16 + 2 * I * H * E, s));
+        RoutedExpertsStep step(*ctx_, groups, es, nullptr, false, nullptr, nullptr, {w16, w16 + 2 * I * H * E});
+        step.forward(x);
+        step.combine(routing.weights, out);
+        return out;
+    }
+    moe_prefill_fp8_per_expert(x, groups, es, routing.weights, out);
+    return out;
+}
+
+// One active fp8 expert at a time: its gate|up, then its down, dequantised into one bf16 buffer
+// reused in stream order, each GEMM over the expert's exact rows (padded groups' extra rows unread).
+void CudaBackend::moe_prefill_fp8_per_expert(const Tensor& x, const ExpertGroups& g, const CudaExpertSetStorage& es,
+                                             const Tensor& weights, Tensor& out) {
+    const int64_t H = es.hidden, I = es.inter;
+    cudaStream_t s = ctx_->stream();
+    Staging staging;
+    const size_t token_of = staging.add(g.token_of), row_of_slot = staging.add(g.row_of_slot);
+    ScratchPtr maps;
+    const unsigned char* dev = staging.upload(*ctx_, maps);
+    const auto* d_token_of = reinterpret_cast<const int32_t*>(dev + token_of);
+    const auto* d_row_of_slot = reinterpret_cast<const int32_t*>(dev + row_of_slot);
+    const bool gu16 = bf16_gate_up();
+    const size_t gu_elem = gu16 ? 2 : 4;
+    Scratch xp(*ctx_, size_t(g.P * H) * 2, "permuted bf16 expert inputs");
+    Scratch gu(*ctx_, size_t(g.P * 2 * I) * gu_elem, "expert gate/up outputs");
+    Scratch hb(*ctx_, size_t(g.P * I) * 2, "bf16 expert hidden activations");
+    Scratch yp(*ctx_, size_t(g.P * H) * 4, "expert outputs");
+    Scratch w16(*ctx_, size_t(2 * I * H) * 2, "an fp8 expert's bf16 weights");
+    MOE_CUDA_CHECK(kernels::gather_rows_bf16(f32(x), H, d_token_of, g.P, xp.as<uint16_t>(), s));
+    const kernels::Fp8Stack gu8 = gate_up_stack(es), dn8 = down_stack(es);
+    for (int64_t e : g.active) {
+        const int64_t o = g.offset[size_t(e)], n = g.count[size_t(e)];
+        MOE_CUDA_CHECK(kernels::fp8_to_bf16(gu8, 2 * e, 2, w16.as<uint16_t>(), s));
+        gemm_bf16(xp.as<uint16_t>() + o * H, n, H, w16.as<uint16_t>(), 2 * I, gu.as<char>() + size_t(o * 2 * I) * gu_elem,
+                  2 * I, gu16);
+    }
+    MOE_CUDA_CHECK(swiglu_to_bf16(gu.as<void>(), gu16, g.P, I, hb.as<uint16_t>(), s));
+    for (int64_t e : g.active) {
+        const int64_t o = g.offset[size_t(e)], n = g.count[size_t(e)];
+        MOE_CUDA_CHECK(kernels::fp8_to_bf16(dn8, e, 1, w16.as<uint16_t>(), s));
+        gemm_bf16(hb.as<uint16_t>() + o * I, n, I, w16.as<uint16_t>(), H, yp.as<float>() + o * H, H);
+    }
+    MOE_CUDA_CHECK(kernels::moe_combine(yp.as<float>(), d_row_of_slot, f32(weights), g.T, g.K, H, f32(out), s));
 }
 
 }  // namespace moe

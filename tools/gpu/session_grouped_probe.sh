@@ -24,3 +24,9 @@ for s in lora-moonlight full-100m; do
     grep -E "ms/step|tokens/s|peak|error" $T/bt_$s.log | head -6
   done
 done
+echo "== prefill, moonlight shape and qwen-1.5b, buckets vs grouped"
+for mode in buckets grouped; do
+  MOE_EXPERT_GEMM=$mode timeout 100 "$B/moe-engine" bench --models moonlight-16b-a3b,deepseek-v2-lite --prefill 512,2048 --contexts 512 --decode-tokens 8 \
+    --repeats 3 --json "$OUT/prefill_$mode.json" >$T/pf_$mode.log 2>&1
+  echo "-- $mode"; grep -iE "prefill|error" $T/pf_$mode.log | head -8
+done
