@@ -24,6 +24,10 @@ for s in lora-moonlight full-100m; do
     grep -E "ms/step|tokens/s|peak|error" $T/bt_$s.log | head -6
   done
 done
+echo "== bench-train lora-moonlight --checkpoint-layers (grouped): the memory floor"
+MOE_EXPERT_GEMM=grouped timeout 80 "$B/moe-engine" bench-train --shapes lora-moonlight --steps 3 --warmup 1 --checkpoint-layers \
+  --json "$OUT/bench_train_lora_ckpt.json" >$T/bt_ckpt.log 2>&1
+grep -E "ms/step|tokens/s|peak|error|GiB" $T/bt_ckpt.log | head -14
 echo "== prefill, moonlight shape and qwen-1.5b, buckets vs grouped"
 for mode in buckets grouped; do
   MOE_EXPERT_GEMM=$mode timeout 100 "$B/moe-engine" bench --models moonlight-16b-a3b,deepseek-v2-lite --prefill 512,2048 --contexts 512 --decode-tokens 8 \
