@@ -23,12 +23,12 @@ hf() {
   timeout $2 python3 bench/hf_train_reference.py --shape $1 --steps 4 --warmup 2 --json "$OUT/hf_$1.json" >$T/hf_$1.log 2>&1
   echo "== transformers $1: rc $?"; tail -4 $T/hf_$1.log
 }
-tests buckets 110 | log
 echo "== probe" | log; timeout 45 .device-carry/grouped_gemm_probe 2>&1 | tail -22 | log
 bt lora-moonlight buckets 75 | log
 bt lora-moonlight grouped 75 | log
-hf lora-moonlight 130 | log
+tests buckets 110 | log
 tests grouped 90 | log
+hf lora-moonlight 130 | log
 bt full-100m buckets 40 | log
 bt full-100m grouped 40 | log
 hf full-100m 50 | log
