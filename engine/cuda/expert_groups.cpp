@@ -7,7 +7,9 @@
 #include <string>
 
 #include "core/error.h"
+#include "cuda/cuda_check.h"
 #include "cuda/gemm.h"
+#include "grouped_gemm.h"
 
 namespace moe::cuda {
 
@@ -15,6 +17,7 @@ ExpertGemmMode expert_gemm_mode() {
     static const ExpertGemmMode mode = [] {
         const char* v = std::getenv("MOE_EXPERT_GEMM");
         if (v && std::string(v) == "grouped") return ExpertGemmMode::kGrouped;
+        if (v && std::string(v) == "tiles") return ExpertGemmMode::kTiles;
         return ExpertGemmMode::kBuckets;
     }();
     return mode;
@@ -65,7 +68,8 @@ ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K,
     g.max_count = g.N > 0 ? *std::max_element(g.count.begin(), g.count.end()) : 0;
     for (int64_t e = 0; e < E; ++e)
         if (g.count[size_t(e)] > 0) g.active.push_back(e);
-    g.grouped = mode == ExpertGemmMode::kGrouped && !g.active.empty();
+    g.grouped = mode != ExpertGemmMode::kBuckets && !g.active.empty();
+    g.tiles = g.grouped && mode == ExpertGemmMode::kTiles;
     if (g.active.empty())
         g.buckets = {};
     else if (g.grouped)
@@ -142,8 +146,39 @@ int GroupedGemms::add(const GroupGemm& gemm, Staging& staging) {
         entry.batched.push_back(batched);
         entry.tables.push_back(batched ? staging.add(table) : 0);
     }
+    if (g_.tiles) add_tiles(entry, staging);
     entries_.push_back(std::move(entry));
     return int(entries_.size()) - 1;
+}
+
+// The kernel's row-major view of cuBLAS's column-major C_cm [m, n] = op(A_cm) op(B_cm): C [n, m]
+// = op(B_cm)ᵀ · op(A_cm)ᵀ, so its A is cuBLAS's B (K-contiguous unless transposed) and its B is
+// cuBLAS's A (K-contiguous when transposed).
+void GroupedGemms::add_tiles(Entry& entry, Staging& staging) const {
+    const GroupGemm& q = entry.gemm;
+    entry.a_k_contig = q.tb == CUBLAS_OP_N;
+    entry.b_k_contig = q.ta == CUBLAS_OP_T;
+    std::vector<kernels::GroupedGemmProblem> problems;
+    std::vector<int32_t> tile_start{0};
+    for (int64_t e : g_.active) {
+        const int64_t rows = g_.count[size_t(e)], row0 = g_.offset[size_t(e)];
+        kernels::GroupedGemmProblem p;
+        p.a = at(q.b, e, row0);
+        p.b = at(q.a, e, row0);
+        p.c = const_cast<void*>(at(q.c, e, row0));
+        p.m = int32_t(dim(q.n, rows));
+        p.n = int32_t(dim(q.m, rows));
+        p.k = int32_t(dim(q.k, rows));
+        p.lda = int32_t(q.b.ld);
+        p.ldb = int32_t(q.a.ld);
+        p.ldc = int32_t(q.c.ld);
+        if (!kernels::grouped_gemm_supported(p, entry.a_k_contig, entry.b_k_contig)) return;  // total_tiles stays -1
+        problems.push_back(p);
+        tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(p.m, p.n));
+    }
+    entry.problems = staging.add(problems);
+    entry.tile_start = staging.add(tile_start);
+    entry.total_tiles = tile_start.back();
 }
 
 void GroupedGemms::run_per_expert(cublasHandle_t h, const GroupGemm& q, const ExpertBucket& bucket, bool exact) const {
@@ -170,6 +205,23 @@ void GroupedGemms::run_grouped(cublasHandle_t h, const Entry& entry, const unsig
 
 void GroupedGemms::run(cublasHandle_t h, int i, const unsigned char* device_staging) const {
     const Entry& entry = entries_.at(size_t(i));
+    if (g_.tiles && entry.total_tiles >= 0) {
+        const GroupGemm& q = entry.gemm;
+        kernels::GroupedGemmArgs args;
+        args.problems = reinterpret_cast<const kernels::GroupedGemmProblem*>(device_staging + entry.problems);
+        args.tile_start = reinterpret_cast<const int32_t*>(device_staging + entry.tile_start);
+        args.count = int32_t(g_.active.size());
+        args.total_tiles = entry.total_tiles;
+        args.a_k_contig = entry.a_k_contig;
+        args.b_k_contig = entry.b_k_contig;
+        args.c_bf16 = q.c_type == CUDA_R_16BF;
+        args.alpha = q.alpha;
+        args.beta = q.beta;
+        cudaStream_t stream = nullptr;
+        MOE_CUBLAS_CHECK(cublasGetStream(h, &stream));
+        MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, stream));
+        return;
+    }
     if (g_.grouped) return run_grouped(h, entry, device_staging);
     const GroupGemm& q = entry.gemm;
     for (size_t b = 0; b < g_.buckets.size(); ++b) {

@@ -31,12 +31,14 @@ bool use_padded_slots(int64_t n_active, int64_t max_count, int64_t N, int64_t H,
 
 inline constexpr int kMaxBuckets = 8;
 
-// How a layer's expert GEMMs run: kBuckets (the padded buckets above) or kGrouped — every active
+// How a layer's expert GEMMs run: kBuckets (the padded buckets above); kGrouped — every active
 // expert over its exact rows, no padding, each projection ONE cublasGemmGroupedBatchedEx call with
-// a group per expert (falling back to one GEMM per expert where cuBLAS refuses a type). Chosen by
-// MOE_EXPERT_GEMM=buckets|grouped (read once; default in expert_groups.cpp, from the measurement
-// named there).
-enum class ExpertGemmMode { kBuckets, kGrouped };
+// a group per expert (one GEMM per expert where cuBLAS refuses a type); kTiles — exact rows too,
+// each projection ONE launch of our grouped tensor-core kernel (kernels/grouped_gemm.h), cuBLAS
+// where a layout does not suit it (a width not a multiple of 8). Chosen by
+// MOE_EXPERT_GEMM=buckets|grouped|tiles (read once; default in expert_groups.cpp, from the
+// measurement named there).
+enum class ExpertGemmMode { kBuckets, kGrouped, kTiles };
 ExpertGemmMode expert_gemm_mode();
 
 // Experts whose GEMMs run as one batched call, each over `rows` rows (its count, padded).
@@ -52,7 +54,8 @@ struct ExpertGroups {
     std::vector<int64_t> count, offset;  // [E]: rows routed to expert e, and its first row
     std::vector<int64_t> active;         // experts with at least one row, ascending
     std::vector<ExpertBucket> buckets;   // every active expert in exactly one
-    bool grouped = false;                // kGrouped: one bucket of every active expert, exact rows
+    bool grouped = false;                // kGrouped / kTiles: one bucket of every active expert, exact rows
+    bool tiles = false;                  // kTiles
     std::vector<int32_t> token_of;       // [P] the token of each row, −1 on padding
     std::vector<int32_t> slot_of_row;    // [P] the slot of each row, −1 on padding
     std::vector<int32_t> row_of_slot;    // [N] the row of each slot
@@ -116,7 +119,11 @@ private:
         std::vector<size_t> tables;  // per bucket: offset of [A pointers | B pointers | C pointers] in the staging
         std::vector<bool> batched;   // per bucket: 16-byte-aligned pointers, one batched call
         std::vector<int> m, n, k;    // kGrouped: each active expert's shape
+        size_t problems = 0, tile_start = 0;  // kTiles: staging offsets of the kernel's tables
+        int total_tiles = -1;                 // kTiles: -1 when the layout does not suit the kernel
+        bool a_k_contig = true, b_k_contig = true;
     };
+    void add_tiles(Entry& entry, Staging& staging) const;
     void run_grouped(cublasHandle_t h, const Entry& entry, const unsigned char* device_staging) const;
     void run_per_expert(cublasHandle_t h, const GroupGemm& q, const ExpertBucket& bucket, bool exact) const;
     const ExpertGroups& g_;

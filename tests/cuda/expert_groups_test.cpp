@@ -18,7 +18,9 @@ void expect_consistent(const ExpertGroups& g, std::span<const int32_t> ids) {
         for (int64_t e : b.experts) {
             EXPECT_TRUE(seen.insert(e).second) << "expert " << e << " in two buckets";
             EXPECT_GT(g.count[size_t(e)], 0) << "inactive expert " << e << " in a bucket";
-            if (!g.grouped) EXPECT_LE(g.count[size_t(e)], b.rows) << "expert " << e << " has more rows than its bucket";
+            if (!g.grouped) {
+                EXPECT_LE(g.count[size_t(e)], b.rows) << "expert " << e << " has more rows than its bucket";
+            }
         }
     EXPECT_EQ(seen.size(), g.active.size());
     int64_t real = 0;

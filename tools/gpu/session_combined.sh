@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# One device call when device time is short: the CUDA tests of the MoE and training paths with the
-# expert GEMMs in both modes (MOE_EXPERT_GEMM=buckets|grouped), the grouped-GEMM probe
-# (.device-carry/grouped_gemm_probe, built from tools/gpu/probes/), bench-train of both shapes in
-# both modes beside the PyTorch + transformers baseline, then MoE prefill in both modes.
+# One device call when device time is short: the grouped-GEMM probe (.device-carry/grouped_gemm_probe,
+# built from tools/gpu/probes/), the grouped kernel's own test, bench-train of the LoRA shape with
+# the expert GEMMs in each mode (MOE_EXPERT_GEMM=tiles|grouped|buckets), the CUDA tests of the MoE
+# and training paths in the new modes, the PyTorch + transformers baseline, the full-100m shape,
+# then MoE prefill in each mode. Everything printed is also in $OUT/combined.txt.
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_combined.sh
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
 T=/tmp/moe-run; mkdir -p $T
-F='CudaMoe*:ExpertBuckets*:CudaTrainOps*:*CudaModelParity*:*CudaOpTable*:*CudaTrainStep*:CudaBatchedDecode*'
+F='*CudaGroupedGemm*:CudaMoe*:ExpertBuckets*:CudaTrainOps*:*CudaModelParity*:*CudaOpTable*:*CudaTrainStep*:CudaBatchedDecode*'
 log() { tee -a "$OUT/combined.txt"; }
-tests() {
-  MOE_EXPERT_GEMM=$1 timeout $2 "$B/test_cuda" --gtest_filter="$F" >$T/t_$1.log 2>&1
-  echo "== test_cuda ($1): rc $?"
-  grep -E '^\[ *(PASSED|FAILED) *\]|Failure|NMSE|selection|Which is|Expected' $T/t_$1.log | head -24
+tests() {  # mode timeout filter
+  MOE_EXPERT_GEMM=$1 timeout $2 "$B/test_cuda" --gtest_filter="$3" >$T/t_$1.log 2>&1
+  echo "== test_cuda ($1, $3): rc $?"
+  grep -E '^\[ *(PASSED|FAILED) *\]|Failure|NMSE|nmse|selection|Which is|Expected|problem' $T/t_$1.log | head -24
 }
 bt() {  # shape mode timeout
   MOE_EXPERT_GEMM=$2 timeout $3 "$B/moe-engine" bench-train --shapes $1 --steps 4 --warmup 2 \
@@ -23,16 +24,18 @@ hf() {
   timeout $2 python3 bench/hf_train_reference.py --shape $1 --steps 4 --warmup 2 --json "$OUT/hf_$1.json" >$T/hf_$1.log 2>&1
   echo "== transformers $1: rc $?"; tail -4 $T/hf_$1.log
 }
+tests tiles 30 '*CudaGroupedGemm*' | log
 echo "== probe" | log; timeout 45 .device-carry/grouped_gemm_probe 2>&1 | tail -22 | log
-bt lora-moonlight buckets 75 | log
+bt lora-moonlight tiles 75 | log
 bt lora-moonlight grouped 75 | log
-tests buckets 110 | log
-tests grouped 90 | log
+bt lora-moonlight buckets 75 | log
+tests tiles 100 "$F" | log
 hf lora-moonlight 130 | log
+bt full-100m tiles 40 | log
 bt full-100m buckets 40 | log
-bt full-100m grouped 40 | log
 hf full-100m 50 | log
-for mode in buckets grouped; do
+tests grouped 90 "$F" | log
+for mode in tiles buckets; do
   MOE_EXPERT_GEMM=$mode timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 \
     --decode-tokens 8 --repeats 3 --json "$OUT/prefill_$mode.json" >$T/pf_$mode.log 2>&1
   echo "== prefill $mode"; grep -iE "prefill|error" $T/pf_$mode.log | head -4

@@ -1,0 +1,204 @@
+// The grouped bf16 GEMM of grouped_gemm.h: one 128×128 output tile per block of 256 threads (8
+// warps, 2 along M × 4 along N, 64×32 each), K in steps of 32 through a 3-stage cp.async pipeline,
+// mma.sync m16n8k16 (bf16 in, f32 accumulate) fed by ldmatrix — its .trans form reads the operands
+// that are not K-contiguous, so one kernel serves the forward, input-gradient and weight-gradient
+// layouts (template flags). Rows past M, N or K are zero-filled by the copies (src size 0) and
+// masked on the store. The block's tile is found by a binary search of the problems' first tiles.
+#include "common.cuh"
+#include "grouped_gemm.h"
+
+namespace moe::kernels {
+namespace {
+
+constexpr int BM = kGroupedTileM, BN = kGroupedTileN, BK = 32, kStages = 3, kThreads = 256;
+// Shared rows are padded by 8 elements (16 bytes): the 8 row addresses of an ldmatrix then fall in
+// 8 distinct groups of 4 banks for both the [128][32] and the [32][128] tile layouts.
+constexpr int kPad = 8;
+constexpr int kKMajorLd = BK + kPad;   // [rows of M or N][BK]
+constexpr int kMnMajorLd = BM + kPad;  // [BK][BM or BN]
+constexpr int kOperandElems = BM * kKMajorLd > BK * kMnMajorLd ? BM * kKMajorLd : BK * kMnMajorLd;
+constexpr int kStageElems = 2 * kOperandElems;
+constexpr size_t kSmemBytes = size_t(kStages) * kStageElems * 2;
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
+    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    const int bytes = valid ? 16 : 0;  // 0: the 16 bytes are zero-filled, gmem is not read
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+template <bool TRANS>
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const uint16_t* smem) {
+    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    if constexpr (TRANS)
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(s));
+    else
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(s));
+}
+
+__device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// One operand's [128 × 32] (K-major) or [32 × 128] (MN-major) tile of stage memory from global
+// rows: `rows` along M or N starting at r0 (bounded by R), K from k0 (bounded by K).
+template <bool K_CONTIG>
+__device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* g, int ld, int r0, int R, int k0, int K) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int c = threadIdx.x + i * kThreads;  // 512 chunks of 8 elements
+        if constexpr (K_CONTIG) {
+            const int row = c / 4, kc = (c % 4) * 8;
+            const bool ok = r0 + row < R && k0 + kc < K;
+            cp_async16(s + row * kKMajorLd + kc, ok ? g + int64_t(r0 + row) * ld + k0 + kc : g, ok);
+        } else {
+            const int row = c / 16, rc = (c % 16) * 8;
+            const bool ok = k0 + row < K && r0 + rc < R;
+            cp_async16(s + row * kMnMajorLd + rc, ok ? g + int64_t(k0 + row) * ld + r0 + rc : g, ok);
+        }
+    }
+}
+
+__device__ __forceinline__ int find_problem(const int32_t* tile_start, int count, int tile) {
+    int lo = 0, hi = count - 1;  // the last problem whose first tile is <= tile
+    while (lo < hi) {
+        const int mid = (lo + hi + 1) / 2;
+        if (tile_start[mid] <= tile) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+template <bool A_K, bool B_K>
+__global__ void __launch_bounds__(kThreads) grouped_gemm_kernel(GroupedGemmArgs args) {
+    extern __shared__ __align__(16) uint16_t smem[];
+    const int g = find_problem(args.tile_start, args.count, int(blockIdx.x));
+    const GroupedGemmProblem p = args.problems[g];
+    const int local = int(blockIdx.x) - args.tile_start[g];
+    const int tiles_n = (p.n + BN - 1) / BN;
+    const int m0 = (local / tiles_n) * BM, n0 = (local % tiles_n) * BN;
+    const auto* A = static_cast<const uint16_t*>(p.a);
+    const auto* B = static_cast<const uint16_t*>(p.b);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int wm = (warp % 2) * 64, wn = (warp / 2) * 32;
+
+    float acc[4][4][4] = {};
+    const int k_tiles = (p.k + BK - 1) / BK;
+    auto load_stage = [&](int stage, int kt) {
+        uint16_t* sa = smem + stage * kStageElems;
+        load_tile<A_K>(sa, A, p.lda, m0, p.m, kt * BK, p.k);
+        load_tile<B_K>(sa + kOperandElems, B, p.ldb, n0, p.n, kt * BK, p.k);
+    };
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s) {
+        if (s < k_tiles) load_stage(s, s);
+        cp_async_commit();
+    }
+    const int r = lane % 8, j = lane / 8;
+    for (int kt = 0; kt < k_tiles; ++kt) {
+        cp_async_wait<kStages - 2>();
+        __syncthreads();  // tile kt landed for every thread; every warp is done with tile kt - 1
+        if (kt + kStages - 1 < k_tiles) load_stage((kt + kStages - 1) % kStages, kt + kStages - 1);
+        cp_async_commit();
+        const uint16_t* sa = smem + (kt % kStages) * kStageElems;
+        const uint16_t* sb = sa + kOperandElems;
+#pragma unroll
+        for (int kk = 0; kk < BK; kk += 16) {
+            uint32_t af[4][4], bf[4][2];
+#pragma unroll
+            for (int mi = 0; mi < 4; ++mi) {
+                const int m = wm + mi * 16 + (j % 2) * 8, k = kk + (j / 2) * 8;
+                if constexpr (A_K) ldmatrix_x4<false>(af[mi], sa + (m + r) * kKMajorLd + k);
+                else ldmatrix_x4<true>(af[mi], sa + (k + r) * kMnMajorLd + m);
+            }
+#pragma unroll
+            for (int np = 0; np < 2; ++np) {
+                const int n = wn + np * 16 + (j / 2) * 8, k = kk + (j % 2) * 8;
+                uint32_t q[4];
+                if constexpr (B_K) ldmatrix_x4<false>(q, sb + (n + r) * kKMajorLd + k);
+                else ldmatrix_x4<true>(q, sb + (k + r) * kMnMajorLd + n);
+                bf[2 * np][0] = q[0];
+                bf[2 * np][1] = q[1];
+                bf[2 * np + 1][0] = q[2];
+                bf[2 * np + 1][1] = q[3];
+            }
+#pragma unroll
+            for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+                for (int ni = 0; ni < 4; ++ni) mma_bf16(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
+        }
+    }
+    cp_async_wait<0>();
+
+    // c0, c1: row lane/4, columns 2·(lane%4) + {0, 1}; c2, c3: the same 8 rows below.
+#pragma unroll
+    for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            const int row = m0 + wm + mi * 16 + lane / 4 + half * 8;
+            if (row >= p.m) continue;
+#pragma unroll
+            for (int ni = 0; ni < 4; ++ni) {
+                const int col = n0 + wn + ni * 8 + 2 * (lane % 4);
+                if (col >= p.n) continue;
+                float v0 = args.alpha * acc[mi][ni][2 * half], v1 = args.alpha * acc[mi][ni][2 * half + 1];
+                const bool two = col + 1 < p.n;
+                if (args.c_bf16) {
+                    uint16_t* c = static_cast<uint16_t*>(p.c) + int64_t(row) * p.ldc + col;
+                    if (args.beta != 0.0f) {
+                        v0 += args.beta * bf16_bits_to_f32(c[0]);
+                        if (two) v1 += args.beta * bf16_bits_to_f32(c[1]);
+                    }
+                    c[0] = f32_to_bf16_bits(v0);
+                    if (two) c[1] = f32_to_bf16_bits(v1);
+                } else {
+                    float* c = static_cast<float*>(p.c) + int64_t(row) * p.ldc + col;
+                    if (args.beta != 0.0f) {
+                        v0 += args.beta * c[0];
+                        if (two) v1 += args.beta * c[1];
+                    }
+                    if (two) *reinterpret_cast<float2*>(c) = make_float2(v0, v1);
+                    else c[0] = v0;
+                }
+            }
+        }
+}
+
+template <bool A_K, bool B_K>
+cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
+    static const cudaError_t attr =
+        cudaFuncSetAttribute(grouped_gemm_kernel<A_K, B_K>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes));
+    if (attr != cudaSuccess) return attr;
+    grouped_gemm_kernel<A_K, B_K><<<args.total_tiles, kThreads, kSmemBytes, stream>>>(args);
+    return cudaGetLastError();
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+}  // namespace
+
+bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b_k_contig) {
+    if (p.m < 0 || p.n < 0 || p.k < 0) return false;
+    // The contiguous extent of each operand must come in whole 16-byte chunks.
+    const int a_contig = a_k_contig ? p.k : p.m, b_contig = b_k_contig ? p.k : p.n;
+    return a_contig % 8 == 0 && b_contig % 8 == 0 && p.lda % 8 == 0 && p.ldb % 8 == 0 && p.ldc % 8 == 0 &&
+           aligned16(p.a) && aligned16(p.b) && aligned16(p.c);
+}
+
+cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
+    if (args.total_tiles <= 0) return cudaSuccess;
+    if (args.a_k_contig && args.b_k_contig) return launch<true, true>(args, stream);
+    if (args.a_k_contig) return launch<true, false>(args, stream);
+    if (args.b_k_contig) return launch<false, true>(args, stream);
+    return launch<false, false>(args, stream);
+}
+
+}  // namespace moe::kernels

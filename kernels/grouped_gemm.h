@@ -1,0 +1,54 @@
+// A grouped bf16 GEMM on the tensor cores: many independent problems of different shapes (one per
+// routed expert) in ONE launch, each C_g [M_g, N_g] = alpha · A_g [M_g, K_g] · B_g [K_g, N_g]
+// (+ beta · C_g), row-major C, f32 accumulation, f32 or bf16 output. A and B may each be stored
+// K-contiguous or not, which covers the three products of a linear layer's training step:
+//   forward        y [rows, out]  = x [rows, in] · W [out, in]ᵀ     A K-contig, B K-contig (W's rows)
+//   input grad     dx [rows, in]  = dy [rows, out] · W [out, in]    A K-contig, B N-contig
+//   weight grad    dW [out, in]  += dy [rows, out]ᵀ · x [rows, in]  A M-contig, B N-contig
+// Unlike a padded batched GEMM, every problem runs over its exact rows (no padding rows), and
+// unlike one GEMM per expert, small problems share the launch. Used by engine/cuda/expert_groups.cpp
+// (MOE_EXPERT_GEMM=tiles); tests/cuda/grouped_gemm_test.cpp checks it against cuBLAS.
+//
+// Requirements (grouped_gemm_supported): every contiguous dimension (the stored rows' width) and
+// every ld a multiple of 8 elements, every base pointer 16-byte aligned; the strided dimension
+// (rows, possibly 0 or odd) is free.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace moe::kernels {
+
+struct GroupedGemmProblem {
+    const void* a = nullptr;  // bf16
+    const void* b = nullptr;  // bf16
+    void* c = nullptr;        // f32 or bf16, row-major [M, ldc]
+    int32_t m = 0, n = 0, k = 0;
+    int32_t lda = 0, ldb = 0, ldc = 0;  // elements
+};
+
+struct GroupedGemmArgs {
+    const GroupedGemmProblem* problems = nullptr;  // device [count]
+    const int32_t* tile_start = nullptr;           // device [count + 1]: first output tile of each problem
+    int32_t count = 0;
+    int32_t total_tiles = 0;
+    bool a_k_contig = true;  // A[m, k] at a[m·lda + k]; else at a[k·lda + m]
+    bool b_k_contig = true;  // B[k, n] at b[n·ldb + k]; else at b[k·ldb + n]
+    bool c_bf16 = false;
+    float alpha = 1.0f, beta = 0.0f;
+};
+
+inline constexpr int kGroupedTileM = 128, kGroupedTileN = 128;
+
+// Output tiles of one problem (host and device use the same count).
+inline int32_t grouped_gemm_tiles(int32_t m, int32_t n) {
+    return ((m + kGroupedTileM - 1) / kGroupedTileM) * ((n + kGroupedTileN - 1) / kGroupedTileN);
+}
+
+// Whether a problem's layout meets the requirements above (host check, before registering it).
+bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b_k_contig);
+
+cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream);
+
+}  // namespace moe::kernels

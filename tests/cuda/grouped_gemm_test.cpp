@@ -1,0 +1,138 @@
+// The grouped tensor-core GEMM (kernels/grouped_gemm.h) against a float64 product of the same
+// bf16 inputs, for the three layouts of a linear layer's training step (forward, input gradient,
+// weight gradient) and the fourth combination, f32 and bf16 outputs, beta 0 and 1, and problems
+// of awkward sizes in one launch: empty, a single row, rows not a multiple of the tile, K past one
+// pipeline stage or not a multiple of 32.
+// Tolerances: f32 output NMSE <= 1e-9 (exact products, only the f32 summation order differs);
+// bf16 output NMSE <= kNmseBf16 (one rounding of the result).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "core/dtype.h"
+#include "cuda/cuda_check.h"
+#include "cuda/device_buffer.h"
+#include "cuda_test_util.h"
+#include "grouped_gemm.h"
+
+namespace moe::test {
+namespace {
+
+struct Shape {
+    int m, n, k;
+};
+
+struct Layout {
+    bool a_k, b_k, c_bf16;
+    float beta;
+};
+
+class CudaGroupedGemm : public CudaTest, public ::testing::WithParamInterface<Layout> {};
+
+std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
+    std::vector<uint16_t> out(v.size());
+    for (size_t i = 0; i < v.size(); ++i) out[i] = f32_to_bf16(v[i]);
+    return out;
+}
+
+TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
+    const Layout L = GetParam();
+    // Contiguous extents are multiples of 8 (the kernel's requirement); the strided ones are free.
+    const std::vector<Shape> shapes = {{0, 136, 64}, {1, 136, 64}, {37, 16, 264}, {300, 256, 40}, {128, 128, 32},
+                                       {129, 72, 8},  {5, 392, 136}, {24, 40, 37}, {16, 8, 1}};
+    std::vector<kernels::GroupedGemmProblem> problems;
+    std::vector<int32_t> tile_start{0};
+    std::vector<std::vector<float>> a_host, b_host, c_host;
+    std::vector<cuda::DeviceBuffer> bufs;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        Shape s = shapes[i];
+        // A [m, k] stored K-contiguous (ld = k + 8) or M-contiguous (ld = m rounded up to 8, + 8);
+        // a contiguous extent must be a multiple of 8: round the shape where the layout needs it.
+        if (!L.a_k) s.m = (s.m + 7) / 8 * 8;
+        if (!L.b_k) s.n = (s.n + 7) / 8 * 8;
+        s.k = (L.a_k || L.b_k) ? (s.k + 7) / 8 * 8 : s.k;
+        const int lda = (L.a_k ? s.k : s.m) + 8, ldb = (L.b_k ? s.k : s.n) + 8, ldc = s.n + 8;
+        const size_t a_rows = L.a_k ? s.m : s.k, b_rows = L.b_k ? s.n : s.k;
+        a_host.push_back(random_bf16_exact(a_rows * lda + 1, seed + 3 * i));
+        b_host.push_back(random_bf16_exact(b_rows * ldb + 1, seed + 3 * i + 1));
+        c_host.push_back(random_bf16_exact(size_t(s.m) * ldc + 1, seed + 3 * i + 2));
+        bufs.emplace_back(a_host.back().size() * 2);
+        bufs.emplace_back(b_host.back().size() * 2);
+        bufs.emplace_back(c_host.back().size() * (L.c_bf16 ? 2 : 4));
+        const auto a16 = to_bf16(a_host.back()), b16 = to_bf16(b_host.back()), c16 = to_bf16(c_host.back());
+        MOE_CUDA_CHECK(cudaMemcpy(bufs[bufs.size() - 3].as<void>(), a16.data(), a16.size() * 2, cudaMemcpyHostToDevice));
+        MOE_CUDA_CHECK(cudaMemcpy(bufs[bufs.size() - 2].as<void>(), b16.data(), b16.size() * 2, cudaMemcpyHostToDevice));
+        if (L.c_bf16)
+            MOE_CUDA_CHECK(cudaMemcpy(bufs.back().as<void>(), c16.data(), c16.size() * 2, cudaMemcpyHostToDevice));
+        else
+            MOE_CUDA_CHECK(cudaMemcpy(bufs.back().as<void>(), c_host.back().data(), c_host.back().size() * 4,
+                                      cudaMemcpyHostToDevice));
+        kernels::GroupedGemmProblem p{bufs[bufs.size() - 3].as<void>(), bufs[bufs.size() - 2].as<void>(),
+                                      bufs.back().as<void>(), s.m, s.n, s.k, lda, ldb, ldc};
+        ASSERT_TRUE(kernels::grouped_gemm_supported(p, L.a_k, L.b_k)) << "problem " << i;
+        problems.push_back(p);
+        tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(s.m, s.n));
+    }
+    cuda::DeviceBuffer d_problems(problems.size() * sizeof(problems[0])), d_tiles(tile_start.size() * 4);
+    MOE_CUDA_CHECK(cudaMemcpy(d_problems.as<void>(), problems.data(), d_problems.bytes(), cudaMemcpyHostToDevice));
+    MOE_CUDA_CHECK(cudaMemcpy(d_tiles.as<void>(), tile_start.data(), d_tiles.bytes(), cudaMemcpyHostToDevice));
+    kernels::GroupedGemmArgs args;
+    args.problems = d_problems.as<kernels::GroupedGemmProblem>();
+    args.tile_start = d_tiles.as<int32_t>();
+    args.count = int32_t(problems.size());
+    args.total_tiles = tile_start.back();
+    args.a_k_contig = L.a_k;
+    args.b_k_contig = L.b_k;
+    args.c_bf16 = L.c_bf16;
+    args.alpha = 0.75f;
+    args.beta = L.beta;
+    MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, nullptr));
+    MOE_CUDA_CHECK(cudaDeviceSynchronize());
+    for (size_t i = 0; i < problems.size(); ++i) {
+        const auto& p = problems[i];
+        const std::vector<float>&A = a_host[i], &B = b_host[i], &C0 = c_host[i];
+        std::vector<float> got, ref;
+        std::vector<float> c_dev(C0.size());
+        if (L.c_bf16) {
+            std::vector<uint16_t> c16(C0.size());
+            MOE_CUDA_CHECK(cudaMemcpy(c16.data(), p.c, c16.size() * 2, cudaMemcpyDeviceToHost));
+            for (size_t x = 0; x < c16.size(); ++x) c_dev[x] = bf16_to_f32(c16[x]);
+        } else {
+            MOE_CUDA_CHECK(cudaMemcpy(c_dev.data(), p.c, c_dev.size() * 4, cudaMemcpyDeviceToHost));
+        }
+        for (int r = 0; r < p.m; ++r)
+            for (int c = 0; c < p.ldc; ++c) {
+                const size_t at = size_t(r) * p.ldc + c;
+                if (c >= p.n) {  // outside the problem: untouched
+                    ASSERT_EQ(c_dev[at], C0[at]) << "problem " << i << " wrote past column n at [" << r << ", " << c << "]";
+                    continue;
+                }
+                double s = 0;
+                for (int k = 0; k < p.k; ++k) {
+                    const double a = L.a_k ? A[size_t(r) * p.lda + k] : A[size_t(k) * p.lda + r];
+                    const double b = L.b_k ? B[size_t(c) * p.ldb + k] : B[size_t(k) * p.ldb + c];
+                    s += a * b;
+                }
+                ref.push_back(float(0.75 * s + double(L.beta) * C0[at]));
+                got.push_back(c_dev[at]);
+            }
+        if (ref.empty()) continue;
+        EXPECT_TRUE(close(got, ref, L.c_bf16 ? kNmseBf16 : 1e-9))
+            << "problem " << i << " [" << p.m << " x " << p.n << " x " << p.k << "]";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, CudaGroupedGemm,
+                         ::testing::Values(Layout{true, true, false, 0.0f},    // forward, f32 out
+                                           Layout{true, true, true, 0.0f},     // forward, bf16 out
+                                           Layout{true, false, false, 0.0f},   // input gradient
+                                           Layout{false, false, false, 1.0f},  // weight gradient, accumulated
+                                           Layout{false, true, true, 1.0f}),   // the fourth combination
+                         [](const ::testing::TestParamInfo<Layout>& i) {
+                             return std::string(i.param.a_k ? "AK" : "AM") + (i.param.b_k ? "_BK" : "_BN") +
+                                    (i.param.c_bf16 ? "_bf16" : "_f32") + (i.param.beta != 0.0f ? "_acc" : "");
+                         });
+
+}  // namespace
+}  // namespace moe::test
