@@ -25,16 +25,16 @@ hf() {
   echo "== transformers $1: rc $?"; tail -4 $T/hf_$1.log
 }
 tests tiles 30 '*CudaGroupedGemm*' | log
-echo "== probe" | log; timeout 45 .device-carry/grouped_gemm_probe 2>&1 | tail -22 | log
-bt lora-moonlight tiles 75 | log
-bt lora-moonlight grouped 75 | log
-bt lora-moonlight buckets 75 | log
-tests tiles 100 "$F" | log
-hf lora-moonlight 130 | log
+bt lora-moonlight tiles 70 | log
+tests tiles 80 '*CudaTrainStep*:*CudaOpTable*:CudaTrainOps*:CudaMoe*' | log
+bt lora-moonlight buckets 70 | log
+hf lora-moonlight 120 | log
 bt full-100m tiles 40 | log
 bt full-100m buckets 40 | log
 hf full-100m 50 | log
-tests grouped 90 "$F" | log
+echo "== probe" | log; timeout 45 .device-carry/grouped_gemm_probe 2>&1 | tail -22 | log
+bt lora-moonlight grouped 70 | log
+tests tiles 100 "$F" | log
 for mode in tiles buckets; do
   MOE_EXPERT_GEMM=$mode timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 \
     --decode-tokens 8 --repeats 3 --json "$OUT/prefill_$mode.json" >$T/pf_$mode.log 2>&1
