@@ -18,7 +18,7 @@ tests() {  # mode timeout filter
 bt() {  # shape mode timeout
   MOE_EXPERT_GEMM=$2 timeout $3 "$B/moe-engine" bench-train --shapes $1 --steps 4 --warmup 2 \
     --json "$OUT/bt_${1}_$2.json" >$T/bt_$1_$2.log 2>&1
-  echo "== bench-train $1 $2: rc $?"; grep -E "ms/step|peak|plan|error" $T/bt_$1_$2.log | head -6
+  echo "== bench-train $1 $2: rc $?"; grep -E "ms/step|peak|plan|error|loss|skipped" $T/bt_$1_$2.log | head -8
 }
 hf() {
   timeout $2 python3 bench/hf_train_reference.py --shape $1 --steps 4 --warmup 2 --json "$OUT/hf_$1.json" >$T/hf_$1.log 2>&1
