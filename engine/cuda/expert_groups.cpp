@@ -9,7 +9,6 @@
 #include "core/error.h"
 #include "cuda/cuda_check.h"
 #include "cuda/gemm.h"
-#include "grouped_gemm.h"
 
 namespace moe::cuda {
 
@@ -151,30 +150,32 @@ int GroupedGemms::add(const GroupGemm& gemm, Staging& staging) {
     return int(entries_.size()) - 1;
 }
 
-// The kernel's row-major view of cuBLAS's column-major C_cm [m, n] = op(A_cm) op(B_cm): C [n, m]
-// = op(B_cm)ᵀ · op(A_cm)ᵀ, so its A is cuBLAS's B (K-contiguous unless transposed) and its B is
-// cuBLAS's A (K-contiguous when transposed).
+TileProblem tile_problem(const GroupGemm& q, int64_t e, int64_t row0, int64_t rows) {
+    TileProblem t;
+    t.a_k_contig = q.tb == CUBLAS_OP_N;
+    t.b_k_contig = q.ta == CUBLAS_OP_T;
+    t.p.a = at(q.b, e, row0);
+    t.p.b = at(q.a, e, row0);
+    t.p.c = const_cast<void*>(at(q.c, e, row0));
+    t.p.m = int32_t(dim(q.n, rows));
+    t.p.n = int32_t(dim(q.m, rows));
+    t.p.k = int32_t(dim(q.k, rows));
+    t.p.lda = int32_t(q.b.ld);
+    t.p.ldb = int32_t(q.a.ld);
+    t.p.ldc = int32_t(q.c.ld);
+    return t;
+}
+
 void GroupedGemms::add_tiles(Entry& entry, Staging& staging) const {
-    const GroupGemm& q = entry.gemm;
-    entry.a_k_contig = q.tb == CUBLAS_OP_N;
-    entry.b_k_contig = q.ta == CUBLAS_OP_T;
     std::vector<kernels::GroupedGemmProblem> problems;
     std::vector<int32_t> tile_start{0};
     for (int64_t e : g_.active) {
-        const int64_t rows = g_.count[size_t(e)], row0 = g_.offset[size_t(e)];
-        kernels::GroupedGemmProblem p;
-        p.a = at(q.b, e, row0);
-        p.b = at(q.a, e, row0);
-        p.c = const_cast<void*>(at(q.c, e, row0));
-        p.m = int32_t(dim(q.n, rows));
-        p.n = int32_t(dim(q.m, rows));
-        p.k = int32_t(dim(q.k, rows));
-        p.lda = int32_t(q.b.ld);
-        p.ldb = int32_t(q.a.ld);
-        p.ldc = int32_t(q.c.ld);
-        if (!kernels::grouped_gemm_supported(p, entry.a_k_contig, entry.b_k_contig)) return;  // total_tiles stays -1
-        problems.push_back(p);
-        tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(p.m, p.n));
+        const TileProblem t = tile_problem(entry.gemm, e, g_.offset[size_t(e)], g_.count[size_t(e)]);
+        if (!kernels::grouped_gemm_supported(t.p, t.a_k_contig, t.b_k_contig)) return;  // total_tiles stays -1
+        entry.a_k_contig = t.a_k_contig;
+        entry.b_k_contig = t.b_k_contig;
+        problems.push_back(t.p);
+        tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(t.p.m, t.p.n));
     }
     entry.problems = staging.add(problems);
     entry.tile_start = staging.add(tile_start);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cuda/cuda_context.h"
+#include "grouped_gemm.h"
 
 namespace moe::cuda {
 
@@ -104,6 +105,16 @@ struct GroupGemm {
     GroupOperand a, b, c;
     cudaDataType_t c_type = CUDA_R_32F;
 };
+
+// Expert e's problem of `gemm` for the grouped kernel (kernels/grouped_gemm.h), its rows starting at
+// row0: cuBLAS's column-major C_cm [m, n] = op(A_cm) op(B_cm) read row-major is C [n, m] =
+// op(B_cm)ᵀ · op(A_cm)ᵀ, so the kernel's A is cuBLAS's B (K-contiguous unless transposed) and its
+// B is cuBLAS's A (K-contiguous when transposed).
+struct TileProblem {
+    kernels::GroupedGemmProblem p;
+    bool a_k_contig = true, b_k_contig = true;
+};
+TileProblem tile_problem(const GroupGemm& gemm, int64_t e, int64_t row0, int64_t rows);
 
 class GroupedGemms {
 public:

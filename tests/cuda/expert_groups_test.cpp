@@ -103,6 +103,87 @@ TEST(ExpertBuckets, GroupedModeRunsExactRowsWithoutPadding) {
     expect_consistent(g, ids);
 }
 
+// ---- the grouped kernel's view of a GroupGemm (tile_problem), checked on host floats --------------
+
+// cuBLAS's column-major semantics of `q` for expert e (rows from row0): C_cm = alpha op(A) op(B) + beta C_cm.
+void cublas_semantics(const GroupGemm& q, int64_t e, int64_t row0, int64_t rows) {
+    auto ptr = [&](const GroupOperand& o) {
+        return reinterpret_cast<float*>(const_cast<unsigned char*>(static_cast<const unsigned char*>(o.base)) +
+                                        e * o.per_expert + row0 * o.per_row);
+    };
+    auto d = [&](int64_t x) { return x == kGroupRows ? rows : x; };
+    const float *A = ptr(q.a), *B = ptr(q.b);
+    float* C = ptr(q.c);
+    const int64_t m = d(q.m), n = d(q.n), k = d(q.k);
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+            double s = 0;
+            for (int64_t l = 0; l < k; ++l) {
+                const double a = q.ta == CUBLAS_OP_N ? A[i + l * q.a.ld] : A[l + i * q.a.ld];
+                const double b = q.tb == CUBLAS_OP_N ? B[l + j * q.b.ld] : B[j + l * q.b.ld];
+                s += a * b;
+            }
+            C[i + j * q.c.ld] = float(q.alpha * s + q.beta * C[i + j * q.c.ld]);
+        }
+}
+
+// The grouped kernel's row-major semantics of one problem (grouped_gemm.h).
+void tile_semantics(const TileProblem& t, float alpha, float beta) {
+    const auto* A = static_cast<const float*>(t.p.a);
+    const auto* B = static_cast<const float*>(t.p.b);
+    auto* C = static_cast<float*>(t.p.c);
+    for (int r = 0; r < t.p.m; ++r)
+        for (int c = 0; c < t.p.n; ++c) {
+            double s = 0;
+            for (int k = 0; k < t.p.k; ++k) {
+                const double a = t.a_k_contig ? A[r * t.p.lda + k] : A[k * t.p.lda + r];
+                const double b = t.b_k_contig ? B[c * t.p.ldb + k] : B[k * t.p.ldb + c];
+                s += a * b;
+            }
+            C[r * t.p.ldc + c] = float(alpha * s + beta * C[r * t.p.ldc + c]);
+        }
+}
+
+// Every GEMM kind the routed experts' training step registers (cuda_moe.cpp), as cuBLAS reads it
+// and as the grouped kernel reads its tile_problem: the same numbers land in C (4-byte floats stand
+// in for bf16: the mapping is about offsets, strides and transposes).
+TEST(ExpertTiles, TheKernelsViewOfEveryExpertGemmIsCublass) {
+    const int64_t E = 3, H = 6, I = 4, R = 4, P = 9, e = 1, row0 = 2, rows = 5;
+    std::mt19937 rng(5);
+    auto fill = [&](int64_t n) {
+        std::vector<float> v(static_cast<size_t>(n));
+        for (float& x : v) x = float(int(rng() % 17) - 8) / 4.0f;
+        return v;
+    };
+    std::vector<float> w_gu = fill(E * 2 * I * H), x = fill(P * H), gu = fill(P * 2 * I), dgu = fill(P * 2 * I),
+                       dx = fill(P * H), g_gate = fill(E * I * H), lora_b = fill(E * H * R), dy = fill(P * H),
+                       dz = fill(P * R);
+    auto rows_op = [](std::vector<float>& v, int64_t width) { return GroupOperand{v.data(), 0, width * 4, width}; };
+    auto expert_op = [](std::vector<float>& v, int64_t per, int64_t ld) { return GroupOperand{v.data(), per * 4, 0, ld}; };
+    const std::vector<std::pair<const char*, GroupGemm>> gemms = {
+        {"forward gate/up", {CUBLAS_OP_T, CUBLAS_OP_N, 2 * I, kGroupRows, H, 1.0f, 0.0f, expert_op(w_gu, 2 * I * H, H),
+                             rows_op(x, H), rows_op(gu, 2 * I)}},
+        {"input gradient", {CUBLAS_OP_N, CUBLAS_OP_N, H, kGroupRows, 2 * I, 1.0f, 0.0f, expert_op(w_gu, 2 * I * H, H),
+                            rows_op(dgu, 2 * I), rows_op(dx, H)}},
+        {"weight gradient", {CUBLAS_OP_N, CUBLAS_OP_T, H, I, kGroupRows, 1.0f, 1.0f, rows_op(x, H), rows_op(dgu, 2 * I),
+                             expert_op(g_gate, I * H, H)}},
+        {"LoRA rank gradient", {CUBLAS_OP_N, CUBLAS_OP_N, R, kGroupRows, H, 0.5f, 0.0f, expert_op(lora_b, H * R, R),
+                                rows_op(dy, H), rows_op(dz, R)}},
+    };
+    for (const auto& [name, q] : gemms) {
+        auto* c = static_cast<float*>(const_cast<void*>(q.c.base));
+        const size_t c_elems = q.c.per_expert ? size_t(E * q.c.per_expert / 4) : size_t(P * q.c.ld);
+        const std::vector<float> before(c, c + c_elems);
+        cublas_semantics(q, e, row0, rows);
+        const std::vector<float> want(c, c + c_elems);
+        std::copy(before.begin(), before.end(), c);
+        tile_semantics(tile_problem(q, e, row0, rows), q.alpha, q.beta);
+        const std::vector<float> got(c, c + c_elems);
+        EXPECT_EQ(got, want) << name;
+        EXPECT_NE(want, before) << name << ": the GEMM wrote nothing (a vacuous comparison)";
+    }
+}
+
 TEST(ExpertBuckets, NoTokensNoBuckets) {
     const ExpertGroups g = group_by_expert({}, 0, 2, 8, 64, 32);
     EXPECT_TRUE(g.buckets.empty());
