@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
 #include "cuda/cuda_check.h"
 #include "cuda/gemm.h"
@@ -15,8 +17,11 @@ namespace moe::cuda {
 ExpertGemmMode expert_gemm_mode() {
     static const ExpertGemmMode mode = [] {
         const char* v = std::getenv("MOE_EXPERT_GEMM");
-        if (v && std::string(v) == "grouped") return ExpertGemmMode::kGrouped;
-        if (v && std::string(v) == "tiles") return ExpertGemmMode::kTiles;
+        const std::string s = v ? v : "";
+        if (s == "grouped") return ExpertGemmMode::kGrouped;
+        if (s == "tiles") return ExpertGemmMode::kTiles;
+        if (!s.empty() && s != "buckets")
+            spdlog::warn("MOE_EXPERT_GEMM='{}' is not buckets, grouped or tiles: using buckets", s);
         return ExpertGemmMode::kBuckets;
     }();
     return mode;
