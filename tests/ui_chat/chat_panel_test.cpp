@@ -1,5 +1,6 @@
 // The chat panel's real widgets (offscreen) against a real `moe-engine serve --demo` on the CPU:
 // streaming into the view, stop, regenerate, edit-and-resend, persistence and search, token clicks.
+#include <QCheckBox>
 #include <QJsonArray>
 #include <QLabel>
 #include <QListWidget>
@@ -55,6 +56,7 @@ private slots:
     void conversationSurvivesAStoreRestartAndIsSearchable();
     void tokenClickEmitsItsRoutingRow();
     void errorIsShownInlineWithRetry();
+    void speculativeToggleFollowsTheOpenConversation();
 
 private:
     MessageWidget* widget(int index) const { return panel_->view()->messageWidget(index); }
@@ -321,6 +323,28 @@ void ChatPanelTest::errorIsShownInlineWithRetry() {
     QVERIFY2(reply.error.isEmpty(), qPrintable(reply.error));
     QCOMPARE(reply.completion_tokens, 8);
     QVERIFY(widget(1)->findChild<ErrorNotice*>(QStringLiteral("messageError"))->isHidden());
+}
+
+// Issue #13: "a toggle turns speculation on/off per chat to compare". Each conversation keeps its
+// own choice; opening one shows (and sends) its choice; a new chat starts with the last choice.
+void ChatPanelTest::speculativeToggleFollowsTheOpenConversation() {
+    const qint64 with = store_->createConversation(QStringLiteral("with MTP"), QString(), true);
+    const qint64 without = store_->createConversation(QStringLiteral("plain"), QString(), false);
+    auto* box = panel_->findChild<QCheckBox*>(QStringLiteral("samplingSpeculative"));
+    QVERIFY(box);
+    QVERIFY(panel_->session()->openConversation(with));
+    QVERIFY(box->isChecked());
+    QVERIFY(panel_->session()->speculative());
+    QVERIFY(panel_->session()->openConversation(without));
+    QVERIFY(!box->isChecked());
+    box->setChecked(true);  // the user turns it on in this chat: saved with it
+    QVERIFY(store_->conversation(without)->speculative);
+    QVERIFY(panel_->session()->openConversation(with));
+    box->setChecked(false);
+    QVERIFY(!store_->conversation(with)->speculative);
+    QVERIFY(store_->conversation(without)->speculative);  // the other chat kept its own
+    panel_->session()->newConversation();
+    QVERIFY(!box->isChecked());  // the last choice carries into the new chat
 }
 
 QTEST_MAIN(ChatPanelTest)

@@ -80,6 +80,7 @@ private slots:
     void failedSaveRollsBackEverything();
     void searchMatchesTitlesAndText();
     void renameAndDeleteCascade();
+    void speculativeIsKeptPerConversation();
 };
 
 void ConversationStoreTest::freshDatabaseIsAtTheLatestVersion() {
@@ -123,9 +124,12 @@ void ConversationStoreTest::migratesAVersion1Database() {
         QCOMPARE(messages[1].reasoning, QStringLiteral("greet back"));
         QCOMPARE(messages[1].time_to_first_token_ms, -1.0);  // the v2 column's default
         QVERIFY(!messages[1].hasRouting());
+        QVERIFY(!summary->speculative);  // the v3 column's default
         QVERIFY(store.setSystemPrompt(7, QStringLiteral("be brief")));
+        QVERIFY(store.setSpeculative(7, true));
+        QVERIFY(store.conversation(7)->speculative);
     }
-    QCOMPARE(rawVersion(path), 2);
+    QCOMPARE(rawVersion(path), kConversationSchemaVersion);
 }
 
 void ConversationStoreTest::refusesANewerSchemaAndWorksInMemory() {
@@ -240,6 +244,32 @@ void ConversationStoreTest::renameAndDeleteCascade() {
     QVERIFY(store.deleteConversation(id));
     QVERIFY(!store.conversation(id).has_value());
     QVERIFY(store.messages(id).isEmpty());  // ON DELETE CASCADE (foreign keys are on)
+}
+
+// Issue #13: speculative decoding is toggled per conversation, to compare; the choice survives a
+// restart and does not move the conversation in the list (it is a setting, not an edit).
+void ConversationStoreTest::speculativeIsKeptPerConversation() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("c.sqlite"));
+    qint64 on = -1, off = -1, updated = 0;
+    {
+        ConversationStore store(path);
+        on = store.createConversation(QStringLiteral("with MTP"), QString(), true);
+        off = store.createConversation(QStringLiteral("plain"), QString());
+        QVERIFY(on > 0 && off > 0);
+        QVERIFY(store.conversation(on)->speculative);
+        QVERIFY(!store.conversation(off)->speculative);
+        updated = store.conversation(off)->updated_at_ms;
+        QTest::qWait(5);
+        QVERIFY(store.setSpeculative(off, true));
+        QVERIFY(store.setSpeculative(on, false));
+        QCOMPARE(store.conversation(off)->updated_at_ms, updated);
+        QVERIFY(!store.setSpeculative(9999, true));
+        QVERIFY(store.lastError().contains(QStringLiteral("9999")));
+    }
+    ConversationStore reopened(path);
+    QVERIFY(reopened.conversation(off)->speculative);
+    QVERIFY(!reopened.conversation(on)->speculative);
 }
 
 QTEST_GUILESS_MAIN(ConversationStoreTest)

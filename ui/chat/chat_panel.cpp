@@ -78,8 +78,11 @@ ChatPanel::ChatPanel(EngineClient* client, ConversationStore* store, QWidget* pa
     layout->addWidget(splitter);
 
     session_->setRequestOptions(sampling_->requestOptions());
-    connect(sampling_, &SamplingControls::changed, this,
-            [this] { session_->setRequestOptions(sampling_->requestOptions()); });
+    session_->setSpeculative(sampling_->speculative());  // a new chat starts with the last choice
+    connect(sampling_, &SamplingControls::changed, this, [this] {
+        session_->setSpeculative(sampling_->speculative());  // per conversation (issue #13: compare per chat)
+        session_->setRequestOptions(sampling_->requestOptions());
+    });
     connect(client_, &EngineClient::modelsChanged, this, &ChatPanel::onModels);
     connect(sidebar_, &ConversationSidebar::openRequested, this, &ChatPanel::openConversation);
     connect(sidebar_, &ConversationSidebar::newRequested, session_, &ChatSession::newConversation);
@@ -89,6 +92,7 @@ ChatPanel::ChatPanel(EngineClient* client, ConversationStore* store, QWidget* pa
     connect(session_, &ChatSession::conversationSaved, sidebar_, &ConversationSidebar::setCurrent);
     connect(session_, &ChatSession::messagesReset, this, [this] {
         system_prompt_->setPlainText(session_->systemPrompt());
+        sampling_->setSpeculative(session_->speculative());
         sidebar_->setCurrent(session_->conversationId());
     });
     connect(session_, &ChatSession::busyChanged, this, &ChatPanel::updateBusy);

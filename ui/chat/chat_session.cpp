@@ -33,6 +33,12 @@ void ChatSession::setSystemPrompt(const QString& text) {
     if (conversation_id_ >= 0 && !store_->setSystemPrompt(conversation_id_, text)) emit storeError(store_->lastError());
 }
 
+void ChatSession::setSpeculative(bool on) {
+    if (on == speculative_) return;
+    speculative_ = on;
+    if (conversation_id_ >= 0 && !store_->setSpeculative(conversation_id_, on)) emit storeError(store_->lastError());
+}
+
 void ChatSession::newConversation() {
     abandonRequest();
     messages_.clear();
@@ -48,6 +54,7 @@ bool ChatSession::openConversation(qint64 id) {
     conversation_id_ = id;
     failed_reply_ = -1;
     system_prompt_ = summary->system_prompt;
+    speculative_ = summary->speculative;
     messages_ = store_->messages(id);
     emit messagesReset();
     return true;
@@ -197,7 +204,7 @@ void ChatSession::onRequestFailed(quint64 id, const QString& message) {
 void ChatSession::save() {
     if (conversation_id_ < 0) {
         const QString first = messages_.isEmpty() ? QString() : messages_.first().content;
-        conversation_id_ = store_->createConversation(titleFrom(first), system_prompt_);
+        conversation_id_ = store_->createConversation(titleFrom(first), system_prompt_, speculative_);
         if (conversation_id_ < 0) {
             emit storeError(store_->lastError());
             return;

@@ -26,6 +26,10 @@ public:
 
     QString systemPrompt() const { return system_prompt_; }
     void setSystemPrompt(const QString& text);
+    // Speculative decoding for this conversation: saved with it, restored when it is opened; a new
+    // conversation starts with the last one's choice.
+    bool speculative() const { return speculative_; }
+    void setSpeculative(bool on);
     // Sampling fields (temperature, top_p, ..., return_routed_experts) merged into every request.
     void setRequestOptions(const QJsonObject& options) { options_ = options; }
     // The id sent as "model" (OpenAI-compatible servers other than ours require it); "" omits it.
@@ -66,6 +70,7 @@ private:
     QVector<ChatMessage> messages_;
     qint64 conversation_id_ = -1;
     QString system_prompt_;
+    bool speculative_ = false;
     QJsonObject options_;
     QString model_;
     quint64 request_ = 0;

@@ -41,10 +41,15 @@ const QStringList& migrationStatements(int to_version) {
         QStringLiteral("ALTER TABLE messages ADD COLUMN tokens_json TEXT NOT NULL DEFAULT '[]'"),
         QStringLiteral("ALTER TABLE messages ADD COLUMN routing BLOB"),
     };
+    // Version 3: speculative decoding on or off per conversation (issue #13: compare per chat).
+    static const QStringList v3 = {
+        QStringLiteral("ALTER TABLE conversations ADD COLUMN speculative INTEGER NOT NULL DEFAULT 0"),
+    };
     static const QStringList none;
     switch (to_version) {
         case 1: return v1;
         case 2: return v2;
+        case 3: return v3;
         default: return none;
     }
 }

@@ -7,7 +7,7 @@
 
 namespace moe::ui {
 
-constexpr int kConversationSchemaVersion = 2;
+constexpr int kConversationSchemaVersion = 3;
 
 // The version recorded in the database (0 for a new, empty one); -1 when it cannot be read.
 int conversationSchemaVersion(const QSqlDatabase& db);

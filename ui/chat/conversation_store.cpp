@@ -34,12 +34,12 @@ QString likePattern(const QString& text) {
 
 ConversationSummary readSummary(const QSqlQuery& q) {
     return ConversationSummary{q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(),
-                               q.value(3).toLongLong(), q.value(4).toInt()};
+                               q.value(3).toLongLong(), q.value(4).toInt(), q.value(5).toBool()};
 }
 
 const char* const kSummaryColumns =
     "SELECT c.id, c.title, c.system_prompt, c.updated_at,"
-    " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) FROM conversations c ";
+    " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id), c.speculative FROM conversations c ";
 
 ChatMessage readMessage(const QSqlQuery& q) {
     ChatMessage m;
@@ -185,13 +185,14 @@ QVector<ChatMessage> ConversationStore::messages(qint64 conversation_id) const {
     return out;
 }
 
-qint64 ConversationStore::createConversation(const QString& title, const QString& system_prompt) {
+qint64 ConversationStore::createConversation(const QString& title, const QString& system_prompt, bool speculative) {
     SqlTransaction tx(db());
     QSqlQuery q(db());
-    q.prepare(QStringLiteral(
-        "INSERT INTO conversations(title, system_prompt, created_at, updated_at) VALUES (?, ?, ?, ?)"));
+    q.prepare(QStringLiteral("INSERT INTO conversations(title, system_prompt, speculative, created_at, updated_at)"
+                             " VALUES (?, ?, ?, ?, ?)"));
     q.addBindValue(text(title));
     q.addBindValue(text(system_prompt));
+    q.addBindValue(speculative ? 1 : 0);
     q.addBindValue(nowMs());
     q.addBindValue(nowMs());
     if (!q.exec()) {
@@ -225,6 +226,17 @@ bool ConversationStore::renameConversation(qint64 id, const QString& title) {
 
 bool ConversationStore::setSystemPrompt(qint64 id, const QString& system_prompt) {
     return updateConversation(id, QStringLiteral("system_prompt"), system_prompt);
+}
+
+bool ConversationStore::setSpeculative(qint64 id, bool on) {
+    SqlTransaction tx(db());
+    QSqlQuery q(db());
+    q.prepare(QStringLiteral("UPDATE conversations SET speculative = ? WHERE id = ?"));
+    q.addBindValue(on ? 1 : 0);
+    q.addBindValue(id);
+    if (!q.exec()) return fail(QStringLiteral("updating conversation %1 failed: %2").arg(id).arg(q.lastError().text()));
+    if (q.numRowsAffected() != 1) return fail(QStringLiteral("conversation %1 does not exist").arg(id));
+    return tx.commit() || fail(QStringLiteral("commit failed: ") + db().lastError().text());
 }
 
 bool ConversationStore::deleteConversation(qint64 id) {

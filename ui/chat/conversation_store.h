@@ -20,6 +20,7 @@ struct ConversationSummary {
     QString system_prompt;
     qint64 updated_at_ms = 0;
     int message_count = 0;
+    bool speculative = false;  // decode this conversation's replies with the model's MTP modules
 };
 
 class ConversationStore {
@@ -43,9 +44,12 @@ public:
     std::optional<ConversationSummary> conversation(qint64 id) const;
     QVector<ChatMessage> messages(qint64 conversation_id) const;
 
-    qint64 createConversation(const QString& title, const QString& system_prompt);  // -1 on failure
+    qint64 createConversation(const QString& title, const QString& system_prompt,
+                              bool speculative = false);  // -1 on failure
     bool renameConversation(qint64 id, const QString& title);
     bool setSystemPrompt(qint64 id, const QString& system_prompt);
+    // A setting, not an edit: the conversation keeps its place in the list (updated_at unchanged).
+    bool setSpeculative(qint64 id, bool on);
     bool deleteConversation(qint64 id);
     // Replaces the conversation's messages with these, all or nothing.
     bool saveMessages(qint64 conversation_id, const QVector<ChatMessage>& messages);

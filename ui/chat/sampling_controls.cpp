@@ -108,6 +108,7 @@ void SamplingControls::setMtpModules(int modules) {
 }
 
 bool SamplingControls::speculativeAvailable() const { return speculative_->isEnabled(); }
+bool SamplingControls::speculative() const { return speculative_->isChecked(); }
 void SamplingControls::setSpeculative(bool on) { speculative_->setChecked(on); }
 
 int SamplingControls::maxTokensLimit() const {

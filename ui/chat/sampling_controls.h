@@ -34,6 +34,7 @@ public:
     // any, speculative decoding is unavailable: the box is disabled, says why, and is not sent.
     void setMtpModules(int modules);
     void setSpeculative(bool on);
+    bool speculative() const;  // the box is ticked (sent only while available)
     bool speculativeAvailable() const;
     int maxTokens() const;
 
