@@ -27,6 +27,15 @@ ExpertGemmMode expert_gemm_mode() {
     return mode;
 }
 
+const char* expert_gemm_mode_name(ExpertGemmMode mode) {
+    switch (mode) {
+        case ExpertGemmMode::kGrouped: return "grouped";
+        case ExpertGemmMode::kTiles: return "tiles";
+        case ExpertGemmMode::kBuckets: break;
+    }
+    return "buckets";
+}
+
 bool use_padded_slots(int64_t n_active, int64_t max_count, int64_t N, int64_t H, int64_t I) {
     const int64_t rows = n_active * max_count;
     if (rows > std::max<int64_t>(4 * N, 16384)) return false;

@@ -41,6 +41,7 @@ inline constexpr int kMaxBuckets = 8;
 // measurement named there).
 enum class ExpertGemmMode { kBuckets, kGrouped, kTiles };
 ExpertGemmMode expert_gemm_mode();
+const char* expert_gemm_mode_name(ExpertGemmMode mode);  // "buckets", "grouped", "tiles" (reports)
 
 // Experts whose GEMMs run as one batched call, each over `rows` rows (its count, padded).
 struct ExpertBucket {

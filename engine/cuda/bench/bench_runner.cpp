@@ -11,6 +11,7 @@
 #include "cuda/bench/bench_shapes.h"
 #include "cuda/bench/ceilings.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/expert_groups.h"
 #include "fp8.h"
 #include "model/model.h"
 #include "model/weight_source.h"
@@ -171,6 +172,7 @@ Json run_bench(const BenchOptions& o) {
     report["date"] = date;
     report["device"] = be.device().summary();
     report["precision"] = "bf16 weights, f32 activations / KV cache / accumulation";
+    report["expert_gemm"] = cuda::expert_gemm_mode_name(cuda::expert_gemm_mode());  // MoE prefill (MOE_EXPERT_GEMM)
 
     const double copy_gbs = measure_copy_gbs(be, size_t(2) << 30, 10);
     const double gemm_tflops = measure_gemm_tflops(be, 8192, 10);

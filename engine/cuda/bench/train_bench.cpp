@@ -12,6 +12,7 @@
 #include "cuda/bench/device_memory.h"
 #include "cuda/bench/train_shapes.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/expert_groups.h"
 #include "train/memory_plan.h"
 #include "train/step_profile.h"
 #include "train/train_graph.h"
@@ -187,12 +188,14 @@ Json run_train_bench(const TrainBenchOptions& o) {
         "F32 masters, gradients and AdamW moments; bf16 compute copies of the weights (frozen weights bf16 only); "
         "F32 activations";
     report["flops_formula"] = train::kStepFlopsFormula;
+    // How the routed experts' GEMMs ran (MOE_EXPERT_GEMM): runs of different modes compare only so.
+    report["expert_gemm"] = cuda::expert_gemm_mode_name(cuda::expert_gemm_mode());
     report["timing"] = "warm-up steps, then the median of the timed steps; a step = forward + backward + clip + "
                        "AdamW + routing-bias update, ending in a device synchronisation";
     const double gemm_tflops = measure_gemm_tflops(be, 8192, 10);
     report["gemm_bf16_tflops"] = gemm_tflops;
-    std::printf("device: %s\nmeasured: bf16 GEMM 8192^3 %.0f TFLOP/s (the MFU peak)\n", be.device().summary().c_str(),
-                gemm_tflops);
+    std::printf("device: %s\nexpert GEMMs: %s (MOE_EXPERT_GEMM)\nmeasured: bf16 GEMM 8192^3 %.0f TFLOP/s (the MFU peak)\n",
+                be.device().summary().c_str(), cuda::expert_gemm_mode_name(cuda::expert_gemm_mode()), gemm_tflops);
 
     Json runs = Json::array();
     for (const std::string& name : o.shapes) {
