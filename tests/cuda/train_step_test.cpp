@@ -124,6 +124,21 @@ Side make(Backend& be, const ModelConfig& c, bool lora, uint64_t init_seed) {
     return s;
 }
 
+// The premise of the LoRA variant, on the CPU (no GPU needed): every MoE layer, the MTP module's
+// included, gives every expert every token, so no selection is left for bf16 rounding to flip.
+TEST(CudaTrainStepModel, TheLoraVariantRoutesEveryTokenToEveryExpert) {
+    CpuBackend cpu_be;
+    const MicroBatch b = batch(96);
+    Side s = make(cpu_be, every_expert(tiny_v3()), true, 5);
+    const StepResult r = s.trainer->step({b}, 1e-3f, Trainer::Updates{false, false});
+    ASSERT_EQ(r.balance.size(), 3u);  // layers 1 and 2, and the MTP module's layer 3
+    for (const auto& [layer, bal] : r.balance) {
+        ASSERT_EQ(bal.load.size(), 4u) << "layer " << layer;
+        for (int64_t load : bal.load) EXPECT_EQ(load, layer == 3 ? 78 : 80) << "layer " << layer;
+    }
+    EXPECT_TRUE(std::isfinite(r.total));
+}
+
 // Sum over experts of |load difference|: twice the selections that flipped.
 int64_t load_difference(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
     int64_t d = 0;
