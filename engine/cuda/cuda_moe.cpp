@@ -595,24 +595,21 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     cudaStream_t s = ctx_->stream();
     const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this layer
     Tensor out = make(T, H);
-    if (!es.fp8()) {
-        const ExpertGroups groups = group_by_expert(ids, T, K, E, H, I);
-        RoutedExpertsStep step(*ctx_, groups, es, nullptr, false, nullptr, nullptr, {es.gate_up.get(), es.down.get()});
+    const ExpertGroups groups = group_by_expert(ids, T, K, E, H, I);
+    auto run_step = [&](Bf16Weights weights) {
+        RoutedExpertsStep step(*ctx_, groups, es, nullptr, false, nullptr, nullptr, weights);
         step.forward(x);
         step.combine(routing.weights, out);
         return out;
-    }
+    };
+    if (!es.fp8()) return run_step({es.gate_up.get(), es.down.get()});
     const size_t layer_bf16_bytes = size_t(3 * I * H * E) * 2;
-    const ExpertGroups groups = group_by_expert(ids, T, K, E, H, I);
     if (2 * int64_t(groups.active.size()) >= E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
         Scratch layer(*ctx_, layer_bf16_bytes, "a layer's fp8 experts in bf16");  // freed in stream order
         uint16_t* w16 = layer.as<uint16_t>();
         MOE_CUDA_CHECK(kernels::fp8_to_bf16(gate_up_stack(es), 0, 2 * E, w16, s));
         MOE_CUDA_CHECK(kernels::fp8_to_bf16(down_stack(es), 0, E, w16 + 2 * I * H * E, s));
-        RoutedExpertsStep step(*ctx_, groups, es, nullptr, false, nullptr, nullptr, {w16, w16 + 2 * I * H * E});
-        step.forward(x);
-        step.combine(routing.weights, out);
-        return out;
+        return run_step({w16, w16 + 2 * I * H * E});
     }
     moe_prefill_fp8_per_expert(x, groups, es, routing.weights, out);
     return out;

@@ -135,6 +135,11 @@ int64_t dim(int64_t d, int64_t rows) { return d == kGroupRows ? rows : d; }
 
 int GroupedGemms::add(const GroupGemm& gemm, Staging& staging) {
     Entry entry{gemm, {}, {}, {}, {}, {}};
+    if (g_.tiles) add_tiles(entry, staging);
+    if (entry.total_tiles >= 0) {  // the tile kernel takes it: no cuBLAS tables needed
+        entries_.push_back(std::move(entry));
+        return int(entries_.size()) - 1;
+    }
     if (g_.grouped)
         for (int64_t e : g_.active) {
             const int64_t rows = g_.count[size_t(e)];
@@ -159,7 +164,6 @@ int GroupedGemms::add(const GroupGemm& gemm, Staging& staging) {
         entry.batched.push_back(batched);
         entry.tables.push_back(batched ? staging.add(table) : 0);
     }
-    if (g_.tiles) add_tiles(entry, staging);
     entries_.push_back(std::move(entry));
     return int(entries_.size()) - 1;
 }
