@@ -7,7 +7,7 @@
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_combined.sh
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
-T=/tmp/moe-run; mkdir -p $T
+T=$OUT/logs; mkdir -p $T  # in $OUT: the logs come back even when the call is cut
 F='*CudaGroupedGemm*:CudaMoe*:ExpertBuckets*:CudaTrainOps*:*CudaModelParity*:*CudaOpTable*:*CudaTrainStep*:CudaBatchedDecode*'
 log() { tee -a "$OUT/combined.txt"; }
 tests() {  # mode timeout filter
@@ -24,11 +24,18 @@ hf() {
   timeout $2 python3 bench/hf_train_reference.py --shape $1 --steps 4 --warmup 2 --json "$OUT/hf_$1.json" >$T/hf_$1.log 2>&1
   echo "== transformers $1: rc $?"; tail -4 $T/hf_$1.log
 }
+prof() {  # shape mode: where the step goes (each part waited for)
+  MOE_EXPERT_GEMM=$2 MOE_TRAIN_PROFILE=1 timeout 60 "$B/moe-engine" bench-train --shapes $1 --steps 2 --warmup 1 \
+    >$T/prof_$1_$2.log 2>&1
+  echo "== profile $1 $2: rc $?"; sed -n '/step profile/,$p' $T/prof_$1_$2.log | head -30
+}
+# Most important first: a call cut at its time limit still returns what ran.
 tests tiles 30 '*CudaGroupedGemm*' | log
 bt lora-moonlight tiles 70 | log
-tests tiles 80 '*CudaTrainStep*:*CudaOpTable*:CudaTrainOps*:CudaMoe*' | log
 bt lora-moonlight buckets 70 | log
 hf lora-moonlight 120 | log
+tests tiles 80 '*CudaTrainStep*:*CudaOpTable*:CudaTrainOps*:CudaMoe*' | log
+prof lora-moonlight tiles | log
 bt full-100m tiles 40 | log
 bt full-100m buckets 40 | log
 hf full-100m 50 | log
