@@ -5,10 +5,12 @@
 //   loop     one cublasGemmEx per expert over its exact rows
 //   padded   one cublasGemmBatchedEx, every expert padded to the busiest
 //   grouped  one cublasGemmGroupedBatchedEx, a group per expert with its exact rows
+//   tiles    our grouped kernel (kernels/grouped_gemm.cu, MOE_EXPERT_GEMM=tiles), exact rows, one launch
 //   dense    one cublasGemmEx over all rows against ONE expert's weights (the ceiling: same FLOPs)
 // in TFLOP/s of useful work (padding not counted). Prints one line per (distribution, GEMM, way).
 // Decides the design of engine/cuda/expert_groups.cpp; not part of the product or the tests.
-//   nvcc -O2 -std=c++17 -arch=sm_90 tools/gpu/probes/grouped_gemm_probe.cu -lcublas -o grouped_gemm_probe
+//   nvcc -O2 -std=c++17 -arch=sm_90 -Ikernels tools/gpu/probes/grouped_gemm_probe.cu kernels/grouped_gemm.cu \
+//        -lcublas -o grouped_gemm_probe
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -21,11 +23,13 @@
 #include <string>
 #include <vector>
 
+#include "grouped_gemm.h"
+
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { std::printf("CUDA %s at %d\n", cudaGetErrorString(e_), __LINE__); std::exit(1); } } while (0)
 
 namespace {
 
-const int64_t H = 2048, I = 1408, E = 64, T = 2048, K = 6, N = T * K;
+const int64_t H = 2048, I = 1408, E = 64, T = 2048, K = 6, N = T * K, R = 16;  // R: LoRA rank
 
 std::vector<int> counts(double skew) {  // skew 0: even; else count_e ∝ (e + 1)^-skew
     std::vector<double> w(E);
@@ -97,6 +101,10 @@ int main() {
         {"fwd down", CUBLAS_OP_T, CUBLAS_OP_N, H, -1, I, I, I, H, H * I, 0, 0, I, 0, H, CUDA_R_32F},
         {"bwd dx", CUBLAS_OP_N, CUBLAS_OP_N, H, -1, 2 * I, H, 2 * I, H, 2 * I * H, 0, 0, 2 * I, 0, H, CUDA_R_32F},
         {"bwd dW", CUBLAS_OP_N, CUBLAS_OP_T, H, 2 * I, -1, H, 2 * I, H, 0, 0, H, 2 * I, 2 * I * H, 0, CUDA_R_32F},
+        // LoRA on gate: z [n, R] = x Aᵀ (bf16), gu += z Bᵀ; backward dA [R, H] += dzᵀ x
+        {"lora z=xA", CUBLAS_OP_T, CUBLAS_OP_N, R, -1, H, H, H, R, R * H, 0, 0, H, 0, R, CUDA_R_16BF},
+        {"lora gu+=zB", CUBLAS_OP_T, CUBLAS_OP_N, I, -1, R, R, R, 2 * I, I * R, 0, 0, R, 0, 2 * I, CUDA_R_32F},
+        {"lora dA", CUBLAS_OP_N, CUBLAS_OP_T, H, R, -1, H, R, H, 0, 0, H, R, R * H, 0, CUDA_R_32F},
     };
     for (double skew : {0.0, 0.7, 1.2}) {
         const std::vector<int> c = counts(skew);
@@ -157,6 +165,33 @@ int main() {
             };
             grouped();
             const double t_grp = st == CUBLAS_STATUS_SUCCESS ? time_ms(s, grouped) : NAN;
+            // tiles: the same problems in the kernel's row-major view (expert_groups.cpp tile_problem)
+            std::vector<moe::kernels::GroupedGemmProblem> probs(E);
+            std::vector<int32_t> tstart{0};
+            bool tiles_ok = true;
+            for (int e = 0; e < E; ++e) {
+                auto& q = probs[e];
+                q.a = B(e, off[e]);
+                q.b = A(e, off[e]);
+                q.c = C(e, off[e]);
+                q.m = dim(g.n, c[e]), q.n = dim(g.m, c[e]), q.k = dim(g.k, c[e]);
+                q.lda = int(g.ldb), q.ldb = int(g.lda), q.ldc = int(g.ldc);
+                tiles_ok &= moe::kernels::grouped_gemm_supported(q, g.tb == CUBLAS_OP_N, g.ta == CUBLAS_OP_T);
+                tstart.push_back(tstart.back() + moe::kernels::grouped_gemm_tiles(q.m, q.n));
+            }
+            moe::kernels::GroupedGemmProblem* dprobs;
+            int32_t* dstart;
+            CK(cudaMalloc(&dprobs, E * sizeof(probs[0])));
+            CK(cudaMalloc(&dstart, (E + 1) * sizeof(int32_t)));
+            CK(cudaMemcpy(dprobs, probs.data(), E * sizeof(probs[0]), cudaMemcpyHostToDevice));
+            CK(cudaMemcpy(dstart, tstart.data(), (E + 1) * sizeof(int32_t), cudaMemcpyHostToDevice));
+            moe::kernels::GroupedGemmArgs targs;
+            targs.problems = dprobs, targs.tile_start = dstart, targs.count = int(E), targs.total_tiles = tstart.back();
+            targs.a_k_contig = g.tb == CUBLAS_OP_N, targs.b_k_contig = g.ta == CUBLAS_OP_T;
+            targs.c_bf16 = g.ct == CUDA_R_16BF, targs.alpha = alpha, targs.beta = beta;
+            const double t_tiles = tiles_ok ? time_ms(s, [&] { CK(moe::kernels::grouped_gemm_bf16(targs, s)); }) : NAN;
+            CK(cudaFree(dprobs));
+            CK(cudaFree(dstart));
             auto dense = [&] {
                 cublasGemmEx(h, g.ta, g.tb, dim(g.m, N), dim(g.n, N), dim(g.k, N), &alpha, A(0, 0), CUDA_R_16BF,
                              int(g.lda), B(0, 0), CUDA_R_16BF, int(g.ldb), &beta, C(0, 0), g.ct, int(g.ldc),
@@ -166,8 +201,8 @@ int main() {
             CK(cudaDeviceSynchronize());
             CK(cudaFree(gptrs));
             auto tf = [&](double ms) { return flops / (ms * 1e-3) / 1e12; };
-            std::printf("%-18s loop %7.3f ms %6.1f TF | padded %7.3f ms %6.1f TF | grouped %7.3f ms %6.1f TF (status %d) | dense %7.3f ms %6.1f TF\n",
-                        g.name, t_loop, tf(t_loop), t_pad, tf(t_pad), t_grp, tf(t_grp), int(st), t_dense, tf(t_dense));
+            std::printf("%-18s loop %7.3f ms %6.1f TF | padded %7.3f ms %6.1f TF | grouped %7.3f ms %6.1f TF (status %d) | tiles %7.3f ms %6.1f TF | dense %7.3f ms %6.1f TF\n",
+                        g.name, t_loop, tf(t_loop), t_pad, tf(t_pad), t_grp, tf(t_grp), int(st), t_tiles, tf(t_tiles), t_dense, tf(t_dense));
         }
     }
     CK(cudaGetLastError());
