@@ -18,11 +18,12 @@ ExpertGemmMode expert_gemm_mode() {
     static const ExpertGemmMode mode = [] {
         const char* v = std::getenv("MOE_EXPERT_GEMM");
         const std::string s = v ? v : "";
+        if (s == "buckets") return ExpertGemmMode::kBuckets;
         if (s == "grouped") return ExpertGemmMode::kGrouped;
         if (s == "tiles") return ExpertGemmMode::kTiles;
-        if (!s.empty() && s != "buckets")
-            spdlog::warn("MOE_EXPERT_GEMM='{}' is not buckets, grouped or tiles: using buckets", s);
-        return ExpertGemmMode::kBuckets;
+        if (!s.empty() && s != "auto")
+            spdlog::warn("MOE_EXPERT_GEMM='{}' is not auto, buckets, grouped or tiles: using auto", s);
+        return ExpertGemmMode::kAuto;
     }();
     return mode;
 }
@@ -31,9 +32,10 @@ const char* expert_gemm_mode_name(ExpertGemmMode mode) {
     switch (mode) {
         case ExpertGemmMode::kGrouped: return "grouped";
         case ExpertGemmMode::kTiles: return "tiles";
-        case ExpertGemmMode::kBuckets: break;
+        case ExpertGemmMode::kBuckets: return "buckets";
+        case ExpertGemmMode::kAuto: break;
     }
-    return "buckets";
+    return "auto";
 }
 
 bool use_padded_slots(int64_t n_active, int64_t max_count, int64_t N, int64_t H, int64_t I) {
@@ -81,6 +83,9 @@ ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K,
     g.max_count = g.N > 0 ? *std::max_element(g.count.begin(), g.count.end()) : 0;
     for (int64_t e = 0; e < E; ++e)
         if (g.count[size_t(e)] > 0) g.active.push_back(e);
+    if (mode == ExpertGemmMode::kAuto)
+        mode = double(g.active.size()) * double(g.max_count) <= kAutoPaddedRatio * double(g.N) ? ExpertGemmMode::kBuckets
+                                                                                               : ExpertGemmMode::kTiles;
     g.grouped = mode != ExpertGemmMode::kBuckets && !g.active.empty();
     g.tiles = g.grouped && mode == ExpertGemmMode::kTiles;
     if (g.active.empty())

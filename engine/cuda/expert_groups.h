@@ -36,12 +36,15 @@ inline constexpr int kMaxBuckets = 8;
 // expert over its exact rows, no padding, each projection ONE cublasGemmGroupedBatchedEx call with
 // a group per expert (one GEMM per expert where cuBLAS refuses a type); kTiles — exact rows too,
 // each projection ONE launch of our grouped tensor-core kernel (kernels/grouped_gemm.h), cuBLAS
-// where a layout does not suit it (a width not a multiple of 8). Chosen by
-// MOE_EXPERT_GEMM=buckets|grouped|tiles (read once; default in expert_groups.cpp, from the
-// measurement named there).
-enum class ExpertGemmMode { kBuckets, kGrouped, kTiles };
+// where a layout does not suit it (a width not a multiple of 8); kAuto (the default) — per layer,
+// ONE padded cuBLAS batched call when routing is even enough that padding every expert to the
+// busiest adds at most kAutoPaddedRatio, else kTiles (why: docs/performance.md, "Expert GEMM
+// modes": cuBLAS's batched GEMM beats our kernel on equal counts, our kernel wins everywhere else).
+// Chosen by MOE_EXPERT_GEMM=auto|buckets|grouped|tiles (read once).
+enum class ExpertGemmMode { kAuto, kBuckets, kGrouped, kTiles };
+inline constexpr double kAutoPaddedRatio = 1.25;  // padded rows / real rows
 ExpertGemmMode expert_gemm_mode();
-const char* expert_gemm_mode_name(ExpertGemmMode mode);  // "buckets", "grouped", "tiles" (reports)
+const char* expert_gemm_mode_name(ExpertGemmMode mode);  // "auto", "buckets", "grouped", "tiles" (reports)
 
 // Experts whose GEMMs run as one batched call, each over `rows` rows (its count, padded).
 struct ExpertBucket {
@@ -67,8 +70,9 @@ struct ExpertGroups {
 // most kMaxBuckets buckets, so the padded rows stay within ratio × the real ones.
 std::vector<ExpertBucket> bucket_experts(const std::vector<int64_t>& count);
 // ids [T, K] (host). Throws engine.invalid_argument naming an id outside [0, E).
-// Even routing (use_padded_slots) keeps one bucket of every active expert padded to max_count;
-// only routing too uneven for that is split by bucket_experts. kGrouped: no padding at all.
+// kBuckets: even routing (use_padded_slots) keeps one bucket of every active expert padded to
+// max_count; only routing too uneven for that is split by bucket_experts. kGrouped, kTiles: no
+// padding at all. kAuto: the one padded bucket or kTiles, as above.
 ExpertGroups group_by_expert(std::span<const int32_t> ids, int64_t T, int64_t K, int64_t E, int64_t H, int64_t I,
                              ExpertGemmMode mode = expert_gemm_mode());
 

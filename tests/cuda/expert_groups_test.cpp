@@ -44,7 +44,7 @@ TEST(ExpertBuckets, EvenRoutingIsOnePaddedBucket) {
     const int64_t T = 2048, K = 6, E = 64;
     std::vector<int32_t> ids(size_t(T * K));
     for (auto& id : ids) id = int32_t(rng() % E);
-    const ExpertGroups g = group_by_expert(ids, T, K, E, 64, 32);
+    const ExpertGroups g = group_by_expert(ids, T, K, E, 64, 32, ExpertGemmMode::kBuckets);
     EXPECT_EQ(g.buckets.size(), 1u);
     EXPECT_EQ(g.buckets[0].rows, g.max_count);
     EXPECT_LE(double(g.P), 1.5 * double(g.N));  // counts ~192 ± 14: within the first ratios
@@ -62,7 +62,7 @@ TEST(ExpertBuckets, UnevenRoutingNeedsFewLaunchesAndLittlePadding) {
         ids.push_back(2);
         ids.push_back(int32_t(3 + rng() % (E - 3)));
     }
-    const ExpertGroups g = group_by_expert(ids, T, K, E, 64, 32);
+    const ExpertGroups g = group_by_expert(ids, T, K, E, 64, 32, ExpertGemmMode::kBuckets);
     EXPECT_LE(g.buckets.size(), size_t(kMaxBuckets));
     EXPECT_GE(g.buckets.size(), 2u);                // the hot experts are not padded with the rest ...
     EXPECT_LE(double(g.P), 1.5 * double(g.N));      // ... so padding stays small
@@ -101,6 +101,25 @@ TEST(ExpertBuckets, GroupedModeRunsExactRowsWithoutPadding) {
         next += g.count[size_t(e)];
     }
     expect_consistent(g, ids);
+}
+
+TEST(ExpertBuckets, AutoModePadsEvenRoutingAndTilesTheRest) {
+    const int64_t T = 2048, K = 6, E = 64;
+    std::mt19937 rng(4);
+    std::vector<int32_t> even(size_t(T * K)), skewed;
+    for (auto& id : even) id = int32_t(rng() % E);
+    for (int64_t t = 0; t < T; ++t)  // two experts take every token (a random model's routing)
+        for (int64_t k = 0; k < K; ++k) skewed.push_back(int32_t(k < 2 ? k : 2 + (t * K + k) % (E - 2)));
+    const ExpertGroups e = group_by_expert(even, T, K, E, 64, 32, ExpertGemmMode::kAuto);
+    EXPECT_FALSE(e.grouped);  // one padded cuBLAS call
+    ASSERT_EQ(e.buckets.size(), 1u);
+    EXPECT_LE(double(e.P), kAutoPaddedRatio * double(e.N));
+    expect_consistent(e, even);
+    const ExpertGroups s = group_by_expert(skewed, T, K, E, 64, 32, ExpertGemmMode::kAuto);
+    EXPECT_TRUE(s.grouped);
+    EXPECT_TRUE(s.tiles);
+    EXPECT_EQ(s.P, s.N);
+    expect_consistent(s, skewed);
 }
 
 // ---- the grouped kernel's view of a GroupGemm (tile_problem), checked on host floats --------------
