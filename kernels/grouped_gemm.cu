@@ -1,5 +1,6 @@
-// The grouped bf16 GEMM of grouped_gemm.h: one 128×128 output tile per block of 256 threads (8
-// warps, 2 along M × 4 along N, 64×32 each), K in steps of 32 through a 3-stage cp.async pipeline,
+// The grouped bf16 GEMM of grouped_gemm.h: one output tile per block (the variant's BM × BN; variant
+// 0: 128×128 by 8 warps, 2 along M × 4 along N, 64×32 each), K in steps of BK through a multi-stage
+// cp.async pipeline,
 // mma.sync m16n8k16 (bf16 in, f32 accumulate) fed by ldmatrix — its .trans form reads the operands
 // that are not K-contiguous, so one kernel serves the forward, input-gradient and weight-gradient
 // layouts (template flags). Rows past M, N or K are zero-filled by the copies (src size 0) and
@@ -10,15 +11,19 @@
 namespace moe::kernels {
 namespace {
 
-constexpr int BM = kGroupedTileM, BN = kGroupedTileN, BK = 32, kStages = 3, kThreads = 256;
-// Shared rows are padded by 8 elements (16 bytes): the 8 row addresses of an ldmatrix then fall in
-// 8 distinct groups of 4 banks for both the [128][32] and the [32][128] tile layouts.
-constexpr int kPad = 8;
-constexpr int kKMajorLd = BK + kPad;   // [rows of M or N][BK]
-constexpr int kMnMajorLd = BM + kPad;  // [BK][BM or BN]
-constexpr int kOperandElems = BM * kKMajorLd > BK * kMnMajorLd ? BM * kKMajorLd : BK * kMnMajorLd;
-constexpr int kStageElems = 2 * kOperandElems;
-constexpr size_t kSmemBytes = size_t(kStages) * kStageElems * 2;
+// A tile configuration: block tile BM × BN × BK, WM × WN warps (each a (BM/WM) × (BN/WN) warp tile
+// of m16n8 fragments), STAGES in the cp.async ring. Shared rows are padded by 8 elements (16 bytes):
+// the 8 row addresses of an ldmatrix then fall in 8 distinct groups of 4 banks for every layout.
+template <int BM_, int BN_, int BK_, int WM_, int WN_, int STAGES_>
+struct Tile {
+    static constexpr int BM = BM_, BN = BN_, BK = BK_, WM = WM_, WN = WN_, kStages = STAGES_;
+    static constexpr int kThreads = 32 * WM * WN, TM = BM / WM, TN = BN / WN, MI = TM / 16, NI = TN / 8;
+    static_assert(TM % 16 == 0 && TN % 16 == 0 && BK % 16 == 0, "warp tile of whole m16n8k16 pairs");
+    // One operand's stage: [rows][BK + 8] (K-contiguous) or [BK][rows + 8].
+    static constexpr int operand_elems(int rows) { return rows * (BK + 8) > BK * (rows + 8) ? rows * (BK + 8) : BK * (rows + 8); }
+    static constexpr int kAElems = operand_elems(BM), kStageElems = kAElems + operand_elems(BN);
+    static constexpr size_t kSmemBytes = size_t(kStages) * kStageElems * 2;
+};
 
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
     const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
@@ -48,21 +53,23 @@ __device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], 
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// One operand's [128 × 32] (K-major) or [32 × 128] (MN-major) tile of stage memory from global
-// rows: `rows` along M or N starting at r0 (bounded by R), K from k0 (bounded by K).
-template <bool K_CONTIG>
+// One operand's ROWS × BK (K-contiguous) or BK × ROWS (MN-contiguous) stage tile from global rows:
+// `ROWS` along M or N starting at r0 (bounded by R), K from k0 (bounded by K), 16 bytes per copy.
+template <class C, int ROWS, bool K_CONTIG>
 __device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* g, int ld, int r0, int R, int k0, int K) {
+    constexpr int kChunks = ROWS * C::BK / 8;
+    static_assert(kChunks % C::kThreads == 0, "every thread copies the same number of chunks");
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        const int c = threadIdx.x + i * kThreads;  // 512 chunks of 8 elements
+    for (int i = 0; i < kChunks / C::kThreads; ++i) {
+        const int c = threadIdx.x + i * C::kThreads;
         if constexpr (K_CONTIG) {
-            const int row = c / 4, kc = (c % 4) * 8;
+            const int row = c / (C::BK / 8), kc = (c % (C::BK / 8)) * 8;
             const bool ok = r0 + row < R && k0 + kc < K;
-            cp_async16(s + row * kKMajorLd + kc, ok ? g + int64_t(r0 + row) * ld + k0 + kc : g, ok);
+            cp_async16(s + row * (C::BK + 8) + kc, ok ? g + int64_t(r0 + row) * ld + k0 + kc : g, ok);
         } else {
-            const int row = c / 16, rc = (c % 16) * 8;
+            const int row = c / (ROWS / 8), rc = (c % (ROWS / 8)) * 8;
             const bool ok = k0 + row < K && r0 + rc < R;
-            cp_async16(s + row * kMnMajorLd + rc, ok ? g + int64_t(k0 + row) * ld + r0 + rc : g, ok);
+            cp_async16(s + row * (ROWS + 8) + rc, ok ? g + int64_t(k0 + row) * ld + r0 + rc : g, ok);
         }
     }
 }
@@ -77,9 +84,34 @@ __device__ __forceinline__ int find_problem(const int32_t* tile_start, int count
     return lo;
 }
 
-template <bool A_K, bool B_K>
-__global__ void __launch_bounds__(kThreads) grouped_gemm_kernel(GroupedGemmArgs args) {
+// C[row, col] (and C[row, col + 1] when inside the problem) = v (+ beta · C).
+__device__ __forceinline__ void store_pair(const GroupedGemmArgs& args, const GroupedGemmProblem& p, int row, int col,
+                                           float v0, float v1) {
+    const bool two = col + 1 < p.n;
+    if (args.c_bf16) {
+        uint16_t* c = static_cast<uint16_t*>(p.c) + int64_t(row) * p.ldc + col;
+        if (args.beta != 0.0f) {
+            v0 += args.beta * bf16_bits_to_f32(c[0]);
+            if (two) v1 += args.beta * bf16_bits_to_f32(c[1]);
+        }
+        c[0] = f32_to_bf16_bits(v0);
+        if (two) c[1] = f32_to_bf16_bits(v1);
+    } else {
+        float* c = static_cast<float*>(p.c) + int64_t(row) * p.ldc + col;
+        if (args.beta != 0.0f) {
+            v0 += args.beta * c[0];
+            if (two) v1 += args.beta * c[1];
+        }
+        if (two) *reinterpret_cast<float2*>(c) = make_float2(v0, v1);
+        else c[0] = v0;
+    }
+}
+
+template <class C, bool A_K, bool B_K>
+__global__ void __launch_bounds__(C::kThreads) grouped_gemm_kernel(GroupedGemmArgs args) {
     extern __shared__ __align__(16) uint16_t smem[];
+    constexpr int BM = C::BM, BN = C::BN, BK = C::BK, MI = C::MI, NI = C::NI, kStages = C::kStages;
+    constexpr int ldk = BK + 8, lda_mn = BM + 8, ldb_mn = BN + 8;
     const int g = find_problem(args.tile_start, args.count, int(blockIdx.x));
     const GroupedGemmProblem p = args.problems[g];
     const int local = int(blockIdx.x) - args.tile_start[g];
@@ -88,14 +120,14 @@ __global__ void __launch_bounds__(kThreads) grouped_gemm_kernel(GroupedGemmArgs 
     const auto* A = static_cast<const uint16_t*>(p.a);
     const auto* B = static_cast<const uint16_t*>(p.b);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int wm = (warp % 2) * 64, wn = (warp / 2) * 32;
+    const int wm = (warp % C::WM) * C::TM, wn = (warp / C::WM) * C::TN;
 
-    float acc[4][4][4] = {};
+    float acc[MI][NI][4] = {};
     const int k_tiles = (p.k + BK - 1) / BK;
     auto load_stage = [&](int stage, int kt) {
-        uint16_t* sa = smem + stage * kStageElems;
-        load_tile<A_K>(sa, A, p.lda, m0, p.m, kt * BK, p.k);
-        load_tile<B_K>(sa + kOperandElems, B, p.ldb, n0, p.n, kt * BK, p.k);
+        uint16_t* sa = smem + stage * C::kStageElems;
+        load_tile<C, BM, A_K>(sa, A, p.lda, m0, p.m, kt * BK, p.k);
+        load_tile<C, BN, B_K>(sa + C::kAElems, B, p.ldb, n0, p.n, kt * BK, p.k);
     };
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s) {
@@ -108,77 +140,81 @@ __global__ void __launch_bounds__(kThreads) grouped_gemm_kernel(GroupedGemmArgs 
         __syncthreads();  // tile kt landed for every thread; every warp is done with tile kt - 1
         if (kt + kStages - 1 < k_tiles) load_stage((kt + kStages - 1) % kStages, kt + kStages - 1);
         cp_async_commit();
-        const uint16_t* sa = smem + (kt % kStages) * kStageElems;
-        const uint16_t* sb = sa + kOperandElems;
+        const uint16_t* sa = smem + (kt % kStages) * C::kStageElems;
+        const uint16_t* sb = sa + C::kAElems;
 #pragma unroll
         for (int kk = 0; kk < BK; kk += 16) {
-            uint32_t af[4][4], bf[4][2];
+            uint32_t af[MI][4], bf[NI][2];
 #pragma unroll
-            for (int mi = 0; mi < 4; ++mi) {
+            for (int mi = 0; mi < MI; ++mi) {
                 const int m = wm + mi * 16 + (j % 2) * 8, k = kk + (j / 2) * 8;
-                if constexpr (A_K) ldmatrix_x4<false>(af[mi], sa + (m + r) * kKMajorLd + k);
-                else ldmatrix_x4<true>(af[mi], sa + (k + r) * kMnMajorLd + m);
+                if constexpr (A_K) ldmatrix_x4<false>(af[mi], sa + (m + r) * ldk + k);
+                else ldmatrix_x4<true>(af[mi], sa + (k + r) * lda_mn + m);
             }
 #pragma unroll
-            for (int np = 0; np < 2; ++np) {
+            for (int np = 0; np < NI / 2; ++np) {
                 const int n = wn + np * 16 + (j / 2) * 8, k = kk + (j % 2) * 8;
                 uint32_t q[4];
-                if constexpr (B_K) ldmatrix_x4<false>(q, sb + (n + r) * kKMajorLd + k);
-                else ldmatrix_x4<true>(q, sb + (k + r) * kMnMajorLd + n);
+                if constexpr (B_K) ldmatrix_x4<false>(q, sb + (n + r) * ldk + k);
+                else ldmatrix_x4<true>(q, sb + (k + r) * ldb_mn + n);
                 bf[2 * np][0] = q[0];
                 bf[2 * np][1] = q[1];
                 bf[2 * np + 1][0] = q[2];
                 bf[2 * np + 1][1] = q[3];
             }
 #pragma unroll
-            for (int mi = 0; mi < 4; ++mi)
+            for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
-                for (int ni = 0; ni < 4; ++ni) mma_bf16(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
+                for (int ni = 0; ni < NI; ++ni) mma_bf16(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
         }
     }
     cp_async_wait<0>();
 
     // c0, c1: row lane/4, columns 2·(lane%4) + {0, 1}; c2, c3: the same 8 rows below.
 #pragma unroll
-    for (int mi = 0; mi < 4; ++mi)
+    for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             const int row = m0 + wm + mi * 16 + lane / 4 + half * 8;
             if (row >= p.m) continue;
 #pragma unroll
-            for (int ni = 0; ni < 4; ++ni) {
+            for (int ni = 0; ni < NI; ++ni) {
                 const int col = n0 + wn + ni * 8 + 2 * (lane % 4);
                 if (col >= p.n) continue;
-                float v0 = args.alpha * acc[mi][ni][2 * half], v1 = args.alpha * acc[mi][ni][2 * half + 1];
-                const bool two = col + 1 < p.n;
-                if (args.c_bf16) {
-                    uint16_t* c = static_cast<uint16_t*>(p.c) + int64_t(row) * p.ldc + col;
-                    if (args.beta != 0.0f) {
-                        v0 += args.beta * bf16_bits_to_f32(c[0]);
-                        if (two) v1 += args.beta * bf16_bits_to_f32(c[1]);
-                    }
-                    c[0] = f32_to_bf16_bits(v0);
-                    if (two) c[1] = f32_to_bf16_bits(v1);
-                } else {
-                    float* c = static_cast<float*>(p.c) + int64_t(row) * p.ldc + col;
-                    if (args.beta != 0.0f) {
-                        v0 += args.beta * c[0];
-                        if (two) v1 += args.beta * c[1];
-                    }
-                    if (two) *reinterpret_cast<float2*>(c) = make_float2(v0, v1);
-                    else c[0] = v0;
-                }
+                store_pair(args, p, row, col, args.alpha * acc[mi][ni][2 * half], args.alpha * acc[mi][ni][2 * half + 1]);
             }
         }
 }
 
-template <bool A_K, bool B_K>
+// The tile variants (grouped_gemm.h): 0 the default, 1–3 other shapes of the wide tile, 4 for
+// narrow outputs (N a LoRA rank), 5 for short ones (M a LoRA rank: the factor A's gradient). Which is fastest where: tools/gpu/probes/grouped_gemm_probe.cu.
+using Tile0 = Tile<128, 128, 32, 2, 4, 3>;
+using Tile1 = Tile<128, 128, 64, 2, 4, 3>;
+using Tile2 = Tile<128, 256, 32, 2, 4, 3>;
+using Tile3 = Tile<128, 128, 32, 2, 2, 4>;
+using Tile4 = Tile<128, 32, 32, 4, 1, 4>;
+using Tile5 = Tile<32, 128, 32, 1, 4, 4>;
+
+template <class C, bool A_K, bool B_K>
 cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
-    static const cudaError_t attr =
-        cudaFuncSetAttribute(grouped_gemm_kernel<A_K, B_K>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes));
+    static const cudaError_t attr = cudaFuncSetAttribute(
+        grouped_gemm_kernel<C, A_K, B_K>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(C::kSmemBytes));
     if (attr != cudaSuccess) return attr;
-    grouped_gemm_kernel<A_K, B_K><<<args.total_tiles, kThreads, kSmemBytes, stream>>>(args);
+    grouped_gemm_kernel<C, A_K, B_K><<<args.total_tiles, C::kThreads, C::kSmemBytes, stream>>>(args);
     return cudaGetLastError();
+}
+
+template <class C>
+cudaError_t launch_layout(const GroupedGemmArgs& args, cudaStream_t stream) {
+    if (args.a_k_contig && args.b_k_contig) return launch<C, true, true>(args, stream);
+    if (args.a_k_contig) return launch<C, true, false>(args, stream);
+    if (args.b_k_contig) return launch<C, false, true>(args, stream);
+    return launch<C, false, false>(args, stream);
+}
+
+template <class C>
+constexpr GroupedGemmTile tile_of() {
+    return GroupedGemmTile{C::BM, C::BN};
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
@@ -193,12 +229,28 @@ bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b
            aligned16(p.a) && aligned16(p.b) && aligned16(p.c);
 }
 
+GroupedGemmTile grouped_gemm_tile(int variant) {
+    switch (variant) {
+        case 1: return tile_of<Tile1>();
+        case 2: return tile_of<Tile2>();
+        case 3: return tile_of<Tile3>();
+        case 4: return tile_of<Tile4>();
+        case 5: return tile_of<Tile5>();
+        default: return tile_of<Tile0>();
+    }
+}
+
 cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
     if (args.total_tiles <= 0) return cudaSuccess;
-    if (args.a_k_contig && args.b_k_contig) return launch<true, true>(args, stream);
-    if (args.a_k_contig) return launch<true, false>(args, stream);
-    if (args.b_k_contig) return launch<false, true>(args, stream);
-    return launch<false, false>(args, stream);
+    switch (args.variant) {
+        case 0: return launch_layout<Tile0>(args, stream);
+        case 1: return launch_layout<Tile1>(args, stream);
+        case 2: return launch_layout<Tile2>(args, stream);
+        case 3: return launch_layout<Tile3>(args, stream);
+        case 4: return launch_layout<Tile4>(args, stream);
+        case 5: return launch_layout<Tile5>(args, stream);
+        default: return cudaErrorInvalidValue;
+    }
 }
 
 }  // namespace moe::kernels

@@ -37,13 +37,23 @@ struct GroupedGemmArgs {
     bool b_k_contig = true;  // B[k, n] at b[n·ldb + k]; else at b[k·ldb + n]
     bool c_bf16 = false;
     float alpha = 1.0f, beta = 0.0f;
+    int variant = 0;  // the block tile (grouped_gemm_tile); tile_start must count tiles of this variant
 };
 
-inline constexpr int kGroupedTileM = 128, kGroupedTileN = 128;
+// The output tile of a variant: 0 (the default) and 1–3 are tiles for wide outputs, 4 is 128 × 32
+// for narrow ones (N a LoRA rank), 5 is 32 × 128 for short ones (M a LoRA rank).
+// kGroupedGemmVariants of them; grouped_gemm.cu lists their shapes.
+struct GroupedGemmTile {
+    int m = 0, n = 0;
+};
+inline constexpr int kGroupedGemmVariants = 6;
+inline constexpr int kGroupedNarrowN = 4, kGroupedShortM = 5;
+GroupedGemmTile grouped_gemm_tile(int variant);
 
-// Output tiles of one problem (host and device use the same count).
-inline int32_t grouped_gemm_tiles(int32_t m, int32_t n) {
-    return ((m + kGroupedTileM - 1) / kGroupedTileM) * ((n + kGroupedTileN - 1) / kGroupedTileN);
+// Output tiles of one problem for a variant (host and device use the same count).
+inline int32_t grouped_gemm_tiles(int32_t m, int32_t n, int variant = 0) {
+    const GroupedGemmTile t = grouped_gemm_tile(variant);
+    return ((m + t.m - 1) / t.m) * ((n + t.n - 1) / t.n);
 }
 
 // Whether a problem's layout meets the requirements above (host check, before registering it).

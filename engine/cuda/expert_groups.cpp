@@ -189,17 +189,38 @@ TileProblem tile_problem(const GroupGemm& q, int64_t e, int64_t row0, int64_t ro
     return t;
 }
 
+namespace {
+// The block tile for problems whose widest output is max_m × max_n: a 128 × 32 tile when N is a
+// LoRA rank, 32 × 128 when M is, else the wide tile (MOE_GROUPED_TILE=0..3 picks another; the probe
+// in tools/gpu/probes/grouped_gemm_probe.cu times them all).
+int tile_variant(int64_t max_m, int64_t max_n) {
+    if (max_n <= 32) return kernels::kGroupedNarrowN;
+    if (max_m <= 32) return kernels::kGroupedShortM;
+    static const int wide = [] {
+        const char* v = std::getenv("MOE_GROUPED_TILE");
+        const int x = v ? std::atoi(v) : 0;
+        return x >= 0 && x < kernels::kGroupedNarrowN ? x : 0;
+    }();
+    return wide;
+}
+}  // namespace
+
 void GroupedGemms::add_tiles(Entry& entry, Staging& staging) const {
     std::vector<kernels::GroupedGemmProblem> problems;
-    std::vector<int32_t> tile_start{0};
+    int64_t max_m = 0, max_n = 0;
     for (int64_t e : g_.active) {
         const TileProblem t = tile_problem(entry.gemm, e, g_.offset[size_t(e)], g_.count[size_t(e)]);
         if (!kernels::grouped_gemm_supported(t.p, t.a_k_contig, t.b_k_contig)) return;  // total_tiles stays -1
         entry.a_k_contig = t.a_k_contig;
         entry.b_k_contig = t.b_k_contig;
         problems.push_back(t.p);
-        tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(t.p.m, t.p.n));
+        max_m = std::max<int64_t>(max_m, t.p.m);
+        max_n = std::max<int64_t>(max_n, t.p.n);
     }
+    entry.variant = tile_variant(max_m, max_n);
+    std::vector<int32_t> tile_start{0};
+    for (const kernels::GroupedGemmProblem& p : problems)
+        tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(p.m, p.n, entry.variant));
     entry.problems = staging.add(problems);
     entry.tile_start = staging.add(tile_start);
     entry.total_tiles = tile_start.back();
@@ -241,6 +262,7 @@ void GroupedGemms::run(cublasHandle_t h, int i, const unsigned char* device_stag
         args.c_bf16 = q.c_type == CUDA_R_16BF;
         args.alpha = q.alpha;
         args.beta = q.beta;
+        args.variant = entry.variant;
         cudaStream_t stream = nullptr;
         MOE_CUBLAS_CHECK(cublasGetStream(h, &stream));
         MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, stream));

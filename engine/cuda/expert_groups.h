@@ -137,6 +137,7 @@ private:
         std::vector<int> m, n, k;    // kGrouped: each active expert's shape
         size_t problems = 0, tile_start = 0;  // kTiles: staging offsets of the kernel's tables
         int total_tiles = -1;                 // kTiles: -1 when the layout does not suit the kernel
+        int variant = 0;                      // kTiles: the kernel's block tile (tile_variant)
         bool a_k_contig = true, b_k_contig = true;
     };
     void add_tiles(Entry& entry, Staging& staging) const;

@@ -2,7 +2,7 @@
 // bf16 inputs, for the three layouts of a linear layer's training step (forward, input gradient,
 // weight gradient) and the fourth combination, f32 and bf16 outputs, beta 0 and 1, and problems
 // of awkward sizes in one launch: empty, a single row, rows not a multiple of the tile, K past one
-// pipeline stage or not a multiple of 32.
+// pipeline stage or not a multiple of 32 — for every tile variant of the kernel.
 // Tolerances: f32 output NMSE <= 1e-9 (exact products, only the f32 summation order differs);
 // bf16 output NMSE <= kNmseBf16 (one rounding of the result).
 #include <gtest/gtest.h>
@@ -42,7 +42,6 @@ TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
     const std::vector<Shape> shapes = {{0, 136, 64}, {1, 136, 64}, {37, 16, 264}, {300, 256, 40}, {128, 128, 32},
                                        {129, 72, 8},  {5, 392, 136}, {24, 40, 37}, {16, 8, 1}};
     std::vector<kernels::GroupedGemmProblem> problems;
-    std::vector<int32_t> tile_start{0};
     std::vector<std::vector<float>> a_host, b_host, c_host;
     std::vector<cuda::DeviceBuffer> bufs;
     for (size_t i = 0; i < shapes.size(); ++i) {
@@ -60,66 +59,75 @@ TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
         bufs.emplace_back(a_host.back().size() * 2);
         bufs.emplace_back(b_host.back().size() * 2);
         bufs.emplace_back(c_host.back().size() * (L.c_bf16 ? 2 : 4));
-        const auto a16 = to_bf16(a_host.back()), b16 = to_bf16(b_host.back()), c16 = to_bf16(c_host.back());
+        const auto a16 = to_bf16(a_host.back()), b16 = to_bf16(b_host.back());
         MOE_CUDA_CHECK(cudaMemcpy(bufs[bufs.size() - 3].as<void>(), a16.data(), a16.size() * 2, cudaMemcpyHostToDevice));
         MOE_CUDA_CHECK(cudaMemcpy(bufs[bufs.size() - 2].as<void>(), b16.data(), b16.size() * 2, cudaMemcpyHostToDevice));
-        if (L.c_bf16)
-            MOE_CUDA_CHECK(cudaMemcpy(bufs.back().as<void>(), c16.data(), c16.size() * 2, cudaMemcpyHostToDevice));
-        else
-            MOE_CUDA_CHECK(cudaMemcpy(bufs.back().as<void>(), c_host.back().data(), c_host.back().size() * 4,
-                                      cudaMemcpyHostToDevice));
         kernels::GroupedGemmProblem p{bufs[bufs.size() - 3].as<void>(), bufs[bufs.size() - 2].as<void>(),
                                       bufs.back().as<void>(), s.m, s.n, s.k, lda, ldb, ldc};
         ASSERT_TRUE(kernels::grouped_gemm_supported(p, L.a_k, L.b_k)) << "problem " << i;
         problems.push_back(p);
-        tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(s.m, s.n));
     }
-    cuda::DeviceBuffer d_problems(problems.size() * sizeof(problems[0])), d_tiles(tile_start.size() * 4);
+    cuda::DeviceBuffer d_problems(problems.size() * sizeof(problems[0])), d_tiles((problems.size() + 1) * 4);
     MOE_CUDA_CHECK(cudaMemcpy(d_problems.as<void>(), problems.data(), d_problems.bytes(), cudaMemcpyHostToDevice));
-    MOE_CUDA_CHECK(cudaMemcpy(d_tiles.as<void>(), tile_start.data(), d_tiles.bytes(), cudaMemcpyHostToDevice));
-    kernels::GroupedGemmArgs args;
-    args.problems = d_problems.as<kernels::GroupedGemmProblem>();
-    args.tile_start = d_tiles.as<int32_t>();
-    args.count = int32_t(problems.size());
-    args.total_tiles = tile_start.back();
-    args.a_k_contig = L.a_k;
-    args.b_k_contig = L.b_k;
-    args.c_bf16 = L.c_bf16;
-    args.alpha = 0.75f;
-    args.beta = L.beta;
-    MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, nullptr));
-    MOE_CUDA_CHECK(cudaDeviceSynchronize());
-    for (size_t i = 0; i < problems.size(); ++i) {
-        const auto& p = problems[i];
-        const std::vector<float>&A = a_host[i], &B = b_host[i], &C0 = c_host[i];
-        std::vector<float> got, ref;
-        std::vector<float> c_dev(C0.size());
-        if (L.c_bf16) {
-            std::vector<uint16_t> c16(C0.size());
-            MOE_CUDA_CHECK(cudaMemcpy(c16.data(), p.c, c16.size() * 2, cudaMemcpyDeviceToHost));
-            for (size_t x = 0; x < c16.size(); ++x) c_dev[x] = bf16_to_f32(c16[x]);
-        } else {
-            MOE_CUDA_CHECK(cudaMemcpy(c_dev.data(), p.c, c_dev.size() * 4, cudaMemcpyDeviceToHost));
-        }
-        for (int r = 0; r < p.m; ++r)
-            for (int c = 0; c < p.ldc; ++c) {
-                const size_t at = size_t(r) * p.ldc + c;
-                if (c >= p.n) {  // outside the problem: untouched
-                    ASSERT_EQ(c_dev[at], C0[at]) << "problem " << i << " wrote past column n at [" << r << ", " << c << "]";
-                    continue;
-                }
-                double s = 0;
-                for (int k = 0; k < p.k; ++k) {
-                    const double a = L.a_k ? A[size_t(r) * p.lda + k] : A[size_t(k) * p.lda + r];
-                    const double b = L.b_k ? B[size_t(c) * p.ldb + k] : B[size_t(k) * p.ldb + c];
-                    s += a * b;
-                }
-                ref.push_back(float(0.75 * s + double(L.beta) * C0[at]));
-                got.push_back(c_dev[at]);
+    for (int variant = 0; variant < kernels::kGroupedGemmVariants; ++variant) {
+        SCOPED_TRACE("tile variant " + std::to_string(variant));
+        std::vector<int32_t> tile_start{0};
+        for (size_t i = 0; i < problems.size(); ++i) {  // C back to its initial values (beta reads it)
+            const auto& p = problems[i];
+            tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(p.m, p.n, variant));
+            if (L.c_bf16) {
+                const auto c16 = to_bf16(c_host[i]);
+                MOE_CUDA_CHECK(cudaMemcpy(p.c, c16.data(), c16.size() * 2, cudaMemcpyHostToDevice));
+            } else {
+                MOE_CUDA_CHECK(cudaMemcpy(p.c, c_host[i].data(), c_host[i].size() * 4, cudaMemcpyHostToDevice));
             }
-        if (ref.empty()) continue;
-        EXPECT_TRUE(close(got, ref, L.c_bf16 ? kNmseBf16 : 1e-9))
-            << "problem " << i << " [" << p.m << " x " << p.n << " x " << p.k << "]";
+        }
+        MOE_CUDA_CHECK(cudaMemcpy(d_tiles.as<void>(), tile_start.data(), d_tiles.bytes(), cudaMemcpyHostToDevice));
+        kernels::GroupedGemmArgs args;
+        args.problems = d_problems.as<kernels::GroupedGemmProblem>();
+        args.tile_start = d_tiles.as<int32_t>();
+        args.count = int32_t(problems.size());
+        args.total_tiles = tile_start.back();
+        args.a_k_contig = L.a_k;
+        args.b_k_contig = L.b_k;
+        args.c_bf16 = L.c_bf16;
+        args.alpha = 0.75f;
+        args.beta = L.beta;
+        args.variant = variant;
+        MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, nullptr));
+        MOE_CUDA_CHECK(cudaDeviceSynchronize());
+        for (size_t i = 0; i < problems.size(); ++i) {
+            const auto& p = problems[i];
+            const std::vector<float>&A = a_host[i], &B = b_host[i], &C0 = c_host[i];
+            std::vector<float> got, ref;
+            std::vector<float> c_dev(C0.size());
+            if (L.c_bf16) {
+                std::vector<uint16_t> c16(C0.size());
+                MOE_CUDA_CHECK(cudaMemcpy(c16.data(), p.c, c16.size() * 2, cudaMemcpyDeviceToHost));
+                for (size_t x = 0; x < c16.size(); ++x) c_dev[x] = bf16_to_f32(c16[x]);
+            } else {
+                MOE_CUDA_CHECK(cudaMemcpy(c_dev.data(), p.c, c_dev.size() * 4, cudaMemcpyDeviceToHost));
+            }
+            for (int r = 0; r < p.m; ++r)
+                for (int c = 0; c < p.ldc; ++c) {
+                    const size_t at = size_t(r) * p.ldc + c;
+                    if (c >= p.n) {  // outside the problem: untouched
+                        ASSERT_EQ(c_dev[at], C0[at]) << "problem " << i << " wrote past column n at [" << r << ", " << c << "]";
+                        continue;
+                    }
+                    double s = 0;
+                    for (int k = 0; k < p.k; ++k) {
+                        const double a = L.a_k ? A[size_t(r) * p.lda + k] : A[size_t(k) * p.lda + r];
+                        const double b = L.b_k ? B[size_t(c) * p.ldb + k] : B[size_t(k) * p.ldb + c];
+                        s += a * b;
+                    }
+                    ref.push_back(float(0.75 * s + double(L.beta) * C0[at]));
+                    got.push_back(c_dev[at]);
+                }
+            if (ref.empty()) continue;
+            EXPECT_TRUE(close(got, ref, L.c_bf16 ? kNmseBf16 : 1e-9))
+                << "problem " << i << " [" << p.m << " x " << p.n << " x " << p.k << "]";
+        }
     }
 }
 

@@ -167,7 +167,6 @@ int main() {
             const double t_grp = st == CUBLAS_STATUS_SUCCESS ? time_ms(s, grouped) : NAN;
             // tiles: the same problems in the kernel's row-major view (expert_groups.cpp tile_problem)
             std::vector<moe::kernels::GroupedGemmProblem> probs(E);
-            std::vector<int32_t> tstart{0};
             bool tiles_ok = true;
             for (int e = 0; e < E; ++e) {
                 auto& q = probs[e];
@@ -177,19 +176,25 @@ int main() {
                 q.m = dim(g.n, c[e]), q.n = dim(g.m, c[e]), q.k = dim(g.k, c[e]);
                 q.lda = int(g.ldb), q.ldb = int(g.lda), q.ldc = int(g.ldc);
                 tiles_ok &= moe::kernels::grouped_gemm_supported(q, g.tb == CUBLAS_OP_N, g.ta == CUBLAS_OP_T);
-                tstart.push_back(tstart.back() + moe::kernels::grouped_gemm_tiles(q.m, q.n));
             }
             moe::kernels::GroupedGemmProblem* dprobs;
             int32_t* dstart;
             CK(cudaMalloc(&dprobs, E * sizeof(probs[0])));
             CK(cudaMalloc(&dstart, (E + 1) * sizeof(int32_t)));
             CK(cudaMemcpy(dprobs, probs.data(), E * sizeof(probs[0]), cudaMemcpyHostToDevice));
-            CK(cudaMemcpy(dstart, tstart.data(), (E + 1) * sizeof(int32_t), cudaMemcpyHostToDevice));
-            moe::kernels::GroupedGemmArgs targs;
-            targs.problems = dprobs, targs.tile_start = dstart, targs.count = int(E), targs.total_tiles = tstart.back();
-            targs.a_k_contig = g.tb == CUBLAS_OP_N, targs.b_k_contig = g.ta == CUBLAS_OP_T;
-            targs.c_bf16 = g.ct == CUDA_R_16BF, targs.alpha = alpha, targs.beta = beta;
-            const double t_tiles = tiles_ok ? time_ms(s, [&] { CK(moe::kernels::grouped_gemm_bf16(targs, s)); }) : NAN;
+            std::vector<double> t_var(moe::kernels::kGroupedGemmVariants, NAN);
+            for (int v = 0; v < moe::kernels::kGroupedGemmVariants && tiles_ok; ++v) {
+                std::vector<int32_t> tstart{0};
+                for (int e = 0; e < E; ++e)
+                    tstart.push_back(tstart.back() + moe::kernels::grouped_gemm_tiles(probs[e].m, probs[e].n, v));
+                CK(cudaMemcpy(dstart, tstart.data(), (E + 1) * sizeof(int32_t), cudaMemcpyHostToDevice));
+                moe::kernels::GroupedGemmArgs targs;
+                targs.problems = dprobs, targs.tile_start = dstart, targs.count = int(E), targs.total_tiles = tstart.back();
+                targs.a_k_contig = g.tb == CUBLAS_OP_N, targs.b_k_contig = g.ta == CUBLAS_OP_T;
+                targs.c_bf16 = g.ct == CUDA_R_16BF, targs.alpha = alpha, targs.beta = beta, targs.variant = v;
+                t_var[v] = time_ms(s, [&] { CK(moe::kernels::grouped_gemm_bf16(targs, s)); });
+            }
+            const double t_tiles = t_var[0];
             CK(cudaFree(dprobs));
             CK(cudaFree(dstart));
             auto dense = [&] {
@@ -203,6 +208,12 @@ int main() {
             auto tf = [&](double ms) { return flops / (ms * 1e-3) / 1e12; };
             std::printf("%-18s loop %7.3f ms %6.1f TF | padded %7.3f ms %6.1f TF | grouped %7.3f ms %6.1f TF (status %d) | tiles %7.3f ms %6.1f TF | dense %7.3f ms %6.1f TF\n",
                         g.name, t_loop, tf(t_loop), t_pad, tf(t_pad), t_grp, tf(t_grp), int(st), t_tiles, tf(t_tiles), t_dense, tf(t_dense));
+            std::printf("%-18s tile variants (TF):", g.name);
+            for (int v = 0; v < moe::kernels::kGroupedGemmVariants; ++v) {
+                const moe::kernels::GroupedGemmTile t = moe::kernels::grouped_gemm_tile(v);
+                std::printf(" v%d %dx%d %6.1f |", v, t.m, t.n, tf(t_var[v]));
+            }
+            std::printf("\n");
         }
     }
     CK(cudaGetLastError());
