@@ -12,7 +12,7 @@ L=$OUT/logs; mkdir -p "$L"
 log() { tee -a "$OUT/profile.txt"; }
 bt() {  # shape tag [env...]
   local shape=$1 tag=$2; shift 2
-  env "$@" timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 --json "$OUT/bt_${shape}_$tag.json" \
+  env "$@" timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 --json "$L/bt_${shape}_$tag.json" \
     >"$L/bt_${shape}_$tag.log" 2>&1
   echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|error" "$L/bt_${shape}_$tag.log" | head -3
 }
@@ -27,17 +27,17 @@ for mode in buckets tiles; do
   echo "== batched decode tests ($mode): rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|nmse|Failure' "$L/t_$mode.log" | head -8
 done | log
 timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 8 --repeats 3 \
-  --json "$OUT/prefill_auto.json" >"$L/pf_auto.log" 2>&1
+  --json "$L/prefill_auto.json" >"$L/pf_auto.log" 2>&1
 { echo "== prefill (default mode): rc $?"; grep -iE "prefill|error" "$L/pf_auto.log" | head -4; } | log
-timeout 120 python3 bench/hf_train_reference.py --shape lora-moonlight --steps 4 --warmup 2 --json "$OUT/hf_lora-moonlight.json" \
+timeout 120 python3 bench/hf_train_reference.py --shape lora-moonlight --steps 4 --warmup 2 --json "$L/hf_lora-moonlight.json" \
   >"$L/hf_lora.log" 2>&1
 { echo "== transformers lora-moonlight: rc $?"; tail -2 "$L/hf_lora.log"; } | log
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
 echo "== ncu: $NCU" | log
 timeout 200 "$NCU" --clock-control none --metrics gpu__time_duration.sum --csv \
-  "$B/moe-engine" bench-train --shapes lora-moonlight --steps 1 --warmup 0 >"$OUT/ncu_step.csv" 2>"$L/ncu_step.err"
-echo "ncu rc $? lines $(wc -l <"$OUT/ncu_step.csv")" | log
+  "$B/moe-engine" bench-train --shapes lora-moonlight --steps 1 --warmup 0 >"$L/ncu_step.csv" 2>"$L/ncu_step.err"
+echo "ncu rc $? lines $(wc -l <"$L/ncu_step.csv")" | log
 tail -3 "$L/ncu_step.err" | log
-python3 "$(dirname "$0")/ncu_summary.py" "$OUT/ncu_step.csv" 2>&1 | head -45 | log
-xz -9 "$OUT/ncu_step.csv"
+python3 "$(dirname "$0")/ncu_summary.py" "$L/ncu_step.csv" 2>&1 | head -45 | log
+xz -9 "$L/ncu_step.csv"
 tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$L"
