@@ -190,17 +190,23 @@ TileProblem tile_problem(const GroupGemm& q, int64_t e, int64_t row0, int64_t ro
 }
 
 namespace {
-// The block tile for problems whose widest output is max_m × max_n: a 128 × 32 tile when N is a
-// LoRA rank, 32 × 128 when M is, else the wide tile (MOE_GROUPED_TILE=0..3 picks another; the probe
-// in tools/gpu/probes/grouped_gemm_probe.cu times them all).
+// The block tile for problems whose widest output is max_m × max_n: the wide 128 × 128 tile, the
+// one measured (docs/performance.md). MOE_GROUPED_TILE=0..3 picks another wide tile, and
+// MOE_GROUPED_RANK_TILES=1 a 128 × 32 tile where N is a LoRA rank and 32 × 128 where M is — both
+// for A/B runs of tools/gpu/session_expert_profile.sh until they are measured faster.
+int env_int(const char* name, int fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::atoi(v) : fallback;
+}
+
 int tile_variant(int64_t max_m, int64_t max_n) {
-    if (max_n <= 32) return kernels::kGroupedNarrowN;
-    if (max_m <= 32) return kernels::kGroupedShortM;
+    static const bool rank_tiles = env_int("MOE_GROUPED_RANK_TILES", 0) == 1;
     static const int wide = [] {
-        const char* v = std::getenv("MOE_GROUPED_TILE");
-        const int x = v ? std::atoi(v) : 0;
+        const int x = env_int("MOE_GROUPED_TILE", 0);
         return x >= 0 && x < kernels::kGroupedNarrowN ? x : 0;
     }();
+    if (rank_tiles && max_n <= 32) return kernels::kGroupedNarrowN;
+    if (rank_tiles && max_m <= 32) return kernels::kGroupedShortM;
     return wide;
 }
 }  // namespace

@@ -2,7 +2,8 @@
 # Where the expert GEMM time goes and which tile of our grouped kernel is fastest: the kernel's test
 # (every tile variant), the grouped-GEMM probe (.device-carry/grouped_gemm_probe built from
 # tools/gpu/probes/: cuBLAS ways and every tile variant on one moonlight MoE layer's problems),
-# bench-train in the default mode and with each wide tile (MOE_GROUPED_TILE), the batched-decode test
+# bench-train in the default mode, with the LoRA-rank tiles (MOE_GROUPED_RANK_TILES=1) and with other wide
+# tiles (MOE_GROUPED_TILE), the batched-decode test
 # in both expert GEMM modes, prefill in the default mode, the transformers LoRA baseline, then every
 # kernel of one LoRA step timed by Nsight Compute (ncu_step.csv.xz, summed by tools/gpu/ncu_summary.py).
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_expert_profile.sh
@@ -21,6 +22,7 @@ timeout 60 "$B/test_cuda" --gtest_filter='*CudaGroupedGemm*' >"$L/t_grouped.log"
 echo "== probe" | log; timeout 90 .device-carry/grouped_gemm_probe 2>&1 | tail -60 | log
 bt lora-moonlight auto | log
 bt full-100m auto | log
+bt lora-moonlight rank MOE_GROUPED_RANK_TILES=1 | log
 for v in 3 2; do bt lora-moonlight tile$v MOE_GROUPED_TILE=$v | log; done
 for mode in buckets tiles; do
   MOE_EXPERT_GEMM=$mode timeout 60 "$B/test_cuda" --gtest_filter='CudaBatchedDecode*:ExpertBuckets*' >"$L/t_$mode.log" 2>&1
