@@ -8,7 +8,9 @@
 // equals the CPU's wherever the CPU's top-2 margin exceeds 4x the row's largest logit error (a
 // closer pair is a near-tie the rounding decides). As in model_parity_test, a row whose experts
 // differ from the CPU's in some layer (a routing near-tie: this random model's router scores
-// are close) is left out of both checks, and at most 2 of the 24 rows may be.
+// are close) is left out of both checks, and at most 2 of the 24 rows may be; so are the rows of a
+// sequence whose prompt was routed differently in prefill (its KV cache differs, whatever the
+// step's own routing), and at most one of the 4 prompts may be.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -75,8 +77,15 @@ TEST(CudaBatchedDecode, StepsMatchTheCpuRunningTheSameBatches) {
     CpuBackend cpu_be;
     CudaBackend gpu_be;
     auto cpu_m = load_tiny_mtp_model(spec, cpu_be), gpu_m = load_tiny_mtp_model(spec, gpu_be);
-    const std::vector<int64_t> cpu_ids = prefill_all(*cpu_m), gpu_ids = prefill_all(*gpu_m);
     StepExperts cpu_experts(*cpu_m), gpu_experts(*gpu_m);
+    const std::vector<int64_t> cpu_ids = prefill_all(*cpu_m), gpu_ids = prefill_all(*gpu_m);
+    std::vector<bool> prompt_flipped(kPrompts.size());
+    for (size_t b = 0; b < kPrompts.size(); ++b) {
+        prompt_flipped[b] = gpu_experts.of(gpu_ids[b]) != cpu_experts.of(cpu_ids[b]);
+        if (prompt_flipped[b]) std::printf("prompt %zu: prefill routing near-tie (experts differ from the CPU's)\n", b);
+    }
+    EXPECT_LE(std::count(prompt_flipped.begin(), prompt_flipped.end(), true), 1)
+        << "prefill routing differs from the CPU's in more prompts than near-ties explain";
     int flipped = 0;
     for (int step = 0; step < 6; ++step) {
         std::vector<Model::BatchRow> cpu_rows, gpu_rows;
@@ -92,6 +101,7 @@ TEST(CudaBatchedDecode, StepsMatchTheCpuRunningTheSameBatches) {
         ASSERT_EQ(got.rows, want.rows);
         for (int64_t r = 0; r < want.rows; ++r) {
             SCOPED_TRACE("step " + std::to_string(step) + " row " + std::to_string(r));
+            if (prompt_flipped[size_t(r)]) continue;
             if (gpu_experts.of(gpu_ids[size_t(r)]) != cpu_experts.of(cpu_ids[size_t(r)])) {
                 std::printf("step %d row %ld: routing near-tie (experts differ from the CPU's), left out\n", step, long(r));
                 ++flipped;
