@@ -187,13 +187,27 @@ __global__ void __launch_bounds__(C::kThreads) grouped_gemm_kernel(GroupedGemmAr
 }
 
 // The tile variants (grouped_gemm.h): 0 the default, 1–3 other shapes of the wide tile, 4 for
-// narrow outputs (N a LoRA rank), 5 for short ones (M a LoRA rank: the factor A's gradient). Which is fastest where: tools/gpu/probes/grouped_gemm_probe.cu.
+// narrow outputs (N a LoRA rank), 5 for short ones (M a LoRA rank: the factor A's gradient).
+// Which is fastest where: tools/gpu/probes/grouped_gemm_probe.cu.
 using Tile0 = Tile<128, 128, 32, 2, 4, 3>;
 using Tile1 = Tile<128, 128, 64, 2, 4, 3>;
 using Tile2 = Tile<128, 256, 32, 2, 4, 3>;
 using Tile3 = Tile<128, 128, 32, 2, 2, 4>;
 using Tile4 = Tile<128, 32, 32, 4, 1, 4>;
 using Tile5 = Tile<32, 128, 32, 1, 4, 4>;
+
+// f(TileN{}) for variant N in [0, kGroupedGemmVariants): the one place that maps a number to a tile.
+template <class F>
+auto with_tile(int variant, F&& f) {
+    switch (variant) {
+        case 1: return f(Tile1{});
+        case 2: return f(Tile2{});
+        case 3: return f(Tile3{});
+        case 4: return f(Tile4{});
+        case 5: return f(Tile5{});
+        default: return f(Tile0{});
+    }
+}
 
 template <class C, bool A_K, bool B_K>
 cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
@@ -212,11 +226,6 @@ cudaError_t launch_layout(const GroupedGemmArgs& args, cudaStream_t stream) {
     return launch<C, false, false>(args, stream);
 }
 
-template <class C>
-constexpr GroupedGemmTile tile_of() {
-    return GroupedGemmTile{C::BM, C::BN};
-}
-
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
@@ -230,27 +239,13 @@ bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b
 }
 
 GroupedGemmTile grouped_gemm_tile(int variant) {
-    switch (variant) {
-        case 1: return tile_of<Tile1>();
-        case 2: return tile_of<Tile2>();
-        case 3: return tile_of<Tile3>();
-        case 4: return tile_of<Tile4>();
-        case 5: return tile_of<Tile5>();
-        default: return tile_of<Tile0>();
-    }
+    return with_tile(variant, [](auto tile) { return GroupedGemmTile{decltype(tile)::BM, decltype(tile)::BN}; });
 }
 
 cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
     if (args.total_tiles <= 0) return cudaSuccess;
-    switch (args.variant) {
-        case 0: return launch_layout<Tile0>(args, stream);
-        case 1: return launch_layout<Tile1>(args, stream);
-        case 2: return launch_layout<Tile2>(args, stream);
-        case 3: return launch_layout<Tile3>(args, stream);
-        case 4: return launch_layout<Tile4>(args, stream);
-        case 5: return launch_layout<Tile5>(args, stream);
-        default: return cudaErrorInvalidValue;
-    }
+    if (args.variant < 0 || args.variant >= kGroupedGemmVariants) return cudaErrorInvalidValue;
+    return with_tile(args.variant, [&](auto tile) { return launch_layout<decltype(tile)>(args, stream); });
 }
 
 }  // namespace moe::kernels

@@ -254,26 +254,27 @@ void GroupedGemms::run_grouped(cublasHandle_t h, const Entry& entry, const unsig
     run_per_expert(h, q, bucket, true);  // unaligned rows, or a type the grouped call does not take
 }
 
+void GroupedGemms::run_tiles(cublasHandle_t h, const Entry& entry, const unsigned char* device_staging) const {
+    const GroupGemm& q = entry.gemm;
+    kernels::GroupedGemmArgs args;
+    args.problems = reinterpret_cast<const kernels::GroupedGemmProblem*>(device_staging + entry.problems);
+    args.tile_start = reinterpret_cast<const int32_t*>(device_staging + entry.tile_start);
+    args.count = int32_t(g_.active.size());
+    args.total_tiles = entry.total_tiles;
+    args.a_k_contig = entry.a_k_contig;
+    args.b_k_contig = entry.b_k_contig;
+    args.c_bf16 = q.c_type == CUDA_R_16BF;
+    args.alpha = q.alpha;
+    args.beta = q.beta;
+    args.variant = entry.variant;
+    cudaStream_t stream = nullptr;
+    MOE_CUBLAS_CHECK(cublasGetStream(h, &stream));
+    MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, stream));
+}
+
 void GroupedGemms::run(cublasHandle_t h, int i, const unsigned char* device_staging) const {
     const Entry& entry = entries_.at(size_t(i));
-    if (g_.tiles && entry.total_tiles >= 0) {
-        const GroupGemm& q = entry.gemm;
-        kernels::GroupedGemmArgs args;
-        args.problems = reinterpret_cast<const kernels::GroupedGemmProblem*>(device_staging + entry.problems);
-        args.tile_start = reinterpret_cast<const int32_t*>(device_staging + entry.tile_start);
-        args.count = int32_t(g_.active.size());
-        args.total_tiles = entry.total_tiles;
-        args.a_k_contig = entry.a_k_contig;
-        args.b_k_contig = entry.b_k_contig;
-        args.c_bf16 = q.c_type == CUDA_R_16BF;
-        args.alpha = q.alpha;
-        args.beta = q.beta;
-        args.variant = entry.variant;
-        cudaStream_t stream = nullptr;
-        MOE_CUBLAS_CHECK(cublasGetStream(h, &stream));
-        MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, stream));
-        return;
-    }
+    if (g_.tiles && entry.total_tiles >= 0) return run_tiles(h, entry, device_staging);
     if (g_.grouped) return run_grouped(h, entry, device_staging);
     const GroupGemm& q = entry.gemm;
     for (size_t b = 0; b < g_.buckets.size(); ++b) {

@@ -141,6 +141,7 @@ private:
         bool a_k_contig = true, b_k_contig = true;
     };
     void add_tiles(Entry& entry, Staging& staging) const;
+    void run_tiles(cublasHandle_t h, const Entry& entry, const unsigned char* device_staging) const;
     void run_grouped(cublasHandle_t h, const Entry& entry, const unsigned char* device_staging) const;
     void run_per_expert(cublasHandle_t h, const GroupGemm& q, const ExpertBucket& bucket, bool exact) const;
     const ExpertGroups& g_;
