@@ -132,11 +132,23 @@ __global__ void __launch_bounds__(kThreads) argmax_kernel(const float* __restric
 //   5. the draw: Gumbel-max over the kept tokens, argmax (x_i - m) - log(E_i), E_i ~ Exp(1) from
 //      (seed, draw index, id): exactly a draw from softmax over the kept set, whatever its size.
 //      With no filter (temperature and penalty only) the draw is made in pass 1 and nothing else runs.
-// Every pass is a strided scan of the row by the whole block; the thread-to-column mapping is the
-// same in every pass, so each thread reads back the scratch values it wrote itself.
+// Each pass over the row is its own kernel over the whole GPU (one 256-thread block per 1024
+// columns): one block on one SM took ~0.25 ms a token over a 163,840-entry row, 9% of a decode
+// step. A kernel boundary is the only grid-wide barrier, so what one level of a select decides is
+// derived again by every block of the next kernel from the level's global histogram (the same
+// integers, so the same answer; block 0 keeps it for the levels after). The order of kernels:
+//   process (pass 1, top-k level 0) → histogram (top-k 1, 2; top-p 0, 1, 2) → filter (one block:
+//   the max, the top-p tie cut) → draw (every block's best; the histograms zeroed for the next
+//   draw) → finish (one block: the winner, the history flag, the draw index).
+// Every kernel reads the parameters from device memory and returns at once when its step is off,
+// so a recorded decode step runs all of them and follows a change of parameters between replays.
 
-constexpr int kSampleThreads = 1024;
-constexpr int kSampleWarps = kSampleThreads / 32;
+constexpr int kColThreads = 256;                                     // threads of a column kernel
+constexpr int kColsPerThread = 4;
+constexpr int kColsPerBlock = kColThreads * kColsPerThread;          // columns of one block
+constexpr int kMaxColBlocks = int(kMaxSampledVocab / kColsPerBlock);
+constexpr int kOneBlockThreads = 1024;                               // the filter kernel (tie scan)
+constexpr int kMaxWarps = kOneBlockThreads / 32;
 constexpr int kBuckets = 2048;                      // the widest radix digit: 11 bits
 constexpr int kLevels = 3;                          // digits of 11, 11 and 10 bits, the top first
 __device__ __forceinline__ int digit_bits(int level) { return level < 2 ? 11 : 10; }
@@ -145,19 +157,63 @@ constexpr float kMassScale = 4398046511104.0f;      // 2^42: e_i in (0, 1] -> at
 constexpr int kNoCut = 0x7fffffff;
 
 enum class Weigh { Count, Mass };
+enum Select { kTopK = 0, kTopP = 1 };
 
 struct SampleShared {
     unsigned int count[kBuckets];
     unsigned long long mass[kBuckets];
-    float best_v[kSampleWarps];
-    int best_i[kSampleWarps];
-    unsigned int warp_hits[kSampleWarps];
+    float best_v[kMaxWarps];
+    int best_i[kMaxWarps];
+    unsigned int warp_hits[kMaxWarps];
     // The bucket search's answer (written by warp 0).
     unsigned int bucket;
     unsigned long long above_count, above_mass, need;
     bool all;
     int cut;
 };
+
+struct Histogram {
+    unsigned int count[kBuckets];
+    unsigned long long mass[kBuckets];
+};
+
+// What one level of a select decided.
+struct LevelResult {
+    uint32_t prefix = 0;  // the key's digits chosen so far, this level's included
+    int all = 0;          // top-k: k reaches every candidate, the select keeps everything
+    unsigned long long above_count = 0, above_mass = 0, need = 0, count_at = 0, mass_at = 0;
+};
+
+// The device workspace of one sampler (SamplerState::work), between the kernels of one draw.
+struct SampleWork {
+    Histogram hist[2][kLevels];  // [select][level]; all zero between draws
+    LevelResult level[2][kLevels];
+    float pass_v[kMaxColBlocks];  // pass 1's best (value, id) of each block
+    int pass_i[kMaxColBlocks];
+    float draw_v[kMaxColBlocks];  // the draw's best of each block
+    int draw_i[kMaxColBlocks];
+    float m;                      // the filter kernel's answers for the draw
+    int live;                     // some x is finite
+    uint32_t floor_key, p_key;
+    int cut;
+};
+
+struct Mode {
+    bool greedy, unfiltered, filtered, top_k, top_p;
+};
+
+__device__ __forceinline__ Mode mode_of(const SamplingConfig& c) {
+    Mode m;
+    m.greedy = c.greedy != 0;
+    // No filter: the draw is Gumbel-max over every x, which needs neither m nor a second pass.
+    m.unfiltered = !m.greedy && c.top_k == 0 && !(c.top_p < 1.0f) && !(c.min_p > 0.0f);
+    m.filtered = !m.greedy && !m.unfiltered;
+    m.top_k = m.filtered && c.top_k > 0;
+    m.top_p = m.filtered && c.top_p < 1.0f;
+    return m;
+}
+
+__device__ __forceinline__ SampleWork& work_of(const SamplerState& s) { return *static_cast<SampleWork*>(s.work); }
 
 // Monotone in the float order: a < b (not NaN) <=> key(a) < key(b); -0 is made +0 before.
 __device__ __forceinline__ uint32_t order_key(float x) {
@@ -187,22 +243,21 @@ __device__ __forceinline__ float gumbel(uint64_t seed, uint64_t draw, int64_t id
     return -logf(-log1pf(-u));
 }
 
-// f(value, column) for every column of row[0, n), kBatch loads in flight per thread. Thread t
-// always gets the columns t, t + 1024, ... in increasing order.
+// f(value, column) for this block's columns of row[0, n): thread t gets blockIdx·1024 + t,
+// + 256, + 512, + 768, every load issued before the first use.
 template <class F>
-__device__ __forceinline__ void for_each_col(const float* row, int64_t n, F&& f) {
-    for (int64_t base = threadIdx.x; base < n; base += int64_t(kSampleThreads) * kBatch) {
-        float v[kBatch];
+__device__ __forceinline__ void for_block_cols(const float* row, int64_t n, F&& f) {
+    const int64_t base = int64_t(blockIdx.x) * kColsPerBlock + threadIdx.x;
+    float v[kColsPerThread];
 #pragma unroll
-        for (int b = 0; b < kBatch; ++b) {
-            const int64_t i = base + int64_t(b) * kSampleThreads;
-            v[b] = i < n ? row[i] : 0.0f;
-        }
+    for (int j = 0; j < kColsPerThread; ++j) {
+        const int64_t i = base + int64_t(j) * kColThreads;
+        v[j] = i < n ? row[i] : 0.0f;
+    }
 #pragma unroll
-        for (int b = 0; b < kBatch; ++b) {
-            const int64_t i = base + int64_t(b) * kSampleThreads;
-            if (i < n) f(v[b], i);
-        }
+    for (int j = 0; j < kColsPerThread; ++j) {
+        const int64_t i = base + int64_t(j) * kColThreads;
+        if (i < n) f(v[j], i);
     }
 }
 
@@ -217,7 +272,7 @@ __device__ void block_best(float& bv, int& bi, SampleShared& sh) {
             bi = oi;
         }
     }
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
     if (lane == 0) {
         sh.best_v[warp] = bv;
         sh.best_i[warp] = bi;
@@ -225,12 +280,24 @@ __device__ void block_best(float& bv, int& bi, SampleShared& sh) {
     __syncthreads();
     bv = sh.best_v[0];
     bi = sh.best_i[0];
-    for (int w = 1; w < kSampleWarps; ++w)
+    for (int w = 1; w < warps; ++w)
         if (better(sh.best_v[w], sh.best_i[w], bv, bi)) {
             bv = sh.best_v[w];
             bi = sh.best_i[w];
         }
     __syncthreads();  // sh is free again
+}
+
+// The best of n per-block bests; every thread returns it.
+__device__ void best_of_blocks(const float* vs, const int* is, int n, float& bv, int& bi, SampleShared& sh) {
+    bv = kNegInf;
+    bi = -1;
+    for (int b = threadIdx.x; b < n; b += blockDim.x)
+        if (better(vs[b], is[b], bv, bi)) {
+            bv = vs[b];
+            bi = is[b];
+        }
+    block_best(bv, bi, sh);
 }
 
 // Warp 0, after a level's histogram: the bucket (from the top) where the running weight (counts or
@@ -293,59 +360,144 @@ __device__ void find_bucket(SampleShared& sh, int level, Weigh weigh, int64_t to
     sh.all = false;
 }
 
-struct Selected {
-    bool all = false;  // top-k only: k reaches every candidate
-    uint32_t key = 0;  // the selected value's key
-    unsigned long long above_mass = 0, count_at = 0, mass_at = 0, need = 0;
-};
-
-// The radix select of steps 2 and 3 over the candidates x[i] > -inf with key >= floor_key.
-__device__ Selected radix_select(const float* x, int64_t n, float m, uint32_t floor_key, Weigh weigh, int64_t top_k,
-                                 float top_p, SampleShared& sh) {
-    uint32_t prefix = 0;
-    Selected r;
-    for (int level = 0; level < kLevels; ++level) {
-        const int shift = digit_shift(level), nb = 1 << digit_bits(level);
-        for (int b = threadIdx.x; b < nb; b += kSampleThreads) {
-            sh.count[b] = 0;
-            sh.mass[b] = 0;
+// What level `level` of select `sel` decided, from its global histogram and the level before
+// (kept by block 0 of an earlier kernel). Every block of the calling kernel gets the same answer;
+// block 0 keeps it in the workspace for the kernels after.
+__device__ LevelResult derive_level(SampleWork& w, int sel, int level, const SamplingConfig& c, SampleShared& sh) {
+    const LevelResult prev = level > 0 ? w.level[sel][level - 1] : LevelResult{};
+    LevelResult r;
+    if (prev.all) {
+        r.all = 1;
+    } else {
+        const Histogram& h = w.hist[sel][level];
+        const int nb = 1 << digit_bits(level);
+        for (int b = threadIdx.x; b < nb; b += blockDim.x) {
+            sh.count[b] = h.count[b];
+            sh.mass[b] = h.mass[b];
+        }
+        if (threadIdx.x == 0) {
+            sh.above_count = prev.above_count;
+            sh.above_mass = prev.above_mass;
+            sh.need = prev.need;
         }
         __syncthreads();
-        for_each_col(x, n, [&](float v, int64_t) {
-            if (v == kNegInf) return;
-            const uint32_t key = order_key(v);
-            if (key < floor_key) return;
-            if (level > 0 && (key >> (shift + digit_bits(level))) != prefix) return;
-            const uint32_t b = (key >> shift) & uint32_t(nb - 1);
-            atomicAdd(&sh.count[b], 1u);
-            if (weigh == Weigh::Mass) atomicAdd(&sh.mass[b], fixed_mass(rel_weight(v, m)));
-        });
+        if (threadIdx.x < 32) find_bucket(sh, level, sel == kTopK ? Weigh::Count : Weigh::Mass, c.top_k, c.top_p);
         __syncthreads();
-        if (threadIdx.x < 32) find_bucket(sh, level, weigh, top_k, top_p);
-        __syncthreads();
-        if (sh.all) {
-            r.all = true;
-            __syncthreads();
-            return r;
-        }
-        prefix = (prefix << digit_bits(level)) | sh.bucket;
-        if (level == kLevels - 1) {
-            r.key = prefix;
+        r.all = sh.all ? 1 : 0;
+        if (!r.all) {
+            r.prefix = (prev.prefix << digit_bits(level)) | sh.bucket;
+            r.above_count = sh.above_count;
             r.above_mass = sh.above_mass;
+            r.need = sh.need;
             r.count_at = sh.count[sh.bucket];
             r.mass_at = sh.mass[sh.bucket];
-            r.need = sh.need;
         }
-        __syncthreads();  // everyone has read sh before the next level clears it
+        __syncthreads();  // sh is free again
     }
+    if (blockIdx.x == 0 && threadIdx.x == 0) w.level[sel][level] = r;
     return r;
+}
+
+// Top-k's threshold key for top-p (0: top-k off or keeping everything); after top-k's last level
+// is kept.
+__device__ __forceinline__ uint32_t top_k_floor(const SampleWork& w, const Mode& mode) {
+    const LevelResult& k = w.level[kTopK][kLevels - 1];
+    return mode.top_k && !k.all ? k.prefix : 0u;
+}
+
+// Adds this block's histogram (sh, nb buckets) to the global one.
+__device__ void flush_histogram(const SampleShared& sh, int nb, Weigh weigh, Histogram& h) {
+    for (int b = threadIdx.x; b < nb; b += blockDim.x) {
+        if (sh.count[b]) atomicAdd(&h.count[b], sh.count[b]);
+        if (weigh == Weigh::Mass && sh.mass[b]) atomicAdd(&h.mass[b], sh.mass[b]);
+    }
+}
+
+__device__ void clear_histogram(SampleShared& sh, int nb) {
+    for (int b = threadIdx.x; b < nb; b += blockDim.x) {
+        sh.count[b] = 0;
+        sh.mass[b] = 0;
+    }
+    __syncthreads();
+}
+
+// Pass 1: x into scratch and the block's best (the argmax of x, or of x + Gumbel when unfiltered);
+// top-k's level-0 histogram (counts need no m).
+__global__ void __launch_bounds__(kColThreads)
+    sample_process_kernel(const float* __restrict__ logits, int64_t cols, SamplerState s) {
+    pdl_begin();
+    __shared__ SampleShared sh;
+    const SamplingConfig c = *s.config;
+    const Mode mode = mode_of(c);
+    const uint64_t draw = *s.draw;
+    const bool penalise = c.repetition_penalty != 1.0f;
+    if (mode.top_k) clear_histogram(sh, 1 << digit_bits(0));
+    float m = kNegInf;
+    int arg = -1;
+    for_block_cols(logits, cols, [&](float v, int64_t i) {
+        const float x = processed(v, penalise && s.seen[i], c);
+        if (mode.filtered) {
+            s.scratch[i] = x;
+            if (mode.top_k && x != kNegInf) atomicAdd(&sh.count[order_key(x) >> digit_shift(0)], 1u);
+        }
+        const float score = mode.unfiltered && x != kNegInf ? x + gumbel(c.seed, draw, i) : x;
+        if (v == v && better(score, int(i), m, arg)) {
+            m = score;
+            arg = int(i);
+        }
+    });
+    block_best(m, arg, sh);  // its barrier also ends the histogram's atomics
+    SampleWork& w = work_of(s);
+    if (threadIdx.x == 0) {
+        w.pass_v[blockIdx.x] = m;
+        w.pass_i[blockIdx.x] = arg;
+    }
+    if (mode.top_k) flush_histogram(sh, 1 << digit_bits(0), Weigh::Count, w.hist[kTopK][0]);
+}
+
+// One level of one select (top-k levels 1, 2; top-p levels 0, 1, 2): decides the level the kernel
+// before histogrammed, then histograms the candidates that match the digits chosen so far.
+__global__ void __launch_bounds__(kColThreads) sample_histogram_kernel(int64_t cols, SamplerState s, int sel, int level) {
+    pdl_begin();
+    __shared__ SampleShared sh;
+    const SamplingConfig c = *s.config;
+    const Mode mode = mode_of(c);
+    if (!mode.filtered) return;
+    SampleWork& w = work_of(s);
+    float m;
+    int arg;
+    best_of_blocks(w.pass_v, w.pass_i, int(gridDim.x), m, arg, sh);
+    if (arg < 0 || m == kNegInf) return;  // nothing finite: nothing is selected
+    const int psel = level > 0 ? sel : kTopK, plevel = level > 0 ? level - 1 : kLevels - 1;
+    LevelResult prev;
+    if (psel == kTopK ? mode.top_k : mode.top_p) prev = derive_level(w, psel, plevel, c, sh);
+    if (!(sel == kTopK ? mode.top_k : mode.top_p)) return;
+    if (level > 0 && prev.all) return;
+    const uint32_t floor_key = sel == kTopP ? (level == 0 ? (mode.top_k && !prev.all ? prev.prefix : 0u)
+                                                          : top_k_floor(w, mode))
+                                            : 0u;
+    const uint32_t prefix = level > 0 ? prev.prefix : 0u;
+    const int shift = digit_shift(level), nb = 1 << digit_bits(level);
+    const Weigh weigh = sel == kTopK ? Weigh::Count : Weigh::Mass;
+    clear_histogram(sh, nb);
+    for_block_cols(s.scratch, cols, [&](float v, int64_t) {
+        if (v == kNegInf) return;
+        const uint32_t key = order_key(v);
+        if (key < floor_key) return;
+        if (level > 0 && (key >> (shift + digit_bits(level))) != prefix) return;
+        const uint32_t b = (key >> shift) & uint32_t(nb - 1);
+        atomicAdd(&sh.count[b], 1u);
+        if (weigh == Weigh::Mass) atomicAdd(&sh.mass[b], fixed_mass(rel_weight(v, m)));
+    });
+    __syncthreads();
+    flush_histogram(sh, nb, weigh, w.hist[sel][level]);
 }
 
 // The column of the r-th (1-based) candidate whose key is `key`, counting in column order.
 __device__ int rth_column(const float* x, int64_t n, uint32_t key, unsigned long long r, SampleShared& sh) {
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     unsigned long long before = 0;
-    for (int64_t base = 0; base < n; base += kSampleThreads) {
+    for (int64_t base = 0; base < n; base += blockDim.x) {
         const int64_t i = base + threadIdx.x;
         const bool hit = i < n && x[i] != kNegInf && order_key(x[i]) == key;
         const unsigned long long here = (unsigned long long)__syncthreads_count(hit);
@@ -367,56 +519,55 @@ __device__ int rth_column(const float* x, int64_t n, uint32_t key, unsigned long
     return kNoCut;  // unreachable: r <= the number of such candidates
 }
 
-__global__ void __launch_bounds__(kSampleThreads)
-    sample_kernel(const float* __restrict__ logits, int64_t cols, SamplerState s, int32_t* out) {
+// One block: m, top-p's last level and, when its ties are cut, the column of the cut (a scan in
+// id order, only then). Leaves the draw's filter in the workspace.
+__global__ void __launch_bounds__(kOneBlockThreads) sample_filter_kernel(int64_t cols, SamplerState s, int blocks) {
     pdl_begin();
     __shared__ SampleShared sh;
     const SamplingConfig c = *s.config;
-    const uint64_t draw = *s.draw;
-    const bool penalise = c.repetition_penalty != 1.0f;
-    // No filter: the draw is Gumbel-max over every x, which needs neither m nor a second pass.
-    const bool unfiltered = !c.greedy && c.top_k == 0 && !(c.top_p < 1.0f) && !(c.min_p > 0.0f);
+    const Mode mode = mode_of(c);
+    if (!mode.filtered) return;
+    SampleWork& w = work_of(s);
+    float m;
+    int arg;
+    best_of_blocks(w.pass_v, w.pass_i, blocks, m, arg, sh);
+    const bool live = arg >= 0 && m != kNegInf;
+    uint32_t p_key = 0;
+    int cut = kNoCut;
+    if (live && mode.top_p) {
+        const LevelResult p = derive_level(w, kTopP, kLevels - 1, c, sh);
+        p_key = p.prefix;
+        const unsigned long long each = p.mass_at / p.count_at;  // ties have equal masses
+        unsigned long long r = (p.need - p.above_mass + each - 1) / each;
+        r = r < 1 ? 1 : (r > p.count_at ? p.count_at : r);
+        if (r < p.count_at) cut = rth_column(s.scratch, cols, p_key, r, sh);
+    }
+    if (threadIdx.x == 0) {
+        w.m = m;
+        w.live = live ? 1 : 0;
+        w.floor_key = live ? top_k_floor(w, mode) : 0u;
+        w.p_key = p_key;
+        w.cut = cut;
+    }
+}
 
-    // 1. processed logits and their max (NaN never counts); unfiltered: the draw itself.
-    float m = kNegInf;
-    int arg = -1;
-    for_each_col(logits, cols, [&](float v, int64_t i) {
-        const float x = processed(v, penalise && s.seen[i], c);
-        if (!c.greedy && !unfiltered) s.scratch[i] = x;
-        const float score = unfiltered && x != kNegInf ? x + gumbel(c.seed, draw, i) : x;
-        if (v == v && better(score, int(i), m, arg)) {
-            m = score;
-            arg = int(i);
-        }
-    });
-    block_best(m, arg, sh);
-
-    // Greedy: the argmax after the penalty (lowest id on ties), as argmax_rows. Unfiltered: the
-    // draw, unless nothing was finite.
-    int chosen = c.greedy || (unfiltered && m != kNegInf) ? arg : -1;
-    if (!c.greedy && !unfiltered) {
-        chosen = -1;
-        if (arg >= 0 && m != kNegInf) {
-            // 2. top-k
-            uint32_t floor_key = 0;
-            if (c.top_k > 0) {
-                const Selected k = radix_select(s.scratch, cols, m, 0, Weigh::Count, c.top_k, 1.0f, sh);
-                if (!k.all) floor_key = k.key;
-            }
-            // 3. top-p: keep keys > p_key, and of those equal to it the columns <= cut.
-            uint32_t p_key = 0;
-            int cut = kNoCut;
-            if (c.top_p < 1.0f) {
-                const Selected p = radix_select(s.scratch, cols, m, floor_key, Weigh::Mass, 0, c.top_p, sh);
-                p_key = p.key;
-                const unsigned long long each = p.mass_at / p.count_at;  // ties have equal masses
-                unsigned long long r = (p.need - p.above_mass + each - 1) / each;
-                r = r < 1 ? 1 : (r > p.count_at ? p.count_at : r);
-                if (r < p.count_at) cut = rth_column(s.scratch, cols, p_key, r, sh);
-            }
-            // 4. min-p and 5. the draw.
-            float best = kNegInf;
-            for_each_col(s.scratch, cols, [&](float x, int64_t i) {
+// 4. min-p and 5. the draw: each block's best Gumbel score among its kept columns. Then the
+// histograms are zeroed for the next draw (nothing reads them after the filter kernel).
+__global__ void __launch_bounds__(kColThreads) sample_draw_kernel(int64_t cols, SamplerState s) {
+    pdl_begin();
+    __shared__ SampleShared sh;
+    const SamplingConfig c = *s.config;
+    const Mode mode = mode_of(c);
+    SampleWork& w = work_of(s);
+    if (mode.filtered) {
+        const uint64_t draw = *s.draw;
+        const float m = w.m;
+        const uint32_t floor_key = w.floor_key, p_key = w.p_key;
+        const int cut = w.cut;
+        float best = kNegInf;
+        int chosen = -1;
+        if (w.live)
+            for_block_cols(s.scratch, cols, [&](float x, int64_t i) {
                 if (x == kNegInf) return;
                 const uint32_t key = order_key(x);
                 if (key < floor_key || key < p_key || (key == p_key && i > cut)) return;
@@ -427,13 +578,39 @@ __global__ void __launch_bounds__(kSampleThreads)
                     chosen = int(i);
                 }
             });
-            block_best(best, chosen, sh);
+        block_best(best, chosen, sh);
+        if (threadIdx.x == 0) {
+            w.draw_v[blockIdx.x] = best;
+            w.draw_i[blockIdx.x] = chosen;
         }
+    }
+    auto* words = reinterpret_cast<unsigned int*>(&w.hist[0][0]);
+    constexpr int64_t kWords = int64_t(sizeof w.hist / sizeof(unsigned int));
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < kWords; i += int64_t(gridDim.x) * blockDim.x)
+        words[i] = 0;
+}
+
+// One block: the winner (greedy: pass 1's argmax; unfiltered: pass 1's Gumbel-max; else the
+// draw's), its history flag and the next draw index.
+__global__ void __launch_bounds__(kColThreads) sample_finish_kernel(SamplerState s, int blocks, int32_t* out) {
+    pdl_begin();
+    __shared__ SampleShared sh;
+    const SamplingConfig c = *s.config;
+    const Mode mode = mode_of(c);
+    const SampleWork& w = work_of(s);
+    float best;
+    int chosen;
+    if (mode.filtered) {
+        best_of_blocks(w.draw_v, w.draw_i, blocks, best, chosen, sh);
+        if (!w.live) chosen = -1;
+    } else {
+        best_of_blocks(w.pass_v, w.pass_i, blocks, best, chosen, sh);
+        if (mode.unfiltered && best == kNegInf) chosen = -1;  // nothing finite
     }
     if (threadIdx.x == 0) {
         out[0] = chosen;
         if (chosen >= 0) s.seen[chosen] = 1;
-        *s.draw = draw + 1;
+        *s.draw = *s.draw + 1;
     }
 }
 
@@ -462,11 +639,19 @@ cudaError_t sample_gumbel(const float* logits, int64_t vocab, float temperature,
 
 cudaError_t sample_processed(const float* logits, int64_t cols, const SamplerState& state, int32_t* out,
                              cudaStream_t stream) {
-    if (cols <= 0 || cols > state.vocab || state.vocab > kMaxSampledVocab) return cudaErrorInvalidValue;
-    MOE_PREFER_SHARED(sample_kernel);
-    MOE_LAUNCH(sample_kernel, 1, kSampleThreads, 0, stream, logits, cols, state, out);
+    if (cols <= 0 || cols > state.vocab || state.vocab > kMaxSampledVocab || !state.work) return cudaErrorInvalidValue;
+    const int blocks = int(ceil_div(cols, int64_t(kColsPerBlock)));
+    MOE_LAUNCH(sample_process_kernel, blocks, kColThreads, 0, stream, logits, cols, state);
+    const int levels[][2] = {{kTopK, 1}, {kTopK, 2}, {kTopP, 0}, {kTopP, 1}, {kTopP, 2}};
+    for (const auto& sl : levels)
+        MOE_LAUNCH(sample_histogram_kernel, blocks, kColThreads, 0, stream, cols, state, sl[0], sl[1]);
+    MOE_LAUNCH(sample_filter_kernel, 1, kOneBlockThreads, 0, stream, cols, state, blocks);
+    MOE_LAUNCH(sample_draw_kernel, blocks, kColThreads, 0, stream, cols, state);
+    MOE_LAUNCH(sample_finish_kernel, 1, kColThreads, 0, stream, state, blocks, out);
     return cudaGetLastError();
 }
+
+size_t sample_workspace_bytes() { return sizeof(SampleWork); }
 
 cudaError_t mark_seen(const int32_t* ids, int64_t n, uint8_t* seen, int64_t vocab, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;

@@ -38,15 +38,21 @@ struct SamplerState {
     uint64_t* draw = nullptr;  // index of the next draw; the noise of draw n is a function of (seed, n, id)
     uint8_t* seen = nullptr;   // [vocab] 1 for every id in the history (the penalty's distinct tokens)
     float* scratch = nullptr;  // [vocab] the processed logits of the current draw
+    void* work = nullptr;      // sample_workspace_bytes(), zero-filled once before the first draw
     int64_t vocab = 0;
 };
+
+// The bytes of SamplerState::work: the selects' histograms and each block's partial results
+// between the kernels of one draw (~180 KB; the draw leaves the histograms zeroed again).
+size_t sample_workspace_bytes();
 
 // The largest row length sample_processed takes (its fixed-point masses sum without overflow).
 constexpr int64_t kMaxSampledVocab = int64_t(1) << 21;
 
 // out[0] = a draw from the processed distribution of logits[0, cols) (cols <= state.vocab), or -1
 // when none of them is a number. Then seen[out] = 1 and *draw += 1, so a replayed graph draws the
-// next token. One block; no host synchronisation.
+// next token. A fixed sequence of kernels over the whole GPU, whatever the parameters (a recorded
+// step follows a change of them); no host synchronisation.
 cudaError_t sample_processed(const float* logits, int64_t cols, const SamplerState& state, int32_t* out,
                              cudaStream_t stream);
 

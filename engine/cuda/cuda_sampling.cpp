@@ -43,7 +43,9 @@ public:
           config_(sizeof(kernels::SamplingConfig), "the sampler's parameters"),
           draw_(sizeof(uint64_t), "the sampler's draw index"),
           seen_(size_t(vocab), "the sampler's history flags"),
-          scratch_(size_t(vocab) * sizeof(float), "the sampler's processed logits") {
+          scratch_(size_t(vocab) * sizeof(float), "the sampler's processed logits"),
+          work_(kernels::sample_workspace_bytes(), "the sampler's histograms") {
+        MOE_CUDA_CHECK(cudaMemsetAsync(work_.get(), 0, work_.bytes(), ctx_->stream()));
         clear_history();
         configure(SamplingParams{}, 0);
     }
@@ -95,13 +97,14 @@ private:
         s.draw = draw_.as<uint64_t>();
         s.seen = seen_.as<uint8_t>();
         s.scratch = scratch_.as<float>();
+        s.work = work_.get();
         s.vocab = vocab_;
         return s;
     }
 
     std::shared_ptr<DeviceContext> ctx_;
     int64_t vocab_;
-    DeviceBuffer config_, draw_, seen_, scratch_;
+    DeviceBuffer config_, draw_, seen_, scratch_, work_;
 };
 
 }  // namespace
