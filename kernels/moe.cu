@@ -369,7 +369,12 @@ __global__ void scale_rows_by_slot_kernel(const float* __restrict__ dy, int64_t 
     }
 }
 
-__global__ void slot_dots_kernel(const float* __restrict__ dy, const float* __restrict__ y, int64_t H,
+__device__ __forceinline__ float load_f32(const float* p) { return *p; }
+__device__ __forceinline__ float load_f32(const uint16_t* p) { return bf16_bits_to_f32(*p); }
+
+// Y: float, or uint16_t for bf16 rows (those the training forward keeps for the backward).
+template <class Y>
+__global__ void slot_dots_kernel(const float* __restrict__ dy, const Y* __restrict__ y, int64_t H,
                                  const int32_t* __restrict__ token_of, const int32_t* __restrict__ slot_of_row, int64_t n,
                                  float* __restrict__ d_weights) {
     pdl_begin();
@@ -379,18 +384,19 @@ __global__ void slot_dots_kernel(const float* __restrict__ dy, const float* __re
     const int32_t t = token_of[r], slot = slot_of_row[r];
     if (t < 0) return;
     float s = 0.0f;
-    for (int64_t c = lane; c < H; c += 32) s = fmaf(dy[int64_t(t) * H + c], y[r * H + c], s);
+    for (int64_t c = lane; c < H; c += 32) s = fmaf(dy[int64_t(t) * H + c], load_f32(y + r * H + c), s);
     s = warp_sum(s);
     if (lane == 0) d_weights[slot] = s;
 }
 
-__global__ void swiglu_backward_rows_kernel(const float* __restrict__ gu, const float* __restrict__ dh, int64_t n,
+template <class G>
+__global__ void swiglu_backward_rows_kernel(const G* __restrict__ gu, const float* __restrict__ dh, int64_t n,
                                             int64_t I, uint16_t* __restrict__ dgu) {
     pdl_begin();
     const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (c >= I) return;
     for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
-        const float g = gu[r * 2 * I + c], u = gu[r * 2 * I + I + c], d = dh[r * I + c];
+        const float g = load_f32(gu + r * 2 * I + c), u = load_f32(gu + r * 2 * I + I + c), d = dh[r * I + c];
         dgu[r * 2 * I + c] = f32_to_bf16_bits(d * u * silu_grad(g));
         dgu[r * 2 * I + I + c] = f32_to_bf16_bits(d * silu(g));
     }
@@ -456,20 +462,46 @@ cudaError_t scale_rows_by_slot_bf16(const float* dy, int64_t H, const int32_t* t
     return cudaGetLastError();
 }
 
+namespace {
+
+template <class Y>
+cudaError_t launch_slot_dots(const float* dy, const Y* y, int64_t H, const int32_t* token_of, const int32_t* slot_of_row,
+                             int64_t n, float* d_weights, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((slot_dots_kernel<Y>));
+    MOE_LAUNCH((slot_dots_kernel<Y>), ceil_div(n, 8), 256, 0, stream, dy, y, H, token_of, slot_of_row, n, d_weights);
+    return cudaGetLastError();
+}
+
+template <class G>
+cudaError_t launch_swiglu_backward_rows(const G* gu, const float* dh, int64_t n, int64_t I, uint16_t* dgu,
+                                        cudaStream_t stream) {
+    if (n * I <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((swiglu_backward_rows_kernel<G>));
+    MOE_LAUNCH((swiglu_backward_rows_kernel<G>), row_grid(n, I), 256, 0, stream, gu, dh, n, I, dgu);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
 cudaError_t slot_dots(const float* dy, const float* y, int64_t H, const int32_t* token_of, const int32_t* slot_of_row,
                       int64_t n, float* d_weights, cudaStream_t stream) {
-    if (n <= 0) return cudaSuccess;
-    MOE_PREFER_SHARED((slot_dots_kernel));
-    MOE_LAUNCH((slot_dots_kernel), ceil_div(n, 8), 256, 0, stream, dy, y, H, token_of, slot_of_row, n, d_weights);
-    return cudaGetLastError();
+    return launch_slot_dots(dy, y, H, token_of, slot_of_row, n, d_weights, stream);
+}
+
+cudaError_t slot_dots(const float* dy, const uint16_t* y, int64_t H, const int32_t* token_of,
+                      const int32_t* slot_of_row, int64_t n, float* d_weights, cudaStream_t stream) {
+    return launch_slot_dots(dy, y, H, token_of, slot_of_row, n, d_weights, stream);
 }
 
 cudaError_t swiglu_backward_rows_bf16(const float* gu, const float* dh, int64_t n, int64_t I, uint16_t* dgu,
                                       cudaStream_t stream) {
-    if (n * I <= 0) return cudaSuccess;
-    MOE_PREFER_SHARED((swiglu_backward_rows_kernel));
-    MOE_LAUNCH((swiglu_backward_rows_kernel), row_grid(n, I), 256, 0, stream, gu, dh, n, I, dgu);
-    return cudaGetLastError();
+    return launch_swiglu_backward_rows(gu, dh, n, I, dgu, stream);
+}
+
+cudaError_t swiglu_backward_rows_bf16(const uint16_t* gu, const float* dh, int64_t n, int64_t I, uint16_t* dgu,
+                                      cudaStream_t stream) {
+    return launch_swiglu_backward_rows(gu, dh, n, I, dgu, stream);
 }
 
 }  // namespace moe::kernels

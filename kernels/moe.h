@@ -89,11 +89,17 @@ cudaError_t masked_add_rows_f32(float* acc, const float* add, int64_t cols, cons
 // dst [n, H] bf16 = weights[slot] · dy[token] (dy f32 [T, H], weights [T·K]): the expert rows' output gradient.
 cudaError_t scale_rows_by_slot_bf16(const float* dy, int64_t H, const int32_t* token_of, const int32_t* slot_of_row,
                                     const float* weights, int64_t n, uint16_t* dst, cudaStream_t stream);
-// d_weights[slot] = dy[token] · y[r] (y f32 [n, H]) for every non-padding row r; a warp per row.
+// d_weights[slot] = dy[token] · y[r] (y [n, H] f32, or bf16 bits: the rows a training forward
+// kept) for every non-padding row r; a warp per row.
 cudaError_t slot_dots(const float* dy, const float* y, int64_t H, const int32_t* token_of, const int32_t* slot_of_row,
                       int64_t n, float* d_weights, cudaStream_t stream);
-// dgu [n, 2I] bf16 = [dh ⊙ u ⊙ silu'(g) | dh ⊙ silu(g)] from gu = [g | u] [n, 2I] f32 and dh [n, I] f32.
+cudaError_t slot_dots(const float* dy, const uint16_t* y, int64_t H, const int32_t* token_of,
+                      const int32_t* slot_of_row, int64_t n, float* d_weights, cudaStream_t stream);
+// dgu [n, 2I] bf16 = [dh ⊙ u ⊙ silu'(g) | dh ⊙ silu(g)] from gu = [g | u] [n, 2I] (f32, or bf16
+// bits: the rows a training forward kept) and dh [n, I] f32.
 cudaError_t swiglu_backward_rows_bf16(const float* gu, const float* dh, int64_t n, int64_t I, uint16_t* dgu,
+                                      cudaStream_t stream);
+cudaError_t swiglu_backward_rows_bf16(const uint16_t* gu, const float* dh, int64_t n, int64_t I, uint16_t* dgu,
                                       cudaStream_t stream);
 
 }  // namespace moe::kernels

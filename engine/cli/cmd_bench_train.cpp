@@ -3,7 +3,7 @@
 // with MFU against the bf16 GEMM rate measured in the same run, the losses, and device memory
 // against the memory plan (engine/train/memory_plan.h). docs/performance.md, "Training step".
 //   moe-engine bench-train [--shapes lora-moonlight,full-100m] [--seq-len 2048] [--steps 8]
-//                          [--warmup 2] [--checkpoint-layers] [--json out.json]
+//                          [--warmup 2] [--checkpoint-layers] [--recompute-experts] [--json out.json]
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -39,6 +39,8 @@ int cmd_bench_train(const std::vector<std::string>& argv) {
         {"steps", true, "timed optimiser steps, median reported (default 8)"},
         {"warmup", true, "steps before the timed ones (default 2)"},
         {"checkpoint-layers", false, "recompute each layer's activations in backward (less memory)"},
+        {"recompute-experts", false,
+         "recompute the routed experts' forward in backward instead of keeping their rows (less memory)"},
         {"json", true, "write the report here"},
         {"help", false, "show this help"}};
     Args args(argv, specs);
@@ -53,6 +55,7 @@ int cmd_bench_train(const std::vector<std::string>& argv) {
     o.steps = int(args.get_int("steps", 8));
     o.warmup = int(args.get_int("warmup", 2));
     o.checkpoint_layers = args.has("checkpoint-layers");
+    o.recompute_experts = args.has("recompute-experts");
     if (o.seq_len < 2 || o.steps < 1 || o.warmup < 0)
         throw Error("cli.bad_argument", "", "--seq-len must be >= 2, --steps >= 1 and --warmup >= 0");
     const Json report = run_gpu_train_bench(o);

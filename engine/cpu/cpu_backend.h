@@ -92,10 +92,10 @@ public:
     Tensor swiglu(const Tensor& g, const Tensor& u) override;
     void swiglu_backward(const Tensor& g, const Tensor& u, const Tensor& dh, Tensor& dg, Tensor& du) override;
     Tensor moe_experts_train(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
-                             const ExpertLora* lora) override;
+                             const ExpertLora* lora, std::shared_ptr<ExpertRows>* keep = nullptr) override;
     Tensor moe_experts_backward(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
                                 const ExpertLora* lora, const Tensor& dy, Tensor& d_weights, ExpertGrads* grads,
-                                ExpertLoraGrads* lora_grads) override;
+                                ExpertLoraGrads* lora_grads, const ExpertRows* kept = nullptr) override;
 
     CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, float scale) override;
     double sum_squares(const Tensor& x) override;

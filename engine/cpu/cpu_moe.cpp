@@ -288,8 +288,9 @@ ExpertActs expert_forward(const ExpertProjs& p, const float* xs, const std::vect
 
 }  // namespace
 
+// Keeps nothing (`keep` stays null): the reference recomputes the forward in backward.
 Tensor CpuBackend::moe_experts_train(const Tensor& x, const RouterOutput& routing, const ExpertSet& set,
-                                     const ExpertLora* lora) {
+                                     const ExpertLora* lora, std::shared_ptr<ExpertRows>*) {
     const CpuExpertSetStorage& s = expert_storage(set);
     const int64_t T = x.rows(), H = x.cols(), E = int64_t(s.experts.size());
     const auto assigned = assign(routing, T, E);
@@ -310,7 +311,7 @@ Tensor CpuBackend::moe_experts_train(const Tensor& x, const RouterOutput& routin
 
 Tensor CpuBackend::moe_experts_backward(const Tensor& x, const RouterOutput& routing, const ExpertSet& set,
                                         const ExpertLora* lora, const Tensor& dy, Tensor& d_weights,
-                                        ExpertGrads* grads, ExpertLoraGrads* lora_grads) {
+                                        ExpertGrads* grads, ExpertLoraGrads* lora_grads, const ExpertRows*) {
     const CpuExpertSetStorage& s = expert_storage(set);
     const int64_t T = x.rows(), H = x.cols(), E = int64_t(s.experts.size()), K = routing.expert_ids.cols();
     require_shape(dy, T, H, "moe_experts_backward dy");

@@ -174,7 +174,9 @@ Tensor CudaBackend::moe_block(const Tensor& x, const Weight& gate, const Tensor*
 //             dB += s·dyᵀ z, dz = s·dy B, dA += dzᵀ drop(x), dx_rows += mask ⊙ (dz A))
 // LoRA runs per expert group as two rank-r GEMMs (never a dense per-expert delta) on bf16 copies of
 // its F32 factors; dropout masks are kernels/counter_rng.h's with the CPU's element index (slot ·
-// input width + column), re-derived in backward. The backward recomputes the forward rows.
+// input width + column), re-derived in backward. The backward recomputes the forward rows unless
+// the forward kept them (CudaExpertRows: the gate/up products, the expert outputs, the LoRA rank
+// products; then the backward re-derives only the gathers, dropout copies and SwiGLU rows).
 // The one host sync: the expert ids are read once per call (moe_experts_train / _backward) to
 // group the rows; the row maps and every GEMM's pointer tables then go to the device in one copy.
 namespace moe {
@@ -262,19 +264,40 @@ struct Bf16Weights {
     const void* down = nullptr;
 };
 
+// What moe_experts_train keeps for moe_experts_backward (Backend::ExpertRows): the grouping and,
+// per grouped row, the gate/up products and the expert output (LoRA terms included) in bf16, and
+// the LoRA rank products, so that the backward runs no forward GEMM and reads no expert ids.
+// bf16 — 2·(2I + H) bytes a row, 119 MB a layer for 2048 moonlight tokens, half of f32 — because
+// the backward's SwiGLU derivative feeds bf16 GEMM inputs and d_weights is a dot over H anyway.
+struct CudaExpertRows final : ExpertRows {
+    ExpertGroups groups;
+    ScratchPtr gu;                    // bf16 [P, 2I]
+    ScratchPtr y;                     // bf16 [P, H]
+    ScratchPtr z_gate, z_up, z_down;  // bf16 [P, r] (null: that projection has no LoRA)
+};
+
 class RoutedExpertsStep {
 public:
+    // kept: a backward step over rows its forward kept (g must be kept->groups): no forward GEMM.
     RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es, const ExpertLora* lora,
-                      bool with_backward, ExpertGrads* grads, ExpertLoraGrads* lora_grads, Bf16Weights weights = {});
+                      bool with_backward, ExpertGrads* grads, ExpertLoraGrads* lora_grads, Bf16Weights weights = {},
+                      const CudaExpertRows* kept = nullptr);
     // The expert rows y [P, H] (f32) of x [T, H].
     void forward(const Tensor& x);
     // out [T, H] = Σ_k w[t, k] · y[row of slot (t, k)].
     void combine(const Tensor& weights, Tensor& out) const;
-    // After forward(x): dx [T, H] (overwritten), d_weights [T, K] (every slot written), gradients accumulated.
+    // After forward() and combine(): hands the rows the backward needs to `rows`.
+    void keep_rows(CudaExpertRows& rows);
+    // A kept step: what backward() reads besides the kept rows, from x [T, H].
+    void restore(const Tensor& x);
+    // After forward(x) or restore(x): dx [T, H] (overwritten), d_weights [T, K] (every slot
+    // written), gradients accumulated.
     void backward(const Tensor& weights, const Tensor& dy, Tensor& dx, Tensor& d_weights);
 
 private:
     void register_forward();
+    void gather_inputs(const Tensor& x);               // xp and the gate/up LoRAs' dropout rows
+    void swiglu_rows(const void* gu, bool gu_bf16);    // h and the down LoRA's dropout rows
     void register_backward(ExpertGrads* grads);
     void run(int gemm) const { gemms_.run(ctx_.cublas(), gemm, dev_); }
     // The LoRA terms of one projection's backward: its factor gradients and its input gradient into
@@ -294,6 +317,7 @@ private:
     const void* down_w_;     // bf16 [E, H, I]
     const int64_t H_, I_, P_;
     const bool backward_;
+    const CudaExpertRows* kept_;
     bool gu16_ = false;  // forward only without gate/up LoRA: the gate/up GEMM writes bf16 (bf16_gate_up())
     LoraProj gate_, up_, down_;
     GroupedGemms gemms_;
@@ -314,20 +338,28 @@ private:
     const uint16_t* xd_gate() const { return (xd_gate_ ? xd_gate_ : xp_)->as<uint16_t>(); }
     const uint16_t* xd_up() const { return (xd_up_ ? xd_up_ : xp_)->as<uint16_t>(); }
     const uint16_t* hd() const { return (hd_ ? hd_ : h_)->as<uint16_t>(); }
+    const Scratch& z_gate() const { return kept_ ? *kept_->z_gate : *z_gate_; }
+    const Scratch& z_up() const { return kept_ ? *kept_->z_up : *z_up_; }
+    const Scratch& z_down() const { return kept_ ? *kept_->z_down : *z_down_; }
 };
 
 RoutedExpertsStep::RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es,
                                      const ExpertLora* lora, bool with_backward, ExpertGrads* grads,
-                                     ExpertLoraGrads* lg, Bf16Weights weights)
+                                     ExpertLoraGrads* lg, Bf16Weights weights, const CudaExpertRows* kept)
     : ctx_(ctx), g_(g), es_(es),
       gate_up_w_(weights.gate_up ? weights.gate_up : bf16_gate_up(es, ctx.stream())),
       down_w_(weights.down ? weights.down : bf16_down(es, ctx.stream())),
-      H_(es.hidden), I_(es.inter), P_(g.P), backward_(with_backward), gemms_(g) {
+      H_(es.hidden), I_(es.inter), P_(g.P), backward_(with_backward), kept_(kept), gemms_(g) {
     const int64_t E = es.n_experts;
     if (lora) {
         gate_ = lora_proj(ctx, lora->gate, lg ? &lg->gate : nullptr, lora->rank, E, H_, I_, "gate");
         up_ = lora_proj(ctx, lora->up, lg ? &lg->up : nullptr, lora->rank, E, H_, I_, "up");
         down_ = lora_proj(ctx, lora->down, lg ? &lg->down : nullptr, lora->rank, E, I_, H_, "down");
+    }
+    if (kept_) {
+        const bool match = kept_->gu && kept_->y && (!gate_.on || kept_->z_gate) && (!up_.on || kept_->z_up) &&
+                           (!down_.on || kept_->z_down);
+        if (!match) throw_invalid_argument("moe_experts_backward: the kept expert rows are of a forward with other LoRA");
     }
     if (grads) {
         require_shape(grads->gate, E * I_, H_, "moe_experts_backward gate gradient");
@@ -346,8 +378,12 @@ RoutedExpertsStep::RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, 
 void RoutedExpertsStep::register_forward() {
     const int64_t P = P_, H = H_, I = I_;
     xp_ = scratch(ctx_, P * H, 2, "grouped bf16 expert inputs");
-    gu_ = scratch(ctx_, P * 2 * I, gu16_ ? 2 : 4, "grouped expert gate/up outputs");
     h_ = scratch(ctx_, P * I, 2, "grouped bf16 SwiGLU rows");
+    if (gate_.on && gate_.p > 0.0f) xd_gate_ = scratch(ctx_, P * H, 2, "grouped bf16 LoRA inputs after dropout");
+    if (up_.on && up_.p > 0.0f) xd_up_ = scratch(ctx_, P * H, 2, "grouped bf16 LoRA inputs after dropout");
+    if (down_.on && down_.p > 0.0f) hd_ = scratch(ctx_, P * I, 2, "grouped bf16 down-LoRA inputs after dropout");
+    if (kept_) return;  // the products are the kept ones: no forward GEMM runs
+    gu_ = scratch(ctx_, P * 2 * I, gu16_ ? 2 : 4, "grouped expert gate/up outputs");
     y_ = scratch(ctx_, P * H, 4, "grouped expert outputs");
     const int64_t gu_elem = gu16_ ? 2 : 4;
     f_gate_up_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, 2 * I, kGroupRows, H, 1.0f, 0.0f,
@@ -355,9 +391,8 @@ void RoutedExpertsStep::register_forward() {
                              rows_of(gu_->get(), 2 * I * gu_elem, 2 * I), gu16_ ? CUDA_R_16BF : CUDA_R_32F},
                             staging_);
     // LoRA on gate / up: z = drop(x) Aᵀ [P, r] (bf16), then gu[:, off] += s · z Bᵀ.
-    auto lora_in = [&](LoraProj& l, ScratchPtr& xd, ScratchPtr& z, int& fz, int& fd, int64_t off) {
+    auto lora_in = [&](LoraProj& l, const ScratchPtr& xd, ScratchPtr& z, int& fz, int& fd, int64_t off) {
         if (!l.on) return;
-        if (l.p > 0.0f) xd = scratch(ctx_, P * H, 2, "grouped bf16 LoRA inputs after dropout");
         z = scratch(ctx_, P * l.r, 2, "grouped LoRA rank products");
         const void* x_in = (xd ? xd : xp_)->get();
         fz = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, l.r, kGroupRows, H, 1.0f, 0.0f, per_expert(l.a->get(), l.r * H * 2, H),
@@ -375,7 +410,6 @@ void RoutedExpertsStep::register_forward() {
                           rows_of(y_->get(), H * 4, H), CUDA_R_32F},
                          staging_);
     if (down_.on) {
-        if (down_.p > 0.0f) hd_ = scratch(ctx_, P * I, 2, "grouped bf16 down-LoRA inputs after dropout");
         z_down_ = scratch(ctx_, P * down_.r, 2, "grouped LoRA rank products");
         const int64_t r = down_.r;
         f_z_down_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, r, kGroupRows, I, 1.0f, 0.0f,
@@ -438,7 +472,7 @@ void RoutedExpertsStep::register_backward(ExpertGrads* grads) {
     if (down_.on) {
         dz_down_ = scratch(ctx_, P * down_.r, 2, "grouped LoRA rank gradients");
         if (down_.p > 0.0f) dhd_ = scratch(ctx_, P * I, 4, "grouped down-LoRA input gradients");
-        lb_down_ = register_lora_backward(down_, I, H, dye, hd(), *z_down_, *dz_down_, dh_->get(),
+        lb_down_ = register_lora_backward(down_, I, H, dye, hd(), z_down(), *dz_down_, dh_->get(),
                                           dhd_ ? dhd_->as<float>() : nullptr);
     }
     const GroupOperand dgu = rows_of(dgu_->get(), 2 * I * 2, 2 * I);
@@ -460,43 +494,73 @@ void RoutedExpertsStep::register_backward(ExpertGrads* grads) {
     float* dxd = dxd_ ? dxd_->as<float>() : nullptr;
     if (gate_.on) {
         dz_gate_ = scratch(ctx_, P * gate_.r, 2, "grouped LoRA rank gradients");
-        lb_gate_ = register_lora_backward(gate_, H, I, dgu, xd_gate(), *z_gate_, *dz_gate_, dxs_->get(), dxd);
+        lb_gate_ = register_lora_backward(gate_, H, I, dgu, xd_gate(), z_gate(), *dz_gate_, dxs_->get(), dxd);
     }
     if (up_.on) {
         dz_up_ = scratch(ctx_, P * up_.r, 2, "grouped LoRA rank gradients");
-        lb_up_ = register_lora_backward(up_, H, I, offset_cols(dgu, I * 2), xd_up(), *z_up_, *dz_up_, dxs_->get(), dxd);
+        lb_up_ = register_lora_backward(up_, H, I, offset_cols(dgu, I * 2), xd_up(), z_up(), *dz_up_, dxs_->get(), dxd);
     }
 }
 
-void RoutedExpertsStep::forward(const Tensor& x) {
+void RoutedExpertsStep::gather_inputs(const Tensor& x) {
     cudaStream_t s = ctx_.stream();
     const int32_t* token_of = map(token_of_);
     const int32_t* slot_of_row = map(slot_of_row_);
     MOE_CUDA_CHECK(kernels::gather_rows_bf16(f32(x), H_, token_of, P_, xp_->as<uint16_t>(), s));
+    if (xd_gate_)
+        MOE_CUDA_CHECK(kernels::gather_dropout_rows_bf16(f32(x), H_, token_of, slot_of_row, P_, gate_.p, gate_.seed,
+                                                         xd_gate_->as<uint16_t>(), s));
+    if (xd_up_)
+        MOE_CUDA_CHECK(kernels::gather_dropout_rows_bf16(f32(x), H_, token_of, slot_of_row, P_, up_.p, up_.seed,
+                                                         xd_up_->as<uint16_t>(), s));
+}
+
+void RoutedExpertsStep::swiglu_rows(const void* gu, bool gu_bf16) {
+    cudaStream_t s = ctx_.stream();
+    MOE_CUDA_CHECK(swiglu_to_bf16(gu, gu_bf16, P_, I_, h_->as<uint16_t>(), s));
+    if (hd_)
+        MOE_CUDA_CHECK(kernels::dropout_rows_bf16(h_->as<uint16_t>(), I_, map(slot_of_row_), P_, down_.p, down_.seed,
+                                                  hd_->as<uint16_t>(), s));
+}
+
+void RoutedExpertsStep::forward(const Tensor& x) {
+    if (kept_) throw_invalid_argument("RoutedExpertsStep: a kept step restores, it does not run forward");
+    gather_inputs(x);
     run(f_gate_up_);
     if (gate_.on) {
-        if (xd_gate_)
-            MOE_CUDA_CHECK(kernels::gather_dropout_rows_bf16(f32(x), H_, token_of, slot_of_row, P_, gate_.p, gate_.seed,
-                                                             xd_gate_->as<uint16_t>(), s));
         run(f_z_gate_);
         run(f_d_gate_);
     }
     if (up_.on) {
-        if (xd_up_)
-            MOE_CUDA_CHECK(kernels::gather_dropout_rows_bf16(f32(x), H_, token_of, slot_of_row, P_, up_.p, up_.seed,
-                                                             xd_up_->as<uint16_t>(), s));
         run(f_z_up_);
         run(f_d_up_);
     }
-    MOE_CUDA_CHECK(swiglu_to_bf16(gu_->get(), gu16_, P_, I_, h_->as<uint16_t>(), s));
+    swiglu_rows(gu_->get(), gu16_);
     run(f_down_);
     if (down_.on) {
-        if (hd_)
-            MOE_CUDA_CHECK(kernels::dropout_rows_bf16(h_->as<uint16_t>(), I_, slot_of_row, P_, down_.p, down_.seed,
-                                                      hd_->as<uint16_t>(), s));
         run(f_z_down_);
         run(f_d_down_);
     }
+}
+
+void RoutedExpertsStep::restore(const Tensor& x) {
+    gather_inputs(x);
+    swiglu_rows(kept_->gu->get(), true);
+}
+
+void RoutedExpertsStep::keep_rows(CudaExpertRows& rows) {
+    cudaStream_t s = ctx_.stream();
+    if (gu16_) {
+        rows.gu = std::move(gu_);
+    } else {
+        rows.gu = scratch(ctx_, P_ * 2 * I_, 2, "kept bf16 expert gate/up rows");
+        MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(gu_->as<float>(), 2 * I_, P_, 2 * I_, rows.gu->as<uint16_t>(), 2 * I_, s));
+    }
+    rows.y = scratch(ctx_, P_ * H_, 2, "kept bf16 expert output rows");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(y_->as<float>(), H_, P_, H_, rows.y->as<uint16_t>(), H_, s));
+    rows.z_gate = std::move(z_gate_);
+    rows.z_up = std::move(z_up_);
+    rows.z_down = std::move(z_down_);
 }
 
 void RoutedExpertsStep::combine(const Tensor& weights, Tensor& out) const {
@@ -519,13 +583,22 @@ void RoutedExpertsStep::backward(const Tensor& weights, const Tensor& dy, Tensor
     cudaStream_t s = ctx_.stream();
     const int32_t* token_of = map(token_of_);
     const int32_t* slot_of_row = map(slot_of_row_);
-    MOE_CUDA_CHECK(kernels::slot_dots(f32(dy), y_->as<float>(), H_, token_of, slot_of_row, P_, f32(d_weights), s));
+    if (kept_)
+        MOE_CUDA_CHECK(kernels::slot_dots(f32(dy), kept_->y->as<uint16_t>(), H_, token_of, slot_of_row, P_,
+                                          f32(d_weights), s));
+    else
+        MOE_CUDA_CHECK(kernels::slot_dots(f32(dy), y_->as<float>(), H_, token_of, slot_of_row, P_, f32(d_weights), s));
     MOE_CUDA_CHECK(kernels::scale_rows_by_slot_bf16(f32(dy), H_, token_of, slot_of_row, f32(weights), P_,
                                                     dye_->as<uint16_t>(), s));
     run(b_dh_);
     if (b_ddown_ >= 0) run(b_ddown_);
     if (down_.on) run_lora_backward(down_, lb_down_, I_, dh_->get(), dhd_ ? dhd_->as<float>() : nullptr);
-    MOE_CUDA_CHECK(kernels::swiglu_backward_rows_bf16(gu_->as<float>(), dh_->as<float>(), P_, I_, dgu_->as<uint16_t>(), s));
+    if (kept_)
+        MOE_CUDA_CHECK(kernels::swiglu_backward_rows_bf16(kept_->gu->as<uint16_t>(), dh_->as<float>(), P_, I_,
+                                                          dgu_->as<uint16_t>(), s));
+    else
+        MOE_CUDA_CHECK(kernels::swiglu_backward_rows_bf16(gu_->as<float>(), dh_->as<float>(), P_, I_,
+                                                          dgu_->as<uint16_t>(), s));
     run(b_dxs_);
     if (b_dgate_ >= 0) run(b_dgate_);
     if (b_dup_ >= 0) run(b_dup_);
@@ -546,7 +619,7 @@ void check_routing(const Tensor& x, const RouterOutput& routing, const CudaExper
 }  // namespace
 
 Tensor CudaBackend::moe_experts_train(const Tensor& x, const RouterOutput& routing, const ExpertSet& set,
-                                      const ExpertLora* lora) {
+                                      const ExpertLora* lora, std::shared_ptr<ExpertRows>* keep) {
     const CudaExpertSetStorage& es = expert_storage(set);
     check_routing(x, routing, es, "moe_experts_train");
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols();
@@ -556,16 +629,23 @@ Tensor CudaBackend::moe_experts_train(const Tensor& x, const RouterOutput& routi
         return out;
     }
     const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this op
-    const ExpertGroups groups = group_by_expert(ids, T, K, es.n_experts, H, es.inter);
+    auto rows = keep ? std::make_shared<CudaExpertRows>() : nullptr;
+    ExpertGroups local;
+    ExpertGroups& groups = rows ? rows->groups : local;
+    groups = group_by_expert(ids, T, K, es.n_experts, H, es.inter);
     RoutedExpertsStep step(*ctx_, groups, es, lora, false, nullptr, nullptr);
     step.forward(x);
     step.combine(routing.weights, out);
+    if (rows) {
+        step.keep_rows(*rows);
+        *keep = std::move(rows);
+    }
     return out;
 }
 
 Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& routing, const ExpertSet& set,
                                          const ExpertLora* lora, const Tensor& dy, Tensor& d_weights,
-                                         ExpertGrads* grads, ExpertLoraGrads* lora_grads) {
+                                         ExpertGrads* grads, ExpertLoraGrads* lora_grads, const ExpertRows* kept) {
     const CudaExpertSetStorage& es = expert_storage(set);
     check_routing(x, routing, es, "moe_experts_backward");
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols();
@@ -574,6 +654,15 @@ Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& ro
     d_weights = make(T, K);
     if (T == 0 || K == 0) {
         zero(dx);
+        return dx;
+    }
+    if (kept) {  // no sync: the forward's grouping and products
+        const auto* rows = dynamic_cast<const CudaExpertRows*>(kept);
+        if (!rows || rows->groups.T != T || rows->groups.K != K || rows->groups.E != es.n_experts)
+            throw_invalid_argument("moe_experts_backward: the kept expert rows are not of this op's forward");
+        RoutedExpertsStep step(*ctx_, rows->groups, es, lora, true, grads, lora_grads, {}, rows);
+        step.restore(x);
+        step.backward(routing.weights, dy, dx, d_weights);
         return dx;
     }
     const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this op

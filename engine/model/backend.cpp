@@ -254,11 +254,12 @@ Tensor Backend::swiglu(const Tensor&, const Tensor&) { unsupported(*this, "swigl
 void Backend::swiglu_backward(const Tensor&, const Tensor&, const Tensor&, Tensor&, Tensor&) {
     unsupported(*this, "swiglu_backward");
 }
-Tensor Backend::moe_experts_train(const Tensor&, const RouterOutput&, const ExpertSet&, const ExpertLora*) {
+Tensor Backend::moe_experts_train(const Tensor&, const RouterOutput&, const ExpertSet&, const ExpertLora*,
+                                  std::shared_ptr<ExpertRows>*) {
     unsupported(*this, "moe_experts_train");
 }
 Tensor Backend::moe_experts_backward(const Tensor&, const RouterOutput&, const ExpertSet&, const ExpertLora*,
-                                     const Tensor&, Tensor&, ExpertGrads*, ExpertLoraGrads*) {
+                                     const Tensor&, Tensor&, ExpertGrads*, ExpertLoraGrads*, const ExpertRows*) {
     unsupported(*this, "moe_experts_backward");
 }
 CrossEntropyResult Backend::cross_entropy(const Tensor&, const Tensor&, float) { unsupported(*this, "cross_entropy"); }

@@ -80,6 +80,14 @@ struct RouterParams {
 RouterParams router_params_from_config(const ModelConfig& config);
 
 class Backend;
+
+// What a backend's training forward of the routed experts keeps for their backward, so that the
+// backward does not recompute the forward's products (Backend::moe_experts_train's `keep`). Each
+// backend keeps what it likes; the CPU reference keeps nothing and recomputes.
+class ExpertRows {
+public:
+    virtual ~ExpertRows() = default;
+};
 // The pre-norm residual step with a deferred add: h += pending (when not empty), then
 // rmsnorm(h). The graphs keep each layer's FFN output pending so that the next norm adds it
 // (one fused kernel instead of an add and a norm).
@@ -340,13 +348,16 @@ public:
     virtual void swiglu_backward(const Tensor& g, const Tensor& u, const Tensor& dh, Tensor& dg, Tensor& du);
 
     // Routed experts with optional LoRA (null: none), the training forward; same result as
-    // moe_experts without LoRA. Backward recomputes the experts' gate/up products from x and
-    // returns dx; d_weights [T, K] receives ∂/∂(routing weight) (overwritten, not accumulated).
+    // moe_experts without LoRA. With `keep`, the forward may leave its products there (*keep set,
+    // or left null) for the backward of the same x, routing, experts and LoRA factors. Backward
+    // uses `kept` when given, else recomputes the experts' forward from x, and returns dx;
+    // d_weights [T, K] receives ∂/∂(routing weight) (overwritten, not accumulated).
     virtual Tensor moe_experts_train(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
-                                     const ExpertLora* lora);
+                                     const ExpertLora* lora, std::shared_ptr<ExpertRows>* keep = nullptr);
     virtual Tensor moe_experts_backward(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts,
                                         const ExpertLora* lora, const Tensor& dy, Tensor& d_weights,
-                                        ExpertGrads* grads, ExpertLoraGrads* lora_grads);
+                                        ExpertGrads* grads, ExpertLoraGrads* lora_grads,
+                                        const ExpertRows* kept = nullptr);
 
     // Cross-entropy of logits [T, V] against targets [T, 1] I32 (−1: no target), gradient scaled by `scale`.
     virtual CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, float scale);

@@ -64,6 +64,7 @@ Json run_gpu_train_bench(const GpuTrainBenchRequest& r) {
     o.steps = r.steps;
     o.warmup = r.warmup;
     o.checkpoint_layers = r.checkpoint_layers;
+    o.recompute_experts = r.recompute_experts;
     const std::string reason = gpu_unavailable_reason();
     if (!reason.empty()) throw Error("backend.unavailable", "", "bench-train needs a CUDA GPU: " + reason);
     return bench::run_train_bench(o);

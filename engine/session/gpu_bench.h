@@ -33,6 +33,7 @@ struct GpuTrainBenchRequest {
     int steps = 8;
     int warmup = 2;
     bool checkpoint_layers = false;
+    bool recompute_experts = false;
 };
 // Runs bench-train; the same errors as run_gpu_bench, plus bench.unknown_shape before touching the GPU.
 Json run_gpu_train_bench(const GpuTrainBenchRequest& request);

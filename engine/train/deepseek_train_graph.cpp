@@ -65,7 +65,8 @@ public:
 
 private:
     LayerContext context() const {
-        return LayerContext{params_.backend(), params_, float(config_.rms_norm_eps), options_.checkpoint_layers};
+        return LayerContext{params_.backend(), params_, float(config_.rms_norm_eps), options_.checkpoint_layers,
+                            !options_.recompute_experts};
     }
     MoeShape moe_shape(int64_t rows_per_sequence, float balance) const {
         return MoeShape{router_, rows_per_sequence, balance};
@@ -102,7 +103,9 @@ Tensor DeepseekTrainGraph::layer_fwd(const LayerContext& c, const DecoderLayerWe
     }
     s.x2 = be.rmsnorm(s.h_mid, w.post_norm, eps);
     const StepProfile::Scope p(w.is_moe ? "moe_fwd" : "ffn_fwd");
-    const Tensor f = w.is_moe ? moe_fwd(c, moe_shape(rows.seq_len, balance), s.x2, w.moe, s.moe)
+    LayerContext cm = c;
+    cm.keep_expert_rows = c.keep_expert_rows && keep;  // a checkpointed forward drops the rows at once
+    const Tensor f = w.is_moe ? moe_fwd(cm, moe_shape(rows.seq_len, balance), s.x2, w.moe, s.moe)
                               : ffn_fwd(c, s.x2, w.mlp, s.ffn);
     Tensor h_out = sum_of(be, s.h_mid, f);
     if (!keep) {

@@ -228,7 +228,7 @@ struct LayerRowCost {
     double backward = 0;      // gradients and recomputed products alive inside layer_bwd
 };
 
-LayerRowCost layer_row_cost(const ModelConfig& c, bool moe, const MemoryPlanOptions& o) {
+LayerRowCost layer_row_cost(const ModelConfig& c, bool moe, const MemoryPlanOptions& o, bool keep_expert_rows) {
     const double d = double(c.hidden_size), H = double(c.num_attention_heads);
     LayerRowCost r;
     double attn_kept = 0, attn_bwd = 0, ffn_kept = 0, ffn_bwd = 0;
@@ -248,11 +248,12 @@ LayerRowCost layer_row_cost(const ModelConfig& c, bool moe, const MemoryPlanOpti
     if (moe) {
         const double E = double(c.n_routed_experts), K = double(c.num_experts_per_tok);
         const double I = double(c.moe_intermediate_size), Is = double(c.moe_intermediate_size * c.n_shared_experts);
-        // scores, ids + weights, balance d_scores, shared expert g/u/h
-        ffn_kept = E + 2 * K + (o.balance_loss ? E : 0) + 3 * Is;
+        // scores, ids + weights, balance d_scores, shared expert g/u/h; kept: per routed slot its
+        // gate/up and output rows in bf16 (half a float each)
+        ffn_kept = E + 2 * K + (o.balance_loss ? E : 0) + 3 * Is + (keep_expert_rows ? K * (2 * I + d) / 2 : 0.0);
         // d_weights, d_logits, the shared expert's dh/dg/du, and per routed (token, expert) slot the
-        // recomputed gate/up/h with their gradients and the slot's input and output rows
-        ffn_bwd = K + E + 3 * Is + K * (6 * I + 2 * d);
+        // gradients with the slot's input and SwiGLU rows, and, not kept, its recomputed gate/up and output rows
+        ffn_bwd = K + E + 3 * Is + K * (keep_expert_rows ? 2.5 * I + 2 * d : 6 * I + 2 * d);
     } else {
         const double I = double(c.intermediate_size);
         ffn_kept = 3 * I;  // g, u, h
@@ -286,6 +287,7 @@ MemoryPlan plan_training_memory(const TrainableSpec& spec, const ParameterStore&
     const int64_t L = c.num_hidden_layers, D = mtp_modules_of(spec);
     const double d = double(c.hidden_size), V = double(c.vocab_size);
     const bool ckpt = graph.checkpoint_layers;
+    const bool keep_rows = o.expert_rows_kept && !graph.recompute_experts;
     const int64_t chunk = graph.head_chunk_rows > 0 ? graph.head_chunk_rows
                                                     : std::max<int64_t>(1, (int64_t(1) << 26) / c.vocab_size);
     double act_floats = 0, workspace_floats = 0;
@@ -295,7 +297,7 @@ MemoryPlan plan_training_memory(const TrainableSpec& spec, const ParameterStore&
     };
     auto layers = [&](double rows, int64_t first, int64_t count) {
         for (int64_t i = first; i < first + count; ++i) {
-            const LayerRowCost r = layer_row_cost(c, c.is_moe_layer(i), o);
+            const LayerRowCost r = layer_row_cost(c, c.is_moe_layer(i), o, keep_rows);
             act_floats += rows * (ckpt ? r.kept_ckpt : r.kept);
             workspace_floats = std::max(workspace_floats, rows * (r.backward + (ckpt ? r.kept : 0.0)));
         }

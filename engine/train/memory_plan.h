@@ -85,6 +85,7 @@ struct MemoryPlanOptions {
     int64_t frozen_matrix_bytes = 2;  // per element of a frozen matrix (GPU: bf16)
     int64_t weight_copy_bytes = 2;    // per element of a trainable matrix's compute copy (GPU: bf16; CPU: 0)
     bool balance_loss = false;        // the MoE layers keep the balance loss's score gradient [T, E]
+    bool expert_rows_kept = true;     // the backend keeps the routed experts' rows (GPU; CPU: false)
 };
 
 struct MemoryPlan {

@@ -131,6 +131,7 @@ RunConfig RunConfig::from_json(const Json& j, const std::string& file) {
     top.get("seed", c.seed);
     top.get("trainable", c.trainable);
     top.get("checkpoint_layers", c.checkpoint_layers);
+    top.get("recompute_experts", c.recompute_experts);
     if (method == "full") c.method = TrainMethod::Full;
     else if (method == "lora") c.method = TrainMethod::Lora;
     else if (method == "mtp-head") c.method = TrainMethod::MtpHead;
@@ -212,6 +213,7 @@ Json RunConfig::to_json() const {
            {"seed", seed},
            {"trainable", trainable},
            {"checkpoint_layers", checkpoint_layers},
+           {"recompute_experts", recompute_experts},
            {"data",
             {{"paths", paths},
              {"seq_len", data.seq_len},

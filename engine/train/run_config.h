@@ -16,6 +16,7 @@
 //   [intervals] eval = 50  eval_tokens = 32768  checkpoint = 50  keep_checkpoints = 3
 //   trainable = ["model.layers.*"]        # full: glob patterns of trained tensors (default: all)
 //   checkpoint_layers = false             # activation recomputation
+//   recompute_experts = false             # routed experts' forward again in backward (GPU: less memory)
 #pragma once
 
 #include <cstdint>
@@ -69,6 +70,7 @@ struct RunConfig {
     int64_t checkpoint_interval = 50; // 0: only the final checkpoint
     int64_t keep_checkpoints = 3;
     bool checkpoint_layers = false;
+    bool recompute_experts = false;
 
     Json to_json() const;
     // Throws train.bad_config naming the field (and `file`).

@@ -69,6 +69,9 @@ struct RoutingBiasRef {
 
 struct GraphOptions {
     bool checkpoint_layers = false;  // recompute each layer's activations in backward (less memory)
+    // Recompute the routed experts' forward in their backward instead of keeping their gate/up and
+    // output rows (bf16, 2·K·(2·moe_inter + hidden) bytes a token and MoE layer): less memory, slower.
+    bool recompute_experts = false;
     int64_t head_chunk_rows = 0;     // rows per lm_head + CE chunk (0: automatic, ~256 MB of logits)
 };
 

@@ -194,7 +194,8 @@ Tensor moe_fwd(const LayerContext& c, const MoeShape& m, const Tensor& x, const 
     Tensor y;
     {
         const StepProfile::Scope p("experts");
-        y = be.moe_experts_train(x, s.routing, w.experts, lora ? &lora->weights : nullptr);
+        y = be.moe_experts_train(x, s.routing, w.experts, lora ? &lora->weights : nullptr,
+                                 c.keep_expert_rows ? &s.expert_rows : nullptr);
     }
     const StepProfile::Scope p("shared");
     if (w.shared) be.add_inplace(y, ffn_fwd(c, x, *w.shared, s.shared));
@@ -209,7 +210,7 @@ Tensor moe_bwd(const LayerContext& c, const MoeShape& m, const MoeWeights& w, co
     {
         const StepProfile::Scope p("experts");
         dx = be.moe_experts_backward(s.x, s.routing, w.experts, lora ? &lora->weights : nullptr, dy, d_weights,
-                                     c.params.grad_of(w.experts), lora ? &lora_grads : nullptr);
+                                     c.params.grad_of(w.experts), lora ? &lora_grads : nullptr, s.expert_rows.get());
     }
     {
         const StepProfile::Scope p("router");

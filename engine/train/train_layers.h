@@ -37,6 +37,9 @@ struct LayerContext {
     float eps = 1e-6f;  // the model's rms_norm_eps
     // Activation recomputation: layers keep only their input and rerun forward before backward.
     bool checkpoint_layers = false;
+    // The routed experts' forward keeps its products for the backward (Backend::ExpertRows) instead
+    // of the backward recomputing them: more memory, no second forward of the experts.
+    bool keep_expert_rows = false;
 };
 
 // ---- linear (+ bias, + LoRA) and RMSNorm ------------------------------------------------------
@@ -101,6 +104,7 @@ struct MoeSaved {
     Tensor d_scores;          // balance-loss gradient w.r.t. the scores (empty when α = 0)
     double balance_loss = 0;  // this micro-batch's share of the layer's balance loss
     FfnSaved shared;
+    std::shared_ptr<ExpertRows> expert_rows;  // what the backend kept (LayerContext::keep_expert_rows), or null
 };
 Tensor moe_fwd(const LayerContext& c, const MoeShape& m, const Tensor& x, const MoeWeights& w, MoeSaved& s);
 Tensor moe_bwd(const LayerContext& c, const MoeShape& m, const MoeWeights& w, const MoeSaved& s, const Tensor& dy);

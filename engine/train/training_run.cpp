@@ -139,6 +139,7 @@ void TrainingRun::open_model() {
     params_ = std::make_unique<ParameterStore>(*backend_);
     GraphOptions options;
     options.checkpoint_layers = config_.checkpoint_layers;
+    options.recompute_experts = config_.recompute_experts;
     graph_ = make_train_graph(spec, *params_, options);
     if (params_->parameters().empty())
         throw Error("train.nothing_to_train", config_.out, "no tensor matches the run's trainable patterns");
@@ -167,6 +168,13 @@ void TrainingRun::open_data() {
     emit(plan, false);
 }
 
+// The routed experts' rows a GPU forward keeps for the backward, in floats per token and MoE layer
+// (bf16 gate/up products and outputs of its top-k slots).
+double kept_expert_row_floats(const ModelConfig& c, bool kept) {
+    if (!kept || !c.is_deepseek() || c.n_routed_experts == 0) return 0.0;
+    return double(c.num_experts_per_tok) * (2.0 * double(c.moe_intermediate_size) + double(c.hidden_size)) / 2.0;
+}
+
 // Bytes the run needs (an estimate before the first step; the CUDA bench compares it with the
 // device): frozen weights as the backend holds them, F32 masters + gradients + AdamW moments, the
 // backend's copies of trained weights, and the saved activations of one micro-batch.
@@ -185,7 +193,8 @@ Json TrainingRun::memory_estimate() const {
                                                   3.0 * double(c.kv_lora_rank) +
                                                   4.0 * double(c.num_experts_per_tok * c.moe_intermediate_size)
                                             : 6.0 * double(c.num_attention_heads * c.head_dim)) +
-                           3.0 * double(c.intermediate_size);
+                           3.0 * double(c.intermediate_size) +
+                           kept_expert_row_floats(c, gpu && !config_.recompute_experts);
     const double activations = (config_.checkpoint_layers ? 1.0 : layers) * rows * per_row * 4.0 +
                                double(c.num_attention_heads) * rows * double(config_.data.seq_len) * 6.0;  // scores
     const double logits = std::min(rows, double(int64_t(1) << 26) / double(c.vocab_size)) * double(c.vocab_size) * 8.0;

@@ -8,7 +8,8 @@
 //     own parameters (routed experts at top_k/E), attention against its formula written out;
 //   - the plan's persistent bytes follow the store (masters 4 B, gradients 4 B, moments 8 B,
 //     compute copies 2 B per trained matrix element, frozen bf16 matrices 2 B, F32 vectors 4 B);
-//     activations are linear in the sequences and smaller with checkpointed layers.
+//     activations are linear in the sequences and smaller with checkpointed layers; kept expert
+//     rows add their bf16 gate/up and output rows per MoE layer.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -218,6 +219,28 @@ TEST(MemoryPlan, ActivationsScaleWithTheBatchAndShrinkWhenCheckpointed) {
     const Json j = one.to_json();
     EXPECT_DOUBLE_EQ(j.at("peak_bytes").get<double>(), one.peak());
     EXPECT_NE(one.table().find("peak"), std::string::npos);
+}
+
+TEST(MemoryPlan, KeptExpertRowsAddTheirBf16GateUpAndOutputRowsPerMoeLayer) {
+    const ModelConfig c = fixture_config("deepseek-v3-tiny");
+    const TrainableSpec spec = scratch(c);
+    auto b = build(spec);
+    GraphOptions kept, recomputed;
+    recomputed.recompute_experts = true;
+    const int64_t seq = 32;
+    const MemoryPlan with = plan_training_memory(spec, b->params, 1, seq, kept);
+    const MemoryPlan without = plan_training_memory(spec, b->params, 1, seq, recomputed);
+    MemoryPlanOptions cpu;
+    cpu.expert_rows_kept = false;  // a backend that keeps nothing plans nothing for it
+    const MemoryPlan cpu_plan = plan_training_memory(spec, b->params, 1, seq, kept, cpu);
+    // Every MoE layer, the MTP module's included (its rows are one shorter).
+    double rows = 0;
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+        if (c.is_moe_layer(i)) rows += double(seq);
+    for (int64_t k = 0; k < c.num_nextn_predict_layers; ++k) rows += double(seq - k - 1);
+    const double per_row = double(c.num_experts_per_tok) * 2.0 * double(2 * c.moe_intermediate_size + c.hidden_size);
+    EXPECT_DOUBLE_EQ(with.activations - without.activations, rows * per_row);
+    EXPECT_DOUBLE_EQ(cpu_plan.activations, without.activations);
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ Json shape_description(const TrainShape& s, const TrainBenchOptions& o) {
            {"batch", o.batch},
            {"tokens_per_step", o.seq_len * o.batch},
            {"checkpoint_layers", o.checkpoint_layers},
+           {"recompute_experts", o.recompute_experts},
            {"objectives",
             {{"mtp_lambda", s.objectives.mtp_lambda},
              {"balance_alpha", s.objectives.balance_alpha},
@@ -74,6 +75,7 @@ Json bench_train_shape(CudaBackend& be, const TrainShape& shape, const TrainBenc
     train::ParameterStore params(be);
     train::GraphOptions graph_options;
     graph_options.checkpoint_layers = o.checkpoint_layers;
+    graph_options.recompute_experts = o.recompute_experts;
     const auto t_init = Clock::now();
     const std::unique_ptr<train::TrainGraph> graph = train::make_train_graph(spec, params, graph_options);
     be.synchronize();
@@ -94,8 +96,9 @@ Json bench_train_shape(CudaBackend& be, const TrainShape& shape, const TrainBenc
     plan_options.balance_loss = shape.objectives.balance_alpha > 0.0f;
     const train::MemoryPlan plan =
         train::plan_training_memory(spec, params, o.batch, o.seq_len, graph_options, plan_options);
-    std::fprintf(stderr, "memory plan of %s (seq %ld x %ld%s):\n%s", shape.name.c_str(), long(o.batch),
-                 long(o.seq_len), o.checkpoint_layers ? ", checkpointed layers" : "", plan.table().c_str());
+    std::fprintf(stderr, "memory plan of %s (seq %ld x %ld%s%s):\n%s", shape.name.c_str(), long(o.batch),
+                 long(o.seq_len), o.checkpoint_layers ? ", checkpointed layers" : "",
+                 o.recompute_experts ? ", experts recomputed" : "", plan.table().c_str());
     out["memory_plan"] = plan.to_json();
 
     const train::StepFlops flops = train::training_step_flops(shape.config, tensors, params, o.batch, o.seq_len);

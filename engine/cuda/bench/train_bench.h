@@ -19,6 +19,7 @@ struct TrainBenchOptions {
     int steps = 8;                 // timed steps (median reported)
     int warmup = 2;                // steps before them (the first one allocates and is measured for memory)
     bool checkpoint_layers = false;
+    bool recompute_experts = false;  // train::GraphOptions::recompute_experts
     uint64_t seed = 1;
 };
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One call for this session's GPU changes, fastest first: the GPU sampler (its tests, then decode
+# plain vs --sample), the training tests (kept expert rows are the default now), bench-train of the
+# LoRA moonlight shape with the expert rows kept vs recomputed (--recompute-experts) and with the
+# tile variants (rank tiles, wide tile 3), the 100 M full fine-tune, moonlight prefill.
+#   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_keep_rows.sh
+set -uo pipefail
+. "$(dirname "$0")/prebuilt_env.sh"
+L=$OUT/logs; mkdir -p "$L"
+log() { tee -a "$OUT/summary.txt"; }
+bt() {  # shape tag [env...] -- [bench-train flags]
+  local shape=$1 tag=$2; shift 2
+  local envs=() flags=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+  [ "${1:-}" = -- ] && shift && flags=("$@")
+  env "${envs[@]}" timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 "${flags[@]}" \
+    --json "$L/bt_${shape}_$tag.json" >"$L/bt_${shape}_$tag.log" 2>&1
+  echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|peak|error" "$L/bt_${shape}_$tag.log" | head -4
+}
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | log
+timeout 90 "$B/test_cuda" --gtest_filter='CudaSampling*:CudaSampledStep*' >"$L/t_sampling.log" 2>&1
+{ echo "== sampler tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|X²' "$L/t_sampling.log" | head -12; } | log
+for mode in plain sample; do
+  flag=; [ $mode = sample ] && flag=--sample
+  timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill none --contexts 512 --decode-tokens 128 \
+    --repeats 6 $flag --json "$L/decode_$mode.json" >"$L/decode_$mode.log" 2>&1
+  echo "== decode $mode: rc $?"; grep -iE "tok/s|error" "$L/decode_$mode.log" | head -3
+done | log
+timeout 150 "$B/test_cuda" --gtest_filter='*CudaTrainStep*:*CudaOpTable*:CudaTrainOps*:CudaMoe*:*CudaGroupedGemm*' \
+  >"$L/t_train.log" 2>&1
+{ echo "== training + MoE + grouped GEMM tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure' "$L/t_train.log" | head -12; } | log
+bt lora-moonlight kept | log
+bt lora-moonlight recomputed -- --recompute-experts | log
+bt full-100m kept | log
+bt lora-moonlight rank MOE_GROUPED_RANK_TILES=1 | log
+bt lora-moonlight tile3 MOE_GROUPED_TILE=3 | log
+timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 8 --repeats 3 \
+  --json "$L/prefill.json" >"$L/prefill.log" 2>&1
+{ echo "== prefill (auto mode): rc $?"; grep -iE "prefill|error" "$L/prefill.log" | head -4; } | log
+tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$L"
