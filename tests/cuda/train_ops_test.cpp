@@ -6,7 +6,8 @@
 // cuda_nmse, and no kernel may write outside its tensors (debug guards, checked after each op).
 // Then what the table does not cover: realistic shapes (MLA attention of Moonlight's width, GQA
 // across several query blocks, cross-entropy over a vocabulary, routed experts with LoRA and
-// dropout on both grouping paths), the optimiser, weights made from F32 masters and refreshed
+// dropout on both grouping paths, their forward's rows kept for the backward or recomputed), the
+// optimiser, weights made from F32 masters and refreshed
 // after the master changes, expert counts, an expert without tokens, and device-side index checks.
 #include <algorithm>
 #include <cmath>
@@ -295,8 +296,10 @@ struct MoeTrainCase {
 };
 
 // Forward and backward of the routed experts with LoRA on both backends; gradients start at 0.5
-// so that accumulation shows, and the experts listed in `idle` must keep exactly 0.5.
-void compare_moe(CpuBackend& cpu, CudaBackend& gpu, const MoeTrainCase& c, uint64_t seed) {
+// so that accumulation shows, and the experts listed in `idle` must keep exactly 0.5. keep: the
+// GPU's forward keeps its rows (Backend::ExpertRows) and its backward uses them instead of
+// recomputing (the CPU reference always recomputes).
+void compare_moe(CpuBackend& cpu, CudaBackend& gpu, const MoeTrainCase& c, uint64_t seed, bool keep) {
     std::vector<int32_t> ids;
     std::vector<int32_t> all(size_t(c.E - 1));  // the last expert never gets a token
     std::iota(all.begin(), all.end(), 0);
@@ -344,9 +347,11 @@ void compare_moe(CpuBackend& cpu, CudaBackend& gpu, const MoeTrainCase& c, uint6
         ExpertLoraGrads lg;
         LoraGrads* lgp[3] = {&lg.gate, &lg.up, &lg.down};
         for (int i = 0; i < 3; ++i) *lgp[i] = LoraGrads{half(E * r, lh[i].in), half(E * lh[i].out, r)};
-        const Tensor y = b.moe_experts_train(tx, ro, set, &lora);
+        std::shared_ptr<ExpertRows> rows;
+        const Tensor y = b.moe_experts_train(tx, ro, set, &lora, keep ? &rows : nullptr);
+        if (keep && &b == &gpu) EXPECT_TRUE(rows) << "the CUDA forward kept no rows";
         Tensor dw;
-        const Tensor dx = b.moe_experts_backward(tx, ro, set, &lora, b.upload(dy, T, H), dw, &grads, &lg);
+        const Tensor dx = b.moe_experts_backward(tx, ro, set, &lora, b.upload(dy, T, H), dw, &grads, &lg, rows.get());
         std::vector<std::vector<float>> out{b.download(y), b.download(dx), b.download(dw), b.download(grads.gate),
                                             b.download(grads.up), b.download(grads.down)};
         for (LoraGrads* g : lgp) {
@@ -391,11 +396,13 @@ TEST_F(CudaTrainOps, RoutedExpertsWithLoraMatchCpu) {
                                   {96, 9, 3, 256, 96, 4, 0.3f, false},
                                   {600, 33, 4, 128, 64, 8, 0.2f, true}};
     uint64_t s = seed;
-    for (const MoeTrainCase& c : cases) {
-        SCOPED_TRACE("T " + std::to_string(c.T) + " E " + std::to_string(c.E) + " dropout " + std::to_string(c.dropout) +
-                     (c.three_hot ? " three-hot" : " random"));
-        compare_moe(cpu, *gpu, c, s += 100);
-    }
+    for (const bool keep : {false, true})
+        for (const MoeTrainCase& c : cases) {
+            SCOPED_TRACE("T " + std::to_string(c.T) + " E " + std::to_string(c.E) + " dropout " +
+                         std::to_string(c.dropout) + (c.three_hot ? " three-hot" : " random") +
+                         (keep ? ", rows kept" : ", rows recomputed"));
+            compare_moe(cpu, *gpu, c, s += 100, keep);
+        }
     EXPECT_EQ(gpu->damaged_guards(), 0);
 }
 
