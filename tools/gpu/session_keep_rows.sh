@@ -2,7 +2,8 @@
 # One call for this session's GPU changes, fastest first: the GPU sampler (its tests, then decode
 # plain vs --sample), the training tests (kept expert rows are the default now), bench-train of the
 # LoRA moonlight shape with the expert rows kept vs recomputed (--recompute-experts) and with the
-# tile variants (rank tiles, wide tile 3), the 100 M full fine-tune, moonlight prefill.
+# tile variants (rank tiles, wide tile 3), the 100 M full fine-tune, moonlight prefill, and the
+# grouped-GEMM probe if .device-carry/grouped_gemm_probe is carried.
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_keep_rows.sh
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
@@ -37,4 +38,6 @@ bt lora-moonlight tile3 MOE_GROUPED_TILE=3 | log
 timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 8 --repeats 3 \
   --json "$L/prefill.json" >"$L/prefill.log" 2>&1
 { echo "== prefill (auto mode): rc $?"; grep -iE "prefill|error" "$L/prefill.log" | head -4; } | log
+# the grouped-GEMM probe when carried (cuBLAS ways and every tile variant on one moonlight MoE layer)
+[ -x .device-carry/grouped_gemm_probe ] && { echo "== probe"; timeout 60 .device-carry/grouped_gemm_probe 2>&1 | tail -45; } | log
 tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$L"
