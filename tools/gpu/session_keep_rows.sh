@@ -3,7 +3,8 @@
 # plain vs --sample), the training tests (kept expert rows are the default now), bench-train of the
 # LoRA moonlight shape with the expert rows kept vs recomputed (--recompute-experts) and with the
 # tile variants (rank tiles, wide tile 3), the 100 M full fine-tune, moonlight prefill, and the
-# grouped-GEMM probe if .device-carry/grouped_gemm_probe is carried.
+# grouped-GEMM probe if .device-carry/grouped_gemm_probe is carried, then (time left) Nsight Compute
+# per-kernel times of one LoRA step (tools/gpu/ncu_summary.py).
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_keep_rows.sh
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
@@ -40,4 +41,14 @@ timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --con
 { echo "== prefill (auto mode): rc $?"; grep -iE "prefill|error" "$L/prefill.log" | head -4; } | log
 # the grouped-GEMM probe when carried (cuBLAS ways and every tile variant on one moonlight MoE layer)
 [ -x .device-carry/grouped_gemm_probe ] && { echo "== probe"; timeout 60 .device-carry/grouped_gemm_probe 2>&1 | tail -45; } | log
+# every kernel of one LoRA step (kept rows) timed by Nsight Compute, when the call has time left
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+if [ -n "$NCU" ] && [ "$SECONDS" -lt 400 ]; then
+  timeout 150 "$NCU" --clock-control none --metrics gpu__time_duration.sum --csv \
+    "$B/moe-engine" bench-train --shapes lora-moonlight --steps 1 --warmup 0 >"$L/ncu_step.csv" 2>"$L/ncu_step.err"
+  echo "== ncu rc $? lines $(wc -l <"$L/ncu_step.csv")" | log
+  python3 "$(dirname "$0")/ncu_summary.py" "$L/ncu_step.csv" 2>&1 | head -40 | log
+  xz -9 "$L/ncu_step.csv"
+fi
+echo "== done at ${SECONDS}s" | log
 tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$L"
