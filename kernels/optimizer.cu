@@ -27,19 +27,62 @@ __global__ void __launch_bounds__(kThreads) sum_squares_kernel(const float* __re
     }
 }
 
+__device__ __forceinline__ void adamw_element(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
+                                              float* __restrict__ v, int64_t i, float decay, const AdamWArgs& a) {
+    const float gi = g[i] * a.grad_scale;
+    float pi = p[i] * decay;
+    const float mi = m[i] + (gi - m[i]) * (1.0f - a.beta1);
+    const float vi = v[i] * a.beta2 + (1.0f - a.beta2) * gi * gi;
+    pi -= a.step_size * mi / (sqrtf(vi) / a.bc2_sqrt + a.eps);
+    p[i] = pi;
+    m[i] = mi;
+    v[i] = vi;
+}
+
 __global__ void adamw_kernel(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
                              float* __restrict__ v, int64_t n, AdamWArgs a) {
     pdl_begin();
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-        const float gi = g[i] * a.grad_scale;
-        float pi = p[i] * a.decay;
-        const float mi = m[i] + (gi - m[i]) * (1.0f - a.beta1);
-        const float vi = v[i] * a.beta2 + (1.0f - a.beta2) * gi * gi;
-        pi -= a.step_size * mi / (sqrtf(vi) / a.bc2_sqrt + a.eps);
-        p[i] = pi;
-        m[i] = mi;
-        v[i] = vi;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+        adamw_element(p, g, m, v, i, a.decay, a);
+}
+
+// ---- many tensors, one launch: block b takes chunk b (its tensor's elements [start, end)) ----
+
+__global__ void __launch_bounds__(kThreads)
+    adamw_many_kernel(const AdamWTensor* __restrict__ tensors, const MultiChunk* __restrict__ chunks, AdamWArgs a) {
+    pdl_begin();
+    const MultiChunk c = chunks[blockIdx.x];
+    const AdamWTensor t = tensors[c.tensor];
+    for (int64_t i = c.start + threadIdx.x; i < c.end; i += kThreads) adamw_element(t.p, t.g, t.m, t.v, i, t.decay, a);
+}
+
+__global__ void __launch_bounds__(kThreads)
+    sum_squares_many_kernel(const float* const* __restrict__ xs, const MultiChunk* __restrict__ chunks, double* partials) {
+    pdl_begin();
+    __shared__ double red[kThreads / 32];
+    const MultiChunk c = chunks[blockIdx.x];
+    const float* x = xs[c.tensor];
+    double s = 0.0;
+    for (int64_t i = c.start + threadIdx.x; i < c.end; i += kThreads) {
+        const double v = x[i];
+        s += v * v;
     }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(kFullMask, s, o);
+    if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = s;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double total = 0.0;
+        for (int w = 0; w < kThreads / 32; ++w) total += red[w];
+        partials[blockIdx.x] = total;
+    }
+}
+
+__global__ void __launch_bounds__(kThreads) zero_many_kernel(float* const* __restrict__ xs, const MultiChunk* __restrict__ chunks) {
+    pdl_begin();
+    const MultiChunk c = chunks[blockIdx.x];
+    float* x = xs[c.tensor];
+    for (int64_t i = c.start + threadIdx.x; i < c.end; i += kThreads) x[i] = 0.0f;
 }
 
 }  // namespace
@@ -52,6 +95,37 @@ int sum_squares_blocks(int64_t n) {
 cudaError_t sum_squares_partials(const float* x, int64_t n, double* partials, cudaStream_t stream) {
     MOE_PREFER_SHARED((sum_squares_kernel));
     MOE_LAUNCH((sum_squares_kernel), unsigned(sum_squares_blocks(n)), kThreads, 0, stream, x, n, partials);
+    return cudaGetLastError();
+}
+
+std::vector<MultiChunk> multi_chunks(const std::vector<int64_t>& sizes) {
+    std::vector<MultiChunk> chunks;
+    for (size_t t = 0; t < sizes.size(); ++t)
+        for (int64_t start = 0; start < sizes[t]; start += kMultiChunk)
+            chunks.push_back(MultiChunk{int32_t(t), start, start + kMultiChunk < sizes[t] ? start + kMultiChunk : sizes[t]});
+    return chunks;
+}
+
+cudaError_t adamw_f32_many(const AdamWTensor* tensors, const MultiChunk* chunks, int64_t n_chunks, const AdamWArgs& a,
+                           cudaStream_t stream) {
+    if (n_chunks <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((adamw_many_kernel));
+    MOE_LAUNCH((adamw_many_kernel), unsigned(n_chunks), kThreads, 0, stream, tensors, chunks, a);
+    return cudaGetLastError();
+}
+
+cudaError_t sum_squares_many_partials(const float* const* xs, const MultiChunk* chunks, int64_t n_chunks, double* partials,
+                                      cudaStream_t stream) {
+    if (n_chunks <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((sum_squares_many_kernel));
+    MOE_LAUNCH((sum_squares_many_kernel), unsigned(n_chunks), kThreads, 0, stream, xs, chunks, partials);
+    return cudaGetLastError();
+}
+
+cudaError_t zero_f32_many(float* const* xs, const MultiChunk* chunks, int64_t n_chunks, cudaStream_t stream) {
+    if (n_chunks <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((zero_many_kernel));
+    MOE_LAUNCH((zero_many_kernel), unsigned(n_chunks), kThreads, 0, stream, xs, chunks);
     return cudaGetLastError();
 }
 

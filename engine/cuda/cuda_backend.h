@@ -169,6 +169,8 @@ public:
     double sum_squares(const Tensor& x) override;
     double sum_squares_many(std::span<const Tensor* const> xs) override;
     void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step) override;
+    void adamw_update_many(std::span<const AdamWParam> params, const AdamWStep& step) override;
+    void zero_many(std::span<Tensor* const> xs) override;
 
     // Fused decode steps (few tokens; more tokens take the Backend defaults).
     std::vector<Tensor> linear_multi(const Tensor& x, std::span<const Weight* const> weights,

@@ -1,13 +1,15 @@
 // CUDA: the optimiser's ops (kernels/optimizer.cu; CPU twin cpu_optimizer.cpp). AdamW in f32 with
 // the bias corrections computed on the host as the CPU does; Σ x² in f64 from per-block partial
 // sums added on the host in order (a host value: one sync per call, also for sum_squares_many's
-// whole list of tensors).
+// whole list of tensors). The _many ops take every tensor in one launch over chunks of at most
+// kernels::kMultiChunk elements (a table of pointers and chunks sent in one copy).
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_storage.h"
+#include "cuda/expert_groups.h"
 #include "optimizer.h"
 
 namespace moe {
@@ -27,51 +29,114 @@ double CudaBackend::sum_squares(const Tensor& x) {
     return s;
 }
 
+namespace {
+
+// A multi-tensor launch's tables in device memory: `table` (one entry per tensor) then the
+// chunks, sent in one copy and freed in stream order after the launch.
+template <class Entry>
+struct MultiTables {
+    std::unique_ptr<Scratch> device;
+    const Entry* table = nullptr;
+    const kernels::MultiChunk* chunks = nullptr;
+    int64_t n_chunks = 0;
+};
+
+template <class Entry>
+MultiTables<Entry> upload_tables(DeviceContext& ctx, const std::vector<Entry>& table, const std::vector<int64_t>& sizes,
+                                 std::vector<kernels::MultiChunk>* chunks_out = nullptr) {
+    const std::vector<kernels::MultiChunk> chunks = kernels::multi_chunks(sizes);
+    MultiTables<Entry> t;
+    t.n_chunks = int64_t(chunks.size());
+    if (chunks.empty()) return t;
+    Staging staging;
+    const size_t at_table = staging.add(table), at_chunks = staging.add(chunks);
+    const unsigned char* base = staging.upload(ctx, t.device);
+    t.table = reinterpret_cast<const Entry*>(base + at_table);
+    t.chunks = reinterpret_cast<const kernels::MultiChunk*>(base + at_chunks);
+    if (chunks_out) *chunks_out = chunks;
+    return t;
+}
+
+kernels::AdamWArgs adamw_args(const AdamWStep& a, float weight_decay) {
+    if (a.step < 1) throw_invalid_argument("adamw_update: step counts from 1");
+    kernels::AdamWArgs k;
+    const float bc1 = float(1.0 - std::pow(double(a.beta1), double(a.step)));
+    k.bc2_sqrt = float(std::sqrt(1.0 - std::pow(double(a.beta2), double(a.step))));
+    k.step_size = a.lr / bc1;
+    k.decay = 1.0f - a.lr * weight_decay;
+    k.beta1 = a.beta1;
+    k.beta2 = a.beta2;
+    k.eps = a.eps;
+    k.grad_scale = a.grad_scale;
+    return k;
+}
+
+}  // namespace
+
 double CudaBackend::sum_squares_many(std::span<const Tensor* const> xs) {
-    std::vector<int> blocks;
-    size_t total = 0;
+    std::vector<const float*> ptrs;
+    std::vector<int64_t> sizes;
     for (const Tensor* x : xs) {
-        blocks.push_back(kernels::sum_squares_blocks(x->numel()));
-        total += size_t(blocks.back());
+        ptrs.push_back(f32(*x));
+        sizes.push_back(x->numel());
     }
-    Scratch partials(*ctx_, std::max<size_t>(total, 1) * 8, "sum-of-squares partials");
-    size_t at = 0;
-    for (size_t i = 0; i < xs.size(); ++i) {
-        MOE_CUDA_CHECK(kernels::sum_squares_partials(f32(*xs[i]), xs[i]->numel(), partials.as<double>() + at,
-                                                     ctx_->stream()));
-        at += size_t(blocks[i]);
-    }
-    std::vector<double> host(total);
-    if (total > 0)
-        MOE_CUDA_CHECK(cudaMemcpyAsync(host.data(), partials.as<double>(), total * 8, cudaMemcpyDeviceToHost,
-                                       ctx_->stream()));
+    std::vector<kernels::MultiChunk> chunks;
+    const MultiTables<const float*> t = upload_tables(*ctx_, ptrs, sizes, &chunks);
+    if (t.n_chunks == 0) return 0.0;
+    Scratch partials(*ctx_, size_t(t.n_chunks) * 8, "sum-of-squares partials");
+    MOE_CUDA_CHECK(kernels::sum_squares_many_partials(t.table, t.chunks, t.n_chunks, partials.as<double>(), ctx_->stream()));
+    std::vector<double> host(size_t(t.n_chunks));
+    MOE_CUDA_CHECK(cudaMemcpyAsync(host.data(), partials.as<double>(), host.size() * 8, cudaMemcpyDeviceToHost,
+                                   ctx_->stream()));
     synchronize();  // the one sync for every tensor
-    // Each tensor's partials summed first, then the tensors in order: sum_squares' order exactly.
-    double s = 0.0;
-    at = 0;
-    for (int n : blocks) {
-        double t = 0.0;
-        for (int j = 0; j < n; ++j) t += host[at + size_t(j)];
-        s += t;
-        at += size_t(n);
+    // Each tensor's chunks summed first, then the tensors in order (a fixed order: the same sum
+    // for the same gradients).
+    double s = 0.0, t_sum = 0.0;
+    for (size_t c = 0; c < chunks.size(); ++c) {
+        t_sum += host[c];
+        if (c + 1 == chunks.size() || chunks[c + 1].tensor != chunks[c].tensor) {
+            s += t_sum;
+            t_sum = 0.0;
+        }
     }
     return s;
+}
+
+void CudaBackend::adamw_update_many(std::span<const AdamWParam> params, const AdamWStep& a) {
+    const kernels::AdamWArgs shared = adamw_args(a, 0.0f);
+    std::vector<kernels::AdamWTensor> table;
+    std::vector<int64_t> sizes;
+    for (const AdamWParam& p : params) {
+        require_shape(*p.g, p.p->rows(), p.p->cols(), "adamw_update grad");
+        require_shape(*p.m, p.p->rows(), p.p->cols(), "adamw_update exp_avg");
+        require_shape(*p.v, p.p->rows(), p.p->cols(), "adamw_update exp_avg_sq");
+        table.push_back({f32(*p.p), f32(*p.g), f32(*p.m), f32(*p.v), 1.0f - a.lr * p.weight_decay});
+        sizes.push_back(p.p->numel());
+    }
+    const MultiTables<kernels::AdamWTensor> t = upload_tables(*ctx_, table, sizes);
+    MOE_CUDA_CHECK(kernels::adamw_f32_many(t.table, t.chunks, t.n_chunks, shared, ctx_->stream()));
+}
+
+void CudaBackend::zero_many(std::span<Tensor* const> xs) {
+    std::vector<float*> ptrs;
+    std::vector<int64_t> sizes;
+    for (Tensor* x : xs) {
+        if (x->dtype() != DType::F32) {
+            zero(*x);
+            continue;
+        }
+        ptrs.push_back(f32(*x));
+        sizes.push_back(x->numel());
+    }
+    const MultiTables<float*> t = upload_tables(*ctx_, ptrs, sizes);
+    MOE_CUDA_CHECK(kernels::zero_f32_many(t.table, t.chunks, t.n_chunks, ctx_->stream()));
 }
 
 void CudaBackend::adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& a) {
     require_shape(g, p.rows(), p.cols(), "adamw_update grad");
     require_shape(m, p.rows(), p.cols(), "adamw_update exp_avg");
     require_shape(v, p.rows(), p.cols(), "adamw_update exp_avg_sq");
-    if (a.step < 1) throw_invalid_argument("adamw_update: step counts from 1");
-    kernels::AdamWArgs k;
-    const float bc1 = float(1.0 - std::pow(double(a.beta1), double(a.step)));
-    k.bc2_sqrt = float(std::sqrt(1.0 - std::pow(double(a.beta2), double(a.step))));
-    k.step_size = a.lr / bc1;
-    k.decay = 1.0f - a.lr * a.weight_decay;
-    k.beta1 = a.beta1;
-    k.beta2 = a.beta2;
-    k.eps = a.eps;
-    k.grad_scale = a.grad_scale;
+    const kernels::AdamWArgs k = adamw_args(a, a.weight_decay);
     MOE_CUDA_CHECK(kernels::adamw_f32(f32(p), f32(g), f32(m), f32(v), p.numel(), k, ctx_->stream()));
 }
 

@@ -272,5 +272,15 @@ double Backend::sum_squares_many(std::span<const Tensor* const> xs) {
 void Backend::adamw_update(Tensor&, const Tensor&, Tensor&, Tensor&, const AdamWStep&) {
     unsupported(*this, "adamw_update");
 }
+void Backend::adamw_update_many(std::span<const AdamWParam> params, const AdamWStep& step) {
+    for (const AdamWParam& p : params) {
+        AdamWStep s = step;
+        s.weight_decay = p.weight_decay;
+        adamw_update(*p.p, *p.g, *p.m, *p.v, s);
+    }
+}
+void Backend::zero_many(std::span<Tensor* const> xs) {
+    for (Tensor* x : xs) zero(*x);
+}
 
 }  // namespace moe

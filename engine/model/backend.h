@@ -81,6 +81,15 @@ RouterParams router_params_from_config(const ModelConfig& config);
 
 class Backend;
 
+// One parameter of Backend::adamw_update_many: its value, gradient and moments, and its own decay.
+struct AdamWParam {
+    Tensor* p = nullptr;
+    const Tensor* g = nullptr;
+    Tensor* m = nullptr;
+    Tensor* v = nullptr;
+    float weight_decay = 0;
+};
+
 // What a backend's training forward of the routed experts keeps for their backward, so that the
 // backward does not recompute the forward's products (Backend::moe_experts_train's `keep`). Each
 // backend keeps what it likes; the CPU reference keeps nothing and recomputes.
@@ -370,6 +379,13 @@ public:
     // of one per tensor (a LoRA run has hundreds of parameters).
     virtual double sum_squares_many(std::span<const Tensor* const> xs);
     virtual void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step);
+    // adamw_update of many parameters with one step's settings (step.weight_decay unused: each
+    // parameter's own), the same results. The default loops; a GPU backend updates them all in one
+    // launch (a LoRA run has hundreds of parameters, and a launch each cost more host time than
+    // the GPU spends on their bytes).
+    virtual void adamw_update_many(std::span<const AdamWParam> params, const AdamWStep& step);
+    // zero() of many tensors; the default loops, a GPU backend launches once for its F32 ones.
+    virtual void zero_many(std::span<Tensor* const> xs);
 
     // ---- device queries (optional) -----------------------------------------------------------
     // The accelerator this backend computes on: its name and memory, device-wide (other processes

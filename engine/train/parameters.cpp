@@ -141,7 +141,9 @@ void ParameterStore::set_dropout_key(uint64_t key) {
 }
 
 void ParameterStore::zero_grads() {
-    for (auto& p : params_) backend_.zero(p->grad);
+    std::vector<Tensor*> grads;
+    for (auto& p : params_) grads.push_back(&p->grad);
+    backend_.zero_many(grads);
 }
 
 double ParameterStore::grad_sum_squares() const {

@@ -115,15 +115,16 @@ StepResult Trainer::step(const std::vector<MicroBatch>& mbs, float lr, Updates u
 
 void Trainer::apply_adamw(float lr, float clip_coef) {
     Backend& be = params_.backend();
-    AdamWStep s{lr, adamw_.beta1, adamw_.beta2, adamw_.eps, 0.0f, clip_coef, steps_};
+    const AdamWStep s{lr, adamw_.beta1, adamw_.beta2, adamw_.eps, 0.0f, clip_coef, steps_};
+    std::vector<AdamWParam> update;
     for (Parameter* p : params_.parameters()) {
         if (p->exp_avg.empty()) {
             p->exp_avg = be.alloc(p->rows(), p->cols());
             p->exp_avg_sq = be.alloc(p->rows(), p->cols());
         }
-        s.weight_decay = p->decay ? adamw_.weight_decay : 0.0f;
-        be.adamw_update(p->value, p->grad, p->exp_avg, p->exp_avg_sq, s);
+        update.push_back({&p->value, &p->grad, &p->exp_avg, &p->exp_avg_sq, p->decay ? adamw_.weight_decay : 0.0f});
     }
+    be.adamw_update_many(update, s);
 }
 
 // b_i += γ · sign(mean load − load_i), in f32, once per optimiser step (DeepSeek-V3's

@@ -184,6 +184,61 @@ TEST_F(CudaTrainOps, AdamWMatchesCpu) {
     EXPECT_EQ(gpu->damaged_guards(), 0);
 }
 
+// The multi-tensor ops a training step uses (one launch for every parameter): adamw_update_many
+// gives each tensor exactly what adamw_update gives it (the same element operations; tensors of
+// 1 element, of a chunk and a bit, and empty; two weight decays), zero_many zeroes every element,
+// sum_squares_many is the sum of the tensors' sums within the f64 summation bound.
+TEST_F(CudaTrainOps, ManyTensorOptimiserOpsMatchOneAtATime) {
+    const std::vector<std::pair<int64_t, int64_t>> shapes = {{1, 1}, {257, 300}, {0, 8}, {3, 40000}, {16, 2048}};
+    AdamWStep step;
+    step.lr = 2e-3f;
+    step.grad_scale = 0.7f;
+    std::vector<Tensor> one[4], many[4];  // p, g, m, v
+    std::vector<AdamWParam> params;
+    std::vector<const Tensor*> grads;
+    uint64_t s = seed;
+    for (const auto& [R, C] : shapes) {
+        const size_t n = size_t(R * C);
+        const auto p = random_f32(n, ++s, -1.0f, 1.0f), g = random_f32(n, ++s, -0.1f, 0.1f);
+        const auto m = random_f32(n, ++s, -0.01f, 0.01f), v = random_f32(n, ++s, 0.0f, 1e-4f);
+        const std::vector<float>* init[4] = {&p, &g, &m, &v};
+        for (int k = 0; k < 4; ++k) {
+            one[k].push_back(gpu->upload(*init[k], R, C));
+            many[k].push_back(gpu->upload(*init[k], R, C));
+        }
+    }
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        params.push_back({&many[0][i], &many[1][i], &many[2][i], &many[3][i], i % 2 ? 0.1f : 0.0f});
+        grads.push_back(&many[1][i]);
+    }
+    for (int64_t t = 1; t <= 2; ++t) {
+        step.step = t;
+        gpu->adamw_update_many(params, step);
+        for (size_t i = 0; i < shapes.size(); ++i) {
+            AdamWStep each = step;
+            each.weight_decay = params[i].weight_decay;
+            gpu->adamw_update(one[0][i], one[1][i], one[2][i], one[3][i], each);
+        }
+    }
+    for (size_t i = 0; i < shapes.size(); ++i)
+        for (int k : {0, 2, 3})
+            EXPECT_EQ(gpu->download(many[k][i]), gpu->download(one[k][i])) << "tensor " << i << " array " << k;
+    double each = 0.0, total = 0.0;
+    for (const Tensor* g : grads) {
+        const double x = gpu->sum_squares(*g);
+        each += x;
+        total += x;
+    }
+    const double got = gpu->sum_squares_many(grads);
+    EXPECT_NEAR(got, each, 2.0 * 200000.0 * std::numeric_limits<double>::epsilon() * total);
+    std::vector<Tensor*> zeroed;
+    for (Tensor& g : many[1]) zeroed.push_back(&g);
+    gpu->zero_many(zeroed);
+    for (const Tensor& g : many[1])
+        for (float x : gpu->download(g)) ASSERT_EQ(x, 0.0f);
+    EXPECT_EQ(gpu->damaged_guards(), 0);
+}
+
 // ---- weights from F32 masters -----------------------------------------------------------------------
 
 // linear() through a weight made from a master: the GEMV path (f32 activations) is exact up to
