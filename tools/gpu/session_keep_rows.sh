@@ -34,16 +34,18 @@ timeout 150 "$B/test_cuda" --gtest_filter='*CudaTrainStep*:*CudaOpTable*:CudaTra
 bt lora-moonlight kept | log
 bt lora-moonlight recomputed -- --recompute-experts | log
 bt full-100m kept | log
-bt lora-moonlight rank MOE_GROUPED_RANK_TILES=1 | log
-bt lora-moonlight tile3 MOE_GROUPED_TILE=3 | log
-timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 8 --repeats 3 \
+# the rest only while the call has time (the device's minutes are scarce: what matters most ran first)
+left() { [ "$SECONDS" -lt "${BUDGET_S:-420}" ]; }
+left && bt lora-moonlight rank MOE_GROUPED_RANK_TILES=1 | log
+left && bt lora-moonlight tile3 MOE_GROUPED_TILE=3 | log
+left && timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 8 --repeats 3 \
   --json "$L/prefill.json" >"$L/prefill.log" 2>&1
 { echo "== prefill (auto mode): rc $?"; grep -iE "prefill|error" "$L/prefill.log" | head -4; } | log
 # the grouped-GEMM probe when carried (cuBLAS ways and every tile variant on one moonlight MoE layer)
-[ -x .device-carry/grouped_gemm_probe ] && { echo "== probe"; timeout 60 .device-carry/grouped_gemm_probe 2>&1 | tail -45; } | log
+left && [ -x .device-carry/grouped_gemm_probe ] && { echo "== probe"; timeout 60 .device-carry/grouped_gemm_probe 2>&1 | tail -45; } | log
 # every kernel of one LoRA step (kept rows) timed by Nsight Compute, when the call has time left
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
-if [ -n "$NCU" ] && [ "$SECONDS" -lt 400 ]; then
+if [ -n "$NCU" ] && left; then
   timeout 150 "$NCU" --clock-control none --metrics gpu__time_duration.sum --csv \
     "$B/moe-engine" bench-train --shapes lora-moonlight --steps 1 --warmup 0 >"$L/ncu_step.csv" 2>"$L/ncu_step.err"
   echo "== ncu rc $? lines $(wc -l <"$L/ncu_step.csv")" | log
