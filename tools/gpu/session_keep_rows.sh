@@ -38,9 +38,11 @@ bt full-100m kept | log
 left() { [ "$SECONDS" -lt "${BUDGET_S:-420}" ]; }
 left && bt lora-moonlight rank MOE_GROUPED_RANK_TILES=1 | log
 left && bt lora-moonlight tile3 MOE_GROUPED_TILE=3 | log
-left && timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 8 --repeats 3 \
-  --json "$L/prefill.json" >"$L/prefill.log" 2>&1
-{ echo "== prefill (auto mode): rc $?"; grep -iE "prefill|error" "$L/prefill.log" | head -4; } | log
+if left; then
+  timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 8 \
+    --repeats 3 --json "$L/prefill.json" >"$L/prefill.log" 2>&1
+  { echo "== prefill (auto mode): rc $?"; grep -iE "prefill|error" "$L/prefill.log" | head -4; } | log
+fi
 # the grouped-GEMM probe when carried (cuBLAS ways and every tile variant on one moonlight MoE layer)
 left && [ -x .device-carry/grouped_gemm_probe ] && { echo "== probe"; timeout 60 .device-carry/grouped_gemm_probe 2>&1 | tail -45; } | log
 # every kernel of one LoRA step (kept rows) timed by Nsight Compute, when the call has time left
