@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One call for this session's GPU changes, fastest first: the GPU sampler (its tests, then decode
 # plain vs --sample), the training tests (kept expert rows are the default now), bench-train of the
-# LoRA moonlight shape with the expert rows kept vs recomputed (--recompute-experts) and with the
+# LoRA moonlight shape with the expert rows kept vs recomputed (--recompute-experts), transformers'
+# LoRA step, and the
 # tile variants (rank tiles, wide tile 3), the 100 M full fine-tune, moonlight prefill, and the
 # grouped-GEMM probe if .device-carry/grouped_gemm_probe is carried, then (time left) Nsight Compute
 # per-kernel times of one LoRA step (tools/gpu/ncu_summary.py).
@@ -36,6 +37,11 @@ bt lora-moonlight recomputed -- --recompute-experts | log
 bt full-100m kept | log
 # the rest only while the call has time (the device's minutes are scarce: what matters most ran first)
 left() { [ "$SECONDS" -lt "${BUDGET_S:-420}" ]; }
+if left; then  # transformers' LoRA step on the same GPU in the same call (the ratio's baseline)
+  timeout 150 python3 bench/hf_train_reference.py --shape lora-moonlight --steps 4 --warmup 2 \
+    --json "$L/hf_lora-moonlight.json" >"$L/hf_lora.log" 2>&1
+  { echo "== transformers lora-moonlight: rc $?"; tail -3 "$L/hf_lora.log"; } | log
+fi
 left && bt lora-moonlight rank MOE_GROUPED_RANK_TILES=1 | log
 left && bt lora-moonlight tile3 MOE_GROUPED_TILE=3 | log
 if left; then
