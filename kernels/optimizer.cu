@@ -8,14 +8,9 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxBlocks = 1024;
 
-__global__ void __launch_bounds__(kThreads) sum_squares_kernel(const float* __restrict__ x, int64_t n, double* partials) {
-    pdl_begin();
+// Thread 0 writes the block's sum of s to *out (warps, then the warps' sums in order).
+__device__ __forceinline__ void block_sum_to(double s, double* out) {
     __shared__ double red[kThreads / 32];
-    double s = 0.0;
-    for (int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x; i < n; i += int64_t(gridDim.x) * kThreads) {
-        const double v = x[i];
-        s += v * v;
-    }
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(kFullMask, s, o);
     if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = s;
@@ -23,8 +18,18 @@ __global__ void __launch_bounds__(kThreads) sum_squares_kernel(const float* __re
     if (threadIdx.x == 0) {
         double total = 0.0;
         for (int w = 0; w < kThreads / 32; ++w) total += red[w];
-        partials[blockIdx.x] = total;
+        *out = total;
     }
+}
+
+__global__ void __launch_bounds__(kThreads) sum_squares_kernel(const float* __restrict__ x, int64_t n, double* partials) {
+    pdl_begin();
+    double s = 0.0;
+    for (int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x; i < n; i += int64_t(gridDim.x) * kThreads) {
+        const double v = x[i];
+        s += v * v;
+    }
+    block_sum_to(s, partials + blockIdx.x);
 }
 
 __device__ __forceinline__ void adamw_element(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
@@ -59,7 +64,6 @@ __global__ void __launch_bounds__(kThreads)
 __global__ void __launch_bounds__(kThreads)
     sum_squares_many_kernel(const float* const* __restrict__ xs, const MultiChunk* __restrict__ chunks, double* partials) {
     pdl_begin();
-    __shared__ double red[kThreads / 32];
     const MultiChunk c = chunks[blockIdx.x];
     const float* x = xs[c.tensor];
     double s = 0.0;
@@ -67,15 +71,7 @@ __global__ void __launch_bounds__(kThreads)
         const double v = x[i];
         s += v * v;
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(kFullMask, s, o);
-    if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = s;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double total = 0.0;
-        for (int w = 0; w < kThreads / 32; ++w) total += red[w];
-        partials[blockIdx.x] = total;
-    }
+    block_sum_to(s, partials + blockIdx.x);
 }
 
 __global__ void __launch_bounds__(kThreads) zero_many_kernel(float* const* __restrict__ xs, const MultiChunk* __restrict__ chunks) {

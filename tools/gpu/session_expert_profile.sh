@@ -4,8 +4,7 @@
 # tools/gpu/probes/: cuBLAS ways and every tile variant on one moonlight MoE layer's problems),
 # bench-train in the default mode, with the LoRA-rank tiles (MOE_GROUPED_RANK_TILES=1) and with other wide
 # tiles (MOE_GROUPED_TILE), the batched-decode test
-# in both expert GEMM modes, prefill in the default mode, the transformers LoRA baseline, and first
-# the GPU sampler: its tests and decode with --sample against plain greedy in one bench call. With
+# in the default expert GEMM mode, prefill in the default mode, the transformers LoRA baseline. With
 # NCU=1, every kernel of one LoRA step timed by Nsight Compute (ncu_step.csv.xz, tools/gpu/ncu_summary.py).
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_expert_profile.sh
 set -uo pipefail
@@ -18,14 +17,6 @@ bt() {  # shape tag [env...]
     >"$L/bt_${shape}_$tag.log" 2>&1
   echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|error" "$L/bt_${shape}_$tag.log" | head -3
 }
-timeout 90 "$B/test_cuda" --gtest_filter='CudaSampling*:CudaSampledStep*' >"$L/t_sampling.log" 2>&1
-{ echo "== sampler tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|X²' "$L/t_sampling.log" | head -12; } | log
-for mode in plain sample; do
-  flag=; [ $mode = sample ] && flag=--sample
-  timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill none --contexts 512 --decode-tokens 128 \
-    --repeats 6 $flag --json "$L/decode_$mode.json" >"$L/decode_$mode.log" 2>&1
-  echo "== decode $mode: rc $?"; grep -iE "tok/s|error" "$L/decode_$mode.log" | head -3
-done | log
 timeout 60 "$B/test_cuda" --gtest_filter='*CudaGroupedGemm*' >"$L/t_grouped.log" 2>&1
 { echo "== grouped GEMM test: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|variant' "$L/t_grouped.log" | head -12; } | log
 echo "== probe" | log; timeout 60 .device-carry/grouped_gemm_probe 2>&1 | tail -60 | log
