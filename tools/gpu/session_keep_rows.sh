@@ -10,6 +10,7 @@
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
 L=$OUT/logs; mkdir -p "$L"
+left() { [ "$SECONDS" -lt "${BUDGET_S:-420}" ]; }  # the optional parts run only while the call has time
 log() { tee -a "$OUT/summary.txt"; }
 bt() {  # shape tag [env...] -- [bench-train flags]
   local shape=$1 tag=$2; shift 2
@@ -34,9 +35,8 @@ timeout 150 "$B/test_cuda" --gtest_filter='*CudaTrainStep*:*CudaOpTable*:CudaTra
 { echo "== training + MoE + grouped GEMM tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure' "$L/t_train.log" | head -12; } | log
 bt lora-moonlight kept | log
 bt lora-moonlight recomputed -- --recompute-experts | log
-bt full-100m kept | log
+left && bt full-100m kept | log
 # the rest only while the call has time (the device's minutes are scarce: what matters most ran first)
-left() { [ "$SECONDS" -lt "${BUDGET_S:-420}" ]; }
 if left; then  # transformers' LoRA step on the same GPU in the same call (the ratio's baseline)
   timeout 150 python3 bench/hf_train_reference.py --shape lora-moonlight --steps 4 --warmup 2 \
     --json "$L/hf_lora-moonlight.json" >"$L/hf_lora.log" 2>&1
