@@ -19,11 +19,13 @@ bt() {  # shape tag [env...] -- [bench-train flags]
   [ "${1:-}" = -- ] && shift && flags=("$@")
   env "${envs[@]}" timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 "${flags[@]}" \
     --json "$L/bt_${shape}_$tag.json" >"$L/bt_${shape}_$tag.log" 2>&1
-  echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|peak|error" "$L/bt_${shape}_$tag.log" | head -4
+  echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|memory:|loss .* ->|error" "$L/bt_${shape}_$tag.log" | head -4
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | log
 timeout 90 "$B/test_cuda" --gtest_filter='CudaSampling*:CudaSampledStep*' >"$L/t_sampling.log" 2>&1
 { echo "== sampler tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|X²' "$L/t_sampling.log" | head -12; } | log
+bt lora-moonlight kept | log
+bt lora-moonlight recomputed -- --recompute-experts | log
 for mode in plain sample; do
   flag=; [ $mode = sample ] && flag=--sample
   timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill none --contexts 512 --decode-tokens 128 \
@@ -33,8 +35,6 @@ done | log
 timeout 150 "$B/test_cuda" --gtest_filter='*CudaTrainStep*:*CudaOpTable*:CudaTrainOps*:CudaMoe*:*CudaGroupedGemm*' \
   >"$L/t_train.log" 2>&1
 { echo "== training + MoE + grouped GEMM tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure' "$L/t_train.log" | head -12; } | log
-bt lora-moonlight kept | log
-bt lora-moonlight recomputed -- --recompute-experts | log
 left && bt full-100m kept | log
 # the rest only while the call has time (the device's minutes are scarce: what matters most ran first)
 if left; then  # transformers' LoRA step on the same GPU in the same call (the ratio's baseline)
