@@ -295,6 +295,15 @@ void RunConfig::validate() const {
     data.validate();
 }
 
+std::string RunConfig::memory_advice() const {
+    std::vector<std::string> keys;
+    if (!recompute_experts) keys.push_back("recompute_experts = true");
+    if (!checkpoint_layers) keys.push_back("checkpoint_layers = true");
+    std::string s = "to need less memory, ";
+    for (size_t i = 0; i < keys.size(); ++i) s += (i ? " or " : "set ") + keys[i];
+    return s + (keys.empty() ? "" : " in the run file, or ") + "lower [data] batch or seq_len";
+}
+
 bool RunConfig::is_trainable(const std::string& name, int64_t num_hidden_layers) const {
     if (method == TrainMethod::Lora) return false;
     if (method == TrainMethod::MtpHead) {

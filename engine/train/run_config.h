@@ -81,6 +81,9 @@ struct RunConfig {
     void validate() const;
     // Whether a checkpoint tensor trains under this method and these patterns.
     bool is_trainable(const std::string& tensor_name, int64_t num_hidden_layers) const;
+    // What an out-of-memory error adds: the run-file keys that trade speed for memory and are not
+    // on yet, then the batch and sequence length.
+    std::string memory_advice() const;
 };
 
 // Glob with '*' and '?' (tensor-name patterns).

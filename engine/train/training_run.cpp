@@ -241,6 +241,15 @@ std::vector<MicroBatch> TrainingRun::next_micro_batches() {
     return mbs;
 }
 
+StepResult TrainingRun::step_or_advise(const std::vector<MicroBatch>& mbs, float lr) {
+    try {
+        return trainer_->step(mbs, lr);
+    } catch (const Error& e) {
+        if (e.code() != "cuda.out_of_memory") throw;
+        throw Error(e.code(), e.file(), e.detail() + "; " + config_.memory_advice(), e.tensor());
+    }
+}
+
 Json TrainingRun::step_event(const StepResult& r, double seconds, int64_t tokens) const {
     Json layers = Json::object();
     for (const auto& [layer, b] : r.balance)
@@ -446,7 +455,7 @@ Json TrainingRun::run(RunControl& ctl) {
         const double used_s = std::chrono::duration<double>(Clock::now() - started).count();
         const float lr = budget_s > 0 ? config_.schedule.lr_at_progress(step() + 1, used_s / budget_s)
                                       : config_.schedule.lr_at(step() + 1);
-        const StepResult r = trainer_->step(mbs, lr);
+        const StepResult r = step_or_advise(mbs, lr);
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         Json ev = step_event(r, seconds, tokens);
         const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();

@@ -76,6 +76,8 @@ private:
     void resume_if_possible();
     std::vector<MicroBatch> next_micro_batches();
     Json step_event(const struct StepResult& r, double seconds, int64_t tokens) const;
+    // One optimiser step; a cuda.out_of_memory error gets RunConfig::memory_advice() added.
+    struct StepResult step_or_advise(const std::vector<MicroBatch>& mbs, float lr);
     Json evaluate();
     void emit(const Json& event, bool history);
     void prune_checkpoints();

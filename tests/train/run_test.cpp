@@ -214,5 +214,18 @@ TEST(TrainRun, KillDuringSaveKeepsThePreviousCheckpoint) {
     EXPECT_EQ(fs::path(list_checkpoints(out).back()).filename().string(), "step-00000010");
 }
 
+// An out-of-memory step names the run-file keys that trade speed for memory, only those not on yet.
+TEST(TrainRun, MemoryAdviceNamesTheKeysNotYetOn) {
+    RunConfig c;
+    EXPECT_EQ(c.memory_advice(),
+              "to need less memory, set recompute_experts = true or checkpoint_layers = true in the run file, or "
+              "lower [data] batch or seq_len");
+    c.recompute_experts = true;
+    EXPECT_EQ(c.memory_advice(),
+              "to need less memory, set checkpoint_layers = true in the run file, or lower [data] batch or seq_len");
+    c.checkpoint_layers = true;
+    EXPECT_EQ(c.memory_advice(), "to need less memory, lower [data] batch or seq_len");
+}
+
 }  // namespace
 }  // namespace moe::test
