@@ -455,19 +455,30 @@ __global__ void __launch_bounds__(kColThreads)
     if (mode.top_k) flush_histogram(sh, 1 << digit_bits(0), Weigh::Count, w.hist[kTopK][0]);
 }
 
+// What the kernels between pass 1 and the draw start from: the parameters and, for a filtered draw,
+// pass 1's best over its `blocks` blocks (m, arg). False: no filter, nothing for them to do.
+__device__ bool filtered_start(const SamplerState& s, int blocks, SamplingConfig& c, Mode& mode, float& m, int& arg,
+                               SampleShared& sh) {
+    c = *s.config;
+    mode = mode_of(c);
+    if (!mode.filtered) return false;
+    const SampleWork& w = work_of(s);
+    best_of_blocks(w.pass_v, w.pass_i, blocks, m, arg, sh);
+    return true;
+}
+
 // One level of one select (top-k levels 1, 2; top-p levels 0, 1, 2): decides the level the kernel
 // before histogrammed, then histograms the candidates that match the digits chosen so far.
 __global__ void __launch_bounds__(kColThreads) sample_histogram_kernel(int64_t cols, SamplerState s, int sel, int level) {
     pdl_begin();
     __shared__ SampleShared sh;
-    const SamplingConfig c = *s.config;
-    const Mode mode = mode_of(c);
-    if (!mode.filtered) return;
-    SampleWork& w = work_of(s);
+    SamplingConfig c;
+    Mode mode;
     float m;
     int arg;
-    best_of_blocks(w.pass_v, w.pass_i, int(gridDim.x), m, arg, sh);
+    if (!filtered_start(s, int(gridDim.x), c, mode, m, arg, sh)) return;
     if (arg < 0 || m == kNegInf) return;  // nothing finite: nothing is selected
+    SampleWork& w = work_of(s);
     const int psel = level > 0 ? sel : kTopK, plevel = level > 0 ? level - 1 : kLevels - 1;
     LevelResult prev;
     if (psel == kTopK ? mode.top_k : mode.top_p) prev = derive_level(w, psel, plevel, c, sh);
@@ -524,13 +535,12 @@ __device__ int rth_column(const float* x, int64_t n, uint32_t key, unsigned long
 __global__ void __launch_bounds__(kOneBlockThreads) sample_filter_kernel(int64_t cols, SamplerState s, int blocks) {
     pdl_begin();
     __shared__ SampleShared sh;
-    const SamplingConfig c = *s.config;
-    const Mode mode = mode_of(c);
-    if (!mode.filtered) return;
-    SampleWork& w = work_of(s);
+    SamplingConfig c;
+    Mode mode;
     float m;
     int arg;
-    best_of_blocks(w.pass_v, w.pass_i, blocks, m, arg, sh);
+    if (!filtered_start(s, blocks, c, mode, m, arg, sh)) return;
+    SampleWork& w = work_of(s);
     const bool live = arg >= 0 && m != kNegInf;
     uint32_t p_key = 0;
     int cut = kNoCut;
