@@ -456,15 +456,21 @@ __global__ void __launch_bounds__(kColThreads)
 }
 
 // What the kernels between pass 1 and the draw start from: the parameters and, for a filtered draw,
-// pass 1's best over its `blocks` blocks (m, arg). False: no filter, nothing for them to do.
-__device__ bool filtered_start(const SamplerState& s, int blocks, SamplingConfig& c, Mode& mode, float& m, int& arg,
-                               SampleShared& sh) {
-    c = *s.config;
-    mode = mode_of(c);
-    if (!mode.filtered) return false;
-    const SampleWork& w = work_of(s);
-    best_of_blocks(w.pass_v, w.pass_i, blocks, m, arg, sh);
-    return true;
+// pass 1's best over its `blocks` blocks (m, arg; left at -inf / -1 otherwise: those kernels then
+// have nothing to do).
+struct FilteredStart {
+    SamplingConfig c;
+    Mode mode;
+    float m = kNegInf;
+    int arg = -1;
+};
+
+__device__ FilteredStart filtered_start(const SamplerState& s, int blocks, SampleShared& sh) {
+    FilteredStart f;
+    f.c = *s.config;
+    f.mode = mode_of(f.c);
+    if (f.mode.filtered) best_of_blocks(work_of(s).pass_v, work_of(s).pass_i, blocks, f.m, f.arg, sh);
+    return f;
 }
 
 // One level of one select (top-k levels 1, 2; top-p levels 0, 1, 2): decides the level the kernel
@@ -472,12 +478,11 @@ __device__ bool filtered_start(const SamplerState& s, int blocks, SamplingConfig
 __global__ void __launch_bounds__(kColThreads) sample_histogram_kernel(int64_t cols, SamplerState s, int sel, int level) {
     pdl_begin();
     __shared__ SampleShared sh;
-    SamplingConfig c;
-    Mode mode;
-    float m;
-    int arg;
-    if (!filtered_start(s, int(gridDim.x), c, mode, m, arg, sh)) return;
-    if (arg < 0 || m == kNegInf) return;  // nothing finite: nothing is selected
+    const FilteredStart f = filtered_start(s, int(gridDim.x), sh);
+    const SamplingConfig& c = f.c;
+    const Mode& mode = f.mode;
+    const float m = f.m;
+    if (!mode.filtered || f.arg < 0 || m == kNegInf) return;  // no filter, or nothing finite to select
     SampleWork& w = work_of(s);
     const int psel = level > 0 ? sel : kTopK, plevel = level > 0 ? level - 1 : kLevels - 1;
     LevelResult prev;
@@ -535,13 +540,13 @@ __device__ int rth_column(const float* x, int64_t n, uint32_t key, unsigned long
 __global__ void __launch_bounds__(kOneBlockThreads) sample_filter_kernel(int64_t cols, SamplerState s, int blocks) {
     pdl_begin();
     __shared__ SampleShared sh;
-    SamplingConfig c;
-    Mode mode;
-    float m;
-    int arg;
-    if (!filtered_start(s, blocks, c, mode, m, arg, sh)) return;
+    const FilteredStart f = filtered_start(s, blocks, sh);
+    const SamplingConfig& c = f.c;
+    const Mode& mode = f.mode;
+    const float m = f.m;
+    if (!mode.filtered) return;
     SampleWork& w = work_of(s);
-    const bool live = arg >= 0 && m != kNegInf;
+    const bool live = f.arg >= 0 && m != kNegInf;
     uint32_t p_key = 0;
     int cut = kNoCut;
     if (live && mode.top_p) {
