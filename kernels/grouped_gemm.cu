@@ -5,8 +5,9 @@
 // that are not K-contiguous, so one kernel serves the forward, input-gradient and weight-gradient
 // layouts (template flags). Rows past M, N or K are zero-filled by the copies (src size 0) and
 // masked on the store. The block's tile is found by a binary search of the problems' first tiles.
-#include "common.cuh"
 #include "grouped_gemm.h"
+#include "grouped_gemm_common.cuh"
+#include "grouped_gemm_wgmma.h"
 
 namespace moe::kernels {
 namespace {
@@ -24,15 +25,6 @@ struct Tile {
     static constexpr int kAElems = operand_elems(BM), kStageElems = kAElems + operand_elems(BN);
     static constexpr size_t kSmemBytes = size_t(kStages) * kStageElems * 2;
 };
-
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
-    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-    const int bytes = valid ? 16 : 0;  // 0: the 16 bytes are zero-filled, gmem is not read
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 template <bool TRANS>
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const uint16_t* smem) {
@@ -71,39 +63,6 @@ __device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* g, int ld
             const bool ok = k0 + row < K && r0 + rc < R;
             cp_async16(s + row * (ROWS + 8) + rc, ok ? g + int64_t(k0 + row) * ld + r0 + rc : g, ok);
         }
-    }
-}
-
-__device__ __forceinline__ int find_problem(const int32_t* tile_start, int count, int tile) {
-    int lo = 0, hi = count - 1;  // the last problem whose first tile is <= tile
-    while (lo < hi) {
-        const int mid = (lo + hi + 1) / 2;
-        if (tile_start[mid] <= tile) lo = mid;
-        else hi = mid - 1;
-    }
-    return lo;
-}
-
-// C[row, col] (and C[row, col + 1] when inside the problem) = v (+ beta · C).
-__device__ __forceinline__ void store_pair(const GroupedGemmArgs& args, const GroupedGemmProblem& p, int row, int col,
-                                           float v0, float v1) {
-    const bool two = col + 1 < p.n;
-    if (args.c_bf16) {
-        uint16_t* c = static_cast<uint16_t*>(p.c) + int64_t(row) * p.ldc + col;
-        if (args.beta != 0.0f) {
-            v0 += args.beta * bf16_bits_to_f32(c[0]);
-            if (two) v1 += args.beta * bf16_bits_to_f32(c[1]);
-        }
-        c[0] = f32_to_bf16_bits(v0);
-        if (two) c[1] = f32_to_bf16_bits(v1);
-    } else {
-        float* c = static_cast<float*>(p.c) + int64_t(row) * p.ldc + col;
-        if (args.beta != 0.0f) {
-            v0 += args.beta * c[0];
-            if (two) v1 += args.beta * c[1];
-        }
-        if (two) *reinterpret_cast<float2*>(c) = make_float2(v0, v1);
-        else c[0] = v0;
     }
 }
 
@@ -226,6 +185,15 @@ cudaError_t launch_layout(const GroupedGemmArgs& args, cudaStream_t stream) {
     return launch<C, false, false>(args, stream);
 }
 
+// Whether the current device runs the sm_90a wgmma body (compute capability 9.0: H100, H200).
+bool device_has_wgmma() {
+    int device = 0, major = 0, minor = 0;
+    if (cudaGetDevice(&device) != cudaSuccess) return false;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) return false;
+    if (cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) return false;
+    return major == 9 && minor == 0;
+}
+
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
@@ -239,12 +207,18 @@ bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b
 }
 
 GroupedGemmTile grouped_gemm_tile(int variant) {
+    if (variant == kGroupedWgmma) return {128, 128};  // grouped_gemm_wgmma.cu's kBM × kBN
     return with_tile(variant, [](auto tile) { return GroupedGemmTile{decltype(tile)::BM, decltype(tile)::BN}; });
 }
 
 cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
     if (args.total_tiles <= 0) return cudaSuccess;
     if (args.variant < 0 || args.variant >= kGroupedGemmVariants) return cudaErrorInvalidValue;
+    if (args.variant == kGroupedWgmma) {
+        static_assert(Tile0::BM == 128 && Tile0::BN == 128, "variant 0 stands in for the wgmma tile");
+        if (device_has_wgmma()) return grouped_gemm_wgmma_bf16(args, stream);
+        return launch_layout<Tile0>(args, stream);
+    }
     return with_tile(args.variant, [&](auto tile) { return launch_layout<decltype(tile)>(args, stream); });
 }
 

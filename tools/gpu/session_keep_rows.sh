@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# One call for this session's GPU changes, fastest first: the GPU sampler (its tests, then decode
-# plain vs --sample), the training tests (kept expert rows are the default now), bench-train of the
-# LoRA moonlight shape with the expert rows kept vs recomputed (--recompute-experts), transformers'
-# LoRA step, and the
-# tile variants (rank tiles, wide tile 3), the 100 M full fine-tune, moonlight prefill, and the
-# grouped-GEMM probe if .device-carry/grouped_gemm_probe is carried, then (time left) Nsight Compute
-# per-kernel times of one LoRA step (tools/gpu/ncu_summary.py).
+# One call for the unmeasured GPU changes, fastest first: the GPU sampler's and the grouped GEMM's
+# tests (every tile variant, the wgmma one included), bench-train of the LoRA moonlight shape with
+# the expert rows kept, recomputed (--recompute-experts) and kept on the wgmma tile
+# (MOE_GROUPED_TILE=6), the grouped-GEMM probe (in the package with PROBE=1), decode plain vs
+# --sample, the training tests, then while BUDGET_S lasts: the 100 M full fine-tune, transformers'
+# LoRA step, the other tile variants, moonlight prefill (mma.sync and wgmma tiles) and Nsight
+# Compute per-kernel times of one LoRA step (tools/gpu/ncu_summary.py).
+#   PACK=1 PROBE=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_keep_rows.sh
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
@@ -22,10 +23,12 @@ bt() {  # shape tag [env...] -- [bench-train flags]
   echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|memory:|loss .* ->|error" "$L/bt_${shape}_$tag.log" | head -4
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | log
-timeout 90 "$B/test_cuda" --gtest_filter='CudaSampling*:CudaSampledStep*' >"$L/t_sampling.log" 2>&1
-{ echo "== sampler tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|X²' "$L/t_sampling.log" | head -12; } | log
+timeout 90 "$B/test_cuda" --gtest_filter='CudaSampling*:CudaSampledStep*:*CudaGroupedGemm*' >"$L/t_sampling.log" 2>&1
+{ echo "== sampler + grouped GEMM tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|X²|tile variant' "$L/t_sampling.log" | head -16; } | log
 bt lora-moonlight kept | log
 bt lora-moonlight recomputed -- --recompute-experts | log
+bt lora-moonlight wgmma MOE_GROUPED_TILE=6 | log
+[ -x "$B/grouped_gemm_probe" ] && { echo "== probe"; timeout 60 "$B/grouped_gemm_probe" 2>&1 | tail -45; } | log
 for mode in plain sample; do
   flag=; [ $mode = sample ] && flag=--sample
   timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill none --contexts 512 --decode-tokens 128 \
@@ -44,13 +47,13 @@ if left; then  # transformers' LoRA step on the same GPU in the same call (the r
 fi
 left && bt lora-moonlight rank MOE_GROUPED_RANK_TILES=1 | log
 left && bt lora-moonlight tile3 MOE_GROUPED_TILE=3 | log
-if left; then
-  timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 8 \
-    --repeats 3 --json "$L/prefill.json" >"$L/prefill.log" 2>&1
-  { echo "== prefill (auto mode): rc $?"; grep -iE "prefill|error" "$L/prefill.log" | head -4; } | log
-fi
-# the grouped-GEMM probe when carried (cuBLAS ways and every tile variant on one moonlight MoE layer)
-left && [ -x .device-carry/grouped_gemm_probe ] && { echo "== probe"; timeout 60 .device-carry/grouped_gemm_probe 2>&1 | tail -45; } | log
+for mode in auto wgmma; do
+  left || break
+  envs=(); [ $mode = wgmma ] && envs=(MOE_EXPERT_GEMM=tiles MOE_GROUPED_TILE=6)
+  env "${envs[@]}" timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 \
+    --decode-tokens 8 --repeats 3 --json "$L/prefill_$mode.json" >"$L/prefill_$mode.log" 2>&1
+  { echo "== prefill ($mode): rc $?"; grep -iE "prefill|error" "$L/prefill_$mode.log" | head -4; } | log
+done
 # every kernel of one LoRA step (kept rows) timed by Nsight Compute, when the call has time left
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
 if [ -n "$NCU" ] && left; then

@@ -1,0 +1,194 @@
+// The grouped bf16 GEMM of grouped_gemm.h on Hopper's warpgroup tensor-core instructions (wgmma,
+// sm_90a): variant kGroupedWgmma. Each block computes one 128 × 128 output tile of one problem with
+// two warpgroups (256 threads), each owning 64 rows × 128 columns in 64 f32 registers a thread.
+// Operands travel global → shared through a ring of kStages stages of BK = 64 filled by every thread
+// with 16-byte cp.async copies into the 128-byte-swizzled layout wgmma reads without bank conflicts
+// (TMA would need a tensor map per expert problem; the copies keep one launch for any problem set),
+// and wgmma reads them from shared memory through 64-bit descriptors — K-major for operands stored
+// K-contiguous, MN-major (the instruction's transpose flag) for the others, so the forward, input-
+// gradient and weight-gradient layouts are one kernel. One wgmma group stays in flight while the
+// next stage is issued: a stage is refilled two iterations after the group that read it.
+//
+// Layout of an operand's stage (16 KB, 1024-byte aligned: the swizzle phase is the address's bits
+// 7–9), two 8 KB slabs of 64 rows × 128 bytes, the 16-byte chunk c of slab row r stored at chunk
+// c ^ (r mod 8):
+//   K-major  (stored K-contiguous): slab row = one M/N row's 64 k values; slab h holds rows 64h…64h+63.
+//   MN-major (stored M/N-contiguous): slab row = one k's 64 M/N values; slab h holds columns 64h….
+#include <cuda_runtime.h>
+
+#include "grouped_gemm_common.cuh"
+#include "grouped_gemm_wgmma.h"
+
+namespace moe::kernels {
+namespace {
+
+constexpr int kBM = 128, kBN = 128, kBK = 64, kStages = 5, kThreads = 256;
+constexpr int kSlabBytes = 64 * 128;            // 64 rows of 128 bytes
+constexpr int kOperandBytes = 2 * kSlabBytes;   // one operand of one stage: 128 rows (or 2 × 64 columns) × 64 k
+constexpr int kStageBytes = 2 * kOperandBytes;  // A then B
+constexpr size_t kSmemBytes = size_t(kStages) * kStageBytes + 1024;  // + slack to align the ring to 1024
+static_assert(kStages >= 3, "a stage is refilled two iterations after it was read");
+
+// Byte offset of 16-byte chunk `chunk` of row `row` in the 128-byte swizzle.
+__device__ __forceinline__ uint32_t swizzled(int row, int chunk) {
+    return uint32_t(row * 128 + ((chunk ^ (row & 7)) << 4));
+}
+
+// One operand's 128 × 64 stage tile from global memory: rows r0… of the M or N extent (bounded by
+// R), k from k0 (bounded by K); 4 chunks a thread. Chunks outside the problem are zero-filled.
+template <bool K_CONTIG>
+__device__ __forceinline__ void load_operand(unsigned char* s, const uint16_t* g, int ld, int r0, int R, int k0,
+                                             int K) {
+#pragma unroll
+    for (int i = 0; i < kBM * kBK / 8 / kThreads; ++i) {
+        const int v = int(threadIdx.x) + i * kThreads;
+        if constexpr (K_CONTIG) {  // row r's 8 chunks of k
+            const int r = v / 8, c = v % 8;
+            const bool ok = r0 + r < R && k0 + c * 8 < K;
+            cp_async16(s + swizzled(r, c), ok ? g + int64_t(r0 + r) * ld + k0 + c * 8 : g, ok);
+        } else {  // slab h, k row kr, its 8 chunks of 8 M/N values
+            const int h = v / 512, kr = (v % 512) / 8, c = v % 8;
+            const int col = r0 + h * 64 + c * 8;
+            const bool ok = k0 + kr < K && col < R;
+            cp_async16(s + h * kSlabBytes + swizzled(kr, c), ok ? g + int64_t(k0 + kr) * ld + col : g, ok);
+        }
+    }
+}
+
+// A shared-memory matrix descriptor (PTX "matrix descriptor format"): start address, leading and
+// stride byte offsets (all >> 4) and the 128-byte swizzle mode (1 in bits 62–63).
+__device__ __forceinline__ uint64_t descriptor(const void* smem, uint32_t leading, uint32_t stride) {
+    const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+    return uint64_t((a & 0x3FFFF) >> 4) | (uint64_t(leading >> 4) << 16) | (uint64_t(stride >> 4) << 32) |
+           (uint64_t(1) << 62);
+}
+
+// The descriptor of k-step s (16 k) of an operand stage `base` for the 64 rows (A: a warpgroup's
+// slab) or 128 columns (B) one wgmma reads. K-major: the 8-row groups are 1024 bytes apart and a
+// k-step moves 32 bytes along the swizzled row. MN-major: the 8-k groups are 1024 bytes apart, the
+// 64-wide slabs 8 KB apart, and a k-step moves 16 rows (2 KB).
+template <bool K_MAJOR>
+__device__ __forceinline__ uint64_t step_descriptor(const unsigned char* base, int s) {
+    if constexpr (K_MAJOR) return descriptor(base + s * 32, 16, 1024);
+    else return descriptor(base + s * 2048, kSlabBytes, 1024);
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+// Keeps the compiler from moving the accumulators while a wgmma group that writes them is in flight.
+__device__ __forceinline__ void pin(float (&d)[64]) {
+#pragma unroll
+    for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+// Shared memory written by the generic proxy (cp.async) is read by wgmma through the async proxy.
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// d [64 rows, 128 cols] of this warpgroup += A [64, 16] · B [16, 128]; TA / TB: 1 for an MN-major operand.
+template <int TA, int TB>
+__device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], uint64_t a, uint64_t b) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, %67, %68;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "l"(a), "l"(b), "r"(1), "n"(TA), "n"(TB));
+}
+
+template <bool A_K, bool B_K>
+__global__ void __launch_bounds__(kThreads, 1) grouped_gemm_wgmma_kernel(GroupedGemmArgs args) {
+    extern __shared__ __align__(1024) unsigned char smem_raw[];
+    unsigned char* ring =
+        smem_raw + ((1024 - (static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw)) & 1023)) & 1023);
+    const int g = find_problem(args.tile_start, args.count, int(blockIdx.x));
+    const GroupedGemmProblem p = args.problems[g];
+    const int local = int(blockIdx.x) - args.tile_start[g];
+    const int tiles_n = (p.n + kBN - 1) / kBN;
+    const int m0 = (local / tiles_n) * kBM, n0 = (local % tiles_n) * kBN;
+    const auto* A = static_cast<const uint16_t*>(p.a);
+    const auto* B = static_cast<const uint16_t*>(p.b);
+    const int wg = int(threadIdx.x) / 128;
+
+    auto load_stage = [&](int stage, int kt) {
+        unsigned char* s = ring + stage * kStageBytes;
+        load_operand<A_K>(s, A, p.lda, m0, p.m, kt * kBK, p.k);
+        load_operand<B_K>(s + kOperandBytes, B, p.ldb, n0, p.n, kt * kBK, p.k);
+    };
+    float d[64];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) d[i] = 0.0f;
+    const int k_tiles = (p.k + kBK - 1) / kBK;
+    constexpr int kAhead = kStages - 2;  // stages in flight beyond the one being multiplied
+#pragma unroll
+    for (int s = 0; s < kAhead; ++s) {
+        if (s < k_tiles) load_stage(s, s);
+        cp_async_commit();
+    }
+    for (int kt = 0; kt < k_tiles; ++kt) {
+        cp_async_wait<kAhead - 1>();  // this thread's copies of tile kt landed
+        fence_proxy_async();
+        __syncthreads();  // every thread's copies of tile kt landed; every group of tile kt - 2 is done
+        if (kt + kAhead < k_tiles) load_stage((kt + kAhead) % kStages, kt + kAhead);
+        cp_async_commit();
+        const unsigned char* s = ring + (kt % kStages) * kStageBytes;
+        // A K-major: this warpgroup's 64 rows are slab wg. A MN-major: its 64 M columns are slab wg.
+        const unsigned char* a = s + wg * kSlabBytes;
+        const unsigned char* b = s + kOperandBytes;
+        wgmma_fence();
+        pin(d);
+#pragma unroll
+        for (int ks = 0; ks < kBK / 16; ++ks)
+            wgmma_m64n128k16<A_K ? 0 : 1, B_K ? 0 : 1>(d, step_descriptor<A_K>(a, ks), step_descriptor<B_K>(b, ks));
+        wgmma_commit();
+        pin(d);
+        wgmma_wait<1>();  // the group of tile kt - 1 is done (its stage is refilled next iteration)
+        pin(d);
+    }
+    wgmma_wait<0>();
+    pin(d);
+    cp_async_wait<0>();
+
+    // Thread t of the warpgroup holds rows 16·(t/32) + (t%32)/4 + {0, 8}, columns 8j + 2·(t%4) + {0, 1}:
+    // d[4j + 2i + {0, 1}] for row half i.
+    const int t = int(threadIdx.x) % 128;
+    const int row0 = m0 + wg * 64 + (t / 32) * 16 + (t % 32) / 4;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int row = row0 + 8 * i;
+        if (row >= p.m) continue;
+#pragma unroll
+        for (int j = 0; j < 16; ++j) {
+            const int col = n0 + 8 * j + 2 * (t % 4);
+            if (col < p.n) store_pair(args, p, row, col, args.alpha * d[4 * j + 2 * i], args.alpha * d[4 * j + 2 * i + 1]);
+        }
+    }
+}
+
+template <bool A_K, bool B_K>
+cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
+    static const cudaError_t attr = cudaFuncSetAttribute(grouped_gemm_wgmma_kernel<A_K, B_K>,
+                                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes));
+    if (attr != cudaSuccess) return attr;
+    grouped_gemm_wgmma_kernel<A_K, B_K><<<args.total_tiles, kThreads, kSmemBytes, stream>>>(args);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t grouped_gemm_wgmma_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
+    if (args.total_tiles <= 0) return cudaSuccess;
+    if (args.a_k_contig && args.b_k_contig) return launch<true, true>(args, stream);
+    if (args.a_k_contig) return launch<true, false>(args, stream);
+    if (args.b_k_contig) return launch<false, true>(args, stream);
+    return launch<false, false>(args, stream);
+}
+
+}  // namespace moe::kernels
