@@ -42,14 +42,14 @@ struct GroupedGemmArgs {
 
 // The output tile of a variant: 0 (the default) and 1–3 are tiles for wide outputs, 4 is 128 × 32
 // for narrow ones (N a LoRA rank), 5 is 32 × 128 for short ones (M a LoRA rank), all mma.sync
-// (any sm_80+ GPU); 6 is 128 × 128 on Hopper's wgmma (grouped_gemm_wgmma.cu; on a GPU other than
-// compute capability 9.0 it runs variant 0, the same tile). kGroupedGemmVariants of them;
-// grouped_gemm.cu lists their shapes.
+// (any sm_80+ GPU); 6 is 128 × 128 and 7 is 128 × 256 on Hopper's wgmma (grouped_gemm_wgmma.cu;
+// on a GPU other than compute capability 9.0 they run the mma.sync tile of the same shape, 0 and 2).
+// kGroupedGemmVariants of them; grouped_gemm.cu lists their shapes.
 struct GroupedGemmTile {
     int m = 0, n = 0;
 };
-inline constexpr int kGroupedGemmVariants = 7;
-inline constexpr int kGroupedNarrowN = 4, kGroupedShortM = 5, kGroupedWgmma = 6;
+inline constexpr int kGroupedGemmVariants = 8;
+inline constexpr int kGroupedNarrowN = 4, kGroupedShortM = 5, kGroupedWgmma = 6, kGroupedWgmmaWide = 7;
 GroupedGemmTile grouped_gemm_tile(int variant);
 
 // Output tiles of one problem for a variant (host and device use the same count).

@@ -191,8 +191,8 @@ TileProblem tile_problem(const GroupGemm& q, int64_t e, int64_t row0, int64_t ro
 
 namespace {
 // The block tile for problems whose widest output is max_m × max_n: the wide 128 × 128 tile, the
-// one measured (docs/performance.md). MOE_GROUPED_TILE=0..3 picks another wide tile (6: the same
-// 128 × 128 tile on Hopper's wgmma instructions), and
+// one measured (docs/performance.md). MOE_GROUPED_TILE=0..3 picks another wide tile (6 and 7: the
+// 128 × 128 and 128 × 256 tiles on Hopper's wgmma instructions), and
 // MOE_GROUPED_RANK_TILES=1 a 128 × 32 tile where N is a LoRA rank and 32 × 128 where M is — both
 // for A/B runs of tools/gpu/session_expert_profile.sh until they are measured faster.
 int env_int(const char* name, int fallback) {
@@ -204,7 +204,9 @@ int tile_variant(int64_t max_m, int64_t max_n) {
     static const bool rank_tiles = env_int("MOE_GROUPED_RANK_TILES", 0) == 1;
     static const int wide = [] {
         const int x = env_int("MOE_GROUPED_TILE", 0);
-        return (x >= 0 && x < kernels::kGroupedNarrowN) || x == kernels::kGroupedWgmma ? x : 0;
+        return (x >= 0 && x < kernels::kGroupedNarrowN) || x == kernels::kGroupedWgmma || x == kernels::kGroupedWgmmaWide
+                   ? x
+                   : 0;
     }();
     if (rank_tiles && max_n <= 32) return kernels::kGroupedNarrowN;
     if (rank_tiles && max_m <= 32) return kernels::kGroupedShortM;

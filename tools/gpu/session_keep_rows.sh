@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One call for the unmeasured GPU changes, fastest first: the GPU sampler's and the grouped GEMM's
 # tests (every tile variant, the wgmma one included), bench-train of the LoRA moonlight shape with
-# the expert rows kept, recomputed (--recompute-experts) and kept on the wgmma tile
-# (MOE_GROUPED_TILE=6), the grouped-GEMM probe (in the package with PROBE=1), decode plain vs
+# the expert rows kept, recomputed (--recompute-experts) and kept on the wgmma tiles
+# (MOE_GROUPED_TILE=6: 128 × 128, 7: 128 × 256), the grouped-GEMM probe (in the package with PROBE=1), decode plain vs
 # --sample, the training tests, then while BUDGET_S lasts: Nsight Compute per-kernel times of one
 # LoRA step (tools/gpu/ncu_summary.py), the routed-expert tests on the wgmma tile, the 100 M full
 # fine-tune, transformers' LoRA step, the other tile variants and moonlight prefill (mma.sync and
@@ -29,6 +29,7 @@ timeout 90 "$B/test_cuda" --gtest_filter='CudaSampling*:CudaSampledStep*:*CudaGr
 bt lora-moonlight kept | log
 bt lora-moonlight recomputed -- --recompute-experts | log
 bt lora-moonlight wgmma MOE_GROUPED_TILE=6 | log
+bt lora-moonlight wgmma-wide MOE_GROUPED_TILE=7 | log
 [ -x "$B/grouped_gemm_probe" ] && { echo "== probe"; timeout 60 "$B/grouped_gemm_probe" 2>&1 | tail -45; } | log
 for mode in plain sample; do
   flag=; [ $mode = sample ] && flag=--sample
@@ -64,9 +65,10 @@ if left; then  # transformers' LoRA step on the same GPU in the same call (the r
 fi
 left && bt lora-moonlight rank MOE_GROUPED_RANK_TILES=1 | log
 left && bt lora-moonlight tile3 MOE_GROUPED_TILE=3 | log
-for mode in auto wgmma; do
+for mode in auto wgmma wgmma-wide; do
   left || break
   envs=(); [ $mode = wgmma ] && envs=(MOE_EXPERT_GEMM=tiles MOE_GROUPED_TILE=6)
+  [ $mode = wgmma-wide ] && envs=(MOE_EXPERT_GEMM=tiles MOE_GROUPED_TILE=7)
   env "${envs[@]}" timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 \
     --decode-tokens 8 --repeats 3 --json "$L/prefill_$mode.json" >"$L/prefill_$mode.log" 2>&1
   { echo "== prefill ($mode): rc $?"; grep -iE "prefill|error" "$L/prefill_$mode.log" | head -4; } | log
