@@ -179,10 +179,7 @@ cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
 
 template <class C>
 cudaError_t launch_layout(const GroupedGemmArgs& args, cudaStream_t stream) {
-    if (args.a_k_contig && args.b_k_contig) return launch<C, true, true>(args, stream);
-    if (args.a_k_contig) return launch<C, true, false>(args, stream);
-    if (args.b_k_contig) return launch<C, false, true>(args, stream);
-    return launch<C, false, false>(args, stream);
+    return with_layout(args, [&](auto a_k, auto b_k) { return launch<C, a_k, b_k>(args, stream); });
 }
 
 // Whether the current device runs the sm_90a wgmma body (compute capability 9.0: H100, H200).

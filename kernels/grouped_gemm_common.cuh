@@ -3,6 +3,8 @@
 // their shared-memory rings, the search for a block's problem, and the masked output store.
 #pragma once
 
+#include <type_traits>
+
 #include "common.cuh"
 #include "grouped_gemm.h"
 
@@ -49,6 +51,16 @@ __device__ __forceinline__ void store_pair(const GroupedGemmArgs& args, const Gr
         if (two) *reinterpret_cast<float2*>(c) = make_float2(v0, v1);
         else c[0] = v0;
     }
+}
+
+// f(A_K, B_K) with the args' two layout flags as std::bool_constant: the one place that maps them to
+// a kernel instance, e.g. f = [&](auto a, auto b) { return launch<Tile, a, b>(args, stream); }.
+template <class F>
+cudaError_t with_layout(const GroupedGemmArgs& args, F&& f) {
+    if (args.a_k_contig && args.b_k_contig) return f(std::true_type{}, std::true_type{});
+    if (args.a_k_contig) return f(std::true_type{}, std::false_type{});
+    if (args.b_k_contig) return f(std::false_type{}, std::true_type{});
+    return f(std::false_type{}, std::false_type{});
 }
 
 }  // namespace

@@ -218,10 +218,7 @@ cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
 
 template <class W>
 cudaError_t launch_layout(const GroupedGemmArgs& args, cudaStream_t stream) {
-    if (args.a_k_contig && args.b_k_contig) return launch<W, true, true>(args, stream);
-    if (args.a_k_contig) return launch<W, true, false>(args, stream);
-    if (args.b_k_contig) return launch<W, false, true>(args, stream);
-    return launch<W, false, false>(args, stream);
+    return with_layout(args, [&](auto a_k, auto b_k) { return launch<W, a_k, b_k>(args, stream); });
 }
 
 }  // namespace
