@@ -1,16 +1,19 @@
-// CUDA: batch-1 decode steps as replayed device graphs (Backend::decode_step).
+// CUDA: one sequence's decode steps as replayed device graphs (Backend::decode_step): one token a
+// step, or the few rows of a speculative verification (the kernels read row t's position as the
+// device-side first position + t).
 //
-// The first step of an owner runs its body once eagerly with the token id and position read from
+// The first step of an owner runs its body once eagerly with the token ids and position read from
 // device memory (set_device_inputs): that step's result, and every lazily made device buffer
 // (router load counters, rope tables, kernel attributes) exists before recording. Then the body is
 // captured into a graph that ends by packing every output into one device buffer (one gather
 // kernel) and copying that to pinned host memory (one copy): a step with routing telemetry has 54
 // outputs, and 54 copies of a few bytes each cost 6% of a Moonlight token. Every later step writes
-// the token and position into device memory, replays the graph and waits for it (the step's only
-// synchronisation). Memory the body allocates is allocated and freed
+// the token ids and position into device memory, replays the graph and waits for it (the step's
+// only synchronisation). Memory the body allocates is allocated and freed
 // inside the graph (stream-ordered allocation nodes), so the graph can be relaunched.
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_storage.h"
@@ -30,8 +33,8 @@ struct StepOutput {
 }  // namespace
 
 struct CudaBackend::StepGraph {
-    Tensor token, pos;                // device I32 [1, 1]: the step's inputs
-    PinnedBuffer inputs;              // host side of the two input copies
+    Tensor tokens, pos;               // device I32 [T, 1] and [1, 1]: the step's inputs
+    PinnedBuffer inputs;              // host side of the input copy: T ids, then the position
     std::vector<StepOutput> outputs;  // the body's outputs as recorded
     DeviceBuffer packed;          // every output, back to back (4-byte words)
     PinnedBuffer staging;         // its host copy
@@ -71,28 +74,33 @@ void copy_outputs(const std::vector<Tensor>& from, const std::vector<StepOutput>
 
 void CudaBackend::forget_steps(const void* owner) { steps_.erase(owner); }
 
-std::vector<HostTensor> CudaBackend::decode_step(const void* owner, int32_t token, int64_t pos,
+std::vector<HostTensor> CudaBackend::decode_step(const void* owner, std::span<const int32_t> tokens, int64_t pos,
                                                  const std::function<std::vector<Tensor>()>& body) {
-    if (!step_graphs_ || dev_tokens_ || ctx_->capturing()) return Backend::decode_step(owner, token, pos, body);
+    if (!step_graphs_ || dev_tokens_ || ctx_->capturing()) return Backend::decode_step(owner, tokens, pos, body);
+    const int64_t T = int64_t(tokens.size());
+    if (T < 1) throw_invalid_argument("decode_step: no token");
     cudaStream_t s = ctx_->stream();
     std::shared_ptr<StepGraph>& slot = steps_[owner];
     const bool first = !slot;
     if (first) {
         slot = std::make_shared<StepGraph>();
-        slot->token = alloc(1, 1, DType::I32);
+        slot->tokens = alloc(T, 1, DType::I32);
         slot->pos = alloc(1, 1, DType::I32);
-        slot->inputs = PinnedBuffer(2 * sizeof(int32_t));
+        slot->inputs = PinnedBuffer(size_t(T + 1) * sizeof(int32_t));
+    } else if (slot->tokens.rows() != T) {
+        throw_invalid_argument("decode_step: a step recorded for " + std::to_string(slot->tokens.rows()) +
+                               " tokens replayed with " + std::to_string(T));
     }
     StepGraph& g = *slot;
     // The previous step ended with a synchronisation, so the pinned inputs are free to reuse.
     int32_t* in = g.inputs.as<int32_t>();
-    in[0] = token;
-    in[1] = int32_t(pos);
-    MOE_CUDA_CHECK(cudaMemcpyAsync(i32(g.token), &in[0], 4, cudaMemcpyHostToDevice, s));
-    MOE_CUDA_CHECK(cudaMemcpyAsync(i32(g.pos), &in[1], 4, cudaMemcpyHostToDevice, s));
+    std::copy(tokens.begin(), tokens.end(), in);
+    in[T] = int32_t(pos);
+    MOE_CUDA_CHECK(cudaMemcpyAsync(i32(g.tokens), in, size_t(T) * 4, cudaMemcpyHostToDevice, s));
+    MOE_CUDA_CHECK(cudaMemcpyAsync(i32(g.pos), &in[T], 4, cudaMemcpyHostToDevice, s));
 
     if (first) {
-        set_device_inputs(i32(g.token), i32(g.pos));
+        set_device_inputs(i32(g.tokens), i32(g.pos));
         try {
             {
                 const std::vector<Tensor> outs = body();  // this step's result, eagerly

@@ -130,7 +130,7 @@ ExpertSet Backend::random_expert_set(int64_t n_experts, int64_t hidden, int64_t 
     return make_expert_set(std::move(experts));
 }
 
-std::vector<HostTensor> Backend::decode_step(const void*, int32_t, int64_t,
+std::vector<HostTensor> Backend::decode_step(const void*, std::span<const int32_t>, int64_t,
                                              const std::function<std::vector<Tensor>()>& body) {
     std::vector<HostTensor> host;
     for (const Tensor& t : body()) {

@@ -257,13 +257,14 @@ public:
                              const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing);
 
     // ---- decode steps (optional) -------------------------------------------------------------
-    // One batch-1 forward: `body` runs it for token `token` at position `pos` and returns the
-    // tensors to read back; decode_step returns their contents in the same order, read in one go
-    // after the step. A GPU backend may record body once per `owner` (a device graph fed the token
-    // and position from device memory) and replay the recording for later steps, so body must do
-    // the same ops every time, keep no tensor it makes, and read nothing back itself. The default
-    // runs body and downloads. forget_steps(owner) drops a recording (the owner's buffers are gone).
-    virtual std::vector<HostTensor> decode_step(const void* owner, int32_t token, int64_t pos,
+    // One forward of one sequence's few new tokens: `body` runs it for `tokens` [T] at positions
+    // pos … pos + T − 1 and returns the tensors to read back; decode_step returns their contents
+    // in the same order, read in one go after the step. A GPU backend may record body once per
+    // `owner` (a device graph fed the token ids and first position from device memory) and replay
+    // the recording for later steps, so body must do the same ops every time, keep no tensor it
+    // makes, and read nothing back itself; an owner's recording is for one T. The default runs
+    // body and downloads. forget_steps(owner) drops a recording (the owner's buffers are gone).
+    virtual std::vector<HostTensor> decode_step(const void* owner, std::span<const int32_t> tokens, int64_t pos,
                                                 const std::function<std::vector<Tensor>()>& body);
     virtual void forget_steps(const void* owner);
 

@@ -77,7 +77,7 @@ Logits DeepseekModel::forward(std::span<const int32_t> tokens, int64_t start_pos
     truncate_sequence(seq, start_pos);
 
     trace_.begin_forward(start_pos, T, false, seqs_.selected());
-    if (T == 1) return std::move(forward_one(tokens[0], start_pos, StepKind::Logits).logits);
+    if (T == 1) return std::move(forward_rows(tokens, start_pos, StepKind::Logits).logits);
     const Tensor normed = forward_hidden(tokens, start_pos);
     trace_.end_forward();
     return head_logits(normed, weights_.lm_head, rows);
@@ -106,6 +106,12 @@ std::vector<int32_t> DeepseekModel::forward_greedy_rows(std::span<const int32_t>
     if (T == 1) return {forward_greedy(tokens[0], start_pos, vocab_limit)};
     truncate_sequence(seq, start_pos);
     trace_.begin_forward(start_pos, T, false, seqs_.selected());
+    if (T <= kRecordedRows) {  // a speculative verification: one recorded step like a decode token
+        std::vector<int32_t> ids =
+            forward_rows(tokens, start_pos, StepKind::Greedy, greedy_columns(vocab_limit, config_.vocab_size)).tokens;
+        for (int32_t& id : ids) id = checked_greedy_id(id);
+        return ids;
+    }
     const Tensor normed = forward_hidden(tokens, start_pos);
     trace_.end_forward();
     const Tensor logits = backend_.linear(normed, weights_.lm_head);
@@ -120,7 +126,8 @@ int32_t DeepseekModel::forward_greedy(int32_t token, int64_t pos, int64_t vocab_
     truncate_sequence(seq, pos);
     trace_.begin_forward(pos, 1, false, seqs_.selected());
     return checked_greedy_id(
-        forward_one(token, pos, StepKind::Greedy, greedy_columns(vocab_limit, config_.vocab_size)).token);
+        forward_rows(std::span(&token, 1), pos, StepKind::Greedy, greedy_columns(vocab_limit, config_.vocab_size))
+            .tokens.at(0));
 }
 
 int32_t DeepseekModel::forward_sample(int32_t token, int64_t pos, const SampleRequest& request, int64_t vocab_limit) {
@@ -132,7 +139,8 @@ int32_t DeepseekModel::forward_sample(int32_t token, int64_t pos, const SampleRe
     trace_.begin_forward(pos, 1, false, seqs_.selected());
     try {
         const int32_t id =
-            forward_one(token, pos, StepKind::Sampled, greedy_columns(vocab_limit, config_.vocab_size)).token;
+            forward_rows(std::span(&token, 1), pos, StepKind::Sampled, greedy_columns(vocab_limit, config_.vocab_size))
+                .tokens.at(0);
         sampler_.drew(id);
         return checked_greedy_id(id);
     } catch (...) {
@@ -148,24 +156,31 @@ DeepseekModel::~DeepseekModel() {
 void DeepseekModel::forget_steps(const Sequence& s) {
     for (bool traced : {false, true})
         for (StepKind kind : {StepKind::Logits, StepKind::Greedy, StepKind::Sampled})
-            backend_.forget_steps(step_owner(s, traced, kind));
+            for (int64_t rows = 1; rows <= kRecordedRows; ++rows) backend_.forget_steps(step_owner(s, traced, kind, rows));
 }
 
-const void* DeepseekModel::step_owner(const Sequence& s, bool traced, StepKind kind) const {
-    return &s.step_keys[traced ? 1 : 0][int(kind)];
+const void* DeepseekModel::step_owner(const Sequence& s, bool traced, StepKind kind, int64_t rows) const {
+    if (rows < 1 || rows > kRecordedRows)
+        throw_invalid_argument("a recorded step takes 1.." + std::to_string(kRecordedRows) + " rows, not " +
+                               std::to_string(rows));
+    return &s.step_keys[traced ? 1 : 0][int(kind)][rows - 1];
 }
 
-// One token: the whole forward is one Backend::decode_step (a replayed device graph on CUDA), and
-// everything the host needs comes back in one read after it: the logits (or, greedy or sampled,
-// only the chosen id), the normed hidden state (the MTP layer's input) and, when routing is
-// traced, every MoE layer's expert ids and weights.
-DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos, StepKind kind, int64_t cols) {
-    check_token(token, config_.vocab_size);  // a recorded step reads the id on the device, unchecked
+// A few tokens of one sequence (one in decoding, the rows of a speculative verification): the
+// whole forward is one Backend::decode_step (a replayed device graph on CUDA), and everything the
+// host needs comes back in one read after it: the logits (or, greedy or sampled, only the chosen
+// ids), the normed hidden states (the MTP layer's input) and, when routing is traced, every MoE
+// layer's expert ids and weights.
+DeepseekModel::StepOutput DeepseekModel::forward_rows(std::span<const int32_t> tokens, int64_t pos, StepKind kind,
+                                                      int64_t cols) {
+    const int64_t T = int64_t(tokens.size());
+    if (kind == StepKind::Sampled && T != 1) throw_invalid_argument("a sampled step takes one token");
+    for (int32_t token : tokens) check_token(token, config_.vocab_size);  // a recorded step reads ids unchecked
     Sequence& seq = seqs_.current();
     const bool traced = trace_.enabled(), keep_hidden = !weights_.mtp.empty();
     const bool chooses = kind != StepKind::Logits;
-    const void* owner = step_owner(seq, traced, kind);
-    int64_t& recorded = seq.cols_recorded[traced][int(kind)];
+    const void* owner = step_owner(seq, traced, kind, T);
+    int64_t& recorded = seq.cols_recorded[traced][int(kind)][T - 1];
     if (chooses && recorded != cols) {
         backend_.forget_steps(owner);  // a recording reads a fixed number of logit columns
         recorded = cols;
@@ -174,10 +189,10 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
     auto body = [&]() {
         StepRouting routing;
         const CollectInto collect(step_routing_, &routing);
-        Tensor h = backend_.embedding(weights_.embed, std::span<const int32_t>(&token, 1));
+        Tensor h = backend_.embedding(weights_.embed, tokens);
         Tensor pending;
         for (size_t i = 0; i < weights_.layers.size(); ++i) {
-            const Span span{&seq.caches[i], pos, 1};
+            const Span span{&seq.caches[i], pos, T};
             decoder_layer(h, pending, weights_.layers[i], std::span(&span, 1));
         }
         const Tensor normed = add_pending_rmsnorm(backend_, h, pending, weights_.final_norm, eps_);
@@ -193,11 +208,11 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
             }
         return outs;
     };
-    std::vector<HostTensor> out = backend_.decode_step(owner, token, pos, body);
+    std::vector<HostTensor> out = backend_.decode_step(owner, tokens, pos, body);
     StepOutput result;
     size_t i = 0;
     if (chooses)
-        result.token = out[i].i32.at(0);
+        result.tokens = std::move(out[i].i32);
     else
         result.logits = Logits{out[i].rows, out[i].cols, std::move(out[i].f32)};
     ++i;
@@ -210,7 +225,7 @@ DeepseekModel::StepOutput DeepseekModel::forward_one(int32_t token, int64_t pos,
             i += 2;
         }
     }
-    seq.cached = pos + 1;
+    seq.cached = pos + T;
     trace_.end_forward();
     return result;
 }

@@ -53,6 +53,9 @@ public:
 
 private:
     using Span = KvSpan<Tensor>;  // rows into one sequence's latent cache [capacity, kv_lora + qk_rope]
+    // The most rows a recorded step takes (a speculative verification of up to 3 drafts): the
+    // backends' few-token kernels (CUDA: fused MoE up to 4 rows) serve them, like a one-token step.
+    static constexpr int64_t kRecordedRows = 4;
     // What one sequence holds: its caches, how much of them is valid, its MTP inputs, and the
     // keys its recorded decode steps go by (a recording captures the cache addresses).
     struct Sequence {
@@ -63,10 +66,10 @@ private:
         std::vector<HiddenHistory> hidden;
         std::vector<Tensor> mtp_caches;   // per module [capacity, kv_lora + qk_rope]
         std::vector<int64_t> mtp_cached;  // per module
-        // Per trace setting and step kind: the logit columns its recorded choice reads, and the
-        // recording's key (distinct addresses inside this sequence).
-        int64_t cols_recorded[2][3] = {};
-        char step_keys[2][3] = {};
+        // Per trace setting, step kind and row count: the logit columns its recorded choice
+        // reads, and the recording's key (distinct addresses inside this sequence).
+        int64_t cols_recorded[2][3][kRecordedRows] = {};
+        char step_keys[2][3][kRecordedRows] = {};
     };
     std::unique_ptr<Sequence> make_sequence() const;
     void forget_steps(const Sequence& s);
@@ -78,21 +81,24 @@ private:
     // x [T, hidden] (normed) -> [T, hidden]
     Tensor attention(const Tensor& x, const MlaWeights& w, std::span<const Span> spans);
     Tensor moe(const Tensor& x, const MoeWeights& w, int64_t layer);
-    // What a one-token step ends in: its logits, the argmax (forward_greedy) or a draw (forward_sample).
+    // What a recorded step ends in: its logits, the argmax (forward_greedy, the rows of a
+    // speculative verification) or a draw (forward_sample).
     enum class StepKind { Logits, Greedy, Sampled };
-    // What a one-token step hands back: the logits [1, vocab], or only the chosen id.
+    // What a recorded step hands back: the logits [T, vocab], or only the chosen ids [T].
     struct StepOutput {
         Logits logits;
-        int32_t token = -1;
+        std::vector<int32_t> tokens;
     };
-    // forward() / forward_greedy() / forward_sample() of one token through Backend::decode_step;
-    // Greedy and Sampled choose among the first `cols` logits on the backend and return only the id.
-    StepOutput forward_one(int32_t token, int64_t pos, StepKind kind, int64_t cols = 0);
+    // forward() / forward_greedy() / forward_sample() of one token, and forward_greedy_rows() of up
+    // to kRecordedRows, through Backend::decode_step (a replayed device graph on CUDA); Greedy and
+    // Sampled choose among the first `cols` logits on the backend and return only the ids. Sampled
+    // takes one token.
+    StepOutput forward_rows(std::span<const int32_t> tokens, int64_t pos, StepKind kind, int64_t cols = 0);
     // The main layers over tokens [T] at start_pos: returns the post-final-norm hidden [T, hidden]
     // and keeps it as the MTP modules' level-0 input.
     Tensor forward_hidden(std::span<const int32_t> tokens, int64_t start_pos);
-    // One recorded decode step per (sequence, routing traced, step kind) combination.
-    const void* step_owner(const Sequence& s, bool traced, StepKind kind) const;
+    // One recorded decode step per (sequence, routing traced, step kind, rows) combination.
+    const void* step_owner(const Sequence& s, bool traced, StepKind kind, int64_t rows) const;
     // Hands the routing collected in a batched step to the trace: one forward per row.
     void record_batch_routing(std::span<const BatchRow> rows,
                               const std::vector<std::pair<int64_t, RouterOutput>>& routing);

@@ -135,7 +135,7 @@ Logits Qwen2Model::forward_one(int32_t token, int64_t pos, StepKind kind, int64_
                                    : kind == StepKind::Sampled ? sampler_.choose(logits, cols)
                                                                : logits};
     };
-    std::vector<HostTensor> out = backend_.decode_step(owner, token, pos, body);
+    std::vector<HostTensor> out = backend_.decode_step(owner, std::span(&token, 1), pos, body);
     seq.cached = pos + 1;
     if (chooses) {
         *out_token = out[0].i32.at(0);
