@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One call for the unmeasured GPU changes, fastest first: the GPU sampler's and the grouped GEMM's
-# tests (every tile variant, the wgmma one included), bench-train of the LoRA moonlight shape with
+# One call for the unmeasured GPU changes, fastest first: the GPU sampler's, the grouped GEMM's
+# (every tile variant, the wgmma one included) and speculative decoding's tests, plain vs
+# speculative decoding of the demo model, bench-train of the LoRA moonlight shape with
 # the expert rows kept, recomputed (--recompute-experts) and kept on the wgmma tiles
 # (MOE_GROUPED_TILE=6: 128 × 128, 7: 128 × 256), the grouped-GEMM probe (in the package with PROBE=1), decode plain vs
 # --sample, the training tests, then while BUDGET_S lasts: Nsight Compute per-kernel times of one
@@ -24,8 +25,12 @@ bt() {  # shape tag [env...] -- [bench-train flags]
   echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|memory:|loss .* ->|error" "$L/bt_${shape}_$tag.log" | head -4
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | log
-timeout 90 "$B/test_cuda" --gtest_filter='CudaSampling*:CudaSampledStep*:*CudaGroupedGemm*' >"$L/t_sampling.log" 2>&1
-{ echo "== sampler + grouped GEMM tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|X²|tile variant' "$L/t_sampling.log" | head -16; } | log
+timeout 90 "$B/test_cuda" --gtest_filter='CudaSampling*:CudaSampledStep*:*CudaGroupedGemm*:CudaSpeculative*' >"$L/t_sampling.log" 2>&1
+{ echo "== sampler + grouped GEMM + speculative tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|X²|tile variant' "$L/t_sampling.log" | head -16; } | log
+# plain vs speculative decoding of the demo model (the verification is one recorded step now)
+timeout 60 "$B/moe-engine" bench --speculative --model resources/demo-model --backend cuda \
+  --json "$L/speculative.json" >"$L/speculative.log" 2>&1
+{ echo "== speculative demo: rc $?"; tail -9 "$L/speculative.log"; } | log
 bt lora-moonlight kept | log
 bt lora-moonlight recomputed -- --recompute-experts | log
 bt lora-moonlight wgmma MOE_GROUPED_TILE=6 | log
