@@ -32,14 +32,17 @@ __global__ void __launch_bounds__(kThreads) sum_squares_kernel(const float* __re
     block_sum_to(s, partials + blockIdx.x);
 }
 
+// Every rounding spelled out (the _rn intrinsics are never contracted into other FMAs): the one-
+// tensor and many-tensor kernels inline this into different code, and left to the compiler a
+// product like p · decay was fused in one and not the other (last-bit differences, measured).
 __device__ __forceinline__ void adamw_element(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
                                               float* __restrict__ v, int64_t i, float decay, const AdamWArgs& a) {
-    const float gi = g[i] * a.grad_scale;
-    float pi = p[i] * decay;
-    const float mi = m[i] + (gi - m[i]) * (1.0f - a.beta1);
-    const float vi = v[i] * a.beta2 + (1.0f - a.beta2) * gi * gi;
-    pi -= a.step_size * mi / (sqrtf(vi) / a.bc2_sqrt + a.eps);
-    p[i] = pi;
+    const float gi = __fmul_rn(g[i], a.grad_scale);
+    const float mi = __fmaf_rn(__fsub_rn(gi, m[i]), __fsub_rn(1.0f, a.beta1), m[i]);
+    const float vi = __fmaf_rn(__fmul_rn(__fsub_rn(1.0f, a.beta2), gi), gi, __fmul_rn(v[i], a.beta2));
+    const float denom = __fadd_rn(__fdiv_rn(sqrtf(vi), a.bc2_sqrt), a.eps);
+    const float update = __fdiv_rn(__fmul_rn(a.step_size, mi), denom);
+    p[i] = __fmaf_rn(p[i], decay, -update);
     m[i] = mi;
     v[i] = vi;
 }

@@ -190,33 +190,39 @@ TileProblem tile_problem(const GroupGemm& q, int64_t e, int64_t row0, int64_t ro
 }
 
 namespace {
-// The block tile for problems whose widest output is max_m × max_n: the wide 128 × 128 tile, the
-// one measured (docs/performance.md). MOE_GROUPED_TILE=0..3 picks another wide tile (6 and 7: the
-// 128 × 128 and 128 × 256 tiles on Hopper's wgmma instructions), and
-// MOE_GROUPED_RANK_TILES=1 a 128 × 32 tile where N is a LoRA rank and 32 × 128 where M is — both
-// for A/B runs of tools/gpu/session_expert_profile.sh until they are measured faster.
 int env_int(const char* name, int fallback) {
     const char* v = std::getenv(name);
     return v && *v ? std::atoi(v) : fallback;
 }
 
-int tile_variant(int64_t max_m, int64_t max_n) {
-    static const bool rank_tiles = env_int("MOE_GROUPED_RANK_TILES", 0) == 1;
-    static const int wide = [] {
-        const int x = env_int("MOE_GROUPED_TILE", 0);
-        return (x >= 0 && x < kernels::kGroupedNarrowN) || x == kernels::kGroupedWgmma || x == kernels::kGroupedWgmmaWide
-                   ? x
-                   : 0;
+// The block tile for one grouped call, by its problems' widest output (max_m × max_n), deepest
+// reduction (max_k) and A's layout. Measured on an H100 (docs/performance.md, 2026-12-07): the
+// 128 × 256 wgmma tile runs the expert GEMMs of the forward and input gradient at 290–375 TFLOP/s
+// against 185–235 for the mma.sync 128 × 128 one, but its 161 KB ring leaves one block per SM, so a
+// LoRA-rank reduction (K ≤ 64: one k-tile, the output read and written) or a weight-gradient
+// layout (A not K-contiguous: 46 against 69) keeps the mma.sync tile; outputs one LoRA rank wide
+// or high take the 128 × 32 / 32 × 128 tiles (the LoRA step 2.4% faster with them). Off Hopper the
+// wgmma variant runs the mma.sync tile of its shape. MOE_GROUPED_TILE=0..3, 6, 7 forces one wide
+// tile and MOE_GROUPED_RANK_TILES=0 turns the rank tiles off, for A/B runs.
+int tile_variant(int64_t max_m, int64_t max_n, int64_t max_k, bool a_k_contig) {
+    static const bool rank_tiles = env_int("MOE_GROUPED_RANK_TILES", 1) == 1;
+    static const int forced = [] {
+        const int x = env_int("MOE_GROUPED_TILE", -1);
+        const bool known = (x >= 0 && x < kernels::kGroupedNarrowN) || x == kernels::kGroupedWgmma ||
+                           x == kernels::kGroupedWgmmaWide;
+        return known ? x : -1;
     }();
     if (rank_tiles && max_n <= 32) return kernels::kGroupedNarrowN;
     if (rank_tiles && max_m <= 32) return kernels::kGroupedShortM;
-    return wide;
+    if (forced >= 0) return forced;
+    if (max_k <= 64 || !a_k_contig) return 0;
+    return kernels::kGroupedWgmmaWide;
 }
 }  // namespace
 
 void GroupedGemms::add_tiles(Entry& entry, Staging& staging) const {
     std::vector<kernels::GroupedGemmProblem> problems;
-    int64_t max_m = 0, max_n = 0;
+    int64_t max_m = 0, max_n = 0, max_k = 0;
     for (int64_t e : g_.active) {
         const TileProblem t = tile_problem(entry.gemm, e, g_.offset[size_t(e)], g_.count[size_t(e)]);
         if (!kernels::grouped_gemm_supported(t.p, t.a_k_contig, t.b_k_contig)) return;  // total_tiles stays -1
@@ -225,8 +231,9 @@ void GroupedGemms::add_tiles(Entry& entry, Staging& staging) const {
         problems.push_back(t.p);
         max_m = std::max<int64_t>(max_m, t.p.m);
         max_n = std::max<int64_t>(max_n, t.p.n);
+        max_k = std::max<int64_t>(max_k, t.p.k);
     }
-    entry.variant = tile_variant(max_m, max_n);
+    entry.variant = tile_variant(max_m, max_n, max_k, entry.a_k_contig);
     std::vector<int32_t> tile_start{0};
     for (const kernels::GroupedGemmProblem& p : problems)
         tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(p.m, p.n, entry.variant));

@@ -151,8 +151,10 @@ class CudaTrainStep : public CudaTest, public ::testing::WithParamInterface<bool
 
 // LoRA (every expert selected): loads identical, losses 2e-3, every gradient NMSE 1e-3. Full from
 // scratch (near-ties): at most 2 flipped selections per MoE layer (of 160); the routed experts of
-// a layer with a flip are not compared (their rows differ), the rest as above with losses and
-// norm at 5e-3 (a flipped token changes what flows downstream of it).
+// a layer with a flip are not compared (their rows differ), the rest as above with losses, norm
+// and gradients at 5e-3 (a flipped token changes what flows downstream of it in the forward, and
+// upstream of it in the backward: a flip in the MTP layer reached layer 1's q_a_proj at NMSE
+// 1.05e-3 on an H100).
 TEST_P(CudaTrainStep, MatchesTheCpuReference) {
     const bool lora = GetParam();
     const MicroBatch b = batch(96);
@@ -181,7 +183,8 @@ TEST_P(CudaTrainStep, MatchesTheCpuReference) {
     for (size_t i = 0; i < pc.size(); ++i) {
         ASSERT_EQ(pc[i]->name, pg[i]->name);
         if (compared(pc[i]->name)) {
-            EXPECT_TRUE(close(gpu->download(pg[i]->grad), cpu.download(pc[i]->grad), 1e-3)) << pc[i]->name;
+            EXPECT_TRUE(close(gpu->download(pg[i]->grad), cpu.download(pc[i]->grad), flipped.empty() ? 1e-3 : 5e-3))
+                << pc[i]->name;
         }
     }
     // one AdamW step from the same state

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One call after the expert GEMM's default tiles changed (wgmma 128 × 256 for the big products,
+# mma.sync for LoRA-rank and weight-gradient ones, rank tiles on): the tests that cover them and the
+# one-launch optimiser, plain vs speculative decoding of the demo model, then bench-train of the
+# LoRA moonlight shape beside transformers' step in the same call, moonlight prefill and decode,
+# and the 100 M full fine-tune.
+#   PACK=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
+#   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_wgmma_default.sh
+set -uo pipefail
+. "$(dirname "$0")/prebuilt_env.sh"
+L=$OUT/logs; mkdir -p "$L"
+log() { tee -a "$OUT/summary.txt"; }
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | log
+timeout 150 "$B/test_cuda" --gtest_filter='*CudaGroupedGemm*:*CudaTrainStep*:*CudaOpTable*:CudaTrainOps*:CudaMoe*:CudaSpeculative*:CudaSampling*' \
+  >"$L/t.log" 2>&1
+{ echo "== tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|nmse' "$L/t.log" | head -14; } | log
+"$B/moe-engine" demo --out /tmp/demo >/dev/null 2>"$L/demo.err"
+timeout 60 "$B/moe-engine" bench --speculative --model /tmp/demo --backend cuda --json "$L/speculative.json" \
+  >"$L/speculative.log" 2>&1
+{ echo "== speculative demo: rc $?"; tail -9 "$L/speculative.log"; } | log
+for shape in lora-moonlight full-100m; do
+  timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 --json "$L/bt_$shape.json" \
+    >"$L/bt_$shape.log" 2>&1
+  { echo "== bench-train $shape: rc $?"; grep -E "ms/step|memory:|loss .* ->|error" "$L/bt_$shape.log" | head -4; } | log
+done
+timeout 150 python3 bench/hf_train_reference.py --shape lora-moonlight --steps 4 --warmup 2 \
+  --json "$L/hf_lora-moonlight.json" >"$L/hf_lora.log" 2>&1
+{ echo "== transformers lora-moonlight: rc $?"; tail -1 "$L/hf_lora.log"; } | log
+timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 128 \
+  --repeats 4 --json "$L/bench.json" >"$L/bench.log" 2>&1
+{ echo "== bench moonlight: rc $?"; grep -iE "prefill|decode|ceiling|error" "$L/bench.log" | head -8; } | log
+echo "== done at ${SECONDS}s" | log
+tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$L"
