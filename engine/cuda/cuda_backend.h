@@ -184,8 +184,7 @@ public:
                      const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) override;
 
     // Decode steps as replayed graphs (cuda_step_graph.cpp).
-    std::vector<HostTensor> decode_step(const void* owner, std::span<const int32_t> tokens, int64_t pos,
-                                        const std::function<std::vector<Tensor>()>& body) override;
+    std::vector<HostTensor> decode_step(const void* owner, const StepInputs& in, const StepBody& body) override;
     void forget_steps(const void* owner) override;
     // The GPU's name and free / total memory (cudaMemGetInfo; cuda_device_memory.cpp).
     std::optional<DeviceMemory> device_memory() const override;

@@ -34,7 +34,9 @@ struct StepOutput {
 
 struct CudaBackend::StepGraph {
     Tensor tokens, pos;               // device I32 [T, 1] and [1, 1]: the step's inputs
-    PinnedBuffer inputs;              // host side of the input copy: T ids, then the position
+    PinnedBuffer inputs;              // host side of their copies: T ids, then the position
+    Tensor f32;                       // device F32 [T, f32_cols] when the step reads such rows
+    PinnedBuffer f32_staging;         // its host side
     std::vector<StepOutput> outputs;  // the body's outputs as recorded
     DeviceBuffer packed;          // every output, back to back (4-byte words)
     PinnedBuffer staging;         // its host copy
@@ -74,11 +76,12 @@ void copy_outputs(const std::vector<Tensor>& from, const std::vector<StepOutput>
 
 void CudaBackend::forget_steps(const void* owner) { steps_.erase(owner); }
 
-std::vector<HostTensor> CudaBackend::decode_step(const void* owner, std::span<const int32_t> tokens, int64_t pos,
-                                                 const std::function<std::vector<Tensor>()>& body) {
-    if (!step_graphs_ || dev_tokens_ || ctx_->capturing()) return Backend::decode_step(owner, tokens, pos, body);
-    const int64_t T = int64_t(tokens.size());
+std::vector<HostTensor> CudaBackend::decode_step(const void* owner, const StepInputs& in, const StepBody& body) {
+    if (!step_graphs_ || dev_tokens_ || ctx_->capturing()) return Backend::decode_step(owner, in, body);
+    const int64_t T = int64_t(in.tokens.size());
     if (T < 1) throw_invalid_argument("decode_step: no token");
+    if (!in.f32.empty() && (in.f32_cols < 1 || int64_t(in.f32.size()) != T * in.f32_cols))
+        throw_invalid_argument("decode_step: the F32 input is not [T, f32_cols]");
     cudaStream_t s = ctx_->stream();
     std::shared_ptr<StepGraph>& slot = steps_[owner];
     const bool first = !slot;
@@ -87,23 +90,33 @@ std::vector<HostTensor> CudaBackend::decode_step(const void* owner, std::span<co
         slot->tokens = alloc(T, 1, DType::I32);
         slot->pos = alloc(1, 1, DType::I32);
         slot->inputs = PinnedBuffer(size_t(T + 1) * sizeof(int32_t));
-    } else if (slot->tokens.rows() != T) {
+        if (!in.f32.empty()) {
+            slot->f32 = alloc(T, in.f32_cols);
+            slot->f32_staging = PinnedBuffer(in.f32.size() * sizeof(float));
+        }
+    } else if (slot->tokens.rows() != T || slot->f32.numel() != int64_t(in.f32.size())) {
         throw_invalid_argument("decode_step: a step recorded for " + std::to_string(slot->tokens.rows()) +
-                               " tokens replayed with " + std::to_string(T));
+                               " tokens and " + std::to_string(slot->f32.numel()) + " input values replayed with " +
+                               std::to_string(T) + " and " + std::to_string(in.f32.size()));
     }
     StepGraph& g = *slot;
     // The previous step ended with a synchronisation, so the pinned inputs are free to reuse.
-    int32_t* in = g.inputs.as<int32_t>();
-    std::copy(tokens.begin(), tokens.end(), in);
-    in[T] = int32_t(pos);
-    MOE_CUDA_CHECK(cudaMemcpyAsync(i32(g.tokens), in, size_t(T) * 4, cudaMemcpyHostToDevice, s));
-    MOE_CUDA_CHECK(cudaMemcpyAsync(i32(g.pos), &in[T], 4, cudaMemcpyHostToDevice, s));
+    int32_t* ids = g.inputs.as<int32_t>();
+    std::copy(in.tokens.begin(), in.tokens.end(), ids);
+    ids[T] = int32_t(in.pos);
+    MOE_CUDA_CHECK(cudaMemcpyAsync(i32(g.tokens), ids, size_t(T) * 4, cudaMemcpyHostToDevice, s));
+    MOE_CUDA_CHECK(cudaMemcpyAsync(i32(g.pos), &ids[T], 4, cudaMemcpyHostToDevice, s));
+    if (!in.f32.empty()) {
+        std::copy(in.f32.begin(), in.f32.end(), g.f32_staging.as<float>());
+        MOE_CUDA_CHECK(cudaMemcpyAsync(f32(g.f32), g.f32_staging.as<float>(), in.f32.size() * 4,
+                                       cudaMemcpyHostToDevice, s));
+    }
 
     if (first) {
         set_device_inputs(i32(g.tokens), i32(g.pos));
         try {
             {
-                const std::vector<Tensor> outs = body();  // this step's result, eagerly
+                const std::vector<Tensor> outs = body(g.f32);  // this step's result, eagerly
                 size_t words = 0;
                 for (const Tensor& t : outs) {
                     g.outputs.push_back({t.rows(), t.cols(), t.dtype(), words});
@@ -116,7 +129,7 @@ std::vector<HostTensor> CudaBackend::decode_step(const void* owner, std::span<co
             }
             MOE_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
             try {
-                const std::vector<Tensor> outs = body();
+                const std::vector<Tensor> outs = body(g.f32);
                 copy_outputs(outs, g.outputs, g.packed, g.staging, s);
             } catch (...) {
                 cudaGraph_t broken = nullptr;

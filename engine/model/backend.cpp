@@ -130,10 +130,10 @@ ExpertSet Backend::random_expert_set(int64_t n_experts, int64_t hidden, int64_t 
     return make_expert_set(std::move(experts));
 }
 
-std::vector<HostTensor> Backend::decode_step(const void*, std::span<const int32_t>, int64_t,
-                                             const std::function<std::vector<Tensor>()>& body) {
+std::vector<HostTensor> Backend::decode_step(const void*, const StepInputs& in, const StepBody& body) {
+    const Tensor input = in.f32.empty() ? Tensor{} : upload(in.f32, int64_t(in.tokens.size()), in.f32_cols);
     std::vector<HostTensor> host;
-    for (const Tensor& t : body()) {
+    for (const Tensor& t : body(input)) {
         HostTensor h{t.rows(), t.cols(), t.dtype(), {}, {}};
         if (t.dtype() == DType::I32)
             h.i32 = download_i32(t);

@@ -257,15 +257,23 @@ public:
                              const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing);
 
     // ---- decode steps (optional) -------------------------------------------------------------
-    // One forward of one sequence's few new tokens: `body` runs it for `tokens` [T] at positions
-    // pos … pos + T − 1 and returns the tensors to read back; decode_step returns their contents
-    // in the same order, read in one go after the step. A GPU backend may record body once per
-    // `owner` (a device graph fed the token ids and first position from device memory) and replay
-    // the recording for later steps, so body must do the same ops every time, keep no tensor it
-    // makes, and read nothing back itself; an owner's recording is for one T. The default runs
-    // body and downloads. forget_steps(owner) drops a recording (the owner's buffers are gone).
-    virtual std::vector<HostTensor> decode_step(const void* owner, std::span<const int32_t> tokens, int64_t pos,
-                                                const std::function<std::vector<Tensor>()>& body);
+    // One forward of one sequence's few new tokens: `body` runs it for in.tokens [T] at positions
+    // in.pos … in.pos + T − 1 (and in.f32, an F32 matrix [T, in.f32_cols] such as an MTP module's
+    // previous hidden states, which body gets as a tensor; an empty tensor when there is none) and
+    // returns the tensors to read back; decode_step returns their contents in the same order, read
+    // in one go after the step. A GPU backend may record body once per `owner` (a device graph fed
+    // the token ids, first position and F32 rows from device memory) and replay the recording for
+    // later steps, so body must do the same ops every time, keep no tensor it makes, and read
+    // nothing back itself; an owner's recording is for one T. The default uploads, runs body and
+    // downloads. forget_steps(owner) drops a recording (the owner's buffers are gone).
+    struct StepInputs {
+        std::span<const int32_t> tokens;
+        int64_t pos = 0;
+        std::span<const float> f32;  // [T, f32_cols] row-major, or empty
+        int64_t f32_cols = 0;
+    };
+    using StepBody = std::function<std::vector<Tensor>(const Tensor& f32_input)>;
+    virtual std::vector<HostTensor> decode_step(const void* owner, const StepInputs& in, const StepBody& body);
     virtual void forget_steps(const void* owner);
 
     // ---- training (train_types.h) ------------------------------------------------------------

@@ -16,8 +16,10 @@ constexpr float kLatentNormEps = 1e-6f;
 
 // Points moe()'s routing sink at `target` for a scope: a step collects each layer's routing and
 // reads it back once at its end (a read inside a recorded step would synchronise).
+using StepRouting = std::vector<std::pair<int64_t, RouterOutput>>;
+
 struct CollectInto {
-    using Sink = std::vector<std::pair<int64_t, RouterOutput>>;
+    using Sink = StepRouting;
     Sink*& slot;
     CollectInto(Sink*& s, Sink* target) : slot(s) { slot = target; }
     ~CollectInto() { slot = nullptr; }
@@ -58,6 +60,7 @@ std::unique_ptr<DeepseekModel::Sequence> DeepseekModel::make_sequence() const {
         s->mtp_cached.push_back(0);
         s->hidden.emplace_back(config_.hidden_size);
     }
+    s->mtp_step_keys.resize(weights_.mtp.size());
     return s;
 }
 
@@ -157,6 +160,10 @@ void DeepseekModel::forget_steps(const Sequence& s) {
     for (bool traced : {false, true})
         for (StepKind kind : {StepKind::Logits, StepKind::Greedy, StepKind::Sampled})
             for (int64_t rows = 1; rows <= kRecordedRows; ++rows) backend_.forget_steps(step_owner(s, traced, kind, rows));
+    for (size_t j = 0; j < s.mtp_step_keys.size(); ++j)
+        for (bool traced : {false, true})
+            for (int64_t rows = 1; rows <= kRecordedRows; ++rows)
+                backend_.forget_steps(mtp_step_owner(s, j, traced, rows));
 }
 
 const void* DeepseekModel::step_owner(const Sequence& s, bool traced, StepKind kind, int64_t rows) const {
@@ -164,6 +171,13 @@ const void* DeepseekModel::step_owner(const Sequence& s, bool traced, StepKind k
         throw_invalid_argument("a recorded step takes 1.." + std::to_string(kRecordedRows) + " rows, not " +
                                std::to_string(rows));
     return &s.step_keys[traced ? 1 : 0][int(kind)][rows - 1];
+}
+
+const void* DeepseekModel::mtp_step_owner(const Sequence& s, size_t module, bool traced, int64_t rows) const {
+    if (rows < 1 || rows > kRecordedRows || module >= s.mtp_step_keys.size())
+        throw_invalid_argument("no recorded draft step for MTP module " + std::to_string(module) + " over " +
+                               std::to_string(rows) + " rows");
+    return &s.mtp_step_keys[module][traced ? 1 : 0][size_t(rows - 1)];
 }
 
 // A few tokens of one sequence (one in decoding, the rows of a speculative verification): the
@@ -185,8 +199,7 @@ DeepseekModel::StepOutput DeepseekModel::forward_rows(std::span<const int32_t> t
         backend_.forget_steps(owner);  // a recording reads a fixed number of logit columns
         recorded = cols;
     }
-    using StepRouting = std::vector<std::pair<int64_t, RouterOutput>>;
-    auto body = [&]() {
+    auto body = [&](const Tensor&) {
         StepRouting routing;
         const CollectInto collect(step_routing_, &routing);
         Tensor h = backend_.embedding(weights_.embed, tokens);
@@ -208,7 +221,7 @@ DeepseekModel::StepOutput DeepseekModel::forward_rows(std::span<const int32_t> t
             }
         return outs;
     };
-    std::vector<HostTensor> out = backend_.decode_step(owner, tokens, pos, body);
+    std::vector<HostTensor> out = backend_.decode_step(owner, {tokens, pos}, body);
     StepOutput result;
     size_t i = 0;
     if (chooses)
@@ -387,6 +400,15 @@ Logits DeepseekModel::mtp_module_forward(int64_t module, std::span<const int32_t
                         std::to_string(hidden[j].end()) + ")");
     seq.mtp_cached[j] = start_pos;
     if (j + 1 < hidden.size()) hidden[j + 1].truncate(start_pos);
+    if (n <= kRecordedRows && rows == LogitRows::Last) {  // a draft: one recorded step
+        for (int32_t t : next_tokens) check_token(t, config_.vocab_size);
+        const std::span<const float> h_prev = hidden[j].rows(start_pos, n);
+        trace_.begin_forward(start_pos, n, true, seqs_.selected());
+        Logits logits = mtp_draft_step(j, next_tokens, start_pos, h_prev);
+        seq.mtp_cached[j] = start_pos + n;
+        trace_.end_forward();
+        return logits;
+    }
 
     // h' = eh_proj([enorm(emb(t_{i+j+1})) ; hnorm(h_i)]): embedding FIRST (doc §4.2).
     const Tensor h_prev = backend_.upload(hidden[j].rows(start_pos, n), n, config_.hidden_size);
@@ -402,6 +424,45 @@ Logits DeepseekModel::mtp_module_forward(int64_t module, std::span<const int32_t
     seq.mtp_cached[j] = start_pos + n;
     trace_.end_forward();
     return head_logits(normed, m.head, rows);
+}
+
+// The same ops as mtp_module_forward's general path, in one Backend::decode_step: the previous
+// level's rows go in as the step's F32 input, and everything comes back in one read — the last
+// row's logits, the block output (the next module's input) and the MTP layer's routing.
+Logits DeepseekModel::mtp_draft_step(size_t j, std::span<const int32_t> next_tokens, int64_t start_pos,
+                                     std::span<const float> h_prev) {
+    const MtpWeights& m = weights_.mtp[j];
+    Sequence& seq = seqs_.current();
+    const int64_t n = int64_t(next_tokens.size());
+    const bool traced = trace_.enabled(), feeds_next = j + 1 < seq.hidden.size();
+    auto body = [&](const Tensor& h_in) {
+        StepRouting routing;
+        const CollectInto collect(step_routing_, &routing);
+        const Tensor e = backend_.rmsnorm(backend_.embedding(m.embed, next_tokens), m.enorm, eps_);
+        Tensor h = backend_.linear(backend_.concat_cols(e, backend_.rmsnorm(h_in, m.hnorm, eps_)), m.eh_proj);
+        Tensor pending;
+        const Span span{&seq.mtp_caches[j], start_pos, n};
+        decoder_layer(h, pending, m.layer, std::span(&span, 1));
+        const Tensor normed = add_pending_rmsnorm(backend_, h, pending, m.head_norm, eps_);  // h: the block output
+        std::vector<Tensor> outs{backend_.linear(backend_.slice_rows(normed, n - 1, 1), m.head)};
+        if (feeds_next) outs.push_back(h);
+        if (traced)
+            for (const auto& [layer, r] : routing) {
+                outs.push_back(r.expert_ids);
+                outs.push_back(r.weights);
+            }
+        return outs;
+    };
+    std::vector<HostTensor> out = backend_.decode_step(mtp_step_owner(seq, j, traced, n),
+                                                       {next_tokens, start_pos, h_prev, config_.hidden_size}, body);
+    Logits logits{out[0].rows, out[0].cols, std::move(out[0].f32)};
+    size_t i = 1;
+    if (feeds_next) seq.hidden[j + 1].write(start_pos, out[i++].f32);
+    if (traced && m.layer.is_moe) {
+        if (out.size() != i + 2) throw_invalid_argument("draft step returned routing for a different number of MoE layers");
+        trace_.record(m.layer.index, router_.top_k, std::move(out[i].i32), std::move(out[i + 1].f32));
+    }
+    return logits;
 }
 
 }  // namespace moe

@@ -3,6 +3,7 @@
 // Shared docs/deepseek-architecture.md §3 and §4 give every formula; HF-hub remote code semantics.
 #pragma once
 
+#include <array>
 #include <utility>
 #include <vector>
 
@@ -70,6 +71,8 @@ private:
         // reads, and the recording's key (distinct addresses inside this sequence).
         int64_t cols_recorded[2][3][kRecordedRows] = {};
         char step_keys[2][3][kRecordedRows] = {};
+        // Per MTP module, trace setting and row count: its draft step's key.
+        std::vector<std::array<std::array<char, kRecordedRows>, 2>> mtp_step_keys;
     };
     std::unique_ptr<Sequence> make_sequence() const;
     void forget_steps(const Sequence& s);
@@ -97,8 +100,14 @@ private:
     // The main layers over tokens [T] at start_pos: returns the post-final-norm hidden [T, hidden]
     // and keeps it as the MTP modules' level-0 input.
     Tensor forward_hidden(std::span<const int32_t> tokens, int64_t start_pos);
-    // One recorded decode step per (sequence, routing traced, step kind, rows) combination.
+    // One recorded decode step per (sequence, routing traced, step kind, rows) combination, and one
+    // draft step per (sequence, MTP module, routing traced, rows).
     const void* step_owner(const Sequence& s, bool traced, StepKind kind, int64_t rows) const;
+    const void* mtp_step_owner(const Sequence& s, size_t module, bool traced, int64_t rows) const;
+    // MTP module j's last-row logits over next_tokens [n] at start_pos from its input rows h_prev
+    // [n, hidden], as one recorded step; keeps its block output as module j+1's input.
+    Logits mtp_draft_step(size_t j, std::span<const int32_t> next_tokens, int64_t start_pos,
+                          std::span<const float> h_prev);
     // Hands the routing collected in a batched step to the trace: one forward per row.
     void record_batch_routing(std::span<const BatchRow> rows,
                               const std::vector<std::pair<int64_t, RouterOutput>>& routing);

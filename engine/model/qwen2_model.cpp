@@ -122,7 +122,7 @@ Logits Qwen2Model::forward_one(int32_t token, int64_t pos, StepKind kind, int64_
         backend_.forget_steps(owner);  // a recording reads a fixed number of logit columns
         seq.cols_recorded[int(kind)] = cols;
     }
-    auto body = [&]() {
+    auto body = [&](const Tensor&) {
         Tensor h = backend_.embedding(weights_.embed, std::span<const int32_t>(&token, 1));
         Tensor pending;
         for (size_t i = 0; i < weights_.layers.size(); ++i) {
@@ -135,7 +135,7 @@ Logits Qwen2Model::forward_one(int32_t token, int64_t pos, StepKind kind, int64_
                                    : kind == StepKind::Sampled ? sampler_.choose(logits, cols)
                                                                : logits};
     };
-    std::vector<HostTensor> out = backend_.decode_step(owner, std::span(&token, 1), pos, body);
+    std::vector<HostTensor> out = backend_.decode_step(owner, {std::span(&token, 1), pos}, body);
     seq.cached = pos + 1;
     if (chooses) {
         *out_token = out[0].i32.at(0);
