@@ -5,6 +5,8 @@
 // that are not K-contiguous, so one kernel serves the forward, input-gradient and weight-gradient
 // layouts (template flags). Rows past M, N or K are zero-filled by the copies (src size 0) and
 // masked on the store. The block's tile is found by a binary search of the problems' first tiles.
+#include <atomic>
+
 #include "grouped_gemm.h"
 #include "grouped_gemm_common.cuh"
 #include "grouped_gemm_wgmma.h"
@@ -183,12 +185,20 @@ cudaError_t launch_layout(const GroupedGemmArgs& args, cudaStream_t stream) {
 }
 
 // Whether the current device runs the sm_90a wgmma body (compute capability 9.0: H100, H200).
+// Asked once per device (a launch path: hundreds of grouped GEMMs a training step).
 bool device_has_wgmma() {
-    int device = 0, major = 0, minor = 0;
+    constexpr int kDevices = 64;
+    static std::atomic<int8_t> known[kDevices] = {};  // 0 not asked yet, 1 yes, -1 no
+    int device = 0;
     if (cudaGetDevice(&device) != cudaSuccess) return false;
+    if (device >= 0 && device < kDevices && known[device].load(std::memory_order_relaxed) != 0)
+        return known[device].load(std::memory_order_relaxed) > 0;
+    int major = 0, minor = 0;
     if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) return false;
     if (cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) return false;
-    return major == 9 && minor == 0;
+    const bool yes = major == 9 && minor == 0;
+    if (device >= 0 && device < kDevices) known[device].store(yes ? 1 : -1, std::memory_order_relaxed);
+    return yes;
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
