@@ -357,6 +357,35 @@ __global__ void masked_add_rows_kernel(float* __restrict__ acc, const float* __r
         acc[r * cols + c] += add[r * cols + c] * row_mask(slot_of_row[r], cols, c, p, seed);
 }
 
+__device__ __forceinline__ float load_f32(const float* p) { return *p; }
+__device__ __forceinline__ float load_f32(const uint16_t* p) { return bf16_bits_to_f32(*p); }
+__device__ __forceinline__ float4 load_f32x4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ __forceinline__ float4 load_f32x4(const uint16_t* p) {
+    const uint2 w = *reinterpret_cast<const uint2*>(p);
+    return make_float4(__uint_as_float(w.x << 16), __uint_as_float(w.x & 0xffff0000u), __uint_as_float(w.y << 16),
+                       __uint_as_float(w.y & 0xffff0000u));
+}
+
+// Four columns per thread (H % 4 == 0): one element per thread stored 2 bytes at a time and ran at
+// 1.2 TB/s over moonlight's [12288, 2048] rows.
+__global__ void scale_rows_by_slot_x4_kernel(const float* __restrict__ dy, int64_t H, const int32_t* __restrict__ token_of,
+                                             const int32_t* __restrict__ slot_of_row, const float* __restrict__ weights,
+                                             int64_t n, uint16_t* __restrict__ dst) {
+    pdl_begin();
+    const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
+    if (c >= H) return;
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const int32_t t = token_of[r];
+        if (t < 0) {
+            *reinterpret_cast<uint2*>(dst + r * H + c) = make_uint2(0, 0);
+            continue;
+        }
+        const float w = weights[slot_of_row[r]];
+        const float4 v = load_f32x4(dy + int64_t(t) * H + c);
+        store_bf16x4(dst + r * H + c, w * v.x, w * v.y, w * v.z, w * v.w);
+    }
+}
+
 __global__ void scale_rows_by_slot_kernel(const float* __restrict__ dy, int64_t H, const int32_t* __restrict__ token_of,
                                           const int32_t* __restrict__ slot_of_row, const float* __restrict__ weights,
                                           int64_t n, uint16_t* __restrict__ dst) {
@@ -369,8 +398,6 @@ __global__ void scale_rows_by_slot_kernel(const float* __restrict__ dy, int64_t 
     }
 }
 
-__device__ __forceinline__ float load_f32(const float* p) { return *p; }
-__device__ __forceinline__ float load_f32(const uint16_t* p) { return bf16_bits_to_f32(*p); }
 
 // Y: float, or uint16_t for bf16 rows (those the training forward keeps for the backward).
 template <class Y>
@@ -399,6 +426,22 @@ __global__ void swiglu_backward_rows_kernel(const G* __restrict__ gu, const floa
         const float g = load_f32(gu + r * 2 * I + c), u = load_f32(gu + r * 2 * I + I + c), d = dh[r * I + c];
         dgu[r * 2 * I + c] = f32_to_bf16_bits(d * u * silu_grad(g));
         dgu[r * 2 * I + I + c] = f32_to_bf16_bits(d * silu(g));
+    }
+}
+
+// Four columns per thread (I % 4 == 0): the same arithmetic as above, per element.
+template <class G>
+__global__ void swiglu_backward_rows_x4_kernel(const G* __restrict__ gu, const float* __restrict__ dh, int64_t n,
+                                               int64_t I, uint16_t* __restrict__ dgu) {
+    pdl_begin();
+    const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
+    if (c >= I) return;
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const float4 g = load_f32x4(gu + r * 2 * I + c), u = load_f32x4(gu + r * 2 * I + I + c);
+        const float4 d = load_f32x4(dh + r * I + c);
+        store_bf16x4(dgu + r * 2 * I + c, d.x * u.x * silu_grad(g.x), d.y * u.y * silu_grad(g.y),
+                     d.z * u.z * silu_grad(g.z), d.w * u.w * silu_grad(g.w));
+        store_bf16x4(dgu + r * 2 * I + I + c, d.x * silu(g.x), d.y * silu(g.y), d.z * silu(g.z), d.w * silu(g.w));
     }
 }
 
@@ -457,6 +500,12 @@ cudaError_t masked_add_rows_f32(float* acc, const float* add, int64_t cols, cons
 cudaError_t scale_rows_by_slot_bf16(const float* dy, int64_t H, const int32_t* token_of, const int32_t* slot_of_row,
                                     const float* weights, int64_t n, uint16_t* dst, cudaStream_t stream) {
     if (n * H <= 0) return cudaSuccess;
+    if (H % 4 == 0 && reinterpret_cast<uintptr_t>(dy) % 16 == 0 && reinterpret_cast<uintptr_t>(dst) % 8 == 0) {
+        MOE_PREFER_SHARED((scale_rows_by_slot_x4_kernel));
+        MOE_LAUNCH((scale_rows_by_slot_x4_kernel), row_grid(n, H, 4), 256, 0, stream, dy, H, token_of, slot_of_row, weights,
+                   n, dst);
+        return cudaGetLastError();
+    }
     MOE_PREFER_SHARED((scale_rows_by_slot_kernel));
     MOE_LAUNCH((scale_rows_by_slot_kernel), row_grid(n, H), 256, 0, stream, dy, H, token_of, slot_of_row, weights, n, dst);
     return cudaGetLastError();
@@ -477,6 +526,13 @@ template <class G>
 cudaError_t launch_swiglu_backward_rows(const G* gu, const float* dh, int64_t n, int64_t I, uint16_t* dgu,
                                         cudaStream_t stream) {
     if (n * I <= 0) return cudaSuccess;
+    const uintptr_t align_gu = sizeof(G) == 4 ? 16 : 8;
+    if (I % 4 == 0 && reinterpret_cast<uintptr_t>(gu) % align_gu == 0 && reinterpret_cast<uintptr_t>(dh) % 16 == 0 &&
+        reinterpret_cast<uintptr_t>(dgu) % 8 == 0) {
+        MOE_PREFER_SHARED((swiglu_backward_rows_x4_kernel<G>));
+        MOE_LAUNCH((swiglu_backward_rows_x4_kernel<G>), row_grid(n, I, 4), 256, 0, stream, gu, dh, n, I, dgu);
+        return cudaGetLastError();
+    }
     MOE_PREFER_SHARED((swiglu_backward_rows_kernel<G>));
     MOE_LAUNCH((swiglu_backward_rows_kernel<G>), row_grid(n, I), 256, 0, stream, gu, dh, n, I, dgu);
     return cudaGetLastError();
