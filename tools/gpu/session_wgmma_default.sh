@@ -3,7 +3,8 @@
 # mma.sync for LoRA-rank and weight-gradient ones, rank tiles on): the tests that cover them and the
 # one-launch optimiser, plain vs speculative decoding of the demo model, then bench-train of the
 # LoRA moonlight shape beside transformers' step in the same call, moonlight prefill and decode,
-# and the 100 M full fine-tune.
+# and the 100 M full fine-tune. NCU=1 adds Nsight Compute's time of every kernel of one LoRA step;
+# BENCH=0 leaves out the moonlight bench.
 #   PACK=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_wgmma_default.sh
 set -uo pipefail
@@ -29,7 +30,14 @@ if left; then  # transformers' LoRA step on the same GPU in the same call (the r
     --json "$L/hf_lora-moonlight.json" >"$L/hf_lora.log" 2>&1
   { echo "== transformers lora-moonlight: rc $?"; tail -1 "$L/hf_lora.log"; } | log
 fi
-if left; then
+if [ "${NCU:-0}" = 1 ] && left; then  # every kernel of one LoRA step (tools/gpu/ncu_summary.py)
+  NCU_BIN=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+  timeout 150 "$NCU_BIN" --clock-control none --metrics gpu__time_duration.sum --csv \
+    "$B/moe-engine" bench-train --shapes lora-moonlight --steps 1 --warmup 0 >"$L/ncu_step.csv" 2>"$L/ncu_step.err"
+  { echo "== ncu one LoRA step: rc $?"; python3 "$(dirname "$0")/ncu_summary.py" "$L/ncu_step.csv" 2>&1 | head -30; } | log
+  xz -9 "$L/ncu_step.csv"
+fi
+if [ "${BENCH:-1}" = 1 ] && left; then
   timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 128 \
     --repeats 4 --json "$L/bench.json" >"$L/bench.log" 2>&1
   { echo "== bench moonlight: rc $?"; grep -iE "prefill|decode|ceiling|error" "$L/bench.log" | head -8; } | log
