@@ -44,6 +44,21 @@ __global__ void silu_mul_x4_kernel(const float* __restrict__ gu, int64_t rows, i
     }
 }
 
+// silu_mul_x4_kernel that also stores the gate|up rows in bf16 (gu_keep [rows, 2I]) while reading them.
+__global__ void silu_mul_keep_x4_kernel(const float* __restrict__ gu, int64_t rows, int64_t inter,
+                                        uint16_t* __restrict__ out, uint16_t* __restrict__ gu_keep) {
+    pdl_begin();
+    const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
+    if (c >= inter) return;
+    for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+        const float4 g = *reinterpret_cast<const float4*>(gu + r * 2 * inter + c);
+        const float4 u = *reinterpret_cast<const float4*>(gu + r * 2 * inter + inter + c);
+        store_bf16x4(gu_keep + r * 2 * inter + c, g.x, g.y, g.z, g.w);
+        store_bf16x4(gu_keep + r * 2 * inter + inter + c, u.x, u.y, u.z, u.w);
+        store_bf16x4(out + r * inter + c, silu(g.x) * u.x, silu(g.y) * u.y, silu(g.z) * u.z, silu(g.w) * u.w);
+    }
+}
+
 __global__ void silu_mul_kernel(const float* __restrict__ gu, int64_t rows, int64_t inter, uint16_t* __restrict__ out) {
     pdl_begin();
     const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -212,6 +227,18 @@ cudaError_t silu_mul_to_bf16(const float* gu, int64_t rows, int64_t inter, uint1
     MOE_PREFER_SHARED((silu_mul_kernel));
     MOE_LAUNCH((silu_mul_kernel), row_grid(rows, inter), 256, 0, stream, gu, rows, inter, out);
     return cudaGetLastError();
+}
+
+cudaError_t silu_mul_keep_bf16(const float* gu, int64_t rows, int64_t inter, uint16_t* out, uint16_t* gu_keep,
+                               cudaStream_t stream) {
+    if (rows * inter <= 0) return cudaSuccess;
+    if (rows_vec4(gu, 2 * inter, out, inter, inter) && reinterpret_cast<uintptr_t>(gu_keep) % 8 == 0) {
+        MOE_PREFER_SHARED((silu_mul_keep_x4_kernel));
+        MOE_LAUNCH((silu_mul_keep_x4_kernel), row_grid(rows, inter, 4), 256, 0, stream, gu, rows, inter, out, gu_keep);
+        return cudaGetLastError();
+    }
+    const cudaError_t e = silu_mul_to_bf16(gu, rows, inter, out, stream);
+    return e != cudaSuccess ? e : f32_to_bf16_2d(gu, 2 * inter, rows, 2 * inter, gu_keep, 2 * inter, stream);
 }
 
 cudaError_t silu_mul_bf16_to_bf16(const uint16_t* gu, int64_t rows, int64_t inter, uint16_t* out, cudaStream_t stream) {

@@ -21,6 +21,10 @@ cudaError_t bf16_to_f32(const uint16_t* src, int64_t n, float* dst, cudaStream_t
 
 // out [rows, inter] bf16 = silu(g) * u with g = gu[r, 0:inter], u = gu[r, inter:2 inter] (f32 [rows, 2 inter]).
 cudaError_t silu_mul_to_bf16(const float* gu, int64_t rows, int64_t inter, uint16_t* out, cudaStream_t stream);
+// silu_mul_to_bf16 that also stores gu in bf16 (gu_keep [rows, 2 inter]) on the same pass: the
+// training forward keeps the gate/up rows for the backward.
+cudaError_t silu_mul_keep_bf16(const float* gu, int64_t rows, int64_t inter, uint16_t* out, uint16_t* gu_keep,
+                               cudaStream_t stream);
 // The same with bf16 gate/up rows gu [rows, 2 inter] (the prefill GEMMs write bf16 when the next op
 // rounds to bf16 anyway).
 cudaError_t silu_mul_bf16_to_bf16(const uint16_t* gu, int64_t rows, int64_t inter, uint16_t* out, cudaStream_t stream);

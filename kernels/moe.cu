@@ -170,15 +170,22 @@ __global__ void gather_x4_kernel(const float* __restrict__ src, int64_t cols, co
     }
 }
 
+// y_keep (may be null): each referenced row of y also stored in bf16 at its own index, while it is
+// read anyway (the training forward keeps it for the backward; rows no slot names stay unwritten).
 __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __restrict__ slot,
-                               const float* __restrict__ w, int64_t T, int64_t K, int64_t hidden, float* __restrict__ out) {
+                               const float* __restrict__ w, int64_t T, int64_t K, int64_t hidden, float* __restrict__ out,
+                               uint16_t* __restrict__ y_keep) {
     pdl_begin();
     const int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (c >= hidden) return;
     for (int64_t t = blockIdx.y; t < T; t += gridDim.y) {
         float acc = 0.0f;
-        for (int64_t k = 0; k < K; ++k)
-            acc = fmaf(w ? w[t * K + k] : 1.0f, y[int64_t(slot[t * K + k]) * hidden + c], acc);
+        for (int64_t k = 0; k < K; ++k) {
+            const int64_t at = int64_t(slot[t * K + k]) * hidden + c;
+            const float v = y[at];
+            if (y_keep) y_keep[at] = f32_to_bf16_bits(v);
+            acc = fmaf(w ? w[t * K + k] : 1.0f, v, acc);
+        }
         out[t * hidden + c] = acc;
     }
 }
@@ -277,10 +284,10 @@ cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows
 }
 
 cudaError_t moe_combine(const float* y, const int32_t* slot, const float* weights, int64_t T, int64_t top_k,
-                        int64_t hidden, float* out, cudaStream_t stream) {
+                        int64_t hidden, float* out, cudaStream_t stream, uint16_t* y_keep) {
     if (T * hidden <= 0) return cudaSuccess;
     MOE_PREFER_SHARED((combine_kernel));
-    MOE_LAUNCH((combine_kernel), row_grid(T, hidden), 256, 0, stream, y, slot, weights, T, top_k, hidden, out);
+    MOE_LAUNCH((combine_kernel), row_grid(T, hidden), 256, 0, stream, y, slot, weights, T, top_k, hidden, out, y_keep);
     return cudaGetLastError();
 }
 

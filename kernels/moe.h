@@ -58,8 +58,9 @@ cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows
 
 // out [T, hidden] = Σ_k weights[t, k] · y[slot[t, k]] (y f32 [T * top_k, hidden]), k in order;
 // weights nullptr: all 1 (the input gradient of the grouped rows, summed back per token).
+// y_keep (bf16 [T * top_k, hidden], optional): the rows of y that slots name, copied in bf16 on the way.
 cudaError_t moe_combine(const float* y, const int32_t* slot, const float* weights, int64_t T, int64_t top_k,
-                        int64_t hidden, float* out, cudaStream_t stream);
+                        int64_t hidden, float* out, cudaStream_t stream, uint16_t* y_keep = nullptr);
 
 // ---- training (CpuBackend::swiglu*, moe_experts_train / _backward; engine/cuda/cuda_moe.cpp) ----
 

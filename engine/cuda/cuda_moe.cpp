@@ -282,11 +282,12 @@ public:
     RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es, const ExpertLora* lora,
                       bool with_backward, ExpertGrads* grads, ExpertLoraGrads* lora_grads, Bf16Weights weights = {},
                       const CudaExpertRows* kept = nullptr);
-    // The expert rows y [P, H] (f32) of x [T, H].
-    void forward(const Tensor& x);
-    // out [T, H] = Σ_k w[t, k] · y[row of slot (t, k)].
-    void combine(const Tensor& weights, Tensor& out) const;
-    // After forward() and combine(): hands the rows the backward needs to `rows`.
+    // The expert rows y [P, H] (f32) of x [T, H]; keep (may be null): the bf16 gate/up rows stored
+    // there on the way.
+    void forward(const Tensor& x, CudaExpertRows* keep = nullptr);
+    // out [T, H] = Σ_k w[t, k] · y[row of slot (t, k)]; keep: the bf16 rows of y stored there on the way.
+    void combine(const Tensor& weights, Tensor& out, CudaExpertRows* keep = nullptr) const;
+    // After forward(x, &rows) and combine(.., &rows): hands the rest the backward needs to `rows`.
     void keep_rows(CudaExpertRows& rows);
     // A kept step: what backward() reads besides the kept rows, from x [T, H].
     void restore(const Tensor& x);
@@ -297,7 +298,8 @@ public:
 private:
     void register_forward();
     void gather_inputs(const Tensor& x);               // xp and the gate/up LoRAs' dropout rows
-    void swiglu_rows(const void* gu, bool gu_bf16);    // h and the down LoRA's dropout rows
+    // h and the down LoRA's dropout rows; gu_keep (f32 gu only, may be null): gu in bf16 too.
+    void swiglu_rows(const void* gu, bool gu_bf16, uint16_t* gu_keep = nullptr);
     void register_backward(ExpertGrads* grads);
     void run(int gemm) const { gemms_.run(ctx_.cublas(), gemm, dev_); }
     // The LoRA terms of one projection's backward: its factor gradients and its input gradient into
@@ -515,15 +517,18 @@ void RoutedExpertsStep::gather_inputs(const Tensor& x) {
                                                          xd_up_->as<uint16_t>(), s));
 }
 
-void RoutedExpertsStep::swiglu_rows(const void* gu, bool gu_bf16) {
+void RoutedExpertsStep::swiglu_rows(const void* gu, bool gu_bf16, uint16_t* gu_keep) {
     cudaStream_t s = ctx_.stream();
-    MOE_CUDA_CHECK(swiglu_to_bf16(gu, gu_bf16, P_, I_, h_->as<uint16_t>(), s));
+    if (gu_keep)
+        MOE_CUDA_CHECK(kernels::silu_mul_keep_bf16(static_cast<const float*>(gu), P_, I_, h_->as<uint16_t>(), gu_keep, s));
+    else
+        MOE_CUDA_CHECK(swiglu_to_bf16(gu, gu_bf16, P_, I_, h_->as<uint16_t>(), s));
     if (hd_)
         MOE_CUDA_CHECK(kernels::dropout_rows_bf16(h_->as<uint16_t>(), I_, map(slot_of_row_), P_, down_.p, down_.seed,
                                                   hd_->as<uint16_t>(), s));
 }
 
-void RoutedExpertsStep::forward(const Tensor& x) {
+void RoutedExpertsStep::forward(const Tensor& x, CudaExpertRows* keep) {
     if (kept_) throw_invalid_argument("RoutedExpertsStep: a kept step restores, it does not run forward");
     gather_inputs(x);
     run(f_gate_up_);
@@ -535,7 +540,8 @@ void RoutedExpertsStep::forward(const Tensor& x) {
         run(f_z_up_);
         run(f_d_up_);
     }
-    swiglu_rows(gu_->get(), gu16_);
+    if (keep && !gu16_) keep->gu = scratch(ctx_, P_ * 2 * I_, 2, "kept bf16 expert gate/up rows");
+    swiglu_rows(gu_->get(), gu16_, keep && !gu16_ ? keep->gu->as<uint16_t>() : nullptr);
     run(f_down_);
     if (down_.on) {
         run(f_z_down_);
@@ -549,23 +555,18 @@ void RoutedExpertsStep::restore(const Tensor& x) {
 }
 
 void RoutedExpertsStep::keep_rows(CudaExpertRows& rows) {
-    cudaStream_t s = ctx_.stream();
-    if (gu16_) {
-        rows.gu = std::move(gu_);
-    } else {
-        rows.gu = scratch(ctx_, P_ * 2 * I_, 2, "kept bf16 expert gate/up rows");
-        MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(gu_->as<float>(), 2 * I_, P_, 2 * I_, rows.gu->as<uint16_t>(), 2 * I_, s));
-    }
-    rows.y = scratch(ctx_, P_ * H_, 2, "kept bf16 expert output rows");
-    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(y_->as<float>(), H_, P_, H_, rows.y->as<uint16_t>(), H_, s));
+    if (gu16_) rows.gu = std::move(gu_);
+    if (!rows.gu || !rows.y) throw_invalid_argument("RoutedExpertsStep::keep_rows: forward and combine did not keep");
     rows.z_gate = std::move(z_gate_);
     rows.z_up = std::move(z_up_);
     rows.z_down = std::move(z_down_);
 }
 
-void RoutedExpertsStep::combine(const Tensor& weights, Tensor& out) const {
+void RoutedExpertsStep::combine(const Tensor& weights, Tensor& out, CudaExpertRows* keep) const {
+    // Padding rows of keep->y stay unwritten: slot_dots skips rows without a token.
+    if (keep) keep->y = scratch(ctx_, P_ * H_, 2, "kept bf16 expert output rows");
     MOE_CUDA_CHECK(kernels::moe_combine(y_->as<float>(), map(row_of_slot_), f32(weights), g_.T, g_.K, H_, f32(out),
-                                        ctx_.stream()));
+                                        ctx_.stream(), keep ? keep->y->as<uint16_t>() : nullptr));
 }
 
 void RoutedExpertsStep::run_lora_backward(const LoraProj& l, const LoraBackward& b, int64_t in, void* acc,
@@ -634,8 +635,8 @@ Tensor CudaBackend::moe_experts_train(const Tensor& x, const RouterOutput& routi
     ExpertGroups& groups = rows ? rows->groups : local;
     groups = group_by_expert(ids, T, K, es.n_experts, H, es.inter);
     RoutedExpertsStep step(*ctx_, groups, es, lora, false, nullptr, nullptr);
-    step.forward(x);
-    step.combine(routing.weights, out);
+    step.forward(x, rows.get());
+    step.combine(routing.weights, out, rows.get());
     if (rows) {
         step.keep_rows(*rows);
         *keep = std::move(rows);
