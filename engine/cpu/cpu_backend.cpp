@@ -41,9 +41,15 @@ std::vector<int32_t> CpuBackend::download_i32(const Tensor& t) {
 
 Weight CpuBackend::load_weight(const WeightMatrix& matrix) {
     auto s = std::make_shared<CpuWeightStorage>();
-    s->matrix = matrix;  // a view into the checkpoint's maps: no copy of the data
     s->rows = matrix.rows();
     s->cols = matrix.cols();
+    const int64_t f32_bytes = s->rows * s->cols * 4;
+    if (f32_bytes <= f32_copy_left_) {
+        s->owned = matrix.to_f32();  // the same values rows_f32 would give at every use
+        f32_copy_left_ -= f32_bytes;
+    } else {
+        s->matrix = matrix;  // a view into the checkpoint's maps: no copy of the data
+    }
     return Weight(std::move(s), matrix.rows(), matrix.cols());
 }
 

@@ -12,6 +12,14 @@ namespace moe {
 
 class CpuBackend final : public Backend {
 public:
+    // Checkpoint weights are read from the mmapped file and converted to f32 at every use (a 16B
+    // bf16 model never needs its f32 copy in RAM); up to this many bytes of them get one f32 copy at
+    // load instead, so a small model (the demo's fp8 weights) decodes without converting every row
+    // of every weight per token.
+    static constexpr int64_t kDefaultF32CopyBudget = int64_t(512) << 20;
+    explicit CpuBackend(int64_t f32_copy_budget_bytes = kDefaultF32CopyBudget)
+        : f32_copy_left_(f32_copy_budget_bytes) {}
+
     std::string name() const override { return "cpu"; }
 
     Tensor alloc(int64_t rows, int64_t cols, DType dtype = DType::F32) override;
@@ -100,6 +108,9 @@ public:
     CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& targets, float scale) override;
     double sum_squares(const Tensor& x) override;
     void adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& step) override;
+
+private:
+    int64_t f32_copy_left_;  // bytes of f32 weight copies load_weight may still make
 };
 
 }  // namespace moe

@@ -88,6 +88,22 @@ TEST(ModelGreedy, ForwardGreedyIsTheArgmaxOfForwardOnEveryFixture) {
     }
 }
 
+// CpuBackend copies weights to f32 at load within its budget and converts the rest at every use:
+// the logits must not depend on which (the values are the same conversions).
+TEST(ModelGreedy, F32WeightCopiesAtLoadGiveTheSameLogitsAsConversionAtUse) {
+    for (const char* name : kFixtures) {
+        SCOPED_TRACE(name);
+        const auto ck = Checkpoint::open(test::data_path(std::string("models/") + name));
+        CpuBackend copied, converted(0), split(64 << 10);  // split: the first weights copied, the rest not
+        auto a = load_model(*ck, copied, ModelOptions{16});
+        auto b = load_model(*ck, converted, ModelOptions{16});
+        auto c = load_model(*ck, split, ModelOptions{16});
+        const Logits la = a->forward(kPrompt, 0, LogitRows::All);
+        EXPECT_EQ(la.data, b->forward(kPrompt, 0, LogitRows::All).data);
+        EXPECT_EQ(la.data, c->forward(kPrompt, 0, LogitRows::All).data);
+    }
+}
+
 TEST(ModelGreedy, ForwardGreedyChecksItsInputsAsForwardDoes) {
     const auto ck = Checkpoint::open(test::data_path("models/deepseek-v3-tiny"));
     CpuBackend backend;
