@@ -4,7 +4,7 @@
 // mma.sync m16n8k16 (bf16 in, f32 accumulate) fed by ldmatrix — its .trans form reads the operands
 // that are not K-contiguous, so one kernel serves the forward, input-gradient and weight-gradient
 // layouts (template flags). Rows past M, N or K are zero-filled by the copies (src size 0) and
-// masked on the store. The block's tile is found by a binary search of the problems' first tiles.
+// masked on the store. A problem's second product (a2 · b2) continues the k-tiles of the first. The block's tile is found by a binary search of the problems' first tiles.
 #include <atomic>
 
 #include "grouped_gemm.h"
@@ -84,11 +84,18 @@ __global__ void __launch_bounds__(C::kThreads) grouped_gemm_kernel(GroupedGemmAr
     const int wm = (warp % C::WM) * C::TM, wn = (warp / C::WM) * C::TN;
 
     float acc[MI][NI][4] = {};
-    const int k_tiles = (p.k + BK - 1) / BK;
+    const int k_tiles1 = (p.k + BK - 1) / BK;  // then the second product's k-tiles
+    const int k_tiles = k_tiles1 + (p.k2 + BK - 1) / BK;
     auto load_stage = [&](int stage, int kt) {
         uint16_t* sa = smem + stage * C::kStageElems;
-        load_tile<C, BM, A_K>(sa, A, p.lda, m0, p.m, kt * BK, p.k);
-        load_tile<C, BN, B_K>(sa + C::kAElems, B, p.ldb, n0, p.n, kt * BK, p.k);
+        if (kt < k_tiles1) {
+            load_tile<C, BM, A_K>(sa, A, p.lda, m0, p.m, kt * BK, p.k);
+            load_tile<C, BN, B_K>(sa + C::kAElems, B, p.ldb, n0, p.n, kt * BK, p.k);
+        } else {
+            const int k0 = (kt - k_tiles1) * BK;
+            load_tile<C, BM, A_K>(sa, static_cast<const uint16_t*>(p.a2), p.lda2, m0, p.m, k0, p.k2);
+            load_tile<C, BN, B_K>(sa + C::kAElems, static_cast<const uint16_t*>(p.b2), p.ldb2, n0, p.n, k0, p.k2);
+        }
     };
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s) {
@@ -209,8 +216,13 @@ bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b
     if (p.m < 0 || p.n < 0 || p.k < 0) return false;
     // The contiguous extent of each operand must come in whole 16-byte chunks.
     const int a_contig = a_k_contig ? p.k : p.m, b_contig = b_k_contig ? p.k : p.n;
-    return a_contig % 8 == 0 && b_contig % 8 == 0 && p.lda % 8 == 0 && p.ldb % 8 == 0 && p.ldc % 8 == 0 &&
-           aligned16(p.a) && aligned16(p.b) && aligned16(p.c);
+    const bool first = a_contig % 8 == 0 && b_contig % 8 == 0 && p.lda % 8 == 0 && p.ldb % 8 == 0 &&
+                       p.ldc % 8 == 0 && aligned16(p.a) && aligned16(p.b) && aligned16(p.c);
+    if (!first || p.k2 < 0) return false;
+    if (p.k2 == 0) return true;
+    const int a2_contig = a_k_contig ? p.k2 : p.m, b2_contig = b_k_contig ? p.k2 : p.n;
+    return a2_contig % 8 == 0 && b2_contig % 8 == 0 && p.lda2 % 8 == 0 && p.ldb2 % 8 == 0 && aligned16(p.a2) &&
+           aligned16(p.b2);
 }
 
 GroupedGemmTile grouped_gemm_tile(int variant) {

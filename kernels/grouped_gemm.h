@@ -26,6 +26,13 @@ struct GroupedGemmProblem {
     void* c = nullptr;        // f32 or bf16, row-major [M, ldc]
     int32_t m = 0, n = 0, k = 0;
     int32_t lda = 0, ldb = 0, ldc = 0;  // elements
+    // An optional second product over the same output, C = alpha · (A · B + A2 [M, k2] · B2 [k2, N])
+    // (+ beta · C), stored in the same layouts: its K continues the first one's in the same
+    // accumulators. A LoRA term x·A·B rides on its base projection this way (A2 the rank products,
+    // k2 the rank) instead of reading and writing the whole f32 output again. k2 = 0: none.
+    const void* a2 = nullptr;
+    const void* b2 = nullptr;
+    int32_t k2 = 0, lda2 = 0, ldb2 = 0;
 };
 
 struct GroupedGemmArgs {
@@ -58,7 +65,8 @@ inline int32_t grouped_gemm_tiles(int32_t m, int32_t n, int variant = 0) {
     return ((m + t.m - 1) / t.m) * ((n + t.n - 1) / t.n);
 }
 
-// Whether a problem's layout meets the requirements above (host check, before registering it).
+// Whether a problem's layout meets the requirements above, its second product's included (host
+// check, before registering it).
 bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b_k_contig);
 
 cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream);

@@ -152,15 +152,22 @@ __global__ void __launch_bounds__(kThreads, 1) grouped_gemm_wgmma_kernel(Grouped
     const auto* B = static_cast<const uint16_t*>(p.b);
     const int wg = int(threadIdx.x) / 128;
 
+    const int k_tiles1 = (p.k + kBK - 1) / kBK;  // then the second product's k-tiles
     auto load_stage = [&](int stage, int kt) {
         unsigned char* s = ring + stage * W::kStageBytes;
-        load_operand<kBM, A_K>(s, A, p.lda, m0, p.m, kt * kBK, p.k);
-        load_operand<W::BN, B_K>(s + W::kABytes, B, p.ldb, n0, p.n, kt * kBK, p.k);
+        if (kt < k_tiles1) {
+            load_operand<kBM, A_K>(s, A, p.lda, m0, p.m, kt * kBK, p.k);
+            load_operand<W::BN, B_K>(s + W::kABytes, B, p.ldb, n0, p.n, kt * kBK, p.k);
+        } else {
+            const int k0 = (kt - k_tiles1) * kBK;
+            load_operand<kBM, A_K>(s, static_cast<const uint16_t*>(p.a2), p.lda2, m0, p.m, k0, p.k2);
+            load_operand<W::BN, B_K>(s + W::kABytes, static_cast<const uint16_t*>(p.b2), p.ldb2, n0, p.n, k0, p.k2);
+        }
     };
     float d[W::kAccum];
 #pragma unroll
     for (int i = 0; i < W::kAccum; ++i) d[i] = 0.0f;
-    const int k_tiles = (p.k + kBK - 1) / kBK;
+    const int k_tiles = k_tiles1 + (p.k2 + kBK - 1) / kBK;
     constexpr int kAhead = W::kStages - 2;  // stages in flight beyond the one being multiplied
 #pragma unroll
     for (int s = 0; s < kAhead; ++s) {

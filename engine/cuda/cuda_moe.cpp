@@ -307,9 +307,12 @@ private:
     struct LoraBackward {
         int db = -1, dz = -1, da = -1, dx = -1;
     };
+    // dx_fused: its input gradient rides on another GEMM (GroupedGemms::add's second product).
     LoraBackward register_lora_backward(const LoraProj& l, int64_t in, int64_t out, GroupOperand d_out,
                                         const void* x_in, const Scratch& z, const Scratch& dz, void* acc,
-                                        float* dx_scratch);
+                                        float* dx_scratch, bool dx_fused = false);
+    // The input gradient d drop(x) [P, in] = dz A_e, into acc (accumulated) or, with dropout, into dx_scratch.
+    static GroupGemm lora_dx_gemm(const LoraProj& l, int64_t in, const Scratch& dz, void* acc, float* dx_scratch);
     void run_lora_backward(const LoraProj& l, const LoraBackward& b, int64_t in, void* acc, const float* dx_scratch) const;
 
     DeviceContext& ctx_;
@@ -334,6 +337,8 @@ private:
     int f_gate_up_ = -1, f_z_gate_ = -1, f_d_gate_ = -1, f_z_up_ = -1, f_d_up_ = -1, f_down_ = -1, f_z_down_ = -1,
         f_d_down_ = -1;
     int b_dh_ = -1, b_ddown_ = -1, b_dxs_ = -1, b_dgate_ = -1, b_dup_ = -1;
+    bool down_dx_fused_ = false;  // the down LoRA's input gradient runs inside b_dh_
+    bool gate_dx_fused_ = false;  // the gate LoRA's input gradient runs inside b_dxs_
     LoraBackward lb_down_, lb_gate_, lb_up_;
 
     const int32_t* map(size_t offset) const { return reinterpret_cast<const int32_t*>(dev_ + offset); }
@@ -392,49 +397,59 @@ void RoutedExpertsStep::register_forward() {
                              per_expert(gate_up_w_, 2 * I * H * 2, H), rows_of(xp_->get(), H * 2, H),
                              rows_of(gu_->get(), 2 * I * gu_elem, 2 * I), gu16_ ? CUDA_R_16BF : CUDA_R_32F},
                             staging_);
-    // LoRA on gate / up: z = drop(x) Aᵀ [P, r] (bf16), then gu[:, off] += s · z Bᵀ.
+    // LoRA on gate / up: z = s · drop(x) Aᵀ [P, r] (bf16; the scale folded in here, so that the term
+    // z Bᵀ can ride on a base GEMM of alpha 1), then gu[:, off] += z Bᵀ.
     auto lora_in = [&](LoraProj& l, const ScratchPtr& xd, ScratchPtr& z, int& fz, int& fd, int64_t off) {
         if (!l.on) return;
         z = scratch(ctx_, P * l.r, 2, "grouped LoRA rank products");
         const void* x_in = (xd ? xd : xp_)->get();
-        fz = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, l.r, kGroupRows, H, 1.0f, 0.0f, per_expert(l.a->get(), l.r * H * 2, H),
+        fz = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, l.r, kGroupRows, H, l.scale, 0.0f, per_expert(l.a->get(), l.r * H * 2, H),
                          rows_of(x_in, H * 2, H), rows_of(z->get(), l.r * 2, l.r), CUDA_R_16BF},
                         staging_);
-        fd = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, I, kGroupRows, l.r, l.scale, 1.0f,
+        fd = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, I, kGroupRows, l.r, 1.0f, 1.0f,
                          per_expert(l.b->get(), I * l.r * 2, l.r), rows_of(z->get(), l.r * 2, l.r),
                          offset_cols(rows_of(gu_->get(), 2 * I * 4, 2 * I), off * 4), CUDA_R_32F},
                         staging_);
     };
     lora_in(gate_, xd_gate_, z_gate_, f_z_gate_, f_d_gate_, 0);
     lora_in(up_, xd_up_, z_up_, f_z_up_, f_d_up_, I);
-    f_down_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, I, 1.0f, 0.0f,
-                          per_expert(down_w_, H * I * 2, I), rows_of(h_->get(), I * 2, I),
-                          rows_of(y_->get(), H * 4, H), CUDA_R_32F},
-                         staging_);
-    if (down_.on) {
-        z_down_ = scratch(ctx_, P * down_.r, 2, "grouped LoRA rank products");
-        const int64_t r = down_.r;
-        f_z_down_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, r, kGroupRows, I, 1.0f, 0.0f,
-                                per_expert(down_.a->get(), r * I * 2, I), rows_of((hd_ ? hd_ : h_)->get(), I * 2, I),
-                                rows_of(z_down_->get(), r * 2, r), CUDA_R_16BF},
-                               staging_);
-        f_d_down_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, r, down_.scale, 1.0f,
-                                per_expert(down_.b->get(), H * r * 2, r), rows_of(z_down_->get(), r * 2, r),
-                                rows_of(y_->get(), H * 4, H), CUDA_R_32F},
-                               staging_);
+    // y = h D_eᵀ, plus the down LoRA's z Bᵀ (z = s · drop(h) Aᵀ) in the same launch where the kernel takes it.
+    const GroupGemm down{CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, I, 1.0f, 0.0f, per_expert(down_w_, H * I * 2, I),
+                         rows_of(h_->get(), I * 2, I), rows_of(y_->get(), H * 4, H), CUDA_R_32F};
+    if (!down_.on) {
+        f_down_ = gemms_.add(down, staging_);
+        return;
     }
+    const int64_t r = down_.r;
+    z_down_ = scratch(ctx_, P * r, 2, "grouped LoRA rank products");
+    f_z_down_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, r, kGroupRows, I, down_.scale, 0.0f,
+                            per_expert(down_.a->get(), r * I * 2, I), rows_of((hd_ ? hd_ : h_)->get(), I * 2, I),
+                            rows_of(z_down_->get(), r * 2, r), CUDA_R_16BF},
+                           staging_);
+    const GroupGemm lora{CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, r, 1.0f, 1.0f, per_expert(down_.b->get(), H * r * 2, r),
+                         rows_of(z_down_->get(), r * 2, r), rows_of(y_->get(), H * 4, H), CUDA_R_32F};
+    f_down_ = gemms_.add(down, staging_, &lora);
+    if (!gemms_.fused(f_down_)) f_d_down_ = gemms_.add(lora, staging_);
 }
 
-// z = drop(x) Aᵀ from the forward; dz receives s · d_out B.
+GroupGemm RoutedExpertsStep::lora_dx_gemm(const LoraProj& l, int64_t in, const Scratch& dz, void* acc,
+                                          float* dx_scratch) {
+    const bool masked = l.p > 0.0f;
+    return {CUBLAS_OP_N, CUBLAS_OP_N, in, kGroupRows, l.r, 1.0f, masked ? 0.0f : 1.0f,
+            per_expert(l.a->get(), l.r * in * 2, in), rows_of(dz.get(), l.r * 2, l.r),
+            rows_of(masked ? static_cast<void*>(dx_scratch) : acc, in * 4, in), CUDA_R_32F};
+}
+
+// z = s · drop(x) Aᵀ from the forward; dz receives s · d_out B.
 RoutedExpertsStep::LoraBackward RoutedExpertsStep::register_lora_backward(const LoraProj& l, int64_t in, int64_t out,
                                                                           GroupOperand d_out, const void* x_in,
                                                                           const Scratch& z, const Scratch& dz,
-                                                                          void* acc, float* dx_scratch) {
+                                                                          void* acc, float* dx_scratch, bool dx_fused) {
     LoraBackward b;
     const int64_t r = l.r;
-    // Row-major dB_e [out, r] += s · d_outᵀ z: column-major dBᶜ [r, out] += zᶜ · d_outᶜᵀ.
+    // Row-major dB_e [out, r] += s · d_outᵀ drop(x) Aᵀ = d_outᵀ z: column-major dBᶜ [r, out] += zᶜ · d_outᶜᵀ.
     if (l.db)
-        b.db = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, r, out, kGroupRows, l.scale, 1.0f, rows_of(z.get(), r * 2, r), d_out,
+        b.db = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, r, out, kGroupRows, 1.0f, 1.0f, rows_of(z.get(), r * 2, r), d_out,
                            per_expert(l.db, out * r * 4, r), CUDA_R_32F},
                           staging_);
     // dz [P, r] = s · d_out B_e: column-major dzᶜ = Bᶜ · d_outᶜ (bf16 out).
@@ -447,11 +462,7 @@ RoutedExpertsStep::LoraBackward RoutedExpertsStep::register_lora_backward(const 
                            rows_of(dz.get(), r * 2, r), per_expert(l.da, r * in * 4, in), CUDA_R_32F},
                           staging_);
     // d drop(x) [P, in] = dz A_e: straight into acc without dropout, else into dx_scratch for the masked add.
-    const bool masked = l.p > 0.0f;
-    b.dx = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, in, kGroupRows, r, 1.0f, masked ? 0.0f : 1.0f,
-                       per_expert(l.a->get(), r * in * 2, in), rows_of(dz.get(), r * 2, r),
-                       rows_of(masked ? static_cast<void*>(dx_scratch) : acc, in * 4, in), CUDA_R_32F},
-                      staging_);
+    if (!dx_fused) b.dx = gemms_.add(lora_dx_gemm(l, in, dz, acc, dx_scratch), staging_);
     return b;
 }
 
@@ -462,26 +473,39 @@ void RoutedExpertsStep::register_backward(ExpertGrads* grads) {
     dgu_ = scratch(ctx_, P * 2 * I, 2, "grouped bf16 gate/up gradients");
     dxs_ = scratch(ctx_, P * H, 4, "grouped expert input gradients");
     const GroupOperand dye = rows_of(dye_->get(), H * 2, H);
-    // Row-major dh [n, I] = dye [n, H] · D_e [H, I]: column-major dhᶜ = D_eᶜ · dyeᶜ.
-    b_dh_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, I, kGroupRows, H, 1.0f, 0.0f, per_expert(down_w_, H * I * 2, I),
-                        dye, rows_of(dh_->get(), I * 4, I), CUDA_R_32F},
-                       staging_);
+    // Row-major dh [n, I] = dye [n, H] · D_e [H, I]: column-major dhᶜ = D_eᶜ · dyeᶜ; without dropout
+    // the down LoRA's input gradient dz A_e rides on it (one launch, dh written once).
+    if (down_.on) {
+        dz_down_ = scratch(ctx_, P * down_.r, 2, "grouped LoRA rank gradients");
+        if (down_.p > 0.0f) dhd_ = scratch(ctx_, P * I, 4, "grouped down-LoRA input gradients");
+    }
+    const GroupGemm dh{CUBLAS_OP_N, CUBLAS_OP_N, I, kGroupRows, H, 1.0f, 0.0f, per_expert(down_w_, H * I * 2, I),
+                       dye, rows_of(dh_->get(), I * 4, I), CUDA_R_32F};
+    const bool fuse_down = down_.on && down_.p == 0.0f;
+    const GroupGemm dh_lora = fuse_down ? lora_dx_gemm(down_, I, *dz_down_, dh_->get(), nullptr) : GroupGemm{};
+    b_dh_ = gemms_.add(dh, staging_, fuse_down ? &dh_lora : nullptr);
+    down_dx_fused_ = fuse_down && gemms_.fused(b_dh_);
     // Row-major dD_e [H, I] += dyeᵀ h: column-major dDᶜ [I, H] += hᶜ · dyeᶜᵀ.
     if (grads)
         b_ddown_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, I, H, kGroupRows, 1.0f, 1.0f, rows_of(h_->get(), I * 2, I), dye,
                                per_expert(f32(grads->down), H * I * 4, I), CUDA_R_32F},
                               staging_);
-    if (down_.on) {
-        dz_down_ = scratch(ctx_, P * down_.r, 2, "grouped LoRA rank gradients");
-        if (down_.p > 0.0f) dhd_ = scratch(ctx_, P * I, 4, "grouped down-LoRA input gradients");
+    if (down_.on)
         lb_down_ = register_lora_backward(down_, I, H, dye, hd(), z_down(), *dz_down_, dh_->get(),
-                                          dhd_ ? dhd_->as<float>() : nullptr);
-    }
+                                          dhd_ ? dhd_->as<float>() : nullptr, down_dx_fused_);
     const GroupOperand dgu = rows_of(dgu_->get(), 2 * I * 2, 2 * I);
-    // Row-major dx_rows [n, H] = [dg | du] [n, 2I] · [G_e ; U_e] [2I, H]: column-major dxᶜ = GUᶜ · dguᶜ.
-    b_dxs_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_N, H, kGroupRows, 2 * I, 1.0f, 0.0f,
-                         per_expert(gate_up_w_, 2 * I * H * 2, H), dgu, rows_of(dxs_->get(), H * 4, H), CUDA_R_32F},
-                        staging_);
+    // Row-major dx_rows [n, H] = [dg | du] [n, 2I] · [G_e ; U_e] [2I, H]: column-major dxᶜ = GUᶜ · dguᶜ;
+    // without dropout the gate LoRA's input gradient dz A_e rides on it (the up LoRA's adds after).
+    if ((gate_.on && gate_.p > 0.0f) || (up_.on && up_.p > 0.0f))
+        dxd_ = scratch(ctx_, P * H, 4, "grouped LoRA input gradients");
+    float* dxd = dxd_ ? dxd_->as<float>() : nullptr;
+    if (gate_.on) dz_gate_ = scratch(ctx_, P * gate_.r, 2, "grouped LoRA rank gradients");
+    const GroupGemm dxs{CUBLAS_OP_N, CUBLAS_OP_N, H, kGroupRows, 2 * I, 1.0f, 0.0f,
+                        per_expert(gate_up_w_, 2 * I * H * 2, H), dgu, rows_of(dxs_->get(), H * 4, H), CUDA_R_32F};
+    const bool fuse_gate = gate_.on && gate_.p == 0.0f;
+    const GroupGemm dxs_lora = fuse_gate ? lora_dx_gemm(gate_, H, *dz_gate_, dxs_->get(), nullptr) : GroupGemm{};
+    b_dxs_ = gemms_.add(dxs, staging_, fuse_gate ? &dxs_lora : nullptr);
+    gate_dx_fused_ = fuse_gate && gemms_.fused(b_dxs_);
     // Row-major dG_e [I, H] += dgᵀ x: column-major dGᶜ [H, I] += xᶜ · dgᶜᵀ (dU likewise from du).
     if (grads) {
         b_dgate_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, H, I, kGroupRows, 1.0f, 1.0f, rows_of(xp_->get(), H * 2, H), dgu,
@@ -491,13 +515,9 @@ void RoutedExpertsStep::register_backward(ExpertGrads* grads) {
                              offset_cols(dgu, I * 2), per_expert(f32(grads->up), I * H * 4, H), CUDA_R_32F},
                             staging_);
     }
-    if ((gate_.on && gate_.p > 0.0f) || (up_.on && up_.p > 0.0f))
-        dxd_ = scratch(ctx_, P * H, 4, "grouped LoRA input gradients");
-    float* dxd = dxd_ ? dxd_->as<float>() : nullptr;
-    if (gate_.on) {
-        dz_gate_ = scratch(ctx_, P * gate_.r, 2, "grouped LoRA rank gradients");
-        lb_gate_ = register_lora_backward(gate_, H, I, dgu, xd_gate(), z_gate(), *dz_gate_, dxs_->get(), dxd);
-    }
+    if (gate_.on)
+        lb_gate_ = register_lora_backward(gate_, H, I, dgu, xd_gate(), z_gate(), *dz_gate_, dxs_->get(), dxd,
+                                          gate_dx_fused_);
     if (up_.on) {
         dz_up_ = scratch(ctx_, P * up_.r, 2, "grouped LoRA rank gradients");
         lb_up_ = register_lora_backward(up_, H, I, offset_cols(dgu, I * 2), xd_up(), z_up(), *dz_up_, dxs_->get(), dxd);
@@ -542,11 +562,9 @@ void RoutedExpertsStep::forward(const Tensor& x, CudaExpertRows* keep) {
     }
     if (keep && !gu16_) keep->gu = scratch(ctx_, P_ * 2 * I_, 2, "kept bf16 expert gate/up rows");
     swiglu_rows(gu_->get(), gu16_, keep && !gu16_ ? keep->gu->as<uint16_t>() : nullptr);
+    if (down_.on) run(f_z_down_);  // before f_down_, which may carry z Bᵀ
     run(f_down_);
-    if (down_.on) {
-        run(f_z_down_);
-        run(f_d_down_);
-    }
+    if (f_d_down_ >= 0) run(f_d_down_);
 }
 
 void RoutedExpertsStep::restore(const Tensor& x) {
@@ -574,7 +592,7 @@ void RoutedExpertsStep::run_lora_backward(const LoraProj& l, const LoraBackward&
     if (b.db >= 0) run(b.db);
     run(b.dz);
     if (b.da >= 0) run(b.da);
-    run(b.dx);
+    if (b.dx >= 0) run(b.dx);  // -1: it rode on another GEMM
     if (l.p > 0.0f)
         MOE_CUDA_CHECK(kernels::masked_add_rows_f32(static_cast<float*>(acc), dx_scratch, in, map(slot_of_row_), P_, l.p,
                                                     l.seed, ctx_.stream()));
@@ -591,20 +609,24 @@ void RoutedExpertsStep::backward(const Tensor& weights, const Tensor& dy, Tensor
         MOE_CUDA_CHECK(kernels::slot_dots(f32(dy), y_->as<float>(), H_, token_of, slot_of_row, P_, f32(d_weights), s));
     MOE_CUDA_CHECK(kernels::scale_rows_by_slot_bf16(f32(dy), H_, token_of, slot_of_row, f32(weights), P_,
                                                     dye_->as<uint16_t>(), s));
+    // A fused b_dh_ reads dz_down: the down LoRA's backward first then, else after (it adds to dh).
+    if (down_dx_fused_) run_lora_backward(down_, lb_down_, I_, dh_->get(), nullptr);
     run(b_dh_);
     if (b_ddown_ >= 0) run(b_ddown_);
-    if (down_.on) run_lora_backward(down_, lb_down_, I_, dh_->get(), dhd_ ? dhd_->as<float>() : nullptr);
+    if (down_.on && !down_dx_fused_)
+        run_lora_backward(down_, lb_down_, I_, dh_->get(), dhd_ ? dhd_->as<float>() : nullptr);
     if (kept_)
         MOE_CUDA_CHECK(kernels::swiglu_backward_rows_bf16(kept_->gu->as<uint16_t>(), dh_->as<float>(), P_, I_,
                                                           dgu_->as<uint16_t>(), s));
     else
         MOE_CUDA_CHECK(kernels::swiglu_backward_rows_bf16(gu_->as<float>(), dh_->as<float>(), P_, I_,
                                                           dgu_->as<uint16_t>(), s));
+    const float* dxd = dxd_ ? dxd_->as<float>() : nullptr;
+    if (gate_dx_fused_) run_lora_backward(gate_, lb_gate_, H_, dxs_->get(), nullptr);  // dz_gate before b_dxs_
     run(b_dxs_);
     if (b_dgate_ >= 0) run(b_dgate_);
     if (b_dup_ >= 0) run(b_dup_);
-    const float* dxd = dxd_ ? dxd_->as<float>() : nullptr;
-    if (gate_.on) run_lora_backward(gate_, lb_gate_, H_, dxs_->get(), dxd);
+    if (gate_.on && !gate_dx_fused_) run_lora_backward(gate_, lb_gate_, H_, dxs_->get(), dxd);
     if (up_.on) run_lora_backward(up_, lb_up_, H_, dxs_->get(), dxd);
     MOE_CUDA_CHECK(kernels::moe_combine(dxs_->as<float>(), map(row_of_slot_), nullptr, g_.T, g_.K, H_, f32(dx), s));
 }

@@ -138,9 +138,9 @@ const void* at(const GroupOperand& o, int64_t e, int64_t row0) {
 int64_t dim(int64_t d, int64_t rows) { return d == kGroupRows ? rows : d; }
 }  // namespace
 
-int GroupedGemms::add(const GroupGemm& gemm, Staging& staging) {
+int GroupedGemms::add(const GroupGemm& gemm, Staging& staging, const GroupGemm* second) {
     Entry entry{gemm, {}, {}, {}, {}, {}};
-    if (g_.tiles) add_tiles(entry, staging);
+    if (g_.tiles) add_tiles(entry, staging, second);
     if (entry.total_tiles >= 0) {  // the tile kernel takes it: no cuBLAS tables needed
         entries_.push_back(std::move(entry));
         return int(entries_.size()) - 1;
@@ -220,19 +220,46 @@ int tile_variant(int64_t max_m, int64_t max_n, int64_t max_k, bool a_k_contig) {
 }
 }  // namespace
 
-void GroupedGemms::add_tiles(Entry& entry, Staging& staging) const {
+namespace {
+// `t` with expert e's problem of `second` as its second K segment, if the two fit together.
+bool add_second(TileProblem& t, const GroupGemm& main, const GroupGemm& second, int64_t e, int64_t row0, int64_t rows) {
+    if (second.alpha != main.alpha || second.beta != 1.0f || second.c_type != main.c_type) return false;
+    const TileProblem s = tile_problem(second, e, row0, rows);
+    if (s.a_k_contig != t.a_k_contig || s.b_k_contig != t.b_k_contig || s.p.c != t.p.c || s.p.m != t.p.m ||
+        s.p.n != t.p.n || s.p.ldc != t.p.ldc)
+        return false;
+    t.p.a2 = s.p.a;
+    t.p.b2 = s.p.b;
+    t.p.k2 = s.p.k;
+    t.p.lda2 = s.p.lda;
+    t.p.ldb2 = s.p.ldb;
+    return kernels::grouped_gemm_supported(t.p, t.a_k_contig, t.b_k_contig);
+}
+}  // namespace
+
+void GroupedGemms::add_tiles(Entry& entry, Staging& staging, const GroupGemm* second) const {
     std::vector<kernels::GroupedGemmProblem> problems;
     int64_t max_m = 0, max_n = 0, max_k = 0;
+    bool fuse = second != nullptr;
     for (int64_t e : g_.active) {
-        const TileProblem t = tile_problem(entry.gemm, e, g_.offset[size_t(e)], g_.count[size_t(e)]);
+        const int64_t row0 = g_.offset[size_t(e)], rows = g_.count[size_t(e)];
+        const TileProblem t = tile_problem(entry.gemm, e, row0, rows);
         if (!kernels::grouped_gemm_supported(t.p, t.a_k_contig, t.b_k_contig)) return;  // total_tiles stays -1
+        TileProblem both = t;
+        fuse = fuse && add_second(both, entry.gemm, *second, e, row0, rows);
         entry.a_k_contig = t.a_k_contig;
         entry.b_k_contig = t.b_k_contig;
-        problems.push_back(t.p);
+        problems.push_back(both.p);
         max_m = std::max<int64_t>(max_m, t.p.m);
         max_n = std::max<int64_t>(max_n, t.p.n);
         max_k = std::max<int64_t>(max_k, t.p.k);
     }
+    if (!fuse)  // one problem that does not take it: the caller runs `second` on its own, for every expert
+        for (kernels::GroupedGemmProblem& p : problems) {
+            p.a2 = p.b2 = nullptr;
+            p.k2 = p.lda2 = p.ldb2 = 0;
+        }
+    entry.fused = fuse;
     entry.variant = tile_variant(max_m, max_n, max_k, entry.a_k_contig);
     std::vector<int32_t> tile_start{0};
     for (const kernels::GroupedGemmProblem& p : problems)

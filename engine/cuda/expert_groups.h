@@ -125,7 +125,12 @@ class GroupedGemms {
 public:
     explicit GroupedGemms(const ExpertGroups& groups) : g_(groups) {}
     // Registers a GEMM (its pointer tables, one per bucket, go into `staging` now); returns its handle.
-    int add(const GroupGemm& gemm, Staging& staging);
+    // `second` (optional): a product into the same C (same m, n, alpha, c and c_type, beta 1) that,
+    // where the tile kernel runs this GEMM, rides on it as a second K segment (kernels/grouped_gemm.h)
+    // — one launch, the f32 output written once. fused(handle) says whether it did; if not, the
+    // caller registers and runs `second` itself, after this GEMM.
+    int add(const GroupGemm& gemm, Staging& staging, const GroupGemm* second = nullptr);
+    bool fused(int i) const { return entries_.at(size_t(i)).fused; }
     // Runs GEMM i; `device_staging` is what staging.upload returned.
     void run(cublasHandle_t h, int i, const unsigned char* device_staging) const;
 
@@ -139,8 +144,9 @@ private:
         int total_tiles = -1;                 // kTiles: -1 when the layout does not suit the kernel
         int variant = 0;                      // kTiles: the kernel's block tile (tile_variant)
         bool a_k_contig = true, b_k_contig = true;
+        bool fused = false;  // kTiles: `second` of add() is each problem's second K segment
     };
-    void add_tiles(Entry& entry, Staging& staging) const;
+    void add_tiles(Entry& entry, Staging& staging, const GroupGemm* second) const;
     void run_tiles(cublasHandle_t h, const Entry& entry, const unsigned char* device_staging) const;
     void run_grouped(cublasHandle_t h, const Entry& entry, const unsigned char* device_staging) const;
     void run_per_expert(cublasHandle_t h, const GroupGemm& q, const ExpertBucket& bucket, bool exact) const;

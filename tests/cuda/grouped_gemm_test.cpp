@@ -2,7 +2,8 @@
 // bf16 inputs, for the three layouts of a linear layer's training step (forward, input gradient,
 // weight gradient) and the fourth combination, f32 and bf16 outputs, beta 0 and 1, and problems
 // of awkward sizes in one launch: empty, a single row, rows not a multiple of the tile, K past one
-// pipeline stage or not a multiple of 32 — for every tile variant of the kernel.
+// pipeline stage or not a multiple of 32, some with a second product continuing their K (a LoRA
+// term riding on its base projection: rank 16 or 40) — for every tile variant of the kernel.
 // Tolerances: f32 output NMSE <= 1e-9 (exact products, only the f32 summation order differs);
 // bf16 output NMSE <= kNmseBf16 (one rounding of the result).
 #include <gtest/gtest.h>
@@ -42,7 +43,7 @@ TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
     const std::vector<Shape> shapes = {{0, 136, 64}, {1, 136, 64}, {37, 16, 264}, {300, 256, 40}, {128, 128, 32},
                                        {129, 72, 8},  {5, 392, 136}, {24, 40, 37}, {16, 8, 1}};
     std::vector<kernels::GroupedGemmProblem> problems;
-    std::vector<std::vector<float>> a_host, b_host, c_host;
+    std::vector<std::vector<float>> a_host, b_host, c_host, a2_host, b2_host;
     std::vector<cuda::DeviceBuffer> bufs;
     for (size_t i = 0; i < shapes.size(); ++i) {
         Shape s = shapes[i];
@@ -53,6 +54,18 @@ TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
         s.k = (L.a_k || L.b_k) ? (s.k + 7) / 8 * 8 : s.k;
         const int lda = (L.a_k ? s.k : s.m) + 8, ldb = (L.b_k ? s.k : s.n) + 8, ldc = s.n + 8;
         const size_t a_rows = L.a_k ? s.m : s.k, b_rows = L.b_k ? s.n : s.k;
+        const int k2 = i % 3 == 1 ? (i % 2 == 1 ? 16 : 40) : 0;  // problems 1, 4, 7: a second product
+        const int lda2 = (L.a_k ? k2 : s.m) + 16, ldb2 = (L.b_k ? k2 : s.n) + 16;
+        const size_t a2_rows = L.a_k ? s.m : k2, b2_rows = L.b_k ? s.n : k2;
+        a2_host.push_back(random_bf16_exact(a2_rows * lda2 + 1, seed + 100 + 2 * i));
+        b2_host.push_back(random_bf16_exact(b2_rows * ldb2 + 1, seed + 101 + 2 * i));
+        bufs.emplace_back(a2_host.back().size() * 2);
+        bufs.emplace_back(b2_host.back().size() * 2);
+        const auto a2_16 = to_bf16(a2_host.back()), b2_16 = to_bf16(b2_host.back());
+        MOE_CUDA_CHECK(cudaMemcpy(bufs[bufs.size() - 2].as<void>(), a2_16.data(), a2_16.size() * 2, cudaMemcpyHostToDevice));
+        MOE_CUDA_CHECK(cudaMemcpy(bufs.back().as<void>(), b2_16.data(), b2_16.size() * 2, cudaMemcpyHostToDevice));
+        const void* a2 = bufs[bufs.size() - 2].as<void>();
+        const void* b2 = bufs.back().as<void>();
         a_host.push_back(random_bf16_exact(a_rows * lda + 1, seed + 3 * i));
         b_host.push_back(random_bf16_exact(b_rows * ldb + 1, seed + 3 * i + 1));
         c_host.push_back(random_bf16_exact(size_t(s.m) * ldc + 1, seed + 3 * i + 2));
@@ -64,6 +77,13 @@ TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
         MOE_CUDA_CHECK(cudaMemcpy(bufs[bufs.size() - 2].as<void>(), b16.data(), b16.size() * 2, cudaMemcpyHostToDevice));
         kernels::GroupedGemmProblem p{bufs[bufs.size() - 3].as<void>(), bufs[bufs.size() - 2].as<void>(),
                                       bufs.back().as<void>(), s.m, s.n, s.k, lda, ldb, ldc};
+        if (k2 > 0) {
+            p.a2 = a2;
+            p.b2 = b2;
+            p.k2 = k2;
+            p.lda2 = lda2;
+            p.ldb2 = ldb2;
+        }
         ASSERT_TRUE(kernels::grouped_gemm_supported(p, L.a_k, L.b_k)) << "problem " << i;
         problems.push_back(p);
     }
@@ -119,6 +139,12 @@ TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
                     for (int k = 0; k < p.k; ++k) {
                         const double a = L.a_k ? A[size_t(r) * p.lda + k] : A[size_t(k) * p.lda + r];
                         const double b = L.b_k ? B[size_t(c) * p.ldb + k] : B[size_t(k) * p.ldb + c];
+                        s += a * b;
+                    }
+                    const std::vector<float>&A2 = a2_host[i], &B2 = b2_host[i];
+                    for (int k = 0; k < p.k2; ++k) {
+                        const double a = L.a_k ? A2[size_t(r) * p.lda2 + k] : A2[size_t(k) * p.lda2 + r];
+                        const double b = L.b_k ? B2[size_t(c) * p.ldb2 + k] : B2[size_t(k) * p.ldb2 + c];
                         s += a * b;
                     }
                     ref.push_back(float(0.75 * s + double(L.beta) * C0[at]));
