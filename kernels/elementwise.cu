@@ -33,28 +33,20 @@ __global__ void to_bf16_x4_kernel(const float* __restrict__ src, int64_t ld_src,
     }
 }
 
-__global__ void silu_mul_x4_kernel(const float* __restrict__ gu, int64_t rows, int64_t inter, uint16_t* __restrict__ out) {
+// gu_keep (may be null): the gate|up rows stored in bf16 too ([rows, 2I]) while they are read (the
+// training forward keeps them for the backward).
+__global__ void silu_mul_x4_kernel(const float* __restrict__ gu, int64_t rows, int64_t inter, uint16_t* __restrict__ out,
+                                   uint16_t* __restrict__ gu_keep) {
     pdl_begin();
     const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
     if (c >= inter) return;
     for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
         const float4 g = *reinterpret_cast<const float4*>(gu + r * 2 * inter + c);
         const float4 u = *reinterpret_cast<const float4*>(gu + r * 2 * inter + inter + c);
-        store_bf16x4(out + r * inter + c, silu(g.x) * u.x, silu(g.y) * u.y, silu(g.z) * u.z, silu(g.w) * u.w);
-    }
-}
-
-// silu_mul_x4_kernel that also stores the gate|up rows in bf16 (gu_keep [rows, 2I]) while reading them.
-__global__ void silu_mul_keep_x4_kernel(const float* __restrict__ gu, int64_t rows, int64_t inter,
-                                        uint16_t* __restrict__ out, uint16_t* __restrict__ gu_keep) {
-    pdl_begin();
-    const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
-    if (c >= inter) return;
-    for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-        const float4 g = *reinterpret_cast<const float4*>(gu + r * 2 * inter + c);
-        const float4 u = *reinterpret_cast<const float4*>(gu + r * 2 * inter + inter + c);
-        store_bf16x4(gu_keep + r * 2 * inter + c, g.x, g.y, g.z, g.w);
-        store_bf16x4(gu_keep + r * 2 * inter + inter + c, u.x, u.y, u.z, u.w);
+        if (gu_keep) {
+            store_bf16x4(gu_keep + r * 2 * inter + c, g.x, g.y, g.z, g.w);
+            store_bf16x4(gu_keep + r * 2 * inter + inter + c, u.x, u.y, u.z, u.w);
+        }
         store_bf16x4(out + r * inter + c, silu(g.x) * u.x, silu(g.y) * u.y, silu(g.z) * u.z, silu(g.w) * u.w);
     }
 }
@@ -221,7 +213,7 @@ cudaError_t silu_mul_to_bf16(const float* gu, int64_t rows, int64_t inter, uint1
     if (rows * inter <= 0) return cudaSuccess;
     if (rows_vec4(gu, 2 * inter, out, inter, inter)) {
         MOE_PREFER_SHARED((silu_mul_x4_kernel));
-        MOE_LAUNCH((silu_mul_x4_kernel), row_grid(rows, inter, 4), 256, 0, stream, gu, rows, inter, out);
+        MOE_LAUNCH((silu_mul_x4_kernel), row_grid(rows, inter, 4), 256, 0, stream, gu, rows, inter, out, nullptr);
         return cudaGetLastError();
     }
     MOE_PREFER_SHARED((silu_mul_kernel));
@@ -233,8 +225,8 @@ cudaError_t silu_mul_keep_bf16(const float* gu, int64_t rows, int64_t inter, uin
                                cudaStream_t stream) {
     if (rows * inter <= 0) return cudaSuccess;
     if (rows_vec4(gu, 2 * inter, out, inter, inter) && reinterpret_cast<uintptr_t>(gu_keep) % 8 == 0) {
-        MOE_PREFER_SHARED((silu_mul_keep_x4_kernel));
-        MOE_LAUNCH((silu_mul_keep_x4_kernel), row_grid(rows, inter, 4), 256, 0, stream, gu, rows, inter, out, gu_keep);
+        MOE_PREFER_SHARED((silu_mul_x4_kernel));
+        MOE_LAUNCH((silu_mul_x4_kernel), row_grid(rows, inter, 4), 256, 0, stream, gu, rows, inter, out, gu_keep);
         return cudaGetLastError();
     }
     const cudaError_t e = silu_mul_to_bf16(gu, rows, inter, out, stream);
