@@ -132,6 +132,10 @@ const unsigned char* Staging::upload(DeviceContext& ctx, std::unique_ptr<Scratch
 }
 
 namespace {
+int env_int(const char* name, int fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::atoi(v) : fallback;
+}
 const void* at(const GroupOperand& o, int64_t e, int64_t row0) {
     return static_cast<const unsigned char*>(o.base) + e * o.per_expert + row0 * o.per_row;
 }
@@ -139,6 +143,8 @@ int64_t dim(int64_t d, int64_t rows) { return d == kGroupRows ? rows : d; }
 }  // namespace
 
 int GroupedGemms::add(const GroupGemm& gemm, Staging& staging, const GroupGemm* second) {
+    static const bool fuse = env_int("MOE_GROUPED_FUSE", 1) == 1;  // 0: every second product on its own (A/B runs)
+    if (!fuse) second = nullptr;
     Entry entry{gemm, {}, {}, {}, {}, {}};
     if (g_.tiles) add_tiles(entry, staging, second);
     if (entry.total_tiles >= 0) {  // the tile kernel takes it: no cuBLAS tables needed
@@ -190,11 +196,6 @@ TileProblem tile_problem(const GroupGemm& q, int64_t e, int64_t row0, int64_t ro
 }
 
 namespace {
-int env_int(const char* name, int fallback) {
-    const char* v = std::getenv(name);
-    return v && *v ? std::atoi(v) : fallback;
-}
-
 // The block tile for one grouped call, by its problems' widest output (max_m × max_n), deepest
 // reduction (max_k) and A's layout. Measured on an H100 (docs/performance.md, 2026-12-07): the
 // 128 × 256 wgmma tile runs the expert GEMMs of the forward and input gradient at 290–375 TFLOP/s
@@ -218,9 +219,7 @@ int tile_variant(int64_t max_m, int64_t max_n, int64_t max_k, bool a_k_contig) {
     if (max_k <= 64 || !a_k_contig) return 0;
     return kernels::kGroupedWgmmaWide;
 }
-}  // namespace
 
-namespace {
 // `t` with expert e's problem of `second` as its second K segment, if the two fit together.
 bool add_second(TileProblem& t, const GroupGemm& main, const GroupGemm& second, int64_t e, int64_t row0, int64_t rows) {
     if (second.alpha != main.alpha || second.beta != 1.0f || second.c_type != main.c_type) return false;

@@ -128,7 +128,8 @@ public:
     // `second` (optional): a product into the same C (same m, n, alpha, c and c_type, beta 1) that,
     // where the tile kernel runs this GEMM, rides on it as a second K segment (kernels/grouped_gemm.h)
     // — one launch, the f32 output written once. fused(handle) says whether it did; if not, the
-    // caller registers and runs `second` itself, after this GEMM.
+    // caller registers and runs `second` itself, after this GEMM. MOE_GROUPED_FUSE=0 never fuses
+    // (A/B runs).
     int add(const GroupGemm& gemm, Staging& staging, const GroupGemm* second = nullptr);
     bool fused(int i) const { return entries_.at(size_t(i)).fused; }
     // Runs GEMM i; `device_staging` is what staging.upload returned.
