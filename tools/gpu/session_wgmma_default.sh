@@ -4,7 +4,7 @@
 # one-launch optimiser, plain vs speculative decoding of the demo model, then bench-train of the
 # LoRA moonlight shape beside transformers' step in the same call, moonlight prefill and decode,
 # and the 100 M full fine-tune. NCU=1 adds Nsight Compute's time of every kernel of one LoRA step;
-# BENCH=0 leaves out the moonlight bench.
+# BENCH=0 leaves out the moonlight bench. The LoRA step also runs with MOE_GROUPED_FUSE=0 (A/B).
 #   PACK=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_wgmma_default.sh
 set -uo pipefail
@@ -20,9 +20,11 @@ timeout 150 "$B/test_cuda" --gtest_filter='*CudaGroupedGemm*:*CudaTrainStep*:*Cu
 timeout 60 "$B/moe-engine" bench --speculative --model /tmp/demo --backend cuda --json "$L/speculative.json" \
   >"$L/speculative.log" 2>&1
 { echo "== speculative demo: rc $?"; tail -9 "$L/speculative.log"; } | log
-bt() {
-  timeout 80 "$B/moe-engine" bench-train --shapes $1 --steps 4 --warmup 2 --json "$L/bt_$1.json" >"$L/bt_$1.log" 2>&1
-  { echo "== bench-train $1: rc $?"; grep -E "ms/step|memory:|loss .* ->|error" "$L/bt_$1.log" | head -4; } | log
+bt() {  # shape [tag env...]
+  local shape=$1 tag=${2:-default}; shift; [ $# -gt 0 ] && shift
+  env "$@" timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 --json "$L/bt_${shape}_$tag.json" \
+    >"$L/bt_${shape}_$tag.log" 2>&1
+  { echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|memory:|loss .* ->|error" "$L/bt_${shape}_$tag.log" | head -4; } | log
 }
 bt lora-moonlight
 if left; then  # transformers' LoRA step on the same GPU in the same call (the ratio's baseline)
@@ -30,6 +32,8 @@ if left; then  # transformers' LoRA step on the same GPU in the same call (the r
     --json "$L/hf_lora-moonlight.json" >"$L/hf_lora.log" 2>&1
   { echo "== transformers lora-moonlight: rc $?"; tail -1 "$L/hf_lora.log"; } | log
 fi
+# the LoRA terms riding on their base expert GEMMs (default) against each on its own, same call
+left && bt lora-moonlight unfused MOE_GROUPED_FUSE=0
 if [ "${NCU:-0}" = 1 ] && left; then  # every kernel of one LoRA step (tools/gpu/ncu_summary.py)
   NCU_BIN=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
   timeout 150 "$NCU_BIN" --clock-control none --metrics gpu__time_duration.sum --csv \
