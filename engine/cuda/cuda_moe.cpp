@@ -249,7 +249,8 @@ LoraProj lora_proj(DeviceContext& ctx, const LoraWeights& w, LoraGrads* g, int64
 
 GroupOperand rows_of(const void* base, int64_t row_bytes, int64_t ld) { return GroupOperand{base, 0, row_bytes, ld}; }
 GroupOperand per_expert(const void* base, int64_t expert_bytes, int64_t ld) { return GroupOperand{base, expert_bytes, 0, ld}; }
-GroupOperand offset_cols(GroupOperand o, int64_t bytes) {
+// The operand `bytes` further on: a column block of grouped rows, or a block of rows of each expert's matrix.
+GroupOperand offset_base(GroupOperand o, int64_t bytes) {
     o.base = static_cast<const unsigned char*>(o.base) + bytes;
     return o;
 }
@@ -334,6 +335,7 @@ private:
     ScratchPtr xp_, gu_, h_, y_, xd_gate_, xd_up_, hd_, z_gate_, z_up_, z_down_;
     // Backward rows.
     ScratchPtr dye_, dh_, dgu_, dxs_, dz_gate_, dz_up_, dz_down_, dhd_, dxd_;
+    int f_up_half_ = -1;  // the up half of the gate/up GEMM when it runs as two (f_gate_up_ the gate half)
     int f_gate_up_ = -1, f_z_gate_ = -1, f_d_gate_ = -1, f_z_up_ = -1, f_d_up_ = -1, f_down_ = -1, f_z_down_ = -1,
         f_d_down_ = -1;
     int b_dh_ = -1, b_ddown_ = -1, b_dxs_ = -1, b_dgate_ = -1, b_dup_ = -1;
@@ -393,26 +395,41 @@ void RoutedExpertsStep::register_forward() {
     gu_ = scratch(ctx_, P * 2 * I, gu16_ ? 2 : 4, "grouped expert gate/up outputs");
     y_ = scratch(ctx_, P * H, 4, "grouped expert outputs");
     const int64_t gu_elem = gu16_ ? 2 : 4;
-    f_gate_up_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, 2 * I, kGroupRows, H, 1.0f, 0.0f,
-                             per_expert(gate_up_w_, 2 * I * H * 2, H), rows_of(xp_->get(), H * 2, H),
-                             rows_of(gu_->get(), 2 * I * gu_elem, 2 * I), gu16_ ? CUDA_R_16BF : CUDA_R_32F},
-                            staging_);
     // LoRA on gate / up: z = s · drop(x) Aᵀ [P, r] (bf16; the scale folded in here, so that the term
-    // z Bᵀ can ride on a base GEMM of alpha 1), then gu[:, off] += z Bᵀ.
-    auto lora_in = [&](LoraProj& l, const ScratchPtr& xd, ScratchPtr& z, int& fz, int& fd, int64_t off) {
-        if (!l.on) return;
+    // z Bᵀ can ride on a base GEMM of alpha 1), then gu[:, off] += z Bᵀ. With both LoRAs and the
+    // tile kernel the gate/up GEMM runs as its two halves, each carrying its LoRA's term.
+    const GroupOperand gu_rows = rows_of(gu_->get(), 2 * I * gu_elem, 2 * I);
+    const cudaDataType_t gu_type = gu16_ ? CUDA_R_16BF : CUDA_R_32F;
+    auto lora_z = [&](LoraProj& l, const ScratchPtr& xd, ScratchPtr& z, int& fz) {
         z = scratch(ctx_, P * l.r, 2, "grouped LoRA rank products");
-        const void* x_in = (xd ? xd : xp_)->get();
         fz = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, l.r, kGroupRows, H, l.scale, 0.0f, per_expert(l.a->get(), l.r * H * 2, H),
-                         rows_of(x_in, H * 2, H), rows_of(z->get(), l.r * 2, l.r), CUDA_R_16BF},
-                        staging_);
-        fd = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, I, kGroupRows, l.r, 1.0f, 1.0f,
-                         per_expert(l.b->get(), I * l.r * 2, l.r), rows_of(z->get(), l.r * 2, l.r),
-                         offset_cols(rows_of(gu_->get(), 2 * I * 4, 2 * I), off * 4), CUDA_R_32F},
+                         rows_of((xd ? xd : xp_)->get(), H * 2, H), rows_of(z->get(), l.r * 2, l.r), CUDA_R_16BF},
                         staging_);
     };
-    lora_in(gate_, xd_gate_, z_gate_, f_z_gate_, f_d_gate_, 0);
-    lora_in(up_, xd_up_, z_up_, f_z_up_, f_d_up_, I);
+    auto lora_term = [&](const LoraProj& l, const ScratchPtr& z, int64_t off) {
+        return GroupGemm{CUBLAS_OP_T, CUBLAS_OP_N, I, kGroupRows, l.r, 1.0f, 1.0f, per_expert(l.b->get(), I * l.r * 2, l.r),
+                         rows_of(z->get(), l.r * 2, l.r), offset_base(gu_rows, off * 4), CUDA_R_32F};
+    };
+    if (gate_.on) lora_z(gate_, xd_gate_, z_gate_, f_z_gate_);
+    if (up_.on) lora_z(up_, xd_up_, z_up_, f_z_up_);
+    if (gate_.on && up_.on && gemms_.fusing()) {
+        auto half = [&](int64_t off) {  // rows off..off+I of every [2I, H] stack, columns off.. of gu
+            return GroupGemm{CUBLAS_OP_T, CUBLAS_OP_N, I, kGroupRows, H, 1.0f, 0.0f,
+                             offset_base(per_expert(gate_up_w_, 2 * I * H * 2, H), off * H * 2), rows_of(xp_->get(), H * 2, H),
+                             offset_base(gu_rows, off * gu_elem), gu_type};
+        };
+        const GroupGemm gate_term = lora_term(gate_, z_gate_, 0), up_term = lora_term(up_, z_up_, I);
+        f_gate_up_ = gemms_.add(half(0), staging_, &gate_term);
+        f_up_half_ = gemms_.add(half(I), staging_, &up_term);
+        if (!gemms_.fused(f_gate_up_)) f_d_gate_ = gemms_.add(gate_term, staging_);
+        if (!gemms_.fused(f_up_half_)) f_d_up_ = gemms_.add(up_term, staging_);
+    } else {
+        f_gate_up_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, 2 * I, kGroupRows, H, 1.0f, 0.0f,
+                                 per_expert(gate_up_w_, 2 * I * H * 2, H), rows_of(xp_->get(), H * 2, H), gu_rows, gu_type},
+                                staging_);
+        if (gate_.on) f_d_gate_ = gemms_.add(lora_term(gate_, z_gate_, 0), staging_);
+        if (up_.on) f_d_up_ = gemms_.add(lora_term(up_, z_up_, I), staging_);
+    }
     // y = h D_eᵀ, plus the down LoRA's z Bᵀ (z = s · drop(h) Aᵀ) in the same launch where the kernel takes it.
     const GroupGemm down{CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, I, 1.0f, 0.0f, per_expert(down_w_, H * I * 2, I),
                          rows_of(h_->get(), I * 2, I), rows_of(y_->get(), H * 4, H), CUDA_R_32F};
@@ -512,7 +529,7 @@ void RoutedExpertsStep::register_backward(ExpertGrads* grads) {
                                per_expert(f32(grads->gate), I * H * 4, H), CUDA_R_32F},
                               staging_);
         b_dup_ = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, H, I, kGroupRows, 1.0f, 1.0f, rows_of(xp_->get(), H * 2, H),
-                             offset_cols(dgu, I * 2), per_expert(f32(grads->up), I * H * 4, H), CUDA_R_32F},
+                             offset_base(dgu, I * 2), per_expert(f32(grads->up), I * H * 4, H), CUDA_R_32F},
                             staging_);
     }
     if (gate_.on)
@@ -520,7 +537,7 @@ void RoutedExpertsStep::register_backward(ExpertGrads* grads) {
                                           gate_dx_fused_);
     if (up_.on) {
         dz_up_ = scratch(ctx_, P * up_.r, 2, "grouped LoRA rank gradients");
-        lb_up_ = register_lora_backward(up_, H, I, offset_cols(dgu, I * 2), xd_up(), z_up(), *dz_up_, dxs_->get(), dxd);
+        lb_up_ = register_lora_backward(up_, H, I, offset_base(dgu, I * 2), xd_up(), z_up(), *dz_up_, dxs_->get(), dxd);
     }
 }
 
@@ -551,15 +568,12 @@ void RoutedExpertsStep::swiglu_rows(const void* gu, bool gu_bf16, uint16_t* gu_k
 void RoutedExpertsStep::forward(const Tensor& x, CudaExpertRows* keep) {
     if (kept_) throw_invalid_argument("RoutedExpertsStep: a kept step restores, it does not run forward");
     gather_inputs(x);
+    if (gate_.on) run(f_z_gate_);  // the rank products first: the gate/up GEMM may carry their terms
+    if (up_.on) run(f_z_up_);
     run(f_gate_up_);
-    if (gate_.on) {
-        run(f_z_gate_);
-        run(f_d_gate_);
-    }
-    if (up_.on) {
-        run(f_z_up_);
-        run(f_d_up_);
-    }
+    if (f_up_half_ >= 0) run(f_up_half_);
+    if (f_d_gate_ >= 0) run(f_d_gate_);
+    if (f_d_up_ >= 0) run(f_d_up_);
     if (keep && !gu16_) keep->gu = scratch(ctx_, P_ * 2 * I_, 2, "kept bf16 expert gate/up rows");
     swiglu_rows(gu_->get(), gu16_, keep && !gu16_ ? keep->gu->as<uint16_t>() : nullptr);
     if (down_.on) run(f_z_down_);  // before f_down_, which may carry z Bᵀ

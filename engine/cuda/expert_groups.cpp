@@ -142,9 +142,13 @@ const void* at(const GroupOperand& o, int64_t e, int64_t row0) {
 int64_t dim(int64_t d, int64_t rows) { return d == kGroupRows ? rows : d; }
 }  // namespace
 
+bool grouped_fusion_enabled() {
+    static const bool on = env_int("MOE_GROUPED_FUSE", 1) == 1;  // 0: every second product on its own (A/B runs)
+    return on;
+}
+
 int GroupedGemms::add(const GroupGemm& gemm, Staging& staging, const GroupGemm* second) {
-    static const bool fuse = env_int("MOE_GROUPED_FUSE", 1) == 1;  // 0: every second product on its own (A/B runs)
-    if (!fuse) second = nullptr;
+    if (!grouped_fusion_enabled()) second = nullptr;
     Entry entry{gemm, {}, {}, {}, {}, {}};
     if (g_.tiles) add_tiles(entry, staging, second);
     if (entry.total_tiles >= 0) {  // the tile kernel takes it: no cuBLAS tables needed

@@ -121,6 +121,9 @@ struct TileProblem {
 };
 TileProblem tile_problem(const GroupGemm& gemm, int64_t e, int64_t row0, int64_t rows);
 
+// MOE_GROUPED_FUSE (read once): 1 (default) lets GroupedGemms::add fuse second products, 0 not.
+bool grouped_fusion_enabled();
+
 class GroupedGemms {
 public:
     explicit GroupedGemms(const ExpertGroups& groups) : g_(groups) {}
@@ -132,6 +135,8 @@ public:
     // (A/B runs).
     int add(const GroupGemm& gemm, Staging& staging, const GroupGemm* second = nullptr);
     bool fused(int i) const { return entries_.at(size_t(i)).fused; }
+    // Whether add() will fuse a second product that fits (the tile kernel runs these groups).
+    bool fusing() const { return g_.tiles && grouped_fusion_enabled(); }
     // Runs GEMM i; `device_staging` is what staging.upload returned.
     void run(cublasHandle_t h, int i, const unsigned char* device_staging) const;
 
