@@ -11,6 +11,8 @@ namespace moe::kernels {
 
 // y[i] += x[i], n elements.
 cudaError_t add_inplace_f32(float* y, const float* x, int64_t n, cudaStream_t stream);
+// out[i] = a[i] + b[i], n elements (out may not alias a or b).
+cudaError_t add_f32(const float* a, const float* b, int64_t n, float* out, cudaStream_t stream);
 
 // dst [rows, cols] bf16 (row stride ld_dst) = round-to-nearest-even(src [rows, cols] f32, row stride ld_src).
 cudaError_t f32_to_bf16_2d(const float* src, int64_t ld_src, int64_t rows, int64_t cols, uint16_t* dst,

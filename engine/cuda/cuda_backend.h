@@ -76,6 +76,7 @@ public:
     ExpertSet make_expert_set(std::vector<FfnWeights> experts) override;
 
     void add_inplace(Tensor& y, const Tensor& x) override;
+    Tensor add(const Tensor& a, const Tensor& b) override;
     Tensor slice_cols(const Tensor& x, int64_t col0, int64_t ncols) override;
     Tensor slice_rows(const Tensor& x, int64_t row0, int64_t nrows) override;
     Tensor concat_cols(const Tensor& a, const Tensor& b) override;

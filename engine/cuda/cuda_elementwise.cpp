@@ -13,6 +13,13 @@ void CudaBackend::add_inplace(Tensor& y, const Tensor& x) {
     MOE_CUDA_CHECK(kernels::add_inplace_f32(f32(y), f32(x), y.numel(), ctx_->stream()));
 }
 
+Tensor CudaBackend::add(const Tensor& a, const Tensor& b) {
+    require_shape(b, a.rows(), a.cols(), "add b");
+    Tensor out = make(a.rows(), a.cols());
+    MOE_CUDA_CHECK(kernels::add_f32(f32(a), f32(b), a.numel(), f32(out), ctx_->stream()));
+    return out;
+}
+
 Tensor CudaBackend::slice_cols(const Tensor& x, int64_t col0, int64_t ncols) {
     if (col0 < 0 || ncols < 0 || col0 + ncols > x.cols()) throw_invalid_argument("slice_cols: range out of bounds");
     Tensor out = make(x.rows(), ncols);

@@ -182,6 +182,13 @@ ExpertSet Backend::expert_set_from_tensors(const Tensor&, const Tensor&, const T
 void Backend::refresh_expert_set(const ExpertSet&, const Tensor&, const Tensor&, const Tensor&) {
     unsupported(*this, "refresh_expert_set");
 }
+Tensor Backend::add(const Tensor& a, const Tensor& b) {
+    Tensor out = alloc(a.rows(), a.cols());
+    add_inplace(out, a);
+    add_inplace(out, b);
+    return out;
+}
+
 void Backend::scale_add(Tensor&, const Tensor&, float) { unsupported(*this, "scale_add"); }
 void Backend::scale_inplace(Tensor&, float) { unsupported(*this, "scale_inplace"); }
 void Backend::zero(Tensor&) { unsupported(*this, "zero"); }

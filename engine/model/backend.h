@@ -166,6 +166,10 @@ public:
     // ---- elementwise ------------------------------------------------------------------------
     // y += x (same shape), in place.
     virtual void add_inplace(Tensor& y, const Tensor& x) = 0;
+    // a + b (same shape) as a new tensor: the residual sums of the training graph. The default is
+    // a zeroed tensor plus add_inplace twice (0 + a + b: the same bits as one add); a GPU backend
+    // does it in one pass.
+    virtual Tensor add(const Tensor& a, const Tensor& b);
     // Columns [col0, col0 + ncols) of x [T, C] -> [T, ncols].
     virtual Tensor slice_cols(const Tensor& x, int64_t col0, int64_t ncols) = 0;
     // Rows [row0, row0 + nrows) of x [R, C] -> [nrows, C].

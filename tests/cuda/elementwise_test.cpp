@@ -20,9 +20,18 @@ TEST_F(CudaElementwise, AddSliceConcatMatchExactly) {
     const auto a = random_f32(size_t(T * C), seed), b = random_f32(size_t(T * C), seed + 1);
     auto [ca, ga] = both(a, T, C);
     auto [cb, gb] = both(b, T, C);
+    EXPECT_EQ(gpu->download(gpu->add(ga, gb)), cpu.download(cpu.add(ca, cb)));  // T·C odd: the scalar form
     cpu.add_inplace(ca, cb);
     gpu->add_inplace(ga, gb);
     EXPECT_EQ(gpu->download(ga), cpu.download(ca));
+    {  // a multiple of 4: the four-wide form, and the same bits as add_inplace onto a copy
+        auto [c4a, g4a] = both(std::vector<float>(a.begin(), a.begin() + 32), 4, 8);
+        auto [c4b, g4b] = both(std::vector<float>(b.begin(), b.begin() + 32), 4, 8);
+        const std::vector<float> sum = gpu->download(gpu->add(g4a, g4b));
+        cpu.add_inplace(c4a, c4b);
+        EXPECT_EQ(sum, cpu.download(c4a));
+        EXPECT_THROW(gpu->add(g4a, gpu->alloc(4, 9)), std::exception);
+    }
     EXPECT_EQ(gpu->download(gpu->slice_cols(ga, 3, 17)), cpu.download(cpu.slice_cols(ca, 3, 17)));
     EXPECT_EQ(gpu->download(gpu->slice_rows(ga, 2, 4)), cpu.download(cpu.slice_rows(ca, 2, 4)));
     EXPECT_EQ(gpu->download(gpu->concat_cols(ga, gb)), cpu.download(cpu.concat_cols(ca, cb)));

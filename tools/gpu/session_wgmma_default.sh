@@ -13,7 +13,7 @@ L=$OUT/logs; mkdir -p "$L"
 log() { tee -a "$OUT/summary.txt"; }
 left() { [ "$SECONDS" -lt "${BUDGET_S:-300}" ]; }  # the later parts run only while the call has time
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | log
-timeout 150 "$B/test_cuda" --gtest_filter='*CudaGroupedGemm*:*CudaTrainStep*:*CudaOpTable*:CudaTrainOps*:CudaMoe*:CudaSpeculative*:CudaSampling*' \
+timeout 150 "$B/test_cuda" --gtest_filter='CudaElementwise*:*CudaGroupedGemm*:*CudaTrainStep*:*CudaOpTable*:CudaTrainOps*:CudaMoe*:CudaSpeculative*:CudaSampling*' \
   >"$L/t.log" 2>&1
 { echo "== tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|nmse' "$L/t.log" | head -14; } | log
 "$B/moe-engine" demo --out /tmp/demo >/dev/null 2>"$L/demo.err"
