@@ -298,6 +298,8 @@ public:
 
 private:
     void register_forward();
+    void register_gate_up();  // the gate/up GEMM and the gate/up LoRA products (register_forward)
+    void register_down();     // the down GEMM and the down LoRA products (register_forward)
     void gather_inputs(const Tensor& x);               // xp and the gate/up LoRAs' dropout rows
     // h and the down LoRA's dropout rows; gu_keep (f32 gu only, may be null): gu in bf16 too.
     void swiglu_rows(const void* gu, bool gu_bf16, uint16_t* gu_keep = nullptr);
@@ -394,6 +396,12 @@ void RoutedExpertsStep::register_forward() {
     if (kept_) return;  // the products are the kept ones: no forward GEMM runs
     gu_ = scratch(ctx_, P * 2 * I, gu16_ ? 2 : 4, "grouped expert gate/up outputs");
     y_ = scratch(ctx_, P * H, 4, "grouped expert outputs");
+    register_gate_up();
+    register_down();
+}
+
+void RoutedExpertsStep::register_gate_up() {
+    const int64_t P = P_, H = H_, I = I_;
     const int64_t gu_elem = gu16_ ? 2 : 4;
     // LoRA on gate / up: z = s · drop(x) Aᵀ [P, r] (bf16; the scale folded in here, so that the term
     // z Bᵀ can ride on a base GEMM of alpha 1), then gu[:, off] += z Bᵀ. With both LoRAs and the
@@ -430,6 +438,10 @@ void RoutedExpertsStep::register_forward() {
         if (gate_.on) f_d_gate_ = gemms_.add(lora_term(gate_, z_gate_, 0), staging_);
         if (up_.on) f_d_up_ = gemms_.add(lora_term(up_, z_up_, I), staging_);
     }
+}
+
+void RoutedExpertsStep::register_down() {
+    const int64_t P = P_, H = H_, I = I_;
     // y = h D_eᵀ, plus the down LoRA's z Bᵀ (z = s · drop(h) Aᵀ) in the same launch where the kernel takes it.
     const GroupGemm down{CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, I, 1.0f, 0.0f, per_expert(down_w_, H * I * 2, I),
                          rows_of(h_->get(), I * 2, I), rows_of(y_->get(), H * 4, H), CUDA_R_32F};
