@@ -11,7 +11,7 @@ __global__ void add_kernel(float* __restrict__ y, const float* __restrict__ x, i
     if (i < n) y[i] += x[i];
 }
 
-// out = a + b, four elements a thread (n % 4 == 0, 16-byte aligned), the tail by the scalar form.
+// out = a + b, four elements a thread (n % 4 == 0, every pointer 16-byte aligned; else add_out_kernel).
 __global__ void add_x4_kernel(const float4* __restrict__ a, const float4* __restrict__ b, int64_t n4,
                               float4* __restrict__ out) {
     pdl_begin();
@@ -21,7 +21,8 @@ __global__ void add_x4_kernel(const float4* __restrict__ a, const float4* __rest
     out[i] = make_float4(x.x + y.x, x.y + y.y, x.z + y.z, x.w + y.w);
 }
 
-__global__ void add_out_kernel(const float* __restrict__ a, const float* __restrict__ b, int64_t n, float* __restrict__ out) {
+__global__ void add_out_kernel(const float* __restrict__ a, const float* __restrict__ b, int64_t n,
+                               float* __restrict__ out) {
     pdl_begin();
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = a[i] + b[i];
@@ -228,7 +229,8 @@ cudaError_t f32_to_bf16_2d(const float* src, int64_t ld_src, int64_t rows, int64
     if (rows * cols <= 0) return cudaSuccess;
     // A contiguous matrix is one long row: a narrow one (every expert's LoRA B, [E·out, 16]) would
     // otherwise leave 252 of each block's 256 threads idle (81 µs instead of ~3 for moonlight's).
-    if (rows > 1 && ld_src == cols && ld_dst == cols) return f32_to_bf16_2d(src, rows * cols, 1, rows * cols, dst, rows * cols, stream);
+    if (rows > 1 && ld_src == cols && ld_dst == cols)
+        return f32_to_bf16_2d(src, rows * cols, 1, rows * cols, dst, rows * cols, stream);
     if (rows_vec4(src, ld_src, dst, ld_dst, cols)) {
         MOE_PREFER_SHARED((to_bf16_x4_kernel));
         MOE_LAUNCH((to_bf16_x4_kernel), row_grid(rows, cols, 4), 256, 0, stream, src, ld_src, rows, cols, dst, ld_dst);

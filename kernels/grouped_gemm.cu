@@ -4,7 +4,8 @@
 // mma.sync m16n8k16 (bf16 in, f32 accumulate) fed by ldmatrix — its .trans form reads the operands
 // that are not K-contiguous, so one kernel serves the forward, input-gradient and weight-gradient
 // layouts (template flags). Rows past M, N or K are zero-filled by the copies (src size 0) and
-// masked on the store. A problem's second product (a2 · b2) continues the k-tiles of the first. The block's tile is found by a binary search of the problems' first tiles.
+// masked on the store. A problem's second product (a2 · b2) continues the k-tiles of the first.
+// The block's tile is found by a binary search of the problems' first tiles.
 #include <atomic>
 
 #include "grouped_gemm.h"

@@ -423,8 +423,8 @@ void RoutedExpertsStep::register_gate_up() {
     if (gate_.on && up_.on && gemms_.fusing()) {
         auto half = [&](int64_t off) {  // rows off..off+I of every [2I, H] stack, columns off.. of gu
             return GroupGemm{CUBLAS_OP_T, CUBLAS_OP_N, I, kGroupRows, H, 1.0f, 0.0f,
-                             offset_base(per_expert(gate_up_w_, 2 * I * H * 2, H), off * H * 2), rows_of(xp_->get(), H * 2, H),
-                             offset_base(gu_rows, off * gu_elem), gu_type};
+                             offset_base(per_expert(gate_up_w_, 2 * I * H * 2, H), off * H * 2),
+                             rows_of(xp_->get(), H * 2, H), offset_base(gu_rows, off * gu_elem), gu_type};
         };
         const GroupGemm gate_term = lora_term(gate_, z_gate_, 0), up_term = lora_term(up_, z_up_, I);
         f_gate_up_ = gemms_.add(half(0), staging_, &gate_term);
@@ -476,7 +476,8 @@ RoutedExpertsStep::LoraBackward RoutedExpertsStep::register_lora_backward(const 
                                                                           void* acc, float* dx_scratch, bool dx_fused) {
     LoraBackward b;
     const int64_t r = l.r;
-    // Row-major dB_e [out, r] += s · d_outᵀ drop(x) Aᵀ = d_outᵀ z: column-major dBᶜ [r, out] += zᶜ · d_outᶜᵀ.
+    // Row-major dB_e [out, r] += s · d_outᵀ drop(x) Aᵀ = d_outᵀ z:
+    // column-major dBᶜ [r, out] += zᶜ · d_outᶜᵀ.
     if (l.db)
         b.db = gemms_.add({CUBLAS_OP_N, CUBLAS_OP_T, r, out, kGroupRows, 1.0f, 1.0f, rows_of(z.get(), r * 2, r), d_out,
                            per_expert(l.db, out * r * 4, r), CUDA_R_32F},

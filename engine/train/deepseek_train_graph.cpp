@@ -99,7 +99,7 @@ Tensor DeepseekTrainGraph::layer_fwd(const LayerContext& c, const DecoderLayerWe
     s.x1 = be.rmsnorm(h, w.input_norm, eps);
     {
         const StepProfile::Scope p("mla_fwd");
-        s.h_mid = sum_of(be, h, mla_fwd(c, mla_, rows, s.x1, w.attn, s.attn));
+        s.h_mid = be.add(h, mla_fwd(c, mla_, rows, s.x1, w.attn, s.attn));
     }
     s.x2 = be.rmsnorm(s.h_mid, w.post_norm, eps);
     const StepProfile::Scope p(w.is_moe ? "moe_fwd" : "ffn_fwd");
@@ -107,7 +107,7 @@ Tensor DeepseekTrainGraph::layer_fwd(const LayerContext& c, const DecoderLayerWe
     cm.keep_expert_rows = c.keep_expert_rows && keep;  // a checkpointed forward drops the rows at once
     const Tensor f = w.is_moe ? moe_fwd(cm, moe_shape(rows.seq_len, balance), s.x2, w.moe, s.moe)
                               : ffn_fwd(c, s.x2, w.mlp, s.ffn);
-    Tensor h_out = sum_of(be, s.h_mid, f);
+    Tensor h_out = be.add(s.h_mid, f);
     if (!keep) {
         const Tensor h_in = s.h_in;
         const double bal = s.moe.balance_loss;
@@ -134,12 +134,12 @@ Tensor DeepseekTrainGraph::layer_bwd(const LayerContext& c, const DecoderLayerWe
         d_x2 = w.is_moe ? moe_bwd(c, moe_shape(rows.seq_len, balance), w.moe, s.moe, d_out)
                         : ffn_bwd(c, w.mlp, s.ffn, d_out);
     }
-    const Tensor d_mid = sum_of(be, d_out, rmsnorm_bwd(c, s.h_mid, w.post_norm, c.eps, d_x2));
+    const Tensor d_mid = be.add(d_out, rmsnorm_bwd(c, s.h_mid, w.post_norm, c.eps, d_x2));
     {
         const StepProfile::Scope p("mla_bwd");
         d_x1 = mla_bwd(c, mla_, rows, w.attn, s.attn, d_mid);
     }
-    Tensor d_h = sum_of(be, d_mid, rmsnorm_bwd(c, s.h_in, w.input_norm, c.eps, d_x1));
+    Tensor d_h = be.add(d_mid, rmsnorm_bwd(c, s.h_in, w.input_norm, c.eps, d_x1));
     s = LayerState{};  // free the activations as soon as they are used
     return d_h;
 }

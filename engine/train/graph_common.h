@@ -28,7 +28,5 @@ Tensor head_ce(const LayerContext& c, const Tensor& x, const Weight& head, std::
 std::vector<float> head_nll(const LayerContext& c, const Tensor& x, const Weight& head,
                             std::span<const int32_t> targets, int64_t chunk_rows);
 
-// a + b as a new tensor.
-Tensor sum_of(Backend& be, const Tensor& a, const Tensor& b);
 
 }  // namespace moe::train

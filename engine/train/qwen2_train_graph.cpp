@@ -81,9 +81,9 @@ private:
         s = LayerState{};
         s.h_in = h;
         s.x1 = be.rmsnorm(h, w.input_norm, c.eps);
-        s.h_mid = sum_of(be, h, gqa_fwd(c, gqa_, rows, s.x1, w, s.attn));
+        s.h_mid = be.add(h, gqa_fwd(c, gqa_, rows, s.x1, w, s.attn));
         s.x2 = be.rmsnorm(s.h_mid, w.post_norm, c.eps);
-        Tensor h_out = sum_of(be, s.h_mid, ffn_fwd(c, s.x2, w.mlp, s.ffn));
+        Tensor h_out = be.add(s.h_mid, ffn_fwd(c, s.x2, w.mlp, s.ffn));
         if (!keep) {
             const Tensor h_in = s.h_in;
             s = LayerState{};
@@ -100,9 +100,9 @@ private:
             layer_fwd(c, w, rows, h_in, s, true);
         }
         const Tensor d_x2 = ffn_bwd(c, w.mlp, s.ffn, d_out);
-        const Tensor d_mid = sum_of(be, d_out, rmsnorm_bwd(c, s.h_mid, w.post_norm, c.eps, d_x2));
+        const Tensor d_mid = be.add(d_out, rmsnorm_bwd(c, s.h_mid, w.post_norm, c.eps, d_x2));
         const Tensor d_x1 = gqa_bwd(c, gqa_, rows, w, s.attn, d_mid);
-        Tensor d_h = sum_of(be, d_mid, rmsnorm_bwd(c, s.h_in, w.input_norm, c.eps, d_x1));
+        Tensor d_h = be.add(d_mid, rmsnorm_bwd(c, s.h_in, w.input_norm, c.eps, d_x1));
         s = LayerState{};
         return d_h;
     }

@@ -113,8 +113,6 @@ std::vector<float> head_nll(const LayerContext& c, const Tensor& x, const Weight
     return nll;
 }
 
-Tensor sum_of(Backend& be, const Tensor& a, const Tensor& b) { return be.add(a, b); }
-
 }  // namespace moe::train
 
 // ---- factory --------------------------------------------------------------------------------------
