@@ -232,7 +232,7 @@ Tensor CudaBackend::mla_attention_rows(Tensor& q, const Tensor& ckv, const Tenso
     }
     cudaStream_t s = ctx_->stream();
     Scratch table(*ctx_, host.size(), "batched-decode cache table");
-    MOE_CUDA_CHECK(cudaMemcpyAsync(table.as<uint8_t>(), host.data(), host.size(), cudaMemcpyHostToDevice, s));
+    ctx_->upload(table.as<uint8_t>(), host.data(), host.size());
     auto* dev_ptrs = table.as<float*>();
     auto* dev_pos = reinterpret_cast<const int32_t*>(table.as<uint8_t>() + size_t(B) * sizeof(float*));
 
@@ -462,7 +462,7 @@ Tensor CudaBackend::gqa_attention_rows(Tensor& q, Tensor& k, const Tensor& v, co
     require_shape(v, B, kv_cols, "gqa_attention_rows v");
     cudaStream_t s = ctx_->stream();
     Scratch table(*ctx_, host.size(), "batched-decode cache table");
-    MOE_CUDA_CHECK(cudaMemcpyAsync(table.as<uint8_t>(), host.data(), host.size(), cudaMemcpyHostToDevice, s));
+    ctx_->upload(table.as<uint8_t>(), host.data(), host.size());
     auto* dev_k = table.as<float*>();
     auto* dev_v = dev_k + B;
     auto* dev_pos = reinterpret_cast<const int32_t*>(table.as<uint8_t>() + 2 * size_t(B) * sizeof(float*));

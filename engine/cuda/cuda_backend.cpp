@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "core/dtype.h"
 #include "cuda/cuda_storage.h"
+#include "cuda/expert_groups.h"
+#include "cuda/ids_readback.h"
 #include "elementwise.h"
 #include "io/checkpoint.h"
 #include "moe.h"
@@ -23,7 +26,8 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options)
     : ctx_(std::make_shared<DeviceContext>(require_cuda_device(options.device), options.debug_guards)),
       weight_bytes_(std::make_shared<WeightBytes>()),
       step_graphs_(options.step_graphs),
-      prefill_score_bytes_(options.prefill_score_bytes) {}
+      prefill_score_bytes_(options.prefill_score_bytes),
+      ids_readback_(std::make_unique<IdsReadback>()) {}
 
 size_t CudaBackend::weight_bytes() const { return size_t(weight_bytes_->n.load()); }
 
@@ -56,15 +60,14 @@ Tensor CudaBackend::alloc(int64_t rows, int64_t cols, DType dtype) { return make
 Tensor CudaBackend::upload(std::span<const float> data, int64_t rows, int64_t cols) {
     if (int64_t(data.size()) != rows * cols) throw_invalid_argument("upload: data size does not match the shape");
     Tensor t = make(rows, cols);
-    // From pageable memory the call returns once the data is staged, so `data` may go right after.
-    MOE_CUDA_CHECK(cudaMemcpyAsync(f32(t), data.data(), data.size_bytes(), cudaMemcpyHostToDevice, ctx_->stream()));
+    ctx_->upload(f32(t), data.data(), data.size_bytes());  // `data` may go right after
     return t;
 }
 
 Tensor CudaBackend::upload_i32(std::span<const int32_t> data, int64_t rows, int64_t cols) {
     if (int64_t(data.size()) != rows * cols) throw_invalid_argument("upload_i32: data size does not match the shape");
     Tensor t = make(rows, cols, DType::I32);
-    MOE_CUDA_CHECK(cudaMemcpyAsync(i32(t), data.data(), data.size_bytes(), cudaMemcpyHostToDevice, ctx_->stream()));
+    ctx_->upload(i32(t), data.data(), data.size_bytes());
     return t;
 }
 
@@ -73,6 +76,16 @@ std::vector<float> CudaBackend::download(const Tensor& t) {
     MOE_CUDA_CHECK(cudaMemcpyAsync(out.data(), f32(t), out.size() * 4, cudaMemcpyDeviceToHost, ctx_->stream()));
     synchronize();
     return out;
+}
+
+void CudaBackend::start_ids_readback(const Tensor& expert_ids) {
+    if (expert_ids.rows() <= fused_max_tokens() || dev_tokens_ || ctx_->capturing()) return;
+    ids_readback_->start(expert_ids, i32(expert_ids), ctx_->stream());
+}
+
+std::vector<int32_t> CudaBackend::expert_ids_on_host(const Tensor& expert_ids) {
+    if (std::optional<std::vector<int32_t>> ids = ids_readback_->take(expert_ids)) return std::move(*ids);
+    return download_i32(expert_ids);
 }
 
 std::vector<int32_t> CudaBackend::download_i32(const Tensor& t) {

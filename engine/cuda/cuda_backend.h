@@ -41,6 +41,7 @@ struct RopeParams;
 namespace cuda {
 class DeviceContext;
 class DeviceBuffer;
+class IdsReadback;
 class Scratch;
 struct WeightBytes;
 struct ExpertGroups;
@@ -278,6 +279,10 @@ private:
     // A bf16 copy of an f32 tensor (x [rows, cols] -> scratch), for GEMM operands.
     std::unique_ptr<cuda::Scratch> to_bf16(const Tensor& x, const char* what);
     void run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out);
+    // Routing of more tokens than the fused decode kernels take: its ids start for the host at
+    // once (ids_readback.h); expert_ids_on_host waits for that copy, or downloads (a sync).
+    void start_ids_readback(const Tensor& expert_ids);
+    std::vector<int32_t> expert_ids_on_host(const Tensor& expert_ids);
     struct LoadReadback;
 
     std::shared_ptr<cuda::DeviceContext> ctx_;
@@ -292,6 +297,7 @@ private:
     size_t prefill_score_bytes_ = 0;
     std::map<const void*, std::shared_ptr<StepGraph>> steps_;
     std::vector<std::shared_ptr<const SegPlan>> seg_plans_;  // most recent last, a few kept
+    std::unique_ptr<cuda::IdsReadback> ids_readback_;
 };
 
 // For the CLI's --backend choice: the CUDA backend on device 0 (throws as the constructor does).

@@ -17,6 +17,7 @@
 
 #include "cuda/cuda_device.h"
 #include "cuda/device_buffer.h"
+#include "cuda/upload_ring.h"
 
 namespace moe::cuda {
 
@@ -53,6 +54,10 @@ public:
     void* alloc(size_t bytes, const std::string& what);
     void free(void* p) noexcept;
 
+    // Host-to-device copy on the compute stream through page-locked staging (upload_ring.h): the
+    // host does not wait for the queue to drain, and `src` may be reused when this returns.
+    void upload(void* dst, const void* src, size_t bytes) { uploads_.copy(dst, src, bytes, stream_.get()); }
+
     // Debug guards: 256 bytes of 0xA5 before and after every tensor.
     static constexpr size_t kGuardBytes = 256;
     void register_guarded(const void* raw, size_t payload_bytes);
@@ -71,6 +76,7 @@ private:
     DeviceBuffer cublas_workspace_;
     DeviceBuffer counters_;
     MappedHostBuffer bad_index_;
+    UploadRing uploads_{size_t(8) << 20};
     bool debug_ = false;
     std::mutex mutex_;
     std::unordered_map<const void*, size_t> live_sizes_;

@@ -91,8 +91,7 @@ Tensor CudaBackend::embedding(const Weight& table, std::span<const int32_t> toke
             throw Error("model.token_out_of_range", "",
                         "token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(ws.rows) + ")");
     Scratch ids(*ctx_, tokens.size_bytes(), "token ids");
-    MOE_CUDA_CHECK(cudaMemcpyAsync(ids.as<int32_t>(), tokens.data(), tokens.size_bytes(), cudaMemcpyHostToDevice,
-                                   ctx_->stream()));
+    ctx_->upload(ids.as<int32_t>(), tokens.data(), tokens.size_bytes());
     MOE_CUDA_CHECK(kernels::embedding_bf16(ws.bf16(), ws.rows, ws.cols, ids.as<int32_t>(), T, f32(out), ctx_->stream()));
     return out;
 }
@@ -227,8 +226,7 @@ void CudaBackend::embedding_backward(const Tensor& dy, std::span<const int32_t> 
         if (id < 0 || id >= dtable.rows()) throw_invalid_argument("embedding_backward: token id out of range");
     if (T == 0) return;
     Scratch ids(*ctx_, tokens.size_bytes(), "token ids");
-    MOE_CUDA_CHECK(cudaMemcpyAsync(ids.as<int32_t>(), tokens.data(), tokens.size_bytes(), cudaMemcpyHostToDevice,
-                                   ctx_->stream()));
+    ctx_->upload(ids.as<int32_t>(), tokens.data(), tokens.size_bytes());
     MOE_CUDA_CHECK(kernels::embedding_backward_f32(f32(dy), ids.as<int32_t>(), T, H, f32(dtable), ctx_->stream()));
 }
 

@@ -3,7 +3,8 @@
 // T <= fused_max_tokens() (4): the fused decode kernels read the expert ids on the device and stream
 // only the chosen experts' rows (no host round trip; CUDA-graph safe); moe_block runs the router,
 // the routed experts and the shared expert as three kernels.
-// Prefill: the ids come to the host once per layer (a sync, fine outside decode), tokens are
+// Prefill: the ids come to the host once per layer (copied as soon as the router has chosen them,
+// ids_readback.h, while the shared expert runs), tokens are
 // grouped by expert (gate|up stacked in one GEMM, then down) exactly as the training forward
 // groups them (expert_groups.h: padded buckets or one grouped cuBLAS call per projection); a
 // combine kernel adds w_k · y_k per token in k order (moe_prefill, at the end of this file).
@@ -25,7 +26,7 @@ namespace moe {
 
 using namespace cuda;
 
-namespace {
+namespace cuda {
 // The routed experts (and a dense FFN) of T <= this many tokens run the fused decode kernels (f32 activations, each
 // token streaming its own experts' rows, no host sync); more tokens run GEMMs over each active
 // expert's rows (read once; bf16 activations, one host sync per layer). 4: a batched decode step
@@ -41,6 +42,9 @@ int64_t fused_max_tokens() {
     }();
     return v;
 }
+}  // namespace cuda
+
+namespace {
 // Prefill over fp8 experts: a layer's bf16 copy at most this big is made in one kernel (Moonlight's
 // 64 experts: 1.1 GB; DeepSeek-V3's 256: 22.5 GB, so one expert at a time there).
 constexpr size_t kFp8WholeLayerBytes = size_t(2) << 30;
@@ -177,8 +181,9 @@ Tensor CudaBackend::moe_block(const Tensor& x, const Weight& gate, const Tensor*
 // input width + column), re-derived in backward. The backward recomputes the forward rows unless
 // the forward kept them (CudaExpertRows: the gate/up products, the expert outputs, the LoRA rank
 // products; then the backward re-derives only the gathers, dropout copies and SwiGLU rows).
-// The one host sync: the expert ids are read once per call (moe_experts_train / _backward) to
-// group the rows; the row maps and every GEMM's pointer tables then go to the device in one copy.
+// The one wait for the device: the expert ids are read once per call (moe_experts_train /
+// _backward; the router started their copy, ids_readback.h) to group the rows; the row maps and
+// every GEMM's pointer tables then go to the device in one copy (page-locked, upload_ring.h).
 namespace moe {
 
 using namespace cuda;
@@ -678,7 +683,7 @@ Tensor CudaBackend::moe_experts_train(const Tensor& x, const RouterOutput& routi
         zero(out);
         return out;
     }
-    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this op
+    const std::vector<int32_t> ids = expert_ids_on_host(routing.expert_ids);  // waits for the router's copy (or syncs)
     auto rows = keep ? std::make_shared<CudaExpertRows>() : nullptr;
     ExpertGroups local;
     ExpertGroups& groups = rows ? rows->groups : local;
@@ -715,7 +720,7 @@ Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& ro
         step.backward(routing.weights, dy, dx, d_weights);
         return dx;
     }
-    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this op
+    const std::vector<int32_t> ids = expert_ids_on_host(routing.expert_ids);  // waits for the router's copy (or syncs)
     const ExpertGroups groups = group_by_expert(ids, T, K, es.n_experts, H, es.inter);
     RoutedExpertsStep step(*ctx_, groups, es, lora, true, grads, lora_grads);
     step.forward(x);
@@ -732,7 +737,7 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     const CudaExpertSetStorage& es = expert_storage(set);
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), E = es.n_experts, I = es.inter;
     cudaStream_t s = ctx_->stream();
-    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the one sync of this layer
+    const std::vector<int32_t> ids = expert_ids_on_host(routing.expert_ids);  // waits for the router's copy (or syncs)
     Tensor out = make(T, H);
     const ExpertGroups groups = group_by_expert(ids, T, K, E, H, I);
     auto run_step = [&](Bf16Weights weights) {

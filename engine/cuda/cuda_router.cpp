@@ -63,6 +63,7 @@ RouterOutput CudaBackend::route(const Tensor& x, const Weight& gate, const Tenso
     }
     MOE_CUDA_CHECK(kernels::gemv_bf16(f32(x), T, g.cols, g.bf16(), E, nullptr, logits.as<float>(), s));
     MOE_CUDA_CHECK(kernels::router_select(a, s));
+    start_ids_readback(out.expert_ids);
     return out;
 }
 
@@ -136,6 +137,7 @@ RouterOutput CudaBackend::route_from_logits(const Tensor& logits, const Tensor* 
     a.weights = f32(out.weights);
     a.scores = f32(scores);
     MOE_CUDA_CHECK(kernels::router_select(a, ctx_->stream()));
+    start_ids_readback(out.expert_ids);
     return out;
 }
 

@@ -126,8 +126,7 @@ size_t Staging::add(const void* data, size_t bytes) {
 
 const unsigned char* Staging::upload(DeviceContext& ctx, std::unique_ptr<Scratch>& dst) const {
     dst = std::make_unique<Scratch>(ctx, std::max<size_t>(bytes_.size(), 8), "MoE row maps and GEMM pointer tables");
-    if (!bytes_.empty())
-        MOE_CUDA_CHECK(cudaMemcpyAsync(dst->as<void>(), bytes_.data(), bytes_.size(), cudaMemcpyHostToDevice, ctx.stream()));
+    ctx.upload(dst->as<void>(), bytes_.data(), bytes_.size());
     return dst->as<const unsigned char>();
 }
 

@@ -30,6 +30,10 @@ namespace moe::cuda {
 // padded scratch (~26 KB per Moonlight row in prefill) is capped at max(4N, 16384) rows.
 bool use_padded_slots(int64_t n_active, int64_t max_count, int64_t N, int64_t H, int64_t I);
 
+// Routed experts of at most this many tokens run the fused decode kernels (the ids stay on the
+// device); more tokens are grouped on the host (cuda_moe.cpp says why 4; MOE_FUSED_MAX_TOKENS).
+int64_t fused_max_tokens();
+
 inline constexpr int kMaxBuckets = 8;
 
 // How a layer's expert GEMMs run: kBuckets (the padded buckets above); kGrouped — every active

@@ -87,8 +87,11 @@ Tensor Backend::gqa_attention_from_projections(Tensor& q, Tensor& k, const Tenso
 Tensor Backend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
                           const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) {
     routing = route(x, gate, bias, params);
+    // The shared expert first: a backend that must bring the routing to the host (CUDA prefill)
+    // waits for it while the shared expert's work keeps the device busy. y = routed + shared either way.
+    const Tensor shared_y = shared ? ffn(x, *shared) : Tensor();
     Tensor y = moe_experts(x, routing, experts);
-    if (shared) add_inplace(y, ffn(x, *shared));
+    if (shared) add_inplace(y, shared_y);
     return y;
 }
 

@@ -190,6 +190,13 @@ Tensor moe_fwd(const LayerContext& c, const MoeShape& m, const Tensor& x, const 
             s.d_scores = std::move(b.d_scores);
         }
     }
+    // The shared expert before the routed ones: the CUDA backend brings the routing to the host to
+    // group the rows, and waits for it while the shared expert's kernels keep the GPU busy.
+    Tensor shared_y;
+    if (w.shared) {
+        const StepProfile::Scope p("shared");
+        shared_y = ffn_fwd(c, x, *w.shared, s.shared);
+    }
     const ExpertLoraSlot* lora = c.params.lora_of(w.experts);
     Tensor y;
     {
@@ -197,8 +204,7 @@ Tensor moe_fwd(const LayerContext& c, const MoeShape& m, const Tensor& x, const 
         y = be.moe_experts_train(x, s.routing, w.experts, lora ? &lora->weights : nullptr,
                                  c.keep_expert_rows ? &s.expert_rows : nullptr);
     }
-    const StepProfile::Scope p("shared");
-    if (w.shared) be.add_inplace(y, ffn_fwd(c, x, *w.shared, s.shared));
+    if (w.shared) be.add_inplace(y, shared_y);  // y = routed + shared, as before
     return y;
 }
 

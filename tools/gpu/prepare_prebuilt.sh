@@ -25,6 +25,13 @@ fi
 ldd "$DST"/bin/* | awk '/=> \// {print $3}' | sort -u |
   grep -vE '/(libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+|libgomp|libcuda|libcudart|libcublas|libcublasLt)\.so' |
   xargs -r -I{} cp -L {} "$DST/lib/"
+# The CUPTI timeline (tools/gpu/trace/): LD_PRELOAD=$DST/lib/libcupti_trace.so CUPTI_TRACE_OUT=t.csv <program>
+CUPTI_LIB=$(ls /usr/local/cuda/lib64/libcupti.so.* /usr/local/cuda/lib/libcupti.so.* 2>/dev/null | head -1 || true)
+if [ -n "$CUPTI_LIB" ]; then
+  g++ -O2 -shared -fPIC -I/usr/local/cuda/include tools/gpu/trace/cupti_trace.cpp "$CUPTI_LIB" \
+    -Wl,-rpath,'$ORIGIN' -o "$DST/lib/libcupti_trace.so"
+  cp -L "$CUPTI_LIB" "$DST/lib/"
+fi
 cp -r tools/gpu "$DST/tools/"
 cp bench/*.py "$DST/bench/"
 pwd > "$DST/source_dir.txt"
