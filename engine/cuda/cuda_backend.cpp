@@ -78,6 +78,27 @@ std::vector<float> CudaBackend::download(const Tensor& t) {
     return out;
 }
 
+std::vector<std::vector<int32_t>> CudaBackend::download_i32_many(std::span<const Tensor> ts) {
+    size_t total = 0;
+    for (const Tensor& t : ts) total += size_t(t.numel());
+    if (!download_staging_ || download_staging_->bytes() < total * 4)
+        download_staging_ = std::make_unique<PinnedBuffer>(std::max<size_t>(total * 4, size_t(1) << 20));
+    int32_t* staged = download_staging_->as<int32_t>();
+    size_t at = 0;
+    for (const Tensor& t : ts) {  // queued back to back: the device is waited for once
+        MOE_CUDA_CHECK(cudaMemcpyAsync(staged + at, i32(t), size_t(t.numel()) * 4, cudaMemcpyDeviceToHost, ctx_->stream()));
+        at += size_t(t.numel());
+    }
+    synchronize();
+    std::vector<std::vector<int32_t>> out;
+    at = 0;
+    for (const Tensor& t : ts) {
+        out.emplace_back(staged + at, staged + at + t.numel());
+        at += size_t(t.numel());
+    }
+    return out;
+}
+
 void CudaBackend::start_ids_readback(const Tensor& expert_ids) {
     if (expert_ids.rows() <= fused_max_tokens() || dev_tokens_ || ctx_->capturing()) return;
     ids_readback_->start(expert_ids, i32(expert_ids), ctx_->stream());

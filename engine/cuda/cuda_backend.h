@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ namespace cuda {
 class DeviceContext;
 class DeviceBuffer;
 class IdsReadback;
+class PinnedBuffer;
 class Scratch;
 struct WeightBytes;
 struct ExpertGroups;
@@ -72,6 +74,7 @@ public:
     Tensor upload_i32(std::span<const int32_t> data, int64_t rows, int64_t cols) override;
     std::vector<float> download(const Tensor& t) override;
     std::vector<int32_t> download_i32(const Tensor& t) override;
+    std::vector<std::vector<int32_t>> download_i32_many(std::span<const Tensor> ts) override;
     Weight load_weight(const WeightMatrix& matrix) override;
     Weight weight_from_f32(std::span<const float> data, int64_t rows, int64_t cols) override;
     ExpertSet make_expert_set(std::vector<FfnWeights> experts) override;
@@ -298,6 +301,7 @@ private:
     std::map<const void*, std::shared_ptr<StepGraph>> steps_;
     std::vector<std::shared_ptr<const SegPlan>> seg_plans_;  // most recent last, a few kept
     std::unique_ptr<cuda::IdsReadback> ids_readback_;
+    std::unique_ptr<cuda::PinnedBuffer> download_staging_;  // download_i32_many's, grown as needed
 };
 
 // For the CLI's --backend choice: the CUDA backend on device 0 (throws as the constructor does).

@@ -133,6 +133,12 @@ ExpertSet Backend::random_expert_set(int64_t n_experts, int64_t hidden, int64_t 
     return make_expert_set(std::move(experts));
 }
 
+std::vector<std::vector<int32_t>> Backend::download_i32_many(std::span<const Tensor> ts) {
+    std::vector<std::vector<int32_t>> out;
+    for (const Tensor& t : ts) out.push_back(download_i32(t));
+    return out;
+}
+
 std::vector<HostTensor> Backend::decode_step(const void*, const StepInputs& in, const StepBody& body) {
     const Tensor input = in.f32.empty() ? Tensor{} : upload(in.f32, int64_t(in.tokens.size()), in.f32_cols);
     std::vector<HostTensor> host;

@@ -147,6 +147,8 @@ public:
     virtual Tensor upload_i32(std::span<const int32_t> data, int64_t rows, int64_t cols) = 0;
     virtual std::vector<float> download(const Tensor& t) = 0;
     virtual std::vector<int32_t> download_i32(const Tensor& t) = 0;
+    // Several I32 tensors at once (CUDA: the copies queued together, one wait for the device).
+    virtual std::vector<std::vector<int32_t>> download_i32_many(std::span<const Tensor> ts);
     // A weight read from the checkpoint. The Checkpoint must outlive the weight (CPU: it stays mmapped).
     virtual Weight load_weight(const WeightMatrix& matrix) = 0;
     // A weight from host f32 data [rows, cols] (tests, derived weights).

@@ -75,9 +75,18 @@ private:
                      float balance, LayerState& s, bool keep) const;
     Tensor layer_bwd(const LayerContext& c, const DecoderLayerWeights& w, const BatchRows& rows, LayerState& s,
                      float balance, const Tensor& d_out) const;
+    // A MoE layer's routing, noted as its forward runs (the balance loss share at once, the ids
+    // kept); collect_loads reads every noted layer's ids in one go once the device has the
+    // micro-batch's work queued (a read per layer was a sync per layer).
+    struct NotedIds {
+        int64_t layer = 0;
+        Tensor ids;
+    };
+    void note_moe(const DecoderLayerWeights& w, const LayerState& s, MicroBatchLosses& out,
+                  std::vector<NotedIds>& noted) const;
+    void collect_loads(const std::vector<NotedIds>& noted, MicroBatchLosses& out) const;
     void mtp_forward(const LayerContext& c, const MicroBatch& b, int64_t k, const Tensor& prev, const LossScales& sc,
-                     MtpState& s, MicroBatchLosses& out) const;
-    void collect_moe(const DecoderLayerWeights& w, const LayerState& s, MicroBatchLosses& out) const;
+                     MtpState& s, MicroBatchLosses& out, std::vector<NotedIds>& noted) const;
 
     ParameterStore& params_;
     GraphOptions options_;
@@ -144,25 +153,35 @@ Tensor DeepseekTrainGraph::layer_bwd(const LayerContext& c, const DecoderLayerWe
     return d_h;
 }
 
-void DeepseekTrainGraph::collect_moe(const DecoderLayerWeights& w, const LayerState& s, MicroBatchLosses& out) const {
+void DeepseekTrainGraph::note_moe(const DecoderLayerWeights& w, const LayerState& s, MicroBatchLosses& out,
+                                  std::vector<NotedIds>& noted) const {
     if (!w.is_moe) return;
-    const StepProfile::Scope p("collect_loads");
     out.balance[w.index] += s.moe.balance_loss;
-    // One read of the ids (one host sync) gives both the loads and the selection hash.
-    uint64_t& h = out.selection[w.index];
-    std::vector<int64_t>& load = out.loads[w.index];
-    load.resize(size_t(router_.n_experts), 0);
-    for (int32_t id : params_.backend().download_i32(s.moe.routing.expert_ids)) {
-        h = (h ^ uint64_t(id + 1)) * 1099511628211ull;
-        if (id < 0 || id >= router_.n_experts) throw Error("train.bad_routing", "", "an expert id is out of range");
-        ++load[size_t(id)];
+    noted.push_back(NotedIds{w.index, s.moe.routing.expert_ids});
+}
+
+void DeepseekTrainGraph::collect_loads(const std::vector<NotedIds>& noted, MicroBatchLosses& out) const {
+    const StepProfile::Scope p("collect_loads");
+    std::vector<Tensor> ids;
+    for (const NotedIds& n : noted) ids.push_back(n.ids);
+    const std::vector<std::vector<int32_t>> host = params_.backend().download_i32_many(ids);
+    for (size_t i = 0; i < noted.size(); ++i) {  // the loads and a hash of the selection, per layer
+        uint64_t& h = out.selection[noted[i].layer];
+        std::vector<int64_t>& load = out.loads[noted[i].layer];
+        load.resize(size_t(router_.n_experts), 0);
+        for (int32_t id : host[i]) {
+            h = (h ^ uint64_t(id + 1)) * 1099511628211ull;
+            if (id < 0 || id >= router_.n_experts) throw Error("train.bad_routing", "", "an expert id is out of range");
+            ++load[size_t(id)];
+        }
     }
 }
 
 // Module k over rows i < T−k−1 of every sequence; `prev` is the hidden it reads (main post-norm
 // hidden for k = 0, module k−1's block output otherwise, whose sequences have T−k rows).
 void DeepseekTrainGraph::mtp_forward(const LayerContext& c, const MicroBatch& b, int64_t k, const Tensor& prev,
-                                     const LossScales& sc, MtpState& s, MicroBatchLosses& out) const {
+                                     const LossScales& sc, MtpState& s, MicroBatchLosses& out,
+                                     std::vector<NotedIds>& noted) const {
     Backend& be = c.be;
     const MtpWeights& m = weights_.mtp[size_t(k)];
     const int64_t T = b.seq_len, Tk = T - k - 1, prev_len = T - k;
@@ -189,7 +208,7 @@ void DeepseekTrainGraph::mtp_forward(const LayerContext& c, const MicroBatch& b,
     s.x_cat = be.concat_cols(be.rmsnorm(s.e, m.enorm, c.eps), be.rmsnorm(s.hprev, m.hnorm, c.eps));
     const Tensor h = linear_fwd(c, s.x_cat, m.eh_proj);
     s.h_out = layer_fwd(c, m.layer, s.rows, h, sc.balance, s.layer, !c.checkpoint_layers);
-    collect_moe(m.layer, s.layer, out);
+    note_moe(m.layer, s.layer, out, noted);
     s.out_normed = be.rmsnorm(s.h_out, m.head_norm, c.eps);
     s.d_from_next = be.alloc(s.h_out.rows(), s.h_out.cols());
 }
@@ -206,10 +225,11 @@ MicroBatchLosses DeepseekTrainGraph::forward_backward(const MicroBatch& b, const
     // main forward
     Tensor h = be.embedding(weights_.embed, b.tokens);
     std::vector<LayerState> states(weights_.layers.size());
+    std::vector<NotedIds> noted;
     for (size_t l = 0; l < weights_.layers.size(); ++l) {
         const StepProfile::Scope p("layers_fwd");
         h = layer_fwd(c, weights_.layers[l], rows, h, sc.balance, states[l], !c.checkpoint_layers);
-        collect_moe(weights_.layers[l], states[l], out);
+        note_moe(weights_.layers[l], states[l], out, noted);
     }
     const Tensor h_final = h;
     const Tensor hn = be.rmsnorm(h_final, weights_.final_norm, c.eps);
@@ -228,7 +248,7 @@ MicroBatchLosses DeepseekTrainGraph::forward_backward(const MicroBatch& b, const
     std::optional<StepProfile::Scope> mtp_scope;
     mtp_scope.emplace("mtp");
     for (int64_t k = 0; k < D; ++k) {
-        mtp_forward(c, b, k, k == 0 ? hn : mtp[size_t(k - 1)].h_out, sc, mtp[size_t(k)], out);
+        mtp_forward(c, b, k, k == 0 ? hn : mtp[size_t(k - 1)].h_out, sc, mtp[size_t(k)], out, noted);
         HeadLoss l;
         d_heads[size_t(k)] = head_ce(c, mtp[size_t(k)].out_normed, weights_.mtp[size_t(k)].head, mtp[size_t(k)].targets,
                                      sc.mtp.empty() ? 0.0f : sc.mtp[size_t(k)], options_.head_chunk_rows, l);
@@ -258,6 +278,7 @@ MicroBatchLosses DeepseekTrainGraph::forward_backward(const MicroBatch& b, const
         d_h = layer_bwd(c, weights_.layers[l], rows, states[l], sc.balance, d_h);
     }
     if (Tensor* de = params_.grad_of(weights_.embed)) be.embedding_backward(d_h, b.tokens, *de);
+    collect_loads(noted, out);
     return out;
 }
 
@@ -267,12 +288,16 @@ std::vector<float> DeepseekTrainGraph::evaluate(const MicroBatch& b, std::map<in
     const BatchRows rows = upload_rows(be, b);
     MicroBatchLosses out;
     Tensor h = be.embedding(weights_.embed, b.tokens);
+    std::vector<NotedIds> noted;
     for (const DecoderLayerWeights& w : weights_.layers) {
         LayerState s;
         h = layer_fwd(c, w, rows, h, 0.0f, s, false);
-        collect_moe(w, s, out);
+        note_moe(w, s, out, noted);
     }
-    if (loads) *loads = out.loads;
+    if (loads) {
+        collect_loads(noted, out);
+        *loads = out.loads;
+    }
     return head_nll(c, be.rmsnorm(h, weights_.final_norm, c.eps), weights_.lm_head, b.targets,
                     options_.head_chunk_rows);
 }

@@ -4,7 +4,8 @@
     python3 tools/gpu/trace/gaps.py trace.csv [--marker adamw] [--top 30]
 
 A step is the span between the ends of the last two kernels whose name contains --marker (the
-optimiser's kernel runs once at the end of every training step). Prints the step's wall time, the
+optimiser's kernel runs once at the end of every training step; --index picks another span, e.g.
+one prefill forward between two `embedding` kernels). Prints the step's wall time, the
 time the GPU was busy (kernels, copies, memsets: the union of their intervals), the idle time, the
 idle time by the device operation that started late, the largest gaps with the CUDA runtime calls
 the host made during each, and the host's runtime calls in the step (count and time).
@@ -25,7 +26,7 @@ def load(path):
     return dev, host
 
 
-def step_window(dev, marker):
+def step_window(dev, marker, index=-1):
     ends = []
     for s, e, n in dev:  # launches of the marker less than 1 ms apart belong to one step
         if marker in n.lower():
@@ -35,7 +36,9 @@ def step_window(dev, marker):
                 ends.append(e)
     if len(ends) < 2:
         raise SystemExit(f"fewer than two kernels named like '{marker}': run at least two steps")
-    return ends[-2], ends[-1]
+    spans = list(zip(ends, ends[1:]))
+    print(f"{len(spans)} spans between '{marker}' kernels, ms: " + " ".join(f"{(b - a) / 1e6:.1f}" for a, b in spans))
+    return spans[index]
 
 
 def gaps_in(dev, t0, t1):
@@ -62,9 +65,10 @@ def main():
     ap.add_argument("trace")
     ap.add_argument("--marker", default="adamw")  # kernel names are demangled, namespaces kept
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--index", type=int, default=-1, help="which span between marker kernels (default: the last)")
     args = ap.parse_args()
     dev, host = load(args.trace)
-    t0, t1 = step_window(dev, args.marker.lower())
+    t0, t1 = step_window(dev, args.marker.lower(), args.index)
     wall = (t1 - t0) / 1e6
     gaps = gaps_in(dev, t0, t1)
     idle = sum(b - a for a, b, _, _ in gaps) / 1e6
