@@ -11,6 +11,15 @@ __global__ void add_kernel(float* __restrict__ y, const float* __restrict__ x, i
     if (i < n) y[i] += x[i];
 }
 
+// y += x, four elements a thread (n % 4 == 0, both 16-byte aligned).
+__global__ void add_inplace_x4_kernel(float4* __restrict__ y, const float4* __restrict__ x, int64_t n4) {
+    pdl_begin();
+    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= n4) return;
+    const float4 a = y[i], b = x[i];
+    y[i] = make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
+}
+
 // out = a + b, four elements a thread (n % 4 == 0, every pointer 16-byte aligned; else add_out_kernel).
 __global__ void add_x4_kernel(const float4* __restrict__ a, const float4* __restrict__ b, int64_t n4,
                               float4* __restrict__ out) {
@@ -205,6 +214,12 @@ __global__ void scatter_add_rows_kernel(const float* __restrict__ src, int64_t n
 
 cudaError_t add_inplace_f32(float* y, const float* x, int64_t n, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
+    if (n % 4 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0) {
+        MOE_PREFER_SHARED((add_inplace_x4_kernel));
+        MOE_LAUNCH((add_inplace_x4_kernel), ceil_div(n / 4, 256), 256, 0, stream, reinterpret_cast<float4*>(y),
+                   reinterpret_cast<const float4*>(x), n / 4);
+        return cudaGetLastError();
+    }
     MOE_PREFER_SHARED((add_kernel));
     MOE_LAUNCH((add_kernel), ceil_div(n, 256), 256, 0, stream, y, x, n);
     return cudaGetLastError();

@@ -191,6 +191,27 @@ __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __res
 }
 
 
+// combine_kernel four columns a thread (hidden % 4 == 0, y and out 16-byte aligned, y_keep 8):
+// float4 rows of y, one 8-byte bf16 store into y_keep; the same fmaf order per element.
+__global__ void combine_x4_kernel(const float* __restrict__ y, const int32_t* __restrict__ slot,
+                                  const float* __restrict__ w, int64_t T, int64_t K, int64_t hidden,
+                                  float* __restrict__ out, uint16_t* __restrict__ y_keep) {
+    pdl_begin();
+    const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
+    if (c >= hidden) return;
+    for (int64_t t = blockIdx.y; t < T; t += gridDim.y) {
+        float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        for (int64_t k = 0; k < K; ++k) {
+            const int64_t at = int64_t(slot[t * K + k]) * hidden + c;
+            const float4 v = *reinterpret_cast<const float4*>(y + at);
+            if (y_keep) store_bf16x4(y_keep + at, v.x, v.y, v.z, v.w);
+            const float wk = w ? w[t * K + k] : 1.0f;
+            acc = make_float4(fmaf(wk, v.x, acc.x), fmaf(wk, v.y, acc.y), fmaf(wk, v.z, acc.z), fmaf(wk, v.w, acc.w));
+        }
+        *reinterpret_cast<float4*>(out + t * hidden + c) = acc;
+    }
+}
+
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 0; }
 
 // Work per warp / block of the two decode kernels, "ROWSxCHUNKS": rows per gate/up warp and
@@ -286,6 +307,13 @@ cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows
 cudaError_t moe_combine(const float* y, const int32_t* slot, const float* weights, int64_t T, int64_t top_k,
                         int64_t hidden, float* out, cudaStream_t stream, uint16_t* y_keep) {
     if (T * hidden <= 0) return cudaSuccess;
+    const auto at = [](const void* p, unsigned a) { return reinterpret_cast<uintptr_t>(p) % a == 0; };
+    if (hidden % 4 == 0 && at(y, 16) && at(out, 16) && (!y_keep || at(y_keep, 8))) {
+        MOE_PREFER_SHARED((combine_x4_kernel));
+        MOE_LAUNCH((combine_x4_kernel), row_grid(T, hidden, 4), 256, 0, stream, y, slot, weights, T, top_k, hidden, out,
+                   y_keep);
+        return cudaGetLastError();
+    }
     MOE_PREFER_SHARED((combine_kernel));
     MOE_LAUNCH((combine_kernel), row_grid(T, hidden), 256, 0, stream, y, slot, weights, T, top_k, hidden, out, y_keep);
     return cudaGetLastError();

@@ -30,6 +30,8 @@ TEST_F(CudaElementwise, AddSliceConcatMatchExactly) {
         const std::vector<float> sum = gpu->download(gpu->add(g4a, g4b));
         cpu.add_inplace(c4a, c4b);
         EXPECT_EQ(sum, cpu.download(c4a));
+        gpu->add_inplace(g4a, g4b);  // the four-wide in-place form
+        EXPECT_EQ(gpu->download(g4a), cpu.download(c4a));
         EXPECT_THROW(gpu->add(g4a, gpu->alloc(4, 9)), std::exception);
     }
     EXPECT_EQ(gpu->download(gpu->slice_cols(ga, 3, 17)), cpu.download(cpu.slice_cols(ca, 3, 17)));
