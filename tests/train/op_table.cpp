@@ -308,19 +308,20 @@ OpCase balance_case() {
 
 // ---- FFN pieces and routed experts --------------------------------------------------------------
 
-OpCase swiglu_case() {
+// rows × cols: 4 × 10 runs the CUDA kernels four elements a thread, 3 × 5 one at a time.
+OpCase swiglu_case(int64_t rows = 4, int64_t cols = 10) {
     OpCase c;
-    c.name = "swiglu";
-    c.make = [](uint64_t seed) {
+    c.name = rows * cols % 4 == 0 ? "swiglu" : "swiglu_odd";
+    c.make = [rows, cols](uint64_t seed) {
         std::mt19937_64 rng(seed);
-        return OpInstance{{input("g", 4, 10, rng, -3.0f, 3.0f), input("u", 4, 10, rng)}};
+        return OpInstance{{input("g", rows, cols, rng, -3.0f, 3.0f), input("u", rows, cols, rng)}};
     };
     c.forward = [](Backend& b, const OpInstance& in) {
         return OpOutputs{b.download(b.swiglu(T(b, in, "g"), T(b, in, "u")))};
     };
-    c.backward = [](Backend& b, const OpInstance& in, const OpOutputs& d) {
+    c.backward = [rows, cols](Backend& b, const OpInstance& in, const OpOutputs& d) {
         Tensor dg, du;
-        b.swiglu_backward(T(b, in, "g"), T(b, in, "u"), D(b, d, 0, 4, 10), dg, du);
+        b.swiglu_backward(T(b, in, "g"), T(b, in, "u"), D(b, d, 0, rows, cols), dg, du);
         return OpOutputs{b.download(dg), b.download(du)};
     };
     c.cuda_nmse = 1e-10;
@@ -498,6 +499,7 @@ std::vector<OpCase> build_table() {
                             false));
     t.push_back(balance_case());
     t.push_back(swiglu_case());
+    t.push_back(swiglu_case(3, 5));
     t.push_back(moe_case("moe_experts", false, 0.0f));
     t.push_back(moe_case("moe_experts_lora", true, 0.0f));
     t.push_back(moe_case("moe_experts_lora_dropout", true, 0.25f));
