@@ -79,6 +79,14 @@ std::vector<float> CudaBackend::download(const Tensor& t) {
 }
 
 std::vector<std::vector<int32_t>> CudaBackend::download_i32_many(std::span<const Tensor> ts) {
+    std::vector<std::vector<int32_t>> out;
+    for (const Tensor& t : ts) {  // router ids already copied (all of a training step's): no wait at all
+        std::optional<std::vector<int32_t>> ids = ids_readback_->get(t);
+        if (!ids) break;
+        out.push_back(std::move(*ids));
+    }
+    if (out.size() == ts.size()) return out;
+    out.clear();
     size_t total = 0;
     for (const Tensor& t : ts) total += size_t(t.numel());
     if (!download_staging_ || download_staging_->bytes() < total * 4)
@@ -90,7 +98,6 @@ std::vector<std::vector<int32_t>> CudaBackend::download_i32_many(std::span<const
         at += size_t(t.numel());
     }
     synchronize();
-    std::vector<std::vector<int32_t>> out;
     at = 0;
     for (const Tensor& t : ts) {
         out.emplace_back(staged + at, staged + at + t.numel());
@@ -104,12 +111,8 @@ void CudaBackend::start_ids_readback(const Tensor& expert_ids) {
     ids_readback_->start(expert_ids, i32(expert_ids), ctx_->stream());
 }
 
-std::vector<int32_t> CudaBackend::expert_ids_on_host(const Tensor& expert_ids) {
-    if (std::optional<std::vector<int32_t>> ids = ids_readback_->take(expert_ids)) return std::move(*ids);
-    return download_i32(expert_ids);
-}
-
 std::vector<int32_t> CudaBackend::download_i32(const Tensor& t) {
+    if (std::optional<std::vector<int32_t>> ids = ids_readback_->get(t)) return std::move(*ids);  // a router's ids
     std::vector<int32_t> out(size_t(t.numel()));
     MOE_CUDA_CHECK(cudaMemcpyAsync(out.data(), i32(t), out.size() * 4, cudaMemcpyDeviceToHost, ctx_->stream()));
     synchronize();

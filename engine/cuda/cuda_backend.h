@@ -283,9 +283,8 @@ private:
     std::unique_ptr<cuda::Scratch> to_bf16(const Tensor& x, const char* what);
     void run_moe_decode(const Tensor& x, kernels::MoeDecodeArgs& a, Tensor& out);
     // Routing of more tokens than the fused decode kernels take: its ids start for the host at
-    // once (ids_readback.h); expert_ids_on_host waits for that copy, or downloads (a sync).
+    // once (ids_readback.h); download_i32 of that tensor then waits for that copy alone.
     void start_ids_readback(const Tensor& expert_ids);
-    std::vector<int32_t> expert_ids_on_host(const Tensor& expert_ids);
     struct LoadReadback;
 
     std::shared_ptr<cuda::DeviceContext> ctx_;

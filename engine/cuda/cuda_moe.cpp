@@ -683,7 +683,7 @@ Tensor CudaBackend::moe_experts_train(const Tensor& x, const RouterOutput& routi
         zero(out);
         return out;
     }
-    const std::vector<int32_t> ids = expert_ids_on_host(routing.expert_ids);  // waits for the router's copy (or syncs)
+    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the router's early copy (ids_readback.h)
     auto rows = keep ? std::make_shared<CudaExpertRows>() : nullptr;
     ExpertGroups local;
     ExpertGroups& groups = rows ? rows->groups : local;
@@ -720,7 +720,7 @@ Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& ro
         step.backward(routing.weights, dy, dx, d_weights);
         return dx;
     }
-    const std::vector<int32_t> ids = expert_ids_on_host(routing.expert_ids);  // waits for the router's copy (or syncs)
+    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the router's early copy (ids_readback.h)
     const ExpertGroups groups = group_by_expert(ids, T, K, es.n_experts, H, es.inter);
     RoutedExpertsStep step(*ctx_, groups, es, lora, true, grads, lora_grads);
     step.forward(x);
@@ -737,7 +737,7 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     const CudaExpertSetStorage& es = expert_storage(set);
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), E = es.n_experts, I = es.inter;
     cudaStream_t s = ctx_->stream();
-    const std::vector<int32_t> ids = expert_ids_on_host(routing.expert_ids);  // waits for the router's copy (or syncs)
+    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the router's early copy (ids_readback.h)
     Tensor out = make(T, H);
     const ExpertGroups groups = group_by_expert(ids, T, K, E, H, I);
     auto run_step = [&](Bf16Weights weights) {

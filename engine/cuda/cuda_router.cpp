@@ -59,6 +59,7 @@ RouterOutput CudaBackend::route(const Tensor& x, const Weight& gate, const Tenso
     a.counts = g.load_counts.as<unsigned long long>();
     if (kernels::router_fused_supported(a, f32(x), g.cols, g.bf16())) {  // decode: one launch
         MOE_CUDA_CHECK(kernels::router_fused(a, f32(x), g.cols, g.bf16(), ctx_->counter(DeviceContext::CounterSlot::Router), s));
+        start_ids_readback(out.expert_ids);  // a batched step of more rows than the fused MoE takes
         return out;
     }
     MOE_CUDA_CHECK(kernels::gemv_bf16(f32(x), T, g.cols, g.bf16(), E, nullptr, logits.as<float>(), s));

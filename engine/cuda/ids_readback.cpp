@@ -38,17 +38,22 @@ void IdsReadback::start(const Tensor& ids, const int32_t* device_ids, cudaStream
     pending_.push_back(std::move(p));
 }
 
-std::optional<std::vector<int32_t>> IdsReadback::take(const Tensor& ids) {
-    auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) {
-        return p.key.storage() == ids.storage() && p.count == size_t(ids.numel());
-    });
+std::optional<std::vector<int32_t>> IdsReadback::get(const Tensor& ids) {
+    const auto same = [&](const Tensor& key) {
+        return key.storage() == ids.storage() && key.numel() == ids.numel();
+    };
+    for (const Read& r : read_)
+        if (same(r.key)) return r.values;
+    auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return same(p.key); });
     if (it == pending_.end()) return std::nullopt;
     MOE_CUDA_CHECK(cudaEventSynchronize(it->done->get()));
-    std::vector<int32_t> out(it->count);
-    std::memcpy(out.data(), it->host->as<int32_t>(), it->count * 4);
+    Read r{it->key, std::vector<int32_t>(it->count)};
+    std::memcpy(r.values.data(), it->host->as<int32_t>(), it->count * 4);
     retire(*it);
     pending_.erase(it);
-    return out;
+    if (read_.size() >= kMaxRead) read_.pop_front();
+    read_.push_back(std::move(r));
+    return read_.back().values;
 }
 
 }  // namespace moe::cuda

@@ -51,29 +51,48 @@ TEST_F(CudaUploadRing, BackendUploadsGoThroughItAndMatchTheHostData) {
 
 using CudaIdsReadback = CudaTest;
 
-TEST_F(CudaIdsReadback, TakeReturnsTheStartedCopyOnceAndOnlyForThatTensor) {
+TEST_F(CudaIdsReadback, GetReturnsTheStartedCopyAndKeepsItReadable) {
     std::vector<int32_t> a(64 * 6), b(64 * 6);
     std::iota(a.begin(), a.end(), 0);
     std::iota(b.begin(), b.end(), 1000);
     Tensor ta = gpu->upload_i32(a, 64, 6), tb = gpu->upload_i32(b, 64, 6);
     cuda::IdsReadback r;
     r.start(ta, cuda::i32(ta), gpu->context()->stream());
-    EXPECT_FALSE(r.take(tb).has_value()) << "a tensor whose copy was never started";
-    const auto got = r.take(ta);
+    EXPECT_FALSE(r.get(tb).has_value()) << "a tensor whose copy was never started";
+    const auto got = r.get(ta);
     ASSERT_TRUE(got.has_value());
     EXPECT_EQ(*got, a);
-    EXPECT_FALSE(r.take(ta).has_value()) << "a copy is taken once";
-    // More copies than are kept: the oldest age out, the newest are still there.
+    const auto again = r.get(ta);  // from the host copy: the training graph's loads read it again
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(*again, a);
+    // More copies than are kept unread: the oldest age out, the newest are still there.
     std::vector<Tensor> many;
     for (int i = 0; i < 6; ++i) {
         std::vector<int32_t> v(64 * 6, i);
         many.push_back(gpu->upload_i32(v, 64, 6));
         r.start(many.back(), cuda::i32(many.back()), gpu->context()->stream());
     }
-    EXPECT_FALSE(r.take(many[0]).has_value());
-    const auto last = r.take(many[5]);
+    EXPECT_FALSE(r.get(many[0]).has_value());
+    const auto last = r.get(many[5]);
     ASSERT_TRUE(last.has_value());
     EXPECT_EQ(*last, std::vector<int32_t>(64 * 6, 5));
+}
+
+// The backend's routing of many tokens starts the copy itself: download_i32 of its ids returns
+// the router's choice (the values a plain copy reads), for the MoE op and the graph's loads alike.
+TEST_F(CudaIdsReadback, RouterIdsDownloadThroughTheEarlyCopy) {
+    const int64_t T = 40, H = 32, E = 8;
+    auto [cx, gx] = both(random_f32(size_t(T * H), seed), T, H);
+    auto [cg, gg] = both_weights(random_bf16_exact(size_t(E * H), seed + 1), E, H);
+    RouterParams p;
+    p.n_experts = E;
+    p.top_k = 2;
+    const RouterOutput r = gpu->route(gx, gg, nullptr, p);
+    const std::vector<int32_t> early = gpu->download_i32(r.expert_ids);
+    std::vector<int32_t> plain(size_t(T * 2));
+    MOE_CUDA_CHECK(cudaMemcpy(plain.data(), cuda::i32(r.expert_ids), plain.size() * 4, cudaMemcpyDeviceToHost));
+    EXPECT_EQ(early, plain);
+    EXPECT_EQ(gpu->download_i32(r.expert_ids), plain);  // read again
 }
 
 }  // namespace

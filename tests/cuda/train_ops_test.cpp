@@ -404,7 +404,9 @@ void compare_moe(CpuBackend& cpu, CudaBackend& gpu, const MoeTrainCase& c, uint6
         for (int i = 0; i < 3; ++i) *lgp[i] = LoraGrads{half(E * r, lh[i].in), half(E * lh[i].out, r)};
         std::shared_ptr<ExpertRows> rows;
         const Tensor y = b.moe_experts_train(tx, ro, set, &lora, keep ? &rows : nullptr);
-        if (keep && &b == &gpu) EXPECT_TRUE(rows) << "the CUDA forward kept no rows";
+        if (keep && &b == &gpu) {
+            EXPECT_TRUE(rows) << "the CUDA forward kept no rows";
+        }
         Tensor dw;
         const Tensor dx = b.moe_experts_backward(tx, ro, set, &lora, b.upload(dy, T, H), dw, &grads, &lg, rows.get());
         std::vector<std::vector<float>> out{b.download(y), b.download(dx), b.download(dw), b.download(grads.gate),
