@@ -8,23 +8,11 @@
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_host_gaps.sh
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
-L=$OUT/logs; mkdir -p "$L"
-log() { tee -a "$OUT/summary.txt"; }
-left() { [ "$SECONDS" -lt "${BUDGET_S:-420}" ]; }  # the later parts run only while the call has time
+. "$(dirname "$0")/session_lib.sh"
 timeout "${TEST_S:-240}" "$B/test_cuda" --gtest_filter="${TESTS:-*}" >"$L/t.log" 2>&1
 { echo "== tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure' "$L/t.log" | head -14; } | log
-bt() {  # shape [tag env...]
-  local shape=$1 tag=${2:-default}; shift; [ $# -gt 0 ] && shift
-  env "$@" timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 --json "$L/bt_${shape}_$tag.json" \
-    >"$L/bt_${shape}_$tag.log" 2>&1
-  { echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|memory:|loss .* ->|error" "$L/bt_${shape}_$tag.log" | head -4; } | log
-}
 bt lora-moonlight
-if left; then  # transformers' LoRA step on the same GPU in the same call (the ratio's baseline)
-  timeout 150 python3 bench/hf_train_reference.py --shape lora-moonlight --steps 4 --warmup 2 \
-    --json "$L/hf_lora-moonlight.json" >"$L/hf_lora.log" 2>&1
-  { echo "== transformers lora-moonlight: rc $?"; tail -1 "$L/hf_lora.log"; } | log
-fi
+left && hf_lora  # transformers' LoRA step on the same GPU in the same call (the ratio's baseline)
 left && { SHAPES=lora-moonlight TOP=25 bash "$(dirname "$0")/trace_train.sh" 2>&1 | head -60 | log; }
 if [ "${BENCH:-1}" = 1 ] && left; then
   timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 --decode-tokens 128 \

@@ -9,9 +9,8 @@
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_wgmma_default.sh
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
-L=$OUT/logs; mkdir -p "$L"
-log() { tee -a "$OUT/summary.txt"; }
-left() { [ "$SECONDS" -lt "${BUDGET_S:-300}" ]; }  # the later parts run only while the call has time
+. "$(dirname "$0")/session_lib.sh"
+BUDGET_S=${BUDGET_S:-300}
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | log
 timeout 150 "$B/test_cuda" --gtest_filter='CudaElementwise*:*CudaGroupedGemm*:*CudaTrainStep*:*CudaOpTable*:CudaTrainOps*:CudaMoe*:CudaSpeculative*:CudaSampling*' \
   >"$L/t.log" 2>&1
@@ -20,18 +19,8 @@ timeout 150 "$B/test_cuda" --gtest_filter='CudaElementwise*:*CudaGroupedGemm*:*C
 timeout 60 "$B/moe-engine" bench --speculative --model /tmp/demo --backend cuda --json "$L/speculative.json" \
   >"$L/speculative.log" 2>&1
 { echo "== speculative demo: rc $?"; tail -9 "$L/speculative.log"; } | log
-bt() {  # shape [tag env...]
-  local shape=$1 tag=${2:-default}; shift; [ $# -gt 0 ] && shift
-  env "$@" timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 --json "$L/bt_${shape}_$tag.json" \
-    >"$L/bt_${shape}_$tag.log" 2>&1
-  { echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|memory:|loss .* ->|error" "$L/bt_${shape}_$tag.log" | head -4; } | log
-}
 bt lora-moonlight
-if left; then  # transformers' LoRA step on the same GPU in the same call (the ratio's baseline)
-  timeout 150 python3 bench/hf_train_reference.py --shape lora-moonlight --steps 4 --warmup 2 \
-    --json "$L/hf_lora-moonlight.json" >"$L/hf_lora.log" 2>&1
-  { echo "== transformers lora-moonlight: rc $?"; tail -1 "$L/hf_lora.log"; } | log
-fi
+left && hf_lora  # transformers' LoRA step on the same GPU in the same call (the ratio's baseline)
 # the LoRA terms riding on their base expert GEMMs (default) against each on its own, same call
 left && bt lora-moonlight unfused MOE_GROUPED_FUSE=0
 if [ "${NCU:-0}" = 1 ] && left; then  # every kernel of one LoRA step (tools/gpu/ncu_summary.py)

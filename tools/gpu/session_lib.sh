@@ -1,0 +1,20 @@
+# Sourced by the session_*.sh scripts after prebuilt_env.sh: the pieces every training session
+# repeats. Needs OUT and B (prebuilt_env.sh); sets L (the logs folder).
+#   log          appends stdin to $OUT/summary.txt and echoes it
+#   left         true while the call is inside BUDGET_S seconds (default 420)
+#   bt SHAPE [TAG ENV...]   bench-train of one shape (4 steps after 2 warm-up), extra environment
+#   hf_lora      transformers' LoRA moonlight step in the same call (the ratio's baseline)
+L=$OUT/logs; mkdir -p "$L"
+log() { tee -a "$OUT/summary.txt"; }
+left() { [ "$SECONDS" -lt "${BUDGET_S:-420}" ]; }
+bt() {
+  local shape=$1 tag=${2:-default}; shift; [ $# -gt 0 ] && shift
+  env "$@" timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 --json "$L/bt_${shape}_$tag.json" \
+    >"$L/bt_${shape}_$tag.log" 2>&1
+  { echo "== bench-train $shape $tag: rc $?"; grep -E "ms/step|memory:|loss .* ->|error" "$L/bt_${shape}_$tag.log" | head -4; } | log
+}
+hf_lora() {
+  timeout 150 python3 bench/hf_train_reference.py --shape lora-moonlight --steps 4 --warmup 2 \
+    --json "$L/hf_lora-moonlight.json" >"$L/hf_lora.log" 2>&1
+  { echo "== transformers lora-moonlight: rc $?"; tail -1 "$L/hf_lora.log"; } | log
+}
