@@ -12,6 +12,6 @@ for s in ${SHAPES:-lora-moonlight full-100m}; do
     timeout 120 "$B/moe-engine" bench-train --shapes "$s" --steps 2 --warmup 1 >"$OUT/trace_$s.log" 2>&1
   echo "== trace $s: rc $? ($(wc -l < "$OUT/trace_$s.csv") records)"
   grep -E "ms/step|error" "$OUT/trace_$s.log" | head -3
-  python3 "$(dirname "$0")/trace/gaps.py" "$OUT/trace_$s.csv" --top "${TOP:-40}" | tee "$OUT/gaps_$s.txt"
+  python3 "$(dirname "$0")/trace/gaps.py" "$OUT/trace_$s.csv" --top "${TOP:-40}" --kernels "${KERNELS:-30}" | tee "$OUT/gaps_$s.txt"
   xz -6 "$OUT/trace_$s.csv"
 done

@@ -60,12 +60,30 @@ def host_calls(host, a, b):
     return [n for s, e, n in host if s < b and e > a]
 
 
+def kernel_key(name):
+    if name.startswith("nvjet") or "xmma" in name:  # cuBLAS: one line per layout
+        return "cuBLAS " + name.rsplit("_", 1)[-1]
+    return name
+
+
+def print_kernel_time(dev, t0, t1, top):
+    total, count = collections.defaultdict(int), collections.Counter()
+    for s, e, n in dev:
+        if s >= t0 and e <= t1:
+            total[kernel_key(n)] += e - s
+            count[kernel_key(n)] += 1
+    print(f"\ndevice time by operation ({sum(total.values()) / 1e6:.2f} ms in all, top {top}):")
+    for n, t in sorted(total.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {t / 1e6:7.2f} ms {count[n]:5d}x  {n[:110]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("trace")
     ap.add_argument("--marker", default="adamw")  # kernel names are demangled, namespaces kept
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--index", type=int, default=-1, help="which span between marker kernels (default: the last)")
+    ap.add_argument("--kernels", type=int, default=0, help="also list the N device operations with the most time")
     args = ap.parse_args()
     dev, host = load(args.trace)
     t0, t1 = step_window(dev, args.marker.lower(), args.index)
@@ -91,6 +109,9 @@ def main():
         calls = collections.Counter(host_calls(host, a, b))
         what = ", ".join(f"{k}x{v}" for k, v in calls.most_common(4))
         print(f"  {(b - a) / 1e3:8.1f} us at +{(a - t0) / 1e6:7.2f} ms  after {p[:50]}  before {n[:50]}  host: {what}")
+
+    if args.kernels:
+        print_kernel_time(dev, t0, t1, args.kernels)
 
     calls = collections.defaultdict(lambda: [0, 0])
     for s, e, n in host:
