@@ -81,6 +81,9 @@ __device__ __forceinline__ void store_bf16x4(uint16_t* dst, float a, float b, fl
 inline dim3 row_grid(int64_t rows, int64_t cols, int cols_per_thread = 1) {
     return dim3(unsigned((cols + 256 * cols_per_thread - 1) / (256 * cols_per_thread)), unsigned(rows < 65535 ? rows : 65535));
 }
+// Whether p may be read or written `bytes` at a time (the four-wide kernels' precondition).
+inline bool aligned_to(const void* p, unsigned bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+inline bool aligned16(const void* p) { return aligned_to(p, 16); }
 // Rows of f32 readable as float4 and of bf16 writable as 4-element groups.
 inline bool rows_vec4(const void* src, int64_t ld_src, const void* dst, int64_t ld_dst, int64_t cols) {
     return cols % 4 == 0 && ld_src % 4 == 0 && ld_dst % 4 == 0 && reinterpret_cast<uintptr_t>(src) % 16 == 0 &&

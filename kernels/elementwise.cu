@@ -5,24 +5,10 @@
 namespace moe::kernels {
 namespace {
 
-__global__ void add_kernel(float* __restrict__ y, const float* __restrict__ x, int64_t n) {
-    pdl_begin();
-    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i < n) y[i] += x[i];
-}
-
-// y += x, four elements a thread (n % 4 == 0, both 16-byte aligned).
-__global__ void add_inplace_x4_kernel(float4* __restrict__ y, const float4* __restrict__ x, int64_t n4) {
-    pdl_begin();
-    const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= n4) return;
-    const float4 a = y[i], b = x[i];
-    y[i] = make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
-}
-
-// out = a + b, four elements a thread (n % 4 == 0, every pointer 16-byte aligned; else add_out_kernel).
-__global__ void add_x4_kernel(const float4* __restrict__ a, const float4* __restrict__ b, int64_t n4,
-                              float4* __restrict__ out) {
+// out = a + b, four elements a thread (n % 4 == 0, every pointer 16-byte aligned; else
+// add_out_kernel). out may be a (add_inplace: each element is read before the same thread writes
+// it), so neither is __restrict__.
+__global__ void add_x4_kernel(const float4* a, const float4* __restrict__ b, int64_t n4, float4* out) {
     pdl_begin();
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= n4) return;
@@ -30,8 +16,7 @@ __global__ void add_x4_kernel(const float4* __restrict__ a, const float4* __rest
     out[i] = make_float4(x.x + y.x, x.y + y.y, x.z + y.z, x.w + y.w);
 }
 
-__global__ void add_out_kernel(const float* __restrict__ a, const float* __restrict__ b, int64_t n,
-                               float* __restrict__ out) {
+__global__ void add_out_kernel(const float* a, const float* __restrict__ b, int64_t n, float* out) {
     pdl_begin();
     const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = a[i] + b[i];
@@ -213,22 +198,12 @@ __global__ void scatter_add_rows_kernel(const float* __restrict__ src, int64_t n
 }  // namespace
 
 cudaError_t add_inplace_f32(float* y, const float* x, int64_t n, cudaStream_t stream) {
-    if (n <= 0) return cudaSuccess;
-    if (n % 4 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0) {
-        MOE_PREFER_SHARED((add_inplace_x4_kernel));
-        MOE_LAUNCH((add_inplace_x4_kernel), ceil_div(n / 4, 256), 256, 0, stream, reinterpret_cast<float4*>(y),
-                   reinterpret_cast<const float4*>(x), n / 4);
-        return cudaGetLastError();
-    }
-    MOE_PREFER_SHARED((add_kernel));
-    MOE_LAUNCH((add_kernel), ceil_div(n, 256), 256, 0, stream, y, x, n);
-    return cudaGetLastError();
+    return add_f32(y, x, n, y, stream);  // y + x into y: the same bits as y += x
 }
 
 cudaError_t add_f32(const float* a, const float* b, int64_t n, float* out, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
-    const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-    if (n % 4 == 0 && aligned(a) && aligned(b) && aligned(out)) {
+    if (n % 4 == 0 && aligned16(a) && aligned16(b) && aligned16(out)) {
         MOE_PREFER_SHARED((add_x4_kernel));
         MOE_LAUNCH((add_x4_kernel), ceil_div(n / 4, 256), 256, 0, stream, reinterpret_cast<const float4*>(a),
                    reinterpret_cast<const float4*>(b), n / 4, reinterpret_cast<float4*>(out));

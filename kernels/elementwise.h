@@ -11,7 +11,7 @@ namespace moe::kernels {
 
 // y[i] += x[i], n elements.
 cudaError_t add_inplace_f32(float* y, const float* x, int64_t n, cudaStream_t stream);
-// out[i] = a[i] + b[i], n elements (out may not alias a or b).
+// out[i] = a[i] + b[i], n elements (out may be a, as add_inplace_f32 uses it; not b).
 cudaError_t add_f32(const float* a, const float* b, int64_t n, float* out, cudaStream_t stream);
 
 // dst [rows, cols] bf16 (row stride ld_dst) = round-to-nearest-even(src [rows, cols] f32, row stride ld_src).

@@ -209,8 +209,6 @@ bool device_has_wgmma() {
     return yes;
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 }  // namespace
 
 bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b_k_contig) {

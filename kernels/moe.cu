@@ -212,8 +212,6 @@ __global__ void combine_x4_kernel(const float* __restrict__ y, const int32_t* __
     }
 }
 
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 0; }
-
 // Work per warp / block of the two decode kernels, "ROWSxCHUNKS": rows per gate/up warp and
 // output rows per down block, each with the 16-byte chunks per lane and row in flight together.
 // MOE_GU_SHAPE (1x4 | 1x2 | 1x6 | 2x2) and MOE_DOWN_SHAPE (8x2 | 2x6 | 4x3 | 4x2 | 4x4 | 6x3 | 8x1 |
@@ -307,8 +305,7 @@ cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows
 cudaError_t moe_combine(const float* y, const int32_t* slot, const float* weights, int64_t T, int64_t top_k,
                         int64_t hidden, float* out, cudaStream_t stream, uint16_t* y_keep) {
     if (T * hidden <= 0) return cudaSuccess;
-    const auto at = [](const void* p, unsigned a) { return reinterpret_cast<uintptr_t>(p) % a == 0; };
-    if (hidden % 4 == 0 && at(y, 16) && at(out, 16) && (!y_keep || at(y_keep, 8))) {
+    if (hidden % 4 == 0 && aligned16(y) && aligned16(out) && (!y_keep || aligned_to(y_keep, 8))) {
         MOE_PREFER_SHARED((combine_x4_kernel));
         MOE_LAUNCH((combine_x4_kernel), row_grid(T, hidden, 4), 256, 0, stream, y, slot, weights, T, top_k, hidden, out,
                    y_keep);

@@ -180,8 +180,6 @@ __global__ void down_fp8_kernel(MoeDecodeArgs a, DownSegments d, Fp8Grid grid) {
     down_block_sum<ROWS>(acc, sums, seg, lane, rows, d.count(), a.out + t * a.hidden + j0);
 }
 
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 0; }
-
 bool stack_ok(const Fp8Stack& s, int64_t rows, int64_t cols) {
     return s.w && s.scale && s.rows == rows && s.cols == cols && fp8_shape_ok(cols, s.block_rows, s.block_cols) &&
            aligned16(s.w) && grid_rows(s) > 0 && grid_cols(s) > 0;
