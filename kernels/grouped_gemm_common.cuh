@@ -1,24 +1,16 @@
 // Device helpers of the two grouped-GEMM kernels (grouped_gemm.cu: mma.sync tiles for any sm_80+
-// GPU; grouped_gemm_wgmma.cu: wgmma tiles for sm_90a): the asynchronous 16-byte copies that feed
-// their shared-memory rings, the search for a block's problem, and the masked output store.
+// GPU; grouped_gemm_wgmma.cu: wgmma tiles for sm_90a): the search for a block's problem and the
+// masked output store (the copies and mma.sync helpers: mma_sync.cuh).
 #pragma once
 
 #include <type_traits>
 
 #include "common.cuh"
 #include "grouped_gemm.h"
+#include "mma_sync.cuh"
 
 namespace moe::kernels {
 namespace {
-
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
-    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-    const int bytes = valid ? 16 : 0;  // 0: the 16 bytes are zero-filled, gmem is not read
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 __device__ __forceinline__ int find_problem(const int32_t* tile_start, int count, int tile) {
     int lo = 0, hi = count - 1;  // the last problem whose first tile is <= tile

@@ -11,6 +11,7 @@
 // Training (attention_train / _backward, below): whole sequences, row r attending to rows
 // seg_start[r]..r, on the tensor cores with the scores materialised per block of query rows.
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -509,13 +510,18 @@ Tensor CudaBackend::gqa_attention_rows(Tensor& q, Tensor& k, const Tensor& v, co
 // and cached (a training step reuses one tensor for all its layers), so seg_start tensors must not
 // be changed in place after their first use.
 
+namespace {
+// Query rows [r0, r0 + nq) against key rows [k0, r0 + nq), score rows ld() apart.
+struct QueryBlock {
+    int64_t r0 = 0, nq = 0, k0 = 0;
+    int64_t nk() const { return r0 + nq - k0; }
+    int64_t ld() const { return (nk() + 7) / 8 * 8; }
+};
+}  // namespace
+
 struct CudaBackend::SegPlan {
     Tensor key;  // the seg_start tensor, kept alive so that its storage is not reused while cached
-    struct Block {
-        int64_t r0 = 0, nq = 0, k0 = 0;
-        int64_t nk() const { return r0 + nq - k0; }
-        int64_t ld() const { return (nk() + 7) / 8 * 8; }
-    };
+    using Block = QueryBlock;
     std::vector<Block> blocks;
     int64_t max_scores = 0;  // max over the blocks of nq · ld
 };
@@ -578,6 +584,73 @@ void block_scores(cublasHandle_t h, const TrainOperands& o, const kernels::Train
                       b.nq * b.ld, b.n_heads);
 }
 
+// The backward's operands: bf16 q, k, v (per query head) and dO; the saved lse, D = Σ dO ⊙ O; the
+// f32 gradients dq [T, H·qk] (written), dk, dv per query head (accumulated: zero them first).
+struct BackwardOperands {
+    const TrainOperands& ops;
+    const uint16_t* d_out;
+    const float *lse, *drow;
+    float *dq, *dk, *dv;
+};
+
+// The cuBLAS form of the backward, block by block of query rows.
+void cublas_backward(DeviceContext& ctx, const BackwardOperands& bo, const std::vector<QueryBlock>& blocks,
+                     int64_t max_scores, const Tensor& seg_start, const AttentionDims& d) {
+    const int64_t H = d.n_heads;
+    cudaStream_t s = ctx.stream();
+    cublasHandle_t cb = ctx.cublas();
+    const TrainOperands& o = bo.ops;
+    const size_t n = size_t(H * max_scores);
+    Scratch sc(ctx, n * 4, "attention scores"), dp(ctx, n * 4, "attention probability gradients");
+    Scratch pb(ctx, n * 2, "attention probabilities"), dsb(ctx, n * 2, "attention score gradients");
+    const int64_t ldq = H * d.qk_dim, ldv = H * d.v_dim;
+    const uint16_t *qb = o.q->as<uint16_t>(), *kb = o.k->as<uint16_t>(), *vb = o.v->as<uint16_t>();
+    const uint16_t* dO = bo.d_out;
+    for (const QueryBlock& blk : blocks) {
+        const kernels::TrainAttnBlock b = train_block(blk.r0, blk.nq, blk.k0, blk.ld(), seg_start, d);
+        const int64_t nqk = b.nq * b.ld;  // one head's score matrix
+        block_scores(cb, o, b, d, sc.as<float>());
+        // dP [nq, nk] = dO [nq, dv] · Vᵀ per head.
+        gemm_bf16_strided(cb, CUBLAS_OP_T, CUBLAS_OP_N, b.nk, b.nq, d.v_dim, 1.0f, vb + b.k0 * ldv, ldv, d.v_dim,
+                          dO + b.r0 * ldv, ldv, d.v_dim, 0.0f, dp.as<float>(), CUDA_R_32F, b.ld, nqk, H);
+        MOE_CUDA_CHECK(kernels::attention_train_softmax_backward(sc.as<float>(), dp.as<float>(), bo.lse, bo.drow, b,
+                                                                 pb.as<uint16_t>(), dsb.as<uint16_t>(), s));
+        // dV [nk, dv] += Pᵀ · dO.
+        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_T, d.v_dim, b.nk, b.nq, 1.0f, dO + b.r0 * ldv, ldv, d.v_dim,
+                          pb.as<uint16_t>(), b.ld, nqk, 1.0f, bo.dv + b.k0 * ldv, CUDA_R_32F, ldv, d.v_dim, H);
+        // dQ [nq, dqk] = dS · K (every query row belongs to one block: overwritten).
+        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_N, d.qk_dim, b.nq, b.nk, 1.0f, kb + b.k0 * ldq, ldq, d.qk_dim,
+                          dsb.as<uint16_t>(), b.ld, nqk, 0.0f, bo.dq + b.r0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
+        // dK [nk, dqk] += dSᵀ · Q.
+        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_T, d.qk_dim, b.nk, b.nq, 1.0f, qb + b.r0 * ldq, ldq, d.qk_dim,
+                          dsb.as<uint16_t>(), b.ld, nqk, 1.0f, bo.dk + b.k0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
+    }
+}
+
+// The flash kernels (attention_flash_train.cu) for the head widths they are built for, unless
+// MOE_FLASH_ATTENTION=0 (the cuBLAS form below, kept for other widths and for A/B runs).
+bool use_flash(const AttentionDims& d) {
+    static const bool off = [] {
+        const char* v = std::getenv("MOE_FLASH_ATTENTION");
+        return v && std::string(v) == "0";
+    }();
+    return !off && kernels::flash_train_supported(int(d.qk_dim), int(d.v_dim));
+}
+
+kernels::FlashTrainArgs flash_args(const TrainOperands& o, const Tensor& seg_start, int64_t T, const AttentionDims& d) {
+    kernels::FlashTrainArgs a;
+    a.q = o.q->as<uint16_t>();
+    a.k = o.k->as<uint16_t>();
+    a.v = o.v->as<uint16_t>();
+    a.seg_start = i32(seg_start);
+    a.T = T;
+    a.n_heads = int(d.n_heads);
+    a.qk_dim = int(d.qk_dim);
+    a.v_dim = int(d.v_dim);
+    a.scale = d.scale;
+    return a;
+}
+
 }  // namespace
 
 std::shared_ptr<const CudaBackend::SegPlan> CudaBackend::seg_plan(const Tensor& seg_start) {
@@ -621,6 +694,13 @@ AttentionSaved CudaBackend::attention_train(const Tensor& q, const Tensor& k, co
     cudaStream_t s = ctx_->stream();
     cublasHandle_t cb = ctx_->cublas();
     const TrainOperands o = train_operands(*ctx_, q, k, v, d);
+    if (use_flash(d)) {
+        kernels::FlashTrainArgs a = flash_args(o, seg_start, T, d);
+        a.out = f32(out.out);
+        a.lse = f32(out.lse);
+        MOE_CUDA_CHECK(kernels::attention_flash_train_forward(a, s));
+        return out;
+    }
     Scratch sc(*ctx_, size_t(H * plan->max_scores) * 4, "attention scores");
     Scratch pb(*ctx_, size_t(H * plan->max_scores) * 2, "attention probabilities");
     const int64_t ldv = H * d.v_dim;
@@ -667,36 +747,23 @@ AttentionGrads CudaBackend::attention_train_backward(const Tensor& q, const Tens
     if (T == 0) return g;
     const auto plan = seg_plan(seg_start);
     cudaStream_t s = ctx_->stream();
-    cublasHandle_t cb = ctx_->cublas();
     const TrainOperands o = train_operands(*ctx_, q, k, v, d);
     const auto dob = to_bf16(d_out, "bf16 attention output gradient");
     Scratch drow(*ctx_, size_t(T * H) * 4, "attention D = rowsum(dO * O)");
     MOE_CUDA_CHECK(kernels::attention_row_dot(f32(d_out), f32(saved.out), T * H, d.v_dim, drow.as<float>(), s));
-    const size_t n = size_t(H * plan->max_scores);
-    Scratch sc(*ctx_, n * 4, "attention scores"), dp(*ctx_, n * 4, "attention probability gradients");
-    Scratch pb(*ctx_, n * 2, "attention probabilities"), dsb(*ctx_, n * 2, "attention score gradients");
-    const int64_t ldq = H * d.qk_dim, ldv = H * d.v_dim;
-    const uint16_t *qb = o.q->as<uint16_t>(), *kb = o.k->as<uint16_t>(), *vb = o.v->as<uint16_t>();
-    const uint16_t* dO = dob->as<uint16_t>();
-    for (const SegPlan::Block& blk : plan->blocks) {
-        const kernels::TrainAttnBlock b = train_block(blk.r0, blk.nq, blk.k0, blk.ld(), seg_start, d);
-        const int64_t nqk = b.nq * b.ld;  // one head's score matrix
-        block_scores(cb, o, b, d, sc.as<float>());
-        // dP [nq, nk] = dO [nq, dv] · Vᵀ per head.
-        gemm_bf16_strided(cb, CUBLAS_OP_T, CUBLAS_OP_N, b.nk, b.nq, d.v_dim, 1.0f, vb + b.k0 * ldv, ldv, d.v_dim,
-                          dO + b.r0 * ldv, ldv, d.v_dim, 0.0f, dp.as<float>(), CUDA_R_32F, b.ld, nqk, H);
-        MOE_CUDA_CHECK(kernels::attention_train_softmax_backward(sc.as<float>(), dp.as<float>(), f32(saved.lse),
-                                                                 drow.as<float>(), b, pb.as<uint16_t>(),
-                                                                 dsb.as<uint16_t>(), s));
-        // dV [nk, dv] += Pᵀ · dO.
-        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_T, d.v_dim, b.nk, b.nq, 1.0f, dO + b.r0 * ldv, ldv, d.v_dim,
-                          pb.as<uint16_t>(), b.ld, nqk, 1.0f, dv_acc + b.k0 * ldv, CUDA_R_32F, ldv, d.v_dim, H);
-        // dQ [nq, dqk] = dS · K (every query row belongs to one block: overwritten).
-        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_N, d.qk_dim, b.nq, b.nk, 1.0f, kb + b.k0 * ldq, ldq, d.qk_dim,
-                          dsb.as<uint16_t>(), b.ld, nqk, 0.0f, f32(g.dq) + b.r0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
-        // dK [nk, dqk] += dSᵀ · Q.
-        gemm_bf16_strided(cb, CUBLAS_OP_N, CUBLAS_OP_T, d.qk_dim, b.nk, b.nq, 1.0f, qb + b.r0 * ldq, ldq, d.qk_dim,
-                          dsb.as<uint16_t>(), b.ld, nqk, 1.0f, dk_acc + b.k0 * ldq, CUDA_R_32F, ldq, d.qk_dim, H);
+    const BackwardOperands bo{o, dob->as<uint16_t>(), f32(saved.lse), drow.as<float>(), f32(g.dq), dk_acc, dv_acc};
+    if (use_flash(d)) {
+        kernels::FlashTrainArgs a = flash_args(o, seg_start, T, d);
+        a.d_out = bo.d_out;
+        a.lse = const_cast<float*>(bo.lse);  // read only by the backward
+        a.drow = bo.drow;
+        a.dq = bo.dq;
+        a.dk = dk_acc;
+        a.dv = dv_acc;
+        MOE_CUDA_CHECK(cudaMemsetAsync(a.dq, 0, size_t(T * H * d.qk_dim) * 4, s));
+        MOE_CUDA_CHECK(kernels::attention_flash_train_backward(a, s));
+    } else {
+        cublas_backward(*ctx_, bo, plan->blocks, plan->max_scores, seg_start, d);
     }
     if (G > 1) {
         MOE_CUDA_CHECK(kernels::sum_head_groups_f32(dk_acc, T, d.n_kv_heads, G, d.qk_dim, f32(g.dk), s));

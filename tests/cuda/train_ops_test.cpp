@@ -119,6 +119,19 @@ TEST_F(CudaTrainOps, GqaAttentionAcrossQueryBlocksMatchesCpu) {
     EXPECT_EQ(gpu->damaged_guards(), 0);
 }
 
+// Every head width the flash kernels are built for (attention_flash_train.cu; 192/128 and 64/64
+// above), with rows that end mid-tile: 300 rows in two sequences, and 37 rows (one partial tile).
+// The widths they are not built for (32/48 above) take the cuBLAS form.
+TEST_F(CudaTrainOps, FlashAttentionWidthsMatchCpu) {
+    std::vector<int32_t> seg(300);
+    for (int64_t r = 0; r < 300; ++r) seg[size_t(r)] = r < 131 ? 0 : 131;
+    compare_attention(cpu, *gpu, AttentionDims{4, 4, 128, 128, 0.088f}, seg, seed);
+    compare_attention(cpu, *gpu, AttentionDims{6, 3, 96, 64, 0.102f}, seg, seed + 20);
+    compare_attention(cpu, *gpu, AttentionDims{3, 3, 192, 128, 0.0721688f}, std::vector<int32_t>(37, 0), seed + 30);
+    compare_attention(cpu, *gpu, AttentionDims{2, 1, 64, 64, 0.125f}, std::vector<int32_t>(37, 0), seed + 40);
+    EXPECT_EQ(gpu->damaged_guards(), 0);
+}
+
 TEST_F(CudaTrainOps, AttentionRejectsBadSegmentStarts) {
     const AttentionDims d{2, 2, 8, 8, 0.3f};
     const Tensor q = gpu->alloc(3, 16), k = gpu->alloc(3, 16), v = gpu->alloc(3, 16);

@@ -1,0 +1,378 @@
+// Flash-style training attention (attention.h, FlashTrainArgs): the score matrices never leave the
+// chip. The forward streams key tiles past a block's 64 query rows with an online softmax (FA2:
+// running max and sum per row, P rounded to bf16 straight from the score registers into the P·V
+// mma), saving only the output and each row's log-sum-exp. The backward runs a block per 64 keys
+// over the query tiles that can see them, recomputing P from the saved lse: dV += Pᵀ dO and
+// dK += dSᵀ Q stay in registers, dQ += dS K is added to global memory with atomics.
+//
+// Work per warp: 16 query rows (forward) or 16 keys (backward); tiles are 64 rows, shared rows
+// padded by 8 elements (conflict-free ldmatrix, as grouped_gemm.cu). Exponentials in base 2 with the
+// scale folded in. Row r sees keys seg_start[r] .. r (packed sequences and causality); a tile with
+// no visible pair is skipped, a partly visible one masked per element. The CPU twin of the maths is
+// cpu_attention.cpp's attention_train*; the cuBLAS form in cuda_attention.cpp serves other widths.
+#include <climits>
+#include <cstdint>
+
+#include "attention.h"
+#include "common.cuh"
+#include "mma_sync.cuh"
+
+namespace moe::kernels {
+namespace {
+
+constexpr int kTile = 64;     // query rows of a forward block, keys of a backward block, rows of every tile
+constexpr int kThreads = 128;  // forward: 4 warps of 16 query rows
+constexpr int kBackwardThreads = 256;  // backward: 4 groups of 16 keys x 2 halves of the query tile
+constexpr float kLog2e = 1.4426950408889634f, kLn2 = 0.6931471805599453f;
+constexpr float kMinusInf = -__builtin_huge_valf();
+
+template <int DQK, int DV>
+struct Flash {
+    static_assert(DQK % 16 == 0 && DV % 16 == 0, "head widths of whole m16n8k16 steps");
+    static constexpr int kLdQK = DQK + 8, kLdV = DV + 8, kLdS = kTile + 8;  // padded shared rows
+    static constexpr int kQK = kTile * kLdQK, kV = kTile * kLdV;
+    static constexpr size_t kForwardSmem = size_t(2 * kQK + kV) * 2;                    // Q, K, V
+    static constexpr size_t kBackwardSmem = size_t(2 * kQK + 2 * kV + kTile * kLdS) * 2;  // K, V, Q, dO, dSᵀ
+};
+
+// Rows [r0, r0 + 64) of head h's D columns of a bf16 [T, n_heads·D] matrix into shared [64][D + 8];
+// rows past T read as zero.
+template <int D, int THREADS>
+__device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* g, int64_t ld, int64_t r0, int64_t T, int h) {
+    constexpr int kChunks = kTile * D / 8;  // 16-byte copies
+    static_assert(kChunks % THREADS == 0, "every thread copies the same number of chunks");
+#pragma unroll
+    for (int i = 0; i < kChunks / THREADS; ++i) {
+        const int c = threadIdx.x + i * THREADS, row = c / (D / 8), col = (c % (D / 8)) * 8;
+        const bool valid = r0 + row < T;
+        cp_async16(s + row * (D + 8) + col, g + (valid ? r0 + row : 0) * ld + int64_t(h) * D + col, valid);
+    }
+}
+
+// Whether query row q (of T) sees key j, given seg = seg_start[q].
+__device__ __forceinline__ bool sees(int64_t q, int64_t j, int32_t seg, int64_t T) { return q < T && j <= q && j >= seg; }
+
+// The smallest seg_start of rows [r0, r0 + 64) (INT_MAX past T), to every thread. Warps 0 and 1
+// read one row each per lane; also keeps each row's seg_start (and, with lse/drow, its statistics
+// for head h) in shared memory. Starts and ends with a barrier.
+__device__ __forceinline__ int32_t stage_rows(const FlashTrainArgs& a, int64_t r0, int h, int32_t* seg_s, float* lse2_s,
+                                              float* d_s) {
+    __shared__ int32_t warp_min[2];
+    __syncthreads();  // the previous tile's readers are done
+    if (threadIdx.x < kTile) {
+        const int64_t r = r0 + threadIdx.x;
+        const bool in = r < a.T;
+        const int32_t seg = in ? a.seg_start[r] : INT_MAX;
+        seg_s[threadIdx.x] = seg;
+        if (lse2_s) lse2_s[threadIdx.x] = in ? a.lse[r * a.n_heads + h] * kLog2e : 0.0f;
+        if (d_s) d_s[threadIdx.x] = in ? a.drow[r * a.n_heads + h] : 0.0f;
+        const int32_t m = __reduce_min_sync(0xffffffffu, seg);
+        if (threadIdx.x % 32 == 0) warp_min[threadIdx.x / 32] = m;
+    }
+    __syncthreads();
+    return min(warp_min[0], warp_min[1]);
+}
+
+// acc[2·np], acc[2·np + 1] (16 x 16 of the warp) += A (16 x 16 from a) · B's 16 columns np·16..,
+// for every np < N/16, over K in steps of 16: A rows are `a` (K-contiguous, lda), B is stored
+// K-contiguous as [n][k] (ldb; B_T false) or N-contiguous as [k][n] (B_T true).
+template <int K, int N, bool B_T>
+__device__ __forceinline__ void warp_gemm(float (&acc)[N / 8][4], const uint16_t* a, int lda, const uint16_t* b,
+                                          int ldb) {
+    const int lane = threadIdx.x % 32, r = lane % 8, j = lane / 8;
+#pragma unroll
+    for (int kk = 0; kk < K; kk += 16) {
+        uint32_t af[4];
+        ldmatrix_x4<false>(af, a + ((j % 2) * 8 + r) * lda + kk + (j / 2) * 8);
+#pragma unroll
+        for (int np = 0; np < N / 16; ++np) {
+            uint32_t bf[4];
+            if constexpr (B_T) ldmatrix_x4<true>(bf, b + (kk + (j % 2) * 8 + r) * ldb + np * 16 + (j / 2) * 8);
+            else ldmatrix_x4<false>(bf, b + (np * 16 + (j / 2) * 8 + r) * ldb + kk + (j % 2) * 8);
+            mma_bf16(acc[2 * np], af, bf[0], bf[1]);
+            mma_bf16(acc[2 * np + 1], af, bf[2], bf[3]);
+        }
+    }
+}
+
+// acc (16 x N) += P (16 x K, bf16 A fragments in registers, pa[kk] for columns kk·16..) · B, B
+// stored N-contiguous [K][ldb].
+template <int K, int N>
+__device__ __forceinline__ void warp_gemm_regs(float (&acc)[N / 8][4], const uint32_t (&pa)[K / 16][4],
+                                               const uint16_t* b, int ldb) {
+    const int lane = threadIdx.x % 32, r = lane % 8, j = lane / 8;
+#pragma unroll
+    for (int kk = 0; kk < K / 16; ++kk)
+#pragma unroll
+        for (int np = 0; np < N / 16; ++np) {
+            uint32_t bf[4];
+            ldmatrix_x4<true>(bf, b + (kk * 16 + (j % 2) * 8 + r) * ldb + np * 16 + (j / 2) * 8);
+            mma_bf16(acc[2 * np], pa[kk], bf[0], bf[1]);
+            mma_bf16(acc[2 * np + 1], pa[kk], bf[2], bf[3]);
+        }
+}
+
+// A 16 x N f32 accumulator as the bf16 A fragments of its N columns.
+template <int N>
+__device__ __forceinline__ void to_a_fragments(const float (&c)[N / 8][4], uint32_t (&pa)[N / 16][4]) {
+#pragma unroll
+    for (int kk = 0; kk < N / 16; ++kk) {
+        pa[kk][0] = pack_bf16(c[2 * kk][0], c[2 * kk][1]);
+        pa[kk][1] = pack_bf16(c[2 * kk][2], c[2 * kk][3]);
+        pa[kk][2] = pack_bf16(c[2 * kk + 1][0], c[2 * kk + 1][1]);
+        pa[kk][3] = pack_bf16(c[2 * kk + 1][2], c[2 * kk + 1][3]);
+    }
+}
+
+__device__ __forceinline__ float quad_max(float v) {
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+    return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+__device__ __forceinline__ float quad_sum(float v) {
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
+// Grid (query tiles, heads), the last tile (the most keys) first.
+template <int DQK, int DV>
+__global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs a) {
+    pdl_begin();
+    using F = Flash<DQK, DV>;
+    extern __shared__ __align__(16) uint16_t smem[];
+    uint16_t *qs = smem, *ks = qs + F::kQK, *vs = ks + F::kQK;
+    __shared__ int32_t seg_s[kTile];
+    const int h = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile, ldqk = int64_t(a.n_heads) * DQK;
+    const int64_t ldv = int64_t(a.n_heads) * DV;
+    load_tile<DQK, kThreads>(qs, a.q, ldqk, q0, a.T, h);
+    cp_async_commit();
+    const int64_t k_begin = stage_rows(a, q0, h, seg_s, nullptr, nullptr);
+    const int64_t k_end = q0 + kTile < a.T ? q0 + kTile : a.T;
+    const int lr = warp * 16 + lane / 4;  // this thread's rows: lr and lr + 8 of the tile
+    const int64_t row[2] = {q0 + lr, q0 + lr + 8};
+    const int32_t seg[2] = {seg_s[lr], seg_s[lr + 8]};
+    const float sl2 = a.scale * kLog2e;
+    float o[DV / 8][4] = {}, m[2] = {kMinusInf, kMinusInf}, l[2] = {0.0f, 0.0f};
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += kTile) {
+        __syncthreads();  // every warp is done with the previous K and V
+        load_tile<DQK, kThreads>(ks, a.k, ldqk, k0, a.T, h);
+        load_tile<DV, kThreads>(vs, a.v, ldv, k0, a.T, h);
+        cp_async_commit();
+        cp_async_wait<0>();
+        __syncthreads();
+        float s[kTile / 8][4] = {};
+        warp_gemm<DQK, kTile, false>(s, qs + warp * 16 * F::kLdQK, F::kLdQK, ks, F::kLdQK);
+        float mx[2] = {kMinusInf, kMinusInf};
+#pragma unroll
+        for (int ni = 0; ni < kTile / 8; ++ni)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int64_t key = k0 + ni * 8 + 2 * (lane % 4) + e % 2;
+                s[ni][e] = sees(row[e / 2], key, seg[e / 2], a.T) ? s[ni][e] * sl2 : kMinusInf;
+                mx[e / 2] = fmaxf(mx[e / 2], s[ni][e]);
+            }
+        float alpha[2], base[2];
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            const float mn = fmaxf(m[i], quad_max(mx[i]));
+            base[i] = mn == kMinusInf ? 0.0f : mn;  // a row with nothing visible yet: exponents of -inf
+            alpha[i] = exp2f(m[i] - base[i]);
+            m[i] = mn;
+            l[i] *= alpha[i];
+        }
+#pragma unroll
+        for (int ni = 0; ni < kTile / 8; ++ni)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                s[ni][e] = exp2f(s[ni][e] - base[e / 2]);
+                l[e / 2] += s[ni][e];
+            }
+#pragma unroll
+        for (int n = 0; n < DV / 8; ++n)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) o[n][e] *= alpha[e / 2];
+        uint32_t pa[kTile / 16][4];
+        to_a_fragments<kTile>(s, pa);
+        warp_gemm_regs<kTile, DV>(o, pa, vs, F::kLdV);
+    }
+    cp_async_wait<0>();
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        l[i] = quad_sum(l[i]);
+        if (row[i] >= a.T) continue;
+        const float inv = 1.0f / l[i];  // > 0: a row sees itself
+        float* out = a.out + row[i] * ldv + int64_t(h) * DV + 2 * (lane % 4);
+#pragma unroll
+        for (int n = 0; n < DV / 8; ++n)
+            *reinterpret_cast<float2*>(out + n * 8) = make_float2(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
+        if (lane % 4 == 0) a.lse[row[i] * a.n_heads + h] = m[i] * kLn2 + logf(l[i]);
+    }
+}
+
+// Grid (key tiles, heads), the first keys (seen by the most queries) first. Warp w: keys
+// (w % 4)·16.. of the tile against queries (w / 4)·32.. of each query tile (so that its dK and dV
+// accumulators, 16 x (qk + v) floats, leave room for the rest in registers); the two warps of a
+// key group add their dK and dV at the end. dQ: warp w adds rows (w % 4)·16.. , columns half w / 4.
+template <int DQK, int DV>
+__global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashTrainArgs a) {
+    pdl_begin();
+    using F = Flash<DQK, DV>;
+    constexpr int kHalf = kTile / 2, kQkHalf = DQK / 2;
+    static_assert(kQkHalf % 16 == 0, "dQ column halves of whole m16n8k16 steps");
+    extern __shared__ __align__(16) uint16_t smem[];
+    uint16_t *ks = smem, *vs = ks + F::kQK, *qs = vs + F::kV, *dos = qs + F::kQK, *dss = dos + F::kV;
+    __shared__ int32_t seg_s[kTile];
+    __shared__ float lse2_s[kTile], d_s[kTile];
+    const int h = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32, kg = warp % 4, qh = warp / 4;
+    const int64_t k0 = int64_t(blockIdx.x) * kTile, ldqk = int64_t(a.n_heads) * DQK;
+    const int64_t ldv = int64_t(a.n_heads) * DV;
+    load_tile<DQK, kBackwardThreads>(ks, a.k, ldqk, k0, a.T, h);
+    load_tile<DV, kBackwardThreads>(vs, a.v, ldv, k0, a.T, h);
+    cp_async_commit();
+    const int lk = kg * 16 + lane / 4;  // this thread's keys: lk and lk + 8 of the tile
+    const int64_t key[2] = {k0 + lk, k0 + lk + 8};
+    const float sl2 = a.scale * kLog2e;
+    float dk[DQK / 8][4] = {}, dv[DV / 8][4] = {};
+    for (int64_t q0 = k0; q0 < a.T; q0 += kTile) {
+        if (stage_rows(a, q0, h, seg_s, lse2_s, d_s) > k0 + kTile - 1) continue;  // no row sees these keys
+        load_tile<DQK, kBackwardThreads>(qs, a.q, ldqk, q0, a.T, h);
+        load_tile<DV, kBackwardThreads>(dos, a.d_out, ldv, q0, a.T, h);
+        cp_async_commit();
+        cp_async_wait<0>();
+        __syncthreads();
+        const uint16_t *qh_rows = qs + qh * kHalf * F::kLdQK, *doh_rows = dos + qh * kHalf * F::kLdV;
+        // Pᵀ [16 keys x 32 queries] = exp(scale · K Qᵀ − lse), as bf16 A fragments.
+        float s[kHalf / 8][4] = {};
+        warp_gemm<DQK, kHalf, false>(s, ks + kg * 16 * F::kLdQK, F::kLdQK, qh_rows, F::kLdQK);
+#pragma unroll
+        for (int ni = 0; ni < kHalf / 8; ++ni)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int qi = qh * kHalf + ni * 8 + 2 * (lane % 4) + e % 2;
+                s[ni][e] = sees(q0 + qi, key[e / 2], seg_s[qi], a.T) ? exp2f(s[ni][e] * sl2 - lse2_s[qi]) : 0.0f;
+            }
+        uint32_t pa[kHalf / 16][4];
+        to_a_fragments<kHalf>(s, pa);
+        // dPᵀ = V dOᵀ, then dSᵀ = Pᵀ ⊙ (dPᵀ − D) · scale (P as rounded for dV).
+        float dp[kHalf / 8][4] = {};
+        warp_gemm<DV, kHalf, false>(dp, vs + kg * 16 * F::kLdV, F::kLdV, doh_rows, F::kLdV);
+#pragma unroll
+        for (int ni = 0; ni < kHalf / 8; ++ni)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int qi = qh * kHalf + ni * 8 + 2 * (lane % 4) + e % 2;
+                const uint32_t pair = pa[ni / 2][(ni % 2) * 2 + e / 2];
+                const float p = bf16_bits_to_f32(uint16_t(e % 2 ? pair >> 16 : pair & 0xffffu));
+                dp[ni][e] = p * (dp[ni][e] - d_s[qi]) * a.scale;
+            }
+        warp_gemm_regs<kHalf, DV>(dv, pa, doh_rows, F::kLdV);
+        to_a_fragments<kHalf>(dp, pa);  // now dSᵀ
+        warp_gemm_regs<kHalf, DQK>(dk, pa, qh_rows, F::kLdQK);
+        // dSᵀ to shared memory for dQ = dS K.
+#pragma unroll
+        for (int ni = 0; ni < kHalf / 8; ++ni)
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+                *reinterpret_cast<uint32_t*>(dss + (lk + 8 * i) * F::kLdS + qh * kHalf + ni * 8 + 2 * (lane % 4)) =
+                    pa[ni / 2][(ni % 2) * 2 + i];
+        __syncthreads();
+        const int r = lane % 8, j = lane / 8;
+        uint32_t sa[kTile / 16][4];  // dS rows kg·16.. as A fragments (k = keys): dSᵀ read transposed
+#pragma unroll
+        for (int kk = 0; kk < kTile / 16; ++kk)
+            ldmatrix_x4<true>(sa[kk], dss + (kk * 16 + (j / 2) * 8 + r) * F::kLdS + kg * 16 + (j % 2) * 8);
+        constexpr int kChunk = kQkHalf % 32 == 0 ? 32 : 16;
+#pragma unroll
+        for (int c0 = qh * kQkHalf; c0 < (qh + 1) * kQkHalf; c0 += kChunk) {
+            float dq[kChunk / 8][4] = {};
+            warp_gemm_regs<kTile, kChunk>(dq, sa, ks + c0, F::kLdQK);
+#pragma unroll
+            for (int i = 0; i < 2; ++i) {
+                const int64_t q = q0 + kg * 16 + lane / 4 + 8 * i;
+                if (q >= a.T) continue;
+                float* out = a.dq + q * ldqk + int64_t(h) * DQK + c0 + 2 * (lane % 4);
+#pragma unroll
+                for (int n = 0; n < kChunk / 8; ++n) {
+                    atomicAdd(out + n * 8, dq[n][2 * i]);
+                    atomicAdd(out + n * 8 + 1, dq[n][2 * i + 1]);
+                }
+            }
+        }
+    }
+    cp_async_wait<0>();
+    // The key group's two query halves: the first stores, the second adds (same block: the barrier
+    // makes the stores visible).
+    for (int half = 0; half < 2; ++half) {
+        __syncthreads();
+        if (qh != half) continue;
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            if (key[i] >= a.T) continue;
+            float* dko = a.dk + key[i] * ldqk + int64_t(h) * DQK + 2 * (lane % 4);
+            float* dvo = a.dv + key[i] * ldv + int64_t(h) * DV + 2 * (lane % 4);
+#pragma unroll
+            for (int n = 0; n < DQK / 8; ++n) {
+                float2 v = make_float2(dk[n][2 * i], dk[n][2 * i + 1]);
+                if (half) v.x += reinterpret_cast<float2*>(dko + n * 8)->x, v.y += reinterpret_cast<float2*>(dko + n * 8)->y;
+                *reinterpret_cast<float2*>(dko + n * 8) = v;
+            }
+#pragma unroll
+            for (int n = 0; n < DV / 8; ++n) {
+                float2 v = make_float2(dv[n][2 * i], dv[n][2 * i + 1]);
+                if (half) v.x += reinterpret_cast<float2*>(dvo + n * 8)->x, v.y += reinterpret_cast<float2*>(dvo + n * 8)->y;
+                *reinterpret_cast<float2*>(dvo + n * 8) = v;
+            }
+        }
+    }
+}
+
+bool args_ok(const FlashTrainArgs& a) {
+    return a.T > 0 && a.T <= INT_MAX && a.n_heads > 0 && a.n_heads <= 65535 && a.q && a.k && a.v && a.seg_start &&
+           a.lse;
+}
+
+// f(Flash<DQK, DV>-typed kernels) for the widths built here; false for any other.
+template <class Fn>
+bool with_widths(int qk_dim, int v_dim, Fn&& fn) {
+    if (qk_dim == 192 && v_dim == 128) return fn(flash_forward_kernel<192, 128>, flash_backward_kernel<192, 128>, Flash<192, 128>{});
+    if (qk_dim == 128 && v_dim == 128) return fn(flash_forward_kernel<128, 128>, flash_backward_kernel<128, 128>, Flash<128, 128>{});
+    if (qk_dim == 96 && v_dim == 64) return fn(flash_forward_kernel<96, 64>, flash_backward_kernel<96, 64>, Flash<96, 64>{});
+    if (qk_dim == 64 && v_dim == 64) return fn(flash_forward_kernel<64, 64>, flash_backward_kernel<64, 64>, Flash<64, 64>{});
+    return false;
+}
+
+template <class Kernel>
+cudaError_t launch(Kernel kernel, const FlashTrainArgs& a, int threads, size_t smem, cudaStream_t stream) {
+    const cudaError_t attr = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    if (attr != cudaSuccess) return attr;
+    MOE_LAUNCH(kernel, dim3(ceil_div(a.T, kTile), unsigned(a.n_heads)), threads, smem, stream, a);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+bool flash_train_supported(int qk_dim, int v_dim) {
+    return with_widths(qk_dim, v_dim, [](auto, auto, auto) { return true; });
+}
+
+cudaError_t attention_flash_train_forward(const FlashTrainArgs& a, cudaStream_t stream) {
+    if (!args_ok(a) || !a.out) return cudaErrorInvalidValue;
+    cudaError_t err = cudaErrorInvalidValue;
+    with_widths(a.qk_dim, a.v_dim, [&](auto fwd, auto, auto f) {
+        err = launch(fwd, a, kThreads, decltype(f)::kForwardSmem, stream);
+        return true;
+    });
+    return err;
+}
+
+cudaError_t attention_flash_train_backward(const FlashTrainArgs& a, cudaStream_t stream) {
+    if (!args_ok(a) || !a.d_out || !a.drow || !a.dq || !a.dk || !a.dv) return cudaErrorInvalidValue;
+    cudaError_t err = cudaErrorInvalidValue;
+    with_widths(a.qk_dim, a.v_dim, [&](auto, auto bwd, auto f) {
+        err = launch(bwd, a, kBackwardThreads, decltype(f)::kBackwardSmem, stream);
+        return true;
+    });
+    return err;
+}
+
+}  // namespace moe::kernels
