@@ -43,7 +43,7 @@ if [ "${PACK:-0}" = 1 ]; then
   cp -r "$DST" "$tmp/$(basename "$DST")"
   rm -f "$tmp/$(basename "$DST")/bin/cuda_bench"  # `moe-engine bench` runs the same code
   strip "$tmp/$(basename "$DST")"/bin/*
-  tar -C "$tmp" -cJf "$DST.tar.xz" "$(basename "$DST")"
+  XZ_OPT=-9e tar -C "$tmp" -cJf "$DST.tar.xz" "$(basename "$DST")"  # -9e: ~13% smaller than -6
   rm -rf "$tmp"
   du -sh "$DST.tar.xz"
 fi
