@@ -35,19 +35,42 @@ struct Flash {
     static constexpr size_t kBackwardSmem = size_t(2 * kQK + 2 * kV + kTile * kLdS) * 2;  // K, V, Q, dO, dSᵀ
 };
 
-// Rows [r0, r0 + 64) of head h's D columns of a bf16 [T, n_heads·D] matrix into shared [64][D + 8];
-// rows past T read as zero.
-template <int D, int THREADS>
-__device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* g, int64_t ld, int64_t r0, int64_t T, int h) {
-    constexpr int kChunks = kTile * D / 8;  // 16-byte copies
+// Rows [r0, r0 + 64) of columns [c0, c0 + D) of a [T, ld] matrix into shared bf16 [64][D + 8]; rows
+// past T read as zero. bf16 sources by asynchronous copies; f32 sources (F32) rounded on the way
+// (the same rounding as f32_to_bf16_2d), which saves the bf16 copies of q, k, v and dO.
+template <int D, int THREADS, bool F32>
+__device__ __forceinline__ void load_tile(uint16_t* s, const void* g, int64_t ld, int64_t r0, int64_t T, int64_t c0) {
+    constexpr int kChunks = kTile * D / 8;  // 8 elements each
     static_assert(kChunks % THREADS == 0, "every thread copies the same number of chunks");
 #pragma unroll
     for (int i = 0; i < kChunks / THREADS; ++i) {
         const int c = threadIdx.x + i * THREADS, row = c / (D / 8), col = (c % (D / 8)) * 8;
         const bool valid = r0 + row < T;
-        cp_async16(s + row * (D + 8) + col, g + (valid ? r0 + row : 0) * ld + int64_t(h) * D + col, valid);
+        const int64_t at = (valid ? r0 + row : 0) * ld + c0 + col;
+        if constexpr (F32) {
+            uint4 u = make_uint4(0, 0, 0, 0);
+            if (valid) {
+                const float4* src = reinterpret_cast<const float4*>(static_cast<const float*>(g) + at);
+                const float4 x = __ldg(src), y = __ldg(src + 1);
+                u = make_uint4(pack_bf16(x.x, x.y), pack_bf16(x.z, x.w), pack_bf16(y.x, y.y), pack_bf16(y.z, y.w));
+            }
+            *reinterpret_cast<uint4*>(s + row * (D + 8) + col) = u;
+        } else {
+            cp_async16(s + row * (D + 8) + col, static_cast<const uint16_t*>(g) + at, valid);
+        }
     }
 }
+
+// Where head h's columns lie: q and dO [T, H·width], k and v [T, (H / kv_group)·width].
+struct HeadColumns {
+    int64_t ldq, ldkv_qk, ldv_q, ldkv_v, q, kv_qk, v_q, kv_v;
+    template <int DQK, int DV>
+    __device__ static HeadColumns of(const FlashTrainArgs& a, int h) {
+        const int64_t kvh = h / a.kv_group, n_kv = a.n_heads / a.kv_group;
+        return {int64_t(a.n_heads) * DQK, n_kv * DQK, int64_t(a.n_heads) * DV, n_kv * DV,
+                int64_t(h) * DQK, kvh * DQK, int64_t(h) * DV, kvh * DV};
+    }
+};
 
 // Whether query row q (of T) sees key j, given seg = seg_start[q].
 __device__ __forceinline__ bool sees(int64_t q, int64_t j, int32_t seg, int64_t T) { return q < T && j <= q && j >= seg; }
@@ -134,7 +157,7 @@ __device__ __forceinline__ float quad_sum(float v) {
 }
 
 // Grid (query tiles, heads), the last tile (the most keys) first.
-template <int DQK, int DV>
+template <int DQK, int DV, bool F32>
 __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs a) {
     pdl_begin();
     using F = Flash<DQK, DV>;
@@ -142,9 +165,9 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
     uint16_t *qs = smem, *ks = qs + F::kQK, *vs = ks + F::kQK;
     __shared__ int32_t seg_s[kTile];
     const int h = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile, ldqk = int64_t(a.n_heads) * DQK;
-    const int64_t ldv = int64_t(a.n_heads) * DV;
-    load_tile<DQK, kThreads>(qs, a.q, ldqk, q0, a.T, h);
+    const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile;
+    const HeadColumns hc = HeadColumns::of<DQK, DV>(a, h);
+    load_tile<DQK, kThreads, F32>(qs, a.q, hc.ldq, q0, a.T, hc.q);
     cp_async_commit();
     const int64_t k_begin = stage_rows(a, q0, h, seg_s, nullptr, nullptr);
     const int64_t k_end = q0 + kTile < a.T ? q0 + kTile : a.T;
@@ -155,8 +178,8 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
     float o[DV / 8][4] = {}, m[2] = {kMinusInf, kMinusInf}, l[2] = {0.0f, 0.0f};
     for (int64_t k0 = k_begin; k0 < k_end; k0 += kTile) {
         __syncthreads();  // every warp is done with the previous K and V
-        load_tile<DQK, kThreads>(ks, a.k, ldqk, k0, a.T, h);
-        load_tile<DV, kThreads>(vs, a.v, ldv, k0, a.T, h);
+        load_tile<DQK, kThreads, F32>(ks, a.k, hc.ldkv_qk, k0, a.T, hc.kv_qk);
+        load_tile<DV, kThreads, F32>(vs, a.v, hc.ldkv_v, k0, a.T, hc.kv_v);
         cp_async_commit();
         cp_async_wait<0>();
         __syncthreads();
@@ -201,7 +224,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
         l[i] = quad_sum(l[i]);
         if (row[i] >= a.T) continue;
         const float inv = 1.0f / l[i];  // > 0: a row sees itself
-        float* out = a.out + row[i] * ldv + int64_t(h) * DV + 2 * (lane % 4);
+        float* out = a.out + row[i] * hc.ldv_q + hc.v_q + 2 * (lane % 4);
 #pragma unroll
         for (int n = 0; n < DV / 8; ++n)
             *reinterpret_cast<float2*>(out + n * 8) = make_float2(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
@@ -213,7 +236,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
 // (w % 4)·16.. of the tile against queries (w / 4)·32.. of each query tile (so that its dK and dV
 // accumulators, 16 x (qk + v) floats, leave room for the rest in registers); the two warps of a
 // key group add their dK and dV at the end. dQ: warp w adds rows (w % 4)·16.. , columns half w / 4.
-template <int DQK, int DV>
+template <int DQK, int DV, bool F32>
 __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashTrainArgs a) {
     pdl_begin();
     using F = Flash<DQK, DV>;
@@ -224,10 +247,10 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
     __shared__ int32_t seg_s[kTile];
     __shared__ float lse2_s[kTile], d_s[kTile];
     const int h = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32, kg = warp % 4, qh = warp / 4;
-    const int64_t k0 = int64_t(blockIdx.x) * kTile, ldqk = int64_t(a.n_heads) * DQK;
-    const int64_t ldv = int64_t(a.n_heads) * DV;
-    load_tile<DQK, kBackwardThreads>(ks, a.k, ldqk, k0, a.T, h);
-    load_tile<DV, kBackwardThreads>(vs, a.v, ldv, k0, a.T, h);
+    const int64_t k0 = int64_t(blockIdx.x) * kTile;
+    const HeadColumns hc = HeadColumns::of<DQK, DV>(a, h);
+    load_tile<DQK, kBackwardThreads, F32>(ks, a.k, hc.ldkv_qk, k0, a.T, hc.kv_qk);
+    load_tile<DV, kBackwardThreads, F32>(vs, a.v, hc.ldkv_v, k0, a.T, hc.kv_v);
     cp_async_commit();
     const int lk = kg * 16 + lane / 4;  // this thread's keys: lk and lk + 8 of the tile
     const int64_t key[2] = {k0 + lk, k0 + lk + 8};
@@ -235,8 +258,8 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
     float dk[DQK / 8][4] = {}, dv[DV / 8][4] = {};
     for (int64_t q0 = k0; q0 < a.T; q0 += kTile) {
         if (stage_rows(a, q0, h, seg_s, lse2_s, d_s) > k0 + kTile - 1) continue;  // no row sees these keys
-        load_tile<DQK, kBackwardThreads>(qs, a.q, ldqk, q0, a.T, h);
-        load_tile<DV, kBackwardThreads>(dos, a.d_out, ldv, q0, a.T, h);
+        load_tile<DQK, kBackwardThreads, F32>(qs, a.q, hc.ldq, q0, a.T, hc.q);
+        load_tile<DV, kBackwardThreads, F32>(dos, a.d_out, hc.ldv_q, q0, a.T, hc.v_q);
         cp_async_commit();
         cp_async_wait<0>();
         __syncthreads();
@@ -290,7 +313,7 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
             for (int i = 0; i < 2; ++i) {
                 const int64_t q = q0 + kg * 16 + lane / 4 + 8 * i;
                 if (q >= a.T) continue;
-                float* out = a.dq + q * ldqk + int64_t(h) * DQK + c0 + 2 * (lane % 4);
+                float* out = a.dq + q * hc.ldq + hc.q + c0 + 2 * (lane % 4);
 #pragma unroll
                 for (int n = 0; n < kChunk / 8; ++n) {
                     atomicAdd(out + n * 8, dq[n][2 * i]);
@@ -308,8 +331,8 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
             if (key[i] >= a.T) continue;
-            float* dko = a.dk + key[i] * ldqk + int64_t(h) * DQK + 2 * (lane % 4);
-            float* dvo = a.dv + key[i] * ldv + int64_t(h) * DV + 2 * (lane % 4);
+                float* dko = a.dk + key[i] * hc.ldq + hc.q + 2 * (lane % 4);  // per query head
+            float* dvo = a.dv + key[i] * hc.ldv_q + hc.v_q + 2 * (lane % 4);
 #pragma unroll
             for (int n = 0; n < DQK / 8; ++n) {
                 float2 v = make_float2(dk[n][2 * i], dk[n][2 * i + 1]);
@@ -327,17 +350,21 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
 }
 
 bool args_ok(const FlashTrainArgs& a) {
-    return a.T > 0 && a.T <= INT_MAX && a.n_heads > 0 && a.n_heads <= 65535 && a.q && a.k && a.v && a.seg_start &&
-           a.lse;
+    return a.T > 0 && a.T <= INT_MAX && a.n_heads > 0 && a.n_heads <= 65535 && a.kv_group > 0 &&
+           a.n_heads % a.kv_group == 0 && a.q && a.k && a.v && a.seg_start && a.lse;
 }
 
-// f(Flash<DQK, DV>-typed kernels) for the widths built here; false for any other.
-template <class Fn>
+// f(forward kernel, backward kernel, Flash<DQK, DV>) for the widths built here; false for others.
+template <bool F32, class Fn>
 bool with_widths(int qk_dim, int v_dim, Fn&& fn) {
-    if (qk_dim == 192 && v_dim == 128) return fn(flash_forward_kernel<192, 128>, flash_backward_kernel<192, 128>, Flash<192, 128>{});
-    if (qk_dim == 128 && v_dim == 128) return fn(flash_forward_kernel<128, 128>, flash_backward_kernel<128, 128>, Flash<128, 128>{});
-    if (qk_dim == 96 && v_dim == 64) return fn(flash_forward_kernel<96, 64>, flash_backward_kernel<96, 64>, Flash<96, 64>{});
-    if (qk_dim == 64 && v_dim == 64) return fn(flash_forward_kernel<64, 64>, flash_backward_kernel<64, 64>, Flash<64, 64>{});
+    if (qk_dim == 192 && v_dim == 128)
+        return fn(flash_forward_kernel<192, 128, F32>, flash_backward_kernel<192, 128, F32>, Flash<192, 128>{});
+    if (qk_dim == 128 && v_dim == 128)
+        return fn(flash_forward_kernel<128, 128, F32>, flash_backward_kernel<128, 128, F32>, Flash<128, 128>{});
+    if (qk_dim == 96 && v_dim == 64)
+        return fn(flash_forward_kernel<96, 64, F32>, flash_backward_kernel<96, 64, F32>, Flash<96, 64>{});
+    if (qk_dim == 64 && v_dim == 64)
+        return fn(flash_forward_kernel<64, 64, F32>, flash_backward_kernel<64, 64, F32>, Flash<64, 64>{});
     return false;
 }
 
@@ -349,30 +376,34 @@ cudaError_t launch(Kernel kernel, const FlashTrainArgs& a, int threads, size_t s
     return cudaGetLastError();
 }
 
+// Launches the forward (BACKWARD false) or backward kernel of the args' widths and operand type.
+template <bool BACKWARD>
+cudaError_t launch_pass(const FlashTrainArgs& a, cudaStream_t stream) {
+    cudaError_t err = cudaErrorInvalidValue;
+    auto go = [&](auto fwd, auto bwd, auto f) {
+        if constexpr (BACKWARD) err = launch(bwd, a, kBackwardThreads, decltype(f)::kBackwardSmem, stream);
+        else err = launch(fwd, a, kThreads, decltype(f)::kForwardSmem, stream);
+        return true;
+    };
+    if (a.f32_operands) with_widths<true>(a.qk_dim, a.v_dim, go);
+    else with_widths<false>(a.qk_dim, a.v_dim, go);
+    return err;
+}
+
 }  // namespace
 
 bool flash_train_supported(int qk_dim, int v_dim) {
-    return with_widths(qk_dim, v_dim, [](auto, auto, auto) { return true; });
+    return with_widths<false>(qk_dim, v_dim, [](auto, auto, auto) { return true; });
 }
 
 cudaError_t attention_flash_train_forward(const FlashTrainArgs& a, cudaStream_t stream) {
     if (!args_ok(a) || !a.out) return cudaErrorInvalidValue;
-    cudaError_t err = cudaErrorInvalidValue;
-    with_widths(a.qk_dim, a.v_dim, [&](auto fwd, auto, auto f) {
-        err = launch(fwd, a, kThreads, decltype(f)::kForwardSmem, stream);
-        return true;
-    });
-    return err;
+    return launch_pass<false>(a, stream);
 }
 
 cudaError_t attention_flash_train_backward(const FlashTrainArgs& a, cudaStream_t stream) {
     if (!args_ok(a) || !a.d_out || !a.drow || !a.dq || !a.dk || !a.dv) return cudaErrorInvalidValue;
-    cudaError_t err = cudaErrorInvalidValue;
-    with_widths(a.qk_dim, a.v_dim, [&](auto, auto bwd, auto f) {
-        err = launch(bwd, a, kBackwardThreads, decltype(f)::kBackwardSmem, stream);
-        return true;
-    });
-    return err;
+    return launch_pass<true>(a, stream);
 }
 
 }  // namespace moe::kernels

@@ -11,8 +11,10 @@
 // Training (attention_train / _backward, below): whole sequences, row r attending to rows
 // seg_start[r]..r, on the tensor cores with the scores materialised per block of query rows.
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -637,18 +639,53 @@ bool use_flash(const AttentionDims& d) {
     return !off && kernels::flash_train_supported(int(d.qk_dim), int(d.v_dim));
 }
 
-kernels::FlashTrainArgs flash_args(const TrainOperands& o, const Tensor& seg_start, int64_t T, const AttentionDims& d) {
-    kernels::FlashTrainArgs a;
-    a.q = o.q->as<uint16_t>();
-    a.k = o.k->as<uint16_t>();
-    a.v = o.v->as<uint16_t>();
+// The flash kernels' operands: the f32 tensors themselves (rounded as the kernels load them), or
+// with MOE_FLASH_OPERANDS=bf16 (or rows not 16-byte aligned) bf16 copies as the cuBLAS form makes.
+struct FlashOperands {
+    kernels::FlashTrainArgs args;
+    std::optional<TrainOperands> bf16;
+    std::unique_ptr<Scratch> d_out_bf16;
+};
+
+bool aligned16(const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+FlashOperands flash_operands(DeviceContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const Tensor* d_out, const Tensor& seg_start, const AttentionDims& d) {
+    static const bool bf16_copies = [] {
+        const char* e = std::getenv("MOE_FLASH_OPERANDS");
+        return e && std::string(e) == "bf16";
+    }();
+    FlashOperands fo;
+    kernels::FlashTrainArgs& a = fo.args;
+    const int64_t T = q.rows();
     a.seg_start = i32(seg_start);
     a.T = T;
     a.n_heads = int(d.n_heads);
     a.qk_dim = int(d.qk_dim);
     a.v_dim = int(d.v_dim);
     a.scale = d.scale;
-    return a;
+    const bool direct = !bf16_copies && aligned16(f32(q)) && aligned16(f32(k)) && aligned16(f32(v)) &&
+                        (!d_out || aligned16(f32(*d_out)));
+    if (direct) {
+        a.q = f32(q);
+        a.k = f32(k);
+        a.v = f32(v);
+        a.d_out = d_out ? f32(*d_out) : nullptr;
+        a.f32_operands = true;
+        a.kv_group = int(d.n_heads / d.n_kv_heads);
+        return fo;
+    }
+    fo.bf16.emplace(train_operands(ctx, q, k, v, d));  // every query head's own k and v rows
+    a.q = fo.bf16->q->as<uint16_t>();
+    a.k = fo.bf16->k->as<uint16_t>();
+    a.v = fo.bf16->v->as<uint16_t>();
+    if (d_out) {
+        const int64_t w = d.n_heads * d.v_dim;
+        fo.d_out_bf16 = std::make_unique<Scratch>(ctx, size_t(std::max<int64_t>(T * w, 1)) * 2, "bf16 attention output gradient");
+        MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(*d_out), w, T, w, fo.d_out_bf16->as<uint16_t>(), w, ctx.stream()));
+        a.d_out = fo.d_out_bf16->as<uint16_t>();
+    }
+    return fo;
 }
 
 }  // namespace
@@ -693,14 +730,14 @@ AttentionSaved CudaBackend::attention_train(const Tensor& q, const Tensor& k, co
     const auto plan = seg_plan(seg_start);
     cudaStream_t s = ctx_->stream();
     cublasHandle_t cb = ctx_->cublas();
-    const TrainOperands o = train_operands(*ctx_, q, k, v, d);
     if (use_flash(d)) {
-        kernels::FlashTrainArgs a = flash_args(o, seg_start, T, d);
-        a.out = f32(out.out);
-        a.lse = f32(out.lse);
-        MOE_CUDA_CHECK(kernels::attention_flash_train_forward(a, s));
+        FlashOperands fo = flash_operands(*ctx_, q, k, v, nullptr, seg_start, d);
+        fo.args.out = f32(out.out);
+        fo.args.lse = f32(out.lse);
+        MOE_CUDA_CHECK(kernels::attention_flash_train_forward(fo.args, s));
         return out;
     }
+    const TrainOperands o = train_operands(*ctx_, q, k, v, d);
     Scratch sc(*ctx_, size_t(H * plan->max_scores) * 4, "attention scores");
     Scratch pb(*ctx_, size_t(H * plan->max_scores) * 2, "attention probabilities");
     const int64_t ldv = H * d.v_dim;
@@ -724,14 +761,16 @@ AttentionGrads CudaBackend::attention_train_backward(const Tensor& q, const Tens
     require_shape(d_out, T, H * d.v_dim, "attention_train_backward d_out");
     require_shape(saved.out, T, H * d.v_dim, "attention_train_backward saved out");
     require_shape(saved.lse, T, H, "attention_train_backward saved lse");
+    const bool flash = use_flash(d);
     AttentionGrads g;
     g.dq = make(T, H * d.qk_dim);
-    // dk, dv per query head, accumulated over the blocks: the outputs themselves without GQA.
+    // dk, dv per query head, accumulated over the blocks by the cuBLAS form (zeroed first), written
+    // once by the flash kernel: the outputs themselves without GQA.
     std::unique_ptr<Scratch> dk_heads, dv_heads;
     float *dk_acc = nullptr, *dv_acc = nullptr;
     if (G == 1) {
-        g.dk = alloc(T, H * d.qk_dim);
-        g.dv = alloc(T, H * d.v_dim);
+        g.dk = flash ? make(T, H * d.qk_dim) : alloc(T, H * d.qk_dim);
+        g.dv = flash ? make(T, H * d.v_dim) : alloc(T, H * d.v_dim);
         dk_acc = f32(g.dk);
         dv_acc = f32(g.dv);
     } else {
@@ -741,28 +780,30 @@ AttentionGrads CudaBackend::attention_train_backward(const Tensor& q, const Tens
         dv_heads = std::make_unique<Scratch>(*ctx_, size_t(std::max<int64_t>(T * H * d.v_dim, 1)) * 4, "per-head value gradients");
         dk_acc = dk_heads->as<float>();
         dv_acc = dv_heads->as<float>();
-        MOE_CUDA_CHECK(cudaMemsetAsync(dk_acc, 0, size_t(T * H * d.qk_dim) * 4, ctx_->stream()));
-        MOE_CUDA_CHECK(cudaMemsetAsync(dv_acc, 0, size_t(T * H * d.v_dim) * 4, ctx_->stream()));
+        if (!flash) {
+            MOE_CUDA_CHECK(cudaMemsetAsync(dk_acc, 0, size_t(T * H * d.qk_dim) * 4, ctx_->stream()));
+            MOE_CUDA_CHECK(cudaMemsetAsync(dv_acc, 0, size_t(T * H * d.v_dim) * 4, ctx_->stream()));
+        }
     }
     if (T == 0) return g;
     const auto plan = seg_plan(seg_start);
     cudaStream_t s = ctx_->stream();
-    const TrainOperands o = train_operands(*ctx_, q, k, v, d);
-    const auto dob = to_bf16(d_out, "bf16 attention output gradient");
     Scratch drow(*ctx_, size_t(T * H) * 4, "attention D = rowsum(dO * O)");
     MOE_CUDA_CHECK(kernels::attention_row_dot(f32(d_out), f32(saved.out), T * H, d.v_dim, drow.as<float>(), s));
-    const BackwardOperands bo{o, dob->as<uint16_t>(), f32(saved.lse), drow.as<float>(), f32(g.dq), dk_acc, dv_acc};
-    if (use_flash(d)) {
-        kernels::FlashTrainArgs a = flash_args(o, seg_start, T, d);
-        a.d_out = bo.d_out;
-        a.lse = const_cast<float*>(bo.lse);  // read only by the backward
-        a.drow = bo.drow;
-        a.dq = bo.dq;
+    if (flash) {
+        FlashOperands fo = flash_operands(*ctx_, q, k, v, &d_out, seg_start, d);
+        kernels::FlashTrainArgs& a = fo.args;
+        a.lse = const_cast<float*>(f32(saved.lse));  // read only by the backward
+        a.drow = drow.as<float>();
+        a.dq = f32(g.dq);
         a.dk = dk_acc;
         a.dv = dv_acc;
         MOE_CUDA_CHECK(cudaMemsetAsync(a.dq, 0, size_t(T * H * d.qk_dim) * 4, s));
         MOE_CUDA_CHECK(kernels::attention_flash_train_backward(a, s));
     } else {
+        const TrainOperands o = train_operands(*ctx_, q, k, v, d);
+        const auto dob = to_bf16(d_out, "bf16 attention output gradient");
+        const BackwardOperands bo{o, dob->as<uint16_t>(), f32(saved.lse), drow.as<float>(), f32(g.dq), dk_acc, dv_acc};
         cublas_backward(*ctx_, bo, plan->blocks, plan->max_scores, seg_start, d);
     }
     if (G > 1) {
