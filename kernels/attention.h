@@ -180,13 +180,11 @@ cudaError_t attention_train_softmax(const float* scores, const TrainAttnBlock& b
 cudaError_t attention_train_softmax_backward(const float* scores, const float* dp, const float* lse, const float* drow,
                                              const TrainAttnBlock& b, uint16_t* p, uint16_t* ds, cudaStream_t stream);
 // The flash form of the same attention (attention_flash_train.cu): no score matrix in memory, for
-// the head widths flash_train_supported() names (MLA's 192/128, 128/128, 96/64, 64/64). Operands
-// q, d_out [T, H·width] and k, v [T, (H / kv_group)·width], all bf16 or all f32 (f32_operands:
-// rounded to bf16 as the kernels load them; rows 16-byte aligned).
+// the head widths flash_train_supported() names (MLA's 192/128, 128/128, 96/64, 64/64). bf16
+// operands q, d_out [T, H·width] and k, v [T, (H / kv_group)·width].
 struct FlashTrainArgs {
-    const void *q = nullptr, *k = nullptr, *v = nullptr;
-    const void* d_out = nullptr;         // backward: dO
-    bool f32_operands = false;
+    const uint16_t *q = nullptr, *k = nullptr, *v = nullptr;
+    const uint16_t* d_out = nullptr;     // backward: dO
     int kv_group = 1;                    // query heads per kv head (GQA)
     const int32_t* seg_start = nullptr;  // [T]: row r sees keys seg_start[r] .. r
     float* lse = nullptr;                // [T, H] natural log-sum-exp of each row's scaled scores: forward writes, backward reads

@@ -6,9 +6,13 @@
 // dK += dSᵀ Q stay in registers, dQ += dS K is added to global memory with atomics.
 //
 // Work per warp: 16 query rows (forward) or 16 keys (backward); tiles are 64 rows, shared rows
-// padded by 8 elements (conflict-free ldmatrix, as grouped_gemm.cu). Exponentials in base 2 with the
-// scale folded in. Row r sees keys seg_start[r] .. r (packed sequences and causality); a tile with
-// no visible pair is skipped, a partly visible one masked per element. The CPU twin of the maths is
+// padded by 8 elements (conflict-free ldmatrix, as grouped_gemm.cu), the streamed tiles double-
+// buffered (the next tile's asynchronous copies fly while the current one is computed). Operands
+// are bf16 (the engine rounds q, k, v and dO once; reading f32 here and rounding on the way measured
+// slower: the synchronous loads could not overlap). Exponentials in base 2 with the scale folded in.
+// Row r sees keys seg_start[r] .. r (packed sequences and causality): a block visits only the tiles
+// between its rows' earliest visible key (forward) or its keys' last viewer (backward), masked per
+// element. The CPU twin of the maths is
 // cpu_attention.cpp's attention_train*; the cuBLAS form in cuda_attention.cpp serves other widths.
 #include <climits>
 #include <cstdint>
@@ -31,33 +35,21 @@ struct Flash {
     static_assert(DQK % 16 == 0 && DV % 16 == 0, "head widths of whole m16n8k16 steps");
     static constexpr int kLdQK = DQK + 8, kLdV = DV + 8, kLdS = kTile + 8;  // padded shared rows
     static constexpr int kQK = kTile * kLdQK, kV = kTile * kLdV;
-    static constexpr size_t kForwardSmem = size_t(2 * kQK + kV) * 2;                    // Q, K, V
-    static constexpr size_t kBackwardSmem = size_t(2 * kQK + 2 * kV + kTile * kLdS) * 2;  // K, V, Q, dO, dSᵀ
+    static constexpr size_t kForwardSmem = size_t(kQK + 2 * (kQK + kV)) * 2;              // Q, 2 x [K | V]
+    static constexpr size_t kBackwardSmem = size_t(3 * (kQK + kV) + kTile * kLdS) * 2;  // K, V, dSᵀ, 2 x [Q | dO]
 };
 
-// Rows [r0, r0 + 64) of columns [c0, c0 + D) of a [T, ld] matrix into shared bf16 [64][D + 8]; rows
-// past T read as zero. bf16 sources by asynchronous copies; f32 sources (F32) rounded on the way
-// (the same rounding as f32_to_bf16_2d), which saves the bf16 copies of q, k, v and dO.
-template <int D, int THREADS, bool F32>
-__device__ __forceinline__ void load_tile(uint16_t* s, const void* g, int64_t ld, int64_t r0, int64_t T, int64_t c0) {
-    constexpr int kChunks = kTile * D / 8;  // 8 elements each
+// Rows [r0, r0 + 64) of columns [c0, c0 + D) of a bf16 [T, ld] matrix into shared [64][D + 8] by
+// asynchronous copies; rows past T read as zero.
+template <int D, int THREADS>
+__device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* g, int64_t ld, int64_t r0, int64_t T, int64_t c0) {
+    constexpr int kChunks = kTile * D / 8;  // 16-byte copies
     static_assert(kChunks % THREADS == 0, "every thread copies the same number of chunks");
 #pragma unroll
     for (int i = 0; i < kChunks / THREADS; ++i) {
         const int c = threadIdx.x + i * THREADS, row = c / (D / 8), col = (c % (D / 8)) * 8;
         const bool valid = r0 + row < T;
-        const int64_t at = (valid ? r0 + row : 0) * ld + c0 + col;
-        if constexpr (F32) {
-            uint4 u = make_uint4(0, 0, 0, 0);
-            if (valid) {
-                const float4* src = reinterpret_cast<const float4*>(static_cast<const float*>(g) + at);
-                const float4 x = __ldg(src), y = __ldg(src + 1);
-                u = make_uint4(pack_bf16(x.x, x.y), pack_bf16(x.z, x.w), pack_bf16(y.x, y.y), pack_bf16(y.z, y.w));
-            }
-            *reinterpret_cast<uint4*>(s + row * (D + 8) + col) = u;
-        } else {
-            cp_async16(s + row * (D + 8) + col, static_cast<const uint16_t*>(g) + at, valid);
-        }
+        cp_async16(s + row * (D + 8) + col, g + (valid ? r0 + row : 0) * ld + c0 + col, valid);
     }
 }
 
@@ -75,25 +67,16 @@ struct HeadColumns {
 // Whether query row q (of T) sees key j, given seg = seg_start[q].
 __device__ __forceinline__ bool sees(int64_t q, int64_t j, int32_t seg, int64_t T) { return q < T && j <= q && j >= seg; }
 
-// The smallest seg_start of rows [r0, r0 + 64) (INT_MAX past T), to every thread. Warps 0 and 1
-// read one row each per lane; also keeps each row's seg_start (and, with lse/drow, its statistics
-// for head h) in shared memory. Starts and ends with a barrier.
-__device__ __forceinline__ int32_t stage_rows(const FlashTrainArgs& a, int64_t r0, int h, int32_t* seg_s, float* lse2_s,
-                                              float* d_s) {
-    __shared__ int32_t warp_min[2];
-    __syncthreads();  // the previous tile's readers are done
-    if (threadIdx.x < kTile) {
-        const int64_t r = r0 + threadIdx.x;
-        const bool in = r < a.T;
-        const int32_t seg = in ? a.seg_start[r] : INT_MAX;
-        seg_s[threadIdx.x] = seg;
-        if (lse2_s) lse2_s[threadIdx.x] = in ? a.lse[r * a.n_heads + h] * kLog2e : 0.0f;
-        if (d_s) d_s[threadIdx.x] = in ? a.drow[r * a.n_heads + h] : 0.0f;
-        const int32_t m = __reduce_min_sync(0xffffffffu, seg);
-        if (threadIdx.x % 32 == 0) warp_min[threadIdx.x / 32] = m;
-    }
+// Block-wide max of one int per thread (kThreads or kBackwardThreads), to every thread.
+__device__ __forceinline__ int64_t block_max(int64_t v) {
+    __shared__ int64_t warp_max_s[kBackwardThreads / 32];
+    for (int o = 16; o > 0; o /= 2) v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
+    __syncthreads();  // earlier readers of warp_max_s are done
+    if (threadIdx.x % 32 == 0) warp_max_s[threadIdx.x / 32] = v;
     __syncthreads();
-    return min(warp_min[0], warp_min[1]);
+    int64_t m = warp_max_s[0];
+    for (int w = 1; w < int(blockDim.x / 32); ++w) m = max(m, warp_max_s[w]);
+    return m;
 }
 
 // acc[2·np], acc[2·np + 1] (16 x 16 of the warp) += A (16 x 16 from a) · B's 16 columns np·16..,
@@ -157,32 +140,40 @@ __device__ __forceinline__ float quad_sum(float v) {
 }
 
 // Grid (query tiles, heads), the last tile (the most keys) first.
-template <int DQK, int DV, bool F32>
+template <int DQK, int DV>
 __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs a) {
     pdl_begin();
     using F = Flash<DQK, DV>;
     extern __shared__ __align__(16) uint16_t smem[];
-    uint16_t *qs = smem, *ks = qs + F::kQK, *vs = ks + F::kQK;
-    __shared__ int32_t seg_s[kTile];
+    uint16_t* qs = smem;  // then two stages of [K | V]
     const int h = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile;
     const HeadColumns hc = HeadColumns::of<DQK, DV>(a, h);
-    load_tile<DQK, kThreads, F32>(qs, a.q, hc.ldq, q0, a.T, hc.q);
-    cp_async_commit();
-    const int64_t k_begin = stage_rows(a, q0, h, seg_s, nullptr, nullptr);
-    const int64_t k_end = q0 + kTile < a.T ? q0 + kTile : a.T;
     const int lr = warp * 16 + lane / 4;  // this thread's rows: lr and lr + 8 of the tile
     const int64_t row[2] = {q0 + lr, q0 + lr + 8};
-    const int32_t seg[2] = {seg_s[lr], seg_s[lr + 8]};
+    const int32_t seg[2] = {row[0] < a.T ? a.seg_start[row[0]] : 0, row[1] < a.T ? a.seg_start[row[1]] : 0};
+    // Keys [k_begin, k_end): from the tile's earliest segment start to its last row.
+    const int64_t k_begin = -block_max(threadIdx.x < kTile && q0 + threadIdx.x < a.T ? -int64_t(a.seg_start[q0 + threadIdx.x])
+                                                                                    : -int64_t(q0));
+    const int64_t k_end = q0 + kTile < a.T ? q0 + kTile : a.T;
+    const int n_tiles = int((k_end - k_begin + kTile - 1) / kTile);
+    auto load_kv = [&](int t) {
+        uint16_t* st = smem + F::kQK + (t % 2) * (F::kQK + F::kV);
+        load_tile<DQK, kThreads>(st, a.k, hc.ldkv_qk, k_begin + int64_t(t) * kTile, a.T, hc.kv_qk);
+        load_tile<DV, kThreads>(st + F::kQK, a.v, hc.ldkv_v, k_begin + int64_t(t) * kTile, a.T, hc.kv_v);
+    };
+    load_tile<DQK, kThreads>(qs, a.q, hc.ldq, q0, a.T, hc.q);
+    load_kv(0);
+    cp_async_commit();
     const float sl2 = a.scale * kLog2e;
     float o[DV / 8][4] = {}, m[2] = {kMinusInf, kMinusInf}, l[2] = {0.0f, 0.0f};
-    for (int64_t k0 = k_begin; k0 < k_end; k0 += kTile) {
-        __syncthreads();  // every warp is done with the previous K and V
-        load_tile<DQK, kThreads, F32>(ks, a.k, hc.ldkv_qk, k0, a.T, hc.kv_qk);
-        load_tile<DV, kThreads, F32>(vs, a.v, hc.ldkv_v, k0, a.T, hc.kv_v);
+    for (int t = 0; t < n_tiles; ++t) {
+        if (t + 1 < n_tiles) load_kv(t + 1);
         cp_async_commit();
-        cp_async_wait<0>();
+        cp_async_wait<1>();  // tile t (and Q) landed for this thread
         __syncthreads();
+        const int64_t k0 = k_begin + int64_t(t) * kTile;
+        const uint16_t *ks = smem + F::kQK + (t % 2) * (F::kQK + F::kV), *vs = ks + F::kQK;
         float s[kTile / 8][4] = {};
         warp_gemm<DQK, kTile, false>(s, qs + warp * 16 * F::kLdQK, F::kLdQK, ks, F::kLdQK);
         float mx[2] = {kMinusInf, kMinusInf};
@@ -217,6 +208,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
         uint32_t pa[kTile / 16][4];
         to_a_fragments<kTile>(s, pa);
         warp_gemm_regs<kTile, DV>(o, pa, vs, F::kLdV);
+        __syncthreads();  // every warp is done with this stage before tile t + 2 is copied into it
     }
     cp_async_wait<0>();
 #pragma unroll
@@ -232,38 +224,71 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
     }
 }
 
+// dq[i..i+1] += (x, y): one vector atomic on sm_90.
+__device__ __forceinline__ void add_pair(float* p, float x, float y) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    atomicAdd(reinterpret_cast<float2*>(p), make_float2(x, y));
+#else
+    atomicAdd(p, x);
+    atomicAdd(p + 1, y);
+#endif
+}
+
 // Grid (key tiles, heads), the first keys (seen by the most queries) first. Warp w: keys
 // (w % 4)·16.. of the tile against queries (w / 4)·32.. of each query tile (so that its dK and dV
 // accumulators, 16 x (qk + v) floats, leave room for the rest in registers); the two warps of a
 // key group add their dK and dV at the end. dQ: warp w adds rows (w % 4)·16.. , columns half w / 4.
-template <int DQK, int DV, bool F32>
+// Query tiles from the keys' own to the last row that sees any of them (masked per element).
+template <int DQK, int DV>
 __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashTrainArgs a) {
     pdl_begin();
     using F = Flash<DQK, DV>;
-    constexpr int kHalf = kTile / 2, kQkHalf = DQK / 2;
+    constexpr int kHalf = kTile / 2, kQkHalf = DQK / 2, kStage = F::kQK + F::kV;
     static_assert(kQkHalf % 16 == 0, "dQ column halves of whole m16n8k16 steps");
     extern __shared__ __align__(16) uint16_t smem[];
-    uint16_t *ks = smem, *vs = ks + F::kQK, *qs = vs + F::kV, *dos = qs + F::kQK, *dss = dos + F::kV;
-    __shared__ int32_t seg_s[kTile];
-    __shared__ float lse2_s[kTile], d_s[kTile];
+    uint16_t *ks = smem, *vs = ks + F::kQK, *dss = vs + F::kV, *stages = dss + kTile * F::kLdS;  // stage: [Q | dO]
     const int h = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32, kg = warp % 4, qh = warp / 4;
     const int64_t k0 = int64_t(blockIdx.x) * kTile;
     const HeadColumns hc = HeadColumns::of<DQK, DV>(a, h);
-    load_tile<DQK, kBackwardThreads, F32>(ks, a.k, hc.ldkv_qk, k0, a.T, hc.kv_qk);
-    load_tile<DV, kBackwardThreads, F32>(vs, a.v, hc.ldkv_v, k0, a.T, hc.kv_v);
+    int64_t last = k0;  // the last row that sees a key of the tile (segments: seg_start[r] <= k0 + 63)
+    for (int64_t r = k0 + threadIdx.x; r < a.T; r += kBackwardThreads)
+        if (a.seg_start[r] <= k0 + kTile - 1) last = r;
+    last = block_max(last);
+    const int n_tiles = int((last - k0) / kTile + 1);
+    auto load_q = [&](int t) {
+        uint16_t* st = stages + (t % 2) * kStage;
+        load_tile<DQK, kBackwardThreads>(st, a.q, hc.ldq, k0 + int64_t(t) * kTile, a.T, hc.q);
+        load_tile<DV, kBackwardThreads>(st + F::kQK, a.d_out, hc.ldv_q, k0 + int64_t(t) * kTile, a.T, hc.v_q);
+    };
+    load_tile<DQK, kBackwardThreads>(ks, a.k, hc.ldkv_qk, k0, a.T, hc.kv_qk);
+    load_tile<DV, kBackwardThreads>(vs, a.v, hc.ldkv_v, k0, a.T, hc.kv_v);
+    load_q(0);
     cp_async_commit();
     const int lk = kg * 16 + lane / 4;  // this thread's keys: lk and lk + 8 of the tile
     const int64_t key[2] = {k0 + lk, k0 + lk + 8};
     const float sl2 = a.scale * kLog2e;
     float dk[DQK / 8][4] = {}, dv[DV / 8][4] = {};
-    for (int64_t q0 = k0; q0 < a.T; q0 += kTile) {
-        if (stage_rows(a, q0, h, seg_s, lse2_s, d_s) > k0 + kTile - 1) continue;  // no row sees these keys
-        load_tile<DQK, kBackwardThreads, F32>(qs, a.q, hc.ldq, q0, a.T, hc.q);
-        load_tile<DV, kBackwardThreads, F32>(dos, a.d_out, hc.ldv_q, q0, a.T, hc.v_q);
+    for (int t = 0; t < n_tiles; ++t) {
+        if (t + 1 < n_tiles) load_q(t + 1);
         cp_async_commit();
-        cp_async_wait<0>();
+        cp_async_wait<1>();
         __syncthreads();
+        const int64_t q0 = k0 + int64_t(t) * kTile;
+        const uint16_t *qs = stages + (t % 2) * kStage, *dos = qs + F::kQK;
         const uint16_t *qh_rows = qs + qh * kHalf * F::kLdQK, *doh_rows = dos + qh * kHalf * F::kLdV;
+        // This thread's 8 query columns: seg_start, lse (base 2) and D.
+        int32_t seg[kHalf / 8][2];
+        float lse2[kHalf / 8][2], dd[kHalf / 8][2];
+#pragma unroll
+        for (int ni = 0; ni < kHalf / 8; ++ni)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                const int64_t q = q0 + qh * kHalf + ni * 8 + 2 * (lane % 4) + e;
+                const bool in = q < a.T;
+                seg[ni][e] = in ? a.seg_start[q] : INT_MAX;
+                lse2[ni][e] = in ? a.lse[q * a.n_heads + h] * kLog2e : 0.0f;
+                dd[ni][e] = in ? a.drow[q * a.n_heads + h] : 0.0f;
+            }
         // Pᵀ [16 keys x 32 queries] = exp(scale · K Qᵀ − lse), as bf16 A fragments.
         float s[kHalf / 8][4] = {};
         warp_gemm<DQK, kHalf, false>(s, ks + kg * 16 * F::kLdQK, F::kLdQK, qh_rows, F::kLdQK);
@@ -271,8 +296,8 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
         for (int ni = 0; ni < kHalf / 8; ++ni)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
-                const int qi = qh * kHalf + ni * 8 + 2 * (lane % 4) + e % 2;
-                s[ni][e] = sees(q0 + qi, key[e / 2], seg_s[qi], a.T) ? exp2f(s[ni][e] * sl2 - lse2_s[qi]) : 0.0f;
+                const int64_t q = q0 + qh * kHalf + ni * 8 + 2 * (lane % 4) + e % 2;
+                s[ni][e] = sees(q, key[e / 2], seg[ni][e % 2], a.T) ? exp2f(s[ni][e] * sl2 - lse2[ni][e % 2]) : 0.0f;
             }
         uint32_t pa[kHalf / 16][4];
         to_a_fragments<kHalf>(s, pa);
@@ -283,10 +308,9 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
         for (int ni = 0; ni < kHalf / 8; ++ni)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
-                const int qi = qh * kHalf + ni * 8 + 2 * (lane % 4) + e % 2;
                 const uint32_t pair = pa[ni / 2][(ni % 2) * 2 + e / 2];
                 const float p = bf16_bits_to_f32(uint16_t(e % 2 ? pair >> 16 : pair & 0xffffu));
-                dp[ni][e] = p * (dp[ni][e] - d_s[qi]) * a.scale;
+                dp[ni][e] = p * (dp[ni][e] - dd[ni][e % 2]) * a.scale;
             }
         warp_gemm_regs<kHalf, DV>(dv, pa, doh_rows, F::kLdV);
         to_a_fragments<kHalf>(dp, pa);  // now dSᵀ
@@ -315,12 +339,10 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
                 if (q >= a.T) continue;
                 float* out = a.dq + q * hc.ldq + hc.q + c0 + 2 * (lane % 4);
 #pragma unroll
-                for (int n = 0; n < kChunk / 8; ++n) {
-                    atomicAdd(out + n * 8, dq[n][2 * i]);
-                    atomicAdd(out + n * 8 + 1, dq[n][2 * i + 1]);
-                }
+                for (int n = 0; n < kChunk / 8; ++n) add_pair(out + n * 8, dq[n][2 * i], dq[n][2 * i + 1]);
             }
         }
+        __syncthreads();  // every warp is done with this stage and dSᵀ before they are rewritten
     }
     cp_async_wait<0>();
     // The key group's two query halves: the first stores, the second adds (same block: the barrier
@@ -331,18 +353,18 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
             if (key[i] >= a.T) continue;
-                float* dko = a.dk + key[i] * hc.ldq + hc.q + 2 * (lane % 4);  // per query head
+            float* dko = a.dk + key[i] * hc.ldq + hc.q + 2 * (lane % 4);  // per query head
             float* dvo = a.dv + key[i] * hc.ldv_q + hc.v_q + 2 * (lane % 4);
 #pragma unroll
             for (int n = 0; n < DQK / 8; ++n) {
                 float2 v = make_float2(dk[n][2 * i], dk[n][2 * i + 1]);
-                if (half) v.x += reinterpret_cast<float2*>(dko + n * 8)->x, v.y += reinterpret_cast<float2*>(dko + n * 8)->y;
+                if (half) v.x += dko[n * 8], v.y += dko[n * 8 + 1];
                 *reinterpret_cast<float2*>(dko + n * 8) = v;
             }
 #pragma unroll
             for (int n = 0; n < DV / 8; ++n) {
                 float2 v = make_float2(dv[n][2 * i], dv[n][2 * i + 1]);
-                if (half) v.x += reinterpret_cast<float2*>(dvo + n * 8)->x, v.y += reinterpret_cast<float2*>(dvo + n * 8)->y;
+                if (half) v.x += dvo[n * 8], v.y += dvo[n * 8 + 1];
                 *reinterpret_cast<float2*>(dvo + n * 8) = v;
             }
         }
@@ -355,16 +377,14 @@ bool args_ok(const FlashTrainArgs& a) {
 }
 
 // f(forward kernel, backward kernel, Flash<DQK, DV>) for the widths built here; false for others.
-template <bool F32, class Fn>
+template <class Fn>
 bool with_widths(int qk_dim, int v_dim, Fn&& fn) {
     if (qk_dim == 192 && v_dim == 128)
-        return fn(flash_forward_kernel<192, 128, F32>, flash_backward_kernel<192, 128, F32>, Flash<192, 128>{});
+        return fn(flash_forward_kernel<192, 128>, flash_backward_kernel<192, 128>, Flash<192, 128>{});
     if (qk_dim == 128 && v_dim == 128)
-        return fn(flash_forward_kernel<128, 128, F32>, flash_backward_kernel<128, 128, F32>, Flash<128, 128>{});
-    if (qk_dim == 96 && v_dim == 64)
-        return fn(flash_forward_kernel<96, 64, F32>, flash_backward_kernel<96, 64, F32>, Flash<96, 64>{});
-    if (qk_dim == 64 && v_dim == 64)
-        return fn(flash_forward_kernel<64, 64, F32>, flash_backward_kernel<64, 64, F32>, Flash<64, 64>{});
+        return fn(flash_forward_kernel<128, 128>, flash_backward_kernel<128, 128>, Flash<128, 128>{});
+    if (qk_dim == 96 && v_dim == 64) return fn(flash_forward_kernel<96, 64>, flash_backward_kernel<96, 64>, Flash<96, 64>{});
+    if (qk_dim == 64 && v_dim == 64) return fn(flash_forward_kernel<64, 64>, flash_backward_kernel<64, 64>, Flash<64, 64>{});
     return false;
 }
 
@@ -385,15 +405,14 @@ cudaError_t launch_pass(const FlashTrainArgs& a, cudaStream_t stream) {
         else err = launch(fwd, a, kThreads, decltype(f)::kForwardSmem, stream);
         return true;
     };
-    if (a.f32_operands) with_widths<true>(a.qk_dim, a.v_dim, go);
-    else with_widths<false>(a.qk_dim, a.v_dim, go);
+    with_widths(a.qk_dim, a.v_dim, go);
     return err;
 }
 
 }  // namespace
 
 bool flash_train_supported(int qk_dim, int v_dim) {
-    return with_widths<false>(qk_dim, v_dim, [](auto, auto, auto) { return true; });
+    return with_widths(qk_dim, v_dim, [](auto, auto, auto) { return true; });
 }
 
 cudaError_t attention_flash_train_forward(const FlashTrainArgs& a, cudaStream_t stream) {

@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -639,52 +638,36 @@ bool use_flash(const AttentionDims& d) {
     return !off && kernels::flash_train_supported(int(d.qk_dim), int(d.v_dim));
 }
 
-// The flash kernels' operands: the f32 tensors themselves (rounded as the kernels load them), or
-// with MOE_FLASH_OPERANDS=bf16 (or rows not 16-byte aligned) bf16 copies as the cuBLAS form makes.
+// The flash kernels' operands: bf16 copies of q, k, v (and dO) as they are (GQA: the kernels
+// read each query head's kv head; no per-head copies).
 struct FlashOperands {
     kernels::FlashTrainArgs args;
-    std::optional<TrainOperands> bf16;
-    std::unique_ptr<Scratch> d_out_bf16;
+    std::vector<std::unique_ptr<Scratch>> copies;
 };
 
-bool aligned16(const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+const uint16_t* bf16_copy(DeviceContext& ctx, const Tensor& x, const char* what, FlashOperands& fo) {
+    const int64_t n = std::max<int64_t>(x.rows() * x.cols(), 1);
+    fo.copies.push_back(std::make_unique<Scratch>(ctx, size_t(n) * 2, what));
+    uint16_t* dst = fo.copies.back()->as<uint16_t>();
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), x.cols(), x.rows(), x.cols(), dst, x.cols(), ctx.stream()));
+    return dst;
+}
 
 FlashOperands flash_operands(DeviceContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                              const Tensor* d_out, const Tensor& seg_start, const AttentionDims& d) {
-    static const bool bf16_copies = [] {
-        const char* e = std::getenv("MOE_FLASH_OPERANDS");
-        return e && std::string(e) == "bf16";
-    }();
     FlashOperands fo;
     kernels::FlashTrainArgs& a = fo.args;
-    const int64_t T = q.rows();
+    a.q = bf16_copy(ctx, q, "bf16 attention queries", fo);
+    a.k = bf16_copy(ctx, k, "bf16 attention keys", fo);
+    a.v = bf16_copy(ctx, v, "bf16 attention values", fo);
+    if (d_out) a.d_out = bf16_copy(ctx, *d_out, "bf16 attention output gradient", fo);
+    a.kv_group = int(d.n_heads / d.n_kv_heads);
     a.seg_start = i32(seg_start);
-    a.T = T;
+    a.T = q.rows();
     a.n_heads = int(d.n_heads);
     a.qk_dim = int(d.qk_dim);
     a.v_dim = int(d.v_dim);
     a.scale = d.scale;
-    const bool direct = !bf16_copies && aligned16(f32(q)) && aligned16(f32(k)) && aligned16(f32(v)) &&
-                        (!d_out || aligned16(f32(*d_out)));
-    if (direct) {
-        a.q = f32(q);
-        a.k = f32(k);
-        a.v = f32(v);
-        a.d_out = d_out ? f32(*d_out) : nullptr;
-        a.f32_operands = true;
-        a.kv_group = int(d.n_heads / d.n_kv_heads);
-        return fo;
-    }
-    fo.bf16.emplace(train_operands(ctx, q, k, v, d));  // every query head's own k and v rows
-    a.q = fo.bf16->q->as<uint16_t>();
-    a.k = fo.bf16->k->as<uint16_t>();
-    a.v = fo.bf16->v->as<uint16_t>();
-    if (d_out) {
-        const int64_t w = d.n_heads * d.v_dim;
-        fo.d_out_bf16 = std::make_unique<Scratch>(ctx, size_t(std::max<int64_t>(T * w, 1)) * 2, "bf16 attention output gradient");
-        MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(*d_out), w, T, w, fo.d_out_bf16->as<uint16_t>(), w, ctx.stream()));
-        a.d_out = fo.d_out_bf16->as<uint16_t>();
-    }
     return fo;
 }
 
