@@ -67,11 +67,14 @@ def kernel_key(name):
 
 
 def print_kernel_time(dev, t0, t1, top):
+    # A kernel launched with programmatic dependent launch starts while its predecessor runs and
+    # waits for it: its time counts from the end of everything before it (one stream).
     total, count = collections.defaultdict(int), collections.Counter()
-    for s, e, n in dev:
-        if s >= t0 and e <= t1:
-            total[kernel_key(n)] += e - s
-            count[kernel_key(n)] += 1
+    done = t0
+    for s, e, n in sorted(d for d in dev if d[0] >= t0 and d[1] <= t1):
+        total[kernel_key(n)] += max(0, e - max(s, done))
+        count[kernel_key(n)] += 1
+        done = max(done, e)
     print(f"\ndevice time by operation ({sum(total.values()) / 1e6:.2f} ms in all, top {top}):")
     for n, t in sorted(total.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {t / 1e6:7.2f} ms {count[n]:5d}x  {n[:110]}")
