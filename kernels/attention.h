@@ -190,10 +190,8 @@ struct FlashTrainArgs {
     float* lse = nullptr;                // [T, H] natural log-sum-exp of each row's scaled scores: forward writes, backward reads
     const float* drow = nullptr;         // backward: [T, H] D = Σ dO ⊙ O (attention_row_dot)
     float* out = nullptr;                // forward: [T, H·v_dim] f32
-    // backward, f32, per query head [T, H·width], overwritten; with dq_atomics dq is accumulated by
-    // the key-major kernel (zero it first) instead of made by a query-major one
+    // backward, f32, per query head [T, H·width]: dq accumulated (zero it first), dk, dv overwritten
     float *dq = nullptr, *dk = nullptr, *dv = nullptr;
-    bool dq_atomics = false;
     int64_t T = 0;
     int n_heads = 0, qk_dim = 0, v_dim = 0;
     float scale = 1.0f;

@@ -38,7 +38,6 @@ struct Flash {
     static constexpr int kQK = kTile * kLdQK, kV = kTile * kLdV;
     static constexpr size_t kForwardSmem = size_t(kQK + 2 * (kQK + kV)) * 2;              // Q, 2 x [K | V]
     static constexpr size_t kBackwardSmem = size_t(3 * (kQK + kV) + kTile * kLdS) * 2;  // K, V, dSᵀ, 2 x [Q | dO]
-    static constexpr size_t kDqSmem = size_t(3 * (kQK + kV)) * 2;                          // Q, dO, 2 x [K | V]
 };
 
 // Rows [r0, r0 + 64) of columns [c0, c0 + D) of a bf16 [T, ld] matrix into shared [64][D + 8] by
@@ -239,10 +238,11 @@ __device__ __forceinline__ void add_pair(float* p, float x, float y) {
 // Grid (key tiles, heads), the first keys (seen by the most queries) first. Warp w: keys
 // (w % 4)·16.. of the tile against queries (w / 4)·32.. of each query tile (so that its dK and dV
 // accumulators, 16 x (qk + v) floats, leave room for the rest in registers); the two warps of a
-// key group add their dK and dV at the end. WITH_DQ: dQ += dS K too (warp w adds rows (w % 4)·16..,
-// columns half w / 4, by atomics); otherwise flash_dq_kernel makes dQ. Query tiles from the keys'
-// own to the last row that sees any of them (masked per element).
-template <int DQK, int DV, bool WITH_DQ>
+// key group add their dK and dV at the end. dQ += dS K by atomics (warp w adds rows (w % 4)·16..,
+// columns half w / 4): a query-major dQ kernel recomputing S and dP measured slower (19.8 against
+// 13.4 ms a LoRA moonlight step). Query tiles from the keys' own to the last row that sees any of
+// them (masked per element).
+template <int DQK, int DV>
 __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashTrainArgs a) {
     pdl_begin();
     using F = Flash<DQK, DV>;
@@ -318,33 +318,31 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
         warp_gemm_regs<kHalf, DV>(dv, pa, doh_rows, F::kLdV);
         to_a_fragments<kHalf>(dp, pa);  // now dSᵀ
         warp_gemm_regs<kHalf, DQK>(dk, pa, qh_rows, F::kLdQK);
-        if constexpr (WITH_DQ) {
-            // dSᵀ to shared memory for dQ = dS K.
-    #pragma unroll
-            for (int ni = 0; ni < kHalf / 8; ++ni)
-    #pragma unroll
-                for (int i = 0; i < 2; ++i)
-                    *reinterpret_cast<uint32_t*>(dss + (lk + 8 * i) * F::kLdS + qh * kHalf + ni * 8 + 2 * (lane % 4)) =
-                        pa[ni / 2][(ni % 2) * 2 + i];
-            __syncthreads();
-            const int r = lane % 8, j = lane / 8;
-            uint32_t sa[kTile / 16][4];  // dS rows kg·16.. as A fragments (k = keys): dSᵀ read transposed
-    #pragma unroll
-            for (int kk = 0; kk < kTile / 16; ++kk)
-                ldmatrix_x4<true>(sa[kk], dss + (kk * 16 + (j / 2) * 8 + r) * F::kLdS + kg * 16 + (j % 2) * 8);
-            constexpr int kChunk = kQkHalf % 32 == 0 ? 32 : 16;
-    #pragma unroll
-            for (int c0 = qh * kQkHalf; c0 < (qh + 1) * kQkHalf; c0 += kChunk) {
-                float dq[kChunk / 8][4] = {};
-                warp_gemm_regs<kTile, kChunk>(dq, sa, ks + c0, F::kLdQK);
-    #pragma unroll
-                for (int i = 0; i < 2; ++i) {
-                    const int64_t q = q0 + kg * 16 + lane / 4 + 8 * i;
-                    if (q >= a.T) continue;
-                    float* out = a.dq + q * hc.ldq + hc.q + c0 + 2 * (lane % 4);
-    #pragma unroll
-                    for (int n = 0; n < kChunk / 8; ++n) add_pair(out + n * 8, dq[n][2 * i], dq[n][2 * i + 1]);
-                }
+        // dSᵀ to shared memory for dQ = dS K.
+#pragma unroll
+        for (int ni = 0; ni < kHalf / 8; ++ni)
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+                *reinterpret_cast<uint32_t*>(dss + (lk + 8 * i) * F::kLdS + qh * kHalf + ni * 8 + 2 * (lane % 4)) =
+                    pa[ni / 2][(ni % 2) * 2 + i];
+        __syncthreads();
+        const int r = lane % 8, j = lane / 8;
+        uint32_t sa[kTile / 16][4];  // dS rows kg·16.. as A fragments (k = keys): dSᵀ read transposed
+#pragma unroll
+        for (int kk = 0; kk < kTile / 16; ++kk)
+            ldmatrix_x4<true>(sa[kk], dss + (kk * 16 + (j / 2) * 8 + r) * F::kLdS + kg * 16 + (j % 2) * 8);
+        constexpr int kChunk = kQkHalf % 32 == 0 ? 32 : 16;
+#pragma unroll
+        for (int c0 = qh * kQkHalf; c0 < (qh + 1) * kQkHalf; c0 += kChunk) {
+            float dq[kChunk / 8][4] = {};
+            warp_gemm_regs<kTile, kChunk>(dq, sa, ks + c0, F::kLdQK);
+#pragma unroll
+            for (int i = 0; i < 2; ++i) {
+                const int64_t q = q0 + kg * 16 + lane / 4 + 8 * i;
+                if (q >= a.T) continue;
+                float* out = a.dq + q * hc.ldq + hc.q + c0 + 2 * (lane % 4);
+#pragma unroll
+                for (int n = 0; n < kChunk / 8; ++n) add_pair(out + n * 8, dq[n][2 * i], dq[n][2 * i + 1]);
             }
         }
         __syncthreads();  // every warp is done with this stage and dSᵀ before they are rewritten
@@ -373,82 +371,6 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
                 *reinterpret_cast<float2*>(dvo + n * 8) = v;
             }
         }
-    }
-}
-
-// dQ without atomics: grid (query tiles, heads) like the forward, 16 query rows a warp, the key tiles
-// streamed double-buffered; per tile P from the lse, dP = dO Vᵀ, dS = P ⊙ (dP − D) · scale and
-// dQ += dS K in registers (recomputing the two products the key-major kernel also makes).
-template <int DQK, int DV>
-__global__ void __launch_bounds__(kThreads) flash_dq_kernel(FlashTrainArgs a) {
-    pdl_begin();
-    using F = Flash<DQK, DV>;
-    extern __shared__ __align__(16) uint16_t smem[];
-    uint16_t *qs = smem, *dos = qs + F::kQK, *stages = dos + F::kV;  // stage: [K | V]
-    const int h = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile;
-    const HeadColumns hc = HeadColumns::of<DQK, DV>(a, h);
-    const int lr = warp * 16 + lane / 4;
-    const int64_t row[2] = {q0 + lr, q0 + lr + 8};
-    int32_t seg[2];
-    float lse2[2], dd[2];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        const bool in = row[i] < a.T;
-        seg[i] = in ? a.seg_start[row[i]] : 0;
-        lse2[i] = in ? a.lse[row[i] * a.n_heads + h] * kLog2e : 0.0f;
-        dd[i] = in ? a.drow[row[i] * a.n_heads + h] : 0.0f;
-    }
-    const int64_t k_begin = -block_max(threadIdx.x < kTile && q0 + threadIdx.x < a.T ? -int64_t(a.seg_start[q0 + threadIdx.x])
-                                                                                    : -int64_t(q0));
-    const int64_t k_end = q0 + kTile < a.T ? q0 + kTile : a.T;
-    const int n_tiles = int((k_end - k_begin + kTile - 1) / kTile);
-    auto load_kv = [&](int t) {
-        uint16_t* st = stages + (t % 2) * (F::kQK + F::kV);
-        load_tile<DQK, kThreads>(st, a.k, hc.ldkv_qk, k_begin + int64_t(t) * kTile, a.T, hc.kv_qk);
-        load_tile<DV, kThreads>(st + F::kQK, a.v, hc.ldkv_v, k_begin + int64_t(t) * kTile, a.T, hc.kv_v);
-    };
-    load_tile<DQK, kThreads>(qs, a.q, hc.ldq, q0, a.T, hc.q);
-    load_tile<DV, kThreads>(dos, a.d_out, hc.ldv_q, q0, a.T, hc.v_q);
-    load_kv(0);
-    cp_async_commit();
-    const float sl2 = a.scale * kLog2e;
-    float dq[DQK / 8][4] = {};
-    for (int t = 0; t < n_tiles; ++t) {
-        if (t + 1 < n_tiles) load_kv(t + 1);
-        cp_async_commit();
-        cp_async_wait<1>();
-        __syncthreads();
-        const int64_t k0 = k_begin + int64_t(t) * kTile;
-        const uint16_t *ks = stages + (t % 2) * (F::kQK + F::kV), *vs = ks + F::kQK;
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {  // 32 keys at a time: fewer live accumulators
-            const int kh = half * (kTile / 2);
-            float s[kTile / 16][4] = {}, dp[kTile / 16][4] = {};
-            warp_gemm<DQK, kTile / 2, false>(s, qs + warp * 16 * F::kLdQK, F::kLdQK, ks + kh * F::kLdQK, F::kLdQK);
-            warp_gemm<DV, kTile / 2, false>(dp, dos + warp * 16 * F::kLdV, F::kLdV, vs + kh * F::kLdV, F::kLdV);
-#pragma unroll
-            for (int ni = 0; ni < kTile / 16; ++ni)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    const int64_t key = k0 + kh + ni * 8 + 2 * (lane % 4) + e % 2;
-                    const int i = e / 2;
-                    const float p = sees(row[i], key, seg[i], a.T) ? exp2f(s[ni][e] * sl2 - lse2[i]) : 0.0f;
-                    s[ni][e] = bf16_bits_to_f32(f32_to_bf16_bits(p)) * (dp[ni][e] - dd[i]) * a.scale;  // P as rounded for dV
-                }
-            uint32_t pa[kTile / 32][4];
-            to_a_fragments<kTile / 2>(s, pa);
-            warp_gemm_regs<kTile / 2, DQK>(dq, pa, ks + kh * F::kLdQK, F::kLdQK);
-        }
-        __syncthreads();  // every warp is done with this stage before tile t + 2 is copied into it
-    }
-    cp_async_wait<0>();
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        if (row[i] >= a.T) continue;
-        float* out = a.dq + row[i] * hc.ldq + hc.q + 2 * (lane % 4);
-#pragma unroll
-        for (int n = 0; n < DQK / 8; ++n) *reinterpret_cast<float2*>(out + n * 8) = make_float2(dq[n][2 * i], dq[n][2 * i + 1]);
     }
 }
 
@@ -497,12 +419,7 @@ cudaError_t attention_flash_train_backward(const FlashTrainArgs& a, cudaStream_t
     cudaError_t err = cudaErrorInvalidValue;
     with_widths(a.qk_dim, a.v_dim, [&](auto f) {
         using F = decltype(f);
-        if (a.dq_atomics) {
-            err = launch(flash_backward_kernel<F::kDqk, F::kDv, true>, a, kBackwardThreads, F::kBackwardSmem, stream);
-        } else {
-            err = launch(flash_backward_kernel<F::kDqk, F::kDv, false>, a, kBackwardThreads, F::kBackwardSmem, stream);
-            if (err == cudaSuccess) err = launch(flash_dq_kernel<F::kDqk, F::kDv>, a, kThreads, F::kDqSmem, stream);
-        }
+        err = launch(flash_backward_kernel<F::kDqk, F::kDv>, a, kBackwardThreads, F::kBackwardSmem, stream);
         return true;
     });
     return err;

@@ -638,16 +638,6 @@ bool use_flash(const AttentionDims& d) {
     return !off && kernels::flash_train_supported(int(d.qk_dim), int(d.v_dim));
 }
 
-// dQ of the flash backward: by its own query-major kernel (default), or with MOE_FLASH_DQ=atomic
-// added by the key-major kernel with atomics (the FA2 way; kept for A/B runs).
-bool flash_dq_atomics() {
-    static const bool atomics = [] {
-        const char* v = std::getenv("MOE_FLASH_DQ");
-        return v && std::string(v) == "atomic";
-    }();
-    return atomics;
-}
-
 // The flash kernels' operands: bf16 copies of q, k, v (and dO) as they are (GQA: the kernels
 // read each query head's kv head; no per-head copies).
 struct FlashOperands {
@@ -791,8 +781,7 @@ AttentionGrads CudaBackend::attention_train_backward(const Tensor& q, const Tens
         a.dq = f32(g.dq);
         a.dk = dk_acc;
         a.dv = dv_acc;
-        a.dq_atomics = flash_dq_atomics();
-        if (a.dq_atomics) MOE_CUDA_CHECK(cudaMemsetAsync(a.dq, 0, size_t(T * H * d.qk_dim) * 4, s));
+        MOE_CUDA_CHECK(cudaMemsetAsync(a.dq, 0, size_t(T * H * d.qk_dim) * 4, s));
         MOE_CUDA_CHECK(kernels::attention_flash_train_backward(a, s));
     } else {
         const TrainOperands o = train_operands(*ctx_, q, k, v, d);
