@@ -186,13 +186,17 @@ struct FlashTrainArgs {
     const uint16_t *q = nullptr, *k = nullptr, *v = nullptr;
     const uint16_t* d_out = nullptr;     // backward: dO
     int kv_group = 1;                    // query heads per kv head (GQA)
-    const int32_t* seg_start = nullptr;  // [T]: row r sees keys seg_start[r] .. r
-    float* lse = nullptr;                // [T, H] natural log-sum-exp of each row's scaled scores: forward writes, backward reads
+    // [T]: row r sees keys seg_start[r] .. its position; null (forward only): every row from key 0
+    const int32_t* seg_start = nullptr;
+    // [T, H] natural log-sum-exp of each row's scaled scores: forward writes (unless null), backward reads
+    float* lse = nullptr;
     const float* drow = nullptr;         // backward: [T, H] D = Σ dO ⊙ O (attention_row_dot)
     float* out = nullptr;                // forward: [T, H·v_dim] f32
     // backward, f32, per query head [T, H·width]: dq accumulated (zero it first), dk, dv overwritten
     float *dq = nullptr, *dk = nullptr, *dv = nullptr;
     int64_t T = 0;
+    // Forward only (prefill): query row i is position q_offset + i of n_keys key rows (0: T).
+    int64_t q_offset = 0, n_keys = 0;
     int n_heads = 0, qk_dim = 0, v_dim = 0;
     float scale = 1.0f;
 };

@@ -1,5 +1,5 @@
-// Flash-style training attention (attention.h, FlashTrainArgs): the score matrices never leave the
-// chip. The forward streams key tiles past a block's 64 query rows with an online softmax (FA2:
+// Flash-style attention on the tensor cores for training and prefill (attention.h, FlashTrainArgs):
+// the score matrices never leave the chip. The forward streams key tiles past a block's 64 query rows with an online softmax (FA2:
 // running max and sum per row, P rounded to bf16 straight from the score registers into the P·V
 // mma), saving only the output and each row's log-sum-exp. The backward runs a block per 64 keys
 // over the query tiles that can see them, recomputing P from the saved lse: dV += Pᵀ dO and
@@ -151,17 +151,22 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
     const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile;
     const HeadColumns hc = HeadColumns::of<DQK, DV>(a, h);
     const int lr = warp * 16 + lane / 4;  // this thread's rows: lr and lr + 8 of the tile
-    const int64_t row[2] = {q0 + lr, q0 + lr + 8};
-    const int32_t seg[2] = {row[0] < a.T ? a.seg_start[row[0]] : 0, row[1] < a.T ? a.seg_start[row[1]] : 0};
-    // Keys [k_begin, k_end): from the tile's earliest segment start to its last row.
-    const int64_t k_begin = -block_max(threadIdx.x < kTile && q0 + threadIdx.x < a.T ? -int64_t(a.seg_start[q0 + threadIdx.x])
-                                                                                    : -int64_t(q0));
-    const int64_t k_end = q0 + kTile < a.T ? q0 + kTile : a.T;
+    const int64_t row[2] = {q0 + lr, q0 + lr + 8}, pos[2] = {a.q_offset + row[0], a.q_offset + row[1]};
+    const int32_t seg[2] = {a.seg_start && row[0] < a.T ? a.seg_start[row[0]] : 0,
+                            a.seg_start && row[1] < a.T ? a.seg_start[row[1]] : 0};
+    // Keys [k_begin, k_end): from the tile's earliest segment start to its last row's position.
+    const int64_t n_keys = a.n_keys > 0 ? a.n_keys : a.T;
+    const int64_t k_begin =
+        a.seg_start ? -block_max(threadIdx.x < kTile && q0 + threadIdx.x < a.T ? -int64_t(a.seg_start[q0 + threadIdx.x])
+                                                                              : -int64_t(q0))
+                    : 0;
+    const int64_t last = a.q_offset + (q0 + kTile < a.T ? q0 + kTile : a.T);  // one past the last position
+    const int64_t k_end = last < n_keys ? last : n_keys;
     const int n_tiles = int((k_end - k_begin + kTile - 1) / kTile);
     auto load_kv = [&](int t) {
         uint16_t* st = smem + F::kQK + (t % 2) * (F::kQK + F::kV);
-        load_tile<DQK, kThreads>(st, a.k, hc.ldkv_qk, k_begin + int64_t(t) * kTile, a.T, hc.kv_qk);
-        load_tile<DV, kThreads>(st + F::kQK, a.v, hc.ldkv_v, k_begin + int64_t(t) * kTile, a.T, hc.kv_v);
+        load_tile<DQK, kThreads>(st, a.k, hc.ldkv_qk, k_begin + int64_t(t) * kTile, n_keys, hc.kv_qk);
+        load_tile<DV, kThreads>(st + F::kQK, a.v, hc.ldkv_v, k_begin + int64_t(t) * kTile, n_keys, hc.kv_v);
     };
     load_tile<DQK, kThreads>(qs, a.q, hc.ldq, q0, a.T, hc.q);
     load_kv(0);
@@ -183,7 +188,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int64_t key = k0 + ni * 8 + 2 * (lane % 4) + e % 2;
-                s[ni][e] = sees(row[e / 2], key, seg[e / 2], a.T) ? s[ni][e] * sl2 : kMinusInf;
+                s[ni][e] = row[e / 2] < a.T && key <= pos[e / 2] && key >= seg[e / 2] ? s[ni][e] * sl2 : kMinusInf;
                 mx[e / 2] = fmaxf(mx[e / 2], s[ni][e]);
             }
         float alpha[2], base[2];
@@ -221,7 +226,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
 #pragma unroll
         for (int n = 0; n < DV / 8; ++n)
             *reinterpret_cast<float2*>(out + n * 8) = make_float2(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
-        if (lane % 4 == 0) a.lse[row[i] * a.n_heads + h] = m[i] * kLn2 + logf(l[i]);
+        if (lane % 4 == 0 && a.lse) a.lse[row[i] * a.n_heads + h] = m[i] * kLn2 + logf(l[i]);
     }
 }
 
@@ -376,7 +381,7 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
 
 bool args_ok(const FlashTrainArgs& a) {
     return a.T > 0 && a.T <= INT_MAX && a.n_heads > 0 && a.n_heads <= 65535 && a.kv_group > 0 &&
-           a.n_heads % a.kv_group == 0 && a.q && a.k && a.v && a.seg_start && a.lse;
+           a.n_heads % a.kv_group == 0 && a.q && a.k && a.v && a.q_offset >= 0 && a.n_keys >= 0;
 }
 
 // f(Flash<DQK, DV>{}) for the widths built here; false for others.
@@ -404,7 +409,7 @@ bool flash_train_supported(int qk_dim, int v_dim) {
 }
 
 cudaError_t attention_flash_train_forward(const FlashTrainArgs& a, cudaStream_t stream) {
-    if (!args_ok(a) || !a.out) return cudaErrorInvalidValue;
+    if (!args_ok(a) || !a.out || (a.n_keys > 0 && a.n_keys < a.q_offset + a.T)) return cudaErrorInvalidValue;
     cudaError_t err = cudaErrorInvalidValue;
     with_widths(a.qk_dim, a.v_dim, [&](auto f) {
         using F = decltype(f);
@@ -415,7 +420,9 @@ cudaError_t attention_flash_train_forward(const FlashTrainArgs& a, cudaStream_t 
 }
 
 cudaError_t attention_flash_train_backward(const FlashTrainArgs& a, cudaStream_t stream) {
-    if (!args_ok(a) || !a.d_out || !a.drow || !a.dq || !a.dk || !a.dv) return cudaErrorInvalidValue;
+    if (!args_ok(a) || !a.seg_start || !a.lse || !a.d_out || !a.drow || !a.dq || !a.dk || !a.dv || a.q_offset != 0 ||
+        (a.n_keys != 0 && a.n_keys != a.T))
+        return cudaErrorInvalidValue;
     cudaError_t err = cudaErrorInvalidValue;
     with_widths(a.qk_dim, a.v_dim, [&](auto f) {
         using F = decltype(f);

@@ -252,15 +252,49 @@ Tensor CudaBackend::mla_attention_rows(Tensor& q, const Tensor& ckv, const Tenso
     return mla_decode(da, kv_b, d);
 }
 
-// Prefill on the tensor cores while the score matrices fit: per head, K = [latent · W_UKᵀ ; k_pe]
-// and V = latent · W_UVᵀ in bf16 (strided-batched GEMMs over the heads, written straight into the
-// [S, H, dim] layouts), scores = Q Kᵀ in f32, a causal softmax into bf16 probabilities, O = P V.
-// Longer prompts take the flash kernel (CUDA cores, no score matrix).
+// Whether prefill attention runs the tensor-core flash kernel (attention_flash_train.cu) for these
+// head widths; MOE_FLASH_ATTENTION=0 keeps the score-matrix form for A/B runs.
+bool CudaBackend::use_tc_flash(int64_t qk_dim, int64_t v_dim) {
+    static const bool off = [] {
+        const char* v = std::getenv("MOE_FLASH_ATTENTION");
+        return v && std::string(v) == "0";
+    }();
+    return !off && kernels::flash_train_supported(int(qk_dim), int(v_dim));
+}
+
+// Causal attention of T query rows (positions start_pos..) over start_pos + T key rows by the flash
+// kernel: q [T, H·qk], k [S, (H / group)·qk], v [S, (H / group)·v] bf16 -> out [T, H·v] f32.
+Tensor CudaBackend::prefill_flash_tc(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t T, int64_t start_pos,
+                                     int64_t H, int group, int64_t qk_dim, int64_t v_dim, float scale) {
+    Tensor out = make(T, H * v_dim);
+    kernels::FlashTrainArgs a;
+    a.q = q;
+    a.k = k;
+    a.v = v;
+    a.kv_group = group;
+    a.out = f32(out);
+    a.T = T;
+    a.q_offset = start_pos;
+    a.n_keys = start_pos + T;
+    a.n_heads = int(H);
+    a.qk_dim = int(qk_dim);
+    a.v_dim = int(v_dim);
+    a.scale = scale;
+    MOE_CUDA_CHECK(kernels::attention_flash_train_forward(a, ctx_->stream()));
+    return out;
+}
+
+// Prefill on the tensor cores: per head, K = [latent · W_UKᵀ ; k_pe] and V = latent · W_UVᵀ in bf16
+// (strided-batched GEMMs over the heads, written straight into the [S, H, dim] layouts); then the
+// flash kernel of attention_flash_train.cu for the head widths it is built for (no score matrix),
+// else scores = Q Kᵀ in f32, a causal softmax into bf16 probabilities, O = P V while the score
+// matrices fit, and beyond the flash kernel on the CUDA cores.
 Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
                                 const MlaDims& d) {
     const int64_t T = q.rows(), H = d.n_heads, S = start_pos + T, width = d.cache_cols();
     const int64_t qk = d.qk_head(), nope = d.qk_nope, vh = d.v_head, L = d.kv_lora;
-    if (size_t(H * T * S) * 6 > prefill_score_bytes_) return mla_prefill_flash(q, kv_b, cache, start_pos, d);
+    const bool tc_flash = use_tc_flash(qk, vh);
+    if (!tc_flash && size_t(H * T * S) * 6 > prefill_score_bytes_) return mla_prefill_flash(q, kv_b, cache, start_pos, d);
     const uint16_t* w = weight_storage(kv_b).bf16();
     cudaStream_t s = ctx_->stream();
     cublasHandle_t cb = ctx_->cublas();
@@ -276,6 +310,8 @@ Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tenso
     MOE_CUDA_CHECK(kernels::mla_fill_rope_keys_bf16(f32(cache), width, S, shape, kb.as<uint16_t>(), s));
     Scratch qb(*ctx_, size_t(T * H * qk) * 2, "bf16 MLA queries");
     MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(q), H * qk, T, H * qk, qb.as<uint16_t>(), H * qk, s));
+    if (tc_flash) return prefill_flash_tc(qb.as<uint16_t>(), kb.as<uint16_t>(), vb.as<uint16_t>(), T, start_pos, H, 1, qk,
+                                          vh, d.softmax_scale);
     Scratch sc(*ctx_, size_t(H * T * S) * 4, "attention scores");
     batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, S, T, qk, kb.as<uint16_t>(), H * qk, qk, qb.as<uint16_t>(), H * qk,
                       qk, sc.as<float>(), CUDA_R_32F, S, T * S, H);
@@ -343,9 +379,18 @@ Tensor CudaBackend::gqa_attention(const Tensor& q, const Tensor& k, const Tensor
 Tensor CudaBackend::gqa_prefill(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, int64_t start_pos,
                                 const GqaDims& d) {
     const int64_t T = q.rows(), H = d.n_heads, D = d.head_dim, S = start_pos + T, kv_cols = d.n_kv_heads * D;
-    if (size_t(H * T * S) * 6 > prefill_score_bytes_) return gqa_prefill_flash(q, k_cache, v_cache, start_pos, d);
     const int64_t group = H / d.n_kv_heads;
     cudaStream_t s = ctx_->stream();
+    if (use_tc_flash(D, D)) {  // the flash kernel reads each query head's kv head: no per-head copies
+        Scratch kb(*ctx_, size_t(S * kv_cols) * 2, "bf16 keys"), vb(*ctx_, size_t(S * kv_cols) * 2, "bf16 values");
+        Scratch qb(*ctx_, size_t(T * H * D) * 2, "bf16 queries");
+        MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(k_cache), kv_cols, S, kv_cols, kb.as<uint16_t>(), kv_cols, s));
+        MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(v_cache), kv_cols, S, kv_cols, vb.as<uint16_t>(), kv_cols, s));
+        MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(q), H * D, T, H * D, qb.as<uint16_t>(), H * D, s));
+        return prefill_flash_tc(qb.as<uint16_t>(), kb.as<uint16_t>(), vb.as<uint16_t>(), T, start_pos, H, int(group), D, D,
+                                d.softmax_scale);
+    }
+    if (size_t(H * T * S) * 6 > prefill_score_bytes_) return gqa_prefill_flash(q, k_cache, v_cache, start_pos, d);
     cublasHandle_t cb = ctx_->cublas();
     Scratch kb(*ctx_, size_t(S * H * D) * 2, "bf16 keys per query head"), vb(*ctx_, size_t(S * H * D) * 2, "bf16 values per query head");
     MOE_CUDA_CHECK(kernels::expand_kv_heads_bf16(f32(k_cache), kv_cols, S, H, group, D, kb.as<uint16_t>(), s));
@@ -628,16 +673,6 @@ void cublas_backward(DeviceContext& ctx, const BackwardOperands& bo, const std::
     }
 }
 
-// The flash kernels (attention_flash_train.cu) for the head widths they are built for, unless
-// MOE_FLASH_ATTENTION=0 (the cuBLAS form below, kept for other widths and for A/B runs).
-bool use_flash(const AttentionDims& d) {
-    static const bool off = [] {
-        const char* v = std::getenv("MOE_FLASH_ATTENTION");
-        return v && std::string(v) == "0";
-    }();
-    return !off && kernels::flash_train_supported(int(d.qk_dim), int(d.v_dim));
-}
-
 // The flash kernels' operands: bf16 copies of q, k, v (and dO) as they are (GQA: the kernels
 // read each query head's kv head; no per-head copies).
 struct FlashOperands {
@@ -713,7 +748,7 @@ AttentionSaved CudaBackend::attention_train(const Tensor& q, const Tensor& k, co
     const auto plan = seg_plan(seg_start);
     cudaStream_t s = ctx_->stream();
     cublasHandle_t cb = ctx_->cublas();
-    if (use_flash(d)) {
+    if (use_tc_flash(d.qk_dim, d.v_dim)) {
         FlashOperands fo = flash_operands(*ctx_, q, k, v, nullptr, seg_start, d);
         fo.args.out = f32(out.out);
         fo.args.lse = f32(out.lse);
@@ -744,7 +779,7 @@ AttentionGrads CudaBackend::attention_train_backward(const Tensor& q, const Tens
     require_shape(d_out, T, H * d.v_dim, "attention_train_backward d_out");
     require_shape(saved.out, T, H * d.v_dim, "attention_train_backward saved out");
     require_shape(saved.lse, T, H, "attention_train_backward saved lse");
-    const bool flash = use_flash(d);
+    const bool flash = use_tc_flash(d.qk_dim, d.v_dim);
     AttentionGrads g;
     g.dq = make(T, H * d.qk_dim);
     // dk, dv per query head, accumulated over the blocks by the cuBLAS form (zeroed first), written

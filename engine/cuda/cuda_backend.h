@@ -276,6 +276,10 @@ private:
     // The split-K decode attention with its combine into a.out (one sequence, or a batch's rows).
     void run_decode_attention(kernels::DecodeAttnArgs a);
     kernels::RopeParams rope_params(const RopeTable& table);
+    // The tensor-core flash attention (training and prefill) for these head widths, and its prefill.
+    static bool use_tc_flash(int64_t qk_dim, int64_t v_dim);
+    Tensor prefill_flash_tc(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t T, int64_t start_pos,
+                            int64_t H, int group, int64_t qk_dim, int64_t v_dim, float scale);
     // Training attention: the blocks of query rows of a seg_start tensor (cuda_attention.cpp).
     struct SegPlan;
     std::shared_ptr<const SegPlan> seg_plan(const Tensor& seg_start);

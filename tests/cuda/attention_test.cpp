@@ -35,9 +35,11 @@ TEST_F(CudaAttention, MlaMatchesCpu) {
                              {moonlight, 4, 37, 64, kNmseF32},   {tiny, 3, 5, 16, kNmseF32},
                              {moonlight, 40, 0, 64, kNmseBf16},  {moonlight, 33, 50, 128, kNmseBf16},
                              {tiny, 20, 9, 40, kNmseBf16},       {odd, 2, 7, 16, kNmseF32},
-                             {odd, 12, 3, 16, kNmseBf16}};
-    // Prefill (T > 8) runs on the tensor cores with materialised scores; a backend with no room
-    // for them runs the flash kernel that longer prompts take.
+                             {odd, 12, 3, 16, kNmseBf16},        {moonlight, 150, 70, 256, kNmseBf16}};
+    // Prefill (T > 8) runs on the tensor cores: the flash kernel of attention_flash_train.cu for the
+    // widths it is built for (moonlight's 192/128: T 40, 33 and 150 over several key tiles, after
+    // cached rows), else with materialised scores, and on a backend with no room for those the
+    // CUDA-core flash kernel that longer prompts take (tiny, odd).
     CudaBackendOptions no_scores{0, true};
     no_scores.prefill_score_bytes = 0;
     CudaBackend flash(no_scores);
@@ -85,10 +87,13 @@ TEST_F(CudaAttention, GqaMatchesCpu) {
     const GqaDims q15{12, 2, 128, 0.0883883f}, q7{28, 4, 128, 0.0883883f}, tiny{4, 2, 32, 0.176777f}, mha{4, 4, 64, 0.125f};
     const GqaDims odd{6, 2, 30, 0.18f};  // head_dim 30: the scalar decode and prefill paths
     // Decode (T <= 8) stays f32; prefill runs on the tensor cores (bf16 keys, values, queries and
-    // probabilities), and through a backend with no room for score matrices on the f32 flash kernel.
+    // probabilities; head widths 128 and 64 by the flash kernel of attention_flash_train.cu, each
+    // query head reading its kv head), and the others through a backend with no room for score
+    // matrices on the f32 flash kernel.
     const GqaCase cases[] = {{q15, 1, 0, 16, kNmseF32},    {q15, 1, 900, 1024, kNmseF32}, {q7, 2, 300, 512, kNmseF32},
                              {tiny, 5, 3, 16, kNmseF32},   {q15, 48, 0, 64, kNmseBf16},   {q7, 20, 100, 256, kNmseBf16},
-                             {mha, 17, 31, 64, kNmseBf16}, {odd, 2, 9, 16, kNmseF32},     {odd, 11, 4, 32, kNmseBf16}};
+                             {mha, 17, 31, 64, kNmseBf16}, {odd, 2, 9, 16, kNmseF32},     {odd, 11, 4, 32, kNmseBf16},
+                             {q15, 130, 60, 256, kNmseBf16}};
     CudaBackendOptions no_scores{0, true};
     no_scores.prefill_score_bytes = 0;
     CudaBackend flash(no_scores);
