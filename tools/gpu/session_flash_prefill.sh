@@ -14,7 +14,7 @@ MOE_FLASH_ATTENTION=0 timeout 60 "$B/test_cuda" --gtest_filter='CudaAttention.*'
 { echo "== attention tests, score-matrix form: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure' "$L/t_off.log" | head -6; } | log
 for mode in flash scores; do
   env $([ $mode = scores ] && echo MOE_FLASH_ATTENTION=0) timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b \
-    --prefill 2048 --contexts 512 --decode-tokens 128 --repeats 4 --json "$L/bench_$mode.json" >"$L/bench_$mode.log" 2>&1
+    --prefill 2048 --contexts 512 --decode-tokens 128 --repeats ${REPEATS:-4} --json "$L/bench_$mode.json" >"$L/bench_$mode.log" 2>&1
   { echo "== bench moonlight ($mode): rc $?"; grep -iE "prefill|decode|ceiling|error" "$L/bench_$mode.log" | head -8; } | log
 done
 left && bt lora-moonlight flash
