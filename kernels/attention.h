@@ -179,10 +179,10 @@ cudaError_t attention_train_softmax(const float* scores, const TrainAttnBlock& b
 // keys, ds = p · (dP − D) · scale with D [T, H] = Σ dO ⊙ O; both written bf16 for the gradient GEMMs.
 cudaError_t attention_train_softmax_backward(const float* scores, const float* dp, const float* lse, const float* drow,
                                              const TrainAttnBlock& b, uint16_t* p, uint16_t* ds, cudaStream_t stream);
-// The flash form of the same attention (attention_flash_train.cu): no score matrix in memory, for
-// the head widths flash_train_supported() names (MLA's 192/128, 128/128, 96/64, 64/64). bf16
+// The flash form of the same attention (attention_flash_tc.cu): no score matrix in memory, for
+// the head widths flash_attention_supported() names (MLA's 192/128, 128/128, 96/64, 64/64). bf16
 // operands q, d_out [T, H·width] and k, v [T, (H / kv_group)·width].
-struct FlashTrainArgs {
+struct FlashAttnArgs {
     const uint16_t *q = nullptr, *k = nullptr, *v = nullptr;
     const uint16_t* d_out = nullptr;     // backward: dO
     int kv_group = 1;                    // query heads per kv head (GQA)
@@ -200,9 +200,9 @@ struct FlashTrainArgs {
     int n_heads = 0, qk_dim = 0, v_dim = 0;
     float scale = 1.0f;
 };
-bool flash_train_supported(int qk_dim, int v_dim);
-cudaError_t attention_flash_train_forward(const FlashTrainArgs& a, cudaStream_t stream);
-cudaError_t attention_flash_train_backward(const FlashTrainArgs& a, cudaStream_t stream);
+bool flash_attention_supported(int qk_dim, int v_dim);
+cudaError_t attention_flash_forward(const FlashAttnArgs& a, cudaStream_t stream);
+cudaError_t attention_flash_backward(const FlashAttnArgs& a, cudaStream_t stream);
 // out [n] = Σ_c a[i, c] · b[i, c] over rows of length d (D = Σ dO ⊙ O per (row, head): n = T·H).
 cudaError_t attention_row_dot(const float* a, const float* b, int64_t n, int64_t d, float* out, cudaStream_t stream);
 // GQA gradients: dst [T, n_kv · d] = Σ over each kv head's `group` query heads of src [T, n_kv · group · d].

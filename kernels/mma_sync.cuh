@@ -1,5 +1,5 @@
 // The warp-level tensor-core building blocks shared by the mma.sync kernels (grouped_gemm.cu, the
-// flash training attention attention_flash_train.cu) and the wgmma kernel's copies: 16-byte
+// flash training attention attention_flash_tc.cu) and the wgmma kernel's copies: 16-byte
 // asynchronous copies into shared memory, ldmatrix, and mma.sync m16n8k16 (bf16 in, f32 accumulate).
 //
 // Fragment layouts of m16n8k16 (g = lane / 4, t = lane % 4):

@@ -252,14 +252,14 @@ Tensor CudaBackend::mla_attention_rows(Tensor& q, const Tensor& ckv, const Tenso
     return mla_decode(da, kv_b, d);
 }
 
-// Whether prefill attention runs the tensor-core flash kernel (attention_flash_train.cu) for these
+// Whether prefill attention runs the tensor-core flash kernel (attention_flash_tc.cu) for these
 // head widths; MOE_FLASH_ATTENTION=0 keeps the score-matrix form for A/B runs.
 bool CudaBackend::use_tc_flash(int64_t qk_dim, int64_t v_dim) {
     static const bool off = [] {
         const char* v = std::getenv("MOE_FLASH_ATTENTION");
         return v && std::string(v) == "0";
     }();
-    return !off && kernels::flash_train_supported(int(qk_dim), int(v_dim));
+    return !off && kernels::flash_attention_supported(int(qk_dim), int(v_dim));
 }
 
 // Causal attention of T query rows (positions start_pos..) over start_pos + T key rows by the flash
@@ -267,7 +267,7 @@ bool CudaBackend::use_tc_flash(int64_t qk_dim, int64_t v_dim) {
 Tensor CudaBackend::prefill_flash_tc(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t T, int64_t start_pos,
                                      int64_t H, int group, int64_t qk_dim, int64_t v_dim, float scale) {
     Tensor out = make(T, H * v_dim);
-    kernels::FlashTrainArgs a;
+    kernels::FlashAttnArgs a;
     a.q = q;
     a.k = k;
     a.v = v;
@@ -280,13 +280,13 @@ Tensor CudaBackend::prefill_flash_tc(const uint16_t* q, const uint16_t* k, const
     a.qk_dim = int(qk_dim);
     a.v_dim = int(v_dim);
     a.scale = scale;
-    MOE_CUDA_CHECK(kernels::attention_flash_train_forward(a, ctx_->stream()));
+    MOE_CUDA_CHECK(kernels::attention_flash_forward(a, ctx_->stream()));
     return out;
 }
 
 // Prefill on the tensor cores: per head, K = [latent · W_UKᵀ ; k_pe] and V = latent · W_UVᵀ in bf16
 // (strided-batched GEMMs over the heads, written straight into the [S, H, dim] layouts); then the
-// flash kernel of attention_flash_train.cu for the head widths it is built for (no score matrix),
+// flash kernel of attention_flash_tc.cu for the head widths it is built for (no score matrix),
 // else scores = Q Kᵀ in f32, a causal softmax into bf16 probabilities, O = P V while the score
 // matrices fit, and beyond the flash kernel on the CUDA cores.
 Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
@@ -676,7 +676,7 @@ void cublas_backward(DeviceContext& ctx, const BackwardOperands& bo, const std::
 // The flash kernels' operands: bf16 copies of q, k, v (and dO) as they are (GQA: the kernels
 // read each query head's kv head; no per-head copies).
 struct FlashOperands {
-    kernels::FlashTrainArgs args;
+    kernels::FlashAttnArgs args;
     std::vector<std::unique_ptr<Scratch>> copies;
 };
 
@@ -691,7 +691,7 @@ const uint16_t* bf16_copy(DeviceContext& ctx, const Tensor& x, const char* what,
 FlashOperands flash_operands(DeviceContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                              const Tensor* d_out, const Tensor& seg_start, const AttentionDims& d) {
     FlashOperands fo;
-    kernels::FlashTrainArgs& a = fo.args;
+    kernels::FlashAttnArgs& a = fo.args;
     a.q = bf16_copy(ctx, q, "bf16 attention queries", fo);
     a.k = bf16_copy(ctx, k, "bf16 attention keys", fo);
     a.v = bf16_copy(ctx, v, "bf16 attention values", fo);
@@ -752,7 +752,7 @@ AttentionSaved CudaBackend::attention_train(const Tensor& q, const Tensor& k, co
         FlashOperands fo = flash_operands(*ctx_, q, k, v, nullptr, seg_start, d);
         fo.args.out = f32(out.out);
         fo.args.lse = f32(out.lse);
-        MOE_CUDA_CHECK(kernels::attention_flash_train_forward(fo.args, s));
+        MOE_CUDA_CHECK(kernels::attention_flash_forward(fo.args, s));
         return out;
     }
     const TrainOperands o = train_operands(*ctx_, q, k, v, d);
@@ -810,14 +810,14 @@ AttentionGrads CudaBackend::attention_train_backward(const Tensor& q, const Tens
     MOE_CUDA_CHECK(kernels::attention_row_dot(f32(d_out), f32(saved.out), T * H, d.v_dim, drow.as<float>(), s));
     if (flash) {
         FlashOperands fo = flash_operands(*ctx_, q, k, v, &d_out, seg_start, d);
-        kernels::FlashTrainArgs& a = fo.args;
+        kernels::FlashAttnArgs& a = fo.args;
         a.lse = const_cast<float*>(f32(saved.lse));  // read only by the backward
         a.drow = drow.as<float>();
         a.dq = f32(g.dq);
         a.dk = dk_acc;
         a.dv = dv_acc;
         MOE_CUDA_CHECK(cudaMemsetAsync(a.dq, 0, size_t(T * H * d.qk_dim) * 4, s));
-        MOE_CUDA_CHECK(kernels::attention_flash_train_backward(a, s));
+        MOE_CUDA_CHECK(kernels::attention_flash_backward(a, s));
     } else {
         const TrainOperands o = train_operands(*ctx_, q, k, v, d);
         const auto dob = to_bf16(d_out, "bf16 attention output gradient");

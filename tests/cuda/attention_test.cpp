@@ -36,7 +36,7 @@ TEST_F(CudaAttention, MlaMatchesCpu) {
                              {moonlight, 40, 0, 64, kNmseBf16},  {moonlight, 33, 50, 128, kNmseBf16},
                              {tiny, 20, 9, 40, kNmseBf16},       {odd, 2, 7, 16, kNmseF32},
                              {odd, 12, 3, 16, kNmseBf16},        {moonlight, 150, 70, 256, kNmseBf16}};
-    // Prefill (T > 8) runs on the tensor cores: the flash kernel of attention_flash_train.cu for the
+    // Prefill (T > 8) runs on the tensor cores: the flash kernel of attention_flash_tc.cu for the
     // widths it is built for (moonlight's 192/128: T 40, 33 and 150 over several key tiles, after
     // cached rows), else with materialised scores, and on a backend with no room for those the
     // CUDA-core flash kernel that longer prompts take (tiny, odd).
@@ -87,7 +87,7 @@ TEST_F(CudaAttention, GqaMatchesCpu) {
     const GqaDims q15{12, 2, 128, 0.0883883f}, q7{28, 4, 128, 0.0883883f}, tiny{4, 2, 32, 0.176777f}, mha{4, 4, 64, 0.125f};
     const GqaDims odd{6, 2, 30, 0.18f};  // head_dim 30: the scalar decode and prefill paths
     // Decode (T <= 8) stays f32; prefill runs on the tensor cores (bf16 keys, values, queries and
-    // probabilities; head widths 128 and 64 by the flash kernel of attention_flash_train.cu, each
+    // probabilities; head widths 128 and 64 by the flash kernel of attention_flash_tc.cu, each
     // query head reading its kv head, on every backend), the other widths through a backend with no
     // room for score matrices on the f32 flash kernel.
     const GqaCase cases[] = {{q15, 1, 0, 16, kNmseF32},    {q15, 1, 900, 1024, kNmseF32}, {q7, 2, 300, 512, kNmseF32},
@@ -124,7 +124,7 @@ TEST_F(CudaAttention, GqaMatchesCpu) {
             const auto f = flash.download(flash.gqa_attention(fq, fk, fv, fkc, fvc, c.start_pos, d));
             // Widths the tensor-core flash kernel is built for take it here too (bf16); the others the
             // f32 kernel.
-            const bool tc = kernels::flash_train_supported(int(d.head_dim), int(d.head_dim));
+            const bool tc = kernels::flash_attention_supported(int(d.head_dim), int(d.head_dim));
             EXPECT_TRUE(close(f, r, tc ? c.tol : kNmseF32)) << "flash kernel, heads " << d.n_heads << " T " << T;
         }
     }

@@ -119,7 +119,7 @@ TEST_F(CudaTrainOps, GqaAttentionAcrossQueryBlocksMatchesCpu) {
     EXPECT_EQ(gpu->damaged_guards(), 0);
 }
 
-// Every head width the flash kernels are built for (attention_flash_train.cu; 192/128 and 64/64
+// Every head width the flash kernels are built for (attention_flash_tc.cu; 192/128 and 64/64
 // above), with rows that end mid-tile: 300 rows in two sequences, and 37 rows (one partial tile).
 // The widths they are not built for (32/48 above) take the cuBLAS form.
 TEST_F(CudaTrainOps, FlashAttentionWidthsMatchCpu) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One call for the flash training attention (kernels/attention_flash_train.cu): every CUDA test,
+# One call for the flash training attention (kernels/attention_flash_tc.cu): every CUDA test,
 # bench-train of the LoRA moonlight shape and the 100 M full fine-tune with the flash kernels and
 # with the cuBLAS form (MOE_FLASH_ATTENTION=0) in the same call, transformers' LoRA step beside
 # them, and the CUPTI timeline of a flash LoRA step.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One call for the tensor-core flash attention in prefill as well as training
-# (kernels/attention_flash_train.cu): every CUDA test, moonlight prefill 2048 and decode with the
+# (kernels/attention_flash_tc.cu): every CUDA test, moonlight prefill 2048 and decode with the
 # flash kernel and with the score-matrix form (MOE_FLASH_ATTENTION=0) in the same call, and the LoRA
 # moonlight step.
 #   PACK=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:

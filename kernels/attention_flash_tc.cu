@@ -1,4 +1,4 @@
-// Flash-style attention on the tensor cores for training and prefill (attention.h, FlashTrainArgs):
+// Flash-style attention on the tensor cores for training and prefill (attention.h, FlashAttnArgs):
 // the score matrices never leave the chip. The forward streams key tiles past a block's 64 query rows with an online softmax (FA2:
 // running max and sum per row, P rounded to bf16 straight from the score registers into the P·V
 // mma), saving only the output and each row's log-sum-exp. The backward runs a block per 64 keys
@@ -58,7 +58,7 @@ __device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* g, int64_
 struct HeadColumns {
     int64_t ldq, ldkv_qk, ldv_q, ldkv_v, q, kv_qk, v_q, kv_v;
     template <int DQK, int DV>
-    __device__ static HeadColumns of(const FlashTrainArgs& a, int h) {
+    __device__ static HeadColumns of(const FlashAttnArgs& a, int h) {
         const int64_t kvh = h / a.kv_group, n_kv = a.n_heads / a.kv_group;
         return {int64_t(a.n_heads) * DQK, n_kv * DQK, int64_t(a.n_heads) * DV, n_kv * DV,
                 int64_t(h) * DQK, kvh * DQK, int64_t(h) * DV, kvh * DV};
@@ -82,8 +82,8 @@ __device__ __forceinline__ int64_t block_max(int64_t v) {
 
 // acc[2·np], acc[2·np + 1] (16 x 16 of the warp) += A (16 x 16 from a) · B's 16 columns np·16..,
 // for every np < N/16, over K in steps of 16: A rows are `a` (K-contiguous, lda), B is stored
-// K-contiguous as [n][k] (ldb; B_T false) or N-contiguous as [k][n] (B_T true).
-template <int K, int N, bool B_T>
+// K-contiguous as [n][k] (ldb).
+template <int K, int N>
 __device__ __forceinline__ void warp_gemm(float (&acc)[N / 8][4], const uint16_t* a, int lda, const uint16_t* b,
                                           int ldb) {
     const int lane = threadIdx.x % 32, r = lane % 8, j = lane / 8;
@@ -94,8 +94,7 @@ __device__ __forceinline__ void warp_gemm(float (&acc)[N / 8][4], const uint16_t
 #pragma unroll
         for (int np = 0; np < N / 16; ++np) {
             uint32_t bf[4];
-            if constexpr (B_T) ldmatrix_x4<true>(bf, b + (kk + (j % 2) * 8 + r) * ldb + np * 16 + (j / 2) * 8);
-            else ldmatrix_x4<false>(bf, b + (np * 16 + (j / 2) * 8 + r) * ldb + kk + (j % 2) * 8);
+            ldmatrix_x4<false>(bf, b + (np * 16 + (j / 2) * 8 + r) * ldb + kk + (j % 2) * 8);
             mma_bf16(acc[2 * np], af, bf[0], bf[1]);
             mma_bf16(acc[2 * np + 1], af, bf[2], bf[3]);
         }
@@ -142,7 +141,7 @@ __device__ __forceinline__ float quad_sum(float v) {
 
 // Grid (query tiles, heads), the last tile (the most keys) first.
 template <int DQK, int DV>
-__global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs a) {
+__global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashAttnArgs a) {
     pdl_begin();
     using F = Flash<DQK, DV>;
     extern __shared__ __align__(16) uint16_t smem[];
@@ -181,7 +180,7 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashTrainArgs 
         const int64_t k0 = k_begin + int64_t(t) * kTile;
         const uint16_t *ks = smem + F::kQK + (t % 2) * (F::kQK + F::kV), *vs = ks + F::kQK;
         float s[kTile / 8][4] = {};
-        warp_gemm<DQK, kTile, false>(s, qs + warp * 16 * F::kLdQK, F::kLdQK, ks, F::kLdQK);
+        warp_gemm<DQK, kTile>(s, qs + warp * 16 * F::kLdQK, F::kLdQK, ks, F::kLdQK);
         float mx[2] = {kMinusInf, kMinusInf};
 #pragma unroll
         for (int ni = 0; ni < kTile / 8; ++ni)
@@ -248,7 +247,7 @@ __device__ __forceinline__ void add_pair(float* p, float x, float y) {
 // 13.4 ms a LoRA moonlight step). Query tiles from the keys' own to the last row that sees any of
 // them (masked per element).
 template <int DQK, int DV>
-__global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashTrainArgs a) {
+__global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashAttnArgs a) {
     pdl_begin();
     using F = Flash<DQK, DV>;
     constexpr int kHalf = kTile / 2, kQkHalf = DQK / 2, kStage = F::kQK + F::kV;
@@ -299,7 +298,7 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
             }
         // Pᵀ [16 keys x 32 queries] = exp(scale · K Qᵀ − lse), as bf16 A fragments.
         float s[kHalf / 8][4] = {};
-        warp_gemm<DQK, kHalf, false>(s, ks + kg * 16 * F::kLdQK, F::kLdQK, qh_rows, F::kLdQK);
+        warp_gemm<DQK, kHalf>(s, ks + kg * 16 * F::kLdQK, F::kLdQK, qh_rows, F::kLdQK);
 #pragma unroll
         for (int ni = 0; ni < kHalf / 8; ++ni)
 #pragma unroll
@@ -311,7 +310,7 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
         to_a_fragments<kHalf>(s, pa);
         // dPᵀ = V dOᵀ, then dSᵀ = Pᵀ ⊙ (dPᵀ − D) · scale (P as rounded for dV).
         float dp[kHalf / 8][4] = {};
-        warp_gemm<DV, kHalf, false>(dp, vs + kg * 16 * F::kLdV, F::kLdV, doh_rows, F::kLdV);
+        warp_gemm<DV, kHalf>(dp, vs + kg * 16 * F::kLdV, F::kLdV, doh_rows, F::kLdV);
 #pragma unroll
         for (int ni = 0; ni < kHalf / 8; ++ni)
 #pragma unroll
@@ -379,7 +378,7 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashT
     }
 }
 
-bool args_ok(const FlashTrainArgs& a) {
+bool args_ok(const FlashAttnArgs& a) {
     return a.T > 0 && a.T <= INT_MAX && a.n_heads > 0 && a.n_heads <= 65535 && a.kv_group > 0 &&
            a.n_heads % a.kv_group == 0 && a.q && a.k && a.v && a.q_offset >= 0 && a.n_keys >= 0;
 }
@@ -395,7 +394,7 @@ bool with_widths(int qk_dim, int v_dim, Fn&& fn) {
 }
 
 template <class Kernel>
-cudaError_t launch(Kernel kernel, const FlashTrainArgs& a, int threads, size_t smem, cudaStream_t stream) {
+cudaError_t launch(Kernel kernel, const FlashAttnArgs& a, int threads, size_t smem, cudaStream_t stream) {
     const cudaError_t attr = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
     if (attr != cudaSuccess) return attr;
     MOE_LAUNCH(kernel, dim3(ceil_div(a.T, kTile), unsigned(a.n_heads)), threads, smem, stream, a);
@@ -404,11 +403,11 @@ cudaError_t launch(Kernel kernel, const FlashTrainArgs& a, int threads, size_t s
 
 }  // namespace
 
-bool flash_train_supported(int qk_dim, int v_dim) {
+bool flash_attention_supported(int qk_dim, int v_dim) {
     return with_widths(qk_dim, v_dim, [](auto) { return true; });
 }
 
-cudaError_t attention_flash_train_forward(const FlashTrainArgs& a, cudaStream_t stream) {
+cudaError_t attention_flash_forward(const FlashAttnArgs& a, cudaStream_t stream) {
     if (!args_ok(a) || !a.out || (a.n_keys > 0 && a.n_keys < a.q_offset + a.T)) return cudaErrorInvalidValue;
     cudaError_t err = cudaErrorInvalidValue;
     with_widths(a.qk_dim, a.v_dim, [&](auto f) {
@@ -419,7 +418,7 @@ cudaError_t attention_flash_train_forward(const FlashTrainArgs& a, cudaStream_t 
     return err;
 }
 
-cudaError_t attention_flash_train_backward(const FlashTrainArgs& a, cudaStream_t stream) {
+cudaError_t attention_flash_backward(const FlashAttnArgs& a, cudaStream_t stream) {
     if (!args_ok(a) || !a.seg_start || !a.lse || !a.d_out || !a.drow || !a.dq || !a.dk || !a.dv || a.q_offset != 0 ||
         (a.n_keys != 0 && a.n_keys != a.T))
         return cudaErrorInvalidValue;
