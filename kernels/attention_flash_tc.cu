@@ -1,19 +1,21 @@
 // Flash-style attention on the tensor cores for training and prefill (attention.h, FlashAttnArgs):
-// the score matrices never leave the chip. The forward streams key tiles past a block's 64 query rows with an online softmax (FA2:
-// running max and sum per row, P rounded to bf16 straight from the score registers into the P·V
-// mma), saving only the output and each row's log-sum-exp. The backward runs a block per 64 keys
-// over the query tiles that can see them, recomputing P from the saved lse: dV += Pᵀ dO and
-// dK += dSᵀ Q stay in registers, dQ += dS K is added to global memory with atomics.
+// the score matrices never leave the chip. The forward streams key tiles past a block's 64 query
+// rows with an online softmax (FA2: running max and sum per row, P rounded to bf16 straight from
+// the score registers into the P·V mma), saving only the output and each row's log-sum-exp. The
+// backward runs a block per 64 keys over the query tiles that can see them, recomputing P from the
+// saved lse: dV += Pᵀ dO and dK += dSᵀ Q stay in registers, dQ += dS K is added to global memory
+// with atomics.
 //
 // Work per warp: 16 query rows (forward) or 16 keys (backward); tiles are 64 rows, shared rows
 // padded by 8 elements (conflict-free ldmatrix, as grouped_gemm.cu), the streamed tiles double-
 // buffered (the next tile's asynchronous copies fly while the current one is computed). Operands
 // are bf16 (the engine rounds q, k, v and dO once; reading f32 here and rounding on the way measured
 // slower: the synchronous loads could not overlap). Exponentials in base 2 with the scale folded in.
-// Row r sees keys seg_start[r] .. r (packed sequences and causality): a block visits only the tiles
-// between its rows' earliest visible key (forward) or its keys' last viewer (backward), masked per
-// element. The CPU twin of the maths is
-// cpu_attention.cpp's attention_train*; the cuBLAS form in cuda_attention.cpp serves other widths.
+// Row r sees keys seg_start[r] .. r (packed sequences and causality; prefill: query row i is position
+// q_offset + i): a block visits only the tiles between its rows' earliest visible key (forward) or
+// its keys' last viewer (backward), masked per element. The CPU twin of the maths is
+// cpu_attention.cpp's attention_train* (and the prefill attention); the cuBLAS form in
+// cuda_attention.cpp serves the other widths.
 #include <climits>
 #include <cstdint>
 
@@ -43,7 +45,8 @@ struct Flash {
 // Rows [r0, r0 + 64) of columns [c0, c0 + D) of a bf16 [T, ld] matrix into shared [64][D + 8] by
 // asynchronous copies; rows past T read as zero.
 template <int D, int THREADS>
-__device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* g, int64_t ld, int64_t r0, int64_t T, int64_t c0) {
+__device__ __forceinline__ void load_tile(uint16_t* s, const uint16_t* g, int64_t ld, int64_t r0, int64_t T,
+                                          int64_t c0) {
     constexpr int kChunks = kTile * D / 8;  // 16-byte copies
     static_assert(kChunks % THREADS == 0, "every thread copies the same number of chunks");
 #pragma unroll
@@ -66,7 +69,9 @@ struct HeadColumns {
 };
 
 // Whether query row q (of T) sees key j, given seg = seg_start[q].
-__device__ __forceinline__ bool sees(int64_t q, int64_t j, int32_t seg, int64_t T) { return q < T && j <= q && j >= seg; }
+__device__ __forceinline__ bool sees(int64_t q, int64_t j, int32_t seg, int64_t T) {
+    return q < T && j <= q && j >= seg;
+}
 
 // Block-wide max of one int per thread (kThreads or kBackwardThreads), to every thread.
 __device__ __forceinline__ int64_t block_max(int64_t v) {

@@ -264,8 +264,9 @@ bool CudaBackend::use_tc_flash(int64_t qk_dim, int64_t v_dim) {
 
 // Causal attention of T query rows (positions start_pos..) over start_pos + T key rows by the flash
 // kernel: q [T, H·qk], k [S, (H / group)·qk], v [S, (H / group)·v] bf16 -> out [T, H·v] f32.
-Tensor CudaBackend::prefill_flash_tc(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t T, int64_t start_pos,
-                                     int64_t H, int group, int64_t qk_dim, int64_t v_dim, float scale) {
+Tensor CudaBackend::prefill_flash_tc(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t T,
+                                     int64_t start_pos, int64_t H, int group, int64_t qk_dim, int64_t v_dim,
+                                     float scale) {
     Tensor out = make(T, H * v_dim);
     kernels::FlashAttnArgs a;
     a.q = q;
@@ -294,7 +295,8 @@ Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tenso
     const int64_t T = q.rows(), H = d.n_heads, S = start_pos + T, width = d.cache_cols();
     const int64_t qk = d.qk_head(), nope = d.qk_nope, vh = d.v_head, L = d.kv_lora;
     const bool tc_flash = use_tc_flash(qk, vh);
-    if (!tc_flash && size_t(H * T * S) * 6 > prefill_score_bytes_) return mla_prefill_flash(q, kv_b, cache, start_pos, d);
+    if (!tc_flash && size_t(H * T * S) * 6 > prefill_score_bytes_)
+        return mla_prefill_flash(q, kv_b, cache, start_pos, d);
     const uint16_t* w = weight_storage(kv_b).bf16();
     cudaStream_t s = ctx_->stream();
     cublasHandle_t cb = ctx_->cublas();
@@ -310,8 +312,9 @@ Tensor CudaBackend::mla_prefill(const Tensor& q, const Weight& kv_b, const Tenso
     MOE_CUDA_CHECK(kernels::mla_fill_rope_keys_bf16(f32(cache), width, S, shape, kb.as<uint16_t>(), s));
     Scratch qb(*ctx_, size_t(T * H * qk) * 2, "bf16 MLA queries");
     MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(q), H * qk, T, H * qk, qb.as<uint16_t>(), H * qk, s));
-    if (tc_flash) return prefill_flash_tc(qb.as<uint16_t>(), kb.as<uint16_t>(), vb.as<uint16_t>(), T, start_pos, H, 1, qk,
-                                          vh, d.softmax_scale);
+    if (tc_flash)
+        return prefill_flash_tc(qb.as<uint16_t>(), kb.as<uint16_t>(), vb.as<uint16_t>(), T, start_pos, H, 1, qk, vh,
+                                d.softmax_scale);
     Scratch sc(*ctx_, size_t(H * T * S) * 4, "attention scores");
     batched_gemm_bf16(cb, CUBLAS_OP_T, CUBLAS_OP_N, S, T, qk, kb.as<uint16_t>(), H * qk, qk, qb.as<uint16_t>(), H * qk,
                       qk, sc.as<float>(), CUDA_R_32F, S, T * S, H);
@@ -387,8 +390,8 @@ Tensor CudaBackend::gqa_prefill(const Tensor& q, const Tensor& k_cache, const Te
         MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(k_cache), kv_cols, S, kv_cols, kb.as<uint16_t>(), kv_cols, s));
         MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(v_cache), kv_cols, S, kv_cols, vb.as<uint16_t>(), kv_cols, s));
         MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(q), H * D, T, H * D, qb.as<uint16_t>(), H * D, s));
-        return prefill_flash_tc(qb.as<uint16_t>(), kb.as<uint16_t>(), vb.as<uint16_t>(), T, start_pos, H, int(group), D, D,
-                                d.softmax_scale);
+        return prefill_flash_tc(qb.as<uint16_t>(), kb.as<uint16_t>(), vb.as<uint16_t>(), T, start_pos, H, int(group),
+                                D, D, d.softmax_scale);
     }
     if (size_t(H * T * S) * 6 > prefill_score_bytes_) return gqa_prefill_flash(q, k_cache, v_cache, start_pos, d);
     cublasHandle_t cb = ctx_->cublas();
