@@ -4,12 +4,15 @@
 // kernels over the cache; MLA in the weight-absorbed form over the 576-wide latent rows.
 // Many queries (prefill): MLA expands k_nope and v for every cached position from the latent
 // through kv_b (absorbed attention costs (kv_lora + rope + kv_lora) / (nope + rope + v) = 3.4x
-// more flops per (query, key, head)), then runs on the tensor cores through cuBLAS with the score
-// matrices materialised (mla_prefill), or for long prompts the flash-style kernel; GQA prefill
-// likewise (gqa_prefill), every query head reading a bf16 copy of its kv head.
+// more flops per (query, key, head)), then runs on the tensor cores: the flash kernel of
+// kernels/attention_flash_tc.cu for the head widths it is built for, else cuBLAS with the score
+// matrices materialised (mla_prefill), or for long prompts the CUDA-core flash kernel; GQA prefill
+// likewise (gqa_prefill; the tensor-core flash kernel reads each query head's kv head, the cuBLAS
+// form a bf16 copy per query head).
 //
 // Training (attention_train / _backward, below): whole sequences, row r attending to rows
-// seg_start[r]..r, on the tensor cores with the scores materialised per block of query rows.
+// seg_start[r]..r, on the tensor-core flash kernels for their widths, else with the scores
+// materialised per block of query rows (cuBLAS). MOE_FLASH_ATTENTION=0 turns the flash kernels off.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
