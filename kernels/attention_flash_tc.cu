@@ -398,9 +398,11 @@ bool with_widths(int qk_dim, int v_dim, Fn&& fn) {
     return false;
 }
 
-template <class Kernel>
+// Launches a kernel of one width; the dynamic shared memory limit is raised once per kernel (F, and
+// BACKWARD telling the two kernels of a width apart).
+template <class F, bool BACKWARD, class Kernel>
 cudaError_t launch(Kernel kernel, const FlashAttnArgs& a, int threads, size_t smem, cudaStream_t stream) {
-    const cudaError_t attr = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    static const cudaError_t attr = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
     if (attr != cudaSuccess) return attr;
     MOE_LAUNCH(kernel, dim3(ceil_div(a.T, kTile), unsigned(a.n_heads)), threads, smem, stream, a);
     return cudaGetLastError();
@@ -417,7 +419,7 @@ cudaError_t attention_flash_forward(const FlashAttnArgs& a, cudaStream_t stream)
     cudaError_t err = cudaErrorInvalidValue;
     with_widths(a.qk_dim, a.v_dim, [&](auto f) {
         using F = decltype(f);
-        err = launch(flash_forward_kernel<F::kDqk, F::kDv>, a, kThreads, F::kForwardSmem, stream);
+        err = launch<F, false>(flash_forward_kernel<F::kDqk, F::kDv>, a, kThreads, F::kForwardSmem, stream);
         return true;
     });
     return err;
@@ -430,7 +432,7 @@ cudaError_t attention_flash_backward(const FlashAttnArgs& a, cudaStream_t stream
     cudaError_t err = cudaErrorInvalidValue;
     with_widths(a.qk_dim, a.v_dim, [&](auto f) {
         using F = decltype(f);
-        err = launch(flash_backward_kernel<F::kDqk, F::kDv>, a, kBackwardThreads, F::kBackwardSmem, stream);
+        err = launch<F, true>(flash_backward_kernel<F::kDqk, F::kDv>, a, kBackwardThreads, F::kBackwardSmem, stream);
         return true;
     });
     return err;

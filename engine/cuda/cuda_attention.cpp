@@ -686,22 +686,19 @@ struct FlashOperands {
     std::vector<std::unique_ptr<Scratch>> copies;
 };
 
-const uint16_t* bf16_copy(DeviceContext& ctx, const Tensor& x, const char* what, FlashOperands& fo) {
-    const int64_t n = std::max<int64_t>(x.rows() * x.cols(), 1);
-    fo.copies.push_back(std::make_unique<Scratch>(ctx, size_t(n) * 2, what));
-    uint16_t* dst = fo.copies.back()->as<uint16_t>();
-    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), x.cols(), x.rows(), x.cols(), dst, x.cols(), ctx.stream()));
-    return dst;
+const uint16_t* keep_bf16_copy(DeviceContext& ctx, const Tensor& x, const char* what, FlashOperands& fo) {
+    fo.copies.push_back(bf16_copy(ctx, x, what));
+    return fo.copies.back()->as<uint16_t>();
 }
 
 FlashOperands flash_operands(DeviceContext& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
                              const Tensor* d_out, const Tensor& seg_start, const AttentionDims& d) {
     FlashOperands fo;
     kernels::FlashAttnArgs& a = fo.args;
-    a.q = bf16_copy(ctx, q, "bf16 attention queries", fo);
-    a.k = bf16_copy(ctx, k, "bf16 attention keys", fo);
-    a.v = bf16_copy(ctx, v, "bf16 attention values", fo);
-    if (d_out) a.d_out = bf16_copy(ctx, *d_out, "bf16 attention output gradient", fo);
+    a.q = keep_bf16_copy(ctx, q, "bf16 attention queries", fo);
+    a.k = keep_bf16_copy(ctx, k, "bf16 attention keys", fo);
+    a.v = keep_bf16_copy(ctx, v, "bf16 attention values", fo);
+    if (d_out) a.d_out = keep_bf16_copy(ctx, *d_out, "bf16 attention output gradient", fo);
     a.kv_group = int(d.n_heads / d.n_kv_heads);
     a.seg_start = i32(seg_start);
     a.T = q.rows();

@@ -107,10 +107,7 @@ namespace moe {
 using namespace cuda;
 
 std::unique_ptr<Scratch> CudaBackend::to_bf16(const Tensor& x, const char* what) {
-    auto out = std::make_unique<Scratch>(*ctx_, size_t(std::max<int64_t>(x.numel(), 1)) * 2, what);
-    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), x.cols(), x.rows(), x.cols(), out->as<uint16_t>(), x.cols(),
-                                           ctx_->stream()));
-    return out;
+    return bf16_copy(*ctx_, x, what);
 }
 
 Tensor CudaBackend::linear_backward_input(const Tensor& dy, const Weight& w) {

@@ -1,6 +1,9 @@
 #include "cuda/cuda_storage.h"
 
+#include <algorithm>
 #include <string>
+
+#include "elementwise.h"
 
 namespace moe::cuda {
 
@@ -44,6 +47,13 @@ CudaTensorStorage& storage_of(const Tensor& t, DType want) {
     return *s;
 }
 }  // namespace
+
+std::unique_ptr<Scratch> bf16_copy(DeviceContext& ctx, const Tensor& x, const char* what) {
+    auto out = std::make_unique<Scratch>(ctx, size_t(std::max<int64_t>(x.numel(), 1)) * 2, what);
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), x.cols(), x.rows(), x.cols(), out->as<uint16_t>(), x.cols(),
+                                           ctx.stream()));
+    return out;
+}
 
 float* f32(Tensor& t) { return static_cast<float*>(storage_of(t, DType::F32).data); }
 const float* f32(const Tensor& t) { return static_cast<const float*>(storage_of(t, DType::F32).data); }

@@ -79,6 +79,8 @@ float* f32(Tensor& t);
 const float* f32(const Tensor& t);
 int32_t* i32(Tensor& t);
 const int32_t* i32(const Tensor& t);
+// A bf16 copy of an f32 tensor x [rows, cols] in stream-ordered scratch (GEMM and attention operands).
+std::unique_ptr<Scratch> bf16_copy(DeviceContext& ctx, const Tensor& x, const char* what);
 const CudaWeightStorage& weight_storage(const Weight& w);
 const CudaExpertSetStorage& expert_storage(const ExpertSet& s);
 using moe::require_shape;
