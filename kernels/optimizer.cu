@@ -84,6 +84,14 @@ __global__ void __launch_bounds__(kThreads) zero_many_kernel(float* const* __res
     for (int64_t i = c.start + threadIdx.x; i < c.end; i += kThreads) x[i] = 0.0f;
 }
 
+__global__ void __launch_bounds__(kThreads)
+    to_bf16_many_kernel(const ToBf16Tensor* __restrict__ tensors, const MultiChunk* __restrict__ chunks) {
+    pdl_begin();
+    const MultiChunk c = chunks[blockIdx.x];
+    const ToBf16Tensor t = tensors[c.tensor];
+    for (int64_t i = c.start + threadIdx.x; i < c.end; i += kThreads) t.dst[i] = f32_to_bf16_bits(t.src[i]);
+}
+
 }  // namespace
 
 int sum_squares_blocks(int64_t n) {
@@ -118,6 +126,13 @@ cudaError_t sum_squares_many_partials(const float* const* xs, const MultiChunk* 
     if (n_chunks <= 0) return cudaSuccess;
     MOE_PREFER_SHARED((sum_squares_many_kernel));
     MOE_LAUNCH((sum_squares_many_kernel), unsigned(n_chunks), kThreads, 0, stream, xs, chunks, partials);
+    return cudaGetLastError();
+}
+
+cudaError_t f32_to_bf16_many(const ToBf16Tensor* tensors, const MultiChunk* chunks, int64_t n_chunks, cudaStream_t stream) {
+    if (n_chunks <= 0) return cudaSuccess;
+    MOE_PREFER_SHARED((to_bf16_many_kernel));
+    MOE_LAUNCH((to_bf16_many_kernel), unsigned(n_chunks), kThreads, 0, stream, tensors, chunks);
     return cudaGetLastError();
 }
 

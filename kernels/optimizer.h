@@ -53,6 +53,13 @@ cudaError_t adamw_f32_many(const AdamWTensor* tensors, const MultiChunk* chunks,
 // the tensors in order).
 cudaError_t sum_squares_many_partials(const float* const* xs, const MultiChunk* chunks, int64_t n_chunks, double* partials,
                                       cudaStream_t stream);
+// dst[t][i] = bf16(src[t][i]) (round to nearest even) for every element of every tensor: the device
+// copies of trainable weights after an optimiser step.
+struct ToBf16Tensor {
+    const float* src = nullptr;
+    uint16_t* dst = nullptr;
+};
+cudaError_t f32_to_bf16_many(const ToBf16Tensor* tensors, const MultiChunk* chunks, int64_t n_chunks, cudaStream_t stream);
 // Every element of every tensor set to 0.
 cudaError_t zero_f32_many(float* const* xs, const MultiChunk* chunks, int64_t n_chunks, cudaStream_t stream);
 

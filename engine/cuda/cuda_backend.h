@@ -119,6 +119,7 @@ public:
     // for them.
     Weight weight_from_tensor(const Tensor& master) override;
     void refresh_weight(const Weight& w, const Tensor& master) override;
+    void refresh_weights_many(std::span<const WeightRefresh> ws) override;
     ExpertSet expert_set_from_tensors(const Tensor& gate, const Tensor& up, const Tensor& down,
                                       int64_t n_experts) override;
     void refresh_expert_set(const ExpertSet& set, const Tensor& gate, const Tensor& up, const Tensor& down) override;

@@ -1,7 +1,8 @@
 // CUDA: the optimiser's ops (kernels/optimizer.cu; CPU twin cpu_optimizer.cpp). AdamW in f32 with
 // the bias corrections computed on the host as the CPU does; Σ x² in f64 from per-block partial
 // sums added on the host in order (a host value: one sync per call, also for sum_squares_many's
-// whole list of tensors). The _many ops take every tensor in one launch over chunks of at most
+// whole list of tensors). The _many ops (and refresh_weights_many, the bf16 copies of the updated
+// weights) take every tensor in one launch over chunks of at most
 // kernels::kMultiChunk elements (a table of pointers and chunks sent in one copy).
 #include <algorithm>
 #include <cmath>
@@ -130,6 +131,21 @@ void CudaBackend::zero_many(std::span<Tensor* const> xs) {
     }
     const MultiTables<float*> t = upload_tables(*ctx_, ptrs, sizes);
     MOE_CUDA_CHECK(kernels::zero_f32_many(t.table, t.chunks, t.n_chunks, ctx_->stream()));
+}
+
+void CudaBackend::refresh_weights_many(std::span<const WeightRefresh> ws) {
+    std::vector<kernels::ToBf16Tensor> table;
+    std::vector<int64_t> sizes;
+    for (const WeightRefresh& w : ws) {
+        const CudaWeightStorage& s = weight_storage(*w.weight);
+        if (s.master != w.master->storage())
+            throw_invalid_argument("refresh_weights_many: a weight was not made from its master");
+        require_shape(*w.master, s.rows, s.cols, "refresh_weights_many master");
+        table.push_back({f32(*w.master), s.data.as<uint16_t>()});
+        sizes.push_back(w.master->numel());
+    }
+    const MultiTables<kernels::ToBf16Tensor> t = upload_tables(*ctx_, table, sizes);
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_many(t.table, t.chunks, t.n_chunks, ctx_->stream()));
 }
 
 void CudaBackend::adamw_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamWStep& a) {

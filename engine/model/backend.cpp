@@ -295,6 +295,9 @@ void Backend::adamw_update_many(std::span<const AdamWParam> params, const AdamWS
         adamw_update(*p.p, *p.g, *p.m, *p.v, s);
     }
 }
+void Backend::refresh_weights_many(std::span<const WeightRefresh> ws) {
+    for (const WeightRefresh& w : ws) refresh_weight(*w.weight, *w.master);
+}
 void Backend::zero_many(std::span<Tensor* const> xs) {
     for (Tensor* x : xs) zero(*x);
 }

@@ -90,6 +90,12 @@ struct AdamWParam {
     float weight_decay = 0;
 };
 
+// One trainable weight of Backend::refresh_weights_many and the F32 master it is refreshed from.
+struct WeightRefresh {
+    const Weight* weight = nullptr;
+    const Tensor* master = nullptr;
+};
+
 // What a backend's training forward of the routed experts keeps for their backward, so that the
 // backward does not recompute the forward's products (Backend::moe_experts_train's `keep`). Each
 // backend keeps what it likes; the CPU reference keeps nothing and recomputes.
@@ -291,6 +297,9 @@ public:
     // a GPU backend keeps its own low-precision copy, refreshed by refresh_weight after an update.
     virtual Weight weight_from_tensor(const Tensor& master);
     virtual void refresh_weight(const Weight& w, const Tensor& master);
+    // refresh_weight of many weights after an optimiser step; the default loops, a GPU backend
+    // converts them all in one launch (a LoRA run refreshes hundreds of small adapters).
+    virtual void refresh_weights_many(std::span<const WeightRefresh> ws);
     // The routed experts of one layer from stacked masters (ExpertGrads' layout): gate/up
     // [E * inter, hidden], down [E * hidden, inter].
     virtual ExpertSet expert_set_from_tensors(const Tensor& gate, const Tensor& up, const Tensor& down,

@@ -153,8 +153,10 @@ double ParameterStore::grad_sum_squares() const {
 }
 
 void ParameterStore::refresh_weights() {
+    std::vector<WeightRefresh> weights;
     for (auto& p : params_)
-        if (!p->weight.empty()) backend_.refresh_weight(p->weight, p->value);
+        if (!p->weight.empty()) weights.push_back({&p->weight, &p->value});
+    backend_.refresh_weights_many(weights);
     for (auto& [key, stack] : experts_)
         backend_.refresh_expert_set(stack.set, stack.gate->value, stack.up->value, stack.down->value);
 }

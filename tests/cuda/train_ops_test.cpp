@@ -294,6 +294,43 @@ TEST_F(CudaTrainOps, WeightFromTensorFollowsItsMasterAfterRefresh) {
     EXPECT_EQ(gpu->damaged_guards(), 0);
 }
 
+// refresh_weights_many (one launch for every weight, in chunks) gives each device copy the same bits
+// as refresh_weight one at a time: weights of one element, of several chunks and a bit, and small.
+TEST_F(CudaTrainOps, RefreshWeightsManyMatchesOneAtATime) {
+    const std::vector<std::pair<int64_t, int64_t>> shapes = {{1, 1}, {300, 257}, {16, 96}};
+    std::vector<Tensor> masters_one, masters_many;
+    std::vector<Weight> one, many;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        const auto [R, C] = shapes[i];
+        const auto w0 = random_f32(size_t(R * C), seed + i);
+        masters_one.push_back(gpu->upload(w0, R, C));
+        masters_many.push_back(gpu->upload(w0, R, C));
+    }
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        one.push_back(gpu->weight_from_tensor(masters_one[i]));
+        many.push_back(gpu->weight_from_tensor(masters_many[i]));
+    }
+    std::vector<WeightRefresh> refresh;
+    for (size_t i = 0; i < shapes.size(); ++i) {  // an update that is not bf16-exact: the rounding counts
+        const auto [R, C] = shapes[i];
+        const auto delta = random_f32(size_t(R * C), seed + 10 + i);
+        gpu->scale_add(masters_one[i], gpu->upload(delta, R, C), 0.37f);
+        gpu->scale_add(masters_many[i], gpu->upload(delta, R, C), 0.37f);
+        gpu->refresh_weight(one[i], masters_one[i]);
+        refresh.push_back({&many[i], &masters_many[i]});
+    }
+    gpu->refresh_weights_many(refresh);
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        const auto [R, C] = shapes[i];
+        const auto x = gpu->upload(random_f32(size_t(5 * C), seed + 20 + i), 5, C);
+        EXPECT_EQ(gpu->download(gpu->linear(x, one[i])), gpu->download(gpu->linear(x, many[i])))
+            << "weight [" << R << ", " << C << "]: the same bf16 copy";
+    }
+    const std::vector<WeightRefresh> wrong = {{&many[1], &masters_one[1]}};
+    EXPECT_THROW(gpu->refresh_weights_many(wrong), std::exception) << "another master";
+    EXPECT_EQ(gpu->damaged_guards(), 0);
+}
+
 TEST_F(CudaTrainOps, ExpertSetFromTensorsFollowsItsMastersAfterRefresh) {
     const int64_t E = 6, H = 64, I = 40, T = 20, K = 2;
     const auto gate = random_bf16_exact(size_t(E * I * H), seed, -0.2f, 0.2f);
