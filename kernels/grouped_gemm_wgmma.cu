@@ -18,6 +18,8 @@
 //   MN-major (stored M/N-contiguous): slab row = one k's 64 M/N values; slab h holds columns 64h….
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+
 #include "grouped_gemm_common.cuh"
 #include "grouped_gemm_wgmma.h"
 
@@ -139,7 +141,7 @@ __device__ __forceinline__ void wgmma_k16(float (&d)[128], uint64_t a, uint64_t 
 }
 
 template <class W, bool A_K, bool B_K>
-__global__ void __launch_bounds__(kThreads, 1) grouped_gemm_wgmma_kernel(GroupedGemmArgs args) {
+__global__ void __launch_bounds__(kThreads, 1) grouped_gemm_wgmma_kernel(GroupedGemmArgs args, bool skip_idle) {
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     unsigned char* ring =
         smem_raw + ((1024 - (static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw)) & 1023)) & 1023);
@@ -151,6 +153,10 @@ __global__ void __launch_bounds__(kThreads, 1) grouped_gemm_wgmma_kernel(Grouped
     const auto* A = static_cast<const uint16_t*>(p.a);
     const auto* B = static_cast<const uint16_t*>(p.b);
     const int wg = int(threadIdx.x) / 128;
+    // A problem's last row tile is often partly empty (an expert's rows rarely fill 128): a
+    // warpgroup whose 64 rows all lie past the problem issues no wgmma, so the tensor cores serve
+    // the other one alone. Uniform over the warpgroup, as wgmma's .sync.aligned needs.
+    const bool active = !skip_idle || m0 + wg * 64 < p.m;
 
     const int k_tiles1 = (p.k + kBK - 1) / kBK;  // then the second product's k-tiles
     auto load_stage = [&](int stage, int kt) {
@@ -184,19 +190,22 @@ __global__ void __launch_bounds__(kThreads, 1) grouped_gemm_wgmma_kernel(Grouped
         // A K-major: this warpgroup's 64 rows are slab wg. A MN-major: its 64 M columns are slab wg.
         const unsigned char* a = s + wg * kSlabBytes;
         const unsigned char* b = s + W::kABytes;
-        wgmma_fence();
-        pin(d);
+        if (active) {
+            wgmma_fence();
+            pin(d);
 #pragma unroll
-        for (int ks = 0; ks < kBK / 16; ++ks)
-            wgmma_k16<A_K ? 0 : 1, B_K ? 0 : 1>(d, step_descriptor<A_K>(a, ks), step_descriptor<B_K>(b, ks));
-        wgmma_commit();
-        pin(d);
-        wgmma_wait<1>();  // the group of tile kt - 1 is done (its stage is refilled next iteration)
-        pin(d);
+            for (int ks = 0; ks < kBK / 16; ++ks)
+                wgmma_k16<A_K ? 0 : 1, B_K ? 0 : 1>(d, step_descriptor<A_K>(a, ks), step_descriptor<B_K>(b, ks));
+            wgmma_commit();
+            pin(d);
+            wgmma_wait<1>();  // the group of tile kt - 1 is done (its stage is refilled next iteration)
+            pin(d);
+        }
     }
-    wgmma_wait<0>();
+    if (active) wgmma_wait<0>();
     pin(d);
     cp_async_wait<0>();
+    if (!active) return;
 
     // Thread t of the warpgroup holds rows 16·(t/32) + (t%32)/4 + {0, 8}, columns 8j + 2·(t%4) + {0, 1}:
     // d[4j + 2i + {0, 1}] for row half i.
@@ -219,7 +228,12 @@ cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
     static const cudaError_t attr = cudaFuncSetAttribute(grouped_gemm_wgmma_kernel<W, A_K, B_K>,
                                                          cudaFuncAttributeMaxDynamicSharedMemorySize, int(W::kSmemBytes));
     if (attr != cudaSuccess) return attr;
-    grouped_gemm_wgmma_kernel<W, A_K, B_K><<<args.total_tiles, kThreads, W::kSmemBytes, stream>>>(args);
+    // MOE_WGMMA_KEEP_IDLE=1: idle warpgroups multiply zeros as before (A/B runs; read once).
+    static const bool skip_idle = [] {
+        const char* v = std::getenv("MOE_WGMMA_KEEP_IDLE");
+        return !(v && v[0] == '1');
+    }();
+    grouped_gemm_wgmma_kernel<W, A_K, B_K><<<args.total_tiles, kThreads, W::kSmemBytes, stream>>>(args, skip_idle);
     return cudaGetLastError();
 }
 

@@ -3,8 +3,8 @@
 // expert hits on the device for telemetry: one fused launch for few tokens (decode), else the
 // GEMV kernel and then the selection kernel.
 //
-// Training: router_logits keeps f32 activations (the GEMV for few tokens, else an f32 cuBLAS GEMM
-// against an f32 copy of the gate); route_from_logits is the same selection kernel, also writing
+// Prefill and training: the logits of more than 64 tokens are an f32 cuBLAS GEMM against an f32
+// copy of the gate (the GEMV below that); route_from_logits is the same selection kernel, also writing
 // the scores; route_backward and the balance loss are f32 kernels (router.cu). balance_loss and
 // expert_counts return host values, so they wait for the GPU (one sync each).
 #include <string>
@@ -20,6 +20,26 @@
 namespace moe {
 
 using namespace cuda;
+
+namespace {
+
+// Above this many tokens the logits are one f32 GEMM (cuBLAS) instead of the GEMV kernel: moonlight
+// prefill 2048 spent 78 µs a layer in the GEMV (H100).
+constexpr int64_t kRouterGemvMaxTokens = 64;
+
+// Row-major logits [T, E] = x [T, H] · Gᵀ in plain f32 (CUBLAS_COMPUTE_32F: no TF32, no bf16
+// rounding of x) against an f32 copy of the bf16 gate G [E, H].
+void f32_gemm_logits(DeviceContext& ctx, const float* x, int64_t T, const CudaWeightStorage& g, float* logits) {
+    const int64_t E = g.rows, H = g.cols;
+    Scratch g32(ctx, size_t(E * H) * 4, "f32 router gate");
+    MOE_CUDA_CHECK(kernels::bf16_to_f32(g.bf16(), E * H, g32.as<float>(), ctx.stream()));
+    const float alpha = 1.0f, beta = 0.0f;
+    MOE_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, int(E), int(T), int(H), &alpha,
+                                  g32.as<float>(), CUDA_R_32F, int(H), x, CUDA_R_32F, int(H), &beta, logits,
+                                  CUDA_R_32F, int(E), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+}  // namespace
 
 RouterOutput CudaBackend::route(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& p) {
     if (p.n_experts <= 0 || p.top_k <= 0 || p.top_k > p.n_experts) throw_invalid_argument("route: bad top_k");
@@ -62,7 +82,10 @@ RouterOutput CudaBackend::route(const Tensor& x, const Weight& gate, const Tenso
         start_ids_readback(out.expert_ids);  // a batched step of more rows than the fused MoE takes
         return out;
     }
-    MOE_CUDA_CHECK(kernels::gemv_bf16(f32(x), T, g.cols, g.bf16(), E, nullptr, logits.as<float>(), s));
+    if (T <= kRouterGemvMaxTokens || ctx_->capturing())
+        MOE_CUDA_CHECK(kernels::gemv_bf16(f32(x), T, g.cols, g.bf16(), E, nullptr, logits.as<float>(), s));
+    else
+        f32_gemm_logits(*ctx_, f32(x), T, g, logits.as<float>());
     MOE_CUDA_CHECK(kernels::router_select(a, s));
     start_ids_readback(out.expert_ids);
     return out;
@@ -71,8 +94,6 @@ RouterOutput CudaBackend::route(const Tensor& x, const Weight& gate, const Tenso
 // ---- training ------------------------------------------------------------------------------------
 
 namespace {
-
-constexpr int64_t kRouterGemvMaxTokens = 64;
 
 void check_router_params(const RouterParams& p) {
     if (p.n_experts <= 0 || p.top_k <= 0 || p.top_k > p.n_experts) throw_invalid_argument("route: bad top_k");
@@ -102,13 +123,7 @@ Tensor CudaBackend::router_logits(const Tensor& x, const Weight& gate) {
         MOE_CUDA_CHECK(kernels::gemv_bf16(f32(x), T, H, g.bf16(), E, nullptr, f32(logits), s));
         return logits;
     }
-    // Row-major logits [T, E] = x [T, H] · Gᵀ in plain f32 (CUBLAS_COMPUTE_32F: no TF32, no bf16 rounding of x).
-    Scratch g32(*ctx_, size_t(E * H) * 4, "f32 router gate");
-    MOE_CUDA_CHECK(kernels::bf16_to_f32(g.bf16(), E * H, g32.as<float>(), s));
-    const float alpha = 1.0f, beta = 0.0f;
-    MOE_CUBLAS_CHECK(cublasGemmEx(ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, int(E), int(T), int(H), &alpha,
-                                  g32.as<float>(), CUDA_R_32F, int(H), f32(x), CUDA_R_32F, int(H), &beta, f32(logits),
-                                  CUDA_R_32F, int(E), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    f32_gemm_logits(*ctx_, f32(x), T, g, f32(logits));
     return logits;
 }
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One call for the grouped wgmma GEMM's idle warpgroups (a warpgroup whose 64 rows lie past its
+# expert's rows issues no wgmma; MOE_WGMMA_KEEP_IDLE=1 restores the old behaviour) and the router's
+# f32 GEMM logits in prefill: every CUDA test, moonlight prefill 2048 both ways twice (interleaved),
+# the LoRA moonlight step both ways, the prefill timeline.
+#   PACK=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
+#   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_idle_wg.sh
+set -uo pipefail
+. "$(dirname "$0")/prebuilt_env.sh"
+. "$(dirname "$0")/session_lib.sh"
+timeout "${TEST_S:-150}" "$B/test_cuda" --gtest_filter="${TESTS:-*}" >"$L/t.log" 2>&1
+{ echo "== tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|Expected|Which is|tests from.*total' "$L/t.log" | head -24; } | log
+MOE_WGMMA_KEEP_IDLE=1 timeout 60 "$B/test_cuda" --gtest_filter='*Grouped*' >"$L/t_keep.log" 2>&1
+{ echo "== grouped GEMM tests, idle warpgroups kept: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]' "$L/t_keep.log" | head -4; } | log
+for round in 1 2; do
+  for mode in skip keep; do
+    env $([ $mode = keep ] && echo MOE_WGMMA_KEEP_IDLE=1) timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b \
+      --prefill 2048 --contexts 512 --decode-tokens 64 --repeats ${REPEATS:-5} --json "$L/bench_${mode}_$round.json" \
+      >"$L/bench_${mode}_$round.log" 2>&1
+    { echo "== bench moonlight ($mode, round $round): rc $?"; grep -iE "prefill|decode|error" "$L/bench_${mode}_$round.log" | head -3; } | log
+  done
+done
+left && bt lora-moonlight skip
+left && bt lora-moonlight keep MOE_WGMMA_KEEP_IDLE=1
+left && bt lora-moonlight skip2
+if left; then
+  CUPTI_TRACE_OUT="$L/trace_prefill.csv" LD_PRELOAD="$D/lib/libcupti_trace.so" timeout 90 "$B/moe-engine" bench \
+    --models moonlight-16b-a3b --prefill 2048 --contexts 16 --decode-tokens 1 --repeats 2 >"$L/trace_prefill.log" 2>&1
+  echo "== trace prefill moonlight: rc $?" | log
+  python3 "$(dirname "$0")/trace/gaps.py" "$L/trace_prefill.csv" --marker embedding --index 1 --top 4 --kernels 25 2>&1 | log
+  xz -6 "$L/trace_prefill.csv"
+fi
+echo "== done at ${SECONDS}s" | log
+tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$L"
