@@ -2,7 +2,8 @@
 # One call for the grouped wgmma GEMM's idle warpgroups (a warpgroup whose 64 rows lie past its
 # expert's rows issues no wgmma; MOE_WGMMA_KEEP_IDLE=1 restores the old behaviour) and the router's
 # f32 GEMM logits in prefill: every CUDA test, moonlight prefill 2048 both ways twice (interleaved),
-# qwen-1.5b prefill 2048, the LoRA moonlight step both ways, the prefill timeline.
+# qwen-1.5b prefill 2048, the LoRA moonlight step both ways and transformers' LoRA step, the
+# prefill timeline.
 #   PACK=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_idle_wg.sh
 set -uo pipefail
@@ -25,6 +26,7 @@ timeout 60 "$B/moe-engine" bench --models r1-distill-qwen-1.5b --prefill 2048 --
 { echo "== bench qwen-1.5b: rc $?"; grep -iE "prefill|decode|error" "$L/bench_qwen15.log" | head -3; } | log
 left && bt lora-moonlight skip
 left && bt lora-moonlight keep MOE_WGMMA_KEEP_IDLE=1
+left && hf_lora
 left && bt lora-moonlight skip2
 if left; then
   CUPTI_TRACE_OUT="$L/trace_prefill.csv" LD_PRELOAD="$D/lib/libcupti_trace.so" timeout 90 "$B/moe-engine" bench \
