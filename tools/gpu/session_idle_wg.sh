@@ -9,10 +9,8 @@
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
 . "$(dirname "$0")/session_lib.sh"
-timeout "${TEST_S:-150}" "$B/test_cuda" --gtest_filter="${TESTS:-*}" >"$L/t.log" 2>&1
-{ echo "== tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|Expected|Which is|tests from.*total' "$L/t.log" | head -24; } | log
-MOE_WGMMA_KEEP_IDLE=1 timeout 60 "$B/test_cuda" --gtest_filter='*Grouped*' >"$L/t_keep.log" 2>&1
-{ echo "== grouped GEMM tests, idle warpgroups kept: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]' "$L/t_keep.log" | head -4; } | log
+ctest all "${TESTS:-*}" "${TEST_S:-150}"
+ctest keep_idle '*Grouped*' 60 MOE_WGMMA_KEEP_IDLE=1
 for round in 1 2; do
   for mode in skip keep; do
     env $([ $mode = keep ] && echo MOE_WGMMA_KEEP_IDLE=1) timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b \

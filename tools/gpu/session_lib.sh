@@ -2,11 +2,18 @@
 # repeats. Needs OUT and B (prebuilt_env.sh); sets L (the logs folder).
 #   log          appends stdin to $OUT/summary.txt and echoes it
 #   left         true while the call is inside BUDGET_S seconds (default 420)
+#   ctest NAME FILTER SECONDS [ENV...]   test_cuda over a gtest filter, its verdict lines in the summary
 #   bt SHAPE [TAG ENV...]   bench-train of one shape (4 steps after 2 warm-up), extra environment
 #   hf_lora      transformers' LoRA moonlight step in the same call (the ratio's baseline)
 L=$OUT/logs; mkdir -p "$L"
 log() { tee -a "$OUT/summary.txt"; }
 left() { [ "$SECONDS" -lt "${BUDGET_S:-420}" ]; }
+ctest() {
+  local name=$1 filter=$2 secs=$3; shift 3
+  env "$@" timeout "$secs" "$B/test_cuda" --gtest_filter="$filter" >"$L/t_$name.log" 2>&1
+  { echo "== tests $name ($filter${*:+; $*}): rc $?"
+    grep -E '^\[ *(PASSED|FAILED) *\]|Failure|Expected|Which is|tests from.*total' "$L/t_$name.log" | head -24; } | log
+}
 bt() {
   local shape=$1 tag=${2:-default}; shift; [ $# -gt 0 ] && shift
   env "$@" timeout 80 "$B/moe-engine" bench-train --shapes $shape --steps 4 --warmup 2 --json "$L/bt_${shape}_$tag.json" \

@@ -9,8 +9,7 @@
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
 . "$(dirname "$0")/session_lib.sh"
-timeout 90 "$B/test_cuda" --gtest_filter="${TESTS:-CudaAttention.*:CudaTrainOps.*Attention*:CudaTrainOps.*Refresh*:CudaTrainStep.*}" >"$L/t.log" 2>&1
-{ echo "== tests: rc $?"; grep -E '^\[ *(PASSED|FAILED) *\]|Failure|Expected|Which is' "$L/t.log" | head -12; } | log
+ctest some "${TESTS:-CudaAttention.*:CudaTrainOps.*Attention*:CudaTrainOps.*Refresh*:CudaTrainStep.*}" 90
 for m in ${MODELS:-moonlight-16b-a3b r1-distill-qwen-1.5b}; do
   timeout 90 "$B/moe-engine" bench --models $m --prefill 2048 --contexts 512 --decode-tokens 128 \
     --repeats ${REPEATS:-4} --json "$L/bench_$m.json" >"$L/bench_$m.log" 2>&1
