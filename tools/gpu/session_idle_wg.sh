@@ -24,7 +24,7 @@ timeout 60 "$B/moe-engine" bench --models r1-distill-qwen-1.5b --prefill 2048 --
 { echo "== bench qwen-1.5b: rc $?"; grep -iE "prefill|decode|error" "$L/bench_qwen15.log" | head -3; } | log
 left && bt lora-moonlight skip
 left && bt lora-moonlight keep MOE_WGMMA_KEEP_IDLE=1
-left && hf_lora
+[ "${HF:-1}" = 1 ] && left && hf_lora
 left && bt lora-moonlight skip2
 if left; then
   CUPTI_TRACE_OUT="$L/trace_prefill.csv" LD_PRELOAD="$D/lib/libcupti_trace.so" timeout 90 "$B/moe-engine" bench \
