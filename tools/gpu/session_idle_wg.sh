@@ -11,19 +11,24 @@ set -uo pipefail
 . "$(dirname "$0")/session_lib.sh"
 ctest all "${TESTS:-*}" "${TEST_S:-150}"
 ctest keep_idle '*Grouped*' 60 MOE_WGMMA_KEEP_IDLE=1
-for round in 1 2; do
+bench_round() {  # bench_round N: moonlight prefill 2048 with idle warpgroups skipped, then kept
+  local mode
   for mode in skip keep; do
     env $([ $mode = keep ] && echo MOE_WGMMA_KEEP_IDLE=1) timeout 90 "$B/moe-engine" bench --models moonlight-16b-a3b \
-      --prefill 2048 --contexts 512 --decode-tokens 64 --repeats ${REPEATS:-5} --json "$L/bench_${mode}_$round.json" \
-      >"$L/bench_${mode}_$round.log" 2>&1
-    { echo "== bench moonlight ($mode, round $round): rc $?"; grep -iE "prefill|decode|error" "$L/bench_${mode}_$round.log" | head -3; } | log
+      --prefill 2048 --contexts 512 --decode-tokens 64 --repeats ${REPEATS:-5} --json "$L/bench_${mode}_$1.json" \
+      >"$L/bench_${mode}_$1.log" 2>&1
+    { echo "== bench moonlight ($mode, round $1): rc $?"; grep -iE "prefill|decode|error" "$L/bench_${mode}_$1.log" | head -3; } | log
   done
-done
-timeout 60 "$B/moe-engine" bench --models r1-distill-qwen-1.5b --prefill 2048 --contexts 512 --decode-tokens 64 \
-  --repeats ${REPEATS:-5} --json "$L/bench_qwen15.json" >"$L/bench_qwen15.log" 2>&1
-{ echo "== bench qwen-1.5b: rc $?"; grep -iE "prefill|decode|error" "$L/bench_qwen15.log" | head -3; } | log
+}
+bench_round 1
 left && bt lora-moonlight skip
 left && bt lora-moonlight keep MOE_WGMMA_KEEP_IDLE=1
+if left; then
+  timeout 60 "$B/moe-engine" bench --models r1-distill-qwen-1.5b --prefill 2048 --contexts 512 --decode-tokens 64 \
+    --repeats ${REPEATS:-5} --json "$L/bench_qwen15.json" >"$L/bench_qwen15.log" 2>&1
+  { echo "== bench qwen-1.5b: rc $?"; grep -iE "prefill|decode|error" "$L/bench_qwen15.log" | head -3; } | log
+fi
+left && bench_round 2
 [ "${HF:-1}" = 1 ] && left && hf_lora
 left && bt lora-moonlight skip2
 if left; then
