@@ -10,6 +10,8 @@
 // K-contiguous, MN-major (the instruction's transpose flag) for the others, so the forward, input-
 // gradient and weight-gradient layouts are one kernel. One wgmma group stays in flight while the
 // next stage is issued: a stage is refilled two iterations after the group that read it.
+// A warpgroup whose 64 rows all lie past its problem's rows (an expert's half-empty last tile)
+// issues no wgmma at all (MOE_WGMMA_KEEP_IDLE=1: it multiplies the zero-filled rows, as before).
 //
 // Layout of an operand's stage (1024-byte aligned: the swizzle phase is the address's bits 7–9):
 // 8 KB slabs of 64 rows × 128 bytes (2 for A, BN / 64 for B), the 16-byte chunk c of slab row r

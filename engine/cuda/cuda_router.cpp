@@ -1,7 +1,7 @@
 // CUDA: the MoE router (kernels/router.cu; CPU twin cpu_router.cpp). f32-input logits (exact up
 // to summation order, so expert choices match the reference) and a selection that also counts
 // expert hits on the device for telemetry: one fused launch for few tokens (decode), else the
-// GEMV kernel and then the selection kernel.
+// logits (the GEMV kernel, or past 64 tokens an f32 GEMM) and then the selection kernel.
 //
 // Prefill and training: the logits of more than 64 tokens are an f32 cuBLAS GEMM against an f32
 // copy of the gate (the GEMV below that); route_from_logits is the same selection kernel, also writing
