@@ -13,6 +13,7 @@ the host made during each, and the host's runtime calls in the step (count and t
 import argparse
 import collections
 import csv
+import signal
 
 
 def load(path):
@@ -127,4 +128,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `gaps.py … | head` ends quietly
     main()
