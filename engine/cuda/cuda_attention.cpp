@@ -255,8 +255,8 @@ Tensor CudaBackend::mla_attention_rows(Tensor& q, const Tensor& ckv, const Tenso
     return mla_decode(da, kv_b, d);
 }
 
-// Whether prefill attention runs the tensor-core flash kernel (attention_flash_tc.cu) for these
-// head widths; MOE_FLASH_ATTENTION=0 keeps the score-matrix form for A/B runs.
+// Whether prefill and training attention run the tensor-core flash kernels (attention_flash_tc.cu)
+// for these head widths; MOE_FLASH_ATTENTION=0 keeps the score-matrix forms for A/B runs.
 bool CudaBackend::use_tc_flash(int64_t qk_dim, int64_t v_dim) {
     static const bool off = [] {
         const char* v = std::getenv("MOE_FLASH_ATTENTION");
@@ -748,7 +748,7 @@ AttentionSaved CudaBackend::attention_train(const Tensor& q, const Tensor& k, co
     const int64_t T = q.rows(), H = d.n_heads;
     AttentionSaved out{make(T, H * d.v_dim), make(T, H)};
     if (T == 0) return out;
-    const auto plan = seg_plan(seg_start);
+    const auto plan = seg_plan(seg_start);  // also checks seg_start (cached: one sync per tensor)
     cudaStream_t s = ctx_->stream();
     cublasHandle_t cb = ctx_->cublas();
     if (use_tc_flash(d.qk_dim, d.v_dim)) {
