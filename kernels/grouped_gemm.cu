@@ -206,19 +206,19 @@ bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b
 }
 
 GroupedGemmTile grouped_gemm_tile(int variant) {
-    if (variant == kGroupedWgmma) return grouped_gemm_tile(0);  // the same shapes (grouped_gemm_wgmma.cu)
-    if (variant == kGroupedWgmmaWide) return grouped_gemm_tile(2);
+    if (grouped_gemm_is_wgmma(variant))  // the shapes of 0 and 2 (grouped_gemm_wgmma.cu, grouped_gemm_wgmma_ws.cu)
+        return grouped_gemm_tile(grouped_gemm_is_wide(variant) ? 2 : 0);
     return with_tile(variant, [](auto tile) { return GroupedGemmTile{decltype(tile)::BM, decltype(tile)::BN}; });
 }
 
 cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
     if (args.total_tiles <= 0) return cudaSuccess;
     if (args.variant < 0 || args.variant >= kGroupedGemmVariants) return cudaErrorInvalidValue;
-    if (args.variant == kGroupedWgmma || args.variant == kGroupedWgmmaWide) {
+    if (grouped_gemm_is_wgmma(args.variant)) {
         static_assert(Tile0::BM == 128 && Tile0::BN == 128 && Tile2::BM == 128 && Tile2::BN == 256,
                       "variants 0 and 2 stand in for the wgmma tiles");
         if (device_has_wgmma()) return grouped_gemm_wgmma_bf16(args, stream);
-        return args.variant == kGroupedWgmma ? launch_layout<Tile0>(args, stream) : launch_layout<Tile2>(args, stream);
+        return grouped_gemm_is_wide(args.variant) ? launch_layout<Tile2>(args, stream) : launch_layout<Tile0>(args, stream);
     }
     return with_tile(args.variant, [&](auto tile) { return launch_layout<decltype(tile)>(args, stream); });
 }

@@ -45,18 +45,23 @@ struct GroupedGemmArgs {
     bool c_bf16 = false;
     float alpha = 1.0f, beta = 0.0f;
     int variant = 0;  // the block tile (grouped_gemm_tile); tile_start must count tiles of this variant
+    int max_blocks = 0;  // persistent variants (8, 9): at most this many blocks; 0 = one per multiprocessor
 };
 
 // The output tile of a variant: 0 (the default) and 1–3 are tiles for wide outputs, 4 is 128 × 32
 // for narrow ones (N a LoRA rank), 5 is 32 × 128 for short ones (M a LoRA rank), all mma.sync
-// (any sm_80+ GPU); 6 is 128 × 128 and 7 is 128 × 256 on Hopper's wgmma (grouped_gemm_wgmma.cu;
-// on a GPU other than compute capability 9.0 they run the mma.sync tile of the same shape, 0 and 2).
-// kGroupedGemmVariants of them; grouped_gemm.cu lists their shapes.
+// (any sm_80+ GPU); 6 is 128 × 128 and 7 is 128 × 256 on Hopper's wgmma (grouped_gemm_wgmma.cu),
+// 8 and 9 the same two tiles with a copying warpgroup and persistent blocks (grouped_gemm_wgmma_ws.cu);
+// on a GPU other than compute capability 9.0 the wgmma variants run the mma.sync tile of the same
+// shape, 0 and 2. kGroupedGemmVariants of them; grouped_gemm.cu lists their shapes.
 struct GroupedGemmTile {
     int m = 0, n = 0;
 };
-inline constexpr int kGroupedGemmVariants = 8;
+inline constexpr int kGroupedGemmVariants = 10;
 inline constexpr int kGroupedNarrowN = 4, kGroupedShortM = 5, kGroupedWgmma = 6, kGroupedWgmmaWide = 7;
+inline constexpr int kGroupedWgmmaWs = 8, kGroupedWgmmaWsWide = 9;
+inline bool grouped_gemm_is_wgmma(int variant) { return variant >= kGroupedWgmma && variant <= kGroupedWgmmaWsWide; }
+inline bool grouped_gemm_is_wide(int variant) { return variant == kGroupedWgmmaWide || variant == kGroupedWgmmaWsWide; }
 GroupedGemmTile grouped_gemm_tile(int variant);
 
 // Output tiles of one problem for a variant (host and device use the same count).

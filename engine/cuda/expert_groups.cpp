@@ -212,15 +212,14 @@ int tile_variant(int64_t max_m, int64_t max_n, int64_t max_k, bool a_k_contig) {
     static const bool rank_tiles = env_int("MOE_GROUPED_RANK_TILES", 1) == 1;
     static const int forced = [] {
         const int x = env_int("MOE_GROUPED_TILE", -1);
-        const bool known = (x >= 0 && x < kernels::kGroupedNarrowN) || x == kernels::kGroupedWgmma ||
-                           x == kernels::kGroupedWgmmaWide;
+        const bool known = (x >= 0 && x < kernels::kGroupedNarrowN) || kernels::grouped_gemm_is_wgmma(x);
         return known ? x : -1;
     }();
     if (rank_tiles && max_n <= 32) return kernels::kGroupedNarrowN;
     if (rank_tiles && max_m <= 32) return kernels::kGroupedShortM;
     if (forced >= 0) return forced;
     if (max_k <= 64 || !a_k_contig) return 0;
-    return kernels::kGroupedWgmmaWide;
+    return kernels::kGroupedWgmmaWsWide;
 }
 
 // `t` with expert e's problem of `second` as its second K segment, if the two fit together.

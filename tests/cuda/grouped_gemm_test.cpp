@@ -3,12 +3,14 @@
 // weight gradient) and the fourth combination, f32 and bf16 outputs, beta 0 and 1, and problems
 // of awkward sizes in one launch: empty, a single row, rows not a multiple of the tile, K past one
 // pipeline stage or not a multiple of 32, some with a second product continuing their K (a LoRA
-// term riding on its base projection: rank 16 or 40) — for every tile variant of the kernel.
+// term riding on its base projection: rank 16 or 40) — for every tile variant of the kernel, the
+// persistent ones also on a grid of 2–3 blocks that each walk many tiles.
 // Tolerances: f32 output NMSE <= 1e-9 (exact products, only the f32 summation order differs);
 // bf16 output NMSE <= kNmseBf16 (one rounding of the result).
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 #include "core/dtype.h"
@@ -89,8 +91,14 @@ TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
     }
     cuda::DeviceBuffer d_problems(problems.size() * sizeof(problems[0])), d_tiles((problems.size() + 1) * 4);
     MOE_CUDA_CHECK(cudaMemcpy(d_problems.as<void>(), problems.data(), d_problems.bytes(), cudaMemcpyHostToDevice));
-    for (int variant = 0; variant < kernels::kGroupedGemmVariants; ++variant) {
-        SCOPED_TRACE("tile variant " + std::to_string(variant));
+    // Every variant with its default grid, and the persistent ones (8, 9) also with a grid of 2 or 3
+    // blocks: each block then walks many tiles of several problems through one barrier ring.
+    std::vector<std::pair<int, int>> runs;  // (variant, max_blocks)
+    for (int variant = 0; variant < kernels::kGroupedGemmVariants; ++variant) runs.emplace_back(variant, 0);
+    runs.emplace_back(kernels::kGroupedWgmmaWs, 2);
+    runs.emplace_back(kernels::kGroupedWgmmaWsWide, 3);
+    for (const auto& [variant, max_blocks] : runs) {
+        SCOPED_TRACE("tile variant " + std::to_string(variant) + ", max_blocks " + std::to_string(max_blocks));
         std::vector<int32_t> tile_start{0};
         for (size_t i = 0; i < problems.size(); ++i) {  // C back to its initial values (beta reads it)
             const auto& p = problems[i];
@@ -114,6 +122,7 @@ TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
         args.alpha = 0.75f;
         args.beta = L.beta;
         args.variant = variant;
+        args.max_blocks = max_blocks;
         MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, nullptr));
         MOE_CUDA_CHECK(cudaDeviceSynchronize());
         for (size_t i = 0; i < problems.size(); ++i) {

@@ -18,7 +18,7 @@ rm -rf "$DST" && mkdir -p "$DST/bin" "$DST/lib" "$DST/tools" "$DST/bench"
 cp "$BUILD"/bin/{test_cuda,moe-engine,cuda_bench} "$DST/bin/"
 if [ "${PROBE:-0}" = 1 ]; then  # the grouped-GEMM probe (tools/gpu/probes/grouped_gemm_probe.cu) rides along
   /usr/local/cuda/bin/nvcc -O2 -std=c++17 -gencode arch=compute_90a,code=sm_90a -Ikernels \
-    tools/gpu/probes/grouped_gemm_probe.cu kernels/grouped_gemm.cu kernels/grouped_gemm_wgmma.cu -lcublas \
+    tools/gpu/probes/grouped_gemm_probe.cu kernels/grouped_gemm.cu kernels/grouped_gemm_wgmma.cu kernels/grouped_gemm_wgmma_ws.cu -lcublas \
     -o "$DST/bin/grouped_gemm_probe"
 fi
 # Everything the binaries link that is neither the C/C++ runtime nor CUDA (the GPU machine has those).

@@ -10,7 +10,7 @@
 // in TFLOP/s of useful work (padding not counted). Prints one line per (distribution, GEMM, way).
 // Decides the design of engine/cuda/expert_groups.cpp; not part of the product or the tests.
 //   nvcc -O2 -std=c++17 -gencode arch=compute_90a,code=sm_90a -Ikernels tools/gpu/probes/grouped_gemm_probe.cu \
-//        kernels/grouped_gemm.cu kernels/grouped_gemm_wgmma.cu -lcublas -o grouped_gemm_probe
+//        kernels/grouped_gemm.cu kernels/grouped_gemm_wgmma.cu kernels/grouped_gemm_wgmma_ws.cu -lcublas -o grouped_gemm_probe
 // (tools/gpu/prepare_prebuilt.sh with PROBE=1 builds it into the carried package).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>

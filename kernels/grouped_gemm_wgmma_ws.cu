@@ -1,0 +1,242 @@
+// The grouped bf16 GEMM of grouped_gemm.h on wgmma (sm_90a) with a copying warpgroup and persistent
+// blocks: variants kGroupedWgmmaWs (128 × 128 tiles) and kGroupedWgmmaWsWide (128 × 256).
+//
+// Why another body than grouped_gemm_wgmma.cu: there every thread both copies and multiplies, a
+// block barrier per k-tile lines them all up, and a block computes one tile — its pipeline fills at
+// the start and its output is written while the tensor cores idle (a 128 × 256 f32 tile is 128 KB,
+// about a fifth of a down projection's K loop). Here, in one block of three warpgroups per SM:
+//   warpgroup 0 (the producer) copies k-tiles global → shared with 16-byte cp.async into a ring of
+//     kStages stages (the same swizzled layout: grouped_gemm_wgmma.cuh), each stage's completion
+//     signalled on its `full` mbarrier by the copies themselves (cp.async.mbarrier.arrive.noinc);
+//   warpgroups 1 and 2 (the consumers) each own 64 rows × BN columns, wait on `full`, multiply with
+//     wgmma, and release a stage on its `empty` mbarrier once the wgmma group that read it retired.
+// Nobody waits for anyone but the data: the producer runs up to kStages k-tiles ahead, across tile
+// boundaries too, so the next tile's operands arrive while the consumers store the last one. Blocks
+// are persistent: block b takes tiles b, b + gridDim, ... (one block per SM; GroupedGemmArgs::
+// max_blocks caps the grid, which the tests use to make one block walk many tiles).
+// Registers: 384 threads at one block per SM get 168 each, which the consumers' 128 accumulators of
+// the wide tile fit without spilling; moving the producer's share to them (setmaxnreg, producer at
+// 40) made the producer's unrolled copies spill, and the consumers need no more.
+// A consumer whose 64 rows lie past its problem's rows multiplies nothing (it still waits and
+// releases every stage, so the barriers' counts stay whole).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include "grouped_gemm_wgmma.cuh"
+#include "grouped_gemm_wgmma.h"
+
+namespace moe::kernels {
+namespace {
+
+constexpr int kProducerThreads = 128, kConsumerThreads = 256, kWsThreads = kProducerThreads + kConsumerThreads;
+
+// 4 stages of the wide tile (48 KB each), 6 of the narrow one (32 KB): 192 KB of ring either way.
+using WsTile128 = WideTile<128, 6>;
+using WsTile256 = WideTile<256, 4>;
+template <class W>
+constexpr size_t ws_smem_bytes() { return W::kSmemBytes + 2 * W::kStages * sizeof(uint64_t); }  // + the barriers
+static_assert(ws_smem_bytes<WsTile128>() <= 227 * 1024 && ws_smem_bytes<WsTile256>() <= 227 * 1024, "ring fits");
+
+__device__ __forceinline__ uint32_t shared_addr(const void* p) { return uint32_t(__cvta_generic_to_shared(p)); }
+__device__ __forceinline__ void mbar_init(uint64_t* bar, int count) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(shared_addr(bar)), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(shared_addr(bar)) : "memory");
+}
+// Waits until the phase of parity `parity` has completed (a fresh barrier counts parity 1 as done).
+__device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
+    const uint32_t addr = shared_addr(bar);
+    uint32_t done = 0;
+    do {
+        asm volatile(
+            "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+            : "=r"(done)
+            : "r"(addr), "r"(parity)
+            : "memory");
+    } while (!done);
+}
+// One arrival on `bar` once every cp.async this thread issued so far has landed.
+__device__ __forceinline__ void cp_async_arrive(uint64_t* bar) {
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(shared_addr(bar)) : "memory");
+}
+
+// A position in the ring: the stage and the parity of its current use.
+struct RingSlot {
+    int stage = 0;
+    uint32_t phase = 0;
+    template <int STAGES>
+    __device__ __forceinline__ void advance() {
+        if (++stage == STAGES) {
+            stage = 0;
+            phase ^= 1;
+        }
+    }
+};
+
+// One operand's ROWS × 64 stage tile (load_operand's layout and bounds) copied by the producer's
+// 128 threads with few registers: a thread's chunks share their 16-byte column (and so their
+// swizzle), and one source pointer walks its rows. (load_operand's fully unrolled copies held
+// every chunk's address at once: 168 registers for the wide tile's producer, spilling.)
+template <int ROWS, bool K_CONTIG>
+__device__ __forceinline__ void produce_operand(unsigned char* s, const uint16_t* g, int ld, int r0, int R, int k0,
+                                                int K, int tid) {
+    constexpr int kPasses = ROWS * kBK / 8 / kProducerThreads;  // 16 rows (K-major) or k rows (MN-major) a pass
+    const int c = tid % 8, first = tid / 8;                       // this thread's chunk column, first row
+    if constexpr (K_CONTIG) {  // rows first + 16 i of the M/N extent, k chunk c
+        const bool k_ok = k0 + c * 8 < K;
+        const uint16_t* src = g + int64_t(r0 + first) * ld + k0 + c * 8;
+        const int64_t step = int64_t(16) * ld;
+#pragma unroll 4
+        for (int i = 0; i < kPasses; ++i, src += step) {
+            const int r = first + 16 * i;
+            const bool ok = k_ok && r0 + r < R;
+            cp_async16(s + swizzled(r, c), ok ? src : g, ok);
+        }
+    } else {  // slab i / 4 (64 M/N columns), k row first + 16 (i % 4), column chunk c
+        const int kr_base = first;
+#pragma unroll 4
+        for (int i = 0; i < kPasses; ++i) {
+            const int h = i / 4, kr = kr_base + 16 * (i % 4), col = r0 + h * 64 + c * 8;
+            const bool ok = k0 + kr < K && col < R;
+            cp_async16(s + h * kSlabBytes + swizzled(kr, c), ok ? g + int64_t(k0 + kr) * ld + col : g, ok);
+        }
+    }
+}
+
+// K-tile kt of a tile into the stage at `s`, by the producer (load_k_tile's split of the two products).
+template <class W, bool A_K, bool B_K>
+__device__ __forceinline__ void produce_k_tile(unsigned char* s, const GroupedGemmProblem& p, int m0, int n0, int kt,
+                                               int k_tiles1, int tid) {
+    const bool first = kt < k_tiles1;
+    const int k0 = (first ? kt : kt - k_tiles1) * kBK, K = first ? p.k : p.k2;
+    const auto* a = static_cast<const uint16_t*>(first ? p.a : p.a2);
+    const auto* b = static_cast<const uint16_t*>(first ? p.b : p.b2);
+    produce_operand<kBM, A_K>(s, a, first ? p.lda : p.lda2, m0, p.m, k0, K, tid);
+    produce_operand<W::BN, B_K>(s + W::kABytes, b, first ? p.ldb : p.ldb2, n0, p.n, k0, K, tid);
+}
+
+__device__ __forceinline__ int k_tiles_of(const GroupedGemmProblem& p) { return (p.k + kBK - 1) / kBK; }
+
+template <class W, bool A_K, bool B_K>
+__device__ __forceinline__ void produce(const GroupedGemmArgs& args, unsigned char* ring, uint64_t* full, uint64_t* empty) {
+    const int tid = int(threadIdx.x);  // 0–127
+    RingSlot slot;
+    for (int tile = int(blockIdx.x); tile < args.total_tiles; tile += int(gridDim.x)) {
+        const TileAt at = locate_tile<W::BN>(args, tile);
+        const int k_tiles1 = k_tiles_of(at.p), k_tiles = k_tiles1 + (at.p.k2 + kBK - 1) / kBK;
+        for (int kt = 0; kt < k_tiles; ++kt) {
+            mbar_wait(&empty[slot.stage], slot.phase ^ 1);  // both consumers released this stage's last use
+            produce_k_tile<W, A_K, B_K>(ring + slot.stage * W::kStageBytes, at.p, at.m0, at.n0, kt, k_tiles1, tid);
+            cp_async_arrive(&full[slot.stage]);
+            slot.advance<W::kStages>();
+        }
+    }
+    asm volatile("cp.async.wait_all;\n" ::: "memory");  // no copy outlives its thread
+}
+
+template <class W, bool A_K, bool B_K>
+__device__ __forceinline__ void consume(const GroupedGemmArgs& args, unsigned char* ring, uint64_t* full, uint64_t* empty) {
+    const int cw = warp_uniform(int(threadIdx.x) / 128 - 1), t = int(threadIdx.x) % 128;  // consumer 0 or 1: rows 64·cw…
+    RingSlot slot;
+    for (int tile = int(blockIdx.x); tile < args.total_tiles; tile += int(gridDim.x)) {
+        // Only the tile's place and its K and M through the loop: the problem's other fields are
+        // read again for the store (held through the loop they spill the wide tile's registers).
+        const TileSpot spot = locate_tile_spot<W::BN>(args, tile);
+        const int k_tiles = k_tiles_of(*spot.p) + (spot.p->k2 + kBK - 1) / kBK;
+        const bool active = warp_uniform(spot.m0 + cw * 64 < spot.p->m);  // uniform over the warpgroup, as wgmma needs
+        float d[W::kAccum];
+#pragma unroll
+        for (int i = 0; i < W::kAccum; ++i) d[i] = 0.0f;
+        int held = -1;  // the stage the last wgmma group in flight reads
+        for (int kt = 0; kt < k_tiles; ++kt) {
+            mbar_wait(&full[slot.stage], slot.phase);
+            fence_proxy_async();  // the copies (generic proxy) before wgmma's reads (async proxy)
+            if (active) {
+                const unsigned char* s = ring + slot.stage * W::kStageBytes;
+                const unsigned char* a = s + cw * kSlabBytes;  // this warpgroup's 64 rows (or M columns)
+                const unsigned char* b = s + W::kABytes;
+                wgmma_fence();
+                pin(d);
+#pragma unroll
+                for (int ks = 0; ks < kBK / 16; ++ks)
+                    wgmma_k16<A_K ? 0 : 1, B_K ? 0 : 1>(d, step_descriptor<A_K>(a, ks), step_descriptor<B_K>(b, ks));
+                wgmma_commit();
+                pin(d);
+                wgmma_wait<1>();  // the group that read stage `held` retired
+                pin(d);
+            }
+            if (held >= 0) mbar_arrive(&empty[held]);
+            held = slot.stage;
+            slot.advance<W::kStages>();
+        }
+        // One branch from the last wait to the store: ptxas then sees the accumulators settled
+        // (else it injects a wait of its own, warning C7517).
+        if (active) {
+            wgmma_wait<0>();
+            pin(d);
+            if (held >= 0) mbar_arrive(&empty[held]);
+            store_warpgroup_tile<W::BN>(args, *spot.p, spot.m0 + cw * 64, spot.n0, t, d);
+        } else if (held >= 0) {
+            mbar_arrive(&empty[held]);
+        }
+    }
+}
+
+template <class W, bool A_K, bool B_K>
+__global__ void __launch_bounds__(kWsThreads, 1) grouped_gemm_wgmma_ws_kernel(GroupedGemmArgs args) {
+    extern __shared__ __align__(1024) unsigned char smem_raw[];
+    unsigned char* ring = align_1024(smem_raw);
+    auto* full = reinterpret_cast<uint64_t*>(ring + W::kStages * W::kStageBytes);
+    uint64_t* empty = full + W::kStages;
+    if (threadIdx.x == 0) {
+        for (int s = 0; s < W::kStages; ++s) {
+            mbar_init(&full[s], kProducerThreads);  // one arrival per producer thread's copies
+            mbar_init(&empty[s], kConsumerThreads);
+        }
+    }
+    __syncthreads();
+    if (warp_uniform(threadIdx.x < kProducerThreads)) produce<W, A_K, B_K>(args, ring, full, empty);
+    else consume<W, A_K, B_K>(args, ring, full, empty);
+}
+
+// The current device's multiprocessor count, asked once per device (a launch path).
+int multiprocessors() {
+    constexpr int kDevices = 64;
+    static std::atomic<int> known[kDevices] = {};
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess) return 1;
+    if (device >= 0 && device < kDevices) {
+        const int n = known[device].load(std::memory_order_relaxed);
+        if (n > 0) return n;
+    }
+    int n = 1;
+    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || n < 1) n = 1;
+    if (device >= 0 && device < kDevices) known[device].store(n, std::memory_order_relaxed);
+    return n;
+}
+
+template <class W, bool A_K, bool B_K>
+cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
+    constexpr size_t smem = ws_smem_bytes<W>();
+    static const cudaError_t attr = cudaFuncSetAttribute(grouped_gemm_wgmma_ws_kernel<W, A_K, B_K>,
+                                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    if (attr != cudaSuccess) return attr;
+    int blocks = std::min(multiprocessors(), args.total_tiles);
+    if (args.max_blocks > 0) blocks = std::min(blocks, args.max_blocks);
+    grouped_gemm_wgmma_ws_kernel<W, A_K, B_K><<<blocks, kWsThreads, smem, stream>>>(args);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t grouped_gemm_wgmma_ws_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
+    if (args.total_tiles <= 0) return cudaSuccess;
+    if (args.variant == kGroupedWgmmaWsWide)
+        return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile256, a_k, b_k>(args, stream); });
+    return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile128, a_k, b_k>(args, stream); });
+}
+
+}  // namespace moe::kernels
