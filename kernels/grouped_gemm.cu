@@ -205,6 +205,8 @@ bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b
            aligned16(p.b2);
 }
 
+bool grouped_gemm_swiglu_available() { return device_has_wgmma(); }
+
 GroupedGemmTile grouped_gemm_tile(int variant) {
     if (grouped_gemm_is_wgmma(variant))  // the shapes of 0 and 2 (grouped_gemm_wgmma.cu, grouped_gemm_wgmma_ws.cu)
         return grouped_gemm_tile(grouped_gemm_is_wide(variant) ? 2 : 0);
@@ -214,6 +216,9 @@ GroupedGemmTile grouped_gemm_tile(int variant) {
 cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
     if (args.total_tiles <= 0) return cudaSuccess;
     if (args.variant < 0 || args.variant >= kGroupedGemmVariants) return cudaErrorInvalidValue;
+    if (args.swiglu && (args.variant != kGroupedWgmmaWsWide || !device_has_wgmma() || !args.a_k_contig ||
+                        !args.b_k_contig || args.beta != 0.0f || !args.c_bf16))
+        return cudaErrorInvalidValue;
     if (grouped_gemm_is_wgmma(args.variant)) {
         static_assert(Tile0::BM == 128 && Tile0::BN == 128 && Tile2::BM == 128 && Tile2::BN == 256,
                       "variants 0 and 2 stand in for the wgmma tiles");

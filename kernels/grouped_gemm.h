@@ -46,6 +46,12 @@ struct GroupedGemmArgs {
     float alpha = 1.0f, beta = 0.0f;
     int variant = 0;  // the block tile (grouped_gemm_tile); tile_start must count tiles of this variant
     int max_blocks = 0;  // persistent variants (8, 9): at most this many blocks; 0 = one per multiprocessor
+    // A SwiGLU epilogue (variant 9 on a wgmma GPU, grouped_gemm_swiglu_available; A and B
+    // K-contiguous, beta 0, no second products): each problem's B holds n = 2·I rows, gate rows
+    // [0, I) then up rows [I, 2I), and C is bf16 [M, I] = silu(alpha·A·B_gateᵀ) ⊙ (alpha·A·B_upᵀ);
+    // each 256-wide tile (counted over n as usual) multiplies 128 gate rows and their 128 up rows,
+    // so the gate/up products never reach memory (an MoE layer's prefill: no [rows, 2I] round trip).
+    bool swiglu = false;
 };
 
 // The output tile of a variant: 0 (the default) and 1–3 are tiles for wide outputs, 4 is 128 × 32
@@ -73,6 +79,9 @@ inline int32_t grouped_gemm_tiles(int32_t m, int32_t n, int variant = 0) {
 // Whether a problem's layout meets the requirements above, its second product's included (host
 // check, before registering it).
 bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b_k_contig);
+
+// Whether GroupedGemmArgs::swiglu runs on the current device (compute capability 9.0).
+bool grouped_gemm_swiglu_available();
 
 cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream);
 

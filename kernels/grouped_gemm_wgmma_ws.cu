@@ -17,6 +17,9 @@
 // Registers: 384 threads at one block per SM get 168 each, which the consumers' 128 accumulators of
 // the wide tile fit without spilling; moving the producer's share to them (setmaxnreg, producer at
 // 40) made the producer's unrolled copies spill, and the consumers need no more.
+// SWIGLU (GroupedGemmArgs::swiglu, the wide tile): a tile's B is 128 gate rows and the same 128 up
+// rows, so each consumer thread holds a gate value and its up value side by side in registers and
+// stores bf16 silu(g) · u — the MoE prefill's gate/up products never reach memory.
 // A consumer whose 64 rows lie past its problem's rows multiplies nothing (it still waits and
 // releases every stage, so the barriers' counts stay whole).
 #include <cuda_runtime.h>
@@ -107,7 +110,8 @@ __device__ __forceinline__ void produce_operand(unsigned char* s, const uint16_t
 }
 
 // K-tile kt of a tile into the stage at `s`, by the producer (load_k_tile's split of the two products).
-template <class W, bool A_K, bool B_K>
+// SWIGLU: the tile's B is 128 gate rows from n0 / 2 on, then the same 128 rows of the up half.
+template <class W, bool A_K, bool B_K, bool SWIGLU>
 __device__ __forceinline__ void produce_k_tile(unsigned char* s, const GroupedGemmProblem& p, int m0, int n0, int kt,
                                                int k_tiles1, int tid) {
     const bool first = kt < k_tiles1;
@@ -115,12 +119,43 @@ __device__ __forceinline__ void produce_k_tile(unsigned char* s, const GroupedGe
     const auto* a = static_cast<const uint16_t*>(first ? p.a : p.a2);
     const auto* b = static_cast<const uint16_t*>(first ? p.b : p.b2);
     produce_operand<kBM, A_K>(s, a, first ? p.lda : p.lda2, m0, p.m, k0, K, tid);
-    produce_operand<W::BN, B_K>(s + W::kABytes, b, first ? p.ldb : p.ldb2, n0, p.n, k0, K, tid);
+    if constexpr (SWIGLU) {
+        static_assert(W::BN == 256 && B_K, "the SwiGLU tile: 128 gate + 128 up rows, K-contiguous");
+        const int inter = p.n / 2;
+        produce_operand<128, true>(s + W::kABytes, b, p.ldb, n0 / 2, inter, k0, K, tid);
+        produce_operand<128, true>(s + W::kABytes + 128 * 128, b + int64_t(inter) * p.ldb, p.ldb, n0 / 2, inter, k0, K,
+                                   tid);
+    } else {
+        produce_operand<W::BN, B_K>(s + W::kABytes, b, first ? p.ldb : p.ldb2, n0, p.n, k0, K, tid);
+    }
+}
+
+// The SwiGLU tile's store: columns j < 16 of the accumulators are gate values, j + 16 the up values
+// of the same output column; C [M, n / 2] bf16 = silu(g) · u (store_warpgroup_tile's layout).
+__device__ __forceinline__ void store_swiglu_tile(const GroupedGemmArgs& args, const GroupedGemmProblem& p,
+                                                  int row_base, int n0, int t, const float (&d)[128]) {
+    const int inter = p.n / 2, h0 = n0 / 2, row0 = row_base + (t / 32) * 16 + (t % 32) / 4;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int row = row0 + 8 * i;
+        if (row >= p.m) continue;
+        auto* c = static_cast<uint16_t*>(p.c) + int64_t(row) * p.ldc;
+#pragma unroll
+        for (int j = 0; j < 16; ++j) {
+            const int col = h0 + 8 * j + 2 * (t % 4);
+            if (col >= inter) continue;  // inter is a multiple of 8: col + 1 is inside too
+            const float g0 = args.alpha * d[4 * j + 2 * i], g1 = args.alpha * d[4 * j + 2 * i + 1];
+            const float u0 = args.alpha * d[4 * (j + 16) + 2 * i], u1 = args.alpha * d[4 * (j + 16) + 2 * i + 1];
+            const uint32_t pair = uint32_t(f32_to_bf16_bits(silu(g0) * u0)) |
+                                  (uint32_t(f32_to_bf16_bits(silu(g1) * u1)) << 16);
+            *reinterpret_cast<uint32_t*>(c + col) = pair;
+        }
+    }
 }
 
 __device__ __forceinline__ int k_tiles_of(const GroupedGemmProblem& p) { return (p.k + kBK - 1) / kBK; }
 
-template <class W, bool A_K, bool B_K>
+template <class W, bool A_K, bool B_K, bool SWIGLU>
 __device__ __forceinline__ void produce(const GroupedGemmArgs& args, unsigned char* ring, uint64_t* full, uint64_t* empty) {
     const int tid = int(threadIdx.x);  // 0–127
     RingSlot slot;
@@ -129,7 +164,7 @@ __device__ __forceinline__ void produce(const GroupedGemmArgs& args, unsigned ch
         const int k_tiles1 = k_tiles_of(at.p), k_tiles = k_tiles1 + (at.p.k2 + kBK - 1) / kBK;
         for (int kt = 0; kt < k_tiles; ++kt) {
             mbar_wait(&empty[slot.stage], slot.phase ^ 1);  // both consumers released this stage's last use
-            produce_k_tile<W, A_K, B_K>(ring + slot.stage * W::kStageBytes, at.p, at.m0, at.n0, kt, k_tiles1, tid);
+            produce_k_tile<W, A_K, B_K, SWIGLU>(ring + slot.stage * W::kStageBytes, at.p, at.m0, at.n0, kt, k_tiles1, tid);
             cp_async_arrive(&full[slot.stage]);
             slot.advance<W::kStages>();
         }
@@ -137,7 +172,7 @@ __device__ __forceinline__ void produce(const GroupedGemmArgs& args, unsigned ch
     asm volatile("cp.async.wait_all;\n" ::: "memory");  // no copy outlives its thread
 }
 
-template <class W, bool A_K, bool B_K>
+template <class W, bool A_K, bool B_K, bool SWIGLU>
 __device__ __forceinline__ void consume(const GroupedGemmArgs& args, unsigned char* ring, uint64_t* full, uint64_t* empty) {
     const int cw = warp_uniform(int(threadIdx.x) / 128 - 1), t = int(threadIdx.x) % 128;  // consumer 0 or 1: rows 64·cw…
     RingSlot slot;
@@ -178,14 +213,15 @@ __device__ __forceinline__ void consume(const GroupedGemmArgs& args, unsigned ch
             wgmma_wait<0>();
             pin(d);
             if (held >= 0) mbar_arrive(&empty[held]);
-            store_warpgroup_tile<W::BN>(args, *spot.p, spot.m0 + cw * 64, spot.n0, t, d);
+            if constexpr (SWIGLU) store_swiglu_tile(args, *spot.p, spot.m0 + cw * 64, spot.n0, t, d);
+            else store_warpgroup_tile<W::BN>(args, *spot.p, spot.m0 + cw * 64, spot.n0, t, d);
         } else if (held >= 0) {
             mbar_arrive(&empty[held]);
         }
     }
 }
 
-template <class W, bool A_K, bool B_K>
+template <class W, bool A_K, bool B_K, bool SWIGLU>
 __global__ void __launch_bounds__(kWsThreads, 1) grouped_gemm_wgmma_ws_kernel(GroupedGemmArgs args) {
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     unsigned char* ring = align_1024(smem_raw);
@@ -198,8 +234,8 @@ __global__ void __launch_bounds__(kWsThreads, 1) grouped_gemm_wgmma_ws_kernel(Gr
         }
     }
     __syncthreads();
-    if (warp_uniform(threadIdx.x < kProducerThreads)) produce<W, A_K, B_K>(args, ring, full, empty);
-    else consume<W, A_K, B_K>(args, ring, full, empty);
+    if (warp_uniform(threadIdx.x < kProducerThreads)) produce<W, A_K, B_K, SWIGLU>(args, ring, full, empty);
+    else consume<W, A_K, B_K, SWIGLU>(args, ring, full, empty);
 }
 
 // The current device's multiprocessor count, asked once per device (a launch path).
@@ -218,15 +254,15 @@ int multiprocessors() {
     return n;
 }
 
-template <class W, bool A_K, bool B_K>
+template <class W, bool A_K, bool B_K, bool SWIGLU = false>
 cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
     constexpr size_t smem = ws_smem_bytes<W>();
-    static const cudaError_t attr = cudaFuncSetAttribute(grouped_gemm_wgmma_ws_kernel<W, A_K, B_K>,
+    static const cudaError_t attr = cudaFuncSetAttribute(grouped_gemm_wgmma_ws_kernel<W, A_K, B_K, SWIGLU>,
                                                          cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
     if (attr != cudaSuccess) return attr;
     int blocks = std::min(multiprocessors(), args.total_tiles);
     if (args.max_blocks > 0) blocks = std::min(blocks, args.max_blocks);
-    grouped_gemm_wgmma_ws_kernel<W, A_K, B_K><<<blocks, kWsThreads, smem, stream>>>(args);
+    grouped_gemm_wgmma_ws_kernel<W, A_K, B_K, SWIGLU><<<blocks, kWsThreads, smem, stream>>>(args);
     return cudaGetLastError();
 }
 
@@ -234,6 +270,7 @@ cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
 
 cudaError_t grouped_gemm_wgmma_ws_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
     if (args.total_tiles <= 0) return cudaSuccess;
+    if (args.swiglu) return launch<WsTile256, true, true, true>(args, stream);  // grouped_gemm_bf16 checked the layout
     if (args.variant == kGroupedWgmmaWsWide)
         return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile256, a_k, b_k>(args, stream); });
     return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile128, a_k, b_k>(args, stream); });

@@ -285,9 +285,11 @@ struct CudaExpertRows final : ExpertRows {
 class RoutedExpertsStep {
 public:
     // kept: a backward step over rows its forward kept (g must be kept->groups): no forward GEMM.
+    // fuse_swiglu (inference: nothing kept, no LoRA): where the tile kernel's SwiGLU epilogue runs,
+    // the gate/up GEMM writes the SwiGLU rows h directly (no [P, 2I] gate/up rows, no SwiGLU pass).
     RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es, const ExpertLora* lora,
                       bool with_backward, ExpertGrads* grads, ExpertLoraGrads* lora_grads, Bf16Weights weights = {},
-                      const CudaExpertRows* kept = nullptr);
+                      const CudaExpertRows* kept = nullptr, bool fuse_swiglu = false);
     // The expert rows y [P, H] (f32) of x [T, H]; keep (may be null): the bf16 gate/up rows stored
     // there on the way.
     void forward(const Tensor& x, CudaExpertRows* keep = nullptr);
@@ -332,6 +334,8 @@ private:
     const bool backward_;
     const CudaExpertRows* kept_;
     bool gu16_ = false;  // forward only without gate/up LoRA: the gate/up GEMM writes bf16 (bf16_gate_up())
+    const bool fuse_swiglu_;
+    bool swiglu_fused_ = false;  // the gate/up GEMM writes h through the SwiGLU epilogue
     LoraProj gate_, up_, down_;
     GroupedGemms gemms_;
     Staging staging_;
@@ -361,11 +365,12 @@ private:
 
 RoutedExpertsStep::RoutedExpertsStep(DeviceContext& ctx, const ExpertGroups& g, const CudaExpertSetStorage& es,
                                      const ExpertLora* lora, bool with_backward, ExpertGrads* grads,
-                                     ExpertLoraGrads* lg, Bf16Weights weights, const CudaExpertRows* kept)
+                                     ExpertLoraGrads* lg, Bf16Weights weights, const CudaExpertRows* kept,
+                                     bool fuse_swiglu)
     : ctx_(ctx), g_(g), es_(es),
       gate_up_w_(weights.gate_up ? weights.gate_up : bf16_gate_up(es, ctx.stream())),
       down_w_(weights.down ? weights.down : bf16_down(es, ctx.stream())),
-      H_(es.hidden), I_(es.inter), P_(g.P), backward_(with_backward), kept_(kept), gemms_(g) {
+      H_(es.hidden), I_(es.inter), P_(g.P), backward_(with_backward), kept_(kept), fuse_swiglu_(fuse_swiglu), gemms_(g) {
     const int64_t E = es.n_experts;
     if (lora) {
         gate_ = lora_proj(ctx, lora->gate, lg ? &lg->gate : nullptr, lora->rank, E, H_, I_, "gate");
@@ -399,7 +404,8 @@ void RoutedExpertsStep::register_forward() {
     if (up_.on && up_.p > 0.0f) xd_up_ = scratch(ctx_, P * H, 2, "grouped bf16 LoRA inputs after dropout");
     if (down_.on && down_.p > 0.0f) hd_ = scratch(ctx_, P * I, 2, "grouped bf16 down-LoRA inputs after dropout");
     if (kept_) return;  // the products are the kept ones: no forward GEMM runs
-    gu_ = scratch(ctx_, P * 2 * I, gu16_ ? 2 : 4, "grouped expert gate/up outputs");
+    swiglu_fused_ = fuse_swiglu_ && gu16_ && gemms_.swiglu_available();
+    if (!swiglu_fused_) gu_ = scratch(ctx_, P * 2 * I, gu16_ ? 2 : 4, "grouped expert gate/up outputs");
     y_ = scratch(ctx_, P * H, 4, "grouped expert outputs");
     register_gate_up();
     register_down();
@@ -407,6 +413,13 @@ void RoutedExpertsStep::register_forward() {
 
 void RoutedExpertsStep::register_gate_up() {
     const int64_t P = P_, H = H_, I = I_;
+    if (swiglu_fused_) {  // h [P, I] = silu(x Gᵀ) ⊙ (x Uᵀ) in the GEMM's epilogue
+        f_gate_up_ = gemms_.add({CUBLAS_OP_T, CUBLAS_OP_N, 2 * I, kGroupRows, H, 1.0f, 0.0f,
+                                 per_expert(gate_up_w_, 2 * I * H * 2, H), rows_of(xp_->get(), H * 2, H),
+                                 rows_of(h_->get(), I * 2, I), CUDA_R_16BF, true},
+                                staging_);
+        return;
+    }
     const int64_t gu_elem = gu16_ ? 2 : 4;
     // LoRA on gate / up: z = s · drop(x) Aᵀ [P, r] (bf16; the scale folded in here, so that the term
     // z Bᵀ can ride on a base GEMM of alpha 1), then gu[:, off] += z Bᵀ. With both LoRAs and the
@@ -593,7 +606,7 @@ void RoutedExpertsStep::forward(const Tensor& x, CudaExpertRows* keep) {
     if (f_d_gate_ >= 0) run(f_d_gate_);
     if (f_d_up_ >= 0) run(f_d_up_);
     if (keep && !gu16_) keep->gu = scratch(ctx_, P_ * 2 * I_, 2, "kept bf16 expert gate/up rows");
-    swiglu_rows(gu_->get(), gu16_, keep && !gu16_ ? keep->gu->as<uint16_t>() : nullptr);
+    if (!swiglu_fused_) swiglu_rows(gu_->get(), gu16_, keep && !gu16_ ? keep->gu->as<uint16_t>() : nullptr);
     if (down_.on) run(f_z_down_);  // before f_down_, which may carry z Bᵀ
     run(f_down_);
     if (f_d_down_ >= 0) run(f_d_down_);
@@ -729,7 +742,8 @@ Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& ro
 }
 
 // Prefill (inference): the training forward's grouping and GEMMs (RoutedExpertsStep, no LoRA, no
-// backward) and a combine kernel that adds w_k · y_k per token in k order. fp8 experts go to bf16
+// backward; where the tile kernel runs on a wgmma GPU, the gate/up GEMM's epilogue writes the
+// SwiGLU rows itself) and a combine kernel that adds w_k · y_k per token in k order. fp8 experts go to bf16
 // for the GEMMs: the whole layer in one kernel when most experts are active and it fits
 // kFp8WholeLayerBytes, else one active expert at a time (DeepSeek-V3's 256 experts), each GEMM
 // over its exact rows through one reused buffer.
@@ -741,7 +755,7 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     Tensor out = make(T, H);
     const ExpertGroups groups = group_by_expert(ids, T, K, E, H, I);
     auto run_step = [&](Bf16Weights weights) {
-        RoutedExpertsStep step(*ctx_, groups, es, nullptr, false, nullptr, nullptr, weights);
+        RoutedExpertsStep step(*ctx_, groups, es, nullptr, false, nullptr, nullptr, weights, nullptr, true);
         step.forward(x);
         step.combine(routing.weights, out);
         return out;

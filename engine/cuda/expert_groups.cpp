@@ -146,9 +146,21 @@ bool grouped_fusion_enabled() {
     return on;
 }
 
+bool GroupedGemms::swiglu_available() const {
+    static const bool enabled = env_int("MOE_GROUPED_SWIGLU", 1) == 1;
+    return enabled && g_.tiles && kernels::grouped_gemm_swiglu_available();
+}
+
 int GroupedGemms::add(const GroupGemm& gemm, Staging& staging, const GroupGemm* second) {
     if (!grouped_fusion_enabled()) second = nullptr;
     Entry entry{gemm, {}, {}, {}, {}, {}};
+    if (gemm.swiglu) {  // the tile kernel's epilogue or nothing
+        if (!swiglu_available() || second) throw_invalid_argument("GroupedGemms::add: no SwiGLU epilogue here");
+        add_tiles(entry, staging, nullptr);
+        if (entry.total_tiles < 0) throw_invalid_argument("GroupedGemms::add: the SwiGLU GEMM's layout does not suit the tile kernel");
+        entries_.push_back(std::move(entry));
+        return int(entries_.size()) - 1;
+    }
     if (g_.tiles) add_tiles(entry, staging, second);
     if (entry.total_tiles >= 0) {  // the tile kernel takes it: no cuBLAS tables needed
         entries_.push_back(std::move(entry));
@@ -261,7 +273,7 @@ void GroupedGemms::add_tiles(Entry& entry, Staging& staging, const GroupGemm* se
             p.k2 = p.lda2 = p.ldb2 = 0;
         }
     entry.fused = fuse;
-    entry.variant = tile_variant(max_m, max_n, max_k, entry.a_k_contig);
+    entry.variant = entry.gemm.swiglu ? kernels::kGroupedWgmmaWsWide : tile_variant(max_m, max_n, max_k, entry.a_k_contig);
     std::vector<int32_t> tile_start{0};
     for (const kernels::GroupedGemmProblem& p : problems)
         tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(p.m, p.n, entry.variant));
@@ -305,6 +317,7 @@ void GroupedGemms::run_tiles(cublasHandle_t h, const Entry& entry, const unsigne
     args.alpha = q.alpha;
     args.beta = q.beta;
     args.variant = entry.variant;
+    args.swiglu = q.swiglu;
     cudaStream_t stream = nullptr;
     MOE_CUBLAS_CHECK(cublasGetStream(h, &stream));
     MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, stream));

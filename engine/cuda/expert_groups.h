@@ -113,6 +113,10 @@ struct GroupGemm {
     float alpha = 1.0f, beta = 0.0f;
     GroupOperand a, b, c;
     cudaDataType_t c_type = CUDA_R_32F;
+    // The tile kernel's SwiGLU epilogue (kernels/grouped_gemm.h, GroupedGemmArgs::swiglu): m = 2I
+    // rows of gate then up weights, C the bf16 [rows, I] silu(gate) ⊙ up. Only the tile kernel runs
+    // it: add() registers it only where GroupedGemms::swiglu_available(), else throws.
+    bool swiglu = false;
 };
 
 // Expert e's problem of `gemm` for the grouped kernel (kernels/grouped_gemm.h), its rows starting at
@@ -141,6 +145,9 @@ public:
     bool fused(int i) const { return entries_.at(size_t(i)).fused; }
     // Whether add() will fuse a second product that fits (the tile kernel runs these groups).
     bool fusing() const { return g_.tiles && grouped_fusion_enabled(); }
+    // Whether a GroupGemm with swiglu set can run here: the tile kernel runs these groups on a
+    // wgmma GPU, and MOE_GROUPED_SWIGLU is not 0 (read once; A/B runs).
+    bool swiglu_available() const;
     // Runs GEMM i; `device_staging` is what staging.upload returned.
     void run(cublasHandle_t h, int i, const unsigned char* device_staging) const;
 

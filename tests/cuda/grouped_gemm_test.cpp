@@ -9,6 +9,8 @@
 // bf16 output NMSE <= kNmseBf16 (one rounding of the result).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -162,6 +164,80 @@ TEST_P(CudaGroupedGemm, MatchesAFloat64Product) {
             if (ref.empty()) continue;
             EXPECT_TRUE(close(got, ref, L.c_bf16 ? kNmseBf16 : 1e-9))
                 << "problem " << i << " [" << p.m << " x " << p.n << " x " << p.k << "]";
+        }
+    }
+}
+
+// The SwiGLU epilogue (GroupedGemmArgs::swiglu): h = silu(x·W_gateᵀ) ⊙ (x·W_upᵀ) per problem, against
+// the float64 products of the same bf16 inputs; widths that fill part of a tile (136: one tile
+// of 128 + 8), rows past a tile, none, one; a grid of 3 blocks walking the tiles too.
+// Tolerance kNmseBf16: the output is rounded to bf16 once.
+class CudaGroupedGemmSwiglu : public CudaTest {};
+
+TEST_F(CudaGroupedGemmSwiglu, MatchesFloat64) {
+    if (!kernels::grouped_gemm_swiglu_available()) GTEST_SKIP() << "the SwiGLU epilogue needs a wgmma GPU (sm_90)";
+    struct Case {
+        int m, inter, k;
+    };
+    const std::vector<Case> cases = {{0, 136, 64}, {1, 136, 64}, {300, 136, 264}, {129, 256, 72}, {37, 8, 200}};
+    std::vector<kernels::GroupedGemmProblem> problems;
+    std::vector<std::vector<float>> xs, ws;
+    std::vector<cuda::DeviceBuffer> bufs;
+    for (size_t i = 0; i < cases.size(); ++i) {
+        const Case c = cases[i];
+        const int ldx = c.k + 8, ldw = c.k + 16, ldh = c.inter + 8;
+        xs.push_back(random_bf16_exact(size_t(c.m) * ldx + 1, seed + 2 * i));
+        ws.push_back(random_bf16_exact(size_t(2 * c.inter) * ldw + 1, seed + 2 * i + 1));
+        const auto x16 = to_bf16(xs.back()), w16 = to_bf16(ws.back());
+        bufs.emplace_back(x16.size() * 2);
+        MOE_CUDA_CHECK(cudaMemcpy(bufs.back().as<void>(), x16.data(), x16.size() * 2, cudaMemcpyHostToDevice));
+        bufs.emplace_back(w16.size() * 2);
+        MOE_CUDA_CHECK(cudaMemcpy(bufs.back().as<void>(), w16.data(), w16.size() * 2, cudaMemcpyHostToDevice));
+        bufs.emplace_back(std::max<size_t>(1, size_t(c.m) * ldh) * 2);
+        MOE_CUDA_CHECK(cudaMemset(bufs.back().as<void>(), 0xFF, bufs.back().bytes()));  // NaN: unwritten shows
+        problems.push_back({bufs[bufs.size() - 3].as<void>(), bufs[bufs.size() - 2].as<void>(), bufs.back().as<void>(),
+                            c.m, 2 * c.inter, c.k, ldx, ldw, ldh});
+    }
+    std::vector<int32_t> tile_start{0};
+    for (const auto& p : problems)
+        tile_start.push_back(tile_start.back() + kernels::grouped_gemm_tiles(p.m, p.n, kernels::kGroupedWgmmaWsWide));
+    cuda::DeviceBuffer d_problems(problems.size() * sizeof(problems[0])), d_tiles(tile_start.size() * 4);
+    MOE_CUDA_CHECK(cudaMemcpy(d_problems.as<void>(), problems.data(), d_problems.bytes(), cudaMemcpyHostToDevice));
+    MOE_CUDA_CHECK(cudaMemcpy(d_tiles.as<void>(), tile_start.data(), d_tiles.bytes(), cudaMemcpyHostToDevice));
+    for (int max_blocks : {0, 3}) {
+        SCOPED_TRACE("max_blocks " + std::to_string(max_blocks));
+        kernels::GroupedGemmArgs args;
+        args.problems = d_problems.as<kernels::GroupedGemmProblem>();
+        args.tile_start = d_tiles.as<int32_t>();
+        args.count = int32_t(problems.size());
+        args.total_tiles = tile_start.back();
+        args.c_bf16 = true;
+        args.alpha = 0.75f;
+        args.variant = kernels::kGroupedWgmmaWsWide;
+        args.max_blocks = max_blocks;
+        args.swiglu = true;
+        MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, nullptr));
+        MOE_CUDA_CHECK(cudaDeviceSynchronize());
+        for (size_t i = 0; i < cases.size(); ++i) {
+            const Case c = cases[i];
+            const auto& p = problems[i];
+            std::vector<uint16_t> h16(size_t(c.m) * p.ldc);
+            if (!h16.empty()) MOE_CUDA_CHECK(cudaMemcpy(h16.data(), p.c, h16.size() * 2, cudaMemcpyDeviceToHost));
+            std::vector<float> got, ref;
+            for (int r = 0; r < c.m; ++r)
+                for (int j = 0; j < c.inter; ++j) {
+                    double g = 0, u = 0;
+                    for (int k = 0; k < c.k; ++k) {
+                        const double x = xs[i][size_t(r) * p.lda + k];
+                        g += x * ws[i][size_t(j) * p.ldb + k];
+                        u += x * ws[i][size_t(c.inter + j) * p.ldb + k];
+                    }
+                    g *= 0.75;
+                    u *= 0.75;
+                    ref.push_back(float(g / (1.0 + std::exp(-g)) * u));
+                    got.push_back(bf16_to_f32(h16[size_t(r) * p.ldc + j]));
+                }
+            if (!ref.empty()) EXPECT_TRUE(close(got, ref, kNmseBf16)) << "problem " << i << " [" << c.m << " x " << c.inter << "]";
         }
     }
 }

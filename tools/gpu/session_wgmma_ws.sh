@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One call for the warp-specialised persistent wgmma grouped GEMM (kernels/grouped_gemm_wgmma_ws.cu,
-# variants 8 and 9; MOE_GROUPED_TILE=7 runs the one-tile-per-block kernel it replaces): the grouped
+# variants 8 and 9; MOE_GROUPED_TILE=7 runs the one-tile-per-block kernel it replaces) and its
+# SwiGLU epilogue in prefill (MOE_GROUPED_SWIGLU=0 turns it off): the grouped
 # GEMM tests and the CUDA tests that run expert GEMMs, the probe (TFLOP/s of every variant on the
 # moonlight layer's GEMMs), moonlight prefill 2048 and the LoRA moonlight step both ways in
 # interleaved rounds, then (budget left) the rest of the CUDA suite, qwen-1.5b prefill and
@@ -21,13 +22,17 @@ prefill() {  # prefill TAG [ENV...]: moonlight prefill 2048
     --decode-tokens 32 --repeats ${REPEATS:-4} --json "$L/bench_$tag.json" >"$L/bench_$tag.log" 2>&1
   { echo "== bench moonlight $tag: rc $?"; grep -iE "prefill|decode|error" "$L/bench_$tag.log" | head -3; } | log
 }
-for round in 1 2; do
-  left && prefill "ws_$round"
-  left && prefill "classic_$round" MOE_GROUPED_TILE=7
-done
+ctest tiles 'CudaMoe.*:*CudaModelParity*' 60 MOE_EXPERT_GEMM=tiles
+# ws: the new kernel with the SwiGLU epilogue (the default); noswiglu: without the epilogue;
+# classic: the one-tile-per-block kernel, no epilogue.
+left && prefill ws_1
+left && prefill classic_1 MOE_GROUPED_TILE=7 MOE_GROUPED_SWIGLU=0
+left && prefill noswiglu_1 MOE_GROUPED_SWIGLU=0
 left && bt lora-moonlight ws
 left && bt lora-moonlight classic MOE_GROUPED_TILE=7
-left && bt lora-moonlight ws2
+left && prefill ws_2
+left && prefill classic_2 MOE_GROUPED_TILE=7 MOE_GROUPED_SWIGLU=0
+left && prefill noswiglu_2 MOE_GROUPED_SWIGLU=0
 left && ctest rest "-*Grouped*:CudaMoe.*:*CudaTrainStep*:*CudaModelParity*:ExpertTiles*:*CudaOpTable*" 150
 if left; then
   timeout 60 "$B/moe-engine" bench --models r1-distill-qwen-1.5b --prefill 2048 --contexts 512 --decode-tokens 64 \
