@@ -214,8 +214,10 @@ GroupedGemmTile grouped_gemm_tile(int variant) {
 }
 
 cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
-    if (args.total_tiles <= 0) return cudaSuccess;
+    if (args.total_tiles == 0) return cudaSuccess;
     if (args.variant < 0 || args.variant >= kGroupedGemmVariants) return cudaErrorInvalidValue;
+    if (args.total_tiles < 0 && (!device_has_wgmma() || (args.variant != kGroupedWgmmaWs && args.variant != kGroupedWgmmaWsWide)))
+        return cudaErrorInvalidValue;
     if (args.swiglu && (args.variant != kGroupedWgmmaWsWide || !device_has_wgmma() || !args.a_k_contig ||
                         !args.b_k_contig || args.beta != 0.0f || !args.c_bf16))
         return cudaErrorInvalidValue;

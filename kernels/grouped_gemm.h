@@ -39,6 +39,9 @@ struct GroupedGemmArgs {
     const GroupedGemmProblem* problems = nullptr;  // device [count]
     const int32_t* tile_start = nullptr;           // device [count + 1]: first output tile of each problem
     int32_t count = 0;
+    // −1: tile_start[count] on the device (the persistent variants 8 and 9 on a wgmma GPU only, whose
+    // grid does not depend on it): a problem table built on the device (expert_grouping.h) runs
+    // without the host learning its size.
     int32_t total_tiles = 0;
     bool a_k_contig = true;  // A[m, k] at a[m·lda + k]; else at a[k·lda + m]
     bool b_k_contig = true;  // B[k, n] at b[n·ldb + k]; else at b[k·ldb + n]

@@ -111,9 +111,9 @@ cudaError_t launch_layout(const GroupedGemmArgs& args, cudaStream_t stream) {
 }  // namespace
 
 cudaError_t grouped_gemm_wgmma_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
-    if (args.total_tiles <= 0) return cudaSuccess;
     if (args.variant == kGroupedWgmmaWs || args.variant == kGroupedWgmmaWsWide)
         return grouped_gemm_wgmma_ws_bf16(args, stream);
+    if (args.total_tiles <= 0) return args.total_tiles == 0 ? cudaSuccess : cudaErrorInvalidValue;
     if (args.variant == kGroupedWgmmaWide) return launch_layout<Tile256>(args, stream);
     return launch_layout<Tile128>(args, stream);
 }

@@ -156,10 +156,11 @@ __device__ __forceinline__ void store_swiglu_tile(const GroupedGemmArgs& args, c
 __device__ __forceinline__ int k_tiles_of(const GroupedGemmProblem& p) { return (p.k + kBK - 1) / kBK; }
 
 template <class W, bool A_K, bool B_K, bool SWIGLU>
-__device__ __forceinline__ void produce(const GroupedGemmArgs& args, unsigned char* ring, uint64_t* full, uint64_t* empty) {
+__device__ __forceinline__ void produce(const GroupedGemmArgs& args, int total, unsigned char* ring, uint64_t* full,
+                                        uint64_t* empty) {
     const int tid = int(threadIdx.x);  // 0–127
     RingSlot slot;
-    for (int tile = int(blockIdx.x); tile < args.total_tiles; tile += int(gridDim.x)) {
+    for (int tile = int(blockIdx.x); tile < total; tile += int(gridDim.x)) {
         const TileAt at = locate_tile<W::BN>(args, tile);
         const int k_tiles1 = k_tiles_of(at.p), k_tiles = k_tiles1 + (at.p.k2 + kBK - 1) / kBK;
         for (int kt = 0; kt < k_tiles; ++kt) {
@@ -173,10 +174,11 @@ __device__ __forceinline__ void produce(const GroupedGemmArgs& args, unsigned ch
 }
 
 template <class W, bool A_K, bool B_K, bool SWIGLU>
-__device__ __forceinline__ void consume(const GroupedGemmArgs& args, unsigned char* ring, uint64_t* full, uint64_t* empty) {
+__device__ __forceinline__ void consume(const GroupedGemmArgs& args, int total, unsigned char* ring, uint64_t* full,
+                                        uint64_t* empty) {
     const int cw = warp_uniform(int(threadIdx.x) / 128 - 1), t = int(threadIdx.x) % 128;  // consumer 0 or 1: rows 64·cw…
     RingSlot slot;
-    for (int tile = int(blockIdx.x); tile < args.total_tiles; tile += int(gridDim.x)) {
+    for (int tile = int(blockIdx.x); tile < total; tile += int(gridDim.x)) {
         // Only the tile's place and its K and M through the loop: the problem's other fields are
         // read again for the store (held through the loop they spill the wide tile's registers).
         const TileSpot spot = locate_tile_spot<W::BN>(args, tile);
@@ -234,8 +236,9 @@ __global__ void __launch_bounds__(kWsThreads, 1) grouped_gemm_wgmma_ws_kernel(Gr
         }
     }
     __syncthreads();
-    if (warp_uniform(threadIdx.x < kProducerThreads)) produce<W, A_K, B_K, SWIGLU>(args, ring, full, empty);
-    else consume<W, A_K, B_K, SWIGLU>(args, ring, full, empty);
+    const int total = args.total_tiles >= 0 ? args.total_tiles : args.tile_start[args.count];  // tiles of the call
+    if (warp_uniform(threadIdx.x < kProducerThreads)) produce<W, A_K, B_K, SWIGLU>(args, total, ring, full, empty);
+    else consume<W, A_K, B_K, SWIGLU>(args, total, ring, full, empty);
 }
 
 // The current device's multiprocessor count, asked once per device (a launch path).
@@ -260,7 +263,7 @@ cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
     static const cudaError_t attr = cudaFuncSetAttribute(grouped_gemm_wgmma_ws_kernel<W, A_K, B_K, SWIGLU>,
                                                          cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
     if (attr != cudaSuccess) return attr;
-    int blocks = std::min(multiprocessors(), args.total_tiles);
+    int blocks = args.total_tiles >= 0 ? std::min(multiprocessors(), args.total_tiles) : multiprocessors();
     if (args.max_blocks > 0) blocks = std::min(blocks, args.max_blocks);
     grouped_gemm_wgmma_ws_kernel<W, A_K, B_K, SWIGLU><<<blocks, kWsThreads, smem, stream>>>(args);
     return cudaGetLastError();
@@ -269,7 +272,7 @@ cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
 }  // namespace
 
 cudaError_t grouped_gemm_wgmma_ws_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
-    if (args.total_tiles <= 0) return cudaSuccess;
+    if (args.total_tiles == 0) return cudaSuccess;
     if (args.swiglu) return launch<WsTile256, true, true, true>(args, stream);  // grouped_gemm_bf16 checked the layout
     if (args.variant == kGroupedWgmmaWsWide)
         return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile256, a_k, b_k>(args, stream); });

@@ -3,7 +3,10 @@
 // T <= fused_max_tokens() (4): the fused decode kernels read the expert ids on the device and stream
 // only the chosen experts' rows (no host round trip; CUDA-graph safe); moe_block runs the router,
 // the routed experts and the shared expert as three kernels.
-// Prefill: the ids come to the host once per layer (copied as soon as the router has chosen them,
+// Prefill on a wgmma GPU: the rows are grouped on the device (device_grouped_prefill.h: no host
+// sync, no ids on the host). Elsewhere (and for MOE_EXPERT_GEMM=buckets|grouped, fp8 layers of
+// few tokens or too big to copy whole):
+// the ids come to the host once per layer (copied as soon as the router has chosen them,
 // ids_readback.h, while the shared expert runs), tokens are
 // grouped by expert (gate|up stacked in one GEMM, then down) exactly as the training forward
 // groups them (expert_groups.h: padded buckets or one grouped cuBLAS call per projection); a
@@ -17,6 +20,7 @@
 
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_storage.h"
+#include "cuda/device_grouped_prefill.h"
 #include "cuda/expert_groups.h"
 #include "cuda/fp8_experts.h"
 #include "elementwise.h"
@@ -751,8 +755,24 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     const CudaExpertSetStorage& es = expert_storage(set);
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), E = es.n_experts, I = es.inter;
     cudaStream_t s = ctx_->stream();
-    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the router's early copy (ids_readback.h)
     Tensor out = make(T, H);
+    const size_t layer_bf16_bytes = size_t(3 * I * H * E) * 2;
+    if (device_grouped_prefill_available(E, H, I)) {  // no host sync (device_grouped_prefill.h)
+        if (!es.fp8()) {
+            device_grouped_prefill(*ctx_, x, routing, es.gate_up.get(), es.down.get(), E, I, out);
+            return out;
+        }
+        // fp8: the whole layer to bf16 when most experts will be busy (T·K ≥ 4E) and it fits, as below.
+        if (T * K >= 4 * E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
+            Scratch layer(*ctx_, layer_bf16_bytes, "a layer's fp8 experts in bf16");  // freed in stream order
+            uint16_t* w16 = layer.as<uint16_t>();
+            MOE_CUDA_CHECK(kernels::fp8_to_bf16(gate_up_stack(es), 0, 2 * E, w16, s));
+            MOE_CUDA_CHECK(kernels::fp8_to_bf16(down_stack(es), 0, E, w16 + 2 * I * H * E, s));
+            device_grouped_prefill(*ctx_, x, routing, w16, w16 + 2 * I * H * E, E, I, out);
+            return out;
+        }
+    }
+    const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the router's early copy (ids_readback.h)
     const ExpertGroups groups = group_by_expert(ids, T, K, E, H, I);
     auto run_step = [&](Bf16Weights weights) {
         RoutedExpertsStep step(*ctx_, groups, es, nullptr, false, nullptr, nullptr, weights, nullptr, true);
@@ -761,7 +781,6 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
         return out;
     };
     if (!es.fp8()) return run_step({es.gate_up.get(), es.down.get()});
-    const size_t layer_bf16_bytes = size_t(3 * I * H * E) * 2;
     if (2 * int64_t(groups.active.size()) >= E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
         Scratch layer(*ctx_, layer_bf16_bytes, "a layer's fp8 experts in bf16");  // freed in stream order
         uint16_t* w16 = layer.as<uint16_t>();

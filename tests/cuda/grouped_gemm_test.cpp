@@ -237,7 +237,8 @@ TEST_F(CudaGroupedGemmSwiglu, MatchesFloat64) {
                     ref.push_back(float(g / (1.0 + std::exp(-g)) * u));
                     got.push_back(bf16_to_f32(h16[size_t(r) * p.ldc + j]));
                 }
-            if (!ref.empty()) EXPECT_TRUE(close(got, ref, kNmseBf16)) << "problem " << i << " [" << c.m << " x " << c.inter << "]";
+            if (ref.empty()) continue;
+            EXPECT_TRUE(close(got, ref, kNmseBf16)) << "problem " << i << " [" << c.m << " x " << c.inter << "]";
         }
     }
 }
