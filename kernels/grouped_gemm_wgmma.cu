@@ -69,17 +69,7 @@ __global__ void __launch_bounds__(kThreads, 1) grouped_gemm_wgmma_kernel(Grouped
         // A K-major: this warpgroup's 64 rows are slab wg. A MN-major: its 64 M columns are slab wg.
         const unsigned char* a = s + wg * kSlabBytes;
         const unsigned char* b = s + W::kABytes;
-        if (active) {
-            wgmma_fence();
-            pin(d);
-#pragma unroll
-            for (int ks = 0; ks < kBK / 16; ++ks)
-                wgmma_k16<A_K ? 0 : 1, B_K ? 0 : 1>(d, step_descriptor<A_K>(a, ks), step_descriptor<B_K>(b, ks));
-            wgmma_commit();
-            pin(d);
-            wgmma_wait<1>();  // the group of tile kt - 1 is done (its stage is refilled next iteration)
-            pin(d);
-        }
+        if (active) multiply_stage<A_K, B_K>(d, a, b);  // the group of tile kt - 1 is done (its stage is refilled next iteration)
     }
     cp_async_wait<0>();
     if (active) {  // one branch from the last wait to the store (else ptxas injects a wait: C7517)

@@ -127,6 +127,22 @@ __device__ __forceinline__ void wgmma_k16(float (&d)[128], uint64_t a, uint64_t 
         : "l"(a), "l"(b), "r"(1), "n"(TA), "n"(TB));
 }
 
+// d += this warpgroup's 64 rows of the stage's A (slab `a`) · its B (`b`): the stage's four k16
+// wgmma as one group, then a wait until at most one group (this one) is in flight, so the stage
+// read by the group before is free again.
+template <bool A_K, bool B_K, int N>
+__device__ __forceinline__ void multiply_stage(float (&d)[N], const unsigned char* a, const unsigned char* b) {
+    wgmma_fence();
+    pin(d);
+#pragma unroll
+    for (int ks = 0; ks < kBK / 16; ++ks)
+        wgmma_k16<A_K ? 0 : 1, B_K ? 0 : 1>(d, step_descriptor<A_K>(a, ks), step_descriptor<B_K>(b, ks));
+    wgmma_commit();
+    pin(d);
+    wgmma_wait<1>();
+    pin(d);
+}
+
 // K-tile kt of a tile at (m0, n0) into the stage at `s` (A then B): the first product's k-tiles,
 // then (kt ≥ k_tiles1) the second product's. THREADS threads copy it, this one being `tid`.
 template <class W, bool A_K, bool B_K, int THREADS = kThreads>

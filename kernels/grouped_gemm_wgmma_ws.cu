@@ -193,17 +193,8 @@ __device__ __forceinline__ void consume(const GroupedGemmArgs& args, int total, 
             fence_proxy_async();  // the copies (generic proxy) before wgmma's reads (async proxy)
             if (active) {
                 const unsigned char* s = ring + slot.stage * W::kStageBytes;
-                const unsigned char* a = s + cw * kSlabBytes;  // this warpgroup's 64 rows (or M columns)
-                const unsigned char* b = s + W::kABytes;
-                wgmma_fence();
-                pin(d);
-#pragma unroll
-                for (int ks = 0; ks < kBK / 16; ++ks)
-                    wgmma_k16<A_K ? 0 : 1, B_K ? 0 : 1>(d, step_descriptor<A_K>(a, ks), step_descriptor<B_K>(b, ks));
-                wgmma_commit();
-                pin(d);
-                wgmma_wait<1>();  // the group that read stage `held` retired
-                pin(d);
+                // This warpgroup's 64 rows (or M columns) of A; after it the group that read stage `held` retired.
+                multiply_stage<A_K, B_K>(d, s + cw * kSlabBytes, s + W::kABytes);
             }
             if (held >= 0) mbar_arrive(&empty[held]);
             held = slot.stage;
