@@ -14,10 +14,14 @@
 
 namespace moe::kernels {
 
+inline constexpr int64_t kGroupingChunk = 512;  // slots a warp walks (expert_grouping.cu)
+// Ints of group_slots_by_expert's `counts` scratch: E × ceil(N / kGroupingChunk) (at least E).
+int64_t grouping_counts_size(int64_t N, int64_t E);
+
 // ids [N] (N = T·K slots, each in [0, E): the router's own output — an id outside gets no row).
-// Writes counts [E] (rows per expert), offsets [E + 1] (expert e's rows are offsets[e] …
-// offsets[e + 1] − 1; offsets[E] = N), token_of [N] and slot_of_row [N] (per row) and
-// row_of_slot [N] (per slot). Two launches of E warps.
+// Writes offsets [E + 1] (expert e's rows are offsets[e] … offsets[e + 1] − 1; offsets[E] = N),
+// token_of [N] and slot_of_row [N] (per row) and row_of_slot [N] (per slot); counts
+// [grouping_counts_size] is scratch. Three launches.
 cudaError_t group_slots_by_expert(const int32_t* ids, int64_t N, int64_t K, int64_t E, int32_t* counts,
                                   int32_t* offsets, int32_t* token_of, int32_t* slot_of_row, int32_t* row_of_slot,
                                   cudaStream_t stream);

@@ -43,9 +43,9 @@ void run_grouped(const kernels::GroupedRowsGemm& gemm, const int32_t* offsets, i
 }  // namespace
 
 bool device_grouped_prefill_available(int64_t E, int64_t H, int64_t I) {
-    static const bool enabled = [] {
+    static const bool enabled = [] {  // opt-in until it is measured faster (docs/performance.md, 22:27)
         const char* v = std::getenv("MOE_PREFILL_DEVICE_GROUPING");
-        return !(v && v[0] == '0');
+        return v && v[0] == '1';
     }();
     const ExpertGemmMode mode = expert_gemm_mode();
     return enabled && (mode == ExpertGemmMode::kAuto || mode == ExpertGemmMode::kTiles) && E > 0 && E <= 1024 &&
@@ -56,10 +56,11 @@ void device_grouped_prefill(DeviceContext& ctx, const Tensor& x, const RouterOut
                             const void* down, int64_t E, int64_t I, Tensor& out) {
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), N = T * K;
     cudaStream_t s = ctx.stream();
-    // Row maps: counts [E], offsets [E + 1], token_of [N], slot_of_row [N], row_of_slot [N].
-    Scratch maps(ctx, size_t(2 * E + 1 + 3 * N) * sizeof(int32_t), "device-grouped MoE row maps");
+    // Row maps: counts (scratch), offsets [E + 1], token_of [N], slot_of_row [N], row_of_slot [N].
+    const int64_t n_counts = kernels::grouping_counts_size(N, E);
+    Scratch maps(ctx, size_t(n_counts + E + 1 + 3 * N) * sizeof(int32_t), "device-grouped MoE row maps");
     int32_t* counts = maps.as<int32_t>();
-    int32_t* offsets = counts + E;
+    int32_t* offsets = counts + n_counts;
     int32_t* token_of = offsets + E + 1;
     int32_t* slot_of_row = token_of + N;
     int32_t* row_of_slot = slot_of_row + N;

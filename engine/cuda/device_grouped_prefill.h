@@ -17,7 +17,9 @@ namespace moe::cuda {
 
 // Whether it can run E experts of hidden H and width I here: a wgmma GPU (the persistent grouped
 // GEMM and its SwiGLU epilogue), H and I multiples of 8, E ≤ 1024, the expert GEMM mode auto or
-// tiles (MOE_EXPERT_GEMM), and MOE_PREFILL_DEVICE_GROUPING not 0 (read once; A/B runs).
+// tiles (MOE_EXPERT_GEMM), and MOE_PREFILL_DEVICE_GROUPING=1 (read once). Opt-in: measured on an
+// H100 (docs/performance.md, 2026-12-07 22:27) its first grouping kernels cost 5 ms of a moonlight
+// prefill and saved 1–1.5 ms of idle GPU; the chunked kernels that replaced them are not measured yet.
 bool device_grouped_prefill_available(int64_t E, int64_t H, int64_t I);
 
 // out [T, H] (written) = Σ_k w[t, k] · FFN_{ids[t, k]}(x[t]) for x [T, H] f32 and routing's ids and

@@ -141,8 +141,11 @@ TEST_F(CudaMoeFp8, TrainingForwardUsesABf16Copy) {
     const RouterOutput cr{cpu.upload_i32(ids, T, K), cpu.upload(w, T, K)};
     const RouterOutput gr{gpu->upload_i32(ids, T, K), gpu->upload(w, T, K)};
     auto [cx, gx] = both(random_f32(size_t(T * H), ++s), T, H);
+    // 2 × kNmseBf16: besides the activations, the bf16 copy rounds the dequantised weights (e4m3 ×
+    // an f32 block scale is not bf16-exact), which the CPU multiplies unrounded; seed
+    // 8010726375934535287 gave NMSE 3.18e-5 with either grouped GEMM kernel (H100, 2026-12-07).
     EXPECT_TRUE(close(gpu->download(gpu->moe_experts_train(gx, gr, gset, nullptr)),
-                      cpu.download(cpu.moe_experts(cx, cr, cset)), kNmseBf16));
+                      cpu.download(cpu.moe_experts(cx, cr, cset)), 2 * kNmseBf16));
     EXPECT_EQ(gpu->weight_bytes() - before, size_t(3 * E * H * I * 2)) << "the bf16 copy is counted once";
 }
 
