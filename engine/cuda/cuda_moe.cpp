@@ -3,10 +3,10 @@
 // T <= fused_max_tokens() (4): the fused decode kernels read the expert ids on the device and stream
 // only the chosen experts' rows (no host round trip; CUDA-graph safe); moe_block runs the router,
 // the routed experts and the shared expert as three kernels.
-// Prefill on a wgmma GPU: the rows are grouped on the device (device_grouped_prefill.h: no host
-// sync, no ids on the host). Elsewhere (and for MOE_EXPERT_GEMM=buckets|grouped, fp8 layers of
-// few tokens or too big to copy whole):
-// the ids come to the host once per layer (copied as soon as the router has chosen them,
+// Prefill with MOE_PREFILL_DEVICE_GROUPING=1 on a wgmma GPU: the rows are grouped on the device
+// (device_grouped_prefill.h: no host sync, no ids on the host; opt-in until measured faster).
+// By default (and for MOE_EXPERT_GEMM=buckets|grouped, fp8 layers of few tokens or too big to copy
+// whole): the ids come to the host once per layer (copied as soon as the router has chosen them,
 // ids_readback.h, while the shared expert runs), tokens are
 // grouped by expert (gate|up stacked in one GEMM, then down) exactly as the training forward
 // groups them (expert_groups.h: padded buckets or one grouped cuBLAS call per projection); a
