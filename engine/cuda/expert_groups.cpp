@@ -217,9 +217,12 @@ namespace {
 // against 185–235 for the mma.sync 128 × 128 one, but its 161 KB ring leaves one block per SM, so a
 // LoRA-rank reduction (K ≤ 64: one k-tile, the output read and written) or a weight-gradient
 // layout (A not K-contiguous: 46 against 69) keeps the mma.sync tile; outputs one LoRA rank wide
-// or high take the 128 × 32 / 32 × 128 tiles (the LoRA step 2.4% faster with them). Off Hopper the
-// wgmma variant runs the mma.sync tile of its shape. MOE_GROUPED_TILE=0..3, 6, 7 forces one wide
-// tile and MOE_GROUPED_RANK_TILES=0 turns the rank tiles off, for A/B runs.
+// or high take the 128 × 32 / 32 × 128 tiles (the LoRA step 2.4% faster with them). The wide tile
+// runs on the warp-specialised persistent body (variant 9): 287–358 TFLOP/s for variant 7 against
+// 298–353 on the probe, and with its SwiGLU epilogue moonlight prefill 2048 took 34.7 ms against
+// 38.3–38.9 (H100, docs/performance.md, 21:33). Off Hopper the wgmma variants run the mma.sync tile
+// of their shape. MOE_GROUPED_TILE=0..3, 6–9 forces one wide tile and MOE_GROUPED_RANK_TILES=0
+// turns the rank tiles off, for A/B runs.
 int tile_variant(int64_t max_m, int64_t max_n, int64_t max_k, bool a_k_contig) {
     static const bool rank_tiles = env_int("MOE_GROUPED_RANK_TILES", 1) == 1;
     static const int forced = [] {
