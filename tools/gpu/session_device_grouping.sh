@@ -22,13 +22,7 @@ for tile in 9 7; do
   left && ctest "fp8_seed_$tile" 'CudaMoeFp8.TrainingForwardUsesABf16Copy' 30 MOE_TEST_SEED=8010726375934535287 MOE_GROUPED_TILE=$tile
 done
 left && ctest rest '-*Grouped*:*ExpertGrouping*:CudaMoe.*:CudaMoeFp8.*:*CudaModelParity*' 150
-if left; then
-  CUPTI_TRACE_OUT="$L/trace_prefill.csv" LD_PRELOAD="$D/lib/libcupti_trace.so" timeout 90 "$B/moe-engine" bench \
-    --models moonlight-16b-a3b --prefill 2048 --contexts 16 --decode-tokens 1 --repeats 2 >"$L/trace_prefill.log" 2>&1
-  echo "== trace prefill moonlight: rc $?" | log
-  python3 "$(dirname "$0")/trace/gaps.py" "$L/trace_prefill.csv" --marker embedding --index 1 --top 6 --kernels 25 2>&1 | log
-  xz -6 "$L/trace_prefill.csv"
-fi
+left && trace_prefill 6
 left && prefill device_2
 left && prefill host_2 MOE_PREFILL_DEVICE_GROUPING=0
 left && PREFILL_FLAGS=--fp8-experts prefill fp8_device

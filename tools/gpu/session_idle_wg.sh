@@ -31,12 +31,6 @@ fi
 left && bench_round 2
 [ "${HF:-1}" = 1 ] && left && hf_lora
 left && bt lora-moonlight skip2
-if left; then
-  CUPTI_TRACE_OUT="$L/trace_prefill.csv" LD_PRELOAD="$D/lib/libcupti_trace.so" timeout 90 "$B/moe-engine" bench \
-    --models moonlight-16b-a3b --prefill 2048 --contexts 16 --decode-tokens 1 --repeats 2 >"$L/trace_prefill.log" 2>&1
-  echo "== trace prefill moonlight: rc $?" | log
-  python3 "$(dirname "$0")/trace/gaps.py" "$L/trace_prefill.csv" --marker embedding --index 1 --top 4 --kernels 25 2>&1 | log
-  xz -6 "$L/trace_prefill.csv"
-fi
+left && trace_prefill 4
 echo "== done at ${SECONDS}s" | log
 tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$L"
