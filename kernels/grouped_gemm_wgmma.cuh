@@ -32,15 +32,14 @@ __device__ __forceinline__ uint32_t swizzled(int row, int chunk) {
 }
 
 // One operand's ROWS × 64 stage tile from global memory: rows r0… of the M or N extent (bounded
-// by R), k from k0 (bounded by K); ROWS · 8 / THREADS chunks a thread. Chunks outside the problem are zero-filled.
-// THREADS threads copy it, this one being `tid`.
-template <int ROWS, bool K_CONTIG, int THREADS = kThreads>
+// by R), k from k0 (bounded by K); ROWS / 32 chunks for each of the block's kThreads threads.
+// Chunks outside the problem are zero-filled.
+template <int ROWS, bool K_CONTIG>
 __device__ __forceinline__ void load_operand(unsigned char* s, const uint16_t* g, int ld, int r0, int R, int k0,
-                                             int K, int tid = int(threadIdx.x)) {
-    static_assert(ROWS * kBK / 8 % THREADS == 0, "every thread copies the same number of chunks");
+                                             int K) {
 #pragma unroll
-    for (int i = 0; i < ROWS * kBK / 8 / THREADS; ++i) {
-        const int v = tid + i * THREADS;
+    for (int i = 0; i < ROWS * kBK / 8 / kThreads; ++i) {
+        const int v = int(threadIdx.x) + i * kThreads;
         if constexpr (K_CONTIG) {  // row r's 8 chunks of k
             const int r = v / 8, c = v % 8;
             const bool ok = r0 + r < R && k0 + c * 8 < K;
@@ -143,21 +142,19 @@ __device__ __forceinline__ void multiply_stage(float (&d)[N], const unsigned cha
     pin(d);
 }
 
-// K-tile kt of a tile at (m0, n0) into the stage at `s` (A then B): the first product's k-tiles,
-// then (kt ≥ k_tiles1) the second product's. THREADS threads copy it, this one being `tid`.
-template <class W, bool A_K, bool B_K, int THREADS = kThreads>
+// K-tile kt of a tile at (m0, n0) into the stage at `s` (A then B), by every thread of the block:
+// the first product's k-tiles, then (kt ≥ k_tiles1) the second product's.
+template <class W, bool A_K, bool B_K>
 __device__ __forceinline__ void load_k_tile(unsigned char* s, const GroupedGemmProblem& p, int m0, int n0, int kt,
-                                            int k_tiles1, int tid = int(threadIdx.x)) {
+                                            int k_tiles1) {
     if (kt < k_tiles1) {
         const int k0 = kt * kBK;
-        load_operand<kBM, A_K, THREADS>(s, static_cast<const uint16_t*>(p.a), p.lda, m0, p.m, k0, p.k, tid);
-        load_operand<W::BN, B_K, THREADS>(s + W::kABytes, static_cast<const uint16_t*>(p.b), p.ldb, n0, p.n, k0, p.k,
-                                          tid);
+        load_operand<kBM, A_K>(s, static_cast<const uint16_t*>(p.a), p.lda, m0, p.m, k0, p.k);
+        load_operand<W::BN, B_K>(s + W::kABytes, static_cast<const uint16_t*>(p.b), p.ldb, n0, p.n, k0, p.k);
     } else {
         const int k0 = (kt - k_tiles1) * kBK;
-        load_operand<kBM, A_K, THREADS>(s, static_cast<const uint16_t*>(p.a2), p.lda2, m0, p.m, k0, p.k2, tid);
-        load_operand<W::BN, B_K, THREADS>(s + W::kABytes, static_cast<const uint16_t*>(p.b2), p.ldb2, n0, p.n, k0,
-                                          p.k2, tid);
+        load_operand<kBM, A_K>(s, static_cast<const uint16_t*>(p.a2), p.lda2, m0, p.m, k0, p.k2);
+        load_operand<W::BN, B_K>(s + W::kABytes, static_cast<const uint16_t*>(p.b2), p.ldb2, n0, p.n, k0, p.k2);
     }
 }
 

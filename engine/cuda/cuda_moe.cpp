@@ -61,6 +61,25 @@ bool bf16_gate_up() {
     return !(v && v[0] == '1');
 }
 
+// A layer's fp8 experts dequantised to one bf16 copy, gate|up [E, 2I, H] then down [E, H, I], for
+// the prefill GEMMs (freed in stream order with it).
+class Fp8LayerInBf16 {
+public:
+    Fp8LayerInBf16(DeviceContext& ctx, const CudaExpertSetStorage& es)
+        : up_offset_(2 * es.inter * es.hidden * es.n_experts),
+          layer_(ctx, size_t(3 * es.inter * es.hidden * es.n_experts) * 2, "a layer's fp8 experts in bf16") {
+        uint16_t* w16 = layer_.as<uint16_t>();
+        MOE_CUDA_CHECK(kernels::fp8_to_bf16(gate_up_stack(es), 0, 2 * es.n_experts, w16, ctx.stream()));
+        MOE_CUDA_CHECK(kernels::fp8_to_bf16(down_stack(es), 0, es.n_experts, w16 + up_offset_, ctx.stream()));
+    }
+    const uint16_t* gate_up() const { return layer_.as<uint16_t>(); }
+    const uint16_t* down() const { return layer_.as<uint16_t>() + up_offset_; }
+
+private:
+    int64_t up_offset_;  // elements of the gate|up stack, where down starts
+    Scratch layer_;
+};
+
 // h [rows, inter] bf16 = silu(g) u from the gate/up GEMM outputs gu [rows, 2 inter] (f32 or bf16).
 cudaError_t swiglu_to_bf16(const void* gu, bool gu_bf16, int64_t rows, int64_t inter, uint16_t* h, cudaStream_t s) {
     return gu_bf16 ? kernels::silu_mul_bf16_to_bf16(static_cast<const uint16_t*>(gu), rows, inter, h, s)
@@ -754,7 +773,6 @@ Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& ro
 Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& set) {
     const CudaExpertSetStorage& es = expert_storage(set);
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), E = es.n_experts, I = es.inter;
-    cudaStream_t s = ctx_->stream();
     Tensor out = make(T, H);
     const size_t layer_bf16_bytes = size_t(3 * I * H * E) * 2;
     if (device_grouped_prefill_available(E, H, I)) {  // no host sync (device_grouped_prefill.h)
@@ -764,11 +782,8 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
         }
         // fp8: the whole layer to bf16 when most experts will be busy (T·K ≥ 4E) and it fits, as below.
         if (T * K >= 4 * E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
-            Scratch layer(*ctx_, layer_bf16_bytes, "a layer's fp8 experts in bf16");  // freed in stream order
-            uint16_t* w16 = layer.as<uint16_t>();
-            MOE_CUDA_CHECK(kernels::fp8_to_bf16(gate_up_stack(es), 0, 2 * E, w16, s));
-            MOE_CUDA_CHECK(kernels::fp8_to_bf16(down_stack(es), 0, E, w16 + 2 * I * H * E, s));
-            device_grouped_prefill(*ctx_, x, routing, w16, w16 + 2 * I * H * E, E, I, out);
+            const Fp8LayerInBf16 w(*ctx_, es);
+            device_grouped_prefill(*ctx_, x, routing, w.gate_up(), w.down(), E, I, out);
             return out;
         }
     }
@@ -782,11 +797,8 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     };
     if (!es.fp8()) return run_step({es.gate_up.get(), es.down.get()});
     if (2 * int64_t(groups.active.size()) >= E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
-        Scratch layer(*ctx_, layer_bf16_bytes, "a layer's fp8 experts in bf16");  // freed in stream order
-        uint16_t* w16 = layer.as<uint16_t>();
-        MOE_CUDA_CHECK(kernels::fp8_to_bf16(gate_up_stack(es), 0, 2 * E, w16, s));
-        MOE_CUDA_CHECK(kernels::fp8_to_bf16(down_stack(es), 0, E, w16 + 2 * I * H * E, s));
-        return run_step({w16, w16 + 2 * I * H * E});
+        const Fp8LayerInBf16 w(*ctx_, es);
+        return run_step({w.gate_up(), w.down()});
     }
     moe_prefill_fp8_per_expert(x, groups, es, routing.weights, out);
     return out;
