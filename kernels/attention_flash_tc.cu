@@ -18,6 +18,8 @@
 // cuda_attention.cpp serves the other widths.
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
+#include <string_view>
 
 #include "attention.h"
 #include "common.cuh"
@@ -27,7 +29,6 @@ namespace moe::kernels {
 namespace {
 
 constexpr int kTile = 64;     // query rows of a forward block, keys of a backward block, rows of every tile
-constexpr int kThreads = 128;  // forward: 4 warps of 16 query rows
 constexpr int kBackwardThreads = 256;  // backward: 4 groups of 16 keys x 2 halves of the query tile
 constexpr float kLog2e = 1.4426950408889634f, kLn2 = 0.6931471805599453f;
 constexpr float kMinusInf = -__builtin_huge_valf();
@@ -38,7 +39,7 @@ struct Flash {
     static constexpr int kDqk = DQK, kDv = DV;
     static constexpr int kLdQK = DQK + 8, kLdV = DV + 8, kLdS = kTile + 8;  // padded shared rows
     static constexpr int kQK = kTile * kLdQK, kV = kTile * kLdV;
-    static constexpr size_t kForwardSmem = size_t(kQK + 2 * (kQK + kV)) * 2;              // Q, 2 x [K | V]
+    static constexpr size_t forward_smem(int rows) { return size_t(rows * kLdQK + 2 * (kQK + kV)) * 2; }  // Q, 2 x [K | V]
     static constexpr size_t kBackwardSmem = size_t(3 * (kQK + kV) + kTile * kLdS) * 2;  // K, V, dSᵀ, 2 x [Q | dO]
 };
 
@@ -73,7 +74,7 @@ __device__ __forceinline__ bool sees(int64_t q, int64_t j, int32_t seg, int64_t 
     return q < T && j <= q && j >= seg;
 }
 
-// Block-wide max of one int per thread (kThreads or kBackwardThreads), to every thread.
+// Block-wide max of one int per thread (up to kBackwardThreads), to every thread.
 __device__ __forceinline__ int64_t block_max(int64_t v) {
     __shared__ int64_t warp_max_s[kBackwardThreads / 32];
     for (int o = 16; o > 0; o /= 2) v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
@@ -144,35 +145,77 @@ __device__ __forceinline__ float quad_sum(float v) {
     return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
-// Grid (query tiles, heads), the last tile (the most keys) first.
-template <int DQK, int DV>
-__global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashAttnArgs a) {
+// One key tile's scores into probabilities, FA2's online softmax for this thread's two rows: s
+// [kTile/8][4] raw Q·Kᵀ (invisible keys already -inf) becomes exp2(s·sl2 − m) with m the running
+// maximum in base-2 units; l (the running sums) and o (the output accumulator) are rescaled by the
+// change of m. The scale rides on the exponent's FMA, so the maxima are taken of raw scores (sl2 > 0).
+template <int DV>
+__device__ __forceinline__ void online_softmax(float (&s)[kTile / 8][4], float (&o)[DV / 8][4], float (&m)[2],
+                                               float (&l)[2], float sl2) {
+    float mx[2] = {kMinusInf, kMinusInf};
+#pragma unroll
+    for (int ni = 0; ni < kTile / 8; ++ni)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) mx[e / 2] = fmaxf(mx[e / 2], s[ni][e]);
+    float alpha[2], base[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const float mn = fmaxf(m[i], quad_max(mx[i]) * sl2);
+        base[i] = mn == kMinusInf ? 0.0f : mn;  // a row with nothing visible yet: exponents of -inf
+        alpha[i] = exp2f(m[i] - base[i]);
+        m[i] = mn;
+        l[i] *= alpha[i];
+    }
+#pragma unroll
+    for (int ni = 0; ni < kTile / 8; ++ni)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            s[ni][e] = exp2f(fmaf(s[ni][e], sl2, -base[e / 2]));
+            l[e / 2] += s[ni][e];
+        }
+#pragma unroll
+    for (int n = 0; n < DV / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) o[n][e] *= alpha[e / 2];
+}
+
+// Grid (query tiles of ROWS rows, heads), the last tile (the most keys) first; ROWS / 16 warps of
+// 16 query rows share each key tile (128 rows halve the key/value copies of 64 at the same 8 warps
+// per SM: one block of 137 KB per SM instead of two of 112). Only the tiles that straddle the
+// diagonal, a segment start or the end of T are masked per element; the rest, most of a long
+// prefill, skip the per-element tests.
+template <int DQK, int DV, int ROWS>
+__global__ void __launch_bounds__(ROWS * 2) flash_forward_kernel(FlashAttnArgs a) {
     pdl_begin();
     using F = Flash<DQK, DV>;
+    constexpr int kWarpsThreads = ROWS * 2, kQ = ROWS * F::kLdQK;
     extern __shared__ __align__(16) uint16_t smem[];
     uint16_t* qs = smem;  // then two stages of [K | V]
     const int h = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile;
+    const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * ROWS;
     const HeadColumns hc = HeadColumns::of<DQK, DV>(a, h);
     const int lr = warp * 16 + lane / 4;  // this thread's rows: lr and lr + 8 of the tile
     const int64_t row[2] = {q0 + lr, q0 + lr + 8}, pos[2] = {a.q_offset + row[0], a.q_offset + row[1]};
     const int32_t seg[2] = {a.seg_start && row[0] < a.T ? a.seg_start[row[0]] : 0,
                             a.seg_start && row[1] < a.T ? a.seg_start[row[1]] : 0};
-    // Keys [k_begin, k_end): from the tile's earliest segment start to its last row's position.
+    // Keys [k_begin, k_end): from the tile's earliest segment start to its last row's position;
+    // keys from seg_end on are visible to every row of the tile up to the diagonal.
     const int64_t n_keys = a.n_keys > 0 ? a.n_keys : a.T;
-    const int64_t k_begin =
-        a.seg_start ? -block_max(threadIdx.x < kTile && q0 + threadIdx.x < a.T ? -int64_t(a.seg_start[q0 + threadIdx.x])
-                                                                              : -int64_t(q0))
-                    : 0;
-    const int64_t last = a.q_offset + (q0 + kTile < a.T ? q0 + kTile : a.T);  // one past the last position
+    const bool own_row = threadIdx.x < ROWS && q0 + threadIdx.x < a.T;
+    const int64_t k_begin = a.seg_start ? -block_max(own_row ? -int64_t(a.seg_start[q0 + threadIdx.x]) : -int64_t(q0)) : 0;
+    const int64_t seg_end = a.seg_start ? block_max(own_row ? int64_t(a.seg_start[q0 + threadIdx.x]) : 0) : 0;
+    const int64_t last = a.q_offset + (q0 + ROWS < a.T ? q0 + ROWS : a.T);  // one past the last position
     const int64_t k_end = last < n_keys ? last : n_keys;
+    // Keys below a.q_offset + q0 (the first row's position) are seen by every row of a full tile.
+    const int64_t unmasked_end = q0 + ROWS <= a.T ? a.q_offset + q0 + 1 : 0;
     const int n_tiles = int((k_end - k_begin + kTile - 1) / kTile);
     auto load_kv = [&](int t) {
-        uint16_t* st = smem + F::kQK + (t % 2) * (F::kQK + F::kV);
-        load_tile<DQK, kThreads>(st, a.k, hc.ldkv_qk, k_begin + int64_t(t) * kTile, n_keys, hc.kv_qk);
-        load_tile<DV, kThreads>(st + F::kQK, a.v, hc.ldkv_v, k_begin + int64_t(t) * kTile, n_keys, hc.kv_v);
+        uint16_t* st = smem + kQ + (t % 2) * (F::kQK + F::kV);
+        load_tile<DQK, kWarpsThreads>(st, a.k, hc.ldkv_qk, k_begin + int64_t(t) * kTile, n_keys, hc.kv_qk);
+        load_tile<DV, kWarpsThreads>(st + F::kQK, a.v, hc.ldkv_v, k_begin + int64_t(t) * kTile, n_keys, hc.kv_v);
     };
-    load_tile<DQK, kThreads>(qs, a.q, hc.ldq, q0, a.T, hc.q);
+#pragma unroll
+    for (int r = 0; r < ROWS; r += kTile) load_tile<DQK, kWarpsThreads>(qs + r * F::kLdQK, a.q, hc.ldq, q0 + r, a.T, hc.q);
     load_kv(0);
     cp_async_commit();
     const float sl2 = a.scale * kLog2e;
@@ -183,38 +226,19 @@ __global__ void __launch_bounds__(kThreads) flash_forward_kernel(FlashAttnArgs a
         cp_async_wait<1>();  // tile t (and Q) landed for this thread
         __syncthreads();
         const int64_t k0 = k_begin + int64_t(t) * kTile;
-        const uint16_t *ks = smem + F::kQK + (t % 2) * (F::kQK + F::kV), *vs = ks + F::kQK;
+        const uint16_t *ks = smem + kQ + (t % 2) * (F::kQK + F::kV), *vs = ks + F::kQK;
         float s[kTile / 8][4] = {};
         warp_gemm<DQK, kTile>(s, qs + warp * 16 * F::kLdQK, F::kLdQK, ks, F::kLdQK);
-        float mx[2] = {kMinusInf, kMinusInf};
+        if (k0 < seg_end || k0 + kTile > unmasked_end) {  // block-uniform
 #pragma unroll
-        for (int ni = 0; ni < kTile / 8; ++ni)
+            for (int ni = 0; ni < kTile / 8; ++ni)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                const int64_t key = k0 + ni * 8 + 2 * (lane % 4) + e % 2;
-                s[ni][e] = row[e / 2] < a.T && key <= pos[e / 2] && key >= seg[e / 2] ? s[ni][e] * sl2 : kMinusInf;
-                mx[e / 2] = fmaxf(mx[e / 2], s[ni][e]);
-            }
-        float alpha[2], base[2];
-#pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            const float mn = fmaxf(m[i], quad_max(mx[i]));
-            base[i] = mn == kMinusInf ? 0.0f : mn;  // a row with nothing visible yet: exponents of -inf
-            alpha[i] = exp2f(m[i] - base[i]);
-            m[i] = mn;
-            l[i] *= alpha[i];
+                for (int e = 0; e < 4; ++e) {
+                    const int64_t key = k0 + ni * 8 + 2 * (lane % 4) + e % 2;
+                    if (!(row[e / 2] < a.T && key <= pos[e / 2] && key >= seg[e / 2])) s[ni][e] = kMinusInf;
+                }
         }
-#pragma unroll
-        for (int ni = 0; ni < kTile / 8; ++ni)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                s[ni][e] = exp2f(s[ni][e] - base[e / 2]);
-                l[e / 2] += s[ni][e];
-            }
-#pragma unroll
-        for (int n = 0; n < DV / 8; ++n)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) o[n][e] *= alpha[e / 2];
+        online_softmax<DV>(s, o, m, l, sl2);
         uint32_t pa[kTile / 16][4];
         to_a_fragments<kTile>(s, pa);
         warp_gemm_regs<kTile, DV>(o, pa, vs, F::kLdV);
@@ -398,14 +422,24 @@ bool with_widths(int qk_dim, int v_dim, Fn&& fn) {
     return false;
 }
 
-// Launches a kernel of one width; the dynamic shared memory limit is raised once per kernel (F, and
-// BACKWARD telling the two kernels of a width apart).
-template <class F, bool BACKWARD, class Kernel>
+// Launches a kernel of one width over blocks of ROWS rows; the dynamic shared memory limit is raised
+// once per kernel (F, BACKWARD and ROWS telling the kernels apart).
+template <class F, bool BACKWARD, int ROWS, class Kernel>
 cudaError_t launch(Kernel kernel, const FlashAttnArgs& a, int threads, size_t smem, cudaStream_t stream) {
     static const cudaError_t attr = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
     if (attr != cudaSuccess) return attr;
-    MOE_LAUNCH(kernel, dim3(ceil_div(a.T, kTile), unsigned(a.n_heads)), threads, smem, stream, a);
+    MOE_LAUNCH(kernel, dim3(ceil_div(a.T, ROWS), unsigned(a.n_heads)), threads, smem, stream, a);
     return cudaGetLastError();
+}
+
+// Query rows per forward block: 128 (MOE_FLASH_ROWS=64 for the 4-warp blocks, to compare), 64 for
+// sequences that fit one such block.
+int forward_rows(int64_t T) {
+    static const bool narrow = [] {
+        const char* e = std::getenv("MOE_FLASH_ROWS");
+        return e && std::string_view(e) == "64";
+    }();
+    return narrow || T <= kTile ? kTile : 2 * kTile;
 }
 
 }  // namespace
@@ -419,7 +453,12 @@ cudaError_t attention_flash_forward(const FlashAttnArgs& a, cudaStream_t stream)
     cudaError_t err = cudaErrorInvalidValue;
     with_widths(a.qk_dim, a.v_dim, [&](auto f) {
         using F = decltype(f);
-        err = launch<F, false>(flash_forward_kernel<F::kDqk, F::kDv>, a, kThreads, F::kForwardSmem, stream);
+        if (forward_rows(a.T) == kTile)
+            err = launch<F, false, kTile>(flash_forward_kernel<F::kDqk, F::kDv, kTile>, a, 2 * kTile,
+                                          F::forward_smem(kTile), stream);
+        else
+            err = launch<F, false, 2 * kTile>(flash_forward_kernel<F::kDqk, F::kDv, 2 * kTile>, a, 4 * kTile,
+                                              F::forward_smem(2 * kTile), stream);
         return true;
     });
     return err;
@@ -432,7 +471,7 @@ cudaError_t attention_flash_backward(const FlashAttnArgs& a, cudaStream_t stream
     cudaError_t err = cudaErrorInvalidValue;
     with_widths(a.qk_dim, a.v_dim, [&](auto f) {
         using F = decltype(f);
-        err = launch<F, true>(flash_backward_kernel<F::kDqk, F::kDv>, a, kBackwardThreads, F::kBackwardSmem, stream);
+        err = launch<F, true, kTile>(flash_backward_kernel<F::kDqk, F::kDv>, a, kBackwardThreads, F::kBackwardSmem, stream);
         return true;
     });
     return err;

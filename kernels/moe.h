@@ -59,8 +59,13 @@ cudaError_t gather_rows_bf16(const float* src, int64_t cols, const int32_t* rows
 // out [T, hidden] = Σ_k weights[t, k] · y[slot[t, k]] (y f32 [T * top_k, hidden]), k in order;
 // weights nullptr: all 1 (the input gradient of the grouped rows, summed back per token).
 // y_keep (bf16 [T * top_k, hidden], optional): the rows of y that slots name, copied in bf16 on the way.
+// accumulate: out = out + Σ_k (the shared expert's output already there, added first).
 cudaError_t moe_combine(const float* y, const int32_t* slot, const float* weights, int64_t T, int64_t top_k,
-                        int64_t hidden, float* out, cudaStream_t stream, uint16_t* y_keep = nullptr);
+                        int64_t hidden, float* out, cudaStream_t stream, uint16_t* y_keep = nullptr,
+                        bool accumulate = false);
+// moe_combine over bf16 y rows (hidden % 4 == 0, y 8-byte and out 16-byte aligned, weights given).
+cudaError_t moe_combine_bf16(const uint16_t* y, const int32_t* slot, const float* weights, int64_t T, int64_t top_k,
+                             int64_t hidden, float* out, cudaStream_t stream, bool accumulate);
 
 // ---- training (CpuBackend::swiglu*, moe_experts_train / _backward; engine/cuda/cuda_moe.cpp) ----
 

@@ -254,10 +254,14 @@ private:
     void gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint16_t* w, int64_t out, void* y, int64_t ldy,
                    bool bf16_out = false);
     Tensor linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias);
-    Tensor moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts);
-    // out [T, H] = Σ_k w_k · expert(x) over the grouped rows of g, one fp8 expert dequantised at a time.
+    std::vector<Tensor> linear_many_multi(const Tensor& x, std::span<const Weight* const> weights,
+                                          std::span<const Tensor* const> biases);
+    // out [T, H] = the routed experts' weighted sum (+ out's values when accumulate: the shared expert's).
+    void moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& experts, Tensor& out, bool accumulate);
+    // out [T, H] = Σ_k w_k · expert(x) (+ out when accumulate) over the grouped rows of g, one fp8
+    // expert dequantised at a time.
     void moe_prefill_fp8_per_expert(const Tensor& x, const cuda::ExpertGroups& g, const cuda::CudaExpertSetStorage& es,
-                                    const Tensor& weights, Tensor& out);
+                                    const Tensor& weights, Tensor& out, bool accumulate);
     Tensor mla_prefill(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos, const MlaDims& d);
     Tensor mla_prefill_flash(const Tensor& q, const Weight& kv_b, const Tensor& cache, int64_t start_pos,
                              const MlaDims& d);

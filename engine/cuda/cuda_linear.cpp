@@ -39,6 +39,29 @@ Tensor CudaBackend::linear_many(const Tensor& x, const uint16_t* w, int64_t out,
     return y;
 }
 
+// Many tokens, several projections of the same x (prefill's q | kv_a, q | k | v): x rounded to bf16
+// once for all their GEMMs.
+std::vector<Tensor> CudaBackend::linear_many_multi(const Tensor& x, std::span<const Weight* const> weights,
+                                                   std::span<const Tensor* const> biases) {
+    const int64_t T = x.rows(), in = x.cols();
+    for (size_t i = 0; i < weights.size(); ++i) {
+        if (weight_storage(*weights[i]).cols != in)
+            throw_invalid_argument("linear_multi: x has " + std::to_string(in) + " columns, weight " + std::to_string(i) +
+                                   " expects " + std::to_string(weight_storage(*weights[i]).cols));
+        if (biases[i]) require_shape(*biases[i], 1, weight_storage(*weights[i]).rows, "linear_multi bias");
+    }
+    Scratch xb(*ctx_, size_t(T * in) * 2, "bf16 activations for a GEMM");
+    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), in, T, in, xb.as<uint16_t>(), in, ctx_->stream()));
+    std::vector<Tensor> outs;
+    for (size_t i = 0; i < weights.size(); ++i) {
+        const CudaWeightStorage& ws = weight_storage(*weights[i]);
+        outs.push_back(make(T, ws.rows));
+        gemm_bf16(xb.as<uint16_t>(), T, in, ws.bf16(), ws.rows, f32(outs.back()), ws.rows);
+        if (biases[i]) MOE_CUDA_CHECK(kernels::add_bias_rows(f32(outs.back()), T, ws.rows, f32(*biases[i]), ctx_->stream()));
+    }
+    return outs;
+}
+
 Tensor CudaBackend::linear(const Tensor& x, const Weight& w, const Tensor* bias) {
     const CudaWeightStorage& ws = weight_storage(w);
     if (x.cols() != ws.cols)
@@ -59,8 +82,8 @@ Tensor CudaBackend::linear(const Tensor& x, const Weight& w, const Tensor* bias)
 std::vector<Tensor> CudaBackend::linear_multi(const Tensor& x, std::span<const Weight* const> weights,
                                               std::span<const Tensor* const> biases) {
     if (biases.size() != weights.size()) throw_invalid_argument("linear_multi: one bias slot per weight");
-    if (x.rows() > kGemvMaxTokens || weights.size() > size_t(kernels::kMaxGemvSegments))
-        return Backend::linear_multi(x, weights, biases);
+    if (x.rows() > kGemvMaxTokens) return linear_many_multi(x, weights, biases);
+    if (weights.size() > size_t(kernels::kMaxGemvSegments)) return Backend::linear_multi(x, weights, biases);
     std::vector<Tensor> outs;
     kernels::GemvSegments segs;
     for (size_t i = 0; i < weights.size(); ++i) {

@@ -159,9 +159,11 @@ Tensor CudaBackend::moe_experts(const Tensor& x, const RouterOutput& routing, co
     require_shape(routing.expert_ids, T, K, "moe_experts expert_ids");
     require_shape(routing.weights, T, K, "moe_experts weights");
     if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_experts: expert set does not match x");
-    if (T > fused_max_tokens() && !dev_tokens_) return moe_prefill(x, routing, set);
-
     Tensor out = make(T, H);
+    if (T > fused_max_tokens() && !dev_tokens_) {
+        moe_prefill(x, routing, set, out, false);
+        return out;
+    }
     kernels::MoeDecodeArgs a;
     set_routed(a, routing, es);
     run_moe_decode(x, a, out);
@@ -171,10 +173,16 @@ Tensor CudaBackend::moe_experts(const Tensor& x, const RouterOutput& routing, co
 Tensor CudaBackend::moe_block(const Tensor& x, const Weight& gate, const Tensor* bias, const RouterParams& params,
                               const ExpertSet& experts, const FfnWeights* shared, RouterOutput& routing) {
     const int64_t T = x.rows(), H = x.cols();
-    if (T > fused_max_tokens() && !dev_tokens_) return Backend::moe_block(x, gate, bias, params, experts, shared, routing);
     const CudaExpertSetStorage& es = expert_storage(experts);
     if (es.n_experts == 0 || es.hidden != H) throw_invalid_argument("moe_block: expert set does not match x");
     routing = route(x, gate, bias, params);
+    if (T > fused_max_tokens() && !dev_tokens_) {
+        // Prefill: the shared expert first (its GEMMs keep the device busy while the host groups the
+        // routed rows), then the combine adds the routed experts onto its output: no separate sum.
+        Tensor out = shared ? ffn(x, *shared) : make(T, H);
+        moe_prefill(x, routing, experts, out, shared != nullptr);
+        return out;
+    }
     kernels::MoeDecodeArgs a;
     set_routed(a, routing, es);
     if (shared) {
@@ -317,7 +325,8 @@ public:
     // there on the way.
     void forward(const Tensor& x, CudaExpertRows* keep = nullptr);
     // out [T, H] = Σ_k w[t, k] · y[row of slot (t, k)]; keep: the bf16 rows of y stored there on the way.
-    void combine(const Tensor& weights, Tensor& out, CudaExpertRows* keep = nullptr) const;
+    // out = Σ_k w_k · y_k (+ out when accumulate).
+    void combine(const Tensor& weights, Tensor& out, CudaExpertRows* keep = nullptr, bool accumulate = false) const;
     // After forward(x, &rows) and combine(.., &rows): hands the rest the backward needs to `rows`.
     void keep_rows(CudaExpertRows& rows);
     // A kept step: what backward() reads besides the kept rows, from x [T, H].
@@ -359,6 +368,7 @@ private:
     bool gu16_ = false;  // forward only without gate/up LoRA: the gate/up GEMM writes bf16 (bf16_gate_up())
     const bool fuse_swiglu_;
     bool swiglu_fused_ = false;  // the gate/up GEMM writes h through the SwiGLU epilogue
+    bool y16_ = false;           // inference: the down GEMM writes bf16 y (prefill_bf16_expert_outputs)
     LoraProj gate_, up_, down_;
     GroupedGemms gemms_;
     Staging staging_;
@@ -429,7 +439,8 @@ void RoutedExpertsStep::register_forward() {
     if (kept_) return;  // the products are the kept ones: no forward GEMM runs
     swiglu_fused_ = fuse_swiglu_ && gu16_ && gemms_.swiglu_available();
     if (!swiglu_fused_) gu_ = scratch(ctx_, P * 2 * I, gu16_ ? 2 : 4, "grouped expert gate/up outputs");
-    y_ = scratch(ctx_, P * H, 4, "grouped expert outputs");
+    y16_ = fuse_swiglu_ && !backward_ && !down_.on && H % 4 == 0 && prefill_bf16_expert_outputs();
+    y_ = scratch(ctx_, P * H, y16_ ? 2 : 4, "grouped expert outputs");
     register_gate_up();
     register_down();
 }
@@ -484,8 +495,9 @@ void RoutedExpertsStep::register_gate_up() {
 void RoutedExpertsStep::register_down() {
     const int64_t P = P_, H = H_, I = I_;
     // y = h D_eᵀ, plus the down LoRA's z Bᵀ (z = s · drop(h) Aᵀ) in the same launch where the kernel takes it.
+    const int64_t y_elem = y16_ ? 2 : 4;
     const GroupGemm down{CUBLAS_OP_T, CUBLAS_OP_N, H, kGroupRows, I, 1.0f, 0.0f, per_expert(down_w_, H * I * 2, I),
-                         rows_of(h_->get(), I * 2, I), rows_of(y_->get(), H * 4, H), CUDA_R_32F};
+                         rows_of(h_->get(), I * 2, I), rows_of(y_->get(), H * y_elem, H), y16_ ? CUDA_R_16BF : CUDA_R_32F};
     if (!down_.on) {
         f_down_ = gemms_.add(down, staging_);
         return;
@@ -648,11 +660,16 @@ void RoutedExpertsStep::keep_rows(CudaExpertRows& rows) {
     rows.z_down = std::move(z_down_);
 }
 
-void RoutedExpertsStep::combine(const Tensor& weights, Tensor& out, CudaExpertRows* keep) const {
+void RoutedExpertsStep::combine(const Tensor& weights, Tensor& out, CudaExpertRows* keep, bool accumulate) const {
     // Padding rows of keep->y stay unwritten: slot_dots skips rows without a token.
+    if (y16_) {  // prefill's bf16 rows (nothing kept)
+        MOE_CUDA_CHECK(kernels::moe_combine_bf16(y_->as<uint16_t>(), map(row_of_slot_), f32(weights), g_.T, g_.K, H_,
+                                                 f32(out), ctx_.stream(), accumulate));
+        return;
+    }
     if (keep) keep->y = scratch(ctx_, P_ * H_, 2, "kept bf16 expert output rows");
     MOE_CUDA_CHECK(kernels::moe_combine(y_->as<float>(), map(row_of_slot_), f32(weights), g_.T, g_.K, H_, f32(out),
-                                        ctx_.stream(), keep ? keep->y->as<uint16_t>() : nullptr));
+                                        ctx_.stream(), keep ? keep->y->as<uint16_t>() : nullptr, accumulate));
 }
 
 void RoutedExpertsStep::run_lora_backward(const LoraProj& l, const LoraBackward& b, int64_t in, void* acc,
@@ -770,21 +787,17 @@ Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& ro
 // for the GEMMs: the whole layer in one kernel when most experts are active and it fits
 // kFp8WholeLayerBytes, else one active expert at a time (DeepSeek-V3's 256 experts), each GEMM
 // over its exact rows through one reused buffer.
-Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& set) {
+void CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, const ExpertSet& set, Tensor& out,
+                              bool accumulate) {
     const CudaExpertSetStorage& es = expert_storage(set);
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), E = es.n_experts, I = es.inter;
-    Tensor out = make(T, H);
     const size_t layer_bf16_bytes = size_t(3 * I * H * E) * 2;
     if (device_grouped_prefill_available(E, H, I)) {  // no host sync (device_grouped_prefill.h)
-        if (!es.fp8()) {
-            device_grouped_prefill(*ctx_, x, routing, es.gate_up.get(), es.down.get(), E, I, out);
-            return out;
-        }
+        if (!es.fp8()) return device_grouped_prefill(*ctx_, x, routing, es.gate_up.get(), es.down.get(), E, I, out, accumulate);
         // fp8: the whole layer to bf16 when most experts will be busy (T·K ≥ 4E) and it fits, as below.
         if (T * K >= 4 * E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
             const Fp8LayerInBf16 w(*ctx_, es);
-            device_grouped_prefill(*ctx_, x, routing, w.gate_up(), w.down(), E, I, out);
-            return out;
+            return device_grouped_prefill(*ctx_, x, routing, w.gate_up(), w.down(), E, I, out, accumulate);
         }
     }
     const std::vector<int32_t> ids = download_i32(routing.expert_ids);  // the router's early copy (ids_readback.h)
@@ -792,22 +805,20 @@ Tensor CudaBackend::moe_prefill(const Tensor& x, const RouterOutput& routing, co
     auto run_step = [&](Bf16Weights weights) {
         RoutedExpertsStep step(*ctx_, groups, es, nullptr, false, nullptr, nullptr, weights, nullptr, true);
         step.forward(x);
-        step.combine(routing.weights, out);
-        return out;
+        step.combine(routing.weights, out, nullptr, accumulate);
     };
     if (!es.fp8()) return run_step({es.gate_up.get(), es.down.get()});
     if (2 * int64_t(groups.active.size()) >= E && layer_bf16_bytes <= kFp8WholeLayerBytes) {
         const Fp8LayerInBf16 w(*ctx_, es);
         return run_step({w.gate_up(), w.down()});
     }
-    moe_prefill_fp8_per_expert(x, groups, es, routing.weights, out);
-    return out;
+    moe_prefill_fp8_per_expert(x, groups, es, routing.weights, out, accumulate);
 }
 
 // One active fp8 expert at a time: its gate|up, then its down, dequantised into one bf16 buffer
 // reused in stream order, each GEMM over the expert's exact rows (padded groups' extra rows unread).
 void CudaBackend::moe_prefill_fp8_per_expert(const Tensor& x, const ExpertGroups& g, const CudaExpertSetStorage& es,
-                                             const Tensor& weights, Tensor& out) {
+                                             const Tensor& weights, Tensor& out, bool accumulate) {
     const int64_t H = es.hidden, I = es.inter;
     cudaStream_t s = ctx_->stream();
     Staging staging;
@@ -837,7 +848,8 @@ void CudaBackend::moe_prefill_fp8_per_expert(const Tensor& x, const ExpertGroups
         MOE_CUDA_CHECK(kernels::fp8_to_bf16(dn8, e, 1, w16.as<uint16_t>(), s));
         gemm_bf16(hb.as<uint16_t>() + o * I, n, I, w16.as<uint16_t>(), H, yp.as<float>() + o * H, H);
     }
-    MOE_CUDA_CHECK(kernels::moe_combine(yp.as<float>(), d_row_of_slot, f32(weights), g.T, g.K, H, f32(out), s));
+    MOE_CUDA_CHECK(kernels::moe_combine(yp.as<float>(), d_row_of_slot, f32(weights), g.T, g.K, H, f32(out), s, nullptr,
+                                        accumulate));
 }
 
 }  // namespace moe

@@ -53,7 +53,7 @@ bool device_grouped_prefill_available(int64_t E, int64_t H, int64_t I) {
 }
 
 void device_grouped_prefill(DeviceContext& ctx, const Tensor& x, const RouterOutput& routing, const void* gate_up,
-                            const void* down, int64_t E, int64_t I, Tensor& out) {
+                            const void* down, int64_t E, int64_t I, Tensor& out, bool accumulate) {
     const int64_t T = x.rows(), H = x.cols(), K = routing.expert_ids.cols(), N = T * K;
     cudaStream_t s = ctx.stream();
     // Row maps: counts (scratch), offsets [E + 1], token_of [N], slot_of_row [N], row_of_slot [N].
@@ -71,16 +71,22 @@ void device_grouped_prefill(DeviceContext& ctx, const Tensor& x, const RouterOut
     const Tables t = carve_tables(table_bytes, E);
     Scratch xp(ctx, size_t(N * H) * 2, "grouped bf16 expert inputs");
     Scratch h(ctx, size_t(N * I) * 2, "grouped bf16 SwiGLU rows");
-    Scratch y(ctx, size_t(N * H) * 4, "grouped expert outputs");
+    const bool y16 = prefill_bf16_expert_outputs() && H % 4 == 0;
+    Scratch y(ctx, size_t(N * H) * (y16 ? 2 : 4), "grouped expert outputs");
     MOE_CUDA_CHECK(kernels::gather_rows_bf16(f32(x), H, token_of, N, xp.as<uint16_t>(), s));
     const auto H32 = int32_t(H), I32 = int32_t(I);
     // h [rows, I] = silu(x Gᵀ) ⊙ (x Uᵀ): B is the expert's [2I, H] gate|up stack.
     run_grouped({xp.get(), H * 2, gate_up, 2 * I * H * 2, h.get(), I * 2, 2 * I32, H32, H32, H32, I32}, offsets, E,
                 true, true, t.problems[0], t.tile_start[0], s);
-    // y [rows, H] = h Dᵀ (f32: the combine sums K of them per token).
-    run_grouped({h.get(), I * 2, down, H * I * 2, y.get(), H * 4, H32, I32, I32, I32, H32}, offsets, E, false, false,
-                t.problems[1], t.tile_start[1], s);
-    MOE_CUDA_CHECK(kernels::moe_combine(y.as<float>(), row_of_slot, f32(routing.weights), T, K, H, f32(out), s));
+    // y [rows, H] = h Dᵀ (bf16 or f32 rows; the combine sums K of them per token in f32).
+    run_grouped({h.get(), I * 2, down, H * I * 2, y.get(), H * (y16 ? 2 : 4), H32, I32, I32, I32, H32}, offsets, E,
+                false, y16, t.problems[1], t.tile_start[1], s);
+    if (y16)
+        MOE_CUDA_CHECK(kernels::moe_combine_bf16(y.as<uint16_t>(), row_of_slot, f32(routing.weights), T, K, H, f32(out),
+                                                 s, accumulate));
+    else
+        MOE_CUDA_CHECK(kernels::moe_combine(y.as<float>(), row_of_slot, f32(routing.weights), T, K, H, f32(out), s,
+                                            nullptr, accumulate));
 }
 
 }  // namespace moe::cuda

@@ -22,9 +22,10 @@ namespace moe::cuda {
 // prefill and saved 1–1.5 ms of idle GPU; the chunked kernels that replaced them are not measured yet.
 bool device_grouped_prefill_available(int64_t E, int64_t H, int64_t I);
 
-// out [T, H] (written) = Σ_k w[t, k] · FFN_{ids[t, k]}(x[t]) for x [T, H] f32 and routing's ids and
-// weights [T, K]; gate_up bf16 [E, 2I, H] (gate rows then up rows per expert), down bf16 [E, H, I].
+// out [T, H] = Σ_k w[t, k] · FFN_{ids[t, k]}(x[t]) (+ out's own values when accumulate) for x [T, H]
+// f32 and routing's ids and weights [T, K]; gate_up bf16 [E, 2I, H] (gate rows then up rows per
+// expert), down bf16 [E, H, I].
 void device_grouped_prefill(DeviceContext& ctx, const Tensor& x, const RouterOutput& routing, const void* gate_up,
-                            const void* down, int64_t E, int64_t I, Tensor& out);
+                            const void* down, int64_t E, int64_t I, Tensor& out, bool accumulate);
 
 }  // namespace moe::cuda

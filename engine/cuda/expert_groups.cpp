@@ -28,6 +28,14 @@ ExpertGemmMode expert_gemm_mode() {
     return mode;
 }
 
+bool prefill_bf16_expert_outputs() {
+    static const bool bf16 = [] {
+        const char* v = std::getenv("MOE_PREFILL_F32_EXPERT_OUT");
+        return !(v && v[0] == '1');
+    }();
+    return bf16;
+}
+
 const char* expert_gemm_mode_name(ExpertGemmMode mode) {
     switch (mode) {
         case ExpertGemmMode::kGrouped: return "grouped";

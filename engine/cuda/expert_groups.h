@@ -49,6 +49,10 @@ enum class ExpertGemmMode { kAuto, kBuckets, kGrouped, kTiles };
 inline constexpr double kAutoPaddedRatio = 1.25;  // padded rows / real rows
 ExpertGemmMode expert_gemm_mode();
 const char* expert_gemm_mode_name(ExpertGemmMode mode);  // "auto", "buckets", "grouped", "tiles" (reports)
+// Prefill (inference): the down GEMM writes the expert rows y in bf16 and the combine sums them in
+// f32 — half the bytes of f32 rows written and gathered back (HF's own MoE keeps them in bf16 too).
+// MOE_PREFILL_F32_EXPERT_OUT=1 keeps f32 rows (A/B runs; read once).
+bool prefill_bf16_expert_outputs();
 
 // Experts whose GEMMs run as one batched call, each over `rows` rows (its count, padded).
 struct ExpertBucket {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One call: the whole CUDA suite (the flash forward's 128-row blocks and unmasked interior tiles are
+# the default), the attention tests on the 64-row blocks (MOE_FLASH_ROWS=64), the chunked device-side
+# expert grouping (MOE_PREFILL_DEVICE_GROUPING=1: its test, the MoE ops, model parity), the fp8 test
+# whose tolerance changed; then moonlight prefill 2048 A/B (128 rows / 64 rows / device grouping), its
+# timeline, and the LoRA step with 128 and 64 rows.
+#   PACK=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
+#   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_flash_rows.sh
+set -uo pipefail
+. "$(dirname "$0")/prebuilt_env.sh"
+. "$(dirname "$0")/session_lib.sh"
+ctest all '*' 150
+ctest flash64 '*Attention*:CudaTrainOps.*' 60 MOE_FLASH_ROWS=64
+ctest device '*ExpertGrouping*:*Grouped*:CudaMoe.*:*CudaModelParity*' 60 MOE_PREFILL_DEVICE_GROUPING=1
+ctest fp8_seed 'CudaMoeFp8.TrainingForwardUsesABf16Copy' 30 MOE_TEST_SEED=8010726375934535287
+prefill() {
+  local tag=$1; shift
+  env "$@" timeout 60 "$B/moe-engine" bench --models moonlight-16b-a3b --prefill 2048 --contexts 512 \
+    --decode-tokens 16 --repeats 4 --json "$L/bench_$tag.json" >"$L/bench_$tag.log" 2>&1
+  { echo "== bench moonlight $tag${*:+ ($*)}: rc $?"; grep -iE "prefill|error" "$L/bench_$tag.log" | head -2; } | log
+}
+prefill rows128
+prefill rows64 MOE_FLASH_ROWS=64
+prefill device MOE_PREFILL_DEVICE_GROUPING=1
+prefill rows128b
+left && trace_prefill 6
+left && bt lora-moonlight rows128
+left && bt lora-moonlight rows64 MOE_FLASH_ROWS=64
+echo "== done at ${SECONDS}s" | log
+tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$L"
