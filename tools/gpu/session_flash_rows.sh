@@ -2,8 +2,8 @@
 # One call: the whole CUDA suite (the flash forward's 128-row blocks and unmasked interior tiles are
 # the default), the attention tests on the 64-row blocks (MOE_FLASH_ROWS=64), the chunked device-side
 # expert grouping (MOE_PREFILL_DEVICE_GROUPING=1: its test, the MoE ops, model parity), the fp8 test
-# whose tolerance changed; then moonlight prefill 2048 A/B (128 rows / 64 rows / device grouping), its
-# timeline, and the LoRA step with 128 and 64 rows.
+# whose tolerance changed; then moonlight prefill 2048 A/B (the defaults; 64-row flash blocks; f32
+# expert rows; device grouping), qwen-1.5b prefill, the timeline, the LoRA step with 128 and 64 rows.
 #   PACK=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && bash tools/gpu/session_flash_rows.sh
 set -uo pipefail
@@ -19,10 +19,14 @@ prefill() {
     --decode-tokens 16 --repeats 4 --json "$L/bench_$tag.json" >"$L/bench_$tag.log" 2>&1
   { echo "== bench moonlight $tag${*:+ ($*)}: rc $?"; grep -iE "prefill|error" "$L/bench_$tag.log" | head -2; } | log
 }
-prefill rows128
+prefill new
 prefill rows64 MOE_FLASH_ROWS=64
+prefill y_f32 MOE_PREFILL_F32_EXPERT_OUT=1
 prefill device MOE_PREFILL_DEVICE_GROUPING=1
-prefill rows128b
+prefill new_b
+env timeout 60 "$B/moe-engine" bench --models r1-distill-qwen-1.5b --prefill 2048 --contexts 512 --decode-tokens 16 \
+  --repeats 4 --json "$L/bench_qwen.json" >"$L/bench_qwen.log" 2>&1
+{ echo "== bench qwen-1.5b: rc $?"; grep -iE "prefill|error" "$L/bench_qwen.log" | head -2; } | log
 left && trace_prefill 6
 left && bt lora-moonlight rows128
 left && bt lora-moonlight rows64 MOE_FLASH_ROWS=64
