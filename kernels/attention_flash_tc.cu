@@ -308,13 +308,13 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashA
         if (t + 1 < n_tiles) load_q(t + 1);
         cp_async_commit();
         cp_async_wait<1>();
-        __syncthreads();
         const int64_t q0 = k0 + int64_t(t) * kTile;
-        const uint16_t *qs = stages + (t % 2) * kStage, *dos = qs + F::kQK;
-        const uint16_t *qh_rows = qs + qh * kHalf * F::kLdQK, *doh_rows = dos + qh * kHalf * F::kLdV;
-        // This thread's 8 query columns: seg_start, lse (base 2) and D.
+        // This thread's 8 query columns: seg_start, lse (base 2) and D; together the block's threads
+        // read every column of the tile, so one barrier also tells whether all its queries see all
+        // the block's keys (a later tile, inside one segment, no row past T): no per-element mask.
         int32_t seg[kHalf / 8][2];
         float lse2[kHalf / 8][2], dd[kHalf / 8][2];
+        bool sees_all = t > 0;
 #pragma unroll
         for (int ni = 0; ni < kHalf / 8; ++ni)
 #pragma unroll
@@ -324,17 +324,28 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashA
                 seg[ni][e] = in ? a.seg_start[q] : INT_MAX;
                 lse2[ni][e] = in ? a.lse[q * a.n_heads + h] * kLog2e : 0.0f;
                 dd[ni][e] = in ? a.drow[q * a.n_heads + h] : 0.0f;
+                sees_all = sees_all && seg[ni][e] <= k0;
             }
+        const bool unmasked = __syncthreads_and(sees_all);  // also: tile t landed for every thread
+        const uint16_t *qs = stages + (t % 2) * kStage, *dos = qs + F::kQK;
+        const uint16_t *qh_rows = qs + qh * kHalf * F::kLdQK, *doh_rows = dos + qh * kHalf * F::kLdV;
         // Pᵀ [16 keys x 32 queries] = exp(scale · K Qᵀ − lse), as bf16 A fragments.
         float s[kHalf / 8][4] = {};
         warp_gemm<DQK, kHalf>(s, ks + kg * 16 * F::kLdQK, F::kLdQK, qh_rows, F::kLdQK);
+        if (unmasked) {
 #pragma unroll
-        for (int ni = 0; ni < kHalf / 8; ++ni)
+            for (int ni = 0; ni < kHalf / 8; ++ni)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                const int64_t q = q0 + qh * kHalf + ni * 8 + 2 * (lane % 4) + e % 2;
-                s[ni][e] = sees(q, key[e / 2], seg[ni][e % 2], a.T) ? exp2f(s[ni][e] * sl2 - lse2[ni][e % 2]) : 0.0f;
-            }
+                for (int e = 0; e < 4; ++e) s[ni][e] = exp2f(s[ni][e] * sl2 - lse2[ni][e % 2]);
+        } else {
+#pragma unroll
+            for (int ni = 0; ni < kHalf / 8; ++ni)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int64_t q = q0 + qh * kHalf + ni * 8 + 2 * (lane % 4) + e % 2;
+                    s[ni][e] = sees(q, key[e / 2], seg[ni][e % 2], a.T) ? exp2f(s[ni][e] * sl2 - lse2[ni][e % 2]) : 0.0f;
+                }
+        }
         uint32_t pa[kHalf / 16][4];
         to_a_fragments<kHalf>(s, pa);
         // dPᵀ = V dOᵀ, then dSᵀ = Pᵀ ⊙ (dPᵀ − D) · scale (P as rounded for dV).

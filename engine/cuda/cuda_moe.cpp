@@ -324,8 +324,8 @@ public:
     // The expert rows y [P, H] (f32) of x [T, H]; keep (may be null): the bf16 gate/up rows stored
     // there on the way.
     void forward(const Tensor& x, CudaExpertRows* keep = nullptr);
-    // out [T, H] = Σ_k w[t, k] · y[row of slot (t, k)]; keep: the bf16 rows of y stored there on the way.
-    // out = Σ_k w_k · y_k (+ out when accumulate).
+    // out [T, H] = Σ_k w[t, k] · y[row of slot (t, k)] (+ out's own values when accumulate); keep:
+    // the bf16 rows of y stored there on the way.
     void combine(const Tensor& weights, Tensor& out, CudaExpertRows* keep = nullptr, bool accumulate = false) const;
     // After forward(x, &rows) and combine(.., &rows): hands the rest the backward needs to `rows`.
     void keep_rows(CudaExpertRows& rows);
@@ -783,7 +783,8 @@ Tensor CudaBackend::moe_experts_backward(const Tensor& x, const RouterOutput& ro
 
 // Prefill (inference): the training forward's grouping and GEMMs (RoutedExpertsStep, no LoRA, no
 // backward; where the tile kernel runs on a wgmma GPU, the gate/up GEMM's epilogue writes the
-// SwiGLU rows itself) and a combine kernel that adds w_k · y_k per token in k order. fp8 experts go to bf16
+// SwiGLU rows itself; the down GEMM writes bf16 rows) and a combine kernel that adds w_k · y_k per
+// token in k order, onto out's values when accumulate (moe_block: the shared expert's output). fp8 experts go to bf16
 // for the GEMMs: the whole layer in one kernel when most experts are active and it fits
 // kFp8WholeLayerBytes, else one active expert at a time (DeepSeek-V3's 256 experts), each GEMM
 // over its exact rows through one reused buffer.

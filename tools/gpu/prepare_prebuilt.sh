@@ -8,7 +8,7 @@
 # instead of 70: the device call's working tree and carry share 64 MiB); carry that instead and
 # unpack it first there: tar -C .device-carry -xJf .device-carry/gpu.tar.xz. source_dir.txt names this checkout: the tests find their fixtures
 # through that absolute path, which run_gpu_suite.sh points at the device's checkout. PROBE=1 also
-# builds the grouped-GEMM probe into $DST/bin.
+# builds the grouped-GEMM probe into $DST/bin; OLD_ENGINE=path adds a previous moe-engine as bin/moe-engine-old.
 set -euo pipefail
 BUILD=${BUILD:-build-cuda}
 DST=${DST:-.device-carry/gpu}
@@ -16,6 +16,8 @@ cmake -S . -B "$BUILD" -G Ninja -DMOE_BUILD_GUI=OFF -DCMAKE_BUILD_TYPE=Release >
 ninja -C "$BUILD" -j"${JOBS:-2}" test_cuda moe-engine cuda_bench
 rm -rf "$DST" && mkdir -p "$DST/bin" "$DST/lib" "$DST/tools" "$DST/bench"
 cp "$BUILD"/bin/{test_cuda,moe-engine,cuda_bench} "$DST/bin/"
+# OLD_ENGINE=path: a previous build's moe-engine rides along as bin/moe-engine-old (the same call's baseline).
+if [ -n "${OLD_ENGINE:-}" ]; then cp "$OLD_ENGINE" "$DST/bin/moe-engine-old"; fi
 if [ "${PROBE:-0}" = 1 ]; then  # the grouped-GEMM probe (tools/gpu/probes/grouped_gemm_probe.cu) rides along
   /usr/local/cuda/bin/nvcc -O2 -std=c++17 -gencode arch=compute_90a,code=sm_90a -Ikernels \
     tools/gpu/probes/grouped_gemm_probe.cu kernels/grouped_gemm.cu kernels/grouped_gemm_wgmma.cu kernels/grouped_gemm_wgmma_ws.cu -lcublas \
