@@ -138,6 +138,8 @@ public:
                        float scale) override;
     Tensor linear_lora_backward(const Tensor& x, const Weight& w, const Weight& a, const Weight& b, float scale,
                                 const Tensor& dy, Tensor* dw, Tensor& da, Tensor& db) override;
+    std::vector<Tensor> linear_lora_group(const Tensor& x, std::span<const LoraLinear> ps) override;
+    Tensor linear_lora_group_backward(const Tensor& x, std::span<const LoraLinear> ps) override;
     void embedding_backward(const Tensor& dy, std::span<const int32_t> tokens, Tensor& dtable) override;
 
     Tensor rmsnorm_backward(const Tensor& x, const Tensor& weight, float eps, const Tensor& dy,
@@ -254,6 +256,11 @@ private:
     void gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint16_t* w, int64_t out, void* y, int64_t ldy,
                    bool bf16_out = false);
     Tensor linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias);
+    // linear_lora's GEMMs from X, x [T, in] already in bf16; the backward's into dx (written when
+    // dx_beta is 0, accumulated when 1).
+    Tensor lora_forward_bf16(const uint16_t* X, int64_t T, const Weight& w, const Tensor* bias, const Weight& a,
+                             const Weight& b, float scale);
+    void lora_backward_bf16(const uint16_t* X, int64_t T, const LoraLinear& p, Tensor& dx, float dx_beta);
     std::vector<Tensor> linear_many_multi(const Tensor& x, std::span<const Weight* const> weights,
                                           std::span<const Tensor* const> biases);
     // out [T, H] = the routed experts' weighted sum (+ out's values when accumulate: the shared expert's).

@@ -162,72 +162,127 @@ void CudaBackend::linear_backward_weight(const Tensor& dy, const Tensor& x, Tens
               out, 1.0f, f32(dw), CUDA_R_32F, in);
 }
 
-// y = x Wᵀ (+ bias) + scale · (x Aᵀ) Bᵀ: x rounded to bf16 once, z = x Aᵀ written in bf16 (what
-// the next GEMM reads anyway), the adapter's product accumulated into y by the GEMM (beta = 1).
-Tensor CudaBackend::linear_lora(const Tensor& x, const Weight& w, const Tensor* bias, const Weight& a, const Weight& b,
-                                float scale) {
-    if (x.rows() <= kGemvMaxTokens) return Backend::linear_lora(x, w, bias, a, b, scale);
-    const CudaWeightStorage& ws = weight_storage(w);
-    const CudaWeightStorage& as = weight_storage(a);
-    const CudaWeightStorage& bs = weight_storage(b);
-    const int64_t T = x.rows(), in = ws.cols, out = ws.rows, r = as.rows;
-    if (x.cols() != in || as.cols != in || bs.rows != out || bs.cols != r)
-        throw_invalid_argument("linear_lora: x, W [out, in], A [r, in] and B [out, r] do not fit together");
-    if (bias) require_shape(*bias, 1, out, "linear_lora bias");
-    cudaStream_t s = ctx_->stream();
-    Scratch xb(*ctx_, size_t(T * in) * 2, "bf16 activations for a GEMM");
-    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), in, T, in, xb.as<uint16_t>(), in, s));
-    Tensor y = make(T, out);
-    gemm_bf16(xb.as<uint16_t>(), T, in, ws.bf16(), out, f32(y), out);
-    if (bias) MOE_CUDA_CHECK(kernels::add_bias_rows(f32(y), T, out, f32(*bias), s));
-    Scratch zb(*ctx_, size_t(std::max<int64_t>(T * r, 1)) * 2, "bf16 LoRA rank products");
-    gemm_bf16(xb.as<uint16_t>(), T, in, as.bf16(), r, zb.as<uint16_t>(), r, true);
+namespace {
+// W [out, in], A [r, in] and B [out, r] of one LoRA'd linear over x of `in` columns.
+struct LoraShapes {
+    int64_t in, out, r;
+};
+LoraShapes lora_shapes(const CudaWeightStorage& ws, const CudaWeightStorage& as, const CudaWeightStorage& bs,
+                       int64_t x_cols, const char* op) {
+    const int64_t in = ws.cols, out = ws.rows, r = as.rows;
+    if (x_cols != in || as.cols != in || bs.rows != out || bs.cols != r)
+        throw_invalid_argument(std::string(op) + ": x, W [out, in], A [r, in] and B [out, r] do not fit together");
+    return {in, out, r};
+}
+}  // namespace
+
+// y = x Wᵀ (+ bias) + scale · (x Aᵀ) Bᵀ from X, x [T, in] already in bf16: z = x Aᵀ written in
+// bf16 (what the next GEMM reads anyway), the adapter's product accumulated into y (beta = 1).
+Tensor CudaBackend::lora_forward_bf16(const uint16_t* X, int64_t T, const Weight& w, const Tensor* bias, const Weight& a,
+                                      const Weight& b, float scale) {
+    const CudaWeightStorage &ws = weight_storage(w), &as = weight_storage(a), &bs = weight_storage(b);
+    const LoraShapes sh = lora_shapes(ws, as, bs, ws.cols, "linear_lora");
+    if (bias) require_shape(*bias, 1, sh.out, "linear_lora bias");
+    Tensor y = make(T, sh.out);
+    gemm_bf16(X, T, sh.in, ws.bf16(), sh.out, f32(y), sh.out);
+    if (bias) MOE_CUDA_CHECK(kernels::add_bias_rows(f32(y), T, sh.out, f32(*bias), ctx_->stream()));
+    Scratch zb(*ctx_, size_t(std::max<int64_t>(T * sh.r, 1)) * 2, "bf16 LoRA rank products");
+    gemm_bf16(X, T, sh.in, as.bf16(), sh.r, zb.as<uint16_t>(), sh.r, true);
     // Row-major y [T, out] += s · z [T, r] · Bᵀ: column-major yᶜ += s · Bᶜᵀ · zᶜ (as gemm_bf16 maps it).
-    cuda::gemm_bf16(ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, out, T, r, scale, bs.bf16(), r, zb.as<uint16_t>(), r, 1.0f,
-                    f32(y), CUDA_R_32F, out);
+    cuda::gemm_bf16(ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, sh.out, T, sh.r, scale, bs.bf16(), sh.r, zb.as<uint16_t>(),
+                    sh.r, 1.0f, f32(y), CUDA_R_32F, sh.out);
     return y;
 }
 
-// dx = dy W + dz A, dW += dyᵀ x, dB += s · dyᵀ z, dA += dzᵀ x with z = x Aᵀ and dz = s · dy B: dy
-// and x rounded to bf16 once each, z and dz made in bf16, dx accumulated in place (beta = 1).
-Tensor CudaBackend::linear_lora_backward(const Tensor& x, const Weight& w, const Weight& a, const Weight& b,
-                                         float scale, const Tensor& dy, Tensor* dw, Tensor& da, Tensor& db) {
-    const CudaWeightStorage& ws = weight_storage(w);
-    const CudaWeightStorage& as = weight_storage(a);
-    const CudaWeightStorage& bs = weight_storage(b);
-    const int64_t T = dy.rows(), in = ws.cols, out = ws.rows, r = as.rows;
-    require_shape(dy, T, out, "linear_lora_backward dy");
-    require_shape(x, T, in, "linear_lora_backward x");
-    require_shape(da, r, in, "linear_lora_backward da");
-    require_shape(db, out, r, "linear_lora_backward db");
-    if (dw) require_shape(*dw, out, in, "linear_lora_backward dw");
-    if (as.cols != in || bs.rows != out || bs.cols != r)
-        throw_invalid_argument("linear_lora_backward: W [out, in], A [r, in] and B [out, r] do not fit together");
-    Tensor dx = make(T, in);
-    if (T == 0 || in == 0) return dx;
-    if (out == 0 || r == 0) return Backend::linear_lora_backward(x, w, a, b, scale, dy, dw, da, db);
+Tensor CudaBackend::linear_lora(const Tensor& x, const Weight& w, const Tensor* bias, const Weight& a, const Weight& b,
+                                float scale) {
+    if (x.rows() <= kGemvMaxTokens) return Backend::linear_lora(x, w, bias, a, b, scale);
+    lora_shapes(weight_storage(w), weight_storage(a), weight_storage(b), x.cols(), "linear_lora");
+    const auto xb = to_bf16(x, "bf16 activations for a GEMM");
+    return lora_forward_bf16(xb->as<uint16_t>(), x.rows(), w, bias, a, b, scale);
+}
+
+std::vector<Tensor> CudaBackend::linear_lora_group(const Tensor& x, std::span<const LoraLinear> ps) {
+    if (x.rows() <= kGemvMaxTokens) return Backend::linear_lora_group(x, ps);
+    for (const LoraLinear& p : ps)
+        lora_shapes(weight_storage(*p.w), weight_storage(*p.a), weight_storage(*p.b), x.cols(), "linear_lora_group");
+    const auto xb = to_bf16(x, "bf16 activations for a GEMM");
+    std::vector<Tensor> ys;
+    for (const LoraLinear& p : ps) ys.push_back(lora_forward_bf16(xb->as<uint16_t>(), x.rows(), *p.w, nullptr, *p.a, *p.b, p.scale));
+    return ys;
+}
+
+// dx (+)= dy W + dz A, dW += dyᵀ x, dB += s · dyᵀ z, dA += dzᵀ x with z = x Aᵀ and dz = s · dy B,
+// from X (x [T, in] in bf16): dy rounded to bf16 once, z and dz made in bf16; dx written
+// (dx_beta 0) or accumulated (1) by the GEMMs themselves.
+void CudaBackend::lora_backward_bf16(const uint16_t* X, int64_t T, const LoraLinear& p, Tensor& dx, float dx_beta) {
+    const CudaWeightStorage &ws = weight_storage(*p.w), &as = weight_storage(*p.a), &bs = weight_storage(*p.b);
+    const LoraShapes sh = lora_shapes(ws, as, bs, ws.cols, "linear_lora_backward");
+    const int64_t in = sh.in, out = sh.out, r = sh.r;
     cublasHandle_t h = ctx_->cublas();
-    const auto dyb = to_bf16(dy, "bf16 output gradient");
-    const auto xb = to_bf16(x, "bf16 linear input");
+    const auto dyb = to_bf16(*p.dy, "bf16 output gradient");
     Scratch zb(*ctx_, size_t(T * r) * 2, "bf16 LoRA rank products"), dzb(*ctx_, size_t(T * r) * 2, "bf16 LoRA rank gradients");
-    const uint16_t *dY = dyb->as<uint16_t>(), *X = xb->as<uint16_t>();
-    // dx [T, in] = dy · W: column-major dxᶜ = Wᶜ · dyᶜ.
-    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_N, in, T, out, 1.0f, ws.bf16(), in, dY, out, 0.0f, f32(dx), CUDA_R_32F, in);
+    const uint16_t* dY = dyb->as<uint16_t>();
+    // dx [T, in] (+)= dy · W: column-major dxᶜ = Wᶜ · dyᶜ.
+    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_N, in, T, out, 1.0f, ws.bf16(), in, dY, out, dx_beta, f32(dx), CUDA_R_32F, in);
     // dW [out, in] += dyᵀ · x: column-major dWᶜ += xᶜ · dyᶜᵀ.
-    if (dw) cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, in, out, T, 1.0f, X, in, dY, out, 1.0f, f32(*dw), CUDA_R_32F, in);
+    if (p.dw) cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, in, out, T, 1.0f, X, in, dY, out, 1.0f, f32(*p.dw), CUDA_R_32F, in);
     // z [T, r] = x · Aᵀ (bf16): column-major zᶜ = Aᶜᵀ · xᶜ.
     cuda::gemm_bf16(h, CUBLAS_OP_T, CUBLAS_OP_N, r, T, in, 1.0f, as.bf16(), in, X, in, 0.0f, zb.as<void>(), CUDA_R_16BF, r);
     // dB [out, r] += s · dyᵀ · z: column-major dBᶜ [r, out] += s · zᶜ · dyᶜᵀ.
-    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, r, out, T, scale, zb.as<uint16_t>(), r, dY, out, 1.0f, f32(db),
+    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, r, out, T, p.scale, zb.as<uint16_t>(), r, dY, out, 1.0f, f32(*p.db),
                     CUDA_R_32F, r);
     // dz [T, r] = s · dy · B (bf16): column-major dzᶜ = s · Bᶜ · dyᶜ.
-    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_N, r, T, out, scale, bs.bf16(), r, dY, out, 0.0f, dzb.as<void>(), CUDA_R_16BF,
-                    r);
+    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_N, r, T, out, p.scale, bs.bf16(), r, dY, out, 0.0f, dzb.as<void>(),
+                    CUDA_R_16BF, r);
     // dA [r, in] += dzᵀ · x: column-major dAᶜ [in, r] += xᶜ · dzᶜᵀ.
-    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, in, r, T, 1.0f, X, in, dzb.as<uint16_t>(), r, 1.0f, f32(da), CUDA_R_32F, in);
+    cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, in, r, T, 1.0f, X, in, dzb.as<uint16_t>(), r, 1.0f, f32(*p.da), CUDA_R_32F,
+                    in);
     // dx += dz · A: column-major dxᶜ += Aᶜ · dzᶜ.
     cuda::gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_N, in, T, r, 1.0f, as.bf16(), in, dzb.as<uint16_t>(), r, 1.0f, f32(dx),
                     CUDA_R_32F, in);
+}
+
+namespace {
+// The shapes linear_lora_backward and its group check before any GEMM runs.
+void check_lora_grads(const LoraLinear& p, const CudaWeightStorage& ws, const CudaWeightStorage& as, int64_t T,
+                      const char* op) {
+    if (!p.dy || !p.da || !p.db) throw_invalid_argument(std::string(op) + ": a projection without dy, da or db");
+    require_shape(*p.dy, T, ws.rows, (std::string(op) + " dy").c_str());
+    require_shape(*p.da, as.rows, ws.cols, (std::string(op) + " da").c_str());
+    require_shape(*p.db, ws.rows, as.rows, (std::string(op) + " db").c_str());
+    if (p.dw) require_shape(*p.dw, ws.rows, ws.cols, (std::string(op) + " dw").c_str());
+}
+}  // namespace
+
+Tensor CudaBackend::linear_lora_backward(const Tensor& x, const Weight& w, const Weight& a, const Weight& b,
+                                         float scale, const Tensor& dy, Tensor* dw, Tensor& da, Tensor& db) {
+    const LoraLinear p{&w, &a, &b, scale, &dy, dw, &da, &db};
+    return linear_lora_group_backward(x, std::span<const LoraLinear>(&p, 1));
+}
+
+Tensor CudaBackend::linear_lora_group_backward(const Tensor& x, std::span<const LoraLinear> ps) {
+    if (ps.empty()) throw_invalid_argument("linear_lora_group_backward: no projection");
+    const int64_t T = x.rows(), in = x.cols();
+    for (const LoraLinear& p : ps) {
+        const CudaWeightStorage &ws = weight_storage(*p.w), &as = weight_storage(*p.a);
+        lora_shapes(ws, as, weight_storage(*p.b), in, "linear_lora_backward");
+        check_lora_grads(p, ws, as, T, "linear_lora_backward");
+    }
+    Tensor dx = make(T, in);
+    if (T == 0 || in == 0) return dx;
+    std::unique_ptr<Scratch> xb;
+    bool written = false;  // the first term writes dx, the others add to it
+    for (const LoraLinear& p : ps) {
+        if (weight_storage(*p.w).rows == 0 || weight_storage(*p.a).rows == 0) {  // no outputs or rank 0: composed
+            if (!written) zero(dx);
+            add_inplace(dx, Backend::linear_lora_backward(x, *p.w, *p.a, *p.b, p.scale, *p.dy, p.dw, *p.da, *p.db));
+        } else {
+            if (!xb) xb = to_bf16(x, "bf16 linear input");
+            lora_backward_bf16(xb->as<uint16_t>(), T, p, dx, written ? 1.0f : 0.0f);
+        }
+        written = true;
+    }
     return dx;
 }
 

@@ -231,6 +231,26 @@ Tensor Backend::linear_lora_backward(const Tensor& x, const Weight& w, const Wei
     add_inplace(dx, linear_backward_input(dz, a));
     return dx;
 }
+std::vector<Tensor> Backend::linear_lora_group(const Tensor& x, std::span<const LoraLinear> ps) {
+    std::vector<Tensor> ys;
+    for (const LoraLinear& p : ps) ys.push_back(linear_lora(x, *p.w, nullptr, *p.a, *p.b, p.scale));
+    return ys;
+}
+
+Tensor Backend::linear_lora_group_backward(const Tensor& x, std::span<const LoraLinear> ps) {
+    if (ps.empty()) throw_invalid_argument("linear_lora_group_backward: no projection");
+    Tensor dx;
+    for (const LoraLinear& p : ps) {
+        if (!p.dy || !p.da || !p.db) throw_invalid_argument("linear_lora_group_backward: a projection without dy, da or db");
+        const Tensor dxi = linear_lora_backward(x, *p.w, *p.a, *p.b, p.scale, *p.dy, p.dw, *p.da, *p.db);
+        if (dx.empty())
+            dx = dxi;
+        else
+            add_inplace(dx, dxi);
+    }
+    return dx;
+}
+
 void Backend::embedding_backward(const Tensor&, std::span<const int32_t>, Tensor&) {
     unsupported(*this, "embedding_backward");
 }

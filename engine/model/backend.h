@@ -110,6 +110,20 @@ Tensor add_pending_rmsnorm(Backend& backend, Tensor& h, const Tensor& pending, c
 
 // Per token, the chosen experts in selection order and their final weights (bias-free scores,
 // normalised and scaled as the config says).
+// One LoRA'd linear of a group sharing its input x (Backend::linear_lora_group): W [out, in] and
+// the adapter A [r, in], B [out, r] with its scale; for the backward, dy [T, out] and the gradients
+// accumulated (dw when not null, da and db always).
+struct LoraLinear {
+    const Weight* w = nullptr;
+    const Weight* a = nullptr;
+    const Weight* b = nullptr;
+    float scale = 0.0f;
+    const Tensor* dy = nullptr;
+    Tensor* dw = nullptr;
+    Tensor* da = nullptr;
+    Tensor* db = nullptr;
+};
+
 struct RouterOutput {
     Tensor expert_ids;  // [T, top_k] I32
     Tensor weights;     // [T, top_k] F32
@@ -331,6 +345,12 @@ public:
                                float scale);
     virtual Tensor linear_lora_backward(const Tensor& x, const Weight& w, const Weight& a, const Weight& b, float scale,
                                         const Tensor& dy, Tensor* dw, Tensor& da, Tensor& db);
+    // Several LoRA'd linears of one x (q | kv_a, gate | up), no bias: y_i = linear_lora(x, p_i);
+    // the backward returns Σ_i dx_i and accumulates each one's gradients as linear_lora_backward
+    // does. The defaults loop over those; a GPU backend rounds x to bf16 once for all of them and
+    // accumulates the dx terms in place (no temporaries, no sums).
+    virtual std::vector<Tensor> linear_lora_group(const Tensor& x, std::span<const LoraLinear> ps);
+    virtual Tensor linear_lora_group_backward(const Tensor& x, std::span<const LoraLinear> ps);
     // dtable [vocab, hidden] += scatter of dy [T, hidden] to the rows of `tokens`.
     virtual void embedding_backward(const Tensor& dy, std::span<const int32_t> tokens, Tensor& dtable);
 

@@ -53,6 +53,41 @@ Tensor linear_bwd(const LayerContext& c, const Tensor& x, const Weight& w, const
     return dx;
 }
 
+namespace {
+// Both projections LoRA'd without dropout: the group op's description of them (dy null in the
+// forward); grads holds the gradient handles the pointers name.
+bool lora_pair(const LayerContext& c, const Weight& w0, const Weight& w1) {
+    const LoraSlot *l0 = c.params.lora_of(w0), *l1 = c.params.lora_of(w1);
+    return l0 && l1 && l0->weights.dropout == 0.0f && l1->weights.dropout == 0.0f;
+}
+LoraLinear lora_linear(const LayerContext& c, const Weight& w, const Tensor* dy, Tensor (&grads)[2]) {
+    const LoraSlot* l = c.params.lora_of(w);
+    grads[0] = l->grads.a;  // handles: the accumulation lands in the parameters' grads
+    grads[1] = l->grads.b;
+    return LoraLinear{&w, &l->a_weight, &l->b_weight, l->weights.scale, dy, c.params.grad_of(w), &grads[0], &grads[1]};
+}
+}  // namespace
+
+std::pair<Tensor, Tensor> linear_pair_fwd(const LayerContext& c, const Tensor& x, const Weight& w0, const Weight& w1) {
+    if (!lora_pair(c, w0, w1)) return {linear_fwd(c, x, w0), linear_fwd(c, x, w1)};
+    Tensor grads[2][2];
+    const LoraLinear ps[2] = {lora_linear(c, w0, nullptr, grads[0]), lora_linear(c, w1, nullptr, grads[1])};
+    std::vector<Tensor> ys = c.be.linear_lora_group(x, ps);
+    return {std::move(ys[0]), std::move(ys[1])};
+}
+
+Tensor linear_pair_bwd(const LayerContext& c, const Tensor& x, const Weight& w0, const Tensor& dy0, const Weight& w1,
+                       const Tensor& dy1) {
+    if (!lora_pair(c, w0, w1)) {
+        Tensor dx = linear_bwd(c, x, w0, nullptr, dy0);
+        c.be.add_inplace(dx, linear_bwd(c, x, w1, nullptr, dy1));
+        return dx;
+    }
+    Tensor grads[2][2];
+    const LoraLinear ps[2] = {lora_linear(c, w0, &dy0, grads[0]), lora_linear(c, w1, &dy1, grads[1])};
+    return c.be.linear_lora_group_backward(x, ps);
+}
+
 Tensor rmsnorm_bwd(const LayerContext& c, const Tensor& x, const Tensor& weight, float eps, const Tensor& dy) {
     return c.be.rmsnorm_backward(x, weight, eps, dy, c.params.grad_of(weight));
 }
@@ -61,8 +96,7 @@ Tensor rmsnorm_bwd(const LayerContext& c, const Tensor& x, const Tensor& weight,
 
 Tensor ffn_fwd(const LayerContext& c, const Tensor& x, const FfnWeights& w, FfnSaved& s) {
     s.x = x;
-    s.g = linear_fwd(c, x, w.gate);
-    s.u = linear_fwd(c, x, w.up);
+    std::tie(s.g, s.u) = linear_pair_fwd(c, x, w.gate, w.up);
     s.h = c.be.swiglu(s.g, s.u);
     return linear_fwd(c, s.h, w.down);
 }
@@ -71,9 +105,7 @@ Tensor ffn_bwd(const LayerContext& c, const FfnWeights& w, const FfnSaved& s, co
     const Tensor dh = linear_bwd(c, s.h, w.down, nullptr, dy);
     Tensor dg, du;
     c.be.swiglu_backward(s.g, s.u, dh, dg, du);
-    Tensor dx = linear_bwd(c, s.x, w.gate, nullptr, dg);
-    c.be.add_inplace(dx, linear_bwd(c, s.x, w.up, nullptr, du));
-    return dx;
+    return linear_pair_bwd(c, s.x, w.gate, dg, w.up, du);
 }
 
 // ---- MLA ----------------------------------------------------------------------------------------
@@ -95,11 +127,11 @@ Tensor mla_fwd(const LayerContext& c, const MlaShape& m, const BatchRows& rows, 
         s.q_a = linear_fwd(c, x, w.q_a);
         s.q_a_normed = be.rmsnorm(s.q_a, w.q_a_norm, m.latent_eps);
         s.q = linear_fwd(c, s.q_a_normed, w.q_b);
+        s.ckv = linear_fwd(c, x, w.kv_a);
     } else {
-        s.q = linear_fwd(c, x, w.q);
+        std::tie(s.q, s.ckv) = linear_pair_fwd(c, x, w.q, w.kv_a);
     }
     be.rope_rows(s.q, *m.rope, q_rope_span(d), rows.positions, false);
-    s.ckv = linear_fwd(c, x, w.kv_a);
     s.latent = be.rmsnorm(be.slice_cols(s.ckv, 0, d.kv_lora), w.kv_a_norm, m.latent_eps);
     Tensor k_pe = be.slice_cols(s.ckv, d.kv_lora, d.qk_rope);
     be.rope_rows(k_pe, *m.rope, k_rope_span(d), rows.positions, false);
@@ -126,15 +158,13 @@ Tensor mla_bwd(const LayerContext& c, const MlaShape& m, const BatchRows& rows, 
     const Tensor d_latent = linear_bwd(c, s.latent, w.kv_b, nullptr, dkv);
     be.rope_rows(dk_pe, *m.rope, k_rope_span(d), rows.positions, true);
     const Tensor d_latent_raw = rmsnorm_bwd(c, be.slice_cols(s.ckv, 0, d.kv_lora), w.kv_a_norm, m.latent_eps, d_latent);
-    Tensor dx = linear_bwd(c, s.x, w.kv_a, nullptr, be.concat_cols(d_latent_raw, dk_pe));
+    const Tensor d_ckv = be.concat_cols(d_latent_raw, dk_pe);
     be.rope_rows(g.dq, *m.rope, q_rope_span(d), rows.positions, true);
-    if (w.q_lora) {
-        const Tensor d_qan = linear_bwd(c, s.q_a_normed, w.q_b, nullptr, g.dq);
-        const Tensor d_qa = rmsnorm_bwd(c, s.q_a, w.q_a_norm, m.latent_eps, d_qan);
-        be.add_inplace(dx, linear_bwd(c, s.x, w.q_a, nullptr, d_qa));
-    } else {
-        be.add_inplace(dx, linear_bwd(c, s.x, w.q, nullptr, g.dq));
-    }
+    if (!w.q_lora) return linear_pair_bwd(c, s.x, w.q, g.dq, w.kv_a, d_ckv);
+    Tensor dx = linear_bwd(c, s.x, w.kv_a, nullptr, d_ckv);
+    const Tensor d_qan = linear_bwd(c, s.q_a_normed, w.q_b, nullptr, g.dq);
+    const Tensor d_qa = rmsnorm_bwd(c, s.q_a, w.q_a_norm, m.latent_eps, d_qan);
+    be.add_inplace(dx, linear_bwd(c, s.x, w.q_a, nullptr, d_qa));
     return dx;
 }
 

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "model/backend.h"
@@ -47,6 +48,12 @@ struct LayerContext {
 Tensor linear_fwd(const LayerContext& c, const Tensor& x, const Weight& w, const Tensor* bias = nullptr);
 // Accumulates dW, db and the adapter's dA, dB; returns dx [T, in].
 Tensor linear_bwd(const LayerContext& c, const Tensor& x, const Weight& w, const Tensor* bias, const Tensor& dy);
+// Two projections of one x without bias (q | kv_a, gate | up): y_i = linear_fwd(x, w_i), and the
+// backward's Σ_i dx_i. Where both carry a LoRA adapter without dropout they run as one group op
+// (Backend::linear_lora_group: x rounded to bf16 once, the dx terms accumulated in place).
+std::pair<Tensor, Tensor> linear_pair_fwd(const LayerContext& c, const Tensor& x, const Weight& w0, const Weight& w1);
+Tensor linear_pair_bwd(const LayerContext& c, const Tensor& x, const Weight& w0, const Tensor& dy0, const Weight& w1,
+                       const Tensor& dy1);
 // dx of rmsnorm(x, weight, eps) for dy; accumulates dweight when the weight trains.
 Tensor rmsnorm_bwd(const LayerContext& c, const Tensor& x, const Tensor& weight, float eps, const Tensor& dy);
 

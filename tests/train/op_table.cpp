@@ -103,6 +103,40 @@ OpCase linear_lora_case() {
     return c;
 }
 
+// Two LoRA'd linears of one x as one group op (q | kv_a, gate | up): the outputs, Σ dx, the first
+// projection's dW (the second's frozen) and both adapters' gradients.
+OpCase linear_lora_group_case() {
+    OpCase c;
+    c.name = "linear_lora_group";
+    static constexpr float kScales[2] = {1.5f, 0.75f};
+    c.make = [](uint64_t seed) {
+        std::mt19937_64 rng(seed);
+        return OpInstance{{input("x", 12, 16, rng), input("w0", 10, 16, rng), input("a0", 4, 16, rng),
+                           input("b0", 10, 4, rng), fixed("w1", 6, 16, rng), input("a1", 3, 16, rng),
+                           input("b1", 6, 3, rng)}};
+    };
+    c.forward = [](Backend& b, const OpInstance& in) {
+        const Weight w0 = W(b, in, "w0"), a0 = W(b, in, "a0"), b0 = W(b, in, "b0");
+        const Weight w1 = W(b, in, "w1"), a1 = W(b, in, "a1"), b1 = W(b, in, "b1");
+        const LoraLinear ps[2] = {{&w0, &a0, &b0, kScales[0]}, {&w1, &a1, &b1, kScales[1]}};
+        const std::vector<Tensor> ys = b.linear_lora_group(T(b, in, "x"), ps);
+        return OpOutputs{b.download(ys[0]), b.download(ys[1])};
+    };
+    c.backward = [](Backend& b, const OpInstance& in, const OpOutputs& d) {
+        const Weight w0 = W(b, in, "w0"), a0 = W(b, in, "a0"), b0 = W(b, in, "b0");
+        const Weight w1 = W(b, in, "w1"), a1 = W(b, in, "a1"), b1 = W(b, in, "b1");
+        const Tensor dy0 = D(b, d, 0, 12, 10), dy1 = D(b, d, 1, 12, 6);
+        Tensor dw0 = zeros_like(b, in.at("w0")), da0 = zeros_like(b, in.at("a0")), db0 = zeros_like(b, in.at("b0"));
+        Tensor da1 = zeros_like(b, in.at("a1")), db1 = zeros_like(b, in.at("b1"));
+        const LoraLinear ps[2] = {{&w0, &a0, &b0, kScales[0], &dy0, &dw0, &da0, &db0},
+                                  {&w1, &a1, &b1, kScales[1], &dy1, nullptr, &da1, &db1}};
+        const Tensor dx = b.linear_lora_group_backward(T(b, in, "x"), ps);
+        return OpOutputs{b.download(dx), b.download(dw0), b.download(da0), b.download(db0), b.download(da1),
+                         b.download(db1)};
+    };
+    return c;
+}
+
 OpCase embedding_case() {
     OpCase c;
     c.name = "embedding";
@@ -478,6 +512,7 @@ std::vector<OpCase> build_table() {
     std::vector<OpCase> t;
     t.push_back(linear_case());
     t.push_back(linear_lora_case());
+    t.push_back(linear_lora_group_case());
     t.push_back(embedding_case());
     t.push_back(rmsnorm_case());
     t.push_back(rope_case(true));
