@@ -191,9 +191,20 @@ __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __res
 }
 
 
-// combine_kernel four columns a thread (hidden % 4 == 0, y and out 16-byte aligned, y_keep 8):
-// float4 rows of y, one 8-byte bf16 store into y_keep; the same fmaf order per element.
-__global__ void combine_x4_kernel(const float* __restrict__ y, const int32_t* __restrict__ slot,
+// Four consecutive values of a y row as floats: f32 rows (16-byte loads) or bf16 rows (8-byte loads).
+__device__ __forceinline__ float4 load_row4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ __forceinline__ float4 load_row4(const uint16_t* p) {
+    const uint2 v = *reinterpret_cast<const uint2*>(p);
+    return make_float4(bf16_bits_to_f32(uint16_t(v.x & 0xffffu)), bf16_bits_to_f32(uint16_t(v.x >> 16)),
+                       bf16_bits_to_f32(uint16_t(v.y & 0xffffu)), bf16_bits_to_f32(uint16_t(v.y >> 16)));
+}
+
+// combine_kernel four columns a thread (hidden % 4 == 0, out 16-byte aligned, y 16 (f32) or 8
+// (bf16: prefill's down GEMM writes bf16 rows, half the bytes to write and read back) and y_keep 8):
+// one vector load per slot, one 8-byte bf16 store into y_keep (f32 rows only); the same fmaf order
+// per element.
+template <class Y>
+__global__ void combine_x4_kernel(const Y* __restrict__ y, const int32_t* __restrict__ slot,
                                   const float* __restrict__ w, int64_t T, int64_t K, int64_t hidden,
                                   float* __restrict__ out, uint16_t* __restrict__ y_keep, bool accumulate) {
     pdl_begin();
@@ -203,32 +214,10 @@ __global__ void combine_x4_kernel(const float* __restrict__ y, const int32_t* __
         float4 acc = accumulate ? *reinterpret_cast<const float4*>(out + t * hidden + c) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         for (int64_t k = 0; k < K; ++k) {
             const int64_t at = int64_t(slot[t * K + k]) * hidden + c;
-            const float4 v = *reinterpret_cast<const float4*>(y + at);
+            const float4 v = load_row4(y + at);
             if (y_keep) store_bf16x4(y_keep + at, v.x, v.y, v.z, v.w);
             const float wk = w ? w[t * K + k] : 1.0f;
             acc = make_float4(fmaf(wk, v.x, acc.x), fmaf(wk, v.y, acc.y), fmaf(wk, v.z, acc.z), fmaf(wk, v.w, acc.w));
-        }
-        *reinterpret_cast<float4*>(out + t * hidden + c) = acc;
-    }
-}
-
-// combine_x4_kernel over bf16 y rows (prefill: the down GEMM writes bf16, half the bytes of f32 to
-// write and to read back here): four columns a thread, one 8-byte load per slot.
-__global__ void combine_bf16_x4_kernel(const uint16_t* __restrict__ y, const int32_t* __restrict__ slot,
-                                       const float* __restrict__ w, int64_t T, int64_t K, int64_t hidden,
-                                       float* __restrict__ out, bool accumulate) {
-    pdl_begin();
-    const int64_t c = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
-    if (c >= hidden) return;
-    for (int64_t t = blockIdx.y; t < T; t += gridDim.y) {
-        float4 acc = accumulate ? *reinterpret_cast<const float4*>(out + t * hidden + c) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        for (int64_t k = 0; k < K; ++k) {
-            const uint2 v = *reinterpret_cast<const uint2*>(y + int64_t(slot[t * K + k]) * hidden + c);
-            const float wk = w[t * K + k];
-            acc = make_float4(fmaf(wk, bf16_bits_to_f32(uint16_t(v.x & 0xffffu)), acc.x),
-                              fmaf(wk, bf16_bits_to_f32(uint16_t(v.x >> 16)), acc.y),
-                              fmaf(wk, bf16_bits_to_f32(uint16_t(v.y & 0xffffu)), acc.z),
-                              fmaf(wk, bf16_bits_to_f32(uint16_t(v.y >> 16)), acc.w));
         }
         *reinterpret_cast<float4*>(out + t * hidden + c) = acc;
     }
@@ -328,9 +317,9 @@ cudaError_t moe_combine(const float* y, const int32_t* slot, const float* weight
                         int64_t hidden, float* out, cudaStream_t stream, uint16_t* y_keep, bool accumulate) {
     if (T * hidden <= 0) return cudaSuccess;
     if (hidden % 4 == 0 && aligned16(y) && aligned16(out) && (!y_keep || aligned_to(y_keep, 8))) {
-        MOE_PREFER_SHARED((combine_x4_kernel));
-        MOE_LAUNCH((combine_x4_kernel), row_grid(T, hidden, 4), 256, 0, stream, y, slot, weights, T, top_k, hidden, out,
-                   y_keep, accumulate);
+        MOE_PREFER_SHARED((combine_x4_kernel<float>));
+        MOE_LAUNCH((combine_x4_kernel<float>), row_grid(T, hidden, 4), 256, 0, stream, y, slot, weights, T, top_k, hidden,
+                   out, y_keep, accumulate);
         return cudaGetLastError();
     }
     MOE_PREFER_SHARED((combine_kernel));
@@ -342,9 +331,9 @@ cudaError_t moe_combine_bf16(const uint16_t* y, const int32_t* slot, const float
                              int64_t hidden, float* out, cudaStream_t stream, bool accumulate) {
     if (T * hidden <= 0) return cudaSuccess;
     if (hidden % 4 != 0 || !aligned_to(y, 8) || !aligned16(out) || !weights) return cudaErrorInvalidValue;
-    MOE_PREFER_SHARED((combine_bf16_x4_kernel));
-    MOE_LAUNCH((combine_bf16_x4_kernel), row_grid(T, hidden, 4), 256, 0, stream, y, slot, weights, T, top_k, hidden, out,
-               accumulate);
+    MOE_PREFER_SHARED((combine_x4_kernel<uint16_t>));
+    MOE_LAUNCH((combine_x4_kernel<uint16_t>), row_grid(T, hidden, 4), 256, 0, stream, y, slot, weights, T, top_k, hidden,
+               out, static_cast<uint16_t*>(nullptr), accumulate);
     return cudaGetLastError();
 }
 
