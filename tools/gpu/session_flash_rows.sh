@@ -18,11 +18,16 @@ prefill() {
     --decode-tokens 16 --repeats 4 --json "$L/bench_$tag.json" >"$L/bench_$tag.log" 2>&1
   { echo "== bench moonlight $tag${*:+ ($*)}: rc $?"; grep -iE "prefill|error" "$L/bench_$tag.log" | head -2; } | log
 }
-ctest all '*' 150
+# QUICK=1 (little device time left): the tests of what changed instead of the whole suite, no A/B by switch.
+if [ "${QUICK:-0}" = 1 ]; then
+  ctest changed '*Attention*:CudaTrainOps.*:*OpTable*:CudaMoe.*:*Grouped*:*CudaModelParity*:*TrainStep*' 100
+else
+  ctest all '*' 150
+fi
 prefill new
 if [ -x "$B/moe-engine-old" ]; then ENGINE=$B/moe-engine-old prefill old; ENGINE=$B/moe-engine; fi
-prefill rows64 MOE_FLASH_ROWS=64
-prefill y_f32 MOE_PREFILL_F32_EXPERT_OUT=1
+[ "${QUICK:-0}" = 1 ] || prefill rows64 MOE_FLASH_ROWS=64
+[ "${QUICK:-0}" = 1 ] || prefill y_f32 MOE_PREFILL_F32_EXPERT_OUT=1
 prefill new_b
 bt lora-moonlight rows128
 left && hf_lora
