@@ -443,14 +443,24 @@ cudaError_t launch(Kernel kernel, const FlashAttnArgs& a, int threads, size_t sm
     return cudaGetLastError();
 }
 
-// Query rows per forward block: 128 (MOE_FLASH_ROWS=64 for the 4-warp blocks, to compare), 64 for
-// sequences that fit one such block.
-int forward_rows(int64_t T) {
+// Query rows per forward block: 128 where its shared memory (smem128 bytes) fits the device's
+// per-block limit (Hopper's 227 KB; consumer GPUs allow 99 KB), else 64; 64 also for sequences
+// that fit one such block, or with MOE_FLASH_ROWS=64 (to compare).
+int forward_rows(int64_t T, size_t smem128) {
     static const bool narrow = [] {
         const char* e = std::getenv("MOE_FLASH_ROWS");
         return e && std::string_view(e) == "64";
     }();
-    return narrow || T <= kTile ? kTile : 2 * kTile;
+    static const size_t limit = [] {
+        int dev = 0, bytes = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess) {
+            (void)cudaGetLastError();  // not left for the launch's error check to find
+            return size_t(0);
+        }
+        return size_t(bytes);
+    }();
+    return narrow || T <= kTile || smem128 > limit ? kTile : 2 * kTile;
 }
 
 }  // namespace
@@ -464,7 +474,7 @@ cudaError_t attention_flash_forward(const FlashAttnArgs& a, cudaStream_t stream)
     cudaError_t err = cudaErrorInvalidValue;
     with_widths(a.qk_dim, a.v_dim, [&](auto f) {
         using F = decltype(f);
-        if (forward_rows(a.T) == kTile)
+        if (forward_rows(a.T, F::forward_smem(2 * kTile)) == kTile)
             err = launch<F, false, kTile>(flash_forward_kernel<F::kDqk, F::kDv, kTile>, a, 2 * kTile,
                                           F::forward_smem(kTile), stream);
         else
