@@ -255,6 +255,7 @@ private:
     // bf16_out, row stride ldy).
     void gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint16_t* w, int64_t out, void* y, int64_t ldy,
                    bool bf16_out = false);
+    Tensor linear_from_bf16(const uint16_t* X, int64_t T, int64_t in, const uint16_t* w, int64_t out, const float* bias);
     Tensor linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias);
     // linear_lora's GEMMs from X, x [T, in] already in bf16; the backward's into dx (written when
     // dx_beta is 0, accumulated when 1).

@@ -29,14 +29,18 @@ void CudaBackend::gemm_bf16(const uint16_t* x, int64_t T, int64_t in, const uint
                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-Tensor CudaBackend::linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias) {
-    const int64_t T = x.rows(), in = x.cols();
-    Scratch xb(*ctx_, size_t(T * in) * 2, "bf16 activations for a GEMM");
-    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), in, T, in, xb.as<uint16_t>(), in, ctx_->stream()));
+// y [T, out] = X Wᵀ (+ bias) from X, x already rounded to bf16 [T, in].
+Tensor CudaBackend::linear_from_bf16(const uint16_t* X, int64_t T, int64_t in, const uint16_t* w, int64_t out,
+                                     const float* bias) {
     Tensor y = make(T, out);
-    gemm_bf16(xb.as<uint16_t>(), T, in, w, out, f32(y), out);
+    gemm_bf16(X, T, in, w, out, f32(y), out);
     if (bias) MOE_CUDA_CHECK(kernels::add_bias_rows(f32(y), T, out, bias, ctx_->stream()));
     return y;
+}
+
+Tensor CudaBackend::linear_many(const Tensor& x, const uint16_t* w, int64_t out, const float* bias) {
+    const auto xb = to_bf16(x, "bf16 activations for a GEMM");
+    return linear_from_bf16(xb->as<uint16_t>(), x.rows(), x.cols(), w, out, bias);
 }
 
 // Many tokens, several projections of the same x (prefill's q | kv_a, q | k | v): x rounded to bf16
@@ -50,14 +54,11 @@ std::vector<Tensor> CudaBackend::linear_many_multi(const Tensor& x, std::span<co
                                    " expects " + std::to_string(weight_storage(*weights[i]).cols));
         if (biases[i]) require_shape(*biases[i], 1, weight_storage(*weights[i]).rows, "linear_multi bias");
     }
-    Scratch xb(*ctx_, size_t(T * in) * 2, "bf16 activations for a GEMM");
-    MOE_CUDA_CHECK(kernels::f32_to_bf16_2d(f32(x), in, T, in, xb.as<uint16_t>(), in, ctx_->stream()));
+    const auto xb = to_bf16(x, "bf16 activations for a GEMM");
     std::vector<Tensor> outs;
     for (size_t i = 0; i < weights.size(); ++i) {
         const CudaWeightStorage& ws = weight_storage(*weights[i]);
-        outs.push_back(make(T, ws.rows));
-        gemm_bf16(xb.as<uint16_t>(), T, in, ws.bf16(), ws.rows, f32(outs.back()), ws.rows);
-        if (biases[i]) MOE_CUDA_CHECK(kernels::add_bias_rows(f32(outs.back()), T, ws.rows, f32(*biases[i]), ctx_->stream()));
+        outs.push_back(linear_from_bf16(xb->as<uint16_t>(), T, in, ws.bf16(), ws.rows, biases[i] ? f32(*biases[i]) : nullptr));
     }
     return outs;
 }
@@ -183,9 +184,7 @@ Tensor CudaBackend::lora_forward_bf16(const uint16_t* X, int64_t T, const Weight
     const CudaWeightStorage &ws = weight_storage(w), &as = weight_storage(a), &bs = weight_storage(b);
     const LoraShapes sh = lora_shapes(ws, as, bs, ws.cols, "linear_lora");
     if (bias) require_shape(*bias, 1, sh.out, "linear_lora bias");
-    Tensor y = make(T, sh.out);
-    gemm_bf16(X, T, sh.in, ws.bf16(), sh.out, f32(y), sh.out);
-    if (bias) MOE_CUDA_CHECK(kernels::add_bias_rows(f32(y), T, sh.out, f32(*bias), ctx_->stream()));
+    Tensor y = linear_from_bf16(X, T, sh.in, ws.bf16(), sh.out, bias ? f32(*bias) : nullptr);
     Scratch zb(*ctx_, size_t(std::max<int64_t>(T * sh.r, 1)) * 2, "bf16 LoRA rank products");
     gemm_bf16(X, T, sh.in, as.bf16(), sh.r, zb.as<uint16_t>(), sh.r, true);
     // Row-major y [T, out] += s · z [T, r] · Bᵀ: column-major yᶜ += s · Bᶜᵀ · zᶜ (as gemm_bf16 maps it).
