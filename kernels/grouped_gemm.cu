@@ -207,6 +207,10 @@ bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b
 
 bool grouped_gemm_swiglu_available() { return device_has_wgmma(); }
 
+bool grouped_gemm_tma_ready(const GroupedGemmArgs& args) {
+    return device_has_wgmma() && grouped_gemm_wgmma_ws_tma_ready(args);
+}
+
 GroupedGemmTile grouped_gemm_tile(int variant) {
     if (grouped_gemm_is_wgmma(variant))  // the shapes of 0 and 2 (grouped_gemm_wgmma.cu, grouped_gemm_wgmma_ws.cu)
         return grouped_gemm_tile(grouped_gemm_is_wide(variant) ? 2 : 0);

@@ -35,6 +35,21 @@ struct GroupedGemmProblem {
     int32_t k2 = 0, lda2 = 0, ldb2 = 0;
 };
 
+// A row-major bf16 tensor [rows, cols] (rows ld elements apart) holding one operand of every
+// problem of a call, stored K-contiguous: the gathered token rows, the stacked expert weights. With
+// a_tensor and b_tensor set (and a2_tensor / b2_tensor where problems have second products), the
+// persistent wgmma variants (8, 9) copy their operands with the tensor memory accelerator (one
+// thread issues a stage's copies) instead of 128 threads' cp.async; a problem's first row is its
+// pointer's offset from `base`, in rows. Every problem's k must equal `cols` (k2 for the second
+// tensors) and its ld equal `ld`. A tile's rows past its problem then hold the next problem's rows
+// or zeros (past `rows`): only output rows / columns that are not stored read them.
+struct GroupedOperandTensor {
+    const void* base = nullptr;
+    int64_t rows = 0;
+    int32_t cols = 0, ld = 0;
+    bool set() const { return base != nullptr && rows > 0 && cols > 0; }
+};
+
 struct GroupedGemmArgs {
     const GroupedGemmProblem* problems = nullptr;  // device [count]
     const int32_t* tile_start = nullptr;           // device [count + 1]: first output tile of each problem
@@ -55,6 +70,9 @@ struct GroupedGemmArgs {
     // each 256-wide tile (counted over n as usual) multiplies 128 gate rows and their 128 up rows,
     // so the gate/up products never reach memory (an MoE layer's prefill: no [rows, 2I] round trip).
     bool swiglu = false;
+    // Optional (see GroupedOperandTensor): the tensors the problems' A, B, A2 and B2 lie in, both
+    // operands K-contiguous. MOE_WGMMA_TMA=0 keeps the cp.async copies (A/B runs).
+    GroupedOperandTensor a_tensor, b_tensor, a2_tensor, b2_tensor;
 };
 
 // The output tile of a variant: 0 (the default) and 1–3 are tiles for wide outputs, 4 is 128 × 32
@@ -85,6 +103,10 @@ bool grouped_gemm_supported(const GroupedGemmProblem& p, bool a_k_contig, bool b
 
 // Whether GroupedGemmArgs::swiglu runs on the current device (compute capability 9.0).
 bool grouped_gemm_swiglu_available();
+
+// Whether the persistent wgmma variants (8, 9) would copy this call's operands with the tensor
+// memory accelerator on the current device (GroupedOperandTensor; tests check that they do).
+bool grouped_gemm_tma_ready(const GroupedGemmArgs& args);
 
 cudaError_t grouped_gemm_bf16(const GroupedGemmArgs& args, cudaStream_t stream);
 

@@ -12,5 +12,7 @@ namespace moe::kernels {
 // Any of the four wgmma variants (6–9); the persistent ones (8, 9) go to grouped_gemm_wgmma_ws_bf16.
 cudaError_t grouped_gemm_wgmma_bf16(const GroupedGemmArgs& args, cudaStream_t stream);
 cudaError_t grouped_gemm_wgmma_ws_bf16(const GroupedGemmArgs& args, cudaStream_t stream);
+// grouped_gemm_tma_ready's answer on a wgmma device.
+bool grouped_gemm_wgmma_ws_tma_ready(const GroupedGemmArgs& args);
 
 }  // namespace moe::kernels

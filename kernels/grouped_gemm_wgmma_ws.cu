@@ -22,10 +22,12 @@
 // stores bf16 silu(g) · u — the MoE prefill's gate/up products never reach memory.
 // A consumer whose 64 rows lie past its problem's rows multiplies nothing (it still waits and
 // releases every stage, so the barriers' counts stay whole).
+#include <cuda.h>  // CUtensorMap and its encoder's signature (reached through the runtime: no -lcuda)
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 
 #include "grouped_gemm_wgmma.cuh"
 #include "grouped_gemm_wgmma.h"
@@ -64,6 +66,34 @@ __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
 // One arrival on `bar` once every cp.async this thread issued so far has landed.
 __device__ __forceinline__ void cp_async_arrive(uint64_t* bar) {
     asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(shared_addr(bar)) : "memory");
+}
+
+// One arrival on `bar` that also expects `bytes` from the tensor copies completing on it.
+__device__ __forceinline__ void mbar_expect_tx(uint64_t* bar, uint32_t bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(shared_addr(bar)), "r"(bytes)
+                 : "memory");
+}
+// The box of `map` at (column x, row y) into shared memory at `dst` (1024-byte aligned: the 128-byte
+// swizzle's phase), its bytes counted on `bar`. Elements past the tensor's extent arrive as zeros.
+__device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, int x, int y, uint64_t* bar) {
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
+            shared_addr(dst)),
+        "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(shared_addr(bar))
+        : "memory");
+}
+
+// The tensor maps of a TMA launch (GroupedGemmArgs::a_tensor ..): A and B boxes of 64 k × kBM rows
+// and 64 k × the tile's B rows (128 for the SwiGLU tile's gate and up halves), the 128-byte swizzle
+// of the stage layout.
+struct TmaMaps {
+    CUtensorMap a, b, a2, b2;
+};
+
+// The first row of the tensor `t` that `p` points at (GroupedOperandTensor: the host checked that it
+// lies inside, rows apart from `base`).
+__device__ __forceinline__ int tensor_row(const void* p, const GroupedOperandTensor& t) {
+    return int((static_cast<const unsigned char*>(p) - static_cast<const unsigned char*>(t.base)) / (int64_t(t.ld) * 2));
 }
 
 // A position in the ring: the stage and the parity of its current use.
@@ -173,7 +203,45 @@ __device__ __forceinline__ void produce(const GroupedGemmArgs& args, int total, 
     asm volatile("cp.async.wait_all;\n" ::: "memory");  // no copy outlives its thread
 }
 
-template <class W, bool A_K, bool B_K, bool SWIGLU>
+// The producer with the tensor memory accelerator: one thread announces a stage's bytes on its
+// `full` barrier and issues its two or three box copies; the copies complete the barrier.
+template <class W, bool SWIGLU>
+__device__ __forceinline__ void produce_tma(const GroupedGemmArgs& args, const TmaMaps& maps, int total,
+                                            unsigned char* ring, uint64_t* full, uint64_t* empty) {
+    if (threadIdx.x != 0) return;
+    RingSlot slot;
+    for (int tile = int(blockIdx.x); tile < total; tile += int(gridDim.x)) {
+        const TileSpot spot = locate_tile_spot<W::BN>(args, tile);
+        const GroupedGemmProblem& p = *spot.p;
+        const int k_tiles1 = k_tiles_of(p), k_tiles = k_tiles1 + (p.k2 + kBK - 1) / kBK;
+        const int a_row = tensor_row(p.a, args.a_tensor) + spot.m0, b_row = tensor_row(p.b, args.b_tensor);
+        const int a2_row = p.k2 > 0 ? tensor_row(p.a2, args.a2_tensor) + spot.m0 : 0;
+        const int b2_row = p.k2 > 0 ? tensor_row(p.b2, args.b2_tensor) : 0;
+        for (int kt = 0; kt < k_tiles; ++kt) {
+            mbar_wait(&empty[slot.stage], slot.phase ^ 1);  // both consumers released this stage's last use
+            unsigned char* s = ring + slot.stage * W::kStageBytes;
+            uint64_t* bar = &full[slot.stage];
+            mbar_expect_tx(bar, W::kStageBytes);  // whole boxes, zero-filled parts included
+            if (kt < k_tiles1) {
+                const int k0 = kt * kBK;
+                tma_load_2d(s, &maps.a, k0, a_row, bar);
+                if constexpr (SWIGLU) {  // 128 gate rows from n0 / 2, then the same 128 rows of the up half
+                    tma_load_2d(s + W::kABytes, &maps.b, k0, b_row + spot.n0 / 2, bar);
+                    tma_load_2d(s + W::kABytes + 128 * 128, &maps.b, k0, b_row + p.n / 2 + spot.n0 / 2, bar);
+                } else {
+                    tma_load_2d(s + W::kABytes, &maps.b, k0, b_row + spot.n0, bar);
+                }
+            } else {
+                const int k0 = (kt - k_tiles1) * kBK;
+                tma_load_2d(s, &maps.a2, k0, a2_row, bar);
+                tma_load_2d(s + W::kABytes, &maps.b2, k0, b2_row + spot.n0, bar);
+            }
+            slot.advance<W::kStages>();
+        }
+    }
+}
+
+template <class W, bool A_K, bool B_K, bool SWIGLU, bool TMA>
 __device__ __forceinline__ void consume(const GroupedGemmArgs& args, int total, unsigned char* ring, uint64_t* full,
                                         uint64_t* empty) {
     const int cw = warp_uniform(int(threadIdx.x) / 128 - 1), t = int(threadIdx.x) % 128;  // consumer 0 or 1: rows 64·cw…
@@ -190,7 +258,7 @@ __device__ __forceinline__ void consume(const GroupedGemmArgs& args, int total, 
         int held = -1;  // the stage the last wgmma group in flight reads
         for (int kt = 0; kt < k_tiles; ++kt) {
             mbar_wait(&full[slot.stage], slot.phase);
-            fence_proxy_async();  // the copies (generic proxy) before wgmma's reads (async proxy)
+            if constexpr (!TMA) fence_proxy_async();  // cp.async's copies (generic proxy) before wgmma's reads (async proxy)
             if (active) {
                 const unsigned char* s = ring + slot.stage * W::kStageBytes;
                 // This warpgroup's 64 rows (or M columns) of A; after it the group that read stage `held` retired.
@@ -214,22 +282,30 @@ __device__ __forceinline__ void consume(const GroupedGemmArgs& args, int total, 
     }
 }
 
-template <class W, bool A_K, bool B_K, bool SWIGLU>
-__global__ void __launch_bounds__(kWsThreads, 1) grouped_gemm_wgmma_ws_kernel(GroupedGemmArgs args) {
+// TMA: the operands come through `maps` (both K-contiguous), else through cp.async.
+template <class W, bool A_K, bool B_K, bool SWIGLU, bool TMA>
+__global__ void __launch_bounds__(kWsThreads, 1)
+    grouped_gemm_wgmma_ws_kernel(GroupedGemmArgs args, const __grid_constant__ TmaMaps maps) {
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     unsigned char* ring = align_1024(smem_raw);
     auto* full = reinterpret_cast<uint64_t*>(ring + W::kStages * W::kStageBytes);
     uint64_t* empty = full + W::kStages;
     if (threadIdx.x == 0) {
         for (int s = 0; s < W::kStages; ++s) {
-            mbar_init(&full[s], kProducerThreads);  // one arrival per producer thread's copies
+            mbar_init(&full[s], TMA ? 1 : kProducerThreads);  // the TMA thread's arrival, or one per copying thread
             mbar_init(&empty[s], kConsumerThreads);
         }
+        // The barriers' initialisation visible to the tensor copies (async proxy) that complete on them.
+        if constexpr (TMA) asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     __syncthreads();
     const int total = args.total_tiles >= 0 ? args.total_tiles : args.tile_start[args.count];  // tiles of the call
-    if (warp_uniform(threadIdx.x < kProducerThreads)) produce<W, A_K, B_K, SWIGLU>(args, total, ring, full, empty);
-    else consume<W, A_K, B_K, SWIGLU>(args, total, ring, full, empty);
+    if (warp_uniform(threadIdx.x < kProducerThreads)) {
+        if constexpr (TMA) produce_tma<W, SWIGLU>(args, maps, total, ring, full, empty);
+        else produce<W, A_K, B_K, SWIGLU>(args, total, ring, full, empty);
+    } else {
+        consume<W, A_K, B_K, SWIGLU, TMA>(args, total, ring, full, empty);
+    }
 }
 
 // The current device's multiprocessor count, asked once per device (a launch path).
@@ -248,26 +324,91 @@ int multiprocessors() {
     return n;
 }
 
-template <class W, bool A_K, bool B_K, bool SWIGLU = false>
-cudaError_t launch(const GroupedGemmArgs& args, cudaStream_t stream) {
+template <class W, bool A_K, bool B_K, bool SWIGLU = false, bool TMA = false>
+cudaError_t launch(const GroupedGemmArgs& args, const TmaMaps& maps, cudaStream_t stream) {
     constexpr size_t smem = ws_smem_bytes<W>();
-    static const cudaError_t attr = cudaFuncSetAttribute(grouped_gemm_wgmma_ws_kernel<W, A_K, B_K, SWIGLU>,
+    static const cudaError_t attr = cudaFuncSetAttribute(grouped_gemm_wgmma_ws_kernel<W, A_K, B_K, SWIGLU, TMA>,
                                                          cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
     if (attr != cudaSuccess) return attr;
     int blocks = args.total_tiles >= 0 ? std::min(multiprocessors(), args.total_tiles) : multiprocessors();
     if (args.max_blocks > 0) blocks = std::min(blocks, args.max_blocks);
-    grouped_gemm_wgmma_ws_kernel<W, A_K, B_K, SWIGLU><<<blocks, kWsThreads, smem, stream>>>(args);
+    grouped_gemm_wgmma_ws_kernel<W, A_K, B_K, SWIGLU, TMA><<<blocks, kWsThreads, smem, stream>>>(args, maps);
     return cudaGetLastError();
+}
+
+// The driver's tensor-map encoder, asked of the runtime once (null where the driver lacks it).
+using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                 const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
+                                 CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+EncodeTiled encode_tiled() {
+    static const EncodeTiled fn = [] {
+        void* f = nullptr;
+        cudaDriverEntryPointQueryResult found{};
+        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &found) !=
+                cudaSuccess ||
+            found != cudaDriverEntryPointSuccess) {
+            (void)cudaGetLastError();
+            return EncodeTiled(nullptr);
+        }
+        return reinterpret_cast<EncodeTiled>(f);
+    }();
+    return fn;
+}
+
+// `map` for boxes of 64 columns × box_rows rows of `t`, in the stage's 128-byte swizzle.
+bool encode_map(CUtensorMap& map, const GroupedOperandTensor& t, int box_rows) {
+    const EncodeTiled encode = encode_tiled();
+    if (!encode || !t.set() || t.ld % 8 != 0 || reinterpret_cast<uintptr_t>(t.base) % 16 != 0) return false;
+    const cuuint64_t dims[2] = {cuuint64_t(t.cols), cuuint64_t(t.rows)};
+    const cuuint64_t strides[1] = {cuuint64_t(t.ld) * 2};
+    const cuuint32_t box[2] = {cuuint32_t(kBK), cuuint32_t(box_rows)};
+    const cuuint32_t element_strides[2] = {1, 1};
+    return encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<void*>(t.base), dims, strides, box,
+                  element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                  CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+// Whether this call's operands go through the tensor memory accelerator, its maps filled if so:
+// both operands K-contiguous in tensors the caller named (second ones too, when it named them),
+// MOE_WGMMA_TMA not 0. b_rows: the rows of one B box.
+bool tma_maps(const GroupedGemmArgs& args, int b_rows, TmaMaps& maps) {
+    static const bool enabled = [] {
+        const char* v = std::getenv("MOE_WGMMA_TMA");
+        return !(v && *v && std::atoi(v) == 0);
+    }();
+    if (!enabled || !args.a_k_contig || !args.b_k_contig || !args.a_tensor.set() || !args.b_tensor.set()) return false;
+    if (!encode_map(maps.a, args.a_tensor, kBM) || !encode_map(maps.b, args.b_tensor, b_rows)) return false;
+    if (args.a2_tensor.set() != args.b2_tensor.set()) return false;
+    if (args.a2_tensor.set() && (!encode_map(maps.a2, args.a2_tensor, kBM) || !encode_map(maps.b2, args.b2_tensor, b_rows)))
+        return false;
+    return true;
+}
+
+// The rows of one B box: the SwiGLU tile's gate or up half, else the tile's width.
+int b_box_rows(const GroupedGemmArgs& args) {
+    return args.swiglu || args.variant != kGroupedWgmmaWsWide ? 128 : 256;
 }
 
 }  // namespace
 
+bool grouped_gemm_wgmma_ws_tma_ready(const GroupedGemmArgs& args) {
+    TmaMaps maps{};
+    return tma_maps(args, b_box_rows(args), maps);
+}
+
 cudaError_t grouped_gemm_wgmma_ws_bf16(const GroupedGemmArgs& args, cudaStream_t stream) {
     if (args.total_tiles == 0) return cudaSuccess;
-    if (args.swiglu) return launch<WsTile256, true, true, true>(args, stream);  // grouped_gemm_bf16 checked the layout
-    if (args.variant == kGroupedWgmmaWsWide)
-        return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile256, a_k, b_k>(args, stream); });
-    return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile128, a_k, b_k>(args, stream); });
+    TmaMaps maps{};
+    if (args.swiglu) {  // grouped_gemm_bf16 checked the layout
+        if (tma_maps(args, b_box_rows(args), maps)) return launch<WsTile256, true, true, true, true>(args, maps, stream);
+        return launch<WsTile256, true, true, true>(args, maps, stream);
+    }
+    const bool wide = args.variant == kGroupedWgmmaWsWide;
+    if (tma_maps(args, b_box_rows(args), maps))
+        return wide ? launch<WsTile256, true, true, false, true>(args, maps, stream)
+                    : launch<WsTile128, true, true, false, true>(args, maps, stream);
+    if (wide) return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile256, a_k, b_k>(args, maps, stream); });
+    return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile128, a_k, b_k>(args, maps, stream); });
 }
 
 }  // namespace moe::kernels

@@ -161,7 +161,8 @@ bool GroupedGemms::swiglu_available() const {
 
 int GroupedGemms::add(const GroupGemm& gemm, Staging& staging, const GroupGemm* second) {
     if (!grouped_fusion_enabled()) second = nullptr;
-    Entry entry{gemm, {}, {}, {}, {}, {}};
+    Entry entry;
+    entry.gemm = gemm;
     if (gemm.swiglu) {  // the tile kernel's epilogue or nothing
         if (!swiglu_available() || second) throw_invalid_argument("GroupedGemms::add: no SwiGLU epilogue here");
         add_tiles(entry, staging, nullptr);
@@ -259,6 +260,56 @@ bool add_second(TileProblem& t, const GroupGemm& main, const GroupGemm& second, 
     t.p.ldb2 = s.p.ldb;
     return kernels::grouped_gemm_supported(t.p, t.a_k_contig, t.b_k_contig);
 }
+// One operand of every problem as a row-major tensor from `base` (kernels::GroupedOperandTensor):
+// each problem's rows `rows_of` from its pointer `at_of` on, `cols_of` wide, `ld_of` apart. Unset
+// when a problem's operand lies before `base`, off its rows, or with another width or ld.
+template <class At, class Rows, class Cols, class Ld>
+kernels::GroupedOperandTensor operand_tensor(const void* base, const std::vector<kernels::GroupedGemmProblem>& problems,
+                                             At at_of, Rows rows_of, Cols cols_of, Ld ld_of) {
+    kernels::GroupedOperandTensor t;
+    t.base = base;
+    for (const kernels::GroupedGemmProblem& p : problems) {
+        if (p.m == 0 || p.n == 0) continue;  // no tiles: its pointers are never read
+        const auto offset = static_cast<const unsigned char*>(at_of(p)) - static_cast<const unsigned char*>(base);
+        const int64_t row_bytes = int64_t(ld_of(p)) * 2;
+        if (t.rows == 0) {
+            t.cols = cols_of(p);
+            t.ld = ld_of(p);
+        }
+        if (offset < 0 || row_bytes == 0 || offset % row_bytes != 0 || cols_of(p) != t.cols || ld_of(p) != t.ld)
+            return {};
+        t.rows = std::max<int64_t>(t.rows, offset / row_bytes + rows_of(p));
+    }
+    if (t.rows >= (int64_t(1) << 31)) return {};  // the copies' row coordinates are 32-bit
+    return t;
+}
+
+// The tensors of a tile call's operands, both K-contiguous (else none): A is cuBLAS's B and B is
+// cuBLAS's A (tile_problem), the second products' (`second` when fused) likewise; all or none.
+struct OperandTensors {
+    kernels::GroupedOperandTensor a, b, a2, b2;
+};
+OperandTensors operand_tensors(const GroupGemm& gemm, const GroupGemm* second,
+                               const std::vector<kernels::GroupedGemmProblem>& problems, bool k_contig) {
+    if (!k_contig) return {};
+    using P = kernels::GroupedGemmProblem;
+    const auto m = [](const P& p) { return p.m; };
+    const auto n = [](const P& p) { return p.n; };
+    OperandTensors t;
+    t.a = operand_tensor(gemm.b.base, problems, [](const P& p) { return p.a; }, m, [](const P& p) { return p.k; },
+                         [](const P& p) { return p.lda; });
+    t.b = operand_tensor(gemm.a.base, problems, [](const P& p) { return p.b; }, n, [](const P& p) { return p.k; },
+                         [](const P& p) { return p.ldb; });
+    if (second) {
+        t.a2 = operand_tensor(second->b.base, problems, [](const P& p) { return p.a2; }, m,
+                              [](const P& p) { return p.k2; }, [](const P& p) { return p.lda2; });
+        t.b2 = operand_tensor(second->a.base, problems, [](const P& p) { return p.b2; }, n,
+                              [](const P& p) { return p.k2; }, [](const P& p) { return p.ldb2; });
+        if (!t.a2.set() || !t.b2.set()) return {};
+    }
+    if (!t.a.set() || !t.b.set()) return {};
+    return t;
+}
 }  // namespace
 
 void GroupedGemms::add_tiles(Entry& entry, Staging& staging, const GroupGemm* second) const {
@@ -284,6 +335,12 @@ void GroupedGemms::add_tiles(Entry& entry, Staging& staging, const GroupGemm* se
             p.k2 = p.lda2 = p.ldb2 = 0;
         }
     entry.fused = fuse;
+    const OperandTensors tensors =
+        operand_tensors(entry.gemm, fuse ? second : nullptr, problems, entry.a_k_contig && entry.b_k_contig);
+    entry.a_tensor = tensors.a;
+    entry.b_tensor = tensors.b;
+    entry.a2_tensor = tensors.a2;
+    entry.b2_tensor = tensors.b2;
     entry.variant = entry.gemm.swiglu ? kernels::kGroupedWgmmaWsWide : tile_variant(max_m, max_n, max_k, entry.a_k_contig);
     std::vector<int32_t> tile_start{0};
     for (const kernels::GroupedGemmProblem& p : problems)
@@ -329,6 +386,10 @@ void GroupedGemms::run_tiles(cublasHandle_t h, const Entry& entry, const unsigne
     args.beta = q.beta;
     args.variant = entry.variant;
     args.swiglu = q.swiglu;
+    args.a_tensor = entry.a_tensor;
+    args.b_tensor = entry.b_tensor;
+    args.a2_tensor = entry.a2_tensor;
+    args.b2_tensor = entry.b2_tensor;
     cudaStream_t stream = nullptr;
     MOE_CUBLAS_CHECK(cublasGetStream(h, &stream));
     MOE_CUDA_CHECK(kernels::grouped_gemm_bf16(args, stream));

@@ -166,6 +166,8 @@ private:
         int variant = 0;                      // kTiles: the kernel's block tile (tile_variant)
         bool a_k_contig = true, b_k_contig = true;
         bool fused = false;  // kTiles: `second` of add() is each problem's second K segment
+        // kTiles: the tensors the problems' operands lie in (GroupedOperandTensor; unset: cp.async copies).
+        kernels::GroupedOperandTensor a_tensor, b_tensor, a2_tensor, b2_tensor;
     };
     void add_tiles(Entry& entry, Staging& staging, const GroupGemm* second) const;
     void run_tiles(cublasHandle_t h, const Entry& entry, const unsigned char* device_staging) const;
