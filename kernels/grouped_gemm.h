@@ -36,13 +36,15 @@ struct GroupedGemmProblem {
 };
 
 // A row-major bf16 tensor [rows, cols] (rows ld elements apart) holding one operand of every
-// problem of a call, stored K-contiguous: the gathered token rows, the stacked expert weights. With
-// a_tensor and b_tensor set (and a2_tensor / b2_tensor where problems have second products), the
-// persistent wgmma variants (8, 9) copy their operands with the tensor memory accelerator (one
-// thread issues a stage's copies) instead of 128 threads' cp.async; a problem's first row is its
-// pointer's offset from `base`, in rows. Every problem's k must equal `cols` (k2 for the second
-// tensors) and its ld equal `ld`. A tile's rows past its problem then hold the next problem's rows
-// or zeros (past `rows`): only output rows / columns that are not stored read them.
+// problem of a call: the gathered token rows, the stacked expert weights. With a_tensor and
+// b_tensor set (and a2_tensor / b2_tensor where problems have second products) and A
+// K-contiguous, the persistent wgmma variants (8, 9) copy their operands with the tensor memory
+// accelerator (one thread issues a stage's copies) instead of 128 threads' cp.async; a problem's
+// first row is its pointer's offset from `base`, in rows. A's `cols` must equal every problem's k
+// (k2 for the second tensors); a K-contiguous B's too, an N-contiguous B's (rows k, columns n) its
+// n; every ld equal `ld`. A tile's rows past its problem then hold the next problem's rows or zeros
+// (past `rows`): only output rows / columns that are not stored read them, and B's rows past k
+// meet A's zero columns (finite B values: weights, LoRA factors).
 struct GroupedOperandTensor {
     const void* base = nullptr;
     int64_t rows = 0;
@@ -70,8 +72,8 @@ struct GroupedGemmArgs {
     // each 256-wide tile (counted over n as usual) multiplies 128 gate rows and their 128 up rows,
     // so the gate/up products never reach memory (an MoE layer's prefill: no [rows, 2I] round trip).
     bool swiglu = false;
-    // Optional (see GroupedOperandTensor): the tensors the problems' A, B, A2 and B2 lie in, both
-    // operands K-contiguous. MOE_WGMMA_TMA=0 keeps the cp.async copies (A/B runs).
+    // Optional (see GroupedOperandTensor): the tensors the problems' A, B, A2 and B2 lie in, A
+    // K-contiguous. MOE_WGMMA_TMA=0 keeps the cp.async copies (A/B runs).
     GroupedOperandTensor a_tensor, b_tensor, a2_tensor, b2_tensor;
 };
 

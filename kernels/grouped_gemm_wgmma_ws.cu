@@ -22,6 +22,13 @@
 // stores bf16 silu(g) · u — the MoE prefill's gate/up products never reach memory.
 // A consumer whose 64 rows lie past its problem's rows multiplies nothing (it still waits and
 // releases every stage, so the barriers' counts stay whole).
+// TMA (GroupedGemmArgs::a_tensor ..: the caller names the tensors every problem's operands lie in,
+// A K-contiguous): one producer thread copies each stage with the tensor memory accelerator — one
+// box of A, one to four of B — into the same swizzled layout (CU_TENSOR_MAP_SWIZZLE_128B is the
+// layout `swizzled` computes), and the copies complete the stage's `full` barrier by their bytes.
+// The cp.async producer spends 24 copy instructions a thread per stage of the wide tile and their
+// address arithmetic; the probe put these GEMMs near 300–350 TFLOP/s, where cuBLAS's TMA kernels
+// ran the same shapes, padded, at 550–614 (docs/performance.md).
 #include <cuda.h>  // CUtensorMap and its encoder's signature (reached through the runtime: no -lcuda)
 #include <cuda_runtime.h>
 
@@ -203,9 +210,24 @@ __device__ __forceinline__ void produce(const GroupedGemmArgs& args, int total, 
     asm volatile("cp.async.wait_all;\n" ::: "memory");  // no copy outlives its thread
 }
 
+// B's k-tile at k0 of a tile at n0 from `map` into the stage's B part: K-contiguous, one box of BN
+// rows (n) × 64 k; N-contiguous (an input gradient's weights), BN / 64 boxes of 64 n × 64 k rows,
+// one per 64-wide slab. Rows past the problem's k there are the next problem's (or zeros): A's
+// columns past k arrive as zeros (its tensor is k wide), so they add nothing.
+template <class W, bool B_K>
+__device__ __forceinline__ void tma_load_b(unsigned char* sb, const CUtensorMap* map, int k0, int row, int n0,
+                                           uint64_t* bar) {
+    if constexpr (B_K) {
+        tma_load_2d(sb, map, k0, row + n0, bar);
+    } else {
+#pragma unroll
+        for (int h = 0; h < W::BN / 64; ++h) tma_load_2d(sb + h * kSlabBytes, map, n0 + 64 * h, row + k0, bar);
+    }
+}
+
 // The producer with the tensor memory accelerator: one thread announces a stage's bytes on its
-// `full` barrier and issues its two or three box copies; the copies complete the barrier.
-template <class W, bool SWIGLU>
+// `full` barrier and issues its box copies; the copies complete the barrier.
+template <class W, bool B_K, bool SWIGLU>
 __device__ __forceinline__ void produce_tma(const GroupedGemmArgs& args, const TmaMaps& maps, int total,
                                             unsigned char* ring, uint64_t* full, uint64_t* empty) {
     if (threadIdx.x != 0) return;
@@ -229,12 +251,12 @@ __device__ __forceinline__ void produce_tma(const GroupedGemmArgs& args, const T
                     tma_load_2d(s + W::kABytes, &maps.b, k0, b_row + spot.n0 / 2, bar);
                     tma_load_2d(s + W::kABytes + 128 * 128, &maps.b, k0, b_row + p.n / 2 + spot.n0 / 2, bar);
                 } else {
-                    tma_load_2d(s + W::kABytes, &maps.b, k0, b_row + spot.n0, bar);
+                    tma_load_b<W, B_K>(s + W::kABytes, &maps.b, k0, b_row, spot.n0, bar);
                 }
             } else {
                 const int k0 = (kt - k_tiles1) * kBK;
                 tma_load_2d(s, &maps.a2, k0, a2_row, bar);
-                tma_load_2d(s + W::kABytes, &maps.b2, k0, b2_row + spot.n0, bar);
+                tma_load_b<W, B_K>(s + W::kABytes, &maps.b2, k0, b2_row, spot.n0, bar);
             }
             slot.advance<W::kStages>();
         }
@@ -301,7 +323,7 @@ __global__ void __launch_bounds__(kWsThreads, 1)
     __syncthreads();
     const int total = args.total_tiles >= 0 ? args.total_tiles : args.tile_start[args.count];  // tiles of the call
     if (warp_uniform(threadIdx.x < kProducerThreads)) {
-        if constexpr (TMA) produce_tma<W, SWIGLU>(args, maps, total, ring, full, empty);
+        if constexpr (TMA) produce_tma<W, B_K, SWIGLU>(args, maps, total, ring, full, empty);
         else produce<W, A_K, B_K, SWIGLU>(args, total, ring, full, empty);
     } else {
         consume<W, A_K, B_K, SWIGLU, TMA>(args, total, ring, full, empty);
@@ -369,17 +391,18 @@ bool encode_map(CUtensorMap& map, const GroupedOperandTensor& t, int box_rows) {
 }
 
 // Whether this call's operands go through the tensor memory accelerator, its maps filled if so:
-// both operands K-contiguous in tensors the caller named (second ones too, when it named them),
-// MOE_WGMMA_TMA not 0. b_rows: the rows of one B box.
+// A K-contiguous, both in tensors the caller named (second ones too, when it named them),
+// MOE_WGMMA_TMA not 0. b_rows: the rows of one K-contiguous B box (an N-contiguous B's are 64 k).
 bool tma_maps(const GroupedGemmArgs& args, int b_rows, TmaMaps& maps) {
     static const bool enabled = [] {
         const char* v = std::getenv("MOE_WGMMA_TMA");
         return !(v && *v && std::atoi(v) == 0);
     }();
-    if (!enabled || !args.a_k_contig || !args.b_k_contig || !args.a_tensor.set() || !args.b_tensor.set()) return false;
-    if (!encode_map(maps.a, args.a_tensor, kBM) || !encode_map(maps.b, args.b_tensor, b_rows)) return false;
+    if (!enabled || !args.a_k_contig || !args.a_tensor.set() || !args.b_tensor.set()) return false;
+    const int b_box = args.b_k_contig ? b_rows : kBK;
+    if (!encode_map(maps.a, args.a_tensor, kBM) || !encode_map(maps.b, args.b_tensor, b_box)) return false;
     if (args.a2_tensor.set() != args.b2_tensor.set()) return false;
-    if (args.a2_tensor.set() && (!encode_map(maps.a2, args.a2_tensor, kBM) || !encode_map(maps.b2, args.b2_tensor, b_rows)))
+    if (args.a2_tensor.set() && (!encode_map(maps.a2, args.a2_tensor, kBM) || !encode_map(maps.b2, args.b2_tensor, b_box)))
         return false;
     return true;
 }
@@ -404,9 +427,13 @@ cudaError_t grouped_gemm_wgmma_ws_bf16(const GroupedGemmArgs& args, cudaStream_t
         return launch<WsTile256, true, true, true>(args, maps, stream);
     }
     const bool wide = args.variant == kGroupedWgmmaWsWide;
-    if (tma_maps(args, b_box_rows(args), maps))
-        return wide ? launch<WsTile256, true, true, false, true>(args, maps, stream)
-                    : launch<WsTile128, true, true, false, true>(args, maps, stream);
+    if (tma_maps(args, b_box_rows(args), maps)) {  // A K-contiguous; B either way
+        if (args.b_k_contig)
+            return wide ? launch<WsTile256, true, true, false, true>(args, maps, stream)
+                        : launch<WsTile128, true, true, false, true>(args, maps, stream);
+        return wide ? launch<WsTile256, true, false, false, true>(args, maps, stream)
+                    : launch<WsTile128, true, false, false, true>(args, maps, stream);
+    }
     if (wide) return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile256, a_k, b_k>(args, maps, stream); });
     return with_layout(args, [&](auto a_k, auto b_k) { return launch<WsTile128, a_k, b_k>(args, maps, stream); });
 }

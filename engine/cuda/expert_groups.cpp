@@ -284,27 +284,34 @@ kernels::GroupedOperandTensor operand_tensor(const void* base, const std::vector
     return t;
 }
 
-// The tensors of a tile call's operands, both K-contiguous (else none): A is cuBLAS's B and B is
-// cuBLAS's A (tile_problem), the second products' (`second` when fused) likewise; all or none.
+// The tensors of a tile call's operands, A K-contiguous (else none): A is cuBLAS's B and B is
+// cuBLAS's A (tile_problem), the second products' (`second` when fused) likewise; a K-contiguous B
+// has rows n and columns k, an N-contiguous one rows k and columns n. All or none.
 struct OperandTensors {
     kernels::GroupedOperandTensor a, b, a2, b2;
 };
 OperandTensors operand_tensors(const GroupGemm& gemm, const GroupGemm* second,
-                               const std::vector<kernels::GroupedGemmProblem>& problems, bool k_contig) {
-    if (!k_contig) return {};
+                               const std::vector<kernels::GroupedGemmProblem>& problems, bool a_k_contig,
+                               bool b_k_contig) {
+    if (!a_k_contig) return {};
     using P = kernels::GroupedGemmProblem;
     const auto m = [](const P& p) { return p.m; };
+    const auto k = [](const P& p) { return p.k; };
+    const auto k2 = [](const P& p) { return p.k2; };
     const auto n = [](const P& p) { return p.n; };
     OperandTensors t;
-    t.a = operand_tensor(gemm.b.base, problems, [](const P& p) { return p.a; }, m, [](const P& p) { return p.k; },
-                         [](const P& p) { return p.lda; });
-    t.b = operand_tensor(gemm.a.base, problems, [](const P& p) { return p.b; }, n, [](const P& p) { return p.k; },
-                         [](const P& p) { return p.ldb; });
+    t.a = operand_tensor(gemm.b.base, problems, [](const P& p) { return p.a; }, m, k, [](const P& p) { return p.lda; });
+    const auto ldb = [](const P& p) { return p.ldb; };
+    const auto b_at = [](const P& p) { return p.b; };
+    t.b = b_k_contig ? operand_tensor(gemm.a.base, problems, b_at, n, k, ldb)
+                     : operand_tensor(gemm.a.base, problems, b_at, k, n, ldb);
     if (second) {
-        t.a2 = operand_tensor(second->b.base, problems, [](const P& p) { return p.a2; }, m,
-                              [](const P& p) { return p.k2; }, [](const P& p) { return p.lda2; });
-        t.b2 = operand_tensor(second->a.base, problems, [](const P& p) { return p.b2; }, n,
-                              [](const P& p) { return p.k2; }, [](const P& p) { return p.ldb2; });
+        t.a2 = operand_tensor(second->b.base, problems, [](const P& p) { return p.a2; }, m, k2,
+                              [](const P& p) { return p.lda2; });
+        const auto ldb2 = [](const P& p) { return p.ldb2; };
+        const auto b2_at = [](const P& p) { return p.b2; };
+        t.b2 = b_k_contig ? operand_tensor(second->a.base, problems, b2_at, n, k2, ldb2)
+                          : operand_tensor(second->a.base, problems, b2_at, k2, n, ldb2);
         if (!t.a2.set() || !t.b2.set()) return {};
     }
     if (!t.a.set() || !t.b.set()) return {};
@@ -336,7 +343,7 @@ void GroupedGemms::add_tiles(Entry& entry, Staging& staging, const GroupGemm* se
         }
     entry.fused = fuse;
     const OperandTensors tensors =
-        operand_tensors(entry.gemm, fuse ? second : nullptr, problems, entry.a_k_contig && entry.b_k_contig);
+        operand_tensors(entry.gemm, fuse ? second : nullptr, problems, entry.a_k_contig, entry.b_k_contig);
     entry.a_tensor = tensors.a;
     entry.b_tensor = tensors.b;
     entry.a2_tensor = tensors.a2;

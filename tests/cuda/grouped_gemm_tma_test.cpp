@@ -8,6 +8,7 @@
 // float64, f32 output NMSE <= 1e-9, the SwiGLU's bf16 output kNmseBf16.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -68,72 +69,85 @@ protected:
     }
 };
 
-// Plain products (f32 out), with and without a LoRA-like second product (rank 16), on both
-// persistent tiles and on a grid of 3 blocks that walk many tiles.
+// Plain products (f32 out), B stored K-contiguous (the forward's weights) or N-contiguous (the
+// input gradient's), with and without a LoRA-like second product (rank 16), on both persistent
+// tiles and on a grid of 3 blocks that walk many tiles.
 TEST_F(CudaGroupedGemmTma, MatchesCpAsyncBitForBitAndFloat64) {
     if (!kernels::grouped_gemm_swiglu_available()) GTEST_SKIP() << "TMA copies need a wgmma GPU (sm_90)";
-    const int n = 136, E = int(kRows.size()), ldc = n + 8;
+    const int n = 136, E = int(kRows.size()), ldc = n + 8, ldn = n + 8;
     int total_rows = 0;
     for (int r : kRows) total_rows += r;
     const auto a = random_bf16_exact(size_t(total_rows) * kLd, seed);
-    const auto b = random_bf16_exact(size_t(E) * n * kLd, seed + 1);
-    const auto a2 = random_bf16_exact(size_t(total_rows) * kRankLd, seed + 2);
-    const auto b2 = random_bf16_exact(size_t(E) * n * kRank, seed + 3);
+    const auto a2 = random_bf16_exact(size_t(total_rows) * kRankLd, seed + 1);
+    // Expert e's B: [n, K] rows at e·n (K-contiguous, ld kLd) or [K, n] rows at e·K (ld ldn); B2 likewise.
+    const auto b = random_bf16_exact(size_t(E) * std::max(n * kLd, kK * ldn), seed + 2);
+    const auto b2 = random_bf16_exact(size_t(E) * std::max(n * kRank, kRank * ldn), seed + 3);
     const auto d_a = upload_bf16(a), d_b = upload_bf16(b), d_a2 = upload_bf16(a2), d_b2 = upload_bf16(b2);
     cuda::DeviceBuffer c(size_t(total_rows) * ldc * 4);
-    for (const bool second : {false, true})
-        for (const int variant : {kernels::kGroupedWgmmaWs, kernels::kGroupedWgmmaWsWide})
-            for (const int max_blocks : {0, 3}) {
-                SCOPED_TRACE(std::string(second ? "second product" : "one product") + ", variant " +
-                             std::to_string(variant) + ", max_blocks " + std::to_string(max_blocks));
-                std::vector<kernels::GroupedGemmProblem> problems;
-                int row0 = 0;
-                for (int e = 0; e < E; ++e) {
-                    kernels::GroupedGemmProblem p{bytes(d_a) + size_t(row0) * kLd * 2, bytes(d_b) + size_t(e) * n * kLd * 2,
-                                                  c.as<unsigned char>() + size_t(row0) * ldc * 4, kRows[e], n, kK,
-                                                  kLd, kLd, ldc};
-                    if (second) {
-                        p.a2 = bytes(d_a2) + size_t(row0) * kRankLd * 2;
-                        p.b2 = bytes(d_b2) + size_t(e) * n * kRank * 2;
-                        p.k2 = kRank;
-                        p.lda2 = kRankLd;
-                        p.ldb2 = kRank;
-                    }
-                    ASSERT_TRUE(kernels::grouped_gemm_supported(p, true, true));
-                    problems.push_back(p);
-                    row0 += kRows[e];
-                }
-                kernels::GroupedGemmArgs args;
-                args.alpha = 0.75f;
-                args.variant = variant;
-                args.max_blocks = max_blocks;
-                args.a_tensor = {d_a.as<void>(), total_rows, kK, kLd};
-                args.b_tensor = {d_b.as<void>(), int64_t(E) * n, kK, kLd};
-                if (second) {
-                    args.a2_tensor = {d_a2.as<void>(), total_rows, kRank, kRankLd};
-                    args.b2_tensor = {d_b2.as<void>(), int64_t(E) * n, kRank, kRank};
-                }
-                const auto [copied, tma] = run_both(args, problems, c);
-                ASSERT_EQ(copied.size(), tma.size());
-                EXPECT_EQ(std::memcmp(copied.data(), tma.data(), tma.size()), 0) << "TMA and cp.async outputs differ";
-                std::vector<float> got(size_t(total_rows) * ldc), ref, in_problem;
-                std::memcpy(got.data(), tma.data(), tma.size());
-                row0 = 0;
-                for (int e = 0; e < E; ++e) {
-                    for (int r = 0; r < kRows[e]; ++r)
-                        for (int j = 0; j < n; ++j) {
-                            double s = 0;
-                            for (int k = 0; k < kK; ++k)
-                                s += double(a[size_t(row0 + r) * kLd + k]) * b[(size_t(e) * n + j) * kLd + k];
-                            for (int k = 0; second && k < kRank; ++k)
-                                s += double(a2[size_t(row0 + r) * kRankLd + k]) * b2[(size_t(e) * n + j) * kRank + k];
-                            ref.push_back(float(0.75 * s));
-                            in_problem.push_back(got[size_t(row0 + r) * ldc + j]);
+    for (const bool b_k : {true, false})
+        for (const bool second : {false, true})
+            for (const int variant : {kernels::kGroupedWgmmaWs, kernels::kGroupedWgmmaWsWide})
+                for (const int max_blocks : {0, 3}) {
+                    SCOPED_TRACE(std::string(b_k ? "B K-contiguous" : "B N-contiguous") +
+                                 (second ? ", second product" : ", one product") + ", variant " +
+                                 std::to_string(variant) + ", max_blocks " + std::to_string(max_blocks));
+                    const int ldb = b_k ? kLd : ldn, ldb2 = b_k ? kRank : ldn;
+                    const int64_t b_rows = b_k ? n : kK, b2_rows = b_k ? n : kRank;  // an expert's B rows
+                    auto b_at = [&](int e, int k, int j) {  // B_e[k, j]
+                        return b_k ? b[(size_t(e) * n + j) * kLd + k] : b[(size_t(e) * kK + k) * ldn + j];
+                    };
+                    auto b2_at = [&](int e, int k, int j) {
+                        return b_k ? b2[(size_t(e) * n + j) * kRank + k] : b2[(size_t(e) * kRank + k) * ldn + j];
+                    };
+                    std::vector<kernels::GroupedGemmProblem> problems;
+                    int row0 = 0;
+                    for (int e = 0; e < E; ++e) {
+                        kernels::GroupedGemmProblem p{bytes(d_a) + size_t(row0) * kLd * 2,
+                                                      bytes(d_b) + size_t(e) * b_rows * ldb * 2,
+                                                      c.as<unsigned char>() + size_t(row0) * ldc * 4,
+                                                      kRows[e], n, kK, kLd, ldb, ldc};
+                        if (second) {
+                            p.a2 = bytes(d_a2) + size_t(row0) * kRankLd * 2;
+                            p.b2 = bytes(d_b2) + size_t(e) * b2_rows * ldb2 * 2;
+                            p.k2 = kRank;
+                            p.lda2 = kRankLd;
+                            p.ldb2 = ldb2;
                         }
-                    row0 += kRows[e];
+                        ASSERT_TRUE(kernels::grouped_gemm_supported(p, true, b_k));
+                        problems.push_back(p);
+                        row0 += kRows[e];
+                    }
+                    kernels::GroupedGemmArgs args;
+                    args.b_k_contig = b_k;
+                    args.alpha = 0.75f;
+                    args.variant = variant;
+                    args.max_blocks = max_blocks;
+                    args.a_tensor = {d_a.as<void>(), total_rows, kK, kLd};
+                    args.b_tensor = {d_b.as<void>(), E * b_rows, b_k ? kK : n, ldb};
+                    if (second) {
+                        args.a2_tensor = {d_a2.as<void>(), total_rows, kRank, kRankLd};
+                        args.b2_tensor = {d_b2.as<void>(), E * b2_rows, b_k ? kRank : n, ldb2};
+                    }
+                    const auto [copied, tma] = run_both(args, problems, c);
+                    ASSERT_EQ(copied.size(), tma.size());
+                    EXPECT_EQ(std::memcmp(copied.data(), tma.data(), tma.size()), 0) << "TMA and cp.async outputs differ";
+                    std::vector<float> all(size_t(total_rows) * ldc), got, ref;
+                    std::memcpy(all.data(), tma.data(), tma.size());
+                    row0 = 0;
+                    for (int e = 0; e < E; ++e) {
+                        for (int r = 0; r < kRows[e]; ++r)
+                            for (int j = 0; j < n; ++j) {
+                                double s = 0;
+                                for (int k = 0; k < kK; ++k) s += double(a[size_t(row0 + r) * kLd + k]) * b_at(e, k, j);
+                                for (int k = 0; second && k < kRank; ++k)
+                                    s += double(a2[size_t(row0 + r) * kRankLd + k]) * b2_at(e, k, j);
+                                ref.push_back(float(0.75 * s));
+                                got.push_back(all[size_t(row0 + r) * ldc + j]);
+                            }
+                        row0 += kRows[e];
+                    }
+                    EXPECT_TRUE(close(got, ref, 1e-9));
                 }
-                EXPECT_TRUE(close(in_problem, ref, 1e-9));
-            }
 }
 
 // The SwiGLU epilogue's tile: B boxes of 128 gate rows and the same 128 up rows of each expert's
