@@ -1,6 +1,6 @@
 // Flash-style attention on the tensor cores for training and prefill (attention.h, FlashAttnArgs):
-// the score matrices never leave the chip. The forward streams key tiles past a block's 64 query
-// rows with an online softmax (FA2: running max and sum per row, P rounded to bf16 straight from
+// the score matrices never leave the chip. The forward streams key tiles past a block's 128 query
+// rows (64 for short sequences or where 128 rows' shared memory does not fit) with an online softmax (FA2: running max and sum per row, P rounded to bf16 straight from
 // the score registers into the P·V mma), saving only the output and each row's log-sum-exp. The
 // backward runs a block per 64 keys over the query tiles that can see them, recomputing P from the
 // saved lse: dV += Pᵀ dO and dK += dSᵀ Q stay in registers, dQ += dS K is added to global memory
@@ -17,6 +17,7 @@
 // cpu_attention.cpp's attention_train* (and the prefill attention); the cuBLAS form in
 // cuda_attention.cpp serves the other widths.
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -186,6 +187,7 @@ __device__ __forceinline__ void online_softmax(float (&s)[kTile / 8][4], float (
 // prefill, skip the per-element tests.
 template <int DQK, int DV, int ROWS>
 __global__ void __launch_bounds__(ROWS * 2) flash_forward_kernel(FlashAttnArgs a) {
+    static_assert(ROWS * 2 <= kBackwardThreads, "block_max's per-warp slots");
     pdl_begin();
     using F = Flash<DQK, DV>;
     constexpr int kWarpsThreads = ROWS * 2, kQ = ROWS * F::kLdQK;
@@ -418,9 +420,11 @@ __global__ void __launch_bounds__(kBackwardThreads) flash_backward_kernel(FlashA
     }
 }
 
+// scale > 0: the online softmax takes its maxima over the raw scores and scales on the exponent.
 bool args_ok(const FlashAttnArgs& a) {
     return a.T > 0 && a.T <= INT_MAX && a.n_heads > 0 && a.n_heads <= 65535 && a.kv_group > 0 &&
-           a.n_heads % a.kv_group == 0 && a.q && a.k && a.v && a.q_offset >= 0 && a.n_keys >= 0;
+           a.n_heads % a.kv_group == 0 && a.q && a.k && a.v && a.q_offset >= 0 && a.n_keys >= 0 && a.scale > 0.0f &&
+           std::isfinite(a.scale);
 }
 
 // f(Flash<DQK, DV>{}) for the widths built here; false for others.
@@ -443,9 +447,11 @@ cudaError_t launch(Kernel kernel, const FlashAttnArgs& a, int threads, size_t sm
     return cudaGetLastError();
 }
 
-// Query rows per forward block: 128 where its shared memory (smem128 bytes) fits the device's
-// per-block limit (Hopper's 227 KB; consumer GPUs allow 99 KB), else 64; 64 also for sequences
-// that fit one such block, or with MOE_FLASH_ROWS=64 (to compare).
+// Query rows per forward block: 128 where its shared memory (smem128 bytes, plus the 1 KB the
+// runtime reserves per block) fits the current device's per-block limit (Hopper's 227 KB; consumer
+// GPUs allow 99 KB: 128/128 heads then take 64 rows), else 64; 64 also for sequences that fit one
+// such block, or with MOE_FLASH_ROWS=64 (to compare). The limit is read once, from the device
+// current at the first call.
 int forward_rows(int64_t T, size_t smem128) {
     static const bool narrow = [] {
         const char* e = std::getenv("MOE_FLASH_ROWS");
@@ -460,7 +466,7 @@ int forward_rows(int64_t T, size_t smem128) {
         }
         return size_t(bytes);
     }();
-    return narrow || T <= kTile || smem128 > limit ? kTile : 2 * kTile;
+    return narrow || T <= kTile || smem128 + 1024 > limit ? kTile : 2 * kTile;
 }
 
 }  // namespace

@@ -132,6 +132,18 @@ TEST_F(CudaTrainOps, FlashAttentionWidthsMatchCpu) {
     EXPECT_EQ(gpu->damaged_guards(), 0);
 }
 
+// Key tiles that every query row of a block sees whole take the forward's and backward's unmasked
+// path (attention_flash_tc.cu): one long segment (448 rows: three full 128-row blocks and a half
+// one), and a segment that starts on a tile boundary (192), where a block's later rows see whole
+// tiles of their own segment only.
+TEST_F(CudaTrainOps, FlashAttentionInteriorTilesMatchCpu) {
+    compare_attention(cpu, *gpu, AttentionDims{4, 4, 192, 128, 0.0721688f}, std::vector<int32_t>(448, 0), seed);
+    std::vector<int32_t> seg(512);
+    for (int64_t r = 0; r < 512; ++r) seg[size_t(r)] = r < 192 ? 0 : 192;
+    compare_attention(cpu, *gpu, AttentionDims{4, 2, 128, 128, 0.088f}, seg, seed + 10);
+    EXPECT_EQ(gpu->damaged_guards(), 0);
+}
+
 TEST_F(CudaTrainOps, AttentionRejectsBadSegmentStarts) {
     const AttentionDims d{2, 2, 8, 8, 0.3f};
     const Tensor q = gpu->alloc(3, 16), k = gpu->alloc(3, 16), v = gpu->alloc(3, 16);
