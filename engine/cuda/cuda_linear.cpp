@@ -185,6 +185,7 @@ Tensor CudaBackend::lora_forward_bf16(const uint16_t* X, int64_t T, const Weight
     const LoraShapes sh = lora_shapes(ws, as, bs, ws.cols, "linear_lora");
     if (bias) require_shape(*bias, 1, sh.out, "linear_lora bias");
     Tensor y = linear_from_bf16(X, T, sh.in, ws.bf16(), sh.out, bias ? f32(*bias) : nullptr);
+    if (sh.r == 0 || T == 0) return y;  // no adapter product (cuBLAS refuses a zero ld)
     Scratch zb(*ctx_, size_t(std::max<int64_t>(T * sh.r, 1)) * 2, "bf16 LoRA rank products");
     gemm_bf16(X, T, sh.in, as.bf16(), sh.r, zb.as<uint16_t>(), sh.r, true);
     // Row-major y [T, out] += s · z [T, r] · Bᵀ: column-major yᶜ += s · Bᶜᵀ · zᶜ (as gemm_bf16 maps it).

@@ -108,8 +108,6 @@ public:
 // (one fused kernel instead of an add and a norm).
 Tensor add_pending_rmsnorm(Backend& backend, Tensor& h, const Tensor& pending, const Tensor& weight, float eps);
 
-// Per token, the chosen experts in selection order and their final weights (bias-free scores,
-// normalised and scaled as the config says).
 // One LoRA'd linear of a group sharing its input x (Backend::linear_lora_group): W [out, in] and
 // the adapter A [r, in], B [out, r] with its scale; for the backward, dy [T, out] and the gradients
 // accumulated (dw when not null, da and db always).
@@ -124,6 +122,8 @@ struct LoraLinear {
     Tensor* db = nullptr;
 };
 
+// Per token, the chosen experts in selection order and their final weights (bias-free scores,
+// normalised and scaled as the config says).
 struct RouterOutput {
     Tensor expert_ids;  // [T, top_k] I32
     Tensor weights;     // [T, top_k] F32
