@@ -13,6 +13,7 @@
 #include "core/dtype.h"
 #include "cuda/cuda_storage.h"
 #include "cuda/expert_groups.h"
+#include "cuda/fp8_experts.h"
 #include "cuda/ids_readback.h"
 #include "elementwise.h"
 #include "io/checkpoint.h"
@@ -148,8 +149,11 @@ Weight CudaBackend::load_weight(const WeightMatrix& m) {
         // Already bf16: straight from the mapped file.
         MOE_CUDA_CHECK(cudaMemcpyAsync(s->data.get(), m.weight()->data, size_t(rows) * row_bytes, cudaMemcpyHostToDevice,
                                        ctx_->stream()));
+    } else if (dequantise_fp8_on_device(m, s->data.as<uint16_t>(), ctx_->stream())) {
+        // fp8 with block scales in a shape the kernels take: copied as stored, dequantised there.
     } else {
-        // fp8 (block-dequantised by WeightMatrix), f16, f32: through f32 on the host, a slab of rows at a time.
+        // fp8 in other shapes (block-dequantised by WeightMatrix), f16, f32: through f32 on the host,
+        // a slab of rows at a time.
         const int64_t slab = std::max<int64_t>(1, (int64_t(1) << 22) / std::max<int64_t>(cols, 1));
         std::vector<float> f(size_t(std::min(slab, rows) * cols));
         std::vector<uint16_t> b(f.size());

@@ -1,8 +1,8 @@
 // The CUDA backend: the Backend op set on one GPU (kernels in kernels/, GEMMs through cuBLAS).
 //
 // Precision: weights bf16 on the device (fp8 / f16 / f32 checkpoints converted at load, fp8
-// dequantised by its block scales), except an fp8 checkpoint's routed experts, kept as stored and
-// dequantised inside the kernels (fp8_experts.h); activations, norms, KV caches and every
+// copied as stored and dequantised by its block scales on the device), except an fp8 checkpoint's
+// routed experts, kept as stored and dequantised inside the kernels (fp8_experts.h); activations, norms, KV caches and every
 // accumulation f32. Few-token products (decode) read f32 activations against bf16 weights in
 // hand-written bandwidth-bound kernels; many-token products round the activations to bf16 and run
 // cuBLAS bf16 GEMMs with f32 accumulation and f32 output. Router logits always keep f32

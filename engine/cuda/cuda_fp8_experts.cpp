@@ -7,6 +7,7 @@
 // checkpoint (attention, router, shared experts, dense layers, lm_head) is converted to bf16 at load.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -98,6 +99,24 @@ void upload_fp8(const WeightMatrix& w, unsigned char* dst, float* dst_scale, cud
 }
 
 }  // namespace
+
+namespace cuda {
+
+bool dequantise_fp8_on_device(const WeightMatrix& w, uint16_t* dst, cudaStream_t stream) {
+    if (w.dtype() != DType::F8_E4M3 || !w.scale_inv() || !kernels::fp8_shape_ok(w.cols(), w.block_rows(), w.block_cols()))
+        return false;
+    const int64_t grid_rows = grid(w.rows(), w.block_rows()), grid_cols = grid(w.cols(), w.block_cols());
+    DeviceBuffer bytes(std::max<size_t>(size_t(w.rows() * w.cols()), 1), "an fp8 weight's bytes (load staging)");
+    DeviceBuffer scales(std::max<size_t>(size_t(grid_rows * grid_cols) * 4, 4), "an fp8 weight's scales (load staging)");
+    upload_fp8(w, bytes.as<unsigned char>(), scales.as<float>(), stream);
+    const kernels::Fp8Stack stack{bytes.as<uint8_t>(), scales.as<float>(), 1, w.rows(), w.cols(), w.block_rows(),
+                                  w.block_cols()};
+    MOE_CUDA_CHECK(kernels::fp8_to_bf16(stack, 0, 1, dst, stream));
+    MOE_CUDA_CHECK(cudaStreamSynchronize(stream));  // the staging buffers go when this returns
+    return true;
+}
+
+}  // namespace cuda
 
 ExpertSet CudaBackend::load_expert_set(const std::vector<WeightMatrix>& m) {
     if (m.size() % 3 != 0) throw_invalid_argument("load_expert_set: 3 matrices per expert");

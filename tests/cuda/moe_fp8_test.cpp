@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "cuda/cuda_check.h"
 #include "cuda_test_util.h"
 #include "io/checkpoint.h"
 
@@ -167,6 +168,32 @@ TEST_F(CudaMoeFp8, UnsuitedShapesAndTheSwitchFallBackToBf16) {
         auto [cx, gx] = both(random_f32(size_t(T * H), ++s), T, H);
         EXPECT_TRUE(close(gpu->download(gpu->moe_experts(gx, gr, gset)), cpu.download(cpu.moe_experts(cx, cr, cset)),
                           kNmseBf16));
+    }
+}
+
+// The checkpoint's other fp8 matrices (attention, shared experts, dense layers, head) are copied
+// as stored and dequantised on the device at load: bit for bit the host path's bf16 (WeightMatrix's
+// f32 values rounded once), for a shape cut by its blocks (300 × 272 under 128 × 128) and small
+// blocks; a matrix the kernel does not take (8-column blocks) still converts on the host, the same.
+TEST_F(CudaMoeFp8, DenseWeightsDequantisedOnTheDeviceMatchTheHostPath) {
+    struct Case {
+        int64_t rows, cols, br, bc;
+    };
+    std::mt19937_64 rng(seed);
+    for (const Case c : {Case{300, 272, 128, 128}, Case{96, 64, 16, 16}, Case{40, 24, 16, 8}}) {
+        SCOPED_TRACE(std::to_string(c.rows) + " x " + std::to_string(c.cols) + ", blocks " + std::to_string(c.br) +
+                     " x " + std::to_string(c.bc));
+        StoredFp8 m;
+        store_fp8(m, "model.layers.0.self_attn.o_proj.weight", c.rows, c.cols, c.br, c.bc, rng);
+        const WeightMatrix matrix(&m.weight, &m.scale, c.br, c.bc);
+        const Weight w = gpu->load_weight(matrix);
+        std::vector<uint16_t> got(size_t(c.rows * c.cols));
+        MOE_CUDA_CHECK(cudaMemcpy(got.data(), cuda::weight_storage(w).data.get(), got.size() * 2, cudaMemcpyDeviceToHost));
+        std::vector<float> f(got.size());
+        matrix.rows_f32(0, c.rows, f.data());
+        size_t differ = 0;
+        for (size_t i = 0; i < f.size(); ++i) differ += got[i] != f32_to_bf16(f[i]);
+        EXPECT_EQ(differ, 0u) << "bf16 values that differ from the host path's";
     }
 }
 
