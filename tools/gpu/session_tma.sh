@@ -7,7 +7,7 @@
 # (MOE_FLASH_ROWS=64), the chunked device-side expert grouping (MOE_PREFILL_DEVICE_GROUPING=1: its
 # test, the MoE ops, model parity, prefill), the fp8 test whose tolerance changed, qwen-1.5b prefill,
 # the prefill and LoRA-step timelines, the LoRA step on 64-row blocks.
-#   OLD_ENGINE=… PACK=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
+#   OLD_ENGINE=… PACK=1 PROBE=1 tools/gpu/prepare_prebuilt.sh   (here), then on the device:
 #   tar -C .device-carry -xJf .device-carry/gpu.tar.xz && BUDGET_S=400 bash tools/gpu/session_tma.sh
 set -uo pipefail
 . "$(dirname "$0")/prebuilt_env.sh"
@@ -34,6 +34,10 @@ if [ -x "$B/moe-engine-old" ]; then ENGINE=$B/moe-engine-old prefill old; ENGINE
 bt lora-moonlight tma
 bt lora-moonlight cp_async MOE_WGMMA_TMA=0
 left && hf_lora
+if left && [ -x "$B/grouped_gemm_probe" ]; then  # PROBE=1 prepare_prebuilt.sh: every GEMM of a layer, TMA beside cp.async
+  timeout 90 "$B/grouped_gemm_probe" >"$L/probe.log" 2>&1
+  { echo "== grouped GEMM probe: rc $?"; grep -E "^==|tile variants" "$L/probe.log" | head -30; } | log
+fi
 left && ctest flash64 '*Attention*:CudaTrainOps.*' 60 MOE_FLASH_ROWS=64
 left && ctest device '*ExpertGrouping*:*Grouped*:CudaMoe.*:*CudaModelParity*' 60 MOE_PREFILL_DEVICE_GROUPING=1
 left && prefill device MOE_PREFILL_DEVICE_GROUPING=1

@@ -195,6 +195,36 @@ int main() {
                 targs.c_bf16 = g.ct == CUDA_R_16BF, targs.alpha = alpha, targs.beta = beta, targs.variant = v;
                 t_var[v] = time_ms(s, [&] { CK(moe::kernels::grouped_gemm_bf16(targs, s)); });
             }
+            // The persistent variants again with TMA copies: the tensors every expert's A and B lie in
+            // (A = rows from B(0, 0), K-contiguous; B = from A(0, 0), rows n or k by its layout).
+            double t_tma[2] = {NAN, NAN};
+            const bool a_k = g.tb == CUBLAS_OP_N, b_k = g.ta == CUBLAS_OP_T;
+            auto tensor = [&](const void* base, bool a_side) {
+                moe::kernels::GroupedOperandTensor t{base, 0, 0, 0};
+                for (int e = 0; e < E; ++e) {
+                    const auto& q = probs[e];
+                    const int ld = a_side ? q.lda : q.ldb;
+                    const int cols = a_side || b_k ? q.k : q.n, rows = a_side ? q.m : (b_k ? q.n : q.k);
+                    const int64_t row0 = ((const char*)(a_side ? q.a : q.b) - (const char*)base) / (2 * int64_t(ld));
+                    t.cols = cols, t.ld = ld, t.rows = std::max<int64_t>(t.rows, row0 + rows);
+                }
+                return t;
+            };
+            for (int w = 0; w < 2 && tiles_ok && a_k; ++w) {
+                const int v = w ? moe::kernels::kGroupedWgmmaWsWide : moe::kernels::kGroupedWgmmaWs;
+                std::vector<int32_t> tstart{0};
+                for (int e = 0; e < E; ++e)
+                    tstart.push_back(tstart.back() + moe::kernels::grouped_gemm_tiles(probs[e].m, probs[e].n, v));
+                CK(cudaMemcpy(dstart, tstart.data(), (E + 1) * sizeof(int32_t), cudaMemcpyHostToDevice));
+                moe::kernels::GroupedGemmArgs targs;
+                targs.problems = dprobs, targs.tile_start = dstart, targs.count = int(E), targs.total_tiles = tstart.back();
+                targs.a_k_contig = a_k, targs.b_k_contig = b_k;
+                targs.c_bf16 = g.ct == CUDA_R_16BF, targs.alpha = alpha, targs.beta = beta, targs.variant = v;
+                targs.a_tensor = tensor(B(0, 0), true);
+                targs.b_tensor = tensor(A(0, 0), false);
+                if (moe::kernels::grouped_gemm_tma_ready(targs))
+                    t_tma[w] = time_ms(s, [&] { CK(moe::kernels::grouped_gemm_bf16(targs, s)); });
+            }
             const double t_tiles = t_var[0];
             CK(cudaFree(dprobs));
             CK(cudaFree(dstart));
@@ -214,7 +244,7 @@ int main() {
                 const moe::kernels::GroupedGemmTile t = moe::kernels::grouped_gemm_tile(v);
                 std::printf(" v%d %dx%d %6.1f |", v, t.m, t.n, tf(t_var[v]));
             }
-            std::printf("\n");
+            std::printf(" TMA: v8 %6.1f | v9 %6.1f\n", tf(t_tma[0]), tf(t_tma[1]));
         }
     }
     CK(cudaGetLastError());
