@@ -13,13 +13,6 @@ namespace moe {
 
 namespace cpu {
 
-float dot(const float* a, const float* b, int64_t n) {
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
-    return sum;
-}
-
 void matmul_wt(const float* x, int64_t T, const CpuWeightStorage& w, float* y) {
     // Blocks of W's rows: converted to f32 once (from bf16/f16/fp8 in the mmapped checkpoint) and
     // reused for all T tokens, so the weights are streamed once per call whatever T is.
@@ -34,8 +27,7 @@ void matmul_wt(const float* x, int64_t T, const CpuWeightStorage& w, float* y) {
             const int64_t row0 = b * kBlockRows;
             const int64_t count = std::min(kBlockRows, out - row0);
             const float* rows = w.rows_f32(row0, count, scratch.data());
-            for (int64_t t = 0; t < T; ++t)
-                for (int64_t r = 0; r < count; ++r) y[t * out + row0 + r] = dot(x + t * in, rows + r * in, in);
+            for (int64_t t = 0; t < T; ++t) dot_rows(x + t * in, rows, in, count, in, y + t * out + row0);
         }
     }
 }

@@ -1,18 +1,27 @@
 #include "cpu/cpu_matmul.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "cpu/cpu_storage.h"
 
 namespace moe::cpu {
 
 void mm_nt(const float* a, int64_t n, int64_t k, const float* b, int64_t m, float* c, bool accumulate) {
-#pragma omp parallel for schedule(static) if (n * m * k >= kMinParallelWork)
-    for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < m; ++j) {
-            const float v = dot(a + i * k, b + j * k, k);
-            c[i * m + j] = accumulate ? c[i * m + j] + v : v;
+#pragma omp parallel if (n * m * k >= kMinParallelWork)
+    {
+        std::vector<float> row(accumulate ? size_t(m) : 0);
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; ++i) {
+            float* ci = c + i * m;
+            if (!accumulate) {
+                dot_rows(a + i * k, b, k, m, k, ci);
+                continue;
+            }
+            dot_rows(a + i * k, b, k, m, k, row.data());
+            for (int64_t j = 0; j < m; ++j) ci[j] += row[size_t(j)];
         }
+    }
 }
 
 void mm_nn(const float* a, int64_t n, int64_t k, const float* b, int64_t m, float* c, bool accumulate) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "cpu/cpu_dot.h"
 #include "io/checkpoint.h"
 #include "model/backend.h"
 #include "model/shape_checks.h"
@@ -54,7 +55,5 @@ void matmul_wt(const float* x, int64_t T, const CpuWeightStorage& w, float* y);
 // only fork threads when they have at least this many multiply-adds to share.
 constexpr int64_t kMinParallelWork = int64_t(1) << 18;
 
-// fp32 dot product of two length-n vectors (vectorised; the summation order is fixed for a given n).
-float dot(const float* a, const float* b, int64_t n);
 
 }  // namespace moe::cpu
