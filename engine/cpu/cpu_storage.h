@@ -34,6 +34,8 @@ struct CpuWeightStorage final : WeightStorage {
     // Rows [row0, row0 + count) as f32 [count, cols]: a pointer into `owned`, or converted into
     // `scratch` (which must hold count * cols floats).
     const float* rows_f32(int64_t row0, int64_t count, float* scratch) const;
+    // Whether rows_f32 converts into its scratch (a checkpoint matrix without an f32 copy).
+    bool converts() const { return master.empty() && matrix.has_value(); }
 };
 
 struct CpuExpertSetStorage final : ExpertSetStorage {
