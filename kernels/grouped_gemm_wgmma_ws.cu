@@ -235,6 +235,10 @@ __device__ __forceinline__ void produce_tma(const GroupedGemmArgs& args, const T
     for (int tile = int(blockIdx.x); tile < total; tile += int(gridDim.x)) {
         const TileSpot spot = locate_tile_spot<W::BN>(args, tile);
         const GroupedGemmProblem& p = *spot.p;
+        // The tensors' widths are the reductions (A's zero columns past k are what makes the rows
+        // past a problem harmless); the host checked it for tables it built: a table built on the
+        // device that breaks it stops here rather than giving wrong sums.
+        if (p.k != args.a_tensor.cols || (p.k2 > 0 && (SWIGLU || p.k2 != args.a2_tensor.cols))) __trap();
         const int k_tiles1 = k_tiles_of(p), k_tiles = k_tiles1 + (p.k2 + kBK - 1) / kBK;
         const int a_row = tensor_row(p.a, args.a_tensor) + spot.m0, b_row = tensor_row(p.b, args.b_tensor);
         const int a2_row = p.k2 > 0 ? tensor_row(p.a2, args.a2_tensor) + spot.m0 : 0;
@@ -380,7 +384,9 @@ EncodeTiled encode_tiled() {
 // `map` for boxes of 64 columns × box_rows rows of `t`, in the stage's 128-byte swizzle.
 bool encode_map(CUtensorMap& map, const GroupedOperandTensor& t, int box_rows) {
     const EncodeTiled encode = encode_tiled();
-    if (!encode || !t.set() || t.ld % 8 != 0 || reinterpret_cast<uintptr_t>(t.base) % 16 != 0) return false;
+    if (!encode || !t.set() || t.ld % 8 != 0 || t.ld < t.cols || t.rows >= (int64_t(1) << 31) ||
+        reinterpret_cast<uintptr_t>(t.base) % 16 != 0)
+        return false;
     const cuuint64_t dims[2] = {cuuint64_t(t.cols), cuuint64_t(t.rows)};
     const cuuint64_t strides[1] = {cuuint64_t(t.ld) * 2};
     const cuuint32_t box[2] = {cuuint32_t(kBK), cuuint32_t(box_rows)};
@@ -399,6 +405,7 @@ bool tma_maps(const GroupedGemmArgs& args, int b_rows, TmaMaps& maps) {
         return !(v && *v && std::atoi(v) == 0);
     }();
     if (!enabled || !args.a_k_contig || !args.a_tensor.set() || !args.b_tensor.set()) return false;
+    if (args.swiglu && (args.a2_tensor.set() || args.b2_tensor.set())) return false;  // the SwiGLU tile takes no second product
     const int b_box = args.b_k_contig ? b_rows : kBK;
     if (!encode_map(maps.a, args.a_tensor, kBM) || !encode_map(maps.b, args.b_tensor, b_box)) return false;
     if (args.a2_tensor.set() != args.b2_tensor.set()) return false;
@@ -415,6 +422,7 @@ int b_box_rows(const GroupedGemmArgs& args) {
 }  // namespace
 
 bool grouped_gemm_wgmma_ws_tma_ready(const GroupedGemmArgs& args) {
+    if (!args.swiglu && args.variant != kGroupedWgmmaWs && args.variant != kGroupedWgmmaWsWide) return false;
     TmaMaps maps{};
     return tma_maps(args, b_box_rows(args), maps);
 }
