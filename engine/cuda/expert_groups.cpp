@@ -268,13 +268,15 @@ kernels::GroupedOperandTensor operand_tensor(const void* base, const std::vector
                                              At at_of, Rows rows_of, Cols cols_of, Ld ld_of) {
     kernels::GroupedOperandTensor t;
     t.base = base;
+    bool first = true;
     for (const kernels::GroupedGemmProblem& p : problems) {
         if (p.m == 0 || p.n == 0) continue;  // no tiles: its pointers are never read
         const auto offset = static_cast<const unsigned char*>(at_of(p)) - static_cast<const unsigned char*>(base);
         const int64_t row_bytes = int64_t(ld_of(p)) * 2;
-        if (t.rows == 0) {
+        if (first) {
             t.cols = cols_of(p);
             t.ld = ld_of(p);
+            first = false;
         }
         if (offset < 0 || row_bytes == 0 || offset % row_bytes != 0 || cols_of(p) != t.cols || ld_of(p) != t.ld)
             return {};
@@ -284,12 +286,8 @@ kernels::GroupedOperandTensor operand_tensor(const void* base, const std::vector
     return t;
 }
 
-// The tensors of a tile call's operands, A K-contiguous (else none): A is cuBLAS's B and B is
-// cuBLAS's A (tile_problem), the second products' (`second` when fused) likewise; a K-contiguous B
-// has rows n and columns k, an N-contiguous one rows k and columns n. All or none.
-struct OperandTensors {
-    kernels::GroupedOperandTensor a, b, a2, b2;
-};
+}  // namespace
+
 OperandTensors operand_tensors(const GroupGemm& gemm, const GroupGemm* second,
                                const std::vector<kernels::GroupedGemmProblem>& problems, bool a_k_contig,
                                bool b_k_contig) {
@@ -317,7 +315,6 @@ OperandTensors operand_tensors(const GroupGemm& gemm, const GroupGemm* second,
     if (!t.a.set() || !t.b.set()) return {};
     return t;
 }
-}  // namespace
 
 void GroupedGemms::add_tiles(Entry& entry, Staging& staging, const GroupGemm* second) const {
     std::vector<kernels::GroupedGemmProblem> problems;

@@ -133,6 +133,18 @@ struct TileProblem {
 };
 TileProblem tile_problem(const GroupGemm& gemm, int64_t e, int64_t row0, int64_t rows);
 
+// The tensors a tile call's operands lie in, for the kernel's TMA copies (kernels::
+// GroupedOperandTensor), A K-contiguous (else none): A is cuBLAS's B and B is cuBLAS's A
+// (tile_problem), the second products' (`second` when fused) likewise; a K-contiguous B has rows
+// n and columns k, an N-contiguous one rows k and columns n. Each tensor starts at its GroupGemm
+// operand's base; a problem off its rows, with another width or ld, unsets all four.
+struct OperandTensors {
+    kernels::GroupedOperandTensor a, b, a2, b2;
+};
+OperandTensors operand_tensors(const GroupGemm& gemm, const GroupGemm* second,
+                               const std::vector<kernels::GroupedGemmProblem>& problems, bool a_k_contig,
+                               bool b_k_contig);
+
 // MOE_GROUPED_FUSE (read once): 1 (default) lets GroupedGemms::add fuse second products, 0 not.
 bool grouped_fusion_enabled();
 

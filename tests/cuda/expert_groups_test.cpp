@@ -203,6 +203,80 @@ TEST(ExpertTiles, TheKernelsViewOfEveryExpertGemmIsCublass) {
     }
 }
 
+// The tensors the TMA copies read (operand_tensors): every expert's rows of each operand inside
+// one row-major tensor, found from the problems' pointers — the gathered rows, the stacked experts,
+// the gate/up halves whose weights start I rows into each stack, the input gradient's N-contiguous
+// weights; none for the weight gradient (A not K-contiguous) or when one problem breaks the pattern.
+TEST(ExpertTiles, OperandTensorsSpanEveryExpertsRows) {
+    const int64_t H = 16, I = 8, R = 8, P = 12;
+    std::vector<uint16_t> w_gu(size_t(3 * 2 * I * H)), x(size_t(P * H)), gu(size_t(P * 2 * I)), z(size_t(P * R)),
+        lora_b(size_t(3 * I * R));
+    const auto rows_op = [](std::vector<uint16_t>& v, int64_t width) { return GroupOperand{v.data(), 0, width * 2, width}; };
+    const auto expert_op = [](std::vector<uint16_t>& v, int64_t per, int64_t ld) {
+        return GroupOperand{v.data(), per * 2, 0, ld};
+    };
+    const std::vector<std::pair<int64_t, int64_t>> experts = {{0, 3}, {2, 5}, {1, 0}};  // (expert, rows); rows in order
+    auto problems_of = [&](const GroupGemm& q, const GroupGemm* second) {
+        std::vector<kernels::GroupedGemmProblem> out;
+        int64_t row0 = 0;
+        for (const auto& [e, rows] : experts) {
+            TileProblem t = tile_problem(q, e, row0, rows);
+            if (second) {
+                const TileProblem s2 = tile_problem(*second, e, row0, rows);
+                t.p.a2 = s2.p.a, t.p.b2 = s2.p.b, t.p.k2 = s2.p.k, t.p.lda2 = s2.p.lda, t.p.ldb2 = s2.p.ldb;
+            }
+            out.push_back(t.p);
+            row0 += rows;
+        }
+        return out;
+    };
+    // Forward gate/up: A = the gathered rows [8, H], B = the stacked [3 · 2I, H] weights (expert 2 the last).
+    const GroupGemm fwd{CUBLAS_OP_T, CUBLAS_OP_N, 2 * I, kGroupRows, H, 1.0f, 0.0f, expert_op(w_gu, 2 * I * H, H),
+                        rows_op(x, H), rows_op(gu, 2 * I), CUDA_R_16BF};
+    OperandTensors t = operand_tensors(fwd, nullptr, problems_of(fwd, nullptr), true, true);
+    ASSERT_TRUE(t.a.set() && t.b.set());
+    EXPECT_EQ(t.a.base, x.data());
+    EXPECT_EQ(t.a.rows, 8);
+    EXPECT_EQ(t.a.cols, H);
+    EXPECT_EQ(t.a.ld, H);
+    EXPECT_EQ(t.b.base, w_gu.data());
+    EXPECT_EQ(t.b.rows, 3 * 2 * I);
+    EXPECT_EQ(t.b.cols, H);
+    EXPECT_FALSE(t.a2.set());
+    // The up half with its LoRA term riding on it: B starts I rows into the stack, rows every 2I.
+    GroupOperand up_half = expert_op(w_gu, 2 * I * H, H);
+    up_half.base = w_gu.data() + I * H;
+    const GroupGemm half{CUBLAS_OP_T, CUBLAS_OP_N, I, kGroupRows, H, 1.0f, 0.0f, up_half, rows_op(x, H),
+                         rows_op(gu, 2 * I), CUDA_R_32F};
+    const GroupGemm lora{CUBLAS_OP_T, CUBLAS_OP_N, I, kGroupRows, R, 1.0f, 1.0f, expert_op(lora_b, I * R, R),
+                         rows_op(z, R), rows_op(gu, 2 * I), CUDA_R_32F};
+    t = operand_tensors(half, &lora, problems_of(half, &lora), true, true);
+    ASSERT_TRUE(t.a.set() && t.b.set() && t.a2.set() && t.b2.set());
+    EXPECT_EQ(t.b.base, w_gu.data() + I * H);
+    EXPECT_EQ(t.b.rows, 2 * 2 * I + I);  // expert 2's up rows end there
+    EXPECT_EQ(t.a2.base, z.data());
+    EXPECT_EQ(t.a2.cols, R);
+    EXPECT_EQ(t.b2.rows, 3 * I);
+    // Input gradient: B = the weights N-contiguous, rows k = 2I per expert, columns n = H.
+    const GroupGemm dx{CUBLAS_OP_N, CUBLAS_OP_N, H, kGroupRows, 2 * I, 1.0f, 0.0f, expert_op(w_gu, 2 * I * H, H),
+                       rows_op(gu, 2 * I), rows_op(x, H), CUDA_R_32F};
+    t = operand_tensors(dx, nullptr, problems_of(dx, nullptr), true, false);
+    ASSERT_TRUE(t.b.set());
+    EXPECT_EQ(t.b.rows, 3 * 2 * I);
+    EXPECT_EQ(t.b.cols, H);
+    EXPECT_EQ(t.a.cols, 2 * I);
+    // Weight gradient (A not K-contiguous): none.
+    EXPECT_FALSE(operand_tensors(fwd, nullptr, problems_of(fwd, nullptr), false, true).a.set());
+    // One problem with another ld, or off its rows: none at all.
+    auto broken = problems_of(fwd, nullptr);
+    broken[1].lda += 8;
+    EXPECT_FALSE(operand_tensors(fwd, nullptr, broken, true, true).a.set());
+    broken = problems_of(fwd, nullptr);
+    broken[1].a = static_cast<const unsigned char*>(broken[1].a) + 2;
+    t = operand_tensors(fwd, nullptr, broken, true, true);
+    EXPECT_FALSE(t.a.set() || t.b.set());
+}
+
 TEST(ExpertBuckets, NoTokensNoBuckets) {
     const ExpertGroups g = group_by_expert({}, 0, 2, 8, 64, 32);
     EXPECT_TRUE(g.buckets.empty());
