@@ -183,22 +183,27 @@ int main() {
             CK(cudaMalloc(&dprobs, E * sizeof(probs[0])));
             CK(cudaMalloc(&dstart, (E + 1) * sizeof(int32_t)));
             CK(cudaMemcpy(dprobs, probs.data(), E * sizeof(probs[0]), cudaMemcpyHostToDevice));
-            std::vector<double> t_var(moe::kernels::kGroupedGemmVariants, NAN);
-            for (int v = 0; v < moe::kernels::kGroupedGemmVariants && tiles_ok; ++v) {
+            const bool a_k = g.tb == CUBLAS_OP_N, b_k = g.ta == CUBLAS_OP_T;
+            // The kernel's arguments for variant v (its tile counts uploaded to dstart).
+            auto tile_args = [&](int v) {
                 std::vector<int32_t> tstart{0};
                 for (int e = 0; e < E; ++e)
                     tstart.push_back(tstart.back() + moe::kernels::grouped_gemm_tiles(probs[e].m, probs[e].n, v));
                 CK(cudaMemcpy(dstart, tstart.data(), (E + 1) * sizeof(int32_t), cudaMemcpyHostToDevice));
                 moe::kernels::GroupedGemmArgs targs;
                 targs.problems = dprobs, targs.tile_start = dstart, targs.count = int(E), targs.total_tiles = tstart.back();
-                targs.a_k_contig = g.tb == CUBLAS_OP_N, targs.b_k_contig = g.ta == CUBLAS_OP_T;
+                targs.a_k_contig = a_k, targs.b_k_contig = b_k;
                 targs.c_bf16 = g.ct == CUDA_R_16BF, targs.alpha = alpha, targs.beta = beta, targs.variant = v;
+                return targs;
+            };
+            std::vector<double> t_var(moe::kernels::kGroupedGemmVariants, NAN);
+            for (int v = 0; v < moe::kernels::kGroupedGemmVariants && tiles_ok; ++v) {
+                const moe::kernels::GroupedGemmArgs targs = tile_args(v);
                 t_var[v] = time_ms(s, [&] { CK(moe::kernels::grouped_gemm_bf16(targs, s)); });
             }
             // The persistent variants again with TMA copies: the tensors every expert's A and B lie in
             // (A = rows from B(0, 0), K-contiguous; B = from A(0, 0), rows n or k by its layout).
             double t_tma[2] = {NAN, NAN};
-            const bool a_k = g.tb == CUBLAS_OP_N, b_k = g.ta == CUBLAS_OP_T;
             auto tensor = [&](const void* base, bool a_side) {
                 moe::kernels::GroupedOperandTensor t{base, 0, 0, 0};
                 for (int e = 0; e < E; ++e) {
@@ -211,15 +216,8 @@ int main() {
                 return t;
             };
             for (int w = 0; w < 2 && tiles_ok && a_k; ++w) {
-                const int v = w ? moe::kernels::kGroupedWgmmaWsWide : moe::kernels::kGroupedWgmmaWs;
-                std::vector<int32_t> tstart{0};
-                for (int e = 0; e < E; ++e)
-                    tstart.push_back(tstart.back() + moe::kernels::grouped_gemm_tiles(probs[e].m, probs[e].n, v));
-                CK(cudaMemcpy(dstart, tstart.data(), (E + 1) * sizeof(int32_t), cudaMemcpyHostToDevice));
-                moe::kernels::GroupedGemmArgs targs;
-                targs.problems = dprobs, targs.tile_start = dstart, targs.count = int(E), targs.total_tiles = tstart.back();
-                targs.a_k_contig = a_k, targs.b_k_contig = b_k;
-                targs.c_bf16 = g.ct == CUDA_R_16BF, targs.alpha = alpha, targs.beta = beta, targs.variant = v;
+                moe::kernels::GroupedGemmArgs targs =
+                    tile_args(w ? moe::kernels::kGroupedWgmmaWsWide : moe::kernels::kGroupedWgmmaWs);
                 targs.a_tensor = tensor(B(0, 0), true);
                 targs.b_tensor = tensor(A(0, 0), false);
                 if (moe::kernels::grouped_gemm_tma_ready(targs))
