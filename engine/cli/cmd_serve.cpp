@@ -2,12 +2,15 @@
 // The engine behind an OpenAI-compatible HTTP API (engine/server/, docs/api.md). Once listening it
 // prints one JSON line on stdout, {"event":"listening","host":...,"port":...}, so a parent process
 // that asked for --port 0 learns the port; everything else goes to stderr. SIGINT/SIGTERM stop it
-// cleanly (generations cancelled, connections closed, exit status 0).
+// cleanly (generations cancelled, connections closed, exit status 0); a lost GPU context stops it
+// with exit status 3 (core/device_fault.h) once the failing request has its answer.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -20,6 +23,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/device_fault.h"
 #include "core/error.h"
 #include "demo/demo_model.h"
 #include "server/http_server.h"
@@ -55,6 +59,7 @@ const std::vector<OptionSpec> kSpecs = {
     {"runs-dir", true, "folder of fine-tune runs started through the API (default $XDG_DATA_HOME/moe-workbench/runs)"},
     {"exit-with-parent", false, "exit when the parent process dies (Linux; for the workbench)"},
     {"test-token-delay-ms", true, "testing only: sleep this long after each generated token"},
+    {"test-device-fault-after-ms", true, "testing only: report a lost GPU context this long after listening"},
     {"help", false, "show this help"}};
 
 server::ServerOptions parse_options(const Args& args) {
@@ -82,7 +87,9 @@ server::ServerOptions parse_options(const Args& args) {
 }
 
 // SIGINT/SIGTERM are blocked in every thread (threads inherit the mask) and taken by this one
-// thread with sigtimedwait, so stopping runs as ordinary code rather than in a signal handler.
+// thread with sigtimedwait, so stopping runs as ordinary code rather than in a signal handler. The
+// same thread stops the server when the GPU context is lost (core/device_fault.h): after a grace
+// period for the failing request's answer, so that the process exits and the workbench restarts it.
 class SignalStopper {
 public:
     explicit SignalStopper(server::HttpServer& server) : thread_([this, &server] { wait(server); }) {}
@@ -90,6 +97,7 @@ public:
         done_ = true;
         thread_.join();
     }
+    bool stopped_for_device_fault() const { return device_fault_; }
     static void block_signals() {
         sigset_t set = stop_signals();
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
@@ -113,9 +121,19 @@ private:
                 server.stop();
                 return;
             }
+            if (const std::optional<std::string> fault = device_fault()) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the failing request's answer goes out
+                spdlog::error("serve: the GPU context is lost ({}); stopping with exit status {} so that the engine "
+                              "is restarted (the workbench restarts it and loads the model again)",
+                              *fault, kExitDeviceFault);
+                device_fault_ = true;
+                server.stop();
+                return;
+            }
         }
     }
     std::atomic<bool> done_{false};
+    std::atomic<bool> device_fault_{false};
     std::thread thread_;
 };
 
@@ -189,9 +207,16 @@ int cmd_serve(const std::vector<std::string>& argv) {
     const int port = server.bind();
     SignalStopper stopper(server);
     print_listening(options.host, port);
+    std::jthread test_fault;  // --test-device-fault-after-ms: the exit path of a lost GPU context, without a GPU
+    if (const int64_t ms = args.get_int("test-device-fault-after-ms", -1); ms >= 0)
+        test_fault = std::jthread([ms] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+            report_device_fault("serve --test-device-fault-after-ms");
+        });
     const bool ok = server.serve();
     server.stop();
     spdlog::info("serve: stopped");
+    if (stopper.stopped_for_device_fault()) return kExitDeviceFault;
     return ok ? 0 : 1;
 }
 

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "core/device_fault.h"
+
 namespace moe::cuda {
 
 namespace {
@@ -20,6 +22,17 @@ const char* cuda_error_code(cudaError_t e) {
         case cudaErrorMemoryAllocation: return "cuda.out_of_memory";
         case cudaErrorNoDevice: return "cuda.no_device";
         case cudaErrorInsufficientDriver: return "cuda.driver_too_old";
+        // Sticky: the context is lost, every later call fails until the process exits.
+        case cudaErrorIllegalAddress:
+        case cudaErrorLaunchFailure:
+        case cudaErrorHardwareStackError:
+        case cudaErrorIllegalInstruction:
+        case cudaErrorMisalignedAddress:
+        case cudaErrorInvalidAddressSpace:
+        case cudaErrorInvalidPc:
+        case cudaErrorAssert:
+        case cudaErrorLaunchTimeout:
+        case cudaErrorECCUncorrectable: return "cuda.device_fault";
         default: return "cuda.error";
     }
 }
@@ -27,8 +40,13 @@ const char* cuda_error_code(cudaError_t e) {
 void throw_cuda_error(cudaError_t e, const char* expr, const char* file, int line) {
     // Clear the (non-sticky) last-error state so a caller that recovers, e.g. from an OOM, starts clean.
     (void)cudaGetLastError();
-    throw Error(cuda_error_code(e), "",
-                where(expr, file, line) + " failed: " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+    const std::string code = cuda_error_code(e);
+    std::string message = where(expr, file, line) + " failed: " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+    if (code == "cuda.device_fault") {
+        report_device_fault(message);  // serve exits on it so that the engine restarts (core/device_fault.h)
+        message += "; the GPU context is lost until the engine restarts";
+    }
+    throw Error(code, "", message);
 }
 
 void throw_cublas_error(cublasStatus_t s, const char* expr, const char* file, int line) {

@@ -14,7 +14,8 @@ namespace moe::cuda {
 [[noreturn]] void throw_cuda_error(cudaError_t e, const char* expr, const char* file, int line);
 [[noreturn]] void throw_cublas_error(cublasStatus_t s, const char* expr, const char* file, int line);
 void warn_cuda_error(cudaError_t e, const char* expr, const char* file, int line) noexcept;
-// The stable code for a CUDA error ("cuda.out_of_memory", ...).
+// The stable code for a CUDA error ("cuda.out_of_memory", ...; "cuda.device_fault" for the sticky
+// errors that lose the context, which throw_cuda_error also reports to core/device_fault.h).
 const char* cuda_error_code(cudaError_t e);
 
 }  // namespace moe::cuda

@@ -34,6 +34,7 @@ constexpr Mapping kMappings[] = {
     {"tokenizer.", 422, "invalid_request_error"},
     {"tokenizer_config.", 422, "invalid_request_error"},
     {"cuda.out_of_memory", 507, "server_error"},
+    {"cuda.device_fault", 503, "server_error"},  // the engine exits and is restarted (core/device_fault.h)
     {"cli.", 400, "invalid_request_error"},
 };
 
@@ -92,6 +93,7 @@ ApiError api_error_from(const moe::Error& e) {
     if (!e.tensor().empty()) out.extra["tensor"] = e.tensor();
     if (!e.file().empty()) out.extra["file"] = e.file();
     if (e.code() == "cuda.out_of_memory") add_memory_fields(e.detail(), out.extra);
+    if (e.code() == "cuda.device_fault") out.retry_after_s = 10;  // the restarted engine reloads the model
     if (out.code != e.code()) out.extra["engine_code"] = e.code();
     return out;
 }

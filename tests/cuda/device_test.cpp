@@ -3,6 +3,8 @@
 // model on the same backend (OOM is not sticky; the pool's cache is trimmed and retried).
 #include <string>
 
+#include "core/device_fault.h"
+#include "cuda/cuda_check.h"
 #include "cuda_test_util.h"
 
 namespace moe::test {
@@ -21,6 +23,24 @@ TEST(CudaDevice, ReportsWhyItCannotRunOrNamesTheDevice) {
     CudaBackend be;
     EXPECT_NE(be.name().find("sm_"), std::string::npos) << be.name();
     EXPECT_GT(be.device().sm_count, 0);
+}
+
+// The errors that lose the context are told apart from the ones a caller recovers from (host logic:
+// runs without a GPU); throwing one reports the loss once for `serve` to exit on.
+TEST(CudaErrors, StickyErrorsAreDeviceFaults) {
+    for (const cudaError_t e : {cudaErrorIllegalAddress, cudaErrorLaunchFailure, cudaErrorIllegalInstruction,
+                                cudaErrorMisalignedAddress, cudaErrorAssert, cudaErrorECCUncorrectable})
+        EXPECT_STREQ(cuda::cuda_error_code(e), "cuda.device_fault") << cudaGetErrorName(e);
+    EXPECT_STREQ(cuda::cuda_error_code(cudaErrorMemoryAllocation), "cuda.out_of_memory");
+    EXPECT_STREQ(cuda::cuda_error_code(cudaErrorInvalidValue), "cuda.error");
+    try {
+        cuda::throw_cuda_error(cudaErrorIllegalAddress, "kernel()", __FILE__, __LINE__);
+    } catch (const Error& err) {
+        EXPECT_EQ(err.code(), "cuda.device_fault");
+        EXPECT_NE(std::string(err.what()).find("the GPU context is lost"), std::string::npos) << err.what();
+    }
+    ASSERT_TRUE(device_fault().has_value());
+    EXPECT_NE(device_fault()->find("cudaErrorIllegalAddress"), std::string::npos) << *device_fault();
 }
 
 using CudaOom = CudaTest;

@@ -125,6 +125,11 @@ TEST(ApiErrors, EngineCodesMapToHttpStatuses) {
     EXPECT_DOUBLE_EQ(oom.extra["needed_gib"].get<double>(), 12.5);
     EXPECT_DOUBLE_EQ(oom.extra["free_gib"].get<double>(), 3.25);
     EXPECT_EQ(api_error_from(Error("io.read_failed", "", "x")).status, 500);
+    // A lost GPU context: the engine restarts, so the client is told to retry after a while.
+    const ApiError fault = api_error_from(Error("cuda.device_fault", "", "x; the GPU context is lost"));
+    EXPECT_EQ(fault.status, 503);
+    EXPECT_EQ(fault.code, "cuda.device_fault");
+    EXPECT_GT(fault.retry_after_s, 0);
     const Json body = invalid_request("stop", "bad").body();
     EXPECT_EQ(body["error"]["param"], "stop");
     EXPECT_EQ(body["error"]["type"], "invalid_request_error");
