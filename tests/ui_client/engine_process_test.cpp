@@ -1,5 +1,6 @@
-// EngineProcess: starts `moe-engine serve --demo` with a random token, notices a crash (SIGKILL),
-// restarts it and serves again; stops cleanly; gives up on an engine that cannot start.
+// EngineProcess: starts `moe-engine serve --demo` with a random token, notices a crash (SIGKILL, or
+// the exit of an engine whose GPU context is lost), restarts it and serves again; stops cleanly;
+// gives up on an engine that cannot start.
 #include <QJsonArray>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -88,6 +89,21 @@ private slots:
         QVERIFY(engine->pid() != old_pid);
         QVERIFY(engine->endpoint().api_key != old_ep.api_key);
         QVERIFY(chat_works(engine->endpoint()));
+    }
+
+    // An engine whose GPU context is lost exits with status 3 by itself (serve's test switch reports
+    // the loss without a GPU): named as such, restarted, ready again.
+    void restartsAfterALostGpuContext() {
+        EngineProcessOptions o = demo_options({"--test-device-fault-after-ms", "1500"});
+        o.max_restarts_per_minute = 10;
+        auto engine = start_engine(o);
+        QVERIFY(engine);
+        QSignalSpy crashed(engine.get(), &EngineProcess::crashed);
+        QSignalSpy ready(engine.get(), &EngineProcess::ready);
+        QVERIFY(crashed.wait(20'000));
+        QVERIFY2(crashed.first()[0].toString().contains("lost its GPU context"), qPrintable(crashed.first()[0].toString()));
+        QVERIFY2(crashed.first()[1].toString().contains("the GPU context is lost"), qPrintable(crashed.first()[1].toString()));
+        QVERIFY(ready.wait(60'000));
     }
 
     // A stopped (SIGSTOP) engine keeps its process but answers nothing: /health polling notices,

@@ -190,6 +190,8 @@ void EngineProcess::onExited(int exit_code, QProcess::ExitStatus status) {
     QString reason;
     if (killed_as_hung_) reason = QStringLiteral("the engine stopped answering /health and was killed");
     else if (status == QProcess::CrashExit) reason = QStringLiteral("the engine crashed (killed by a signal)");
+    else if (was_ready && exit_code == kExitLostGpuContext)
+        reason = QStringLiteral("the engine lost its GPU context (a CUDA fault) and exited to be restarted");
     else reason = QStringLiteral("the engine exited with status %1").arg(exit_code);
     if (!was_ready && status == QProcess::NormalExit && exit_code != 0) {
         // It refused to start (bad model directory, bad flags): starting again changes nothing.

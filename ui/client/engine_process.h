@@ -27,6 +27,10 @@ class QNetworkAccessManager;
 
 namespace moe::ui {
 
+// serve's exit status after a CUDA error lost the GPU context (engine/core/device_fault.h): a crash
+// like any other (restarted, the model loaded again), named as such.
+inline constexpr int kExitLostGpuContext = 3;
+
 struct EngineProcessOptions {
     QString model_dir;             // "" = the embedded demo model (serve --demo)
     QString backend;               // "" = the engine's default (auto)
