@@ -50,8 +50,15 @@ void throw_cuda_error(cudaError_t e, const char* expr, const char* file, int lin
 }
 
 void throw_cublas_error(cublasStatus_t s, const char* expr, const char* file, int line) {
-    throw Error(s == CUBLAS_STATUS_ALLOC_FAILED ? "cuda.out_of_memory" : "cublas.error", "",
-                where(expr, file, line) + " failed: " + cublasGetStatusName(s) + " (" + cublasGetStatusString(s) + ")");
+    std::string message = where(expr, file, line) + " failed: " + cublasGetStatusName(s) + " (" + cublasGetStatusString(s) + ")";
+    // A kernel that faulted before this call leaves its sticky error behind cuBLAS's status: the
+    // context is lost all the same.
+    if (const cudaError_t e = cudaPeekAtLastError(); std::string(cuda_error_code(e)) == "cuda.device_fault") {
+        message += std::string(" after ") + cudaGetErrorName(e) + "; the GPU context is lost until the engine restarts";
+        report_device_fault(message);
+        throw Error("cuda.device_fault", "", message);
+    }
+    throw Error(s == CUBLAS_STATUS_ALLOC_FAILED ? "cuda.out_of_memory" : "cublas.error", "", message);
 }
 
 void warn_cuda_error(cudaError_t e, const char* expr, const char* file, int line) noexcept {
