@@ -308,7 +308,7 @@ __device__ __forceinline__ void consume(const GroupedGemmArgs& args, int total, 
     }
 }
 
-// TMA: the operands come through `maps` (both K-contiguous), else through cp.async.
+// TMA: the operands come through `maps` (A K-contiguous, B either way), else through cp.async.
 template <class W, bool A_K, bool B_K, bool SWIGLU, bool TMA>
 __global__ void __launch_bounds__(kWsThreads, 1)
     grouped_gemm_wgmma_ws_kernel(GroupedGemmArgs args, const __grid_constant__ TmaMaps maps) {
