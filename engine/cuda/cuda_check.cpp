@@ -15,14 +15,10 @@ std::string where(const char* expr, const char* file, int line) {
     if (slash != std::string::npos) f = f.substr(slash);
     return f + ":" + std::to_string(line) + ": " + expr;
 }
-}  // namespace
 
-const char* cuda_error_code(cudaError_t e) {
+// Sticky errors: the context is lost, every later call fails until the process exits.
+bool is_device_fault(cudaError_t e) {
     switch (e) {
-        case cudaErrorMemoryAllocation: return "cuda.out_of_memory";
-        case cudaErrorNoDevice: return "cuda.no_device";
-        case cudaErrorInsufficientDriver: return "cuda.driver_too_old";
-        // Sticky: the context is lost, every later call fails until the process exits.
         case cudaErrorIllegalAddress:
         case cudaErrorLaunchFailure:
         case cudaErrorHardwareStackError:
@@ -32,7 +28,18 @@ const char* cuda_error_code(cudaError_t e) {
         case cudaErrorInvalidPc:
         case cudaErrorAssert:
         case cudaErrorLaunchTimeout:
-        case cudaErrorECCUncorrectable: return "cuda.device_fault";
+        case cudaErrorECCUncorrectable: return true;
+        default: return false;
+    }
+}
+}  // namespace
+
+const char* cuda_error_code(cudaError_t e) {
+    if (is_device_fault(e)) return "cuda.device_fault";
+    switch (e) {
+        case cudaErrorMemoryAllocation: return "cuda.out_of_memory";
+        case cudaErrorNoDevice: return "cuda.no_device";
+        case cudaErrorInsufficientDriver: return "cuda.driver_too_old";
         default: return "cuda.error";
     }
 }
@@ -40,20 +47,19 @@ const char* cuda_error_code(cudaError_t e) {
 void throw_cuda_error(cudaError_t e, const char* expr, const char* file, int line) {
     // Clear the (non-sticky) last-error state so a caller that recovers, e.g. from an OOM, starts clean.
     (void)cudaGetLastError();
-    const std::string code = cuda_error_code(e);
     std::string message = where(expr, file, line) + " failed: " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
-    if (code == "cuda.device_fault") {
+    if (is_device_fault(e)) {
         report_device_fault(message);  // serve exits on it so that the engine restarts (core/device_fault.h)
         message += "; the GPU context is lost until the engine restarts";
     }
-    throw Error(code, "", message);
+    throw Error(cuda_error_code(e), "", message);
 }
 
 void throw_cublas_error(cublasStatus_t s, const char* expr, const char* file, int line) {
     std::string message = where(expr, file, line) + " failed: " + cublasGetStatusName(s) + " (" + cublasGetStatusString(s) + ")";
     // A kernel that faulted before this call leaves its sticky error behind cuBLAS's status: the
     // context is lost all the same.
-    if (const cudaError_t e = cudaPeekAtLastError(); std::string(cuda_error_code(e)) == "cuda.device_fault") {
+    if (const cudaError_t e = cudaPeekAtLastError(); is_device_fault(e)) {
         message += std::string(" after ") + cudaGetErrorName(e) + "; the GPU context is lost until the engine restarts";
         report_device_fault(message);
         throw Error("cuda.device_fault", "", message);
